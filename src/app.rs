@@ -1,0 +1,97 @@
+//! The application: its shared state, start-up and graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::identity::{users, Identity, EPOCH_POLL};
+use crate::jobs::{spawn_workers, JobHandler, JobQueue};
+use crate::metrics::Metrics;
+use crate::storage::{migrations, ConnectOptions, Db};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub identity: Arc<Identity>,
+    pub jobs: JobQueue,
+    pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// The job kinds this build runs (the family issues add theirs).
+pub fn job_handlers() -> Vec<Arc<dyn JobHandler>> {
+    Vec::new()
+}
+
+impl AppState {
+    /// Builds the state over an open, migrated database.
+    pub fn new(db: Db, settings: Settings, handlers: Vec<Arc<dyn JobHandler>>) -> AppState {
+        let identity = Arc::new(Identity::new(db.clone(), Duration::from_secs(settings.access_token_ttl)));
+        let jobs = JobQueue::new(db.clone(), Duration::from_secs(settings.job_lease), handlers);
+        AppState { db, identity, jobs, settings: Arc::new(settings), metrics: Arc::new(Metrics::default()) }
+    }
+}
+
+/// Opens the configured database and applies pending migrations.
+pub async fn open_database(settings: &Settings, options: &ConnectOptions) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.database_url, options).await?;
+    migrations::run(&db).await?;
+    users::seed_roles(&db).await?;
+    Ok(db)
+}
+
+/// First start: creates the `admin` user as the configuration says; returns
+/// a generated password to print once.
+pub async fn bootstrap_admin(db: &Db, settings: &Settings) -> anyhow::Result<Option<String>> {
+    Ok(users::ensure_admin(db, settings.admin_password.as_deref()).await?)
+}
+
+/// Serves on `listener` until `shutdown` resolves; then finishes in-flight
+/// requests, stops the job workers and releases their leases.
+pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let workers = spawn_workers(&state.jobs, state.settings.workers);
+    let identity = state.identity.clone();
+    let epoch_task = tokio::spawn(async move {
+        loop {
+            if let Err(err) = identity.refresh_epoch().await {
+                tracing::warn!(error = %err, "could not read the identity epoch");
+            }
+            tokio::time::sleep(EPOCH_POLL).await;
+        }
+    });
+    let router = crate::http::router(state.clone());
+    tracing::info!(address = %listener.local_addr()?, "listening");
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+    epoch_task.abort();
+    workers.shutdown(Duration::from_secs(10)).await;
+    state.db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,213 @@
+//! Settings, layered: command-line flags, then `TOLLGATE_*` environment
+//! variables, then an optional TOML file, then defaults.
+
+use std::fmt;
+use std::path::Path;
+
+use clap::Args;
+use serde::Deserialize;
+
+/// The settings `serve` (and the other commands) read from flags and the
+/// environment; anything unset falls back to the TOML file, then defaults.
+#[derive(Args, Clone, Debug, Default)]
+pub struct SettingsArgs {
+    /// TOML file with further settings.
+    #[arg(long, env = "TOLLGATE_CONFIG", global = true)]
+    pub config: Option<String>,
+    /// Address to listen on.
+    #[arg(long, env = "TOLLGATE_LISTEN", global = true)]
+    pub listen: Option<String>,
+    /// sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long = "database", env = "TOLLGATE_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Password for the `admin` user created on first start.
+    #[arg(long, env = "TOLLGATE_ADMIN_PASSWORD", global = true, hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Base URL used in reference and progress links (default: from the Host header).
+    #[arg(long, env = "TOLLGATE_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Largest accepted request body in bytes.
+    #[arg(long, env = "TOLLGATE_BODY_LIMIT", global = true)]
+    pub body_limit: Option<usize>,
+    /// Lifetime of OAuth access tokens in seconds.
+    #[arg(long, env = "TOLLGATE_ACCESS_TOKEN_TTL", global = true)]
+    pub access_token_ttl: Option<u64>,
+    /// Background job workers in this process.
+    #[arg(long, env = "TOLLGATE_WORKERS", global = true)]
+    pub workers: Option<usize>,
+    /// Seconds a claimed job stays leased before another replica may take it.
+    #[arg(long, env = "TOLLGATE_JOB_LEASE", global = true)]
+    pub job_lease: Option<u64>,
+    /// Database connections in the pool.
+    #[arg(long, env = "TOLLGATE_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<u32>,
+    /// Seconds before a request is answered 503.
+    #[arg(long, env = "TOLLGATE_REQUEST_TIMEOUT", global = true)]
+    pub request_timeout: Option<u64>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<String>,
+    database_url: Option<String>,
+    admin_password: Option<String>,
+    public_url: Option<String>,
+    body_limit: Option<usize>,
+    access_token_ttl: Option<u64>,
+    workers: Option<usize>,
+    job_lease: Option<u64>,
+    max_connections: Option<u32>,
+    request_timeout: Option<u64>,
+}
+
+/// The effective settings.
+#[derive(Clone)]
+pub struct Settings {
+    pub listen: String,
+    pub database_url: String,
+    pub admin_password: Option<String>,
+    pub public_url: Option<String>,
+    pub body_limit: usize,
+    pub access_token_ttl: u64,
+    pub workers: usize,
+    pub job_lease: u64,
+    pub max_connections: u32,
+    pub request_timeout: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://tollgate.db".into(),
+            admin_password: None,
+            public_url: None,
+            body_limit: 6 * 1024 * 1024,
+            access_token_ttl: 1800,
+            workers: 2,
+            job_lease: 60,
+            max_connections: 8,
+            request_timeout: 30,
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "<hidden>"))
+            .field("public_url", &self.public_url)
+            .field("body_limit", &self.body_limit)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("workers", &self.workers)
+            .field("job_lease", &self.job_lease)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hides a password in a database URL.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:<hidden>{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Settings {
+    pub fn load(args: &SettingsArgs) -> anyhow::Result<Settings> {
+        let file = match &args.config {
+            Some(path) => read_file(Path::new(path))?,
+            None => FileSettings::default(),
+        };
+        warn_about_misspelled_env();
+        let d = Settings::default();
+        Ok(Settings {
+            listen: args.listen.clone().or(file.listen).unwrap_or(d.listen),
+            database_url: args.database_url.clone().or(file.database_url).unwrap_or(d.database_url),
+            admin_password: args.admin_password.clone().or(file.admin_password),
+            public_url: args.public_url.clone().or(file.public_url),
+            body_limit: args.body_limit.or(file.body_limit).unwrap_or(d.body_limit),
+            access_token_ttl: args.access_token_ttl.or(file.access_token_ttl).unwrap_or(d.access_token_ttl),
+            workers: args.workers.or(file.workers).unwrap_or(d.workers),
+            job_lease: args.job_lease.or(file.job_lease).unwrap_or(d.job_lease).max(1),
+            max_connections: args.max_connections.or(file.max_connections).unwrap_or(d.max_connections),
+            request_timeout: args.request_timeout.or(file.request_timeout).unwrap_or(d.request_timeout),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))
+}
+
+const KNOWN_ENV: &[&str] = &[
+    "TOLLGATE_CONFIG",
+    "TOLLGATE_LISTEN",
+    "TOLLGATE_DATABASE_URL",
+    "TOLLGATE_ADMIN_PASSWORD",
+    "TOLLGATE_PUBLIC_URL",
+    "TOLLGATE_BODY_LIMIT",
+    "TOLLGATE_ACCESS_TOKEN_TTL",
+    "TOLLGATE_WORKERS",
+    "TOLLGATE_JOB_LEASE",
+    "TOLLGATE_MAX_CONNECTIONS",
+    "TOLLGATE_REQUEST_TIMEOUT",
+    "TOLLGATE_LOG",
+    "TOLLGATE_LOG_FORMAT",
+    "TOLLGATE_TEST_DATABASE_URL",
+];
+
+fn warn_about_misspelled_env() {
+    for (key, _) in std::env::vars() {
+        if key.starts_with("TOLLGATE_") && !KNOWN_ENV.contains(&key.as_str()) {
+            eprintln!("warning: unknown environment variable {key} is ignored");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_file_and_file_over_defaults() {
+        let dir = std::env::temp_dir().join(format!("tollgate-cfg-{}", crate::ids::new_sys_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9\"\nworkers = 5\n").unwrap();
+        let args = SettingsArgs {
+            config: Some(path.display().to_string()),
+            listen: Some("127.0.0.1:1".into()),
+            ..Default::default()
+        };
+        let s = Settings::load(&args).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:1");
+        assert_eq!(s.workers, 5);
+        assert_eq!(s.body_limit, Settings::default().body_limit);
+        std::fs::write(&path, "listn = \"x\"\n").unwrap();
+        assert!(Settings::load(&args).is_err(), "misspelled keys are refused");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let s = Settings {
+            database_url: "postgres://u:pw@h/db".into(),
+            admin_password: Some("pw".into()),
+            ..Settings::default()
+        };
+        let text = format!("{s:?}");
+        assert!(!text.contains("pw@") && !text.contains("\"pw\""), "{text}");
+    }
+}

@@ -1,0 +1,5 @@
+//! Digital Product Release rules.
+
+pub mod calendars;
+pub mod schedule;
+pub mod targets;

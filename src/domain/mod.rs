@@ -1,0 +1,5 @@
+//! Domain rules, one module per family, plus the rules every table shares.
+
+pub mod dpr;
+pub mod encoded_query;
+pub mod records;

@@ -1,0 +1,446 @@
+//! Records of registered tables: reading, listing, and writing them with the
+//! rules every table shares (system fields, types, mandatory fields,
+//! choices, references that must exist, read-only fields, delete integrity).
+//! The Table API is a thin layer over this; family rules build on
+//! [`insert_values`] inside their own transactions.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value as Json};
+
+use super::encoded_query::EncodedQuery;
+use crate::error::{Error, ErrorKind, Result};
+use crate::identity::{self, users::bump_identity_epoch};
+use crate::ids::{is_sys_id, new_sys_id};
+use crate::registry::{quote, table, Column, ColumnType, SqlKind, Table, TABLES};
+use crate::storage::{Db, Row, Tx, Value};
+use crate::time::{now_string, parse_date, parse_date_time, DATE_FORMAT, DATE_TIME_FORMAT};
+
+/// Tables whose changes alter who may do what: writing them drops every
+/// replica's credential cache.
+pub fn touches_identity(table: &Table) -> bool {
+    matches!(table.name, "sys_user" | "sys_user_role" | "sys_user_has_role")
+}
+
+fn select_list(table: &Table) -> String {
+    table
+        .all_columns()
+        .map(|c| quote(c.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub async fn get(db: &Db, table: &Table, sys_id: &str) -> Result<Option<Row>> {
+    if !is_sys_id(sys_id) {
+        return Ok(None);
+    }
+    let sql = format!("SELECT {} FROM {} WHERE sys_id = $1", select_list(table), table.name);
+    Ok(db.fetch_optional(&sql, &[Value::from(sys_id)]).await?)
+}
+
+async fn get_in_tx(tx: &mut Tx, table: &Table, sys_id: &str) -> Result<Option<Row>> {
+    let sql = format!("SELECT {} FROM {} WHERE sys_id = $1", select_list(table), table.name);
+    Ok(tx.fetch_optional(&sql, &[Value::from(sys_id)]).await?)
+}
+
+pub struct ListRequest {
+    pub query: EncodedQuery,
+    pub limit: i64,
+    pub offset: i64,
+    pub count: bool,
+}
+
+pub struct ListPage {
+    pub rows: Vec<Row>,
+    pub total: Option<i64>,
+}
+
+pub async fn list(db: &Db, table: &Table, req: &ListRequest) -> Result<ListPage> {
+    let mut args = Vec::new();
+    let where_sql = req.query.where_sql(1, &mut args);
+    let total = if req.count {
+        let sql = format!("SELECT COUNT(*) AS n FROM {} WHERE {where_sql}", table.name);
+        Some(
+            db.fetch_optional(&sql, &args)
+                .await?
+                .and_then(|r| r.int("n"))
+                .unwrap_or(0),
+        )
+    } else {
+        None
+    };
+    let n = args.len();
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {where_sql} ORDER BY {} LIMIT ${} OFFSET ${}",
+        select_list(table),
+        table.name,
+        req.query.order_sql(),
+        n + 1,
+        n + 2
+    );
+    args.push(Value::Int(req.limit));
+    args.push(Value::Int(req.offset));
+    let rows = db.fetch_all(&sql, &args).await?;
+    Ok(ListPage { rows, total })
+}
+
+/// Inserts a record from client JSON; returns it as stored.
+pub async fn insert(db: &Db, table: &'static Table, input: &Map<String, Json>, actor: &str) -> Result<Row> {
+    let mut values = Vec::new();
+    let mut sys_id = None;
+    for (name, raw) in input {
+        if name == "sys_id" {
+            match raw.as_str() {
+                Some(id) if is_sys_id(id) => sys_id = Some(id.to_owned()),
+                Some("") | None if raw.is_null() || raw.as_str() == Some("") => {}
+                _ => return Err(Error::invalid("sys_id", "must be 32 lower-case hexadecimal characters")),
+            }
+            continue;
+        }
+        let Some(column) = writable_column(table, name) else { continue };
+        let value = coerce(column, raw).await?;
+        if column.read_only {
+            let is_default = value.is_null()
+                || column.default.is_some_and(|d| value.to_display_string() == d);
+            if !is_default {
+                return Err(Error::read_only(column.name));
+            }
+            continue;
+        }
+        values.push((column, value));
+    }
+    let mut tx = db.begin().await?;
+    check_references(&mut tx, &values).await?;
+    let id = insert_values(&mut tx, table, sys_id, values.into_iter().map(|(c, v)| (c.name, v)).collect(), actor).await?;
+    if touches_identity(table) {
+        bump_identity_epoch(&mut tx).await?;
+    }
+    let row = get_in_tx(&mut tx, table, &id).await?.ok_or_else(|| Error::internal("inserted row vanished"))?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Inserts validated values, filling system fields and defaults and checking
+/// mandatory fields. The caller's transaction makes it atomic with the rest
+/// of its work.
+pub async fn insert_values(
+    tx: &mut Tx,
+    table: &Table,
+    sys_id: Option<String>,
+    mut values: Vec<(&'static str, Value)>,
+    actor: &str,
+) -> Result<String> {
+    for column in table.columns {
+        let given = values.iter().find(|(n, _)| *n == column.name).map(|(_, v)| v);
+        let empty = given.is_none_or(|v| v.is_null() || v.as_str() == Some(""));
+        if empty {
+            if let Some(default) = column.default {
+                values.retain(|(n, _)| *n != column.name);
+                values.push((column.name, parse_stored(column, default)));
+            } else if column.mandatory {
+                return Err(Error::missing(column.name));
+            }
+        }
+    }
+    let id = sys_id.unwrap_or_else(new_sys_id);
+    let now = now_string();
+    let mut names = vec!["sys_id", "sys_created_on", "sys_created_by", "sys_updated_on", "sys_updated_by", "sys_mod_count"];
+    let mut args = vec![
+        Value::Text(id.clone()),
+        Value::Text(now.clone()),
+        Value::from(actor),
+        Value::Text(now),
+        Value::from(actor),
+        Value::Int(0),
+    ];
+    for (name, value) in values {
+        names.push(name);
+        args.push(value);
+    }
+    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        table.name,
+        names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", "),
+        placeholders.join(", ")
+    );
+    tx.execute(&sql, &args).await.map_err(|e| match Error::from(e) {
+        err if err.kind == ErrorKind::NotUnique => Error::new(
+            ErrorKind::NotUnique,
+            format!("A {} record with the same unique value already exists", table.label),
+        ),
+        err => err,
+    })?;
+    Ok(id)
+}
+
+/// Updates some fields of a record (PUT and PATCH alike, as the vendor does).
+pub async fn update(db: &Db, table: &'static Table, sys_id: &str, input: &Map<String, Json>, actor: &str) -> Result<Row> {
+    let mut tx = db.begin().await?;
+    let current = get_in_tx(&mut tx, table, sys_id)
+        .await?
+        .ok_or_else(|| record_not_found(table, sys_id))?;
+    let mut values = Vec::new();
+    for (name, raw) in input {
+        let Some(column) = writable_column(table, name) else { continue };
+        let value = coerce(column, raw).await?;
+        if column.read_only {
+            let unchanged = current.get(column.name).map(Value::to_display_string)
+                == Some(value.to_display_string());
+            if !unchanged {
+                return Err(Error::read_only(column.name));
+            }
+            continue;
+        }
+        if column.mandatory && (value.is_null() || value.as_str() == Some("")) {
+            return Err(Error::missing(column.name));
+        }
+        values.push((column, value));
+    }
+    check_references(&mut tx, &values).await?;
+    update_values(&mut tx, table, sys_id, values.into_iter().map(|(c, v)| (c.name, v)).collect(), actor).await?;
+    if touches_identity(table) {
+        bump_identity_epoch(&mut tx).await?;
+    }
+    let row = get_in_tx(&mut tx, table, sys_id).await?.ok_or_else(|| record_not_found(table, sys_id))?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Writes validated values to a record, maintaining the system fields.
+pub async fn update_values(tx: &mut Tx, table: &Table, sys_id: &str, values: Vec<(&'static str, Value)>, actor: &str) -> Result<()> {
+    let mut sets = vec![
+        "sys_updated_on = $1".to_owned(),
+        "sys_updated_by = $2".to_owned(),
+        "sys_mod_count = sys_mod_count + 1".to_owned(),
+    ];
+    let mut args = vec![Value::Text(now_string()), Value::from(actor)];
+    for (name, value) in values {
+        args.push(value);
+        sets.push(format!("{} = ${}", quote(name), args.len()));
+    }
+    args.push(Value::from(sys_id));
+    let sql = format!("UPDATE {} SET {} WHERE sys_id = ${}", table.name, sets.join(", "), args.len());
+    let n = tx.execute(&sql, &args).await?;
+    if n == 0 {
+        return Err(record_not_found(table, sys_id));
+    }
+    Ok(())
+}
+
+/// Deletes a record. Records that reference it through a cascading column go
+/// with it; any other reference refuses the delete.
+pub async fn delete(db: &Db, table: &'static Table, sys_id: &str) -> Result<()> {
+    let mut tx = db.begin().await?;
+    if get_in_tx(&mut tx, table, sys_id).await?.is_none() {
+        return Err(record_not_found(table, sys_id));
+    }
+    for other in TABLES {
+        for column in other.columns {
+            match column.ty {
+                ColumnType::Reference(target) if target == table.name => {
+                    let col = quote(column.name);
+                    if column.cascade {
+                        tx.execute(&format!("DELETE FROM {} WHERE {col} = $1", other.name), &[Value::from(sys_id)]).await?;
+                    } else if tx
+                        .fetch_optional(&format!("SELECT sys_id FROM {} WHERE {col} = $1 LIMIT 1", other.name), &[Value::from(sys_id)])
+                        .await?
+                        .is_some()
+                    {
+                        return Err(Error::conflict(format!(
+                            "Cannot delete: the record is referenced by {}.{}",
+                            other.name, column.name
+                        )));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    tx.execute(&format!("DELETE FROM {} WHERE sys_id = $1", table.name), &[Value::from(sys_id)]).await?;
+    if touches_identity(table) {
+        bump_identity_epoch(&mut tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub fn record_not_found(table: &Table, sys_id: &str) -> Error {
+    Error::not_found("No Record found")
+        .with_detail(format!("Record doesn't exist or ACL restricts the record retrieval ({} {sys_id})", table.name))
+}
+
+/// The column a client may name in a write; system fields and unknown names
+/// are ignored, as the vendor ignores them.
+fn writable_column(table: &Table, name: &str) -> Option<&'static Column> {
+    if crate::registry::SYSTEM_COLUMNS.iter().any(|c| c.name == name) {
+        return None;
+    }
+    table.columns.iter().find(|c| c.name == name)
+}
+
+fn parse_stored(column: &Column, text: &str) -> Value {
+    match column.ty.sql_kind() {
+        SqlKind::Bool => Value::Bool(text == "true"),
+        SqlKind::Int => text.parse().map(Value::Int).unwrap_or(Value::NullInt),
+        SqlKind::Float => text.parse().map(Value::Float).unwrap_or(Value::NullFloat),
+        SqlKind::Text => Value::from(text),
+    }
+}
+
+fn null_of(column: &Column) -> Value {
+    match column.ty.sql_kind() {
+        SqlKind::Bool => Value::NullBool,
+        SqlKind::Int => Value::NullInt,
+        SqlKind::Float => Value::NullFloat,
+        SqlKind::Text => Value::Null,
+    }
+}
+
+/// Turns a client's JSON value into a stored value for `column`, or says
+/// which field is wrong and why.
+pub async fn coerce(column: &Column, raw: &Json) -> Result<Value> {
+    let name = column.name;
+    if raw.is_null() {
+        return Ok(null_of(column));
+    }
+    match column.ty {
+        ColumnType::Boolean => match raw {
+            Json::Bool(b) => Ok(Value::Bool(*b)),
+            Json::String(s) if s == "true" || s == "false" => Ok(Value::Bool(s == "true")),
+            Json::String(s) if s.is_empty() => Ok(null_of(column)),
+            _ => Err(Error::wrong_type(name, "a boolean (true or false)")),
+        },
+        ColumnType::Integer => match raw {
+            Json::Number(n) if n.is_i64() => Ok(Value::Int(n.as_i64().unwrap_or_default())),
+            Json::String(s) if s.is_empty() => Ok(null_of(column)),
+            Json::String(s) => s.trim().parse().map(Value::Int).map_err(|_| Error::wrong_type(name, "an integer")),
+            _ => Err(Error::wrong_type(name, "an integer")),
+        },
+        ColumnType::Decimal => match raw {
+            Json::Number(n) => Ok(n.as_f64().map(Value::Float).unwrap_or(Value::NullFloat)),
+            Json::String(s) if s.is_empty() => Ok(null_of(column)),
+            Json::String(s) => s.trim().parse().map(Value::Float).map_err(|_| Error::wrong_type(name, "a number")),
+            _ => Err(Error::wrong_type(name, "a number")),
+        },
+        _ => {
+            let text = match raw {
+                Json::String(s) => s.clone(),
+                Json::Number(n) => n.to_string(),
+                Json::Bool(b) => b.to_string(),
+                // A reference echoed back as {"link": ..., "value": ...}.
+                Json::Object(o) if matches!(column.ty, ColumnType::Reference(_)) => match o.get("value") {
+                    Some(Json::String(s)) => s.clone(),
+                    _ => return Err(Error::wrong_type(name, "a sys_id string")),
+                },
+                _ => return Err(Error::wrong_type(name, "a string")),
+            };
+            validate_text(column, text).await
+        }
+    }
+}
+
+async fn validate_text(column: &Column, text: String) -> Result<Value> {
+    let name = column.name;
+    if text.is_empty() {
+        return Ok(Value::Null);
+    }
+    match column.ty {
+        ColumnType::DateTime | ColumnType::LocalDateTime => parse_date_time(&text)
+            .map(|t| Value::Text(t.format(DATE_TIME_FORMAT).to_string()))
+            .ok_or_else(|| Error::invalid(name, format!("{text:?} is not a date-time in the format YYYY-MM-DD hh:mm:ss"))),
+        ColumnType::Date => parse_date(&text)
+            .map(|d| Value::Text(d.format(DATE_FORMAT).to_string()))
+            .ok_or_else(|| Error::invalid(name, format!("{text:?} is not a date in the format YYYY-MM-DD"))),
+        ColumnType::Choice(choices) => {
+            if choices.iter().any(|(v, _)| *v == text) {
+                Ok(Value::Text(text))
+            } else {
+                let allowed: Vec<&str> = choices.iter().map(|(v, _)| *v).filter(|v| !v.is_empty()).collect();
+                Err(Error::invalid(name, format!("{text:?} is not one of {}", allowed.join(", "))))
+            }
+        }
+        ColumnType::TimeZone => text
+            .parse::<chrono_tz::Tz>()
+            .map(|_| Value::Text(text.clone()))
+            .map_err(|_| Error::invalid(name, format!("{text:?} is not a known time zone"))),
+        ColumnType::Reference(_) => {
+            if is_sys_id(&text) {
+                Ok(Value::Text(text))
+            } else {
+                Err(Error::invalid(name, format!("{text:?} is not a sys_id")))
+            }
+        }
+        ColumnType::List(_) => {
+            let ids: Vec<&str> = text.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+            if let Some(bad) = ids.iter().find(|id| !is_sys_id(id)) {
+                return Err(Error::invalid(name, format!("{bad:?} is not a sys_id")));
+            }
+            Ok(Value::Text(ids.join(",")))
+        }
+        ColumnType::Password => Ok(Value::Text(identity::password::hash(&text).await?)),
+        _ => Ok(Value::Text(text)),
+    }
+}
+
+/// Every reference and list value must name an existing record.
+pub async fn check_references(tx: &mut Tx, values: &[(&'static Column, Value)]) -> Result<()> {
+    for (column, value) in values {
+        let (target, ids): (&str, Vec<&str>) = match (column.ty, value.as_str()) {
+            (ColumnType::Reference(t), Some(id)) => (t, vec![id]),
+            (ColumnType::List(t), Some(list)) => (t, list.split(',').collect()),
+            _ => continue,
+        };
+        for id in ids {
+            if !exists(tx, target, id).await? {
+                let label = table(target).map(|t| t.label).unwrap_or(target);
+                return Err(Error::invalid(column.name, format!("no {label} record with sys_id {id}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn exists(tx: &mut Tx, table_name: &str, sys_id: &str) -> Result<bool> {
+    let sql = format!("SELECT sys_id FROM {table_name} WHERE sys_id = $1");
+    Ok(tx.fetch_optional(&sql, &[Value::from(sys_id)]).await?.is_some())
+}
+
+/// Display values of the records that reference and list columns of `rows`
+/// point at, by (table, sys_id).
+pub async fn reference_displays(db: &Db, table: &Table, rows: &[Row]) -> Result<HashMap<(String, String), String>> {
+    let mut wanted: HashMap<&'static str, Vec<String>> = HashMap::new();
+    for column in table.columns {
+        let target = match column.ty {
+            ColumnType::Reference(t) | ColumnType::List(t) => t,
+            _ => continue,
+        };
+        for row in rows {
+            if let Some(v) = row.text(column.name) {
+                for id in v.split(',').filter(|s| !s.is_empty()) {
+                    wanted.entry(target).or_default().push(id.to_owned());
+                }
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    for (target, mut ids) in wanted {
+        ids.sort();
+        ids.dedup();
+        let Some(t) = crate::registry::table(target) else { continue };
+        for chunk in ids.chunks(200) {
+            let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT sys_id, {} AS display FROM {} WHERE sys_id IN ({})",
+                quote(t.display_column),
+                t.name,
+                params.join(", ")
+            );
+            let args: Vec<Value> = chunk.iter().map(Value::from).collect();
+            for row in db.fetch_all(&sql, &args).await? {
+                out.insert((target.to_owned(), row.string("sys_id")), row.string("display"));
+            }
+        }
+    }
+    Ok(out)
+}

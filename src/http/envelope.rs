@@ -1,0 +1,154 @@
+//! The error envelopes of the API families, chosen by path and rendered in
+//! one place. Handlers and extractors return [`Error`]; its `IntoResponse`
+//! only parks it in the response, and [`render_errors`] (a middleware that
+//! knows the request path) turns it into the family's body.
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::error::{Error, ErrorKind};
+
+/// The API family a path belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// Table API, CDM, CI/CD: `{"error": {...}, "status": "failure"}`.
+    ServiceNow,
+    /// Digital Product Release: domain failures inside `result`.
+    DigitalProductRelease,
+    /// `/api/v3`: `response_status` with numeric codes.
+    ServiceDesk,
+    /// Outside `/api`: operations endpoints.
+    Other,
+}
+
+impl Family {
+    pub fn of(path: &str) -> Family {
+        if path.starts_with("/api/v3/") || path == "/api/v3" {
+            Family::ServiceDesk
+        } else if path.starts_with("/api/sn_dpr/") {
+            Family::DigitalProductRelease
+        } else if path.starts_with("/api/") {
+            Family::ServiceNow
+        } else {
+            Family::Other
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// Renders a parked [`Error`] in the envelope of the request's family.
+pub async fn render_errors(request: Request, next: Next) -> Response {
+    let family = Family::of(request.uri().path());
+    let mut response = next.run(request).await;
+    match response.extensions_mut().remove::<Error>() {
+        Some(error) => render(family, &error),
+        None => response,
+    }
+}
+
+pub fn render(family: Family, error: &Error) -> Response {
+    match family {
+        Family::ServiceDesk => service_desk(error),
+        Family::DigitalProductRelease if is_domain_failure(error.kind) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"result": {"error": true, "message": error.message}})),
+        )
+            .into_response(),
+        _ => service_now(family, error),
+    }
+}
+
+/// Failures of the request's content, which the DPR endpoints report inside
+/// `result` as their pages show.
+fn is_domain_failure(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::Missing
+            | ErrorKind::WrongType
+            | ErrorKind::Invalid
+            | ErrorKind::ReadOnly
+            | ErrorKind::TimeMismatch
+            | ErrorKind::Conflict
+            | ErrorKind::NotUnique
+    )
+}
+
+fn service_now_status(family: Family, kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Missing
+        | ErrorKind::WrongType
+        | ErrorKind::Invalid
+        | ErrorKind::Malformed
+        | ErrorKind::ReadOnly
+        | ErrorKind::TimeMismatch => StatusCode::BAD_REQUEST,
+        ErrorKind::NotUnique | ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        // Clients probe the API with such paths and read 404 as a wrong base URL.
+        ErrorKind::NoSuchEndpoint if family == Family::Other => StatusCode::NOT_FOUND,
+        ErrorKind::NoSuchEndpoint => StatusCode::BAD_REQUEST,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn service_now(family: Family, error: &Error) -> Response {
+    let status = service_now_status(family, error.kind);
+    let body = json!({
+        "error": {"message": error.message, "detail": error.detail},
+        "status": "failure",
+    });
+    let mut response = (status, Json(body)).into_response();
+    if error.kind == ErrorKind::Unauthenticated {
+        response.headers_mut().insert(
+            axum::http::header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Basic realm=\"Tollgate\""),
+        );
+    }
+    response
+}
+
+/// The ServiceDesk-style code and HTTP status for an error kind.
+pub fn service_desk_code(kind: ErrorKind) -> (u32, StatusCode) {
+    match kind {
+        ErrorKind::Unauthenticated => (4022, StatusCode::UNAUTHORIZED),
+        ErrorKind::Forbidden => (4002, StatusCode::FORBIDDEN),
+        ErrorKind::NotFound | ErrorKind::NoSuchEndpoint => (4007, StatusCode::NOT_FOUND),
+        ErrorKind::MethodNotAllowed => (4007, StatusCode::METHOD_NOT_ALLOWED),
+        ErrorKind::Missing => (4012, StatusCode::BAD_REQUEST),
+        ErrorKind::WrongType | ErrorKind::Malformed => (4021, StatusCode::BAD_REQUEST),
+        ErrorKind::Invalid | ErrorKind::Conflict => (4001, StatusCode::BAD_REQUEST),
+        ErrorKind::ReadOnly => (4014, StatusCode::BAD_REQUEST),
+        ErrorKind::NotUnique => (4008, StatusCode::BAD_REQUEST),
+        ErrorKind::TimeMismatch => (4016, StatusCode::BAD_REQUEST),
+        ErrorKind::PayloadTooLarge => (4000, StatusCode::PAYLOAD_TOO_LARGE),
+        ErrorKind::Unavailable => (4004, StatusCode::SERVICE_UNAVAILABLE),
+        ErrorKind::Internal => (4004, StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
+fn service_desk(error: &Error) -> Response {
+    let (code, status) = service_desk_code(error.kind);
+    let mut message = json!({"status_code": code, "type": "failed", "message": error.message});
+    if let Some(field) = &error.field {
+        message["field"] = json!(field);
+    }
+    let body = json!({
+        "response_status": {"status_code": 4000, "status": "failed", "messages": [message]}
+    });
+    (status, Json(body)).into_response()
+}

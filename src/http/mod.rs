@@ -1,0 +1,143 @@
+//! HTTP: one module per API family, the envelopes, extractors and the
+//! router. Handlers are thin: parse, authorise, call the domain, shape the
+//! answer.
+
+pub mod cicd;
+pub mod dpr;
+pub mod envelope;
+pub mod extract;
+pub mod oauth;
+pub mod openapi;
+pub mod ops;
+pub mod table_api;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use axum::extract::{FromRequestParts, MatchedPath, Path, Request};
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use crate::config::Settings;
+use crate::error::{Error, ErrorKind};
+
+/// Path parameters by name; an optional `{version}` segment must look like
+/// `v1`, `v2`, ... or the path names no endpoint.
+pub struct PathParams(HashMap<String, String>);
+
+impl PathParams {
+    pub fn get(&self, name: &str) -> Result<&str, Error> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .ok_or_else(|| Error::internal(format!("route has no {name} parameter")))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParams {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Error::no_such_endpoint())?;
+        if let Some(v) = params.get("version") {
+            let valid = v.len() > 1 && v.starts_with('v') && v[1..].bytes().all(|b| b.is_ascii_digit());
+            if !valid {
+                return Err(Error::no_such_endpoint());
+            }
+        }
+        Ok(PathParams(params))
+    }
+}
+
+/// The base of links in answers: the configured public URL, else the Host
+/// the client called (with the scheme a proxy reports).
+pub fn base_url(headers: &HeaderMap, settings: &Settings) -> String {
+    if let Some(url) = &settings.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get("x-forwarded-host")
+        .or_else(|| headers.get(axum::http::header::HOST))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
+/// Routes a ServiceNow-style path with and without its `/{version}` segment.
+fn versioned(router: Router<AppState>, prefix: &str, rest: &str, method_router: axum::routing::MethodRouter<AppState>) -> Router<AppState> {
+    router
+        .route(&format!("{prefix}{rest}"), method_router.clone())
+        .route(&format!("{prefix}/{{version}}{rest}"), method_router)
+}
+
+pub fn router(state: AppState) -> Router {
+    let mut r = Router::new();
+    r = versioned(r, "/api/now", "/table/{table}", get(table_api::list).post(table_api::create));
+    r = versioned(
+        r,
+        "/api/now",
+        "/table/{table}/{sys_id}",
+        get(table_api::get_one).put(table_api::update).patch(table_api::update).delete(table_api::delete),
+    );
+    r = versioned(r, "/api/sn_dpr", "/digital_product_release/release_calendar", post(dpr::create_release_calendar));
+    r = versioned(r, "/api/sn_dpr", "/digital_product_release/release_target", post(dpr::create_release_target));
+    r = versioned(r, "/api/sn_cicd", "/progress/{progress_id}", get(cicd::progress));
+    let metrics = state.metrics.clone();
+    r.route("/oauth_token.do", post(oauth::token))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .fallback(|| async { Error::no_such_endpoint() })
+        .method_not_allowed_fallback(|| async {
+            Error::new(ErrorKind::MethodNotAllowed, "Method not supported for this resource")
+        })
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            axum::response::IntoResponse::into_response(Error::internal("a handler panicked"))
+        }))
+        .layer(middleware::from_fn(envelope::render_errors))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            let metrics = metrics.clone();
+            async move { observe(metrics, req, next).await }
+        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+async fn observe(metrics: std::sync::Arc<crate::metrics::Metrics>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let response = next.run(req).await;
+    metrics.observe(&method, &route, response.status().as_u16(), start.elapsed());
+    response
+}

@@ -1,0 +1,98 @@
+//! The OpenAPI 3.1 document served at `/openapi.json`, built from the list of
+//! endpoints below and the table registry. A test checks every listed path
+//! is routed.
+
+use serde_json::{json, Map, Value as Json};
+
+use crate::registry::{ColumnType, TABLES};
+
+pub struct Endpoint {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub roles: &'static [&'static str],
+    pub body: Option<&'static str>,
+    pub success: u16,
+}
+
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint { method: "get", path: "/api/now/table/{table}", summary: "List records of a table (sysparm_query, sysparm_fields, sysparm_limit, sysparm_offset, sysparm_display_value, sysparm_exclude_reference_link)", roles: &["the table's read roles"], body: None, success: 200 },
+    Endpoint { method: "post", path: "/api/now/table/{table}", summary: "Create a record", roles: &["the table's write roles"], body: Some("record"), success: 201 },
+    Endpoint { method: "get", path: "/api/now/table/{table}/{sys_id}", summary: "Read one record", roles: &["the table's read roles"], body: None, success: 200 },
+    Endpoint { method: "put", path: "/api/now/table/{table}/{sys_id}", summary: "Update fields of a record", roles: &["the table's write roles"], body: Some("record"), success: 200 },
+    Endpoint { method: "patch", path: "/api/now/table/{table}/{sys_id}", summary: "Update fields of a record", roles: &["the table's write roles"], body: Some("record"), success: 200 },
+    Endpoint { method: "delete", path: "/api/now/table/{table}/{sys_id}", summary: "Delete a record", roles: &["the table's write roles"], body: None, success: 204 },
+    Endpoint { method: "post", path: "/api/sn_dpr/digital_product_release/release_calendar", summary: "Create a release calendar", roles: &["sn_dpr_model.release_calendar_admin"], body: Some("ReleaseCalendar"), success: 201 },
+    Endpoint { method: "post", path: "/api/sn_dpr/digital_product_release/release_target", summary: "Create a readiness target or a recurring series of them", roles: &["sn_dpr_model.product_manager", "sn_dpr_model.release_admin"], body: Some("ReleaseTarget"), success: 201 },
+    Endpoint { method: "get", path: "/api/sn_cicd/progress/{progress_id}", summary: "Progress of an asynchronous operation", roles: &["sn_cicd.sys_ci_automation"], body: None, success: 200 },
+    Endpoint { method: "post", path: "/oauth_token.do", summary: "OAuth 2 token (password and refresh_token grants, form-encoded)", roles: &[], body: Some("form"), success: 200 },
+    Endpoint { method: "get", path: "/healthz", summary: "The process is up", roles: &[], body: None, success: 200 },
+    Endpoint { method: "get", path: "/readyz", summary: "The database is reachable and migrated", roles: &[], body: None, success: 200 },
+    Endpoint { method: "get", path: "/metrics", summary: "Prometheus metrics", roles: &[], body: None, success: 200 },
+    Endpoint { method: "get", path: "/openapi.json", summary: "This document", roles: &[], body: None, success: 200 },
+];
+
+fn column_schema(ty: ColumnType) -> Json {
+    match ty {
+        ColumnType::Reference(t) => json!({"oneOf": [{"type": "string"}, {"type": "object", "properties": {"link": {"type": "string"}, "value": {"type": "string"}}}], "description": format!("reference to {t}")}),
+        ColumnType::Choice(choices) => json!({"type": "string", "enum": choices.iter().map(|(v, _)| *v).collect::<Vec<_>>()}),
+        other => json!({"type": "string", "description": other.name()}),
+    }
+}
+
+pub fn document() -> Json {
+    let mut paths = Map::new();
+    for e in ENDPOINTS {
+        let mut op = json!({
+            "summary": e.summary,
+            "responses": {
+                e.success.to_string(): {"description": "Success"},
+                "400": {"description": "Bad request: the message names the field and the problem"},
+                "401": {"description": "Missing or wrong credentials"},
+                "403": {"description": "The caller lacks the role"},
+            },
+        });
+        if !e.roles.is_empty() {
+            op["description"] = json!(format!("Roles: {} (or admin).", e.roles.join(", ")));
+            op["security"] = json!([{"basic": []}, {"bearer": []}]);
+        }
+        if let Some(body) = e.body {
+            let content = if body == "form" { "application/x-www-form-urlencoded" } else { "application/json" };
+            let schema = if body == "record" || body == "form" { json!({"type": "object"}) } else { json!({"$ref": format!("#/components/schemas/{body}")}) };
+            op["requestBody"] = json!({"content": {content: {"schema": schema}}});
+        }
+        paths
+            .entry(e.path.to_owned())
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .map(|m| m.insert(e.method.to_owned(), op));
+    }
+    let mut schemas = Map::new();
+    for t in TABLES {
+        let props: Map<String, Json> = t
+            .all_columns()
+            .filter(|c| c.ty != ColumnType::Password)
+            .map(|c| (c.name.to_owned(), column_schema(c.ty)))
+            .collect();
+        schemas.insert(t.name.to_owned(), json!({"type": "object", "title": t.label, "properties": props}));
+    }
+    schemas.insert("ReleaseCalendar".into(), json!({"type": "object", "required": ["name", "releaseAdmin"], "properties": {
+        "name": {"type": "string"}, "releaseAdmin": {"type": "string"}, "description": {"type": "string"},
+        "schedules": {"type": "string", "description": "comma-separated cmn_schedule sys_ids"},
+        "timeZone": {"type": "string", "description": "Tollgate extension: IANA time zone of the calendar"}}}));
+    schemas.insert("ReleaseTarget".into(), json!({"type": "object", "required": ["name", "releaseAdmin", "releaseCalendar", "isRecurring", "startDate"], "properties": {
+        "name": {"type": "string"}, "description": {"type": "string"}, "releaseAdmin": {"type": "string"},
+        "releaseCalendar": {"type": "string"}, "isRecurring": {"type": "boolean"}, "startDate": {"type": "string", "format": "date"},
+        "endDate": {"type": "string", "format": "date"}, "scheduleSysId": {"type": "string"},
+        "repeats": {"type": "object", "properties": {"type": {"enum": ["weekly", "monthly"]}, "every": {"type": "integer"}, "daysOfWeek": {"type": "integer"}}},
+        "targetsWithOverlappingScheduleDetails": {"type": "array", "items": {"type": "object", "properties": {"active": {"type": "boolean"}, "date": {"type": "string", "format": "date"}}}}}}));
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Tollgate", "version": env!("CARGO_PKG_VERSION"), "description": "Release and change control server. ServiceNow-style paths also answer with an optional /{api_version} segment (v1, v2) after the family prefix."},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}, "bearer": {"type": "http", "scheme": "bearer"}}
+        }
+    })
+}

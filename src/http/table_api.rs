@@ -1,0 +1,295 @@
+//! The Table API: `/api/now[/{api_version}]/table/{table}[/{sys_id}]`.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value as Json_};
+
+use super::extract::{Authenticated, JsonObject, QueryParams};
+use super::{base_url, PathParams};
+use crate::app::AppState;
+use crate::domain::encoded_query::EncodedQuery;
+use crate::domain::records::{self, ListRequest};
+use crate::error::{Error, ErrorKind, Result};
+use crate::identity::Caller;
+use crate::registry::{self, ColumnType, Table};
+use crate::storage::Row;
+
+const DEFAULT_LIMIT: i64 = 10_000;
+
+fn resolve_table(params: &PathParams) -> Result<&'static Table> {
+    let name = params.get("table")?;
+    registry::table(name).ok_or_else(|| {
+        Error::new(ErrorKind::Invalid, format!("Invalid table {name}")).with_field("tableName")
+    })
+}
+
+fn can_read(caller: &Caller, table: &Table) -> Result<()> {
+    if caller.has_any(table.read_roles) || caller.has_any(table.write_roles) {
+        Ok(())
+    } else {
+        Err(Error::forbidden(table.read_roles))
+    }
+}
+
+fn can_write(caller: &Caller, table: &Table) -> Result<()> {
+    caller.require_any(table.write_roles)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DisplayMode {
+    Value,
+    Display,
+    All,
+}
+
+struct RenderOptions {
+    fields: Option<Vec<String>>,
+    display: DisplayMode,
+    exclude_reference_link: bool,
+}
+
+impl RenderOptions {
+    fn from_query(q: &HashMap<String, String>) -> Result<RenderOptions> {
+        let display = match q.get("sysparm_display_value").map(String::as_str) {
+            None | Some("") | Some("false") => DisplayMode::Value,
+            Some("true") => DisplayMode::Display,
+            Some("all") => DisplayMode::All,
+            Some(other) => {
+                return Err(Error::invalid(
+                    "sysparm_display_value",
+                    format!("{other:?} is not one of true, false, all"),
+                ))
+            }
+        };
+        let fields = q.get("sysparm_fields").filter(|f| !f.trim().is_empty()).map(|f| {
+            f.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+        });
+        Ok(RenderOptions {
+            fields,
+            display,
+            exclude_reference_link: q.get("sysparm_exclude_reference_link").is_some_and(|v| v == "true"),
+        })
+    }
+}
+
+type Displays = HashMap<(String, String), String>;
+
+/// One record as the Table API shows it: every value a string, references as
+/// `{link, value}`, passwords never.
+fn render_record(table: &Table, row: &Row, opts: &RenderOptions, displays: &Displays, base: &str) -> Json_ {
+    let mut out = Map::new();
+    let columns: Vec<&registry::Column> = match &opts.fields {
+        Some(fields) => fields.iter().filter_map(|f| table.column(f)).collect(),
+        None => table.all_columns().collect(),
+    };
+    for column in columns {
+        if column.ty == ColumnType::Password {
+            continue;
+        }
+        let value = row.get(column.name).map(|v| v.to_display_string()).unwrap_or_default();
+        let display = display_of(column, &value, displays);
+        let link = match column.ty {
+            ColumnType::Reference(target) if !value.is_empty() && !opts.exclude_reference_link => {
+                Some(format!("{base}/api/now/table/{target}/{value}"))
+            }
+            _ => None,
+        };
+        let rendered = match (opts.display, link) {
+            (DisplayMode::Value, Some(link)) => json!({"link": link, "value": value}),
+            (DisplayMode::Value, None) => json!(value),
+            (DisplayMode::Display, Some(link)) => json!({"display_value": display, "link": link}),
+            (DisplayMode::Display, None) => json!(display),
+            (DisplayMode::All, Some(link)) => json!({"display_value": display, "value": value, "link": link}),
+            (DisplayMode::All, None) => json!({"display_value": display, "value": value}),
+        };
+        out.insert(column.name.to_owned(), rendered);
+    }
+    Json_::Object(out)
+}
+
+fn display_of(column: &registry::Column, value: &str, displays: &Displays) -> String {
+    match column.ty {
+        ColumnType::Reference(target) => displays
+            .get(&(target.to_owned(), value.to_owned()))
+            .cloned()
+            .unwrap_or_default(),
+        ColumnType::List(target) => value
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .filter_map(|id| displays.get(&(target.to_owned(), id.to_owned())).cloned())
+            .collect::<Vec<_>>()
+            .join(", "),
+        ColumnType::Choice(choices) => choices
+            .iter()
+            .find(|(v, _)| *v == value)
+            .map(|(_, label)| (*label).to_owned())
+            .unwrap_or_else(|| value.to_owned()),
+        _ => value.to_owned(),
+    }
+}
+
+async fn displays_for(state: &AppState, table: &Table, rows: &[Row], opts: &RenderOptions) -> Result<Displays> {
+    if opts.display == DisplayMode::Value {
+        return Ok(Displays::new());
+    }
+    records::reference_displays(&state.db, table, rows).await
+}
+
+fn parse_count(q: &HashMap<String, String>, name: &str, default: i64, min: i64) -> Result<i64> {
+    match q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) if n >= min => Ok(n),
+            _ => Err(Error::invalid(name, format!("{s:?} is not a whole number of at least {min}"))),
+        },
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    params: PathParams,
+    QueryParams(q): QueryParams,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response> {
+    let table = resolve_table(&params)?;
+    can_read(&caller, table)?;
+    let opts = RenderOptions::from_query(&q)?;
+    let limit = parse_count(&q, "sysparm_limit", DEFAULT_LIMIT, 1)?;
+    let offset = parse_count(&q, "sysparm_offset", 0, 0)?;
+    let query = EncodedQuery::parse(table, q.get("sysparm_query").map(String::as_str).unwrap_or(""))?;
+    let page = records::list(&state.db, table, &ListRequest { query, limit, offset, count: true }).await?;
+    let base = base_url(&headers, &state.settings);
+    let displays = displays_for(&state, table, &page.rows, &opts).await?;
+    let result: Vec<Json_> = page.rows.iter().map(|r| render_record(table, r, &opts, &displays, &base)).collect();
+    let total = page.total.unwrap_or(0);
+    let mut response = Json(json!({ "result": result })).into_response();
+    let h = response.headers_mut();
+    h.insert("x-total-count", HeaderValue::from(total));
+    if let Ok(link) = HeaderValue::from_str(&link_header(&base, &uri, &q, limit, offset, total)) {
+        h.insert(header::LINK, link);
+    }
+    Ok(response)
+}
+
+/// Paging links (`first`, `prev`, `next`, `last`) as the vendor sends them.
+fn link_header(base: &str, uri: &Uri, q: &HashMap<String, String>, limit: i64, offset: i64, total: i64) -> String {
+    let link = |off: i64, rel: &str| {
+        let mut params: Vec<(String, String)> = q
+            .iter()
+            .filter(|(k, _)| k.as_str() != "sysparm_offset" && k.as_str() != "sysparm_limit")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        params.sort();
+        params.push(("sysparm_limit".into(), limit.to_string()));
+        params.push(("sysparm_offset".into(), off.to_string()));
+        let qs = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+        format!("<{base}{}?{qs}>;rel=\"{rel}\"", uri.path())
+    };
+    let last = if total > 0 { ((total - 1) / limit) * limit } else { 0 };
+    let mut links = vec![link(0, "first")];
+    if offset > 0 {
+        links.push(link((offset - limit).max(0), "prev"));
+    }
+    if offset + limit < total {
+        links.push(link(offset + limit, "next"));
+    }
+    links.push(link(last, "last"));
+    links.join(",")
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    params: PathParams,
+    QueryParams(q): QueryParams,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let table = resolve_table(&params)?;
+    can_read(&caller, table)?;
+    let opts = RenderOptions::from_query(&q)?;
+    let sys_id = params.get("sys_id")?;
+    let row = records::get(&state.db, table, sys_id)
+        .await?
+        .ok_or_else(|| records::record_not_found(table, sys_id))?;
+    let base = base_url(&headers, &state.settings);
+    let rows = [row];
+    let displays = displays_for(&state, table, &rows, &opts).await?;
+    Ok(Json(json!({ "result": render_record(table, &rows[0], &opts, &displays, &base) })).into_response())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    params: PathParams,
+    QueryParams(q): QueryParams,
+    headers: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    let table = resolve_table(&params)?;
+    can_write(&caller, table)?;
+    let opts = RenderOptions::from_query(&q)?;
+    let row = records::insert(&state.db, table, &body, &caller.user_name).await?;
+    after_write(&state, table);
+    let base = base_url(&headers, &state.settings);
+    let rows = [row];
+    let displays = displays_for(&state, table, &rows, &opts).await?;
+    let location = format!("{base}/api/now/table/{}/{}", table.name, rows[0].string("sys_id"));
+    let mut response = (StatusCode::CREATED, Json(json!({ "result": render_record(table, &rows[0], &opts, &displays, &base) }))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(response)
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    params: PathParams,
+    QueryParams(q): QueryParams,
+    headers: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    let table = resolve_table(&params)?;
+    can_write(&caller, table)?;
+    let opts = RenderOptions::from_query(&q)?;
+    let sys_id = params.get("sys_id")?;
+    if !crate::ids::is_sys_id(sys_id) {
+        return Err(records::record_not_found(table, sys_id));
+    }
+    let row = records::update(&state.db, table, sys_id, &body, &caller.user_name).await?;
+    after_write(&state, table);
+    let base = base_url(&headers, &state.settings);
+    let rows = [row];
+    let displays = displays_for(&state, table, &rows, &opts).await?;
+    Ok(Json(json!({ "result": render_record(table, &rows[0], &opts, &displays, &base) })).into_response())
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    params: PathParams,
+) -> Result<Response> {
+    let table = resolve_table(&params)?;
+    can_write(&caller, table)?;
+    let sys_id = params.get("sys_id")?;
+    if !crate::ids::is_sys_id(sys_id) {
+        return Err(records::record_not_found(table, sys_id));
+    }
+    records::delete(&state.db, table, sys_id).await?;
+    after_write(&state, table);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A write to identity tables drops this replica's credential cache at once
+/// (other replicas follow through the shared epoch).
+fn after_write(state: &AppState, table: &Table) {
+    if records::touches_identity(table) {
+        state.identity.clear_cache();
+    }
+}

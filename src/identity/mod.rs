@@ -1,0 +1,368 @@
+//! Who is calling: users, roles, passwords, API keys and OAuth tokens.
+//!
+//! Credentials are checked here for every family (HTTP Basic, `Bearer`,
+//! `authtoken`, `Zoho-oauthtoken`). A Basic check costs one Argon2id
+//! verification the first time; after that a keyed SHA-256 verifier of the
+//! presented password is cached with the caller's roles, so a burst of
+//! requests runs at the speed of the endpoint. The cache is dropped whenever
+//! identity data changes: at once on the replica that changed it, and within
+//! [`EPOCH_POLL`] on every other replica, which polls a shared counter.
+
+pub mod password;
+pub mod roles;
+mod throttle;
+pub mod users;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::{Error, Result};
+use crate::storage::{Db, Value};
+
+pub use throttle::LoginThrottle;
+
+/// How often a replica looks for identity changes made by other replicas.
+pub const EPOCH_POLL: Duration = Duration::from_secs(2);
+/// A cached credential is checked against the database again after this long.
+const CACHE_TTL: Duration = Duration::from_secs(300);
+const CACHE_MAX: usize = 10_000;
+
+/// An authenticated caller and the roles it holds.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user_id: String,
+    pub user_name: String,
+    pub roles: Arc<[String]>,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.roles.iter().any(|r| r == roles::ADMIN)
+    }
+
+    /// Admin, or one of `any_of`.
+    pub fn has_any(&self, any_of: &[&str]) -> bool {
+        self.is_admin() || self.roles.iter().any(|r| any_of.contains(&r.as_str()))
+    }
+
+    pub fn require_any(&self, any_of: &[&str]) -> Result<()> {
+        if self.has_any(any_of) {
+            Ok(())
+        } else {
+            Err(Error::forbidden(any_of))
+        }
+    }
+}
+
+struct CachedCaller {
+    /// SHA-256 over the process secret, user name and password; for tokens,
+    /// unused (the map key is already the token's hash).
+    verifier: [u8; 32],
+    caller: Caller,
+    cached_at: Instant,
+    /// For bearer tokens: when the token stops being valid (epoch seconds).
+    expires_at: Option<i64>,
+}
+
+pub struct Identity {
+    db: Db,
+    /// Random per process, so cached verifiers are useless outside it.
+    secret: [u8; 32],
+    passwords: RwLock<HashMap<String, CachedCaller>>,
+    tokens: RwLock<HashMap<String, CachedCaller>>,
+    epoch: AtomicI64,
+    pub throttle: LoginThrottle,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+}
+
+impl Identity {
+    pub fn new(db: Db, access_token_ttl: Duration) -> Identity {
+        let mut secret = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
+        Identity {
+            db,
+            secret,
+            passwords: RwLock::new(HashMap::new()),
+            tokens: RwLock::new(HashMap::new()),
+            epoch: AtomicI64::new(-1),
+            throttle: LoginThrottle::default(),
+            access_token_ttl,
+            refresh_token_ttl: Duration::from_secs(100 * 24 * 3600),
+        }
+    }
+
+    /// Authenticates the credential in the request headers.
+    pub async fn authenticate(&self, headers: &http::HeaderMap) -> Result<Caller> {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        if let Some(auth) = header("authorization") {
+            let (scheme, rest) = auth.split_once(' ').unwrap_or((auth, ""));
+            let rest = rest.trim();
+            if scheme.eq_ignore_ascii_case("basic") {
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(rest)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(Error::unauthenticated)?;
+                let (user, password) = decoded
+                    .split_once(':')
+                    .ok_or_else(Error::unauthenticated)?;
+                return self.check_password(user, password).await;
+            }
+            if scheme.eq_ignore_ascii_case("bearer")
+                || scheme.eq_ignore_ascii_case("zoho-oauthtoken")
+            {
+                return self.check_token(rest).await;
+            }
+            return Err(Error::unauthenticated());
+        }
+        if let Some(key) = header("authtoken").or_else(|| header("x-sn-apikey")) {
+            return self.check_token(key.trim()).await;
+        }
+        Err(Error::unauthenticated())
+    }
+
+    fn verifier(&self, user: &str, password: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.secret);
+        h.update(user.as_bytes());
+        h.update([0u8]);
+        h.update(password.as_bytes());
+        h.finalize().into()
+    }
+
+    /// Checks a user name and password (HTTP Basic, OAuth password grant).
+    pub async fn check_password(&self, user: &str, password: &str) -> Result<Caller> {
+        let verifier = self.verifier(user, password);
+        {
+            let cache = self.passwords.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(hit) = cache.get(user) {
+                if hit.cached_at.elapsed() < CACHE_TTL
+                    && bool::from(hit.verifier.ct_eq(&verifier))
+                {
+                    return Ok(hit.caller.clone());
+                }
+            }
+        }
+        let delay = self.throttle.delay_for(user);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let row = self
+            .db
+            .fetch_optional(
+                "SELECT sys_id, user_name, user_password, active, locked_out \
+                 FROM sys_user WHERE user_name = $1",
+                &[Value::from(user)],
+            )
+            .await?;
+        let ok = match &row {
+            Some(r) if r.bool("active") && !r.bool("locked_out") => match r.text("user_password") {
+                Some(stored) => password::verify(password, &stored).await,
+                None => false,
+            },
+            _ => {
+                // Spend the same work as a real check, so a missing user is
+                // not told apart by timing.
+                let _ = password::verify(password, DUMMY_HASH).await;
+                false
+            }
+        };
+        let row = match (ok, row) {
+            (true, Some(row)) => row,
+            _ => {
+                self.throttle.record_failure(user);
+                tracing::info!(user, "failed login");
+                return Err(Error::unauthenticated());
+            }
+        };
+        self.throttle.record_success(user);
+        let caller = self.load_caller(&row.string("sys_id"), &row.string("user_name")).await?;
+        let mut cache = self.passwords.write().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(
+            user.to_owned(),
+            CachedCaller {
+                verifier,
+                caller: caller.clone(),
+                cached_at: Instant::now(),
+                expires_at: None,
+            },
+        );
+        Ok(caller)
+    }
+
+    /// Checks an OAuth access token or an API key.
+    pub async fn check_token(&self, token: &str) -> Result<Caller> {
+        if token.is_empty() {
+            return Err(Error::unauthenticated());
+        }
+        let hash = token_hash(token);
+        let now = chrono::Utc::now().timestamp();
+        {
+            let cache = self.tokens.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(hit) = cache.get(&hash) {
+                let live = hit.expires_at.is_none_or(|exp| exp > now);
+                if hit.cached_at.elapsed() < CACHE_TTL && live {
+                    return Ok(hit.caller.clone());
+                }
+            }
+        }
+        let found = self
+            .db
+            .fetch_optional(
+                "SELECT u.sys_id, u.user_name, t.expires_at FROM tollgate_oauth_token t \
+                 JOIN sys_user u ON u.sys_id = t.user_id \
+                 WHERE t.token_hash = $1 AND t.kind = 'access' AND u.active = $2 \
+                 UNION ALL \
+                 SELECT u.sys_id, u.user_name, NULL FROM tollgate_api_key k \
+                 JOIN sys_user u ON u.sys_id = k.user_id \
+                 WHERE k.key_hash = $1 AND u.active = $2",
+                &[Value::Text(hash.clone()), Value::Bool(true)],
+            )
+            .await?;
+        let row = found.ok_or_else(Error::unauthenticated)?;
+        let expires_at = row.int("expires_at");
+        if expires_at.is_some_and(|exp| exp <= now) {
+            return Err(Error::unauthenticated()
+                .with_detail("The access token has expired; request a new one"));
+        }
+        let caller = self.load_caller(&row.string("sys_id"), &row.string("user_name")).await?;
+        let mut cache = self.tokens.write().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(
+            hash,
+            CachedCaller {
+                verifier: [0; 32],
+                caller: caller.clone(),
+                cached_at: Instant::now(),
+                expires_at,
+            },
+        );
+        Ok(caller)
+    }
+
+    async fn load_caller(&self, user_id: &str, user_name: &str) -> Result<Caller> {
+        let roles = users::role_names(&self.db, user_id).await?;
+        Ok(Caller {
+            user_id: user_id.to_owned(),
+            user_name: user_name.to_owned(),
+            roles: roles.into(),
+        })
+    }
+
+    /// Forgets every cached credential on this replica.
+    pub fn clear_cache(&self) {
+        self.passwords
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.tokens.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Reads the shared identity epoch; drops the cache when another replica
+    /// (or a CLI command) changed identity data since the last look.
+    pub async fn refresh_epoch(&self) -> Result<()> {
+        let row = self
+            .db
+            .fetch_optional(
+                "SELECT value FROM tollgate_state WHERE name = 'identity_epoch'",
+                &[],
+            )
+            .await?;
+        let current = row.and_then(|r| r.int("value")).unwrap_or(0);
+        let seen = self.epoch.swap(current, Ordering::SeqCst);
+        if seen != current {
+            self.clear_cache();
+        }
+        Ok(())
+    }
+
+    /// Issues an access token (and a refresh token) for `caller`.
+    pub async fn issue_tokens(&self, user_id: &str) -> Result<IssuedTokens> {
+        let access = crate::ids::random_secret(32);
+        let refresh = crate::ids::random_secret(32);
+        let now = chrono::Utc::now().timestamp();
+        let access_exp = now + self.access_token_ttl.as_secs() as i64;
+        let refresh_exp = now + self.refresh_token_ttl.as_secs() as i64;
+        let mut tx = self.db.begin().await?;
+        for (kind, token, exp) in [("access", &access, access_exp), ("refresh", &refresh, refresh_exp)] {
+            tx.execute(
+                "INSERT INTO tollgate_oauth_token (id, user_id, kind, token_hash, expires_at, created_on) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    Value::Text(crate::ids::new_sys_id()),
+                    Value::from(user_id),
+                    Value::from(kind),
+                    Value::Text(token_hash(token)),
+                    Value::Int(exp),
+                    Value::Text(crate::time::now_string()),
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(IssuedTokens {
+            access_token: access,
+            refresh_token: refresh,
+            expires_in: self.access_token_ttl.as_secs(),
+        })
+    }
+
+    /// Exchanges a refresh token for new tokens; the old refresh token is spent.
+    pub async fn refresh_tokens(&self, refresh_token: &str) -> Result<IssuedTokens> {
+        let hash = token_hash(refresh_token);
+        let now = chrono::Utc::now().timestamp();
+        let row = self
+            .db
+            .fetch_optional(
+                "SELECT t.id, t.user_id, t.expires_at FROM tollgate_oauth_token t \
+                 JOIN sys_user u ON u.sys_id = t.user_id \
+                 WHERE t.token_hash = $1 AND t.kind = 'refresh' AND u.active = $2",
+                &[Value::Text(hash), Value::Bool(true)],
+            )
+            .await?
+            .ok_or_else(Error::unauthenticated)?;
+        if row.int("expires_at").unwrap_or(0) <= now {
+            return Err(Error::unauthenticated());
+        }
+        let spent = self
+            .db
+            .execute(
+                "DELETE FROM tollgate_oauth_token WHERE id = $1",
+                &[Value::Text(row.string("id"))],
+            )
+            .await?;
+        if spent != 1 {
+            // Another request used the same refresh token first.
+            return Err(Error::unauthenticated());
+        }
+        self.issue_tokens(&row.string("user_id")).await
+    }
+}
+
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: u64,
+}
+
+/// Tokens and keys are stored only as this hash.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A valid Argon2id hash of a random password, verified against when the user
+/// does not exist.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0X+fTjR6Fq2m3f7jv3lJ3Jx7Qxq0s3q7cC7bBGnJk0A";

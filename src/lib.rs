@@ -1,0 +1,31 @@
+//! Tollgate: a self-hosted release and change control server.
+//!
+//! A guided tour, from the outside in:
+
+/// Start-up, shared state and graceful shutdown.
+pub mod app;
+/// Layered settings: flags, `TOLLGATE_*` variables, a TOML file.
+pub mod config;
+/// `tollgate demo`: the records the API documents' examples name.
+pub mod demo;
+/// Rules of each family, reachable without HTTP: records, encoded queries,
+/// Digital Product Release.
+pub mod domain;
+/// The one domain error type; each family renders it in `http::envelope`.
+pub mod error;
+/// HTTP: routes, extractors, envelopes, one module per API family.
+pub mod http;
+/// Users, roles, passwords, API keys, OAuth tokens, the credential cache.
+pub mod identity;
+/// Record identifiers and random secrets.
+pub mod ids;
+/// The durable job queue and its workers.
+pub mod jobs;
+/// Prometheus metrics.
+pub mod metrics;
+/// The table registry that drives the Table API.
+pub mod registry;
+/// The storage boundary over SQLite and PostgreSQL, and migrations.
+pub mod storage;
+/// Date-time formats of records.
+pub mod time;

@@ -1,0 +1,133 @@
+//! The `tollgate` command.
+
+use std::io::Read;
+
+use clap::{Parser, Subcommand};
+use tollgate::app::{self, AppState};
+use tollgate::config::{Settings, SettingsArgs};
+use tollgate::identity::users;
+use tollgate::storage::{migrations, ConnectOptions};
+
+#[derive(Parser)]
+#[command(name = "tollgate", version, about = "Release and change control server")]
+struct Cli {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (migrates the database first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API keys (ServiceDesk-style `authtoken`, or `Bearer`).
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
+    /// Load the demo data set into the configured database.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user (or update its password and add roles); the password
+    /// is read from standard input.
+    Add {
+        name: String,
+        /// Comma-separated role names, such as admin,sn_dpr_model.release_admin.
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApikeyCommand {
+    /// Create an API key for USER; the key is the last line printed.
+    Create {
+        user: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TOLLGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("TOLLGATE_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging();
+    let settings = Settings::load(&cli.settings)?;
+    let options = ConnectOptions { max_connections: settings.max_connections, ..Default::default() };
+    match cli.command {
+        Command::Serve => {
+            let db = app::open_database(&settings, &options).await?;
+            if let Some(password) = app::bootstrap_admin(&db, &settings).await? {
+                println!("Created user admin with password: {password}");
+                println!("(shown once; set TOLLGATE_ADMIN_PASSWORD to choose it)");
+            }
+            let listener = tokio::net::TcpListener::bind(&settings.listen).await?;
+            let state = AppState::new(db, settings, app::job_handlers());
+            app::serve(state, listener, app::shutdown_signal()).await?;
+        }
+        Command::Migrate => {
+            let db = tollgate::storage::Db::connect(&settings.database_url, &options).await?;
+            let applied = migrations::run(&db).await?;
+            users::seed_roles(&db).await?;
+            println!("applied {applied} migration(s); schema version {}", migrations::latest_version());
+        }
+        Command::User { command: UserCommand::Add { name, roles } } => {
+            let db = app::open_database(&settings, &options).await?;
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                anyhow::bail!("no password on standard input");
+            }
+            let role_refs: Vec<&str> = roles.iter().map(String::as_str).collect();
+            let user = users::NewUser {
+                sys_id: None,
+                user_name: &name,
+                first_name: &name,
+                last_name: "",
+                email: "",
+                password: Some(password),
+                roles: &role_refs,
+            };
+            let id = users::upsert_user(&db, &user, "cli").await.map_err(|e| anyhow::anyhow!(e.message))?;
+            println!("user {name} ({id}) has roles: {}", users::role_names(&db, &id).await.map_err(|e| anyhow::anyhow!(e.message))?.join(", "));
+        }
+        Command::Apikey { command: ApikeyCommand::Create { user, name } } => {
+            let db = app::open_database(&settings, &options).await?;
+            let key = users::create_api_key(&db, &user, &name).await.map_err(|e| anyhow::anyhow!(e.message))?;
+            println!("API key for {user} (shown once, stored hashed):");
+            println!("{key}");
+        }
+        Command::Demo => {
+            let db = app::open_database(&settings, &options).await?;
+            if let Some(password) = app::bootstrap_admin(&db, &settings).await? {
+                println!("Created user admin with password: {password}");
+            }
+            let added = tollgate::demo::load(&db).await.map_err(|e| anyhow::anyhow!(e.message))?;
+            println!("demo data loaded ({added} record(s) added)");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,178 @@
+//! The table registry: every ServiceNow-style table, its columns, types,
+//! references, choices and access roles. The Table API, reference links and
+//! validation are driven by it, so a table appears everywhere by being
+//! registered once (in [`tables`]).
+
+mod tables;
+
+pub use tables::TABLES;
+
+/// The kind of a column, which decides how it is stored, validated and shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnType {
+    String,
+    Integer,
+    Boolean,
+    Decimal,
+    /// UTC `YYYY-MM-DD hh:mm:ss`.
+    DateTime,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// A date-time in a schedule's own time zone, `YYYY-MM-DD hh:mm:ss`.
+    LocalDateTime,
+    /// The sys_id of a record in the named table.
+    Reference(&'static str),
+    /// Comma-separated sys_ids of records in the named table.
+    List(&'static str),
+    /// One of the listed `(value, label)` pairs.
+    Choice(&'static [(&'static str, &'static str)]),
+    /// An IANA time zone name such as `Europe/Paris`.
+    TimeZone,
+    /// Written as clear text, stored as an Argon2id hash, never shown.
+    Password,
+}
+
+impl ColumnType {
+    /// Stored in a BIGINT, BOOLEAN or DOUBLE PRECISION column (else TEXT).
+    pub fn sql_kind(self) -> SqlKind {
+        match self {
+            ColumnType::Integer => SqlKind::Int,
+            ColumnType::Boolean => SqlKind::Bool,
+            ColumnType::Decimal => SqlKind::Float,
+            _ => SqlKind::Text,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::String => "string",
+            ColumnType::Integer => "integer",
+            ColumnType::Boolean => "boolean",
+            ColumnType::Decimal => "decimal",
+            ColumnType::DateTime => "glide_date_time",
+            ColumnType::Date => "glide_date",
+            ColumnType::LocalDateTime => "schedule_date_time",
+            ColumnType::Reference(_) => "reference",
+            ColumnType::List(_) => "glide_list",
+            ColumnType::Choice(_) => "choice",
+            ColumnType::TimeZone => "timezone",
+            ColumnType::Password => "password2",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SqlKind {
+    Text,
+    Int,
+    Bool,
+    Float,
+}
+
+#[derive(Debug)]
+pub struct Column {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub ty: ColumnType,
+    /// Must have a value on insert (and may not be emptied).
+    pub mandatory: bool,
+    /// Set only by the server's own rules, never through the Table API.
+    pub read_only: bool,
+    /// Applied on insert when the caller gives no value.
+    pub default: Option<&'static str>,
+    /// For references: deleting the referenced record deletes this one too
+    /// (otherwise the delete is refused while a reference exists).
+    pub cascade: bool,
+}
+
+impl Column {
+    pub const fn new(name: &'static str, label: &'static str, ty: ColumnType) -> Column {
+        Column {
+            name,
+            label,
+            ty,
+            mandatory: false,
+            read_only: false,
+            default: None,
+            cascade: false,
+        }
+    }
+    pub const fn cascade(mut self) -> Column {
+        self.cascade = true;
+        self
+    }
+    pub const fn mandatory(mut self) -> Column {
+        self.mandatory = true;
+        self
+    }
+    pub const fn read_only(mut self) -> Column {
+        self.read_only = true;
+        self
+    }
+    pub const fn default(mut self, value: &'static str) -> Column {
+        self.default = Some(value);
+        self
+    }
+}
+
+/// The standard system fields every registered table carries.
+pub static SYSTEM_COLUMNS: &[Column] = &[
+    Column::new("sys_id", "Sys ID", ColumnType::String).read_only(),
+    Column::new("sys_created_on", "Created", ColumnType::DateTime).read_only(),
+    Column::new("sys_created_by", "Created by", ColumnType::String).read_only(),
+    Column::new("sys_updated_on", "Updated", ColumnType::DateTime).read_only(),
+    Column::new("sys_updated_by", "Updated by", ColumnType::String).read_only(),
+    Column::new("sys_mod_count", "Updates", ColumnType::Integer).read_only(),
+];
+
+#[derive(Debug)]
+pub struct Table {
+    pub name: &'static str,
+    pub label: &'static str,
+    /// The column shown as a reference's display value.
+    pub display_column: &'static str,
+    pub columns: &'static [Column],
+    /// Any one of these may read (admin always may).
+    pub read_roles: &'static [&'static str],
+    /// Any one of these may insert, update and delete (admin always may).
+    pub write_roles: &'static [&'static str],
+}
+
+impl Table {
+    /// System fields first, then the table's own columns.
+    pub fn all_columns(&self) -> impl Iterator<Item = &'static Column> + '_ {
+        SYSTEM_COLUMNS.iter().chain(self.columns.iter())
+    }
+
+    pub fn column(&self, name: &str) -> Option<&'static Column> {
+        self.all_columns().find(|c| c.name == name)
+    }
+}
+
+/// Looks a table up by name.
+pub fn table(name: &str) -> Option<&'static Table> {
+    TABLES.iter().find(|t| t.name == name)
+}
+
+/// Quotes an identifier for SQL (some column names, such as `user`, are
+/// reserved words in PostgreSQL). Registry names are plain ASCII.
+pub fn quote(ident: &str) -> String {
+    format!("\"{ident}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reference_names_a_registered_table_and_display_column_exists() {
+        for t in TABLES {
+            assert!(t.column(t.display_column).is_some(), "{}", t.name);
+            for c in t.columns {
+                if let ColumnType::Reference(target) | ColumnType::List(target) = c.ty {
+                    assert!(table(target).is_some(), "{}.{} -> {target}", t.name, c.name);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The few places where SQLite and PostgreSQL need different SQL text.
+
+use super::Backend;
+
+/// The row-locking suffix for a "claim the next free row" sub-select:
+/// PostgreSQL skips rows another replica holds; SQLite has one writer at a
+/// time, so the write transaction alone makes the claim exclusive.
+pub fn skip_locked(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    }
+}

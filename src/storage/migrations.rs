@@ -1,0 +1,110 @@
+//! Versioned schema migrations, run on start-up and by `tollgate migrate`.
+//!
+//! Each migration is one SQL script that both databases accept. A migration
+//! runs inside one transaction together with its bookkeeping row, so a crash
+//! leaves it either applied or not; on PostgreSQL an advisory lock keeps two
+//! replicas that start together from applying the same one twice.
+
+use super::{Backend, Db, Result, Value};
+
+/// Every migration in order. Append only: never edit one that has shipped.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "foundation",
+    include_str!("../../migrations/0001_foundation.sql"),
+)];
+
+/// The newest schema version this binary knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map(|m| m.0).unwrap_or(0)
+}
+
+/// Applies every migration that has not run yet; returns how many ran.
+pub async fn run(db: &Db) -> Result<usize> {
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS tollgate_schema_migrations \
+         (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_on TEXT NOT NULL)",
+        &[],
+    )
+    .await?;
+    let mut applied = 0;
+    for (version, name, script) in MIGRATIONS {
+        let mut tx = db.begin().await?;
+        if tx.backend() == Backend::Postgres {
+            tx.execute("SELECT pg_advisory_xact_lock(7353001)", &[])
+                .await?;
+        }
+        let done = tx
+            .fetch_optional(
+                "SELECT version FROM tollgate_schema_migrations WHERE version = $1",
+                &[Value::Int(*version)],
+            )
+            .await?;
+        if done.is_some() {
+            tx.rollback().await?;
+            continue;
+        }
+        for statement in split_statements(script) {
+            tx.execute(&statement, &[]).await?;
+        }
+        tx.execute(
+            "INSERT INTO tollgate_schema_migrations (version, name, applied_on) VALUES ($1, $2, $3)",
+            &[
+                Value::Int(*version),
+                Value::from(*name),
+                Value::Text(crate::time::now_string()),
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(version, name, "applied migration");
+        applied += 1;
+    }
+    Ok(applied)
+}
+
+/// The schema version in the database (0 when never migrated).
+pub async fn current_version(db: &Db) -> Result<i64> {
+    let row = db
+        .fetch_optional(
+            "SELECT MAX(version) AS v FROM tollgate_schema_migrations",
+            &[],
+        )
+        .await?;
+    Ok(row.and_then(|r| r.int("v")).unwrap_or(0))
+}
+
+/// Splits a script into statements at semicolons that end a line, dropping
+/// comment lines. Migrations keep semicolons out of string literals.
+fn split_statements(script: &str) -> Vec<String> {
+    let mut statements = Vec::new();
+    let mut current = String::new();
+    for line in script.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("--") || trimmed.is_empty() {
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+        if trimmed.ends_with(';') {
+            let statement = current.trim().trim_end_matches(';').to_owned();
+            statements.push(statement);
+            current.clear();
+        }
+    }
+    if !current.trim().is_empty() {
+        statements.push(current.trim().to_owned());
+    }
+    statements
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_statements;
+
+    #[test]
+    fn splits_at_line_end_semicolons_and_skips_comments() {
+        let parts = split_statements("-- c\nCREATE TABLE a (x TEXT);\nINSERT INTO a VALUES ('1');\n");
+        assert_eq!(parts, vec!["CREATE TABLE a (x TEXT)", "INSERT INTO a VALUES ('1')"]);
+    }
+}

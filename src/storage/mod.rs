@@ -1,0 +1,355 @@
+//! The storage boundary: one API over SQLite and PostgreSQL.
+//!
+//! Everything above this module speaks SQL text with `$1`-style placeholders
+//! (both databases accept it) and [`Value`]s; the two dialects differ only in
+//! the few places named in [`dialect`].
+
+pub mod dialect;
+pub mod migrations;
+mod value;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Column, PgPool, Postgres, Row as _, Sqlite, SqlitePool, TypeInfo, ValueRef};
+
+pub use value::{Row, Value};
+
+/// Which database a [`Db`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("a record with the same unique key already exists")]
+    UniqueViolation,
+    #[error("the database is busy; try again")]
+    Busy,
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+}
+
+impl From<sqlx::Error> for StorageError {
+    fn from(err: sqlx::Error) -> Self {
+        if let Some(db) = err.as_database_error() {
+            if db.is_unique_violation() {
+                return StorageError::UniqueViolation;
+            }
+            // SQLITE_BUSY (5) and SQLITE_LOCKED (6) after the busy timeout.
+            if matches!(db.code().as_deref(), Some("5") | Some("6") | Some("517")) {
+                return StorageError::Busy;
+            }
+        }
+        StorageError::Database(err)
+    }
+}
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// A pool of connections to one of the two databases. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pools: Pools,
+}
+
+#[derive(Clone, Debug)]
+enum Pools {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Options for opening a [`Db`].
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    pub max_connections: u32,
+    /// PostgreSQL only: the schema every connection uses (tests use one each).
+    pub pg_schema: Option<String>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            max_connections: 8,
+            pg_schema: None,
+        }
+    }
+}
+
+impl Db {
+    /// Opens the database named by `url`: `sqlite://PATH` (created when
+    /// missing, WAL, busy timeout) or `postgres://...`.
+    pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Db> {
+        if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(options.max_connections.max(1))
+                .min_connections(1)
+                .connect_with(opts)
+                .await?;
+            Ok(Db {
+                pools: Pools::Sqlite(pool),
+            })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let mut opts = PgConnectOptions::from_str(url)?;
+            if let Some(schema) = &options.pg_schema {
+                opts = opts.options([("search_path", schema.as_str())]);
+            }
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            Ok(Db {
+                pools: Pools::Postgres(pool),
+            })
+        } else {
+            Err(StorageError::UnsupportedUrl(url.to_owned()))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Sqlite(_) => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn fetch_all(&self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
+        match &self.pools {
+            Pools::Sqlite(p) => Ok(bind_sqlite(sql, args)
+                .fetch_all(p)
+                .await?
+                .iter()
+                .map(decode_sqlite)
+                .collect()),
+            Pools::Postgres(p) => Ok(bind_pg(sql, args)
+                .fetch_all(p)
+                .await?
+                .iter()
+                .map(decode_pg)
+                .collect()),
+        }
+    }
+
+    pub async fn fetch_optional(&self, sql: &str, args: &[Value]) -> Result<Option<Row>> {
+        match &self.pools {
+            Pools::Sqlite(p) => Ok(bind_sqlite(sql, args)
+                .fetch_optional(p)
+                .await?
+                .as_ref()
+                .map(decode_sqlite)),
+            Pools::Postgres(p) => Ok(bind_pg(sql, args)
+                .fetch_optional(p)
+                .await?
+                .as_ref()
+                .map(decode_pg)),
+        }
+    }
+
+    pub async fn execute(&self, sql: &str, args: &[Value]) -> Result<u64> {
+        match &self.pools {
+            Pools::Sqlite(p) => Ok(bind_sqlite(sql, args).execute(p).await?.rows_affected()),
+            Pools::Postgres(p) => Ok(bind_pg(sql, args).execute(p).await?.rows_affected()),
+        }
+    }
+
+    /// Runs a script of several statements (migrations).
+    pub async fn execute_script(&self, sql: &str) -> Result<()> {
+        match &self.pools {
+            Pools::Sqlite(p) => sqlx::raw_sql(sql).execute(p).await.map(|_| ())?,
+            Pools::Postgres(p) => sqlx::raw_sql(sql).execute(p).await.map(|_| ())?,
+        }
+        Ok(())
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of
+    /// failing when a read lock cannot be upgraded.
+    pub async fn begin(&self) -> Result<Tx> {
+        match &self.pools {
+            Pools::Sqlite(p) => Ok(Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?)),
+            Pools::Postgres(p) => Ok(Tx::Postgres(p.begin().await?)),
+        }
+    }
+
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite(p) => p.close().await,
+            Pools::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// A write transaction: everything in it lands together or not at all.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn fetch_all(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
+        match self {
+            Tx::Sqlite(t) => Ok(bind_sqlite(sql, args)
+                .fetch_all(&mut **t)
+                .await?
+                .iter()
+                .map(decode_sqlite)
+                .collect()),
+            Tx::Postgres(t) => Ok(bind_pg(sql, args)
+                .fetch_all(&mut **t)
+                .await?
+                .iter()
+                .map(decode_pg)
+                .collect()),
+        }
+    }
+
+    pub async fn fetch_optional(&mut self, sql: &str, args: &[Value]) -> Result<Option<Row>> {
+        Ok(self.fetch_all(sql, args).await?.into_iter().next())
+    }
+
+    pub async fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64> {
+        match self {
+            Tx::Sqlite(t) => Ok(bind_sqlite(sql, args)
+                .execute(&mut **t)
+                .await?
+                .rows_affected()),
+            Tx::Postgres(t) => Ok(bind_pg(sql, args).execute(&mut **t).await?.rows_affected()),
+        }
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.rollback().await?,
+            Tx::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Binds values to a query; the same text for both databases.
+macro_rules! bind_values {
+    ($sql:expr, $args:expr) => {{
+        let mut q = sqlx::query($sql);
+        for arg in $args {
+            q = match arg {
+                Value::Null => q.bind(None::<String>),
+                Value::NullInt => q.bind(None::<i64>),
+                Value::NullBool => q.bind(None::<bool>),
+                Value::NullFloat => q.bind(None::<f64>),
+                Value::Text(s) => q.bind(s.as_str()),
+                Value::Int(i) => q.bind(*i),
+                Value::Float(f) => q.bind(*f),
+                Value::Bool(b) => q.bind(*b),
+            };
+        }
+        q
+    }};
+}
+
+fn bind_sqlite<'q>(
+    sql: &'q str,
+    args: &'q [Value],
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    bind_values!(sql, args)
+}
+
+fn bind_pg<'q>(
+    sql: &'q str,
+    args: &'q [Value],
+) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+    bind_values!(sql, args)
+}
+
+fn decode_sqlite(row: &SqliteRow) -> Row {
+    let mut columns = Vec::with_capacity(row.len());
+    for (i, col) in row.columns().iter().enumerate() {
+        let value = match row.try_get_raw(i) {
+            Ok(raw) if raw.is_null() => Value::Null,
+            Ok(raw) => {
+                // The storage class of the value itself; BOOLEAN columns are
+                // declared so and stored as integers.
+                let declared = col.type_info().name().to_ascii_uppercase();
+                let actual = raw.type_info().name().to_ascii_uppercase();
+                if declared == "BOOLEAN" {
+                    row.try_get::<bool, _>(i)
+                        .map(Value::Bool)
+                        .unwrap_or(Value::Null)
+                } else if actual == "INTEGER" {
+                    row.try_get::<i64, _>(i)
+                        .map(Value::Int)
+                        .unwrap_or(Value::Null)
+                } else if actual == "REAL" {
+                    row.try_get::<f64, _>(i)
+                        .map(Value::Float)
+                        .unwrap_or(Value::Null)
+                } else {
+                    row.try_get::<String, _>(i)
+                        .map(Value::Text)
+                        .unwrap_or(Value::Null)
+                }
+            }
+            Err(_) => Value::Null,
+        };
+        columns.push((col.name().to_owned(), value));
+    }
+    Row { columns }
+}
+
+fn decode_pg(row: &PgRow) -> Row {
+    let mut columns = Vec::with_capacity(row.len());
+    for (i, col) in row.columns().iter().enumerate() {
+        let value = match col.type_info().name() {
+            "BOOL" => row.try_get::<Option<bool>, _>(i).ok().flatten().map(Value::Bool),
+            "INT8" => row.try_get::<Option<i64>, _>(i).ok().flatten().map(Value::Int),
+            "INT4" => row
+                .try_get::<Option<i32>, _>(i)
+                .ok()
+                .flatten()
+                .map(|v| Value::Int(v.into())),
+            "INT2" => row
+                .try_get::<Option<i16>, _>(i)
+                .ok()
+                .flatten()
+                .map(|v| Value::Int(v.into())),
+            "FLOAT8" => row.try_get::<Option<f64>, _>(i).ok().flatten().map(Value::Float),
+            "FLOAT4" => row
+                .try_get::<Option<f32>, _>(i)
+                .ok()
+                .flatten()
+                .map(|v| Value::Float(v.into())),
+            _ => row.try_get::<Option<String>, _>(i).ok().flatten().map(Value::Text),
+        };
+        columns.push((col.name().to_owned(), value.unwrap_or(Value::Null)));
+    }
+    Row { columns }
+}

@@ -1,0 +1,11 @@
+//! One integration-test binary. Every test gets a database of its own:
+//! a fresh SQLite file, or a fresh schema on the PostgreSQL server named by
+//! `TOLLGATE_TEST_DATABASE_URL`, dropped when the test ends.
+
+mod helpers;
+
+mod dpr;
+mod envelopes;
+mod identity;
+mod jobs;
+mod table_api;

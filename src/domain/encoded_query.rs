@@ -148,20 +148,32 @@ fn column(table: &'static Table, name: &str) -> Result<&'static Column> {
 }
 
 fn condition(table: &'static Table, term: &str) -> Result<Condition> {
-    let field_len = term
+    let run = term
         .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_' || ch == '.'))
         .unwrap_or(term.len());
-    let (field, rest) = term.split_at(field_len);
-    let rest = rest.trim_start();
-    let (op, value) = OPERATORS
+    // Word operators (`LIKE`, `IN`, `ISEMPTY`, ...) follow the field name
+    // with nothing between, so the field is the longest prefix of the name
+    // run that is a field and that an operator follows (else, for the error,
+    // the shortest prefix an operator follows).
+    let operator_at = |i: usize| {
+        let rest = term[i..].trim_start();
+        OPERATORS
+            .iter()
+            .find_map(|(spelling, op)| rest.strip_prefix(spelling).map(|v| (i, *op, v)))
+    };
+    let splits: Vec<(usize, Operator, &str)> = (0..=run).rev().filter_map(operator_at).collect();
+    let (field_len, op, value) = splits
         .iter()
-        .find_map(|(spelling, op)| rest.strip_prefix(spelling).map(|v| (*op, v)))
+        .find(|(i, _, _)| *i > 0 && column(table, &term[..*i]).is_ok())
+        .or_else(|| splits.last())
+        .copied()
         .ok_or_else(|| {
             Error::invalid(
                 "sysparm_query",
                 format!("{term:?} has no known operator"),
             )
         })?;
+    let field = &term[..field_len];
     if field.is_empty() {
         return Err(Error::invalid("sysparm_query", format!("{term:?} names no field")));
     }

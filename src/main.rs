@@ -20,7 +20,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (migrates the database first).
-    Serve,
+    Serve {
+        /// Load the demo data set before serving.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage users.
@@ -77,11 +81,15 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::load(&cli.settings)?;
     let options = ConnectOptions { max_connections: settings.max_connections, ..Default::default() };
     match cli.command {
-        Command::Serve => {
+        Command::Serve { demo } => {
             let db = app::open_database(&settings, &options).await?;
             if let Some(password) = app::bootstrap_admin(&db, &settings).await? {
                 println!("Created user admin with password: {password}");
                 println!("(shown once; set TOLLGATE_ADMIN_PASSWORD to choose it)");
+            }
+            if demo {
+                let added = tollgate::demo::load(&db).await.map_err(|e| anyhow::anyhow!(e.message))?;
+                tracing::info!(added, "demo data loaded");
             }
             let listener = tokio::net::TcpListener::bind(&settings.listen).await?;
             let state = AppState::new(db, settings, app::job_handlers());

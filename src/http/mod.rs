@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
     r = versioned(r, "/api/sn_dpr", "/digital_product_release/release_target", post(dpr::create_release_target));
     r = versioned(r, "/api/sn_cicd", "/progress/{progress_id}", get(cicd::progress));
     let metrics = state.metrics.clone();
+    let timeout = std::time::Duration::from_secs(state.settings.request_timeout.max(1));
     r.route("/oauth_token.do", post(oauth::token))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -109,6 +110,15 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
             axum::response::IntoResponse::into_response(Error::internal("a handler panicked"))
+        }))
+        .layer(middleware::from_fn(move |req: Request, next: Next| async move {
+            match tokio::time::timeout(timeout, next.run(req)).await {
+                Ok(response) => response,
+                Err(_) => axum::response::IntoResponse::into_response(Error::new(
+                    ErrorKind::Unavailable,
+                    format!("The request took longer than {} seconds", timeout.as_secs()),
+                )),
+            }
         }))
         .layer(middleware::from_fn(envelope::render_errors))
         .layer(middleware::from_fn(move |req: Request, next: Next| {

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Benchmarks a release build with wrk: the server pinned to CPU 0, the load
+# generator to CPU 1, on a fresh SQLite database with the demo data.
+#   bench/run.sh [seconds] [connections]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION="${1:-15}"
+CONNECTIONS="${2:-32}"
+PORT="${TOLLGATE_BENCH_PORT:-18099}"
+PASSWORD="bench-password"
+WORK="$(mktemp -d)"
+trap 'kill "${SERVER_PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
+cargo build --release --quiet
+
+export TOLLGATE_DATABASE_URL="sqlite://$WORK/bench.db"
+export TOLLGATE_ADMIN_PASSWORD="$PASSWORD"
+export TOLLGATE_LOG=warn
+./target/release/tollgate demo >/dev/null
+TOLLGATE_LISTEN="127.0.0.1:$PORT" taskset -c 0 ./target/release/tollgate serve &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break
+    sleep 0.1
+done
+
+AUTH="Authorization: Basic $(printf 'admin:%s' "$PASSWORD" | base64)"
+BASE="http://127.0.0.1:$PORT"
+CALENDAR="d3d1f3b4ff60ba10509cffffffffffa8"
+
+echo "== GET /api/now/table/sn_dpr_model_release_calendar/{sys_id} (Basic auth), ${DURATION}s, ${CONNECTIONS} connections"
+taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "$AUTH" \
+    "$BASE/api/now/table/sn_dpr_model_release_calendar/$CALENDAR"
+
+cat > "$WORK/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Basic $(printf 'admin:%s' "$PASSWORD" | base64)"
+wrk.body = '{"name": "Bench calendar", "releaseAdmin": "dc6770ae3b97a210532fb50f23e45a33", "description": "created by bench/run.sh"}'
+LUA
+echo "== POST /api/sn_dpr/digital_product_release/release_calendar (Basic auth), ${DURATION}s, ${CONNECTIONS} connections"
+taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/post.lua" \
+    "$BASE/api/sn_dpr/digital_product_release/release_calendar"
+
+echo "== answers were successful:"
+curl -s -o /dev/null -w "GET %{http_code}\n" -H "$AUTH" "$BASE/api/now/table/sn_dpr_model_release_calendar/$CALENDAR"
+curl -s -H "$AUTH" "$BASE/metrics" | grep -E 'tollgate_http_requests_total.*(release_calendar|table/\{table\}/\{sys_id\})' || true

@@ -30,9 +30,22 @@ pub fn job_handlers() -> Vec<Arc<dyn JobHandler>> {
 impl AppState {
     /// Builds the state over an open, migrated database.
     pub fn new(db: Db, settings: Settings, handlers: Vec<Arc<dyn JobHandler>>) -> AppState {
-        let identity = Arc::new(Identity::new(db.clone(), Duration::from_secs(settings.access_token_ttl)));
-        let jobs = JobQueue::new(db.clone(), Duration::from_secs(settings.job_lease), handlers);
-        AppState { db, identity, jobs, settings: Arc::new(settings), metrics: Arc::new(Metrics::default()) }
+        let identity = Arc::new(Identity::new(
+            db.clone(),
+            Duration::from_secs(settings.access_token_ttl),
+        ));
+        let jobs = JobQueue::new(
+            db.clone(),
+            Duration::from_secs(settings.job_lease),
+            handlers,
+        );
+        AppState {
+            db,
+            identity,
+            jobs,
+            settings: Arc::new(settings),
+            metrics: Arc::new(Metrics::default()),
+        }
     }
 }
 
@@ -52,7 +65,11 @@ pub async fn bootstrap_admin(db: &Db, settings: &Settings) -> anyhow::Result<Opt
 
 /// Serves on `listener` until `shutdown` resolves; then finishes in-flight
 /// requests, stops the job workers and releases their leases.
-pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let workers = spawn_workers(&state.jobs, state.settings.workers);
     let identity = state.identity.clone();
     let epoch_task = tokio::spawn(async move {
@@ -65,7 +82,9 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future
     });
     let router = crate::http::router(state.clone());
     tracing::info!(address = %listener.local_addr()?, "listening");
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await?;
     epoch_task.abort();
     workers.shutdown(Duration::from_secs(10)).await;
     state.db.close().await;

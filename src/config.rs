@@ -21,7 +21,12 @@ pub struct SettingsArgs {
     #[arg(long = "database", env = "TOLLGATE_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// Password for the `admin` user created on first start.
-    #[arg(long, env = "TOLLGATE_ADMIN_PASSWORD", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TOLLGATE_ADMIN_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
     pub admin_password: Option<String>,
     /// Base URL used in reference and progress links (default: from the Host header).
     #[arg(long, env = "TOLLGATE_PUBLIC_URL", global = true)]
@@ -98,7 +103,10 @@ impl fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("listen", &self.listen)
             .field("database_url", &redact_url(&self.database_url))
-            .field("admin_password", &self.admin_password.as_ref().map(|_| "<hidden>"))
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "<hidden>"),
+            )
             .field("public_url", &self.public_url)
             .field("body_limit", &self.body_limit)
             .field("access_token_ttl", &self.access_token_ttl)
@@ -132,15 +140,32 @@ impl Settings {
         let d = Settings::default();
         Ok(Settings {
             listen: args.listen.clone().or(file.listen).unwrap_or(d.listen),
-            database_url: args.database_url.clone().or(file.database_url).unwrap_or(d.database_url),
+            database_url: args
+                .database_url
+                .clone()
+                .or(file.database_url)
+                .unwrap_or(d.database_url),
             admin_password: args.admin_password.clone().or(file.admin_password),
             public_url: args.public_url.clone().or(file.public_url),
             body_limit: args.body_limit.or(file.body_limit).unwrap_or(d.body_limit),
-            access_token_ttl: args.access_token_ttl.or(file.access_token_ttl).unwrap_or(d.access_token_ttl),
+            access_token_ttl: args
+                .access_token_ttl
+                .or(file.access_token_ttl)
+                .unwrap_or(d.access_token_ttl),
             workers: args.workers.or(file.workers).unwrap_or(d.workers),
-            job_lease: args.job_lease.or(file.job_lease).unwrap_or(d.job_lease).max(1),
-            max_connections: args.max_connections.or(file.max_connections).unwrap_or(d.max_connections),
-            request_timeout: args.request_timeout.or(file.request_timeout).unwrap_or(d.request_timeout),
+            job_lease: args
+                .job_lease
+                .or(file.job_lease)
+                .unwrap_or(d.job_lease)
+                .max(1),
+            max_connections: args
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(d.max_connections),
+            request_timeout: args
+                .request_timeout
+                .or(file.request_timeout)
+                .unwrap_or(d.request_timeout),
         })
     }
 }
@@ -196,7 +221,10 @@ mod tests {
         assert_eq!(s.workers, 5);
         assert_eq!(s.body_limit, Settings::default().body_limit);
         std::fs::write(&path, "listn = \"x\"\n").unwrap();
-        assert!(Settings::load(&args).is_err(), "misspelled keys are refused");
+        assert!(
+            Settings::load(&args).is_err(),
+            "misspelled keys are refused"
+        );
         std::fs::remove_dir_all(dir).ok();
     }
 

@@ -14,7 +14,12 @@ pub const CALENDAR_ID: &str = "d3d1f3b4ff60ba10509cffffffffffa8";
 pub const SCHEDULE_ID: &str = "b862d589ff3c3210509cffffffffff97";
 pub const BLACKOUT_SPAN_ID: &str = "b862d589ff3c3210509cffffffffff98";
 
-async fn insert_if_absent(tx: &mut Tx, table: &'static str, sys_id: &str, values: Vec<(&'static str, Value)>) -> Result<bool> {
+async fn insert_if_absent(
+    tx: &mut Tx,
+    table: &'static str,
+    sys_id: &str,
+    values: Vec<(&'static str, Value)>,
+) -> Result<bool> {
     let t: &Table = registry::table(table).ok_or_else(|| crate::error::Error::internal(table))?;
     if crate::domain::records::exists(tx, table, sys_id).await? {
         return Ok(false);
@@ -47,7 +52,10 @@ pub async fn load(db: &Db) -> Result<usize> {
     added += usize::from(insert_if_absent(&mut tx, "sys_user", RELEASE_MANAGER_ID, manager).await?);
     let schedule = vec![
         ("name", Value::from("Q4 2025 change blackout")),
-        ("description", Value::from("No production releases during the November freeze")),
+        (
+            "description",
+            Value::from("No production releases during the November freeze"),
+        ),
         ("time_zone", Value::from("America/New_York")),
         ("type", Value::from("blackout")),
     ];
@@ -60,16 +68,28 @@ pub async fn load(db: &Db) -> Result<usize> {
         ("end_date_time", Value::from("2025-11-08 06:00:00")),
         ("repeat_type", Value::from("")),
     ];
-    added += usize::from(insert_if_absent(&mut tx, "cmn_schedule_span", BLACKOUT_SPAN_ID, span).await?);
+    added +=
+        usize::from(insert_if_absent(&mut tx, "cmn_schedule_span", BLACKOUT_SPAN_ID, span).await?);
     let calendar = vec![
         ("name", Value::from("Enterprise release calendar")),
-        ("description", Value::from("Readiness targets for the enterprise portfolio")),
+        (
+            "description",
+            Value::from("Readiness targets for the enterprise portfolio"),
+        ),
         ("release_admin", Value::from(RELEASE_MANAGER_ID)),
         ("schedules", Value::from(SCHEDULE_ID)),
         ("time_zone", Value::from("America/New_York")),
         ("active", Value::Bool(true)),
     ];
-    added += usize::from(insert_if_absent(&mut tx, "sn_dpr_model_release_calendar", CALENDAR_ID, calendar).await?);
+    added += usize::from(
+        insert_if_absent(
+            &mut tx,
+            "sn_dpr_model_release_calendar",
+            CALENDAR_ID,
+            calendar,
+        )
+        .await?,
+    );
     tx.commit().await?;
     Ok(added)
 }

@@ -71,21 +71,24 @@ impl Error {
     }
 
     pub fn unauthenticated() -> Error {
-        Error::new(
-            ErrorKind::Unauthenticated,
-            "User Not Authenticated",
-        )
-        .with_detail("Required to provide Auth information")
+        Error::new(ErrorKind::Unauthenticated, "User Not Authenticated")
+            .with_detail("Required to provide Auth information")
     }
 
     pub fn forbidden(roles: &[&str]) -> Error {
         let detail = if roles.is_empty() {
             "This operation requires the admin role".to_owned()
         } else {
-            format!("This operation requires one of the roles: {}", roles.join(", "))
+            format!(
+                "This operation requires one of the roles: {}",
+                roles.join(", ")
+            )
         };
-        Error::new(ErrorKind::Forbidden, "Insufficient rights to perform this operation")
-            .with_detail(detail)
+        Error::new(
+            ErrorKind::Forbidden,
+            "Insufficient rights to perform this operation",
+        )
+        .with_detail(detail)
     }
 
     pub fn not_found(message: impl Into<String>) -> Error {
@@ -97,11 +100,7 @@ impl Error {
     }
 
     pub fn wrong_type(field: &str, expected: &str) -> Error {
-        Error::new(
-            ErrorKind::WrongType,
-            format!("{field} must be {expected}"),
-        )
-        .with_field(field)
+        Error::new(ErrorKind::WrongType, format!("{field} must be {expected}")).with_field(field)
     }
 
     pub fn invalid(field: &str, problem: impl fmt::Display) -> Error {
@@ -134,7 +133,10 @@ impl Error {
     /// An unexpected failure: the cause is logged here and never shown.
     pub fn internal(cause: impl fmt::Display) -> Error {
         tracing::error!(error = %cause, "internal error");
-        Error::new(ErrorKind::Internal, "An unexpected error occurred while processing the request")
+        Error::new(
+            ErrorKind::Internal,
+            "An unexpected error occurred while processing the request",
+        )
     }
 }
 

@@ -6,7 +6,9 @@ pub fn new_sys_id() -> String {
 }
 
 pub fn is_sys_id(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A random secret of `bytes` bytes, hex-encoded (API keys, tokens, passwords).

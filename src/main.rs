@@ -9,7 +9,11 @@ use tollgate::identity::users;
 use tollgate::storage::{migrations, ConnectOptions};
 
 #[derive(Parser)]
-#[command(name = "tollgate", version, about = "Release and change control server")]
+#[command(
+    name = "tollgate",
+    version,
+    about = "Release and change control server"
+)]
 struct Cli {
     #[command(flatten)]
     settings: SettingsArgs,
@@ -66,7 +70,9 @@ enum ApikeyCommand {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TOLLGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if std::env::var("TOLLGATE_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().init();
     } else {
@@ -79,7 +85,10 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
     let settings = Settings::load(&cli.settings)?;
-    let options = ConnectOptions { max_connections: settings.max_connections, ..Default::default() };
+    let options = ConnectOptions {
+        max_connections: settings.max_connections,
+        ..Default::default()
+    };
     match cli.command {
         Command::Serve { demo } => {
             let db = app::open_database(&settings, &options).await?;
@@ -88,7 +97,9 @@ async fn main() -> anyhow::Result<()> {
                 println!("(shown once; set TOLLGATE_ADMIN_PASSWORD to choose it)");
             }
             if demo {
-                let added = tollgate::demo::load(&db).await.map_err(|e| anyhow::anyhow!(e.message))?;
+                let added = tollgate::demo::load(&db)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.message))?;
                 tracing::info!(added, "demo data loaded");
             }
             let listener = tokio::net::TcpListener::bind(&settings.listen).await?;
@@ -99,9 +110,14 @@ async fn main() -> anyhow::Result<()> {
             let db = tollgate::storage::Db::connect(&settings.database_url, &options).await?;
             let applied = migrations::run(&db).await?;
             users::seed_roles(&db).await?;
-            println!("applied {applied} migration(s); schema version {}", migrations::latest_version());
+            println!(
+                "applied {applied} migration(s); schema version {}",
+                migrations::latest_version()
+            );
         }
-        Command::User { command: UserCommand::Add { name, roles } } => {
+        Command::User {
+            command: UserCommand::Add { name, roles },
+        } => {
             let db = app::open_database(&settings, &options).await?;
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password)?;
@@ -119,12 +135,24 @@ async fn main() -> anyhow::Result<()> {
                 password: Some(password),
                 roles: &role_refs,
             };
-            let id = users::upsert_user(&db, &user, "cli").await.map_err(|e| anyhow::anyhow!(e.message))?;
-            println!("user {name} ({id}) has roles: {}", users::role_names(&db, &id).await.map_err(|e| anyhow::anyhow!(e.message))?.join(", "));
+            let id = users::upsert_user(&db, &user, "cli")
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            println!(
+                "user {name} ({id}) has roles: {}",
+                users::role_names(&db, &id)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.message))?
+                    .join(", ")
+            );
         }
-        Command::Apikey { command: ApikeyCommand::Create { user, name } } => {
+        Command::Apikey {
+            command: ApikeyCommand::Create { user, name },
+        } => {
             let db = app::open_database(&settings, &options).await?;
-            let key = users::create_api_key(&db, &user, &name).await.map_err(|e| anyhow::anyhow!(e.message))?;
+            let key = users::create_api_key(&db, &user, &name)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
             println!("API key for {user} (shown once, stored hashed):");
             println!("{key}");
         }
@@ -133,7 +161,9 @@ async fn main() -> anyhow::Result<()> {
             if let Some(password) = app::bootstrap_admin(&db, &settings).await? {
                 println!("Created user admin with password: {password}");
             }
-            let added = tollgate::demo::load(&db).await.map_err(|e| anyhow::anyhow!(e.message))?;
+            let added = tollgate::demo::load(&db)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
             println!("demo data loaded ({added} record(s) added)");
         }
     }

@@ -56,7 +56,10 @@ impl Metrics {
         out.push_str("# HELP tollgate_http_request_duration_seconds HTTP request latency by route and status.\n");
         out.push_str("# TYPE tollgate_http_request_duration_seconds histogram\n");
         for ((method, route, status), s) in map.iter() {
-            let labels = format!("method=\"{method}\",route=\"{}\",status=\"{status}\"", escape(route));
+            let labels = format!(
+                "method=\"{method}\",route=\"{}\",status=\"{status}\"",
+                escape(route)
+            );
             for (i, bound) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
                     out,
@@ -64,9 +67,21 @@ impl Metrics {
                     s.buckets[i]
                 );
             }
-            let _ = writeln!(out, "tollgate_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
-            let _ = writeln!(out, "tollgate_http_request_duration_seconds_sum{{{labels}}} {}", s.sum);
-            let _ = writeln!(out, "tollgate_http_request_duration_seconds_count{{{labels}}} {}", s.count);
+            let _ = writeln!(
+                out,
+                "tollgate_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(
+                out,
+                "tollgate_http_request_duration_seconds_sum{{{labels}}} {}",
+                s.sum
+            );
+            let _ = writeln!(
+                out,
+                "tollgate_http_request_duration_seconds_count{{{labels}}} {}",
+                s.count
+            );
         }
         drop(map);
         out.push_str("# HELP tollgate_jobs Background jobs by state.\n");
@@ -94,8 +109,18 @@ mod tests {
     #[test]
     fn counts_and_buckets_by_route_and_status() {
         let m = Metrics::default();
-        m.observe("GET", "/api/now/table/{table}", 200, Duration::from_millis(2));
-        m.observe("GET", "/api/now/table/{table}", 200, Duration::from_millis(20));
+        m.observe(
+            "GET",
+            "/api/now/table/{table}",
+            200,
+            Duration::from_millis(2),
+        );
+        m.observe(
+            "GET",
+            "/api/now/table/{table}",
+            200,
+            Duration::from_millis(20),
+        );
         let text = m.render(&[("pending".into(), 3)]);
         assert!(text.contains("tollgate_http_requests_total{method=\"GET\",route=\"/api/now/table/{table}\",status=\"200\"} 2"), "{text}");
         assert!(text.contains("le=\"0.005\"} 1"), "{text}");

@@ -168,14 +168,14 @@ fn condition(table: &'static Table, term: &str) -> Result<Condition> {
         .or_else(|| splits.last())
         .copied()
         .ok_or_else(|| {
-            Error::invalid(
-                "sysparm_query",
-                format!("{term:?} has no known operator"),
-            )
+            Error::invalid("sysparm_query", format!("{term:?} has no known operator"))
         })?;
     let field = &term[..field_len];
     if field.is_empty() {
-        return Err(Error::invalid("sysparm_query", format!("{term:?} names no field")));
+        return Err(Error::invalid(
+            "sysparm_query",
+            format!("{term:?} names no field"),
+        ));
     }
     Ok(Condition {
         column: column(table, field)?,
@@ -187,7 +187,11 @@ fn condition(table: &'static Table, term: &str) -> Result<Condition> {
 fn typed(column: &Column, raw: &str) -> Value {
     match column.ty.sql_kind() {
         SqlKind::Bool => Value::Bool(raw == "true" || raw == "1"),
-        SqlKind::Int => raw.trim().parse().map(Value::Int).unwrap_or(Value::Text(raw.to_owned())),
+        SqlKind::Int => raw
+            .trim()
+            .parse()
+            .map(Value::Int)
+            .unwrap_or(Value::Text(raw.to_owned())),
         SqlKind::Float => raw
             .trim()
             .parse()
@@ -198,7 +202,9 @@ fn typed(column: &Column, raw: &str) -> Value {
 }
 
 fn like_escape(raw: &str) -> String {
-    raw.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    raw.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 fn condition_sql(c: &Condition, next: &mut usize, args: &mut Vec<Value>) -> String {
@@ -210,7 +216,10 @@ fn condition_sql(c: &Condition, next: &mut usize, args: &mut Vec<Value>) -> Stri
         *next += 1;
         p
     };
-    let like = |pattern: String, negate: bool, args: &mut Vec<Value>, param: &mut dyn FnMut(Value, &mut Vec<Value>) -> String| {
+    let like = |pattern: String,
+                negate: bool,
+                args: &mut Vec<Value>,
+                param: &mut dyn FnMut(Value, &mut Vec<Value>) -> String| {
         let p = param(Value::Text(pattern.to_lowercase()), args);
         if negate {
             format!("({col} IS NULL OR LOWER({col}) NOT LIKE {p} ESCAPE '\\')")
@@ -228,10 +237,30 @@ fn condition_sql(c: &Condition, next: &mut usize, args: &mut Vec<Value>) -> Stri
         Operator::Le => format!("{col} <= {}", param(typed(c.column, &c.value), args)),
         Operator::Gt => format!("{col} > {}", param(typed(c.column, &c.value), args)),
         Operator::Ge => format!("{col} >= {}", param(typed(c.column, &c.value), args)),
-        Operator::Like => like(format!("%{}%", like_escape(&c.value)), false, args, &mut param),
-        Operator::NotLike => like(format!("%{}%", like_escape(&c.value)), true, args, &mut param),
-        Operator::StartsWith => like(format!("{}%", like_escape(&c.value)), false, args, &mut param),
-        Operator::EndsWith => like(format!("%{}", like_escape(&c.value)), false, args, &mut param),
+        Operator::Like => like(
+            format!("%{}%", like_escape(&c.value)),
+            false,
+            args,
+            &mut param,
+        ),
+        Operator::NotLike => like(
+            format!("%{}%", like_escape(&c.value)),
+            true,
+            args,
+            &mut param,
+        ),
+        Operator::StartsWith => like(
+            format!("{}%", like_escape(&c.value)),
+            false,
+            args,
+            &mut param,
+        ),
+        Operator::EndsWith => like(
+            format!("%{}", like_escape(&c.value)),
+            false,
+            args,
+            &mut param,
+        ),
         Operator::In | Operator::NotIn => {
             let items: Vec<String> = c
                 .value
@@ -268,7 +297,11 @@ mod tests {
 
     #[test]
     fn or_binds_tighter_than_and_and_nq_ors_groups() {
-        let q = EncodedQuery::parse(users(), "active=true^user_nameLIKEad^ORemail=x^NQname=b^ORDERBYDESCsys_created_on").unwrap();
+        let q = EncodedQuery::parse(
+            users(),
+            "active=true^user_nameLIKEad^ORemail=x^NQname=b^ORDERBYDESCsys_created_on",
+        )
+        .unwrap();
         let mut args = Vec::new();
         let sql = q.where_sql(1, &mut args);
         assert_eq!(
@@ -282,12 +315,16 @@ mod tests {
 
     #[test]
     fn longer_operators_win_and_in_lists_split() {
-        let q = EncodedQuery::parse(users(), "sys_mod_count<=3^user_nameNOT INa,b^emailISEMPTY").unwrap();
+        let q = EncodedQuery::parse(users(), "sys_mod_count<=3^user_nameNOT INa,b^emailISEMPTY")
+            .unwrap();
         let mut args = Vec::new();
         let sql = q.where_sql(1, &mut args);
         assert!(sql.contains("\"sys_mod_count\" <= $1"), "{sql}");
         assert!(sql.contains("NOT IN ($2, $3)"), "{sql}");
-        assert!(sql.contains("(\"email\" IS NULL OR \"email\" = '')"), "{sql}");
+        assert!(
+            sql.contains("(\"email\" IS NULL OR \"email\" = '')"),
+            "{sql}"
+        );
         assert_eq!(args[0], Value::Int(3));
     }
 
@@ -297,6 +334,9 @@ mod tests {
         assert!(err.message.contains("nosuch"), "{}", err.message);
         let err = EncodedQuery::parse(users(), "user_name~x").unwrap_err();
         assert!(err.message.contains("operator"), "{}", err.message);
-        assert!(EncodedQuery::parse(users(), "user_password=x").is_err(), "passwords are not queryable");
+        assert!(
+            EncodedQuery::parse(users(), "user_password=x").is_err(),
+            "passwords are not queryable"
+        );
     }
 }

@@ -19,7 +19,10 @@ use crate::time::{now_string, parse_date, parse_date_time, DATE_FORMAT, DATE_TIM
 /// Tables whose changes alter who may do what: writing them drops every
 /// replica's credential cache.
 pub fn touches_identity(table: &Table) -> bool {
-    matches!(table.name, "sys_user" | "sys_user_role" | "sys_user_has_role")
+    matches!(
+        table.name,
+        "sys_user" | "sys_user_role" | "sys_user_has_role"
+    )
 }
 
 fn select_list(table: &Table) -> String {
@@ -34,12 +37,20 @@ pub async fn get(db: &Db, table: &Table, sys_id: &str) -> Result<Option<Row>> {
     if !is_sys_id(sys_id) {
         return Ok(None);
     }
-    let sql = format!("SELECT {} FROM {} WHERE sys_id = $1", select_list(table), table.name);
+    let sql = format!(
+        "SELECT {} FROM {} WHERE sys_id = $1",
+        select_list(table),
+        table.name
+    );
     Ok(db.fetch_optional(&sql, &[Value::from(sys_id)]).await?)
 }
 
 async fn get_in_tx(tx: &mut Tx, table: &Table, sys_id: &str) -> Result<Option<Row>> {
-    let sql = format!("SELECT {} FROM {} WHERE sys_id = $1", select_list(table), table.name);
+    let sql = format!(
+        "SELECT {} FROM {} WHERE sys_id = $1",
+        select_list(table),
+        table.name
+    );
     Ok(tx.fetch_optional(&sql, &[Value::from(sys_id)]).await?)
 }
 
@@ -85,7 +96,12 @@ pub async fn list(db: &Db, table: &Table, req: &ListRequest) -> Result<ListPage>
 }
 
 /// Inserts a record from client JSON; returns it as stored.
-pub async fn insert(db: &Db, table: &'static Table, input: &Map<String, Json>, actor: &str) -> Result<Row> {
+pub async fn insert(
+    db: &Db,
+    table: &'static Table,
+    input: &Map<String, Json>,
+    actor: &str,
+) -> Result<Row> {
     let mut values = Vec::new();
     let mut sys_id = None;
     for (name, raw) in input {
@@ -93,15 +109,24 @@ pub async fn insert(db: &Db, table: &'static Table, input: &Map<String, Json>, a
             match raw.as_str() {
                 Some(id) if is_sys_id(id) => sys_id = Some(id.to_owned()),
                 Some("") | None if raw.is_null() || raw.as_str() == Some("") => {}
-                _ => return Err(Error::invalid("sys_id", "must be 32 lower-case hexadecimal characters")),
+                _ => {
+                    return Err(Error::invalid(
+                        "sys_id",
+                        "must be 32 lower-case hexadecimal characters",
+                    ))
+                }
             }
             continue;
         }
-        let Some(column) = writable_column(table, name) else { continue };
+        let Some(column) = writable_column(table, name) else {
+            continue;
+        };
         let value = coerce(column, raw).await?;
         if column.read_only {
             let is_default = value.is_null()
-                || column.default.is_some_and(|d| value.to_display_string() == d);
+                || column
+                    .default
+                    .is_some_and(|d| value.to_display_string() == d);
             if !is_default {
                 return Err(Error::read_only(column.name));
             }
@@ -111,11 +136,20 @@ pub async fn insert(db: &Db, table: &'static Table, input: &Map<String, Json>, a
     }
     let mut tx = db.begin().await?;
     check_references(&mut tx, &values).await?;
-    let id = insert_values(&mut tx, table, sys_id, values.into_iter().map(|(c, v)| (c.name, v)).collect(), actor).await?;
+    let id = insert_values(
+        &mut tx,
+        table,
+        sys_id,
+        values.into_iter().map(|(c, v)| (c.name, v)).collect(),
+        actor,
+    )
+    .await?;
     if touches_identity(table) {
         bump_identity_epoch(&mut tx).await?;
     }
-    let row = get_in_tx(&mut tx, table, &id).await?.ok_or_else(|| Error::internal("inserted row vanished"))?;
+    let row = get_in_tx(&mut tx, table, &id)
+        .await?
+        .ok_or_else(|| Error::internal("inserted row vanished"))?;
     tx.commit().await?;
     Ok(row)
 }
@@ -131,7 +165,10 @@ pub async fn insert_values(
     actor: &str,
 ) -> Result<String> {
     for column in table.columns {
-        let given = values.iter().find(|(n, _)| *n == column.name).map(|(_, v)| v);
+        let given = values
+            .iter()
+            .find(|(n, _)| *n == column.name)
+            .map(|(_, v)| v);
         let empty = given.is_none_or(|v| v.is_null() || v.as_str() == Some(""));
         if empty {
             if let Some(default) = column.default {
@@ -144,7 +181,14 @@ pub async fn insert_values(
     }
     let id = sys_id.unwrap_or_else(new_sys_id);
     let now = now_string();
-    let mut names = vec!["sys_id", "sys_created_on", "sys_created_by", "sys_updated_on", "sys_updated_by", "sys_mod_count"];
+    let mut names = vec![
+        "sys_id",
+        "sys_created_on",
+        "sys_created_by",
+        "sys_updated_on",
+        "sys_updated_by",
+        "sys_mod_count",
+    ];
     let mut args = vec![
         Value::Text(id.clone()),
         Value::Text(now.clone()),
@@ -161,28 +205,45 @@ pub async fn insert_values(
     let sql = format!(
         "INSERT INTO {} ({}) VALUES ({})",
         table.name,
-        names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", "),
+        names
+            .iter()
+            .map(|n| quote(n))
+            .collect::<Vec<_>>()
+            .join(", "),
         placeholders.join(", ")
     );
-    tx.execute(&sql, &args).await.map_err(|e| match Error::from(e) {
-        err if err.kind == ErrorKind::NotUnique => Error::new(
-            ErrorKind::NotUnique,
-            format!("A {} record with the same unique value already exists", table.label),
-        ),
-        err => err,
-    })?;
+    tx.execute(&sql, &args)
+        .await
+        .map_err(|e| match Error::from(e) {
+            err if err.kind == ErrorKind::NotUnique => Error::new(
+                ErrorKind::NotUnique,
+                format!(
+                    "A {} record with the same unique value already exists",
+                    table.label
+                ),
+            ),
+            err => err,
+        })?;
     Ok(id)
 }
 
 /// Updates some fields of a record (PUT and PATCH alike, as the vendor does).
-pub async fn update(db: &Db, table: &'static Table, sys_id: &str, input: &Map<String, Json>, actor: &str) -> Result<Row> {
+pub async fn update(
+    db: &Db,
+    table: &'static Table,
+    sys_id: &str,
+    input: &Map<String, Json>,
+    actor: &str,
+) -> Result<Row> {
     let mut tx = db.begin().await?;
     let current = get_in_tx(&mut tx, table, sys_id)
         .await?
         .ok_or_else(|| record_not_found(table, sys_id))?;
     let mut values = Vec::new();
     for (name, raw) in input {
-        let Some(column) = writable_column(table, name) else { continue };
+        let Some(column) = writable_column(table, name) else {
+            continue;
+        };
         let value = coerce(column, raw).await?;
         if column.read_only {
             let unchanged = current.get(column.name).map(Value::to_display_string)
@@ -198,17 +259,32 @@ pub async fn update(db: &Db, table: &'static Table, sys_id: &str, input: &Map<St
         values.push((column, value));
     }
     check_references(&mut tx, &values).await?;
-    update_values(&mut tx, table, sys_id, values.into_iter().map(|(c, v)| (c.name, v)).collect(), actor).await?;
+    update_values(
+        &mut tx,
+        table,
+        sys_id,
+        values.into_iter().map(|(c, v)| (c.name, v)).collect(),
+        actor,
+    )
+    .await?;
     if touches_identity(table) {
         bump_identity_epoch(&mut tx).await?;
     }
-    let row = get_in_tx(&mut tx, table, sys_id).await?.ok_or_else(|| record_not_found(table, sys_id))?;
+    let row = get_in_tx(&mut tx, table, sys_id)
+        .await?
+        .ok_or_else(|| record_not_found(table, sys_id))?;
     tx.commit().await?;
     Ok(row)
 }
 
 /// Writes validated values to a record, maintaining the system fields.
-pub async fn update_values(tx: &mut Tx, table: &Table, sys_id: &str, values: Vec<(&'static str, Value)>, actor: &str) -> Result<()> {
+pub async fn update_values(
+    tx: &mut Tx,
+    table: &Table,
+    sys_id: &str,
+    values: Vec<(&'static str, Value)>,
+    actor: &str,
+) -> Result<()> {
     let mut sets = vec![
         "sys_updated_on = $1".to_owned(),
         "sys_updated_by = $2".to_owned(),
@@ -220,7 +296,12 @@ pub async fn update_values(tx: &mut Tx, table: &Table, sys_id: &str, values: Vec
         sets.push(format!("{} = ${}", quote(name), args.len()));
     }
     args.push(Value::from(sys_id));
-    let sql = format!("UPDATE {} SET {} WHERE sys_id = ${}", table.name, sets.join(", "), args.len());
+    let sql = format!(
+        "UPDATE {} SET {} WHERE sys_id = ${}",
+        table.name,
+        sets.join(", "),
+        args.len()
+    );
     let n = tx.execute(&sql, &args).await?;
     if n == 0 {
         return Err(record_not_found(table, sys_id));
@@ -241,9 +322,16 @@ pub async fn delete(db: &Db, table: &'static Table, sys_id: &str) -> Result<()> 
                 ColumnType::Reference(target) if target == table.name => {
                     let col = quote(column.name);
                     if column.cascade {
-                        tx.execute(&format!("DELETE FROM {} WHERE {col} = $1", other.name), &[Value::from(sys_id)]).await?;
+                        tx.execute(
+                            &format!("DELETE FROM {} WHERE {col} = $1", other.name),
+                            &[Value::from(sys_id)],
+                        )
+                        .await?;
                     } else if tx
-                        .fetch_optional(&format!("SELECT sys_id FROM {} WHERE {col} = $1 LIMIT 1", other.name), &[Value::from(sys_id)])
+                        .fetch_optional(
+                            &format!("SELECT sys_id FROM {} WHERE {col} = $1 LIMIT 1", other.name),
+                            &[Value::from(sys_id)],
+                        )
                         .await?
                         .is_some()
                     {
@@ -257,7 +345,11 @@ pub async fn delete(db: &Db, table: &'static Table, sys_id: &str) -> Result<()> 
             }
         }
     }
-    tx.execute(&format!("DELETE FROM {} WHERE sys_id = $1", table.name), &[Value::from(sys_id)]).await?;
+    tx.execute(
+        &format!("DELETE FROM {} WHERE sys_id = $1", table.name),
+        &[Value::from(sys_id)],
+    )
+    .await?;
     if touches_identity(table) {
         bump_identity_epoch(&mut tx).await?;
     }
@@ -266,14 +358,19 @@ pub async fn delete(db: &Db, table: &'static Table, sys_id: &str) -> Result<()> 
 }
 
 pub fn record_not_found(table: &Table, sys_id: &str) -> Error {
-    Error::not_found("No Record found")
-        .with_detail(format!("Record doesn't exist or ACL restricts the record retrieval ({} {sys_id})", table.name))
+    Error::not_found("No Record found").with_detail(format!(
+        "Record doesn't exist or ACL restricts the record retrieval ({} {sys_id})",
+        table.name
+    ))
 }
 
 /// The column a client may name in a write; system fields and unknown names
 /// are ignored, as the vendor ignores them.
 fn writable_column(table: &Table, name: &str) -> Option<&'static Column> {
-    if crate::registry::SYSTEM_COLUMNS.iter().any(|c| c.name == name) {
+    if crate::registry::SYSTEM_COLUMNS
+        .iter()
+        .any(|c| c.name == name)
+    {
         return None;
     }
     table.columns.iter().find(|c| c.name == name)
@@ -314,13 +411,21 @@ pub async fn coerce(column: &Column, raw: &Json) -> Result<Value> {
         ColumnType::Integer => match raw {
             Json::Number(n) if n.is_i64() => Ok(Value::Int(n.as_i64().unwrap_or_default())),
             Json::String(s) if s.is_empty() => Ok(null_of(column)),
-            Json::String(s) => s.trim().parse().map(Value::Int).map_err(|_| Error::wrong_type(name, "an integer")),
+            Json::String(s) => s
+                .trim()
+                .parse()
+                .map(Value::Int)
+                .map_err(|_| Error::wrong_type(name, "an integer")),
             _ => Err(Error::wrong_type(name, "an integer")),
         },
         ColumnType::Decimal => match raw {
             Json::Number(n) => Ok(n.as_f64().map(Value::Float).unwrap_or(Value::NullFloat)),
             Json::String(s) if s.is_empty() => Ok(null_of(column)),
-            Json::String(s) => s.trim().parse().map(Value::Float).map_err(|_| Error::wrong_type(name, "a number")),
+            Json::String(s) => s
+                .trim()
+                .parse()
+                .map(Value::Float)
+                .map_err(|_| Error::wrong_type(name, "a number")),
             _ => Err(Error::wrong_type(name, "a number")),
         },
         _ => {
@@ -329,10 +434,12 @@ pub async fn coerce(column: &Column, raw: &Json) -> Result<Value> {
                 Json::Number(n) => n.to_string(),
                 Json::Bool(b) => b.to_string(),
                 // A reference echoed back as {"link": ..., "value": ...}.
-                Json::Object(o) if matches!(column.ty, ColumnType::Reference(_)) => match o.get("value") {
-                    Some(Json::String(s)) => s.clone(),
-                    _ => return Err(Error::wrong_type(name, "a sys_id string")),
-                },
+                Json::Object(o) if matches!(column.ty, ColumnType::Reference(_)) => {
+                    match o.get("value") {
+                        Some(Json::String(s)) => s.clone(),
+                        _ => return Err(Error::wrong_type(name, "a sys_id string")),
+                    }
+                }
                 _ => return Err(Error::wrong_type(name, "a string")),
             };
             validate_text(column, text).await
@@ -348,16 +455,33 @@ async fn validate_text(column: &Column, text: String) -> Result<Value> {
     match column.ty {
         ColumnType::DateTime | ColumnType::LocalDateTime => parse_date_time(&text)
             .map(|t| Value::Text(t.format(DATE_TIME_FORMAT).to_string()))
-            .ok_or_else(|| Error::invalid(name, format!("{text:?} is not a date-time in the format YYYY-MM-DD hh:mm:ss"))),
+            .ok_or_else(|| {
+                Error::invalid(
+                    name,
+                    format!("{text:?} is not a date-time in the format YYYY-MM-DD hh:mm:ss"),
+                )
+            }),
         ColumnType::Date => parse_date(&text)
             .map(|d| Value::Text(d.format(DATE_FORMAT).to_string()))
-            .ok_or_else(|| Error::invalid(name, format!("{text:?} is not a date in the format YYYY-MM-DD"))),
+            .ok_or_else(|| {
+                Error::invalid(
+                    name,
+                    format!("{text:?} is not a date in the format YYYY-MM-DD"),
+                )
+            }),
         ColumnType::Choice(choices) => {
             if choices.iter().any(|(v, _)| *v == text) {
                 Ok(Value::Text(text))
             } else {
-                let allowed: Vec<&str> = choices.iter().map(|(v, _)| *v).filter(|v| !v.is_empty()).collect();
-                Err(Error::invalid(name, format!("{text:?} is not one of {}", allowed.join(", "))))
+                let allowed: Vec<&str> = choices
+                    .iter()
+                    .map(|(v, _)| *v)
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                Err(Error::invalid(
+                    name,
+                    format!("{text:?} is not one of {}", allowed.join(", ")),
+                ))
             }
         }
         ColumnType::TimeZone => text
@@ -372,7 +496,11 @@ async fn validate_text(column: &Column, text: String) -> Result<Value> {
             }
         }
         ColumnType::List(_) => {
-            let ids: Vec<&str> = text.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+            let ids: Vec<&str> = text
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
             if let Some(bad) = ids.iter().find(|id| !is_sys_id(id)) {
                 return Err(Error::invalid(name, format!("{bad:?} is not a sys_id")));
             }
@@ -394,7 +522,10 @@ pub async fn check_references(tx: &mut Tx, values: &[(&'static Column, Value)]) 
         for id in ids {
             if !exists(tx, target, id).await? {
                 let label = table(target).map(|t| t.label).unwrap_or(target);
-                return Err(Error::invalid(column.name, format!("no {label} record with sys_id {id}")));
+                return Err(Error::invalid(
+                    column.name,
+                    format!("no {label} record with sys_id {id}"),
+                ));
             }
         }
     }
@@ -403,12 +534,19 @@ pub async fn check_references(tx: &mut Tx, values: &[(&'static Column, Value)]) 
 
 pub async fn exists(tx: &mut Tx, table_name: &str, sys_id: &str) -> Result<bool> {
     let sql = format!("SELECT sys_id FROM {table_name} WHERE sys_id = $1");
-    Ok(tx.fetch_optional(&sql, &[Value::from(sys_id)]).await?.is_some())
+    Ok(tx
+        .fetch_optional(&sql, &[Value::from(sys_id)])
+        .await?
+        .is_some())
 }
 
 /// Display values of the records that reference and list columns of `rows`
 /// point at, by (table, sys_id).
-pub async fn reference_displays(db: &Db, table: &Table, rows: &[Row]) -> Result<HashMap<(String, String), String>> {
+pub async fn reference_displays(
+    db: &Db,
+    table: &Table,
+    rows: &[Row],
+) -> Result<HashMap<(String, String), String>> {
     let mut wanted: HashMap<&'static str, Vec<String>> = HashMap::new();
     for column in table.columns {
         let target = match column.ty {
@@ -427,7 +565,9 @@ pub async fn reference_displays(db: &Db, table: &Table, rows: &[Row]) -> Result<
     for (target, mut ids) in wanted {
         ids.sort();
         ids.dedup();
-        let Some(t) = crate::registry::table(target) else { continue };
+        let Some(t) = crate::registry::table(target) else {
+            continue;
+        };
         for chunk in ids.chunks(200) {
             let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
@@ -438,7 +578,10 @@ pub async fn reference_displays(db: &Db, table: &Table, rows: &[Row]) -> Result<
             );
             let args: Vec<Value> = chunk.iter().map(Value::from).collect();
             for row in db.fetch_all(&sql, &args).await? {
-                out.insert((target.to_owned(), row.string("sys_id")), row.string("display"));
+                out.insert(
+                    (target.to_owned(), row.string("sys_id")),
+                    row.string("display"),
+                );
             }
         }
     }

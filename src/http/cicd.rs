@@ -56,10 +56,10 @@ pub async fn progress(
     headers: HeaderMap,
 ) -> Result<Json<Json_>> {
     let id = params.get("progress_id")?;
-    let progress = state
-        .jobs
-        .progress(id)
-        .await?
-        .ok_or_else(|| Error::not_found("No Record found").with_detail(format!("No progress record with id {id}")))?;
-    Ok(Json(json!({"result": progress_body(&base_url(&headers, &state.settings), &progress)})))
+    let progress = state.jobs.progress(id).await?.ok_or_else(|| {
+        Error::not_found("No Record found").with_detail(format!("No progress record with id {id}"))
+    })?;
+    Ok(Json(
+        json!({"result": progress_body(&base_url(&headers, &state.settings), &progress)}),
+    ))
 }

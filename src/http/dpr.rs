@@ -29,17 +29,29 @@ impl RoleSet for TargetManagers {
 }
 
 fn sys_id_field(fields: &Fields, name: &str, required: bool) -> Result<Option<String>> {
-    let value = if required { Some(fields.str(name)?) } else { fields.opt_str(name)?.filter(|s| !s.is_empty()) };
+    let value = if required {
+        Some(fields.str(name)?)
+    } else {
+        fields.opt_str(name)?.filter(|s| !s.is_empty())
+    };
     match value {
         Some(v) if is_sys_id(v.trim()) => Ok(Some(v.trim().to_owned())),
-        Some(v) => Err(Error::invalid(&fields.path(name), format!("{v:?} is not a sys_id"))),
+        Some(v) => Err(Error::invalid(
+            &fields.path(name),
+            format!("{v:?} is not a sys_id"),
+        )),
         None => Ok(None),
     }
 }
 
 fn date_field(fields: &Fields, name: &str) -> Result<chrono::NaiveDate> {
     let raw = fields.str(name)?;
-    parse_date(raw).ok_or_else(|| Error::invalid(&fields.path(name), format!("{raw:?} is not a date in the format YYYY-MM-DD")))
+    parse_date(raw).ok_or_else(|| {
+        Error::invalid(
+            &fields.path(name),
+            format!("{raw:?} is not a date in the format YYYY-MM-DD"),
+        )
+    })
 }
 
 /// `POST .../digital_product_release/release_calendar`
@@ -57,7 +69,16 @@ pub async fn create_release_calendar(
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(|s| if is_sys_id(s) { Ok(s.to_owned()) } else { Err(Error::invalid("schedules", format!("{s:?} is not a sys_id"))) })
+            .map(|s| {
+                if is_sys_id(s) {
+                    Ok(s.to_owned())
+                } else {
+                    Err(Error::invalid(
+                        "schedules",
+                        format!("{s:?} is not a sys_id"),
+                    ))
+                }
+            })
             .collect::<Result<Vec<_>>>()?,
         None => Vec::new(),
     };
@@ -66,10 +87,17 @@ pub async fn create_release_calendar(
         description: f.opt_str("description")?.map(str::to_owned),
         release_admin,
         schedules,
-        time_zone: f.opt_str("timeZone")?.filter(|s| !s.is_empty()).map(str::to_owned),
+        time_zone: f
+            .opt_str("timeZone")?
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
     };
     let id = calendars::create(&state.db, calendar, &auth.caller.user_name).await?;
-    Ok((StatusCode::CREATED, Json(json!({"result": {"error": false, "message": "", "releaseCalendarId": id}}))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"result": {"error": false, "message": "", "releaseCalendarId": id}})),
+    )
+        .into_response())
 }
 
 /// `POST .../digital_product_release/release_target`
@@ -83,27 +111,51 @@ pub async fn create_release_target(
     let name = f.str("name")?.to_owned();
     let release_admin = sys_id_field(&f, "releaseAdmin", true)?.unwrap_or_default();
     let release_calendar = sys_id_field(&f, "releaseCalendar", true)?.unwrap_or_default();
-    let is_recurring = f.opt_bool("isRecurring")?.ok_or_else(|| Error::missing("isRecurring"))?;
+    let is_recurring = f
+        .opt_bool("isRecurring")?
+        .ok_or_else(|| Error::missing("isRecurring"))?;
     let start = date_field(&f, "startDate")?;
     let recurrence = if is_recurring {
         let end = date_field(&f, "endDate")?;
-        let repeats = f.opt_object("repeats")?.ok_or_else(|| Error::missing("repeats"))?;
+        let repeats = f
+            .opt_object("repeats")?
+            .ok_or_else(|| Error::missing("repeats"))?;
         let r = f.nested("repeats", repeats);
         let frequency = match r.str("type")? {
             "weekly" => targets::Frequency::Weekly,
             "monthly" => targets::Frequency::Monthly,
-            other => return Err(Error::invalid("repeats.type", format!("{other:?} is not one of weekly, monthly"))),
+            other => {
+                return Err(Error::invalid(
+                    "repeats.type",
+                    format!("{other:?} is not one of weekly, monthly"),
+                ))
+            }
         };
-        let every = r.opt_int("every")?.ok_or_else(|| Error::missing("repeats.every"))?;
+        let every = r
+            .opt_int("every")?
+            .ok_or_else(|| Error::missing("repeats.every"))?;
         if !(1..=520).contains(&every) {
-            return Err(Error::invalid("repeats.every", "must be a whole number from 1 to 520"));
+            return Err(Error::invalid(
+                "repeats.every",
+                "must be a whole number from 1 to 520",
+            ));
         }
         let day_of_week = match r.opt_int("daysOfWeek")? {
             Some(d) if (1..=7).contains(&d) => Some(d as u32),
-            Some(_) => return Err(Error::invalid("repeats.daysOfWeek", "must be a weekday number from 1 (Monday) to 7 (Sunday)")),
+            Some(_) => {
+                return Err(Error::invalid(
+                    "repeats.daysOfWeek",
+                    "must be a weekday number from 1 (Monday) to 7 (Sunday)",
+                ))
+            }
             None => None,
         };
-        Some(targets::Recurrence { frequency, every: every as u32, day_of_week, end })
+        Some(targets::Recurrence {
+            frequency,
+            every: every as u32,
+            day_of_week,
+            end,
+        })
     } else {
         None
     };
@@ -111,7 +163,9 @@ pub async fn create_release_target(
     if let Some(items) = f.opt_array("targetsWithOverlappingScheduleDetails")? {
         for (i, item) in items.iter().enumerate() {
             let path = format!("targetsWithOverlappingScheduleDetails[{i}]");
-            let obj = item.as_object().ok_or_else(|| Error::wrong_type(&path, "an object"))?;
+            let obj = item
+                .as_object()
+                .ok_or_else(|| Error::wrong_type(&path, "an object"))?;
             let entry = f.nested(&path, obj);
             let date = date_field(&entry, "date")?;
             let active = entry.opt_bool("active")?.unwrap_or(true);
@@ -120,7 +174,10 @@ pub async fn create_release_target(
     }
     let request = targets::NewTargets {
         name,
-        description: f.opt_str("description")?.filter(|s| !s.is_empty()).map(str::to_owned),
+        description: f
+            .opt_str("description")?
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
         release_admin,
         release_calendar,
         start,
@@ -129,5 +186,9 @@ pub async fn create_release_target(
         decisions,
     };
     let count = targets::create(&state.db, request, &auth.caller.user_name).await?;
-    Ok((StatusCode::CREATED, Json(json!({"result": {"error": false, "message": "", "count": count}}))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"result": {"error": false, "message": "", "count": count}})),
+    )
+        .into_response())
 }

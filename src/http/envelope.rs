@@ -160,19 +160,40 @@ mod tests {
     #[test]
     fn families_are_chosen_by_path() {
         assert_eq!(Family::of("/api/v3/releases"), Family::ServiceDesk);
-        assert_eq!(Family::of("/api/sn_dpr/v1/digital_product_release/x"), Family::DigitalProductRelease);
+        assert_eq!(
+            Family::of("/api/sn_dpr/v1/digital_product_release/x"),
+            Family::DigitalProductRelease
+        );
         assert_eq!(Family::of("/api/now/table/sys_user"), Family::ServiceNow);
         assert_eq!(Family::of("/healthz"), Family::Other);
     }
 
     #[test]
     fn servicedesk_codes_follow_the_vendor_table() {
-        assert_eq!(service_desk_code(ErrorKind::Unauthenticated), (4022, StatusCode::UNAUTHORIZED));
-        assert_eq!(service_desk_code(ErrorKind::Forbidden), (4002, StatusCode::FORBIDDEN));
-        assert_eq!(service_desk_code(ErrorKind::Missing), (4012, StatusCode::BAD_REQUEST));
-        assert_eq!(service_desk_code(ErrorKind::WrongType), (4021, StatusCode::BAD_REQUEST));
-        assert_eq!(service_desk_code(ErrorKind::NotUnique), (4008, StatusCode::BAD_REQUEST));
-        assert_eq!(service_desk_code(ErrorKind::NoSuchEndpoint), (4007, StatusCode::NOT_FOUND));
+        assert_eq!(
+            service_desk_code(ErrorKind::Unauthenticated),
+            (4022, StatusCode::UNAUTHORIZED)
+        );
+        assert_eq!(
+            service_desk_code(ErrorKind::Forbidden),
+            (4002, StatusCode::FORBIDDEN)
+        );
+        assert_eq!(
+            service_desk_code(ErrorKind::Missing),
+            (4012, StatusCode::BAD_REQUEST)
+        );
+        assert_eq!(
+            service_desk_code(ErrorKind::WrongType),
+            (4021, StatusCode::BAD_REQUEST)
+        );
+        assert_eq!(
+            service_desk_code(ErrorKind::NotUnique),
+            (4008, StatusCode::BAD_REQUEST)
+        );
+        assert_eq!(
+            service_desk_code(ErrorKind::NoSuchEndpoint),
+            (4007, StatusCode::NOT_FOUND)
+        );
     }
 
     #[test]

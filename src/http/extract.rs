@@ -62,7 +62,9 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
         let query = parts.uri.query().unwrap_or("");
         Ok(QueryParams(
-            form_urlencoded::parse(query.as_bytes()).into_owned().collect(),
+            form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect(),
         ))
     }
 }
@@ -86,7 +88,9 @@ pub fn parse_json_object(bytes: &[u8]) -> Result<Map<String, Json>, Error> {
     match serde_json::from_slice::<Json>(bytes) {
         Ok(Json::Object(map)) => Ok(map),
         Ok(_) => Err(Error::malformed("The request body must be a JSON object")),
-        Err(e) => Err(Error::malformed(format!("Malformed JSON in the request body: {e}"))),
+        Err(e) => Err(Error::malformed(format!(
+            "Malformed JSON in the request body: {e}"
+        ))),
     }
 }
 
@@ -123,7 +127,9 @@ impl FromRequest<AppState> for FormBody {
         if std::str::from_utf8(&bytes).is_err() {
             return Err(Error::malformed("The form body is not valid UTF-8"));
         }
-        Ok(FormBody(form_urlencoded::parse(&bytes).into_owned().collect()))
+        Ok(FormBody(
+            form_urlencoded::parse(&bytes).into_owned().collect(),
+        ))
     }
 }
 
@@ -136,12 +142,18 @@ pub struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     pub fn new(map: &'a Map<String, Json>) -> Fields<'a> {
-        Fields { map, prefix: String::new() }
+        Fields {
+            map,
+            prefix: String::new(),
+        }
     }
 
     /// The fields of a nested object, named `parent.child` in errors.
     pub fn nested(&self, parent: &str, map: &'a Map<String, Json>) -> Fields<'a> {
-        Fields { map, prefix: format!("{}{parent}.", self.prefix) }
+        Fields {
+            map,
+            prefix: format!("{}{parent}.", self.prefix),
+        }
     }
 
     pub fn path(&self, name: &str) -> String {
@@ -173,7 +185,10 @@ impl<'a> Fields<'a> {
             None => Ok(None),
             Some(Json::Bool(b)) => Ok(Some(*b)),
             Some(Json::String(s)) if s == "true" || s == "false" => Ok(Some(s == "true")),
-            Some(_) => Err(Error::wrong_type(&self.path(name), "a boolean (true or false)")),
+            Some(_) => Err(Error::wrong_type(
+                &self.path(name),
+                "a boolean (true or false)",
+            )),
         }
     }
 

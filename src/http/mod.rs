@@ -50,7 +50,8 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParams {
             .await
             .map_err(|_| Error::no_such_endpoint())?;
         if let Some(v) = params.get("version") {
-            let valid = v.len() > 1 && v.starts_with('v') && v[1..].bytes().all(|b| b.is_ascii_digit());
+            let valid =
+                v.len() > 1 && v.starts_with('v') && v[1..].bytes().all(|b| b.is_ascii_digit());
             if !valid {
                 return Err(Error::no_such_endpoint());
             }
@@ -78,7 +79,12 @@ pub fn base_url(headers: &HeaderMap, settings: &Settings) -> String {
 }
 
 /// Routes a ServiceNow-style path with and without its `/{version}` segment.
-fn versioned(router: Router<AppState>, prefix: &str, rest: &str, method_router: axum::routing::MethodRouter<AppState>) -> Router<AppState> {
+fn versioned(
+    router: Router<AppState>,
+    prefix: &str,
+    rest: &str,
+    method_router: axum::routing::MethodRouter<AppState>,
+) -> Router<AppState> {
     router
         .route(&format!("{prefix}{rest}"), method_router.clone())
         .route(&format!("{prefix}/{{version}}{rest}"), method_router)
@@ -86,16 +92,39 @@ fn versioned(router: Router<AppState>, prefix: &str, rest: &str, method_router: 
 
 pub fn router(state: AppState) -> Router {
     let mut r = Router::new();
-    r = versioned(r, "/api/now", "/table/{table}", get(table_api::list).post(table_api::create));
+    r = versioned(
+        r,
+        "/api/now",
+        "/table/{table}",
+        get(table_api::list).post(table_api::create),
+    );
     r = versioned(
         r,
         "/api/now",
         "/table/{table}/{sys_id}",
-        get(table_api::get_one).put(table_api::update).patch(table_api::update).delete(table_api::delete),
+        get(table_api::get_one)
+            .put(table_api::update)
+            .patch(table_api::update)
+            .delete(table_api::delete),
     );
-    r = versioned(r, "/api/sn_dpr", "/digital_product_release/release_calendar", post(dpr::create_release_calendar));
-    r = versioned(r, "/api/sn_dpr", "/digital_product_release/release_target", post(dpr::create_release_target));
-    r = versioned(r, "/api/sn_cicd", "/progress/{progress_id}", get(cicd::progress));
+    r = versioned(
+        r,
+        "/api/sn_dpr",
+        "/digital_product_release/release_calendar",
+        post(dpr::create_release_calendar),
+    );
+    r = versioned(
+        r,
+        "/api/sn_dpr",
+        "/digital_product_release/release_target",
+        post(dpr::create_release_target),
+    );
+    r = versioned(
+        r,
+        "/api/sn_cicd",
+        "/progress/{progress_id}",
+        get(cicd::progress),
+    );
     let metrics = state.metrics.clone();
     let timeout = std::time::Duration::from_secs(state.settings.request_timeout.max(1));
     r.route("/oauth_token.do", post(oauth::token))
@@ -139,7 +168,11 @@ pub fn router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
-async fn observe(metrics: std::sync::Arc<crate::metrics::Metrics>, req: Request, next: Next) -> Response {
+async fn observe(
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+    req: Request,
+    next: Next,
+) -> Response {
     let start = Instant::now();
     let method = req.method().as_str().to_owned();
     let route = req

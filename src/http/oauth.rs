@@ -15,7 +15,11 @@ use crate::error::ErrorKind;
 use crate::identity::IssuedTokens;
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (status, Json(json!({"error": error, "error_description": description}))).into_response()
+    (
+        status,
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
 }
 
 fn tokens(t: IssuedTokens) -> Response {
@@ -29,7 +33,10 @@ fn tokens(t: IssuedTokens) -> Response {
     .into_response()
 }
 
-pub async fn token(State(state): State<AppState>, form: Result<FormBody, crate::error::Error>) -> Response {
+pub async fn token(
+    State(state): State<AppState>,
+    form: Result<FormBody, crate::error::Error>,
+) -> Response {
     let FormBody(form) = match form {
         Ok(f) => f,
         Err(e) if e.kind == ErrorKind::PayloadTooLarge => {
@@ -41,14 +48,28 @@ pub async fn token(State(state): State<AppState>, form: Result<FormBody, crate::
     match field("grant_type") {
         Some("password") => {
             let (Some(user), Some(password)) = (field("username"), field("password")) else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "username and password are required for grant_type=password");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "username and password are required for grant_type=password",
+                );
             };
             let caller = match state.identity.check_password(user, password).await {
                 Ok(c) => c,
                 Err(e) if e.kind == ErrorKind::Unauthenticated => {
-                    return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "The user name or password is wrong")
+                    return oauth_error(
+                        StatusCode::UNAUTHORIZED,
+                        "access_denied",
+                        "The user name or password is wrong",
+                    )
                 }
-                Err(_) => return oauth_error(StatusCode::SERVICE_UNAVAILABLE, "server_error", "try again"),
+                Err(_) => {
+                    return oauth_error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "server_error",
+                        "try again",
+                    )
+                }
             };
             match state.identity.issue_tokens(&caller.user_id).await {
                 Ok(t) => tokens(t),
@@ -57,17 +78,31 @@ pub async fn token(State(state): State<AppState>, form: Result<FormBody, crate::
         }
         Some("refresh_token") => {
             let Some(refresh) = field("refresh_token") else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "refresh_token is required for grant_type=refresh_token");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "refresh_token is required for grant_type=refresh_token",
+                );
             };
             match state.identity.refresh_tokens(refresh).await {
                 Ok(t) => tokens(t),
-                Err(e) if e.kind == ErrorKind::Unauthenticated => {
-                    oauth_error(StatusCode::UNAUTHORIZED, "invalid_grant", "The refresh token is unknown, spent or expired")
-                }
+                Err(e) if e.kind == ErrorKind::Unauthenticated => oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_grant",
+                    "The refresh token is unknown, spent or expired",
+                ),
                 Err(_) => oauth_error(StatusCode::SERVICE_UNAVAILABLE, "server_error", "try again"),
             }
         }
-        Some(other) => oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", &format!("grant_type {other:?} is not supported; use password or refresh_token")),
-        None => oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required"),
+        Some(other) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            &format!("grant_type {other:?} is not supported; use password or refresh_token"),
+        ),
+        None => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "grant_type is required",
+        ),
     }
 }

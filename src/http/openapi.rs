@@ -34,8 +34,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
 
 fn column_schema(ty: ColumnType) -> Json {
     match ty {
-        ColumnType::Reference(t) => json!({"oneOf": [{"type": "string"}, {"type": "object", "properties": {"link": {"type": "string"}, "value": {"type": "string"}}}], "description": format!("reference to {t}")}),
-        ColumnType::Choice(choices) => json!({"type": "string", "enum": choices.iter().map(|(v, _)| *v).collect::<Vec<_>>()}),
+        ColumnType::Reference(t) => {
+            json!({"oneOf": [{"type": "string"}, {"type": "object", "properties": {"link": {"type": "string"}, "value": {"type": "string"}}}], "description": format!("reference to {t}")})
+        }
+        ColumnType::Choice(choices) => {
+            json!({"type": "string", "enum": choices.iter().map(|(v, _)| *v).collect::<Vec<_>>()})
+        }
         other => json!({"type": "string", "description": other.name()}),
     }
 }
@@ -57,8 +61,16 @@ pub fn document() -> Json {
             op["security"] = json!([{"basic": []}, {"bearer": []}]);
         }
         if let Some(body) = e.body {
-            let content = if body == "form" { "application/x-www-form-urlencoded" } else { "application/json" };
-            let schema = if body == "record" || body == "form" { json!({"type": "object"}) } else { json!({"$ref": format!("#/components/schemas/{body}")}) };
+            let content = if body == "form" {
+                "application/x-www-form-urlencoded"
+            } else {
+                "application/json"
+            };
+            let schema = if body == "record" || body == "form" {
+                json!({"type": "object"})
+            } else {
+                json!({"$ref": format!("#/components/schemas/{body}")})
+            };
             op["requestBody"] = json!({"content": {content: {"schema": schema}}});
         }
         paths
@@ -74,7 +86,10 @@ pub fn document() -> Json {
             .filter(|c| c.ty != ColumnType::Password)
             .map(|c| (c.name.to_owned(), column_schema(c.ty)))
             .collect();
-        schemas.insert(t.name.to_owned(), json!({"type": "object", "title": t.label, "properties": props}));
+        schemas.insert(
+            t.name.to_owned(),
+            json!({"type": "object", "title": t.label, "properties": props}),
+        );
     }
     schemas.insert("ReleaseCalendar".into(), json!({"type": "object", "required": ["name", "releaseAdmin"], "properties": {
         "name": {"type": "string"}, "releaseAdmin": {"type": "string"}, "description": {"type": "string"},

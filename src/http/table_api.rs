@@ -65,13 +65,21 @@ impl RenderOptions {
                 ))
             }
         };
-        let fields = q.get("sysparm_fields").filter(|f| !f.trim().is_empty()).map(|f| {
-            f.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
-        });
+        let fields = q
+            .get("sysparm_fields")
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| {
+                f.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            });
         Ok(RenderOptions {
             fields,
             display,
-            exclude_reference_link: q.get("sysparm_exclude_reference_link").is_some_and(|v| v == "true"),
+            exclude_reference_link: q
+                .get("sysparm_exclude_reference_link")
+                .is_some_and(|v| v == "true"),
         })
     }
 }
@@ -80,7 +88,13 @@ type Displays = HashMap<(String, String), String>;
 
 /// One record as the Table API shows it: every value a string, references as
 /// `{link, value}`, passwords never.
-fn render_record(table: &Table, row: &Row, opts: &RenderOptions, displays: &Displays, base: &str) -> Json_ {
+fn render_record(
+    table: &Table,
+    row: &Row,
+    opts: &RenderOptions,
+    displays: &Displays,
+    base: &str,
+) -> Json_ {
     let mut out = Map::new();
     let columns: Vec<&registry::Column> = match &opts.fields {
         Some(fields) => fields.iter().filter_map(|f| table.column(f)).collect(),
@@ -90,7 +104,10 @@ fn render_record(table: &Table, row: &Row, opts: &RenderOptions, displays: &Disp
         if column.ty == ColumnType::Password {
             continue;
         }
-        let value = row.get(column.name).map(|v| v.to_display_string()).unwrap_or_default();
+        let value = row
+            .get(column.name)
+            .map(|v| v.to_display_string())
+            .unwrap_or_default();
         let display = display_of(column, &value, displays);
         let link = match column.ty {
             ColumnType::Reference(target) if !value.is_empty() && !opts.exclude_reference_link => {
@@ -103,7 +120,9 @@ fn render_record(table: &Table, row: &Row, opts: &RenderOptions, displays: &Disp
             (DisplayMode::Value, None) => json!(value),
             (DisplayMode::Display, Some(link)) => json!({"display_value": display, "link": link}),
             (DisplayMode::Display, None) => json!(display),
-            (DisplayMode::All, Some(link)) => json!({"display_value": display, "value": value, "link": link}),
+            (DisplayMode::All, Some(link)) => {
+                json!({"display_value": display, "value": value, "link": link})
+            }
             (DisplayMode::All, None) => json!({"display_value": display, "value": value}),
         };
         out.insert(column.name.to_owned(), rendered);
@@ -132,7 +151,12 @@ fn display_of(column: &registry::Column, value: &str, displays: &Displays) -> St
     }
 }
 
-async fn displays_for(state: &AppState, table: &Table, rows: &[Row], opts: &RenderOptions) -> Result<Displays> {
+async fn displays_for(
+    state: &AppState,
+    table: &Table,
+    rows: &[Row],
+    opts: &RenderOptions,
+) -> Result<Displays> {
     if opts.display == DisplayMode::Value {
         return Ok(Displays::new());
     }
@@ -144,15 +168,18 @@ fn parse_count(q: &HashMap<String, String>, name: &str, default: i64, min: i64) 
         None => Ok(default),
         Some(s) => match s.parse::<i64>() {
             Ok(n) if n >= min => Ok(n),
-            _ => Err(Error::invalid(name, format!("{s:?} is not a whole number of at least {min}"))),
+            _ => Err(Error::invalid(
+                name,
+                format!("{s:?} is not a whole number of at least {min}"),
+            )),
         },
     }
 }
 
 pub async fn list(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
     params: PathParams,
+    Authenticated(caller): Authenticated,
     QueryParams(q): QueryParams,
     headers: HeaderMap,
     uri: Uri,
@@ -162,11 +189,28 @@ pub async fn list(
     let opts = RenderOptions::from_query(&q)?;
     let limit = parse_count(&q, "sysparm_limit", DEFAULT_LIMIT, 1)?;
     let offset = parse_count(&q, "sysparm_offset", 0, 0)?;
-    let query = EncodedQuery::parse(table, q.get("sysparm_query").map(String::as_str).unwrap_or(""))?;
-    let page = records::list(&state.db, table, &ListRequest { query, limit, offset, count: true }).await?;
+    let query = EncodedQuery::parse(
+        table,
+        q.get("sysparm_query").map(String::as_str).unwrap_or(""),
+    )?;
+    let page = records::list(
+        &state.db,
+        table,
+        &ListRequest {
+            query,
+            limit,
+            offset,
+            count: true,
+        },
+    )
+    .await?;
     let base = base_url(&headers, &state.settings);
     let displays = displays_for(&state, table, &page.rows, &opts).await?;
-    let result: Vec<Json_> = page.rows.iter().map(|r| render_record(table, r, &opts, &displays, &base)).collect();
+    let result: Vec<Json_> = page
+        .rows
+        .iter()
+        .map(|r| render_record(table, r, &opts, &displays, &base))
+        .collect();
     let total = page.total.unwrap_or(0);
     let mut response = Json(json!({ "result": result })).into_response();
     let h = response.headers_mut();
@@ -178,7 +222,14 @@ pub async fn list(
 }
 
 /// Paging links (`first`, `prev`, `next`, `last`) as the vendor sends them.
-fn link_header(base: &str, uri: &Uri, q: &HashMap<String, String>, limit: i64, offset: i64, total: i64) -> String {
+fn link_header(
+    base: &str,
+    uri: &Uri,
+    q: &HashMap<String, String>,
+    limit: i64,
+    offset: i64,
+    total: i64,
+) -> String {
     let link = |off: i64, rel: &str| {
         let mut params: Vec<(String, String)> = q
             .iter()
@@ -188,10 +239,16 @@ fn link_header(base: &str, uri: &Uri, q: &HashMap<String, String>, limit: i64, o
         params.sort();
         params.push(("sysparm_limit".into(), limit.to_string()));
         params.push(("sysparm_offset".into(), off.to_string()));
-        let qs = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+        let qs = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
         format!("<{base}{}?{qs}>;rel=\"{rel}\"", uri.path())
     };
-    let last = if total > 0 { ((total - 1) / limit) * limit } else { 0 };
+    let last = if total > 0 {
+        ((total - 1) / limit) * limit
+    } else {
+        0
+    };
     let mut links = vec![link(0, "first")];
     if offset > 0 {
         links.push(link((offset - limit).max(0), "prev"));
@@ -205,8 +262,8 @@ fn link_header(base: &str, uri: &Uri, q: &HashMap<String, String>, limit: i64, o
 
 pub async fn get_one(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
     params: PathParams,
+    Authenticated(caller): Authenticated,
     QueryParams(q): QueryParams,
     headers: HeaderMap,
 ) -> Result<Response> {
@@ -220,13 +277,16 @@ pub async fn get_one(
     let base = base_url(&headers, &state.settings);
     let rows = [row];
     let displays = displays_for(&state, table, &rows, &opts).await?;
-    Ok(Json(json!({ "result": render_record(table, &rows[0], &opts, &displays, &base) })).into_response())
+    Ok(
+        Json(json!({ "result": render_record(table, &rows[0], &opts, &displays, &base) }))
+            .into_response(),
+    )
 }
 
 pub async fn create(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
     params: PathParams,
+    Authenticated(caller): Authenticated,
     QueryParams(q): QueryParams,
     headers: HeaderMap,
     JsonObject(body): JsonObject,
@@ -239,8 +299,16 @@ pub async fn create(
     let base = base_url(&headers, &state.settings);
     let rows = [row];
     let displays = displays_for(&state, table, &rows, &opts).await?;
-    let location = format!("{base}/api/now/table/{}/{}", table.name, rows[0].string("sys_id"));
-    let mut response = (StatusCode::CREATED, Json(json!({ "result": render_record(table, &rows[0], &opts, &displays, &base) }))).into_response();
+    let location = format!(
+        "{base}/api/now/table/{}/{}",
+        table.name,
+        rows[0].string("sys_id")
+    );
+    let mut response = (
+        StatusCode::CREATED,
+        Json(json!({ "result": render_record(table, &rows[0], &opts, &displays, &base) })),
+    )
+        .into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, v);
     }
@@ -249,8 +317,8 @@ pub async fn create(
 
 pub async fn update(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
     params: PathParams,
+    Authenticated(caller): Authenticated,
     QueryParams(q): QueryParams,
     headers: HeaderMap,
     JsonObject(body): JsonObject,
@@ -267,13 +335,16 @@ pub async fn update(
     let base = base_url(&headers, &state.settings);
     let rows = [row];
     let displays = displays_for(&state, table, &rows, &opts).await?;
-    Ok(Json(json!({ "result": render_record(table, &rows[0], &opts, &displays, &base) })).into_response())
+    Ok(
+        Json(json!({ "result": render_record(table, &rows[0], &opts, &displays, &base) }))
+            .into_response(),
+    )
 }
 
 pub async fn delete(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
     params: PathParams,
+    Authenticated(caller): Authenticated,
 ) -> Result<Response> {
     let table = resolve_table(&params)?;
     can_write(&caller, table)?;

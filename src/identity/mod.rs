@@ -110,9 +110,8 @@ impl Identity {
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
                     .ok_or_else(Error::unauthenticated)?;
-                let (user, password) = decoded
-                    .split_once(':')
-                    .ok_or_else(Error::unauthenticated)?;
+                let (user, password) =
+                    decoded.split_once(':').ok_or_else(Error::unauthenticated)?;
                 return self.check_password(user, password).await;
             }
             if scheme.eq_ignore_ascii_case("bearer")
@@ -143,8 +142,7 @@ impl Identity {
         {
             let cache = self.passwords.read().unwrap_or_else(|e| e.into_inner());
             if let Some(hit) = cache.get(user) {
-                if hit.cached_at.elapsed() < CACHE_TTL
-                    && bool::from(hit.verifier.ct_eq(&verifier))
+                if hit.cached_at.elapsed() < CACHE_TTL && bool::from(hit.verifier.ct_eq(&verifier))
                 {
                     return Ok(hit.caller.clone());
                 }
@@ -170,7 +168,7 @@ impl Identity {
             _ => {
                 // Spend the same work as a real check, so a missing user is
                 // not told apart by timing.
-                let _ = password::verify(password, DUMMY_HASH).await;
+                let _ = password::verify(password, dummy_hash().await).await;
                 false
             }
         };
@@ -183,7 +181,9 @@ impl Identity {
             }
         };
         self.throttle.record_success(user);
-        let caller = self.load_caller(&row.string("sys_id"), &row.string("user_name")).await?;
+        let caller = self
+            .load_caller(&row.string("sys_id"), &row.string("user_name"))
+            .await?;
         let mut cache = self.passwords.write().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= CACHE_MAX {
             cache.clear();
@@ -235,7 +235,9 @@ impl Identity {
             return Err(Error::unauthenticated()
                 .with_detail("The access token has expired; request a new one"));
         }
-        let caller = self.load_caller(&row.string("sys_id"), &row.string("user_name")).await?;
+        let caller = self
+            .load_caller(&row.string("sys_id"), &row.string("user_name"))
+            .await?;
         let mut cache = self.tokens.write().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= CACHE_MAX {
             cache.clear();
@@ -267,7 +269,10 @@ impl Identity {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
-        self.tokens.write().unwrap_or_else(|e| e.into_inner()).clear();
+        self.tokens
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// Reads the shared identity epoch; drops the cache when another replica
@@ -296,7 +301,10 @@ impl Identity {
         let access_exp = now + self.access_token_ttl.as_secs() as i64;
         let refresh_exp = now + self.refresh_token_ttl.as_secs() as i64;
         let mut tx = self.db.begin().await?;
-        for (kind, token, exp) in [("access", &access, access_exp), ("refresh", &refresh, refresh_exp)] {
+        for (kind, token, exp) in [
+            ("access", &access, access_exp),
+            ("refresh", &refresh, refresh_exp),
+        ] {
             tx.execute(
                 "INSERT INTO tollgate_oauth_token (id, user_id, kind, token_hash, expires_at, created_on) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -363,6 +371,14 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// A valid Argon2id hash of a random password, verified against when the user
-/// does not exist.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0X+fTjR6Fq2m3f7jv3lJ3Jx7Qxq0s3q7cC7bBGnJk0A";
+/// does not exist, so that such a check costs what a real one costs.
+async fn dummy_hash() -> &'static str {
+    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DUMMY
+        .get_or_init(|| async {
+            password::hash(&crate::ids::random_secret(16))
+                .await
+                .unwrap_or_default()
+        })
+        .await
+}

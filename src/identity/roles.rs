@@ -18,11 +18,23 @@ pub const SDP_TECHNICIAN: &str = "sdp.technician";
 pub const ALL: &[(&str, &str)] = &[
     (ADMIN, "Full access to every API and table"),
     (USER_ADMIN, "Manages users and role assignments"),
-    (DPR_PRODUCT_MANAGER, "Digital Product Release: product manager"),
-    (DPR_RELEASE_ADMIN, "Digital Product Release: release administrator"),
-    (DPR_RELEASE_COORDINATOR, "Digital Product Release: release coordinator"),
+    (
+        DPR_PRODUCT_MANAGER,
+        "Digital Product Release: product manager",
+    ),
+    (
+        DPR_RELEASE_ADMIN,
+        "Digital Product Release: release administrator",
+    ),
+    (
+        DPR_RELEASE_COORDINATOR,
+        "Digital Product Release: release coordinator",
+    ),
     (DPR_RELEASE_USER, "Digital Product Release: release user"),
-    (DPR_RELEASE_CALENDAR_ADMIN, "Digital Product Release: release calendar administrator"),
+    (
+        DPR_RELEASE_CALENDAR_ADMIN,
+        "Digital Product Release: release calendar administrator",
+    ),
     (CDM_VIEWER, "Configuration Data Management: viewer"),
     (CDM_EDITOR, "Configuration Data Management: editor"),
     (CDM_ADMIN, "Configuration Data Management: administrator"),

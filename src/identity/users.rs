@@ -107,7 +107,9 @@ pub async fn upsert_user(db: &Db, user: &NewUser<'_>, actor: &str) -> Result<Str
         }
         None => {
             let id = user.sys_id.map(str::to_owned).unwrap_or_else(new_sys_id);
-            let name = format!("{} {}", user.first_name, user.last_name).trim().to_owned();
+            let name = format!("{} {}", user.first_name, user.last_name)
+                .trim()
+                .to_owned();
             tx.execute(
                 "INSERT INTO sys_user (sys_id, sys_created_on, sys_created_by, sys_updated_on, sys_updated_by, \
                  sys_mod_count, user_name, first_name, last_name, name, email, active, locked_out, user_password) \
@@ -132,7 +134,10 @@ pub async fn upsert_user(db: &Db, user: &NewUser<'_>, actor: &str) -> Result<Str
     };
     for role in user.roles {
         let role_row = tx
-            .fetch_optional("SELECT sys_id FROM sys_user_role WHERE name = $1", &[Value::from(*role)])
+            .fetch_optional(
+                "SELECT sys_id FROM sys_user_role WHERE name = $1",
+                &[Value::from(*role)],
+            )
             .await?
             .ok_or_else(|| Error::invalid("roles", format!("no role named {role:?}")))?;
         tx.execute(
@@ -173,7 +178,15 @@ pub async fn ensure_admin(db: &Db, configured_password: Option<&str>) -> Result<
     match configured_password {
         Some(password) => {
             if user_id_by_name(db, "admin").await?.is_none() {
-                upsert_user(db, &NewUser { password: Some(password), ..admin }, "system").await?;
+                upsert_user(
+                    db,
+                    &NewUser {
+                        password: Some(password),
+                        ..admin
+                    },
+                    "system",
+                )
+                .await?;
             }
             Ok(None)
         }
@@ -182,7 +195,15 @@ pub async fn ensure_admin(db: &Db, configured_password: Option<&str>) -> Result<
                 return Ok(None);
             }
             let generated = random_secret(12);
-            upsert_user(db, &NewUser { password: Some(&generated), ..admin }, "system").await?;
+            upsert_user(
+                db,
+                &NewUser {
+                    password: Some(&generated),
+                    ..admin
+                },
+                "system",
+            )
+            .await?;
             Ok(Some(generated))
         }
     }

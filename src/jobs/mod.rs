@@ -206,7 +206,10 @@ impl JobQueue {
     pub async fn enqueue(&self, kind: &str, payload: &Json, created_by: &str) -> Result<String> {
         let id = new_sys_id();
         self.db
-            .execute(&enqueue_sql(), &enqueue_args(&id, kind, payload, created_by))
+            .execute(
+                &enqueue_sql(),
+                &enqueue_args(&id, kind, payload, created_by),
+            )
             .await?;
         self.notify.notify_one();
         Ok(id)
@@ -214,10 +217,19 @@ impl JobQueue {
 
     /// Queues a job inside the caller's transaction, so the job exists only
     /// if the work that asked for it lands.
-    pub async fn enqueue_in(&self, tx: &mut Tx, kind: &str, payload: &Json, created_by: &str) -> Result<String> {
+    pub async fn enqueue_in(
+        &self,
+        tx: &mut Tx,
+        kind: &str,
+        payload: &Json,
+        created_by: &str,
+    ) -> Result<String> {
         let id = new_sys_id();
-        tx.execute(&enqueue_sql(), &enqueue_args(&id, kind, payload, created_by))
-            .await?;
+        tx.execute(
+            &enqueue_sql(),
+            &enqueue_args(&id, kind, payload, created_by),
+        )
+        .await?;
         self.notify.notify_one();
         Ok(id)
     }
@@ -238,9 +250,15 @@ impl JobQueue {
     pub async fn counts(&self) -> Result<Vec<(String, i64)>> {
         let rows = self
             .db
-            .fetch_all("SELECT state, COUNT(*) AS n FROM tollgate_job GROUP BY state", &[])
+            .fetch_all(
+                "SELECT state, COUNT(*) AS n FROM tollgate_job GROUP BY state",
+                &[],
+            )
             .await?;
-        Ok(rows.iter().map(|r| (r.string("state"), r.int("n").unwrap_or(0))).collect())
+        Ok(rows
+            .iter()
+            .map(|r| (r.string("state"), r.int("n").unwrap_or(0)))
+            .collect())
     }
 
     /// Claims the next due job for `owner`, as of `now_ms`: a pending job
@@ -286,7 +304,10 @@ impl JobQueue {
         let handler = self.handlers.get(ctx.kind.as_str()).cloned();
         let outcome = match handler {
             Some(h) => h.run(&ctx).await,
-            None => Err(Error::internal(format!("no handler for job kind {}", ctx.kind))),
+            None => Err(Error::internal(format!(
+                "no handler for job kind {}",
+                ctx.kind
+            ))),
         };
         let result = match outcome {
             Ok(outcome) => self.complete(&ctx, outcome).await,
@@ -302,7 +323,11 @@ impl JobQueue {
     }
 
     async fn complete(&self, ctx: &JobContext, outcome: Outcome) -> Result<JobState> {
-        let Outcome { mut tx, message, result } = outcome;
+        let Outcome {
+            mut tx,
+            message,
+            result,
+        } = outcome;
         let (table, record) = match result {
             Some((t, r)) => (Value::Text(t), Value::Text(r)),
             None => (Value::Null, Value::Null),
@@ -329,12 +354,18 @@ impl JobQueue {
     async fn fail(&self, ctx: &JobContext, err: &Error) -> Result<JobState> {
         let max = self
             .db
-            .fetch_optional("SELECT max_attempts FROM tollgate_job WHERE id = $1", &[Value::from(&ctx.id)])
+            .fetch_optional(
+                "SELECT max_attempts FROM tollgate_job WHERE id = $1",
+                &[Value::from(&ctx.id)],
+            )
             .await?
             .and_then(|r| r.int("max_attempts"))
             .unwrap_or(3);
         let (state, run_at) = if ctx.attempt < max {
-            (JobState::Pending, now_millis() + backoff(ctx.attempt).as_millis() as i64)
+            (
+                JobState::Pending,
+                now_millis() + backoff(ctx.attempt).as_millis() as i64,
+            )
         } else {
             (JobState::Failed, now_millis())
         };

@@ -55,7 +55,12 @@ pub fn spawn_workers(queue: &JobQueue, count: usize) -> WorkerPool {
             }
         });
     }
-    WorkerPool { tasks, stop, owner_prefix, queue: queue.clone() }
+    WorkerPool {
+        tasks,
+        stop,
+        owner_prefix,
+        queue: queue.clone(),
+    }
 }
 
 impl WorkerPool {

@@ -30,7 +30,8 @@ const REPEAT_TYPES: &[(&str, &str)] = &[
     ("yearly", "Yearly"),
 ];
 
-const TARGET_REPEAT_TYPES: &[(&str, &str)] = &[("", "None"), ("weekly", "Weekly"), ("monthly", "Monthly")];
+const TARGET_REPEAT_TYPES: &[(&str, &str)] =
+    &[("", "None"), ("weekly", "Weekly"), ("monthly", "Monthly")];
 
 const PROPERTY_TYPES: &[(&str, &str)] = &[
     ("string", "string"),
@@ -64,7 +65,12 @@ pub static TABLES: &[Table] = &[
             Column::new("locked_out", "Locked out", T::Boolean).default("false"),
             Column::new("user_password", "Password", T::Password),
         ],
-        read_roles: &[USER_ADMIN, DPR_RELEASE_ADMIN, DPR_RELEASE_CALENDAR_ADMIN, DPR_PRODUCT_MANAGER],
+        read_roles: &[
+            USER_ADMIN,
+            DPR_RELEASE_ADMIN,
+            DPR_RELEASE_CALENDAR_ADMIN,
+            DPR_PRODUCT_MANAGER,
+        ],
         write_roles: &[USER_ADMIN],
     },
     Table {

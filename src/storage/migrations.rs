@@ -104,7 +104,11 @@ mod tests {
 
     #[test]
     fn splits_at_line_end_semicolons_and_skips_comments() {
-        let parts = split_statements("-- c\nCREATE TABLE a (x TEXT);\nINSERT INTO a VALUES ('1');\n");
-        assert_eq!(parts, vec!["CREATE TABLE a (x TEXT)", "INSERT INTO a VALUES ('1')"]);
+        let parts =
+            split_statements("-- c\nCREATE TABLE a (x TEXT);\nINSERT INTO a VALUES ('1');\n");
+        assert_eq!(
+            parts,
+            vec!["CREATE TABLE a (x TEXT)", "INSERT INTO a VALUES ('1')"]
+        );
     }
 }

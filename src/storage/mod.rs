@@ -6,16 +6,16 @@
 
 pub mod dialect;
 pub mod migrations;
+mod sqlite;
 mod value;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{Column, PgPool, Postgres, Row as _, Sqlite, SqlitePool, TypeInfo, ValueRef};
+use sqlx::{Column, PgPool, Postgres, Row as _, TypeInfo};
+
+use sqlite::{SqlitePool, SqliteTx};
 
 pub use value::{Row, Value};
 
@@ -33,7 +33,7 @@ pub enum StorageError {
     #[error("the database is busy; try again")]
     Busy,
     #[error("database error: {0}")]
-    Database(sqlx::Error),
+    Database(Box<dyn std::error::Error + Send + Sync>),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
 }
@@ -44,12 +44,8 @@ impl From<sqlx::Error> for StorageError {
             if db.is_unique_violation() {
                 return StorageError::UniqueViolation;
             }
-            // SQLITE_BUSY (5) and SQLITE_LOCKED (6) after the busy timeout.
-            if matches!(db.code().as_deref(), Some("5") | Some("6") | Some("517")) {
-                return StorageError::Busy;
-            }
         }
-        StorageError::Database(err)
+        StorageError::Database(Box::new(err))
     }
 }
 
@@ -89,24 +85,17 @@ impl Db {
     /// missing, WAL, busy timeout) or `postgres://...`.
     pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Db> {
         if url.starts_with("sqlite:") {
-            let opts = SqliteConnectOptions::from_str(url)?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true);
-            let pool = SqlitePoolOptions::new()
-                .max_connections(options.max_connections.max(1))
-                .min_connections(1)
-                .connect_with(opts)
-                .await?;
             Ok(Db {
-                pools: Pools::Sqlite(pool),
+                pools: Pools::Sqlite(SqlitePool::open(url)?),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let mut opts = PgConnectOptions::from_str(url)?;
             if let Some(schema) = &options.pg_schema {
-                opts = opts.options([("search_path", schema.as_str())]);
+                // The schema also names the connections, so whoever drops
+                // the schema can find and end them first.
+                opts = opts
+                    .options([("search_path", schema.as_str())])
+                    .application_name(schema);
             }
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections.max(1))
@@ -130,12 +119,7 @@ impl Db {
 
     pub async fn fetch_all(&self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
         match &self.pools {
-            Pools::Sqlite(p) => Ok(bind_sqlite(sql, args)
-                .fetch_all(p)
-                .await?
-                .iter()
-                .map(decode_sqlite)
-                .collect()),
+            Pools::Sqlite(p) => p.fetch_all(sql, args).await,
             Pools::Postgres(p) => Ok(bind_pg(sql, args)
                 .fetch_all(p)
                 .await?
@@ -147,11 +131,7 @@ impl Db {
 
     pub async fn fetch_optional(&self, sql: &str, args: &[Value]) -> Result<Option<Row>> {
         match &self.pools {
-            Pools::Sqlite(p) => Ok(bind_sqlite(sql, args)
-                .fetch_optional(p)
-                .await?
-                .as_ref()
-                .map(decode_sqlite)),
+            Pools::Sqlite(p) => Ok(p.fetch_all(sql, args).await?.into_iter().next()),
             Pools::Postgres(p) => Ok(bind_pg(sql, args)
                 .fetch_optional(p)
                 .await?
@@ -162,7 +142,7 @@ impl Db {
 
     pub async fn execute(&self, sql: &str, args: &[Value]) -> Result<u64> {
         match &self.pools {
-            Pools::Sqlite(p) => Ok(bind_sqlite(sql, args).execute(p).await?.rows_affected()),
+            Pools::Sqlite(p) => p.execute(sql, args).await,
             Pools::Postgres(p) => Ok(bind_pg(sql, args).execute(p).await?.rows_affected()),
         }
     }
@@ -170,7 +150,7 @@ impl Db {
     /// Runs a script of several statements (migrations).
     pub async fn execute_script(&self, sql: &str) -> Result<()> {
         match &self.pools {
-            Pools::Sqlite(p) => sqlx::raw_sql(sql).execute(p).await.map(|_| ())?,
+            Pools::Sqlite(p) => p.execute_script(sql).await?,
             Pools::Postgres(p) => sqlx::raw_sql(sql).execute(p).await.map(|_| ())?,
         }
         Ok(())
@@ -181,14 +161,14 @@ impl Db {
     /// failing when a read lock cannot be upgraded.
     pub async fn begin(&self) -> Result<Tx> {
         match &self.pools {
-            Pools::Sqlite(p) => Ok(Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?)),
+            Pools::Sqlite(p) => Ok(Tx::Sqlite(p.begin().await?)),
             Pools::Postgres(p) => Ok(Tx::Postgres(p.begin().await?)),
         }
     }
 
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite(p) => p.close().await,
+            Pools::Sqlite(p) => p.close(),
             Pools::Postgres(p) => p.close().await,
         }
     }
@@ -196,7 +176,7 @@ impl Db {
 
 /// A write transaction: everything in it lands together or not at all.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Sqlite(SqliteTx),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
@@ -210,12 +190,7 @@ impl Tx {
 
     pub async fn fetch_all(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
         match self {
-            Tx::Sqlite(t) => Ok(bind_sqlite(sql, args)
-                .fetch_all(&mut **t)
-                .await?
-                .iter()
-                .map(decode_sqlite)
-                .collect()),
+            Tx::Sqlite(t) => t.fetch_all(sql, args),
             Tx::Postgres(t) => Ok(bind_pg(sql, args)
                 .fetch_all(&mut **t)
                 .await?
@@ -231,17 +206,14 @@ impl Tx {
 
     pub async fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64> {
         match self {
-            Tx::Sqlite(t) => Ok(bind_sqlite(sql, args)
-                .execute(&mut **t)
-                .await?
-                .rows_affected()),
+            Tx::Sqlite(t) => t.execute(sql, args),
             Tx::Postgres(t) => Ok(bind_pg(sql, args).execute(&mut **t).await?.rows_affected()),
         }
     }
 
     pub async fn commit(self) -> Result<()> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Sqlite(t) => t.commit()?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -249,14 +221,14 @@ impl Tx {
 
     pub async fn rollback(self) -> Result<()> {
         match self {
-            Tx::Sqlite(t) => t.rollback().await?,
+            Tx::Sqlite(t) => t.rollback()?,
             Tx::Postgres(t) => t.rollback().await?,
         }
         Ok(())
     }
 }
 
-/// Binds values to a query; the same text for both databases.
+/// Binds values to a PostgreSQL query.
 macro_rules! bind_values {
     ($sql:expr, $args:expr) => {{
         let mut q = sqlx::query($sql);
@@ -276,13 +248,6 @@ macro_rules! bind_values {
     }};
 }
 
-fn bind_sqlite<'q>(
-    sql: &'q str,
-    args: &'q [Value],
-) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-    bind_values!(sql, args)
-}
-
 fn bind_pg<'q>(
     sql: &'q str,
     args: &'q [Value],
@@ -290,47 +255,20 @@ fn bind_pg<'q>(
     bind_values!(sql, args)
 }
 
-fn decode_sqlite(row: &SqliteRow) -> Row {
-    let mut columns = Vec::with_capacity(row.len());
-    for (i, col) in row.columns().iter().enumerate() {
-        let value = match row.try_get_raw(i) {
-            Ok(raw) if raw.is_null() => Value::Null,
-            Ok(raw) => {
-                // The storage class of the value itself; BOOLEAN columns are
-                // declared so and stored as integers.
-                let declared = col.type_info().name().to_ascii_uppercase();
-                let actual = raw.type_info().name().to_ascii_uppercase();
-                if declared == "BOOLEAN" {
-                    row.try_get::<bool, _>(i)
-                        .map(Value::Bool)
-                        .unwrap_or(Value::Null)
-                } else if actual == "INTEGER" {
-                    row.try_get::<i64, _>(i)
-                        .map(Value::Int)
-                        .unwrap_or(Value::Null)
-                } else if actual == "REAL" {
-                    row.try_get::<f64, _>(i)
-                        .map(Value::Float)
-                        .unwrap_or(Value::Null)
-                } else {
-                    row.try_get::<String, _>(i)
-                        .map(Value::Text)
-                        .unwrap_or(Value::Null)
-                }
-            }
-            Err(_) => Value::Null,
-        };
-        columns.push((col.name().to_owned(), value));
-    }
-    Row { columns }
-}
-
 fn decode_pg(row: &PgRow) -> Row {
     let mut columns = Vec::with_capacity(row.len());
     for (i, col) in row.columns().iter().enumerate() {
         let value = match col.type_info().name() {
-            "BOOL" => row.try_get::<Option<bool>, _>(i).ok().flatten().map(Value::Bool),
-            "INT8" => row.try_get::<Option<i64>, _>(i).ok().flatten().map(Value::Int),
+            "BOOL" => row
+                .try_get::<Option<bool>, _>(i)
+                .ok()
+                .flatten()
+                .map(Value::Bool),
+            "INT8" => row
+                .try_get::<Option<i64>, _>(i)
+                .ok()
+                .flatten()
+                .map(Value::Int),
             "INT4" => row
                 .try_get::<Option<i32>, _>(i)
                 .ok()
@@ -341,13 +279,21 @@ fn decode_pg(row: &PgRow) -> Row {
                 .ok()
                 .flatten()
                 .map(|v| Value::Int(v.into())),
-            "FLOAT8" => row.try_get::<Option<f64>, _>(i).ok().flatten().map(Value::Float),
+            "FLOAT8" => row
+                .try_get::<Option<f64>, _>(i)
+                .ok()
+                .flatten()
+                .map(Value::Float),
             "FLOAT4" => row
                 .try_get::<Option<f32>, _>(i)
                 .ok()
                 .flatten()
                 .map(|v| Value::Float(v.into())),
-            _ => row.try_get::<Option<String>, _>(i).ok().flatten().map(Value::Text),
+            _ => row
+                .try_get::<Option<String>, _>(i)
+                .ok()
+                .flatten()
+                .map(Value::Text),
         };
         columns.push((col.name().to_owned(), value.unwrap_or(Value::Null)));
     }

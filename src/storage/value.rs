@@ -114,10 +114,7 @@ pub struct Row {
 
 impl Row {
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.columns
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v)
+        self.columns.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
     /// A text column, or `None` when it is NULL or absent.

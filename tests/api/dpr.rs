@@ -116,8 +116,13 @@ fn names_field(message: &str, field: &str) -> bool {
 fn assert_domain_failure(res: &TestResponse, field: &str) {
     assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
     assert_eq!(res.body["result"]["error"], json!(true), "{}", res.text);
-    let message = res.body["result"]["message"].as_str().unwrap_or_else(|| panic!("no message: {}", res.text));
-    assert!(names_field(message, field), "the message {message:?} should name {field}");
+    let message = res.body["result"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no message: {}", res.text));
+    assert!(
+        names_field(message, field),
+        "the message {message:?} should name {field}"
+    );
 }
 
 /// Sends `body` as admin to `path`, expects a domain failure naming `field`,
@@ -126,7 +131,11 @@ async fn assert_refused(app: &TestApp, path: &str, table: &str, body: Value, fie
     let before = app.count(table).await;
     let res = app.post(path, body).await;
     assert_domain_failure(&res, field);
-    assert_eq!(app.count(table).await, before, "a refused request must write nothing to {table}");
+    assert_eq!(
+        app.count(table).await,
+        before,
+        "a refused request must write nothing to {table}"
+    );
 }
 
 async fn assert_target_refused(app: &TestApp, body: Value, field: &str) {
@@ -147,16 +156,28 @@ fn assert_generic_failure(res: &TestResponse, status: StatusCode) {
 /// Expects 201 with `{"result": {"error": false, "message": "", "count": n}}`.
 fn assert_created(res: &TestResponse, count: u64) {
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
-    assert_eq!(res.body, json!({"result": {"error": false, "message": "", "count": count}}), "{}", res.text);
+    assert_eq!(
+        res.body,
+        json!({"result": {"error": false, "message": "", "count": count}}),
+        "{}",
+        res.text
+    );
 }
 
 fn encode(s: &str) -> String {
-    s.replace('%', "%25").replace(' ', "%20").replace('^', "%5E").replace('&', "%26").replace('=', "%3D")
+    s.replace('%', "%25")
+        .replace(' ', "%20")
+        .replace('^', "%5E")
+        .replace('&', "%26")
+        .replace('=', "%3D")
 }
 
 /// The targets named `name`, as the Table API shows them.
 async fn targets_named(app: &TestApp, name: &str) -> Vec<Value> {
-    let path = format!("/api/now/table/{TARGET_TABLE}?sysparm_query={}", encode(&format!("name={name}^ORDERBYtarget_date")));
+    let path = format!(
+        "/api/now/table/{TARGET_TABLE}?sysparm_query={}",
+        encode(&format!("name={name}^ORDERBYtarget_date"))
+    );
     let res = app.get(&path).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     res.body["result"].as_array().unwrap().clone()
@@ -164,8 +185,11 @@ async fn targets_named(app: &TestApp, name: &str) -> Vec<Value> {
 
 /// The target dates of the targets named `name`, in order.
 async fn dates_of(app: &TestApp, name: &str) -> Vec<String> {
-    let mut dates: Vec<String> =
-        targets_named(app, name).await.iter().map(|t| t["target_date"].as_str().unwrap().to_owned()).collect();
+    let mut dates: Vec<String> = targets_named(app, name)
+        .await
+        .iter()
+        .map(|t| t["target_date"].as_str().unwrap().to_owned())
+        .collect();
     dates.sort();
     dates
 }
@@ -174,14 +198,25 @@ async fn dates_of(app: &TestApp, name: &str) -> Vec<String> {
 async fn create_calendar(app: &TestApp, body: Value) -> String {
     let res = app.post(CALENDARS, body).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
-    res.body["result"]["releaseCalendarId"].as_str().unwrap().to_owned()
+    res.body["result"]["releaseCalendarId"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// Creates, through the Table API, a blackout schedule in `zone` with one
 /// entry from `start` to `end` (local times); returns the schedule's sys_id.
 async fn blackout_schedule(app: &TestApp, zone: &str, start: &str, end: &str) -> String {
+    schedule_of_type(app, "blackout", zone, start, end).await
+}
+
+/// Like [`blackout_schedule`], for a schedule of type `kind`.
+async fn schedule_of_type(app: &TestApp, kind: &str, zone: &str, start: &str, end: &str) -> String {
     let res = app
-        .post("/api/now/table/cmn_schedule", json!({"name": "DST blackout", "time_zone": zone, "type": "blackout"}))
+        .post(
+            "/api/now/table/cmn_schedule",
+            json!({"name": format!("{kind} schedule"), "time_zone": zone, "type": kind}),
+        )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
     let schedule = res.body["result"]["sys_id"].as_str().unwrap().to_owned();
@@ -197,7 +232,9 @@ async fn blackout_schedule(app: &TestApp, zone: &str, start: &str, end: &str) ->
 
 /// A path from a Table API link (`http://host/api/...` -> `/api/...`).
 fn path_of(link: &str) -> &str {
-    &link[link.find("/api/").unwrap_or_else(|| panic!("{link} has no /api/ path"))..]
+    &link[link
+        .find("/api/")
+        .unwrap_or_else(|| panic!("{link} has no /api/ path"))..]
 }
 
 async fn demo_app() -> TestApp {
@@ -215,7 +252,10 @@ async fn the_documented_recurring_target_example_creates_four_targets() {
     let app = demo_app().await;
     let res = app.post(TARGETS, weekly_example()).await;
     assert_created(&res, 4);
-    assert_eq!(dates_of(&app, "Weekly Friday patch").await, ["2025-10-24", "2025-10-31", "2025-11-07", "2025-11-14"]);
+    assert_eq!(
+        dates_of(&app, "Weekly Friday patch").await,
+        ["2025-10-24", "2025-10-31", "2025-11-07", "2025-11-14"]
+    );
 }
 
 #[tokio::test]
@@ -246,23 +286,34 @@ async fn the_documented_release_calendar_example_creates_a_calendar() {
     assert_eq!(result["error"], json!(false));
     assert_eq!(result["message"], json!(""));
     let id = result["releaseCalendarId"].as_str().unwrap();
-    assert!(id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{id} is not a sys_id");
+    assert!(
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id} is not a sys_id"
+    );
     assert_eq!(app.count(CALENDAR_TABLE).await, before + 1);
 }
 
 #[tokio::test]
-async fn the_created_calendar_is_readable_through_the_table_api_with_a_resolving_release_admin_link() {
+async fn the_created_calendar_is_readable_through_the_table_api_with_a_resolving_release_admin_link(
+) {
     let app = demo_app().await;
     let id = create_calendar(&app, calendar_example()).await;
-    let res = app.get(&format!("/api/now/table/{CALENDAR_TABLE}/{id}")).await;
+    let res = app
+        .get(&format!("/api/now/table/{CALENDAR_TABLE}/{id}"))
+        .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     let record = &res.body["result"];
     assert_eq!(record["sys_id"], json!(id));
     assert_eq!(record["name"], json!("Q1 2025 Release Calendar123"));
     assert_eq!(record["description"], json!("Calendar for Q1 releases"));
     assert_eq!(record["release_admin"]["value"], json!(RELEASE_MANAGER_ID));
-    let link = record["release_admin"]["link"].as_str().expect("release_admin is {link, value}");
-    assert!(link.ends_with(&format!("/api/now/table/sys_user/{RELEASE_MANAGER_ID}")), "{link}");
+    let link = record["release_admin"]["link"]
+        .as_str()
+        .expect("release_admin is {link, value}");
+    assert!(
+        link.ends_with(&format!("/api/now/table/sys_user/{RELEASE_MANAGER_ID}")),
+        "{link}"
+    );
     let owner = app.get(path_of(link)).await;
     assert_eq!(owner.status, StatusCode::OK, "{}", owner.text);
     assert_eq!(owner.body["result"]["sys_id"], json!(RELEASE_MANAGER_ID));
@@ -272,11 +323,25 @@ async fn the_created_calendar_is_readable_through_the_table_api_with_a_resolving
 #[tokio::test]
 async fn a_calendar_takes_the_time_zone_it_is_given_or_its_first_schedules() {
     let app = demo_app().await;
-    let given = create_calendar(&app, with(calendar_example(), "timeZone", json!("Europe/Berlin"))).await;
-    let inherited = create_calendar(&app, with(calendar_example(), "schedules", json!(SCHEDULE_ID))).await;
+    let given = create_calendar(
+        &app,
+        with(calendar_example(), "timeZone", json!("Europe/Berlin")),
+    )
+    .await;
+    let inherited = create_calendar(
+        &app,
+        with(calendar_example(), "schedules", json!(SCHEDULE_ID)),
+    )
+    .await;
     let plain = create_calendar(&app, calendar_example()).await;
-    for (id, zone) in [(given, "Europe/Berlin"), (inherited, "America/New_York"), (plain, "UTC")] {
-        let res = app.get(&format!("/api/now/table/{CALENDAR_TABLE}/{id}")).await;
+    for (id, zone) in [
+        (given, "Europe/Berlin"),
+        (inherited, "America/New_York"),
+        (plain, "UTC"),
+    ] {
+        let res = app
+            .get(&format!("/api/now/table/{CALENDAR_TABLE}/{id}"))
+            .await;
         assert_eq!(res.body["result"]["time_zone"], json!(zone), "{}", res.text);
     }
 }
@@ -290,7 +355,9 @@ async fn the_versioned_paths_work_like_the_default_ones() {
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
     assert_eq!(res.body["result"]["error"], json!(false));
     // Versioned errors keep the DPR envelope.
-    let res = app.post(TARGETS_V1, without(single_example(), "name")).await;
+    let res = app
+        .post(TARGETS_V1, without(single_example(), "name"))
+        .await;
     assert_domain_failure(&res, "name");
 }
 
@@ -302,10 +369,14 @@ async fn the_versioned_paths_work_like_the_default_ones() {
 async fn creating_a_target_without_credentials_is_401_in_the_generic_envelope() {
     let app = demo_app().await;
     let before = app.count(TARGET_TABLE).await;
-    let res = app.request("POST", TARGETS, &Auth::None, Some(single_example())).await;
+    let res = app
+        .request("POST", TARGETS, &Auth::None, Some(single_example()))
+        .await;
     assert_generic_failure(&res, StatusCode::UNAUTHORIZED);
     let wrong = Auth::Basic("admin".into(), "not-the-password".into());
-    let res = app.request("POST", TARGETS, &wrong, Some(single_example())).await;
+    let res = app
+        .request("POST", TARGETS, &wrong, Some(single_example()))
+        .await;
     assert_generic_failure(&res, StatusCode::UNAUTHORIZED);
     assert_eq!(app.count(TARGET_TABLE).await, before);
 }
@@ -314,13 +385,20 @@ async fn creating_a_target_without_credentials_is_401_in_the_generic_envelope() 
 async fn creating_a_target_with_neither_product_manager_nor_release_admin_is_403() {
     let app = demo_app().await;
     let before = app.count(TARGET_TABLE).await;
-    for (name, role) in [("viewer", RELEASE_USER), ("calendar.keeper", CALENDAR_ADMIN)] {
+    for (name, role) in [
+        ("viewer", RELEASE_USER),
+        ("calendar.keeper", CALENDAR_ADMIN),
+    ] {
         let auth = app.user(name, &[role]).await;
-        let res = app.request("POST", TARGETS, &auth, Some(single_example())).await;
+        let res = app
+            .request("POST", TARGETS, &auth, Some(single_example()))
+            .await;
         assert_generic_failure(&res, StatusCode::FORBIDDEN);
     }
     let nobody = app.user("nobody", &[]).await;
-    let res = app.request("POST", TARGETS, &nobody, Some(single_example())).await;
+    let res = app
+        .request("POST", TARGETS, &nobody, Some(single_example()))
+        .await;
     assert_generic_failure(&res, StatusCode::FORBIDDEN);
     assert_eq!(app.count(TARGET_TABLE).await, before);
 }
@@ -331,7 +409,9 @@ async fn a_product_manager_or_a_release_admin_may_create_targets() {
     let before = app.count(TARGET_TABLE).await;
     for (name, role) in [("pm", PRODUCT_MANAGER), ("ra", RELEASE_ADMIN)] {
         let auth = app.user(name, &[role]).await;
-        let res = app.request("POST", TARGETS, &auth, Some(single_example())).await;
+        let res = app
+            .request("POST", TARGETS, &auth, Some(single_example()))
+            .await;
         assert_created(&res, 1);
     }
     assert_eq!(app.count(TARGET_TABLE).await, before + 2);
@@ -341,7 +421,9 @@ async fn a_product_manager_or_a_release_admin_may_create_targets() {
 async fn creating_a_calendar_without_credentials_is_401_in_the_generic_envelope() {
     let app = demo_app().await;
     let before = app.count(CALENDAR_TABLE).await;
-    let res = app.request("POST", CALENDARS, &Auth::None, Some(calendar_example())).await;
+    let res = app
+        .request("POST", CALENDARS, &Auth::None, Some(calendar_example()))
+        .await;
     assert_generic_failure(&res, StatusCode::UNAUTHORIZED);
     assert_eq!(app.count(CALENDAR_TABLE).await, before);
 }
@@ -350,9 +432,15 @@ async fn creating_a_calendar_without_credentials_is_401_in_the_generic_envelope(
 async fn creating_a_calendar_without_the_release_calendar_admin_role_is_403() {
     let app = demo_app().await;
     let before = app.count(CALENDAR_TABLE).await;
-    for (name, role) in [("ra", RELEASE_ADMIN), ("pm", PRODUCT_MANAGER), ("viewer", RELEASE_USER)] {
+    for (name, role) in [
+        ("ra", RELEASE_ADMIN),
+        ("pm", PRODUCT_MANAGER),
+        ("viewer", RELEASE_USER),
+    ] {
         let auth = app.user(name, &[role]).await;
-        let res = app.request("POST", CALENDARS, &auth, Some(calendar_example())).await;
+        let res = app
+            .request("POST", CALENDARS, &auth, Some(calendar_example()))
+            .await;
         assert_generic_failure(&res, StatusCode::FORBIDDEN);
     }
     assert_eq!(app.count(CALENDAR_TABLE).await, before);
@@ -363,7 +451,9 @@ async fn a_release_calendar_admin_may_create_calendars() {
     let app = demo_app().await;
     let before = app.count(CALENDAR_TABLE).await;
     let auth = app.user("keeper", &[CALENDAR_ADMIN]).await;
-    let res = app.request("POST", CALENDARS, &auth, Some(calendar_example())).await;
+    let res = app
+        .request("POST", CALENDARS, &auth, Some(calendar_example()))
+        .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
     assert_eq!(res.body["result"]["error"], json!(false));
     assert_eq!(app.count(CALENDAR_TABLE).await, before + 1);
@@ -376,7 +466,13 @@ async fn a_release_calendar_admin_may_create_calendars() {
 #[tokio::test]
 async fn each_required_target_field_is_enforced_by_name() {
     let app = demo_app().await;
-    for field in ["name", "releaseAdmin", "releaseCalendar", "isRecurring", "startDate"] {
+    for field in [
+        "name",
+        "releaseAdmin",
+        "releaseCalendar",
+        "isRecurring",
+        "startDate",
+    ] {
         assert_target_refused(&app, without(single_example(), field), field).await;
         assert_target_refused(&app, without(weekly_example(), field), field).await;
     }
@@ -389,7 +485,12 @@ async fn a_blank_or_null_required_target_field_counts_as_missing() {
         assert_target_refused(&app, with(single_example(), field, json!("")), field).await;
         assert_target_refused(&app, with(single_example(), field, Value::Null), field).await;
     }
-    assert_target_refused(&app, with(single_example(), "isRecurring", Value::Null), "isRecurring").await;
+    assert_target_refused(
+        &app,
+        with(single_example(), "isRecurring", Value::Null),
+        "isRecurring",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -421,15 +522,59 @@ async fn a_recurring_target_requires_the_type_of_its_repeats() {
 #[tokio::test]
 async fn target_fields_of_the_wrong_type_are_refused_by_name() {
     let app = demo_app().await;
-    assert_target_refused(&app, with(weekly_example(), "isRecurring", json!("yes")), "isRecurring").await;
-    assert_target_refused(&app, with(weekly_example(), "isRecurring", json!(1)), "isRecurring").await;
+    assert_target_refused(
+        &app,
+        with(weekly_example(), "isRecurring", json!("yes")),
+        "isRecurring",
+    )
+    .await;
+    assert_target_refused(
+        &app,
+        with(weekly_example(), "isRecurring", json!(1)),
+        "isRecurring",
+    )
+    .await;
     assert_target_refused(&app, with(weekly_example(), "name", json!(5)), "name").await;
-    assert_target_refused(&app, with(weekly_example(), "releaseAdmin", json!(5)), "releaseAdmin").await;
-    assert_target_refused(&app, with(weekly_example(), "releaseCalendar", json!(["x"])), "releaseCalendar").await;
-    assert_target_refused(&app, with(weekly_example(), "startDate", json!(20251024)), "startDate").await;
-    assert_target_refused(&app, with(weekly_example(), "repeats", json!("weekly")), "repeats").await;
-    assert_target_refused(&app, with(weekly_example(), "description", json!(7)), "description").await;
-    assert_target_refused(&app, with(weekly_example(), "targetsWithOverlappingScheduleDetails", json!("2025-11-07")), "targetsWithOverlappingScheduleDetails").await;
+    assert_target_refused(
+        &app,
+        with(weekly_example(), "releaseAdmin", json!(5)),
+        "releaseAdmin",
+    )
+    .await;
+    assert_target_refused(
+        &app,
+        with(weekly_example(), "releaseCalendar", json!(["x"])),
+        "releaseCalendar",
+    )
+    .await;
+    assert_target_refused(
+        &app,
+        with(weekly_example(), "startDate", json!(20251024)),
+        "startDate",
+    )
+    .await;
+    assert_target_refused(
+        &app,
+        with(weekly_example(), "repeats", json!("weekly")),
+        "repeats",
+    )
+    .await;
+    assert_target_refused(
+        &app,
+        with(weekly_example(), "description", json!(7)),
+        "description",
+    )
+    .await;
+    assert_target_refused(
+        &app,
+        with(
+            weekly_example(),
+            "targetsWithOverlappingScheduleDetails",
+            json!("2025-11-07"),
+        ),
+        "targetsWithOverlappingScheduleDetails",
+    )
+    .await;
     let mut body = weekly_example();
     body["repeats"]["every"] = json!("x");
     assert_target_refused(&app, body, "repeats.every").await;
@@ -441,9 +586,24 @@ async fn target_fields_of_the_wrong_type_are_refused_by_name() {
 #[tokio::test]
 async fn target_dates_not_in_the_documented_format_are_refused_by_name() {
     let app = demo_app().await;
-    assert_target_refused(&app, with(single_example(), "startDate", json!("10/30/2025")), "startDate").await;
-    assert_target_refused(&app, with(single_example(), "startDate", json!("2025-02-30")), "startDate").await;
-    assert_target_refused(&app, with(weekly_example(), "endDate", json!("next month")), "endDate").await;
+    assert_target_refused(
+        &app,
+        with(single_example(), "startDate", json!("10/30/2025")),
+        "startDate",
+    )
+    .await;
+    assert_target_refused(
+        &app,
+        with(single_example(), "startDate", json!("2025-02-30")),
+        "startDate",
+    )
+    .await;
+    assert_target_refused(
+        &app,
+        with(weekly_example(), "endDate", json!("next month")),
+        "endDate",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -460,19 +620,44 @@ async fn a_repeat_interval_below_one_is_refused() {
 async fn unknown_target_references_are_refused_by_name() {
     let app = demo_app().await;
     for field in ["releaseAdmin", "releaseCalendar", "scheduleSysId"] {
-        assert_target_refused(&app, with(weekly_example(), field, json!(UNKNOWN_ID)), field).await;
-        assert_target_refused(&app, with(weekly_example(), field, json!("not-a-sys-id")), field).await;
+        assert_target_refused(
+            &app,
+            with(weekly_example(), field, json!(UNKNOWN_ID)),
+            field,
+        )
+        .await;
+        assert_target_refused(
+            &app,
+            with(weekly_example(), field, json!("not-a-sys-id")),
+            field,
+        )
+        .await;
     }
     // A single target names a schedule too, and it is checked the same way.
-    assert_target_refused(&app, with(single_example(), "scheduleSysId", json!(UNKNOWN_ID)), "scheduleSysId").await;
+    assert_target_refused(
+        &app,
+        with(single_example(), "scheduleSysId", json!(UNKNOWN_ID)),
+        "scheduleSysId",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_target_on_a_calendar_id_of_another_table_is_refused() {
     let app = demo_app().await;
     // The demo schedule's sys_id exists, but not as a release calendar.
-    assert_target_refused(&app, with(single_example(), "releaseCalendar", json!(SCHEDULE_ID)), "releaseCalendar").await;
-    assert_target_refused(&app, with(single_example(), "releaseAdmin", json!(CALENDAR_ID)), "releaseAdmin").await;
+    assert_target_refused(
+        &app,
+        with(single_example(), "releaseCalendar", json!(SCHEDULE_ID)),
+        "releaseCalendar",
+    )
+    .await;
+    assert_target_refused(
+        &app,
+        with(single_example(), "releaseAdmin", json!(CALENDAR_ID)),
+        "releaseAdmin",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -484,14 +669,22 @@ async fn an_end_date_before_the_start_date_is_refused() {
     assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
     assert_eq!(res.body["result"]["error"], json!(true));
     let message = res.body["result"]["message"].as_str().unwrap();
-    assert!(names_field(message, "endDate") || names_field(message, "startDate"), "{message}");
+    assert!(
+        names_field(message, "endDate") || names_field(message, "startDate"),
+        "{message}"
+    );
     assert_eq!(app.count(TARGET_TABLE).await, before);
 }
 
 #[tokio::test]
 async fn a_series_whose_end_is_its_start_creates_that_one_date() {
     let app = demo_app().await;
-    let res = app.post(TARGETS, series("One day series", "weekly", 1, "2025-10-24", "2025-10-24")).await;
+    let res = app
+        .post(
+            TARGETS,
+            series("One day series", "weekly", 1, "2025-10-24", "2025-10-24"),
+        )
+        .await;
     assert_created(&res, 1);
     assert_eq!(dates_of(&app, "One day series").await, ["2025-10-24"]);
 }
@@ -500,9 +693,25 @@ async fn a_series_whose_end_is_its_start_creates_that_one_date() {
 async fn a_malformed_body_is_refused_without_writing() {
     let app = demo_app().await;
     let before = app.count(TARGET_TABLE).await;
-    let res = app.raw("POST", TARGETS, &Auth::admin(), Some("{\"name\": "), "application/json").await;
+    let res = app
+        .raw(
+            "POST",
+            TARGETS,
+            &Auth::admin(),
+            Some("{\"name\": "),
+            "application/json",
+        )
+        .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
-    let res = app.raw("POST", TARGETS, &Auth::admin(), Some("[1, 2]"), "application/json").await;
+    let res = app
+        .raw(
+            "POST",
+            TARGETS,
+            &Auth::admin(),
+            Some("[1, 2]"),
+            "application/json",
+        )
+        .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
     assert_eq!(app.count(TARGET_TABLE).await, before);
 }
@@ -525,35 +734,95 @@ async fn each_required_calendar_field_is_enforced_by_name() {
 async fn calendar_fields_of_the_wrong_type_are_refused_by_name() {
     let app = demo_app().await;
     assert_calendar_refused(&app, with(calendar_example(), "name", json!(5)), "name").await;
-    assert_calendar_refused(&app, with(calendar_example(), "releaseAdmin", json!(true)), "releaseAdmin").await;
-    assert_calendar_refused(&app, with(calendar_example(), "description", json!({"text": "x"})), "description").await;
-    assert_calendar_refused(&app, with(calendar_example(), "schedules", json!([SCHEDULE_ID])), "schedules").await;
+    assert_calendar_refused(
+        &app,
+        with(calendar_example(), "releaseAdmin", json!(true)),
+        "releaseAdmin",
+    )
+    .await;
+    assert_calendar_refused(
+        &app,
+        with(calendar_example(), "description", json!({"text": "x"})),
+        "description",
+    )
+    .await;
+    assert_calendar_refused(
+        &app,
+        with(calendar_example(), "schedules", json!([SCHEDULE_ID])),
+        "schedules",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn unknown_calendar_references_are_refused_by_name() {
     let app = demo_app().await;
-    assert_calendar_refused(&app, with(calendar_example(), "releaseAdmin", json!(UNKNOWN_ID)), "releaseAdmin").await;
-    assert_calendar_refused(&app, with(calendar_example(), "releaseAdmin", json!("someone")), "releaseAdmin").await;
-    assert_calendar_refused(&app, with(calendar_example(), "schedules", json!(UNKNOWN_ID)), "schedules").await;
+    assert_calendar_refused(
+        &app,
+        with(calendar_example(), "releaseAdmin", json!(UNKNOWN_ID)),
+        "releaseAdmin",
+    )
+    .await;
+    assert_calendar_refused(
+        &app,
+        with(calendar_example(), "releaseAdmin", json!("someone")),
+        "releaseAdmin",
+    )
+    .await;
+    assert_calendar_refused(
+        &app,
+        with(calendar_example(), "schedules", json!(UNKNOWN_ID)),
+        "schedules",
+    )
+    .await;
     // One unknown schedule among known ones refuses the whole calendar.
     let list = format!("{SCHEDULE_ID},{UNKNOWN_ID}");
-    assert_calendar_refused(&app, with(calendar_example(), "schedules", json!(list)), "schedules").await;
-    assert_calendar_refused(&app, with(calendar_example(), "schedules", json!("abc")), "schedules").await;
+    assert_calendar_refused(
+        &app,
+        with(calendar_example(), "schedules", json!(list)),
+        "schedules",
+    )
+    .await;
+    assert_calendar_refused(
+        &app,
+        with(calendar_example(), "schedules", json!("abc")),
+        "schedules",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_calendar_with_an_unknown_time_zone_is_refused() {
     let app = demo_app().await;
-    assert_calendar_refused(&app, with(calendar_example(), "timeZone", json!("Mars/Olympus_Mons")), "timeZone").await;
+    assert_calendar_refused(
+        &app,
+        with(calendar_example(), "timeZone", json!("Mars/Olympus_Mons")),
+        "timeZone",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_calendar_lists_the_schedules_it_was_given() {
     let app = demo_app().await;
-    let id = create_calendar(&app, with(calendar_example(), "schedules", json!(format!(" {SCHEDULE_ID} ")))).await;
-    let res = app.get(&format!("/api/now/table/{CALENDAR_TABLE}/{id}")).await;
-    assert_eq!(res.body["result"]["schedules"], json!(SCHEDULE_ID), "{}", res.text);
+    let id = create_calendar(
+        &app,
+        with(
+            calendar_example(),
+            "schedules",
+            json!(format!(" {SCHEDULE_ID} ")),
+        ),
+    )
+    .await;
+    let res = app
+        .get(&format!("/api/now/table/{CALENDAR_TABLE}/{id}"))
+        .await;
+    assert_eq!(
+        res.body["result"]["schedules"],
+        json!(SCHEDULE_ID),
+        "{}",
+        res.text
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -567,17 +836,24 @@ async fn a_date_in_a_blackout_is_left_out_unless_the_caller_opts_in() {
     let body = without(weekly_example(), "targetsWithOverlappingScheduleDetails");
     let res = app.post(TARGETS, body).await;
     assert_created(&res, 3);
-    assert_eq!(dates_of(&app, "Weekly Friday patch").await, ["2025-10-24", "2025-10-31", "2025-11-14"]);
+    assert_eq!(
+        dates_of(&app, "Weekly Friday patch").await,
+        ["2025-10-24", "2025-10-31", "2025-11-14"]
+    );
 }
 
 #[tokio::test]
 async fn a_date_in_a_blackout_opted_out_with_active_false_is_left_out() {
     let app = demo_app().await;
     let mut body = weekly_example();
-    body["targetsWithOverlappingScheduleDetails"][2] = json!({"active": false, "date": "2025-11-07"});
+    body["targetsWithOverlappingScheduleDetails"][2] =
+        json!({"active": false, "date": "2025-11-07"});
     let res = app.post(TARGETS, body).await;
     assert_created(&res, 3);
-    assert_eq!(dates_of(&app, "Weekly Friday patch").await, ["2025-10-24", "2025-10-31", "2025-11-14"]);
+    assert_eq!(
+        dates_of(&app, "Weekly Friday patch").await,
+        ["2025-10-24", "2025-10-31", "2025-11-14"]
+    );
 }
 
 #[tokio::test]
@@ -589,7 +865,10 @@ async fn opting_in_only_the_blacked_out_date_creates_the_whole_series() {
         json!([{"active": true, "date": "2025-11-07"}]),
     );
     assert_created(&app.post(TARGETS, body).await, 4);
-    assert_eq!(dates_of(&app, "Weekly Friday patch").await, ["2025-10-24", "2025-10-31", "2025-11-07", "2025-11-14"]);
+    assert_eq!(
+        dates_of(&app, "Weekly Friday patch").await,
+        ["2025-10-24", "2025-10-31", "2025-11-07", "2025-11-14"]
+    );
 }
 
 #[tokio::test]
@@ -607,7 +886,11 @@ async fn an_opted_in_target_in_a_blackout_is_marked_as_overlapping_the_schedule(
     assert_eq!(rows[0]["overlaps_schedule"], json!("true"));
     assert_eq!(rows[0]["schedule"]["value"], json!(SCHEDULE_ID));
     for target in targets_named(&app, "Weekly Friday patch").await {
-        let expected = if target["target_date"] == json!("2025-11-07") { "true" } else { "false" };
+        let expected = if target["target_date"] == json!("2025-11-07") {
+            "true"
+        } else {
+            "false"
+        };
         assert_eq!(target["overlaps_schedule"], json!(expected), "{target}");
     }
 }
@@ -615,7 +898,10 @@ async fn an_opted_in_target_in_a_blackout_is_marked_as_overlapping_the_schedule(
 #[tokio::test]
 async fn without_a_schedule_no_date_is_excluded() {
     let app = demo_app().await;
-    let body = without(without(weekly_example(), "scheduleSysId"), "targetsWithOverlappingScheduleDetails");
+    let body = without(
+        without(weekly_example(), "scheduleSysId"),
+        "targetsWithOverlappingScheduleDetails",
+    );
     assert_created(&app.post(TARGETS, body).await, 4);
     for target in targets_named(&app, "Weekly Friday patch").await {
         assert_eq!(target["overlaps_schedule"], json!("false"), "{target}");
@@ -628,24 +914,83 @@ async fn a_blackout_reaching_past_midnight_excludes_the_next_morning_too() {
     // Thursdays and Saturdays around the freeze, which starts Thursday 18:00
     // and ends Saturday 06:00.
     for (name, start, end, kept) in [
-        ("Thursdays", "2025-10-30", "2025-11-13", ["2025-10-30", "2025-11-13"]),
-        ("Saturdays", "2025-11-01", "2025-11-15", ["2025-11-01", "2025-11-15"]),
+        (
+            "Thursdays",
+            "2025-10-30",
+            "2025-11-13",
+            ["2025-10-30", "2025-11-13"],
+        ),
+        (
+            "Saturdays",
+            "2025-11-01",
+            "2025-11-15",
+            ["2025-11-01", "2025-11-15"],
+        ),
     ] {
-        let body = with(series(name, "weekly", 1, start, end), "scheduleSysId", json!(SCHEDULE_ID));
+        let body = with(
+            series(name, "weekly", 1, start, end),
+            "scheduleSysId",
+            json!(SCHEDULE_ID),
+        );
         assert_created(&app.post(TARGETS, body).await, 2);
         assert_eq!(dates_of(&app, name).await, kept);
     }
     // The Sunday after the freeze is free.
-    let body = with(series("Sundays", "weekly", 1, "2025-11-02", "2025-11-16"), "scheduleSysId", json!(SCHEDULE_ID));
+    let body = with(
+        series("Sundays", "weekly", 1, "2025-11-02", "2025-11-16"),
+        "scheduleSysId",
+        json!(SCHEDULE_ID),
+    );
     assert_created(&app.post(TARGETS, body).await, 3);
+}
+
+#[tokio::test]
+async fn maintenance_and_holiday_schedules_exclude_dates_like_blackouts_and_business_hours_do_not()
+{
+    let app = demo_app().await;
+    for (kind, created) in [
+        ("blackout", 3),
+        ("maintenance", 3),
+        ("holiday", 3),
+        ("business", 4),
+    ] {
+        let schedule = schedule_of_type(
+            &app,
+            kind,
+            "America/New_York",
+            "2025-11-07 09:00:00",
+            "2025-11-07 17:00:00",
+        )
+        .await;
+        let name = format!("Fridays around a {kind} window");
+        let body = with(
+            series(&name, "weekly", 1, "2025-10-24", "2025-11-14"),
+            "scheduleSysId",
+            json!(schedule),
+        );
+        assert_created(&app.post(TARGETS, body).await, created);
+        let dates = dates_of(&app, &name).await;
+        assert_eq!(
+            dates.contains(&"2025-11-07".to_owned()),
+            created == 4,
+            "{kind}: {dates:?}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn a_monthly_date_in_a_blackout_is_left_out_unless_opted_in() {
     let app = demo_app().await;
-    let body = with(series("Monthly seventh", "monthly", 1, "2025-09-07", "2025-12-07"), "scheduleSysId", json!(SCHEDULE_ID));
+    let body = with(
+        series("Monthly seventh", "monthly", 1, "2025-09-07", "2025-12-07"),
+        "scheduleSysId",
+        json!(SCHEDULE_ID),
+    );
     assert_created(&app.post(TARGETS, body.clone()).await, 3);
-    assert_eq!(dates_of(&app, "Monthly seventh").await, ["2025-09-07", "2025-10-07", "2025-12-07"]);
+    assert_eq!(
+        dates_of(&app, "Monthly seventh").await,
+        ["2025-09-07", "2025-10-07", "2025-12-07"]
+    );
     let opted = with(
         with(body, "name", json!("Monthly seventh opted")),
         "targetsWithOverlappingScheduleDetails",
@@ -661,31 +1006,67 @@ async fn a_monthly_date_in_a_blackout_is_left_out_unless_opted_in() {
 #[tokio::test]
 async fn a_monthly_series_from_the_31st_falls_on_the_last_day_of_shorter_months() {
     let app = demo_app().await;
-    let res = app.post(TARGETS, series("Month end", "monthly", 1, "2025-01-31", "2025-04-30")).await;
+    let res = app
+        .post(
+            TARGETS,
+            series("Month end", "monthly", 1, "2025-01-31", "2025-04-30"),
+        )
+        .await;
     assert_created(&res, 4);
-    assert_eq!(dates_of(&app, "Month end").await, ["2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30"]);
+    assert_eq!(
+        dates_of(&app, "Month end").await,
+        ["2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30"]
+    );
 }
 
 #[tokio::test]
 async fn a_monthly_series_every_two_months_skips_a_month_each_time() {
     let app = demo_app().await;
-    let res = app.post(TARGETS, series("Bimonthly", "monthly", 2, "2025-01-15", "2025-07-15")).await;
+    let res = app
+        .post(
+            TARGETS,
+            series("Bimonthly", "monthly", 2, "2025-01-15", "2025-07-15"),
+        )
+        .await;
     assert_created(&res, 4);
-    assert_eq!(dates_of(&app, "Bimonthly").await, ["2025-01-15", "2025-03-15", "2025-05-15", "2025-07-15"]);
-    let res = app.post(TARGETS, series("Bimonthly end", "monthly", 2, "2025-01-31", "2025-12-31")).await;
+    assert_eq!(
+        dates_of(&app, "Bimonthly").await,
+        ["2025-01-15", "2025-03-15", "2025-05-15", "2025-07-15"]
+    );
+    let res = app
+        .post(
+            TARGETS,
+            series("Bimonthly end", "monthly", 2, "2025-01-31", "2025-12-31"),
+        )
+        .await;
     assert_created(&res, 6);
     assert_eq!(
         dates_of(&app, "Bimonthly end").await,
-        ["2025-01-31", "2025-03-31", "2025-05-31", "2025-07-31", "2025-09-30", "2025-11-30"]
+        [
+            "2025-01-31",
+            "2025-03-31",
+            "2025-05-31",
+            "2025-07-31",
+            "2025-09-30",
+            "2025-11-30"
+        ]
     );
 }
 
 #[tokio::test]
 async fn a_weekly_series_every_two_weeks_skips_a_week_each_time() {
     let app = demo_app().await;
-    let res = app.post(TARGETS, series("Fortnightly", "weekly", 2, "2025-10-24", "2025-11-30")).await;
+    let res = app
+        .post(
+            TARGETS,
+            series("Fortnightly", "weekly", 2, "2025-10-24", "2025-11-30"),
+        )
+        .await;
     assert_created(&res, 3);
-    assert_eq!(dates_of(&app, "Fortnightly").await, ["2025-10-24", "2025-11-07", "2025-11-21"]);
+    assert_eq!(
+        dates_of(&app, "Fortnightly").await,
+        ["2025-10-24", "2025-11-07", "2025-11-21"]
+    );
 }
 
 #[tokio::test]
@@ -710,10 +1091,25 @@ async fn the_targets_of_a_series_are_recorded_as_recurring() {
 
 /// A calendar in New York and a New York blackout from `start` to `end`;
 /// then the Fridays 2025-10-31, 11-07 and 11-14 as a weekly series.
-async fn fridays_across_the_dst_change(app: &TestApp, start: &str, end: &str) -> (TestResponse, Vec<String>) {
-    let calendar = create_calendar(app, with(calendar_example(), "timeZone", json!("America/New_York"))).await;
-    let res = app.get(&format!("/api/now/table/{CALENDAR_TABLE}/{calendar}")).await;
-    assert_eq!(res.body["result"]["time_zone"], json!("America/New_York"), "{}", res.text);
+async fn fridays_across_the_dst_change(
+    app: &TestApp,
+    start: &str,
+    end: &str,
+) -> (TestResponse, Vec<String>) {
+    let calendar = create_calendar(
+        app,
+        with(calendar_example(), "timeZone", json!("America/New_York")),
+    )
+    .await;
+    let res = app
+        .get(&format!("/api/now/table/{CALENDAR_TABLE}/{calendar}"))
+        .await;
+    assert_eq!(
+        res.body["result"]["time_zone"],
+        json!("America/New_York"),
+        "{}",
+        res.text
+    );
     let schedule = blackout_schedule(app, "America/New_York", start, end).await;
     let body = json!({
         "name": "DST Fridays",
@@ -734,7 +1130,8 @@ async fn fridays_across_the_dst_change(app: &TestApp, start: &str, end: &str) ->
 async fn a_thursday_late_evening_window_after_the_dst_change_does_not_exclude_friday() {
     let app = demo_app().await;
     // 23:30-23:59 EST on Thursday is 04:30-04:59 UTC on Friday.
-    let (res, dates) = fridays_across_the_dst_change(&app, "2025-11-06 23:30:00", "2025-11-06 23:59:00").await;
+    let (res, dates) =
+        fridays_across_the_dst_change(&app, "2025-11-06 23:30:00", "2025-11-06 23:59:00").await;
     assert_created(&res, 3);
     assert_eq!(dates, ["2025-10-31", "2025-11-07", "2025-11-14"]);
 }
@@ -742,7 +1139,8 @@ async fn a_thursday_late_evening_window_after_the_dst_change_does_not_exclude_fr
 #[tokio::test]
 async fn a_friday_just_after_midnight_window_after_the_dst_change_excludes_friday() {
     let app = demo_app().await;
-    let (res, dates) = fridays_across_the_dst_change(&app, "2025-11-07 00:00:00", "2025-11-07 00:30:00").await;
+    let (res, dates) =
+        fridays_across_the_dst_change(&app, "2025-11-07 00:00:00", "2025-11-07 00:30:00").await;
     assert_created(&res, 2);
     assert_eq!(dates, ["2025-10-31", "2025-11-14"]);
 }
@@ -750,8 +1148,15 @@ async fn a_friday_just_after_midnight_window_after_the_dst_change_excludes_frida
 #[tokio::test]
 async fn a_calendar_inherits_its_schedules_time_zone_for_the_dst_week() {
     let app = demo_app().await;
-    let schedule = blackout_schedule(&app, "America/New_York", "2025-11-06 23:30:00", "2025-11-06 23:59:00").await;
-    let calendar = create_calendar(&app, with(calendar_example(), "schedules", json!(schedule))).await;
+    let schedule = blackout_schedule(
+        &app,
+        "America/New_York",
+        "2025-11-06 23:30:00",
+        "2025-11-06 23:59:00",
+    )
+    .await;
+    let calendar =
+        create_calendar(&app, with(calendar_example(), "schedules", json!(schedule))).await;
     let body = json!({
         "name": "Inherited zone",
         "releaseAdmin": ADMIN_ID,
@@ -777,7 +1182,11 @@ async fn concurrent_target_requests_all_succeed_and_every_target_is_written() {
     let mut tasks = Vec::new();
     for i in 0..10 {
         let app = Arc::clone(&app);
-        let auth = if i % 2 == 0 { Auth::admin() } else { pm.clone() };
+        let auth = if i % 2 == 0 {
+            Auth::admin()
+        } else {
+            pm.clone()
+        };
         tasks.push(tokio::spawn(async move {
             let body = with(weekly_example(), "name", json!(format!("Concurrent {i}")));
             app.request("POST", TARGETS, &auth, Some(body)).await

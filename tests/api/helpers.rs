@@ -37,11 +37,36 @@ impl Drop for Cleanup {
                 let (url, schema) = (url.clone(), schema.clone());
                 // A runtime of its own: Drop may run inside or outside one.
                 let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
                     if let Ok(rt) = rt {
                         rt.block_on(async {
-                            if let Ok(db) = Db::connect(&url, &ConnectOptions { max_connections: 1, pg_schema: None }).await {
-                                let _ = db.execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"), &[]).await;
+                            if let Ok(db) = Db::connect(
+                                &url,
+                                &ConnectOptions {
+                                    max_connections: 1,
+                                    pg_schema: None,
+                                },
+                            )
+                            .await
+                            {
+                                // The test's pool may still hold connections
+                                // (one mid-transaction, whose rollback needs
+                                // the runtime this drop is blocking): end them.
+                                let _ = db
+                                    .execute(
+                                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                                         WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                                        &[tollgate::storage::Value::Text(schema.clone())],
+                                    )
+                                    .await;
+                                let _ = db
+                                    .execute(
+                                        &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+                                        &[],
+                                    )
+                                    .await;
                                 db.close().await;
                             }
                         });
@@ -89,32 +114,61 @@ impl TestResponse {
 }
 
 pub fn test_settings() -> Settings {
-    Settings { body_limit: 64 * 1024, workers: 0, job_lease: 30, ..Settings::default() }
+    Settings {
+        body_limit: 64 * 1024,
+        workers: 0,
+        job_lease: 30,
+        ..Settings::default()
+    }
 }
 
 /// A database of the test's own, migrated.
 pub async fn fresh_db() -> (Db, Cleanup) {
     let id = tollgate::ids::new_sys_id();
-    match std::env::var("TOLLGATE_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+    match std::env::var("TOLLGATE_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
         Some(url) => {
             let schema = format!("t_{id}");
-            let admin = Db::connect(&url, &ConnectOptions { max_connections: 1, pg_schema: None })
+            let admin = Db::connect(
+                &url,
+                &ConnectOptions {
+                    max_connections: 1,
+                    pg_schema: None,
+                },
+            )
+            .await
+            .expect("TOLLGATE_TEST_DATABASE_URL must name a reachable PostgreSQL server");
+            admin
+                .execute(&format!("CREATE SCHEMA {schema}"), &[])
                 .await
-                .expect("TOLLGATE_TEST_DATABASE_URL must name a reachable PostgreSQL server");
-            admin.execute(&format!("CREATE SCHEMA {schema}"), &[]).await.expect("create schema");
+                .expect("create schema");
             admin.close().await;
-            let db = Db::connect(&url, &ConnectOptions { max_connections: 5, pg_schema: Some(schema.clone()) })
-                .await
-                .expect("connect to the test schema");
+            let db = Db::connect(
+                &url,
+                &ConnectOptions {
+                    max_connections: 5,
+                    pg_schema: Some(schema.clone()),
+                },
+            )
+            .await
+            .expect("connect to the test schema");
             migrations::run(&db).await.expect("migrate");
             users::seed_roles(&db).await.expect("seed roles");
             (db, Cleanup::Postgres { url, schema })
         }
         None => {
             let path = std::env::temp_dir().join(format!("tollgate-test-{id}.db"));
-            let db = Db::connect(&format!("sqlite://{}", path.display()), &ConnectOptions { max_connections: 4, pg_schema: None })
-                .await
-                .expect("open sqlite");
+            let db = Db::connect(
+                &format!("sqlite://{}", path.display()),
+                &ConnectOptions {
+                    max_connections: 4,
+                    pg_schema: None,
+                },
+            )
+            .await
+            .expect("open sqlite");
             migrations::run(&db).await.expect("migrate");
             users::seed_roles(&db).await.expect("seed roles");
             (db, Cleanup::Sqlite(path))
@@ -129,7 +183,10 @@ impl TestApp {
 
     pub async fn spawn_with(settings: Settings, handlers: Vec<Arc<dyn JobHandler>>) -> TestApp {
         let (db, cleanup) = fresh_db().await;
-        let all_roles: Vec<&str> = tollgate::identity::roles::ALL.iter().map(|(n, _)| *n).collect();
+        let all_roles: Vec<&str> = tollgate::identity::roles::ALL
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
         users::upsert_user(
             &db,
             &NewUser {
@@ -147,7 +204,12 @@ impl TestApp {
         .expect("admin user");
         let state = AppState::new(db.clone(), settings, handlers);
         let router = tollgate::http::router(state.clone());
-        TestApp { state, db, router, _cleanup: cleanup }
+        TestApp {
+            state,
+            db,
+            router,
+            _cleanup: cleanup,
+        }
     }
 
     /// Loads the demo data set.
@@ -160,7 +222,15 @@ impl TestApp {
         let password = format!("{name}-password");
         users::upsert_user(
             &self.db,
-            &NewUser { sys_id: None, user_name: name, first_name: name, last_name: "Tester", email: "", password: Some(&password), roles },
+            &NewUser {
+                sys_id: None,
+                user_name: name,
+                first_name: name,
+                last_name: "Tester",
+                email: "",
+                password: Some(&password),
+                roles,
+            },
             "test",
         )
         .await
@@ -169,9 +239,16 @@ impl TestApp {
         Auth::Basic(name.into(), password)
     }
 
-    pub async fn request(&self, method: &str, path: &str, auth: &Auth, body: Option<Value>) -> TestResponse {
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        auth: &Auth,
+        body: Option<Value>,
+    ) -> TestResponse {
         let body = body.map(|b| b.to_string());
-        self.raw(method, path, auth, body.as_deref(), "application/json").await
+        self.raw(method, path, auth, body.as_deref(), "application/json")
+            .await
     }
 
     pub async fn get(&self, path: &str) -> TestResponse {
@@ -182,7 +259,14 @@ impl TestApp {
         self.request("POST", path, &Auth::admin(), Some(body)).await
     }
 
-    pub async fn raw(&self, method: &str, path: &str, auth: &Auth, body: Option<&str>, content_type: &str) -> TestResponse {
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        auth: &Auth,
+        body: Option<&str>,
+        content_type: &str,
+    ) -> TestResponse {
         let mut req = Request::builder()
             .method(Method::from_bytes(method.as_bytes()).unwrap())
             .uri(path)
@@ -198,16 +282,29 @@ impl TestApp {
             Auth::Header(name, value) => req = req.header(*name, value.as_str()),
         }
         let req = match body {
-            Some(b) => req.header("content-type", content_type).body(Body::from(b.to_owned())).unwrap(),
+            Some(b) => req
+                .header("content-type", content_type)
+                .body(Body::from(b.to_owned()))
+                .unwrap(),
             None => req.body(Body::empty()).unwrap(),
         };
-        let res = self.router.clone().oneshot(req).await.expect("router answers");
+        let res = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("router answers");
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        TestResponse { status, headers, body, text }
+        TestResponse {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     /// Counts the rows of a table.

@@ -9,12 +9,26 @@ use tollgate::storage::Value;
 const CALENDAR_LIST: &str = "/api/now/table/sn_dpr_model_release_calendar";
 
 fn form(pairs: &[(&str, &str)]) -> String {
-    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 async fn password_grant(app: &TestApp, user: &str, password: &str) -> TestResponse {
-    let body = form(&[("grant_type", "password"), ("client_id", "cli"), ("username", user), ("password", password)]);
-    app.raw("POST", "/oauth_token.do", &Auth::None, Some(&body), "application/x-www-form-urlencoded").await
+    let body = form(&[
+        ("grant_type", "password"),
+        ("client_id", "cli"),
+        ("username", user),
+        ("password", password),
+    ]);
+    app.raw(
+        "POST",
+        "/oauth_token.do",
+        &Auth::None,
+        Some(&body),
+        "application/x-www-form-urlencoded",
+    )
+    .await
 }
 
 #[tokio::test]
@@ -29,9 +43,23 @@ async fn requests_without_credentials_are_401_in_the_servicenow_envelope() {
 #[tokio::test]
 async fn a_wrong_password_is_401_and_the_right_one_passes() {
     let app = TestApp::spawn().await;
-    let wrong = app.request("GET", CALENDAR_LIST, &Auth::Basic("admin".into(), "nope".into()), None).await;
+    let wrong = app
+        .request(
+            "GET",
+            CALENDAR_LIST,
+            &Auth::Basic("admin".into(), "nope".into()),
+            None,
+        )
+        .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-    let unknown = app.request("GET", CALENDAR_LIST, &Auth::Basic("ghost".into(), "nope".into()), None).await;
+    let unknown = app
+        .request(
+            "GET",
+            CALENDAR_LIST,
+            &Auth::Basic("ghost".into(), "nope".into()),
+            None,
+        )
+        .await;
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
     assert_eq!(app.get(CALENDAR_LIST).await.status, StatusCode::OK);
 }
@@ -44,9 +72,18 @@ async fn a_password_grant_issues_a_bearer_token_that_authenticates() {
     assert_eq!(res.body["token_type"], "Bearer");
     assert_eq!(res.body["expires_in"], 1800);
     let token = res.body["access_token"].as_str().unwrap().to_owned();
-    let ok = app.request("GET", CALENDAR_LIST, &Auth::Bearer(token.clone()), None).await;
+    let ok = app
+        .request("GET", CALENDAR_LIST, &Auth::Bearer(token.clone()), None)
+        .await;
     assert_eq!(ok.status, StatusCode::OK);
-    let bad = app.request("GET", CALENDAR_LIST, &Auth::Bearer(format!("{token}x")), None).await;
+    let bad = app
+        .request(
+            "GET",
+            CALENDAR_LIST,
+            &Auth::Bearer(format!("{token}x")),
+            None,
+        )
+        .await;
     assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -56,18 +93,41 @@ async fn a_password_grant_with_a_wrong_password_is_refused() {
     let res = password_grant(&app, "admin", "wrong").await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(res.body["error"], "access_denied");
-    assert_eq!(app.count("tollgate_oauth_token").await, 0, "no token issued");
+    assert_eq!(
+        app.count("tollgate_oauth_token").await,
+        0,
+        "no token issued"
+    );
 }
 
 #[tokio::test]
 async fn unsupported_or_missing_grant_types_are_400() {
     let app = TestApp::spawn().await;
-    let res = app.raw("POST", "/oauth_token.do", &Auth::None, Some(&form(&[("grant_type", "client_credentials")])), "application/x-www-form-urlencoded").await;
+    let res = app
+        .raw(
+            "POST",
+            "/oauth_token.do",
+            &Auth::None,
+            Some(&form(&[("grant_type", "client_credentials")])),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert_eq!(res.body["error"], "unsupported_grant_type");
-    let res = app.raw("POST", "/oauth_token.do", &Auth::None, Some(""), "application/x-www-form-urlencoded").await;
+    let res = app
+        .raw(
+            "POST",
+            "/oauth_token.do",
+            &Auth::None,
+            Some(""),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert!(res.body["error_description"].as_str().unwrap().contains("grant_type"));
+    assert!(res.body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("grant_type"));
 }
 
 #[tokio::test]
@@ -77,11 +137,16 @@ async fn an_expired_access_token_is_refused() {
     let token = res.body["access_token"].as_str().unwrap().to_owned();
     // Age the token in the database instead of waiting for it.
     app.db
-        .execute("UPDATE tollgate_oauth_token SET expires_at = $1 WHERE kind = 'access'", &[Value::Int(chrono::Utc::now().timestamp() - 1)])
+        .execute(
+            "UPDATE tollgate_oauth_token SET expires_at = $1 WHERE kind = 'access'",
+            &[Value::Int(chrono::Utc::now().timestamp() - 1)],
+        )
         .await
         .unwrap();
     app.state.identity.clear_cache();
-    let res = app.request("GET", CALENDAR_LIST, &Auth::Bearer(token), None).await;
+    let res = app
+        .request("GET", CALENDAR_LIST, &Auth::Bearer(token), None)
+        .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -91,13 +156,38 @@ async fn a_refresh_token_is_exchanged_once_for_new_tokens() {
     let first = password_grant(&app, "admin", ADMIN_PASSWORD).await;
     let refresh = first.body["refresh_token"].as_str().unwrap().to_owned();
     let body = form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]);
-    let second = app.raw("POST", "/oauth_token.do", &Auth::None, Some(&body), "application/x-www-form-urlencoded").await;
+    let second = app
+        .raw(
+            "POST",
+            "/oauth_token.do",
+            &Auth::None,
+            Some(&body),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
     assert_eq!(second.status, StatusCode::OK, "{}", second.text);
     assert_ne!(second.body["access_token"], first.body["access_token"]);
     let token = second.body["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(app.request("GET", CALENDAR_LIST, &Auth::Bearer(token), None).await.status, StatusCode::OK);
-    let replay = app.raw("POST", "/oauth_token.do", &Auth::None, Some(&body), "application/x-www-form-urlencoded").await;
-    assert_eq!(replay.status, StatusCode::UNAUTHORIZED, "a refresh token is spent once used");
+    assert_eq!(
+        app.request("GET", CALENDAR_LIST, &Auth::Bearer(token), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let replay = app
+        .raw(
+            "POST",
+            "/oauth_token.do",
+            &Auth::None,
+            Some(&body),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(
+        replay.status,
+        StatusCode::UNAUTHORIZED,
+        "a refresh token is spent once used"
+    );
 }
 
 #[tokio::test]
@@ -105,26 +195,67 @@ async fn tokens_and_api_keys_are_stored_only_as_hashes() {
     let app = TestApp::spawn().await;
     let res = password_grant(&app, "admin", ADMIN_PASSWORD).await;
     let access = res.body["access_token"].as_str().unwrap().to_owned();
-    let key = tollgate::identity::users::create_api_key(&app.db, "admin", "ci").await.unwrap();
-    let tokens = app.db.fetch_all("SELECT token_hash FROM tollgate_oauth_token", &[]).await.unwrap();
-    let keys = app.db.fetch_all("SELECT key_hash FROM tollgate_api_key", &[]).await.unwrap();
-    let stored: Vec<String> = tokens.iter().map(|r| r.string("token_hash")).chain(keys.iter().map(|r| r.string("key_hash"))).collect();
+    let key = tollgate::identity::users::create_api_key(&app.db, "admin", "ci")
+        .await
+        .unwrap();
+    let tokens = app
+        .db
+        .fetch_all("SELECT token_hash FROM tollgate_oauth_token", &[])
+        .await
+        .unwrap();
+    let keys = app
+        .db
+        .fetch_all("SELECT key_hash FROM tollgate_api_key", &[])
+        .await
+        .unwrap();
+    let stored: Vec<String> = tokens
+        .iter()
+        .map(|r| r.string("token_hash"))
+        .chain(keys.iter().map(|r| r.string("key_hash")))
+        .collect();
     assert_eq!(stored.len(), 3);
-    assert!(!stored.contains(&access) && !stored.contains(&key), "no clear-text secret is stored");
+    assert!(
+        !stored.contains(&access) && !stored.contains(&key),
+        "no clear-text secret is stored"
+    );
     assert!(stored.contains(&tollgate::identity::token_hash(&key)));
-    let users = app.db.fetch_all("SELECT user_password FROM sys_user", &[]).await.unwrap();
-    assert!(users.iter().all(|u| u.string("user_password").starts_with("$argon2id$")));
+    let users = app
+        .db
+        .fetch_all("SELECT user_password FROM sys_user", &[])
+        .await
+        .unwrap();
+    assert!(users
+        .iter()
+        .all(|u| u.string("user_password").starts_with("$argon2id$")));
 }
 
 #[tokio::test]
 async fn an_api_key_authenticates_as_authtoken_and_as_bearer() {
     let app = TestApp::spawn().await;
-    let key = tollgate::identity::users::create_api_key(&app.db, "admin", "ci").await.unwrap();
-    let res = app.request("GET", CALENDAR_LIST, &Auth::Header("authtoken", key.clone()), None).await;
+    let key = tollgate::identity::users::create_api_key(&app.db, "admin", "ci")
+        .await
+        .unwrap();
+    let res = app
+        .request(
+            "GET",
+            CALENDAR_LIST,
+            &Auth::Header("authtoken", key.clone()),
+            None,
+        )
+        .await;
     assert_eq!(res.status, StatusCode::OK);
-    let res = app.request("GET", CALENDAR_LIST, &Auth::Bearer(key.clone()), None).await;
+    let res = app
+        .request("GET", CALENDAR_LIST, &Auth::Bearer(key.clone()), None)
+        .await;
     assert_eq!(res.status, StatusCode::OK);
-    let res = app.request("GET", CALENDAR_LIST, &Auth::Header("authorization", format!("Zoho-oauthtoken {key}")), None).await;
+    let res = app
+        .request(
+            "GET",
+            CALENDAR_LIST,
+            &Auth::Header("authorization", format!("Zoho-oauthtoken {key}")),
+            None,
+        )
+        .await;
     assert_eq!(res.status, StatusCode::OK);
 }
 
@@ -132,56 +263,138 @@ async fn an_api_key_authenticates_as_authtoken_and_as_bearer() {
 async fn a_changed_password_stops_the_cached_one_at_once() {
     let app = TestApp::spawn().await;
     let auth = app.user("carol", &["sn_dpr_model.release_admin"]).await;
-    assert_eq!(app.request("GET", CALENDAR_LIST, &auth, None).await.status, StatusCode::OK);
-    let carol = app.get("/api/now/table/sys_user?sysparm_query=user_name=carol").await;
-    let id = carol.body["result"][0]["sys_id"].as_str().unwrap().to_owned();
-    let res = app.request("PATCH", &format!("/api/now/table/sys_user/{id}"), &Auth::admin(), Some(json!({"user_password": "new-secret"}))).await;
+    assert_eq!(
+        app.request("GET", CALENDAR_LIST, &auth, None).await.status,
+        StatusCode::OK
+    );
+    let carol = app
+        .get("/api/now/table/sys_user?sysparm_query=user_name=carol")
+        .await;
+    let id = carol.body["result"][0]["sys_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .request(
+            "PATCH",
+            &format!("/api/now/table/sys_user/{id}"),
+            &Auth::admin(),
+            Some(json!({"user_password": "new-secret"})),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
-    assert!(res.body["result"].get("user_password").is_none(), "never shown");
-    assert_eq!(app.request("GET", CALENDAR_LIST, &auth, None).await.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        res.body["result"].get("user_password").is_none(),
+        "never shown"
+    );
+    assert_eq!(
+        app.request("GET", CALENDAR_LIST, &auth, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let new = Auth::Basic("carol".into(), "new-secret".into());
-    assert_eq!(app.request("GET", CALENDAR_LIST, &new, None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.request("GET", CALENDAR_LIST, &new, None).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn a_revoked_role_is_refused_at_once() {
     let app = TestApp::spawn().await;
     let auth = app.user("dave", &["sn_dpr_model.release_admin"]).await;
-    assert_eq!(app.request("GET", CALENDAR_LIST, &auth, None).await.status, StatusCode::OK);
-    let user = app.get("/api/now/table/sys_user?sysparm_query=user_name=dave").await;
-    let uid = user.body["result"][0]["sys_id"].as_str().unwrap().to_owned();
-    let grants = app.get(&format!("/api/now/table/sys_user_has_role?sysparm_query=user={uid}")).await;
-    let gid = grants.body["result"][0]["sys_id"].as_str().unwrap().to_owned();
-    let res = app.request("DELETE", &format!("/api/now/table/sys_user_has_role/{gid}"), &Auth::admin(), None).await;
+    assert_eq!(
+        app.request("GET", CALENDAR_LIST, &auth, None).await.status,
+        StatusCode::OK
+    );
+    let user = app
+        .get("/api/now/table/sys_user?sysparm_query=user_name=dave")
+        .await;
+    let uid = user.body["result"][0]["sys_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let grants = app
+        .get(&format!(
+            "/api/now/table/sys_user_has_role?sysparm_query=user={uid}"
+        ))
+        .await;
+    let gid = grants.body["result"][0]["sys_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .request(
+            "DELETE",
+            &format!("/api/now/table/sys_user_has_role/{gid}"),
+            &Auth::admin(),
+            None,
+        )
+        .await;
     assert_eq!(res.status, StatusCode::NO_CONTENT);
-    assert_eq!(app.request("GET", CALENDAR_LIST, &auth, None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.request("GET", CALENDAR_LIST, &auth, None).await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[tokio::test]
 async fn another_replicas_identity_change_reaches_this_one_through_the_epoch() {
     let app = TestApp::spawn().await;
     let auth = app.user("erin", &["sn_dpr_model.release_admin"]).await;
-    assert_eq!(app.request("GET", CALENDAR_LIST, &auth, None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.request("GET", CALENDAR_LIST, &auth, None).await.status,
+        StatusCode::OK
+    );
     app.state.identity.refresh_epoch().await.unwrap();
     // Another replica changes erin's password: the database changes and the
     // epoch moves, but this replica's cache was not told directly.
-    let hash = tollgate::identity::password::hash("elsewhere").await.unwrap();
+    let hash = tollgate::identity::password::hash("elsewhere")
+        .await
+        .unwrap();
     let mut tx = app.db.begin().await.unwrap();
-    tx.execute("UPDATE sys_user SET user_password = $1 WHERE user_name = 'erin'", &[Value::Text(hash)]).await.unwrap();
-    tollgate::identity::users::bump_identity_epoch(&mut tx).await.unwrap();
+    tx.execute(
+        "UPDATE sys_user SET user_password = $1 WHERE user_name = 'erin'",
+        &[Value::Text(hash)],
+    )
+    .await
+    .unwrap();
+    tollgate::identity::users::bump_identity_epoch(&mut tx)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     app.state.identity.refresh_epoch().await.unwrap();
-    assert_eq!(app.request("GET", CALENDAR_LIST, &auth, None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.request("GET", CALENDAR_LIST, &auth, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
 async fn progress_needs_the_ci_automation_role() {
     let app = TestApp::spawn().await;
     let auth = app.user("frank", &["sn_dpr_model.release_admin"]).await;
-    let res = app.request("GET", "/api/sn_cicd/progress/0123456789abcdef0123456789abcdef", &auth, None).await;
+    let res = app
+        .request(
+            "GET",
+            "/api/sn_cicd/progress/0123456789abcdef0123456789abcdef",
+            &auth,
+            None,
+        )
+        .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert_eq!(res.body["status"], "failure");
     let ci = app.user("gina", &["sn_cicd.sys_ci_automation"]).await;
-    let res = app.request("GET", "/api/sn_cicd/progress/0123456789abcdef0123456789abcdef", &ci, None).await;
-    assert_eq!(res.status, StatusCode::NOT_FOUND, "authorised, but no such progress");
+    let res = app
+        .request(
+            "GET",
+            "/api/sn_cicd/progress/0123456789abcdef0123456789abcdef",
+            &ci,
+            None,
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::NOT_FOUND,
+        "authorised, but no such progress"
+    );
 }

@@ -38,11 +38,21 @@ impl JobHandler for RecordEffect {
                 &mut tx,
                 table,
                 Some(id.clone()),
-                vec![("name", Value::Text(format!("effect-{}-{}", ctx.id, ctx.attempt))), ("value", Value::from("done"))],
+                vec![
+                    (
+                        "name",
+                        Value::Text(format!("effect-{}-{}", ctx.id, ctx.attempt)),
+                    ),
+                    ("value", Value::from("done")),
+                ],
                 "job",
             )
             .await?;
-            Ok(Outcome { tx, message: "Effect recorded".into(), result: Some(("sys_properties".into(), id)) })
+            Ok(Outcome {
+                tx,
+                message: "Effect recorded".into(),
+                result: Some(("sys_properties".into(), id)),
+            })
         })
     }
 }
@@ -55,13 +65,21 @@ impl JobHandler for AlwaysFails {
     }
 
     fn run<'a>(&'a self, _ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async { Err(Error::invalid("remote", "the remote instance answered garbage")) })
+        Box::pin(async {
+            Err(Error::invalid(
+                "remote",
+                "the remote instance answered garbage",
+            ))
+        })
     }
 }
 
 async fn effects(app: &TestApp, job: &str) -> i64 {
     app.db
-        .fetch_optional("SELECT COUNT(*) AS n FROM sys_properties WHERE name LIKE $1", &[Value::Text(format!("effect-{job}-%"))])
+        .fetch_optional(
+            "SELECT COUNT(*) AS n FROM sys_properties WHERE name LIKE $1",
+            &[Value::Text(format!("effect-{job}-%"))],
+        )
         .await
         .unwrap()
         .and_then(|r| r.int("n"))
@@ -83,9 +101,15 @@ fn queue(app: &TestApp) -> &JobQueue {
 #[tokio::test]
 async fn a_job_whose_worker_was_killed_is_taken_over_and_completes_exactly_once() {
     let hold = Arc::new(Notify::new());
-    let app = app_with(vec![Arc::new(RecordEffect { hold_first_attempt: Some(hold.clone()) })]).await;
+    let app = app_with(vec![Arc::new(RecordEffect {
+        hold_first_attempt: Some(hold.clone()),
+    })])
+    .await;
     let q = queue(&app).clone();
-    let job = q.enqueue("test.record_effect", &json!({}), "test").await.unwrap();
+    let job = q
+        .enqueue("test.record_effect", &json!({}), "test")
+        .await
+        .unwrap();
 
     // Worker A claims the job and is killed in the middle of it.
     let a = q.claim("worker-a", now()).await.unwrap().expect("A claims");
@@ -97,14 +121,21 @@ async fn a_job_whose_worker_was_killed_is_taken_over_and_completes_exactly_once(
     }
     killed.abort();
     assert!(killed.await.unwrap_err().is_cancelled());
-    assert_eq!(q.progress(&job).await.unwrap().unwrap().state, JobState::Running);
+    assert_eq!(
+        q.progress(&job).await.unwrap().unwrap().state,
+        JobState::Running
+    );
 
     // While A's lease holds, nobody else may take the job.
     assert!(q.claim("worker-b", now()).await.unwrap().is_none());
 
     // Once the lease has expired, worker B takes it over and finishes it.
     let later = now() + 31_000;
-    let b = q.claim("worker-b", later).await.unwrap().expect("B takes over");
+    let b = q
+        .claim("worker-b", later)
+        .await
+        .unwrap()
+        .expect("B takes over");
     assert_eq!(b.id, job);
     assert_eq!(b.attempt, 2);
     assert_eq!(q.execute(b).await, JobState::Succeeded);
@@ -116,9 +147,15 @@ async fn a_job_whose_worker_was_killed_is_taken_over_and_completes_exactly_once(
 
 #[tokio::test]
 async fn a_worker_that_lost_its_lease_cannot_complete_the_job_a_second_time() {
-    let app = app_with(vec![Arc::new(RecordEffect { hold_first_attempt: None })]).await;
+    let app = app_with(vec![Arc::new(RecordEffect {
+        hold_first_attempt: None,
+    })])
+    .await;
     let q = queue(&app).clone();
-    let job = q.enqueue("test.record_effect", &json!({}), "test").await.unwrap();
+    let job = q
+        .enqueue("test.record_effect", &json!({}), "test")
+        .await
+        .unwrap();
     let zombie = q.claim("worker-a", now()).await.unwrap().unwrap();
     let taker = q.claim("worker-b", now() + 31_000).await.unwrap().unwrap();
     assert_eq!(q.execute(taker).await, JobState::Succeeded);
@@ -129,18 +166,29 @@ async fn a_worker_that_lost_its_lease_cannot_complete_the_job_a_second_time() {
 
 #[tokio::test]
 async fn two_workers_racing_for_jobs_never_run_one_twice() {
-    let app = app_with(vec![Arc::new(RecordEffect { hold_first_attempt: None })]).await;
+    let app = app_with(vec![Arc::new(RecordEffect {
+        hold_first_attempt: None,
+    })])
+    .await;
     let q = queue(&app).clone();
     let mut jobs = Vec::new();
     for _ in 0..6 {
-        jobs.push(q.enqueue("test.record_effect", &json!({}), "test").await.unwrap());
+        jobs.push(
+            q.enqueue("test.record_effect", &json!({}), "test")
+                .await
+                .unwrap(),
+        );
     }
     let mut tasks = Vec::new();
     for w in ["w1", "w2"] {
         let q = q.clone();
         tasks.push(tokio::spawn(async move {
             let mut ran = Vec::new();
-            while let Some(job) = q.claim(w, chrono::Utc::now().timestamp_millis()).await.unwrap() {
+            while let Some(job) = q
+                .claim(w, chrono::Utc::now().timestamp_millis())
+                .await
+                .unwrap()
+            {
                 ran.push(job.id.clone());
                 q.execute(job).await;
             }
@@ -164,7 +212,10 @@ async fn two_workers_racing_for_jobs_never_run_one_twice() {
 async fn a_failing_job_is_retried_with_backoff_and_then_fails() {
     let app = app_with(vec![Arc::new(AlwaysFails)]).await;
     let q = queue(&app).clone();
-    let job = q.enqueue("test.always_fails", &json!({}), "test").await.unwrap();
+    let job = q
+        .enqueue("test.always_fails", &json!({}), "test")
+        .await
+        .unwrap();
     let mut clock = now();
     for attempt in 1..=3 {
         let ctx = q.claim("w", clock).await.unwrap().expect("due");
@@ -172,7 +223,10 @@ async fn a_failing_job_is_retried_with_backoff_and_then_fails() {
         let state = q.execute(ctx).await;
         if attempt < 3 {
             assert_eq!(state, JobState::Pending);
-            assert!(q.claim("w", clock).await.unwrap().is_none(), "not due before its backoff");
+            assert!(
+                q.claim("w", clock).await.unwrap().is_none(),
+                "not due before its backoff"
+            );
             clock = now() + tollgate::jobs::backoff(attempt).as_millis() as i64 + 1;
         } else {
             assert_eq!(state, JobState::Failed);
@@ -185,9 +239,15 @@ async fn a_failing_job_is_retried_with_backoff_and_then_fails() {
 
 #[tokio::test]
 async fn the_progress_endpoint_follows_a_job_from_pending_to_successful() {
-    let app = app_with(vec![Arc::new(RecordEffect { hold_first_attempt: None })]).await;
+    let app = app_with(vec![Arc::new(RecordEffect {
+        hold_first_attempt: None,
+    })])
+    .await;
     let q = queue(&app).clone();
-    let job = q.enqueue("test.record_effect", &json!({}), "test").await.unwrap();
+    let job = q
+        .enqueue("test.record_effect", &json!({}), "test")
+        .await
+        .unwrap();
     let path = format!("/api/sn_cicd/progress/{job}");
 
     let res = app.get(&path).await;
@@ -197,7 +257,10 @@ async fn the_progress_endpoint_follows_a_job_from_pending_to_successful() {
     assert_eq!(r["status_label"], "Pending");
     assert_eq!(r["percent_complete"], 0);
     assert_eq!(r["links"]["progress"]["id"], job.as_str());
-    assert_eq!(r["links"]["progress"]["url"], format!("http://tollgate.test{path}"));
+    assert_eq!(
+        r["links"]["progress"]["url"],
+        format!("http://tollgate.test{path}")
+    );
     assert!(r["links"].get("results").is_none());
 
     let ctx = q.claim("w", now()).await.unwrap().unwrap();
@@ -222,7 +285,9 @@ async fn the_progress_endpoint_follows_a_job_from_pending_to_successful() {
 #[tokio::test]
 async fn an_unknown_progress_id_is_404() {
     let app = TestApp::spawn().await;
-    let res = app.get("/api/sn_cicd/progress/0123456789abcdef0123456789abcdef").await;
+    let res = app
+        .get("/api/sn_cicd/progress/0123456789abcdef0123456789abcdef")
+        .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     assert_eq!(res.body["status"], "failure");
 }
@@ -230,9 +295,15 @@ async fn an_unknown_progress_id_is_404() {
 #[tokio::test]
 async fn worker_pools_run_queued_jobs_and_release_leases_on_shutdown() {
     let hold = Arc::new(Notify::new());
-    let app = app_with(vec![Arc::new(RecordEffect { hold_first_attempt: Some(hold.clone()) })]).await;
+    let app = app_with(vec![Arc::new(RecordEffect {
+        hold_first_attempt: Some(hold.clone()),
+    })])
+    .await;
     let q = queue(&app).clone();
-    let job = q.enqueue("test.record_effect", &json!({}), "test").await.unwrap();
+    let job = q
+        .enqueue("test.record_effect", &json!({}), "test")
+        .await
+        .unwrap();
     let pool = tollgate::jobs::spawn_workers(&q, 1);
     // Wait (bounded) until the worker is inside the job.
     for _ in 0..500 {
@@ -241,12 +312,22 @@ async fn worker_pools_run_queued_jobs_and_release_leases_on_shutdown() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(q.progress(&job).await.unwrap().unwrap().state, JobState::Running);
+    assert_eq!(
+        q.progress(&job).await.unwrap().unwrap().state,
+        JobState::Running
+    );
     // The job does not finish within the grace period: it is abandoned and
     // its lease handed back, so another process can start it at once.
     pool.shutdown(Duration::from_millis(50)).await;
     let p = q.progress(&job).await.unwrap().unwrap();
     assert_eq!(p.state, JobState::Pending);
-    let again = q.claim("other-process", now()).await.unwrap().expect("claimable at once");
-    assert_eq!(again.attempt, 1, "a released lease does not count as an attempt");
+    let again = q
+        .claim("other-process", now())
+        .await
+        .unwrap()
+        .expect("claimable at once");
+    assert_eq!(
+        again.attempt, 1,
+        "a released lease does not count as an attempt"
+    );
 }

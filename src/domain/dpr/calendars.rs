@@ -19,7 +19,8 @@ pub struct NewCalendar {
 
 /// Creates a calendar after checking that its owner and schedules exist.
 pub async fn create(db: &Db, calendar: NewCalendar, actor: &str) -> Result<String> {
-    let calendars = table("sn_dpr_model_release_calendar").ok_or_else(|| Error::internal("calendar table"))?;
+    let calendars =
+        table("sn_dpr_model_release_calendar").ok_or_else(|| Error::internal("calendar table"))?;
     if let Some(tz) = &calendar.time_zone {
         tz.parse::<chrono_tz::Tz>()
             .map_err(|_| Error::invalid("timeZone", format!("{tz:?} is not a known time zone")))?;
@@ -34,7 +35,10 @@ pub async fn create(db: &Db, calendar: NewCalendar, actor: &str) -> Result<Strin
     let mut zone = calendar.time_zone.clone();
     for id in &calendar.schedules {
         let row = tx
-            .fetch_optional("SELECT time_zone FROM cmn_schedule WHERE sys_id = $1", &[Value::from(id)])
+            .fetch_optional(
+                "SELECT time_zone FROM cmn_schedule WHERE sys_id = $1",
+                &[Value::from(id)],
+            )
             .await?
             .ok_or_else(|| Error::invalid("schedules", format!("no schedule with sys_id {id}")))?;
         if zone.is_none() {
@@ -46,7 +50,10 @@ pub async fn create(db: &Db, calendar: NewCalendar, actor: &str) -> Result<Strin
         ("description", Value::from(calendar.description)),
         ("release_admin", Value::Text(calendar.release_admin)),
         ("schedules", Value::Text(calendar.schedules.join(","))),
-        ("time_zone", Value::Text(zone.unwrap_or_else(|| "UTC".to_owned()))),
+        (
+            "time_zone",
+            Value::Text(zone.unwrap_or_else(|| "UTC".to_owned())),
+        ),
         ("active", Value::Bool(true)),
     ];
     let id = insert_values(&mut tx, calendars, None, values, actor).await?;

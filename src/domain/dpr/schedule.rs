@@ -149,7 +149,12 @@ mod tests {
     fn a_late_evening_window_does_not_spill_into_the_next_day_after_dst_ends() {
         let tz: Tz = "America/New_York".parse().unwrap();
         // 23:30-23:59 local on Nov 6 (EST) is 04:30-04:59 UTC on Nov 7.
-        let w = Window { start: dt("2025-11-06 23:30:00"), end: dt("2025-11-06 23:59:00"), repeat: Repeat::None, tz };
+        let w = Window {
+            start: dt("2025-11-06 23:30:00"),
+            end: dt("2025-11-06 23:59:00"),
+            repeat: Repeat::None,
+            tz,
+        };
         assert!(day_overlaps(std::slice::from_ref(&w), tz, d("2025-11-06")));
         assert!(!day_overlaps(&[w], tz, d("2025-11-07")));
     }
@@ -157,13 +162,40 @@ mod tests {
     #[test]
     fn repeating_windows_recur() {
         let tz: Tz = "UTC".parse().unwrap();
-        let weekly = Window { start: dt("2025-01-03 10:00:00"), end: dt("2025-01-03 12:00:00"), repeat: Repeat::Weekly, tz };
-        assert!(day_overlaps(std::slice::from_ref(&weekly), tz, d("2025-10-24")), "a Friday");
-        assert!(!day_overlaps(std::slice::from_ref(&weekly), tz, d("2025-10-23")));
-        assert!(!day_overlaps(&[weekly], tz, d("2024-12-27")), "before the first");
-        let yearly = Window { start: dt("2020-12-25 00:00:00"), end: dt("2020-12-26 00:00:00"), repeat: Repeat::Yearly, tz };
-        assert!(day_overlaps(std::slice::from_ref(&yearly), tz, d("2025-12-25")));
-        assert!(!day_overlaps(&[yearly], tz, d("2025-12-26")), "end is exclusive");
+        let weekly = Window {
+            start: dt("2025-01-03 10:00:00"),
+            end: dt("2025-01-03 12:00:00"),
+            repeat: Repeat::Weekly,
+            tz,
+        };
+        assert!(
+            day_overlaps(std::slice::from_ref(&weekly), tz, d("2025-10-24")),
+            "a Friday"
+        );
+        assert!(!day_overlaps(
+            std::slice::from_ref(&weekly),
+            tz,
+            d("2025-10-23")
+        ));
+        assert!(
+            !day_overlaps(&[weekly], tz, d("2024-12-27")),
+            "before the first"
+        );
+        let yearly = Window {
+            start: dt("2020-12-25 00:00:00"),
+            end: dt("2020-12-26 00:00:00"),
+            repeat: Repeat::Yearly,
+            tz,
+        };
+        assert!(day_overlaps(
+            std::slice::from_ref(&yearly),
+            tz,
+            d("2025-12-25")
+        ));
+        assert!(
+            !day_overlaps(&[yearly], tz, d("2025-12-26")),
+            "end is exclusive"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, Duration, Months, NaiveDate, Weekday};
+use chrono::{Datelike, Duration, Months, NaiveDate};
 use chrono_tz::Tz;
 
 use super::schedule::{day_overlaps, is_exclusion, Repeat, Window};
@@ -79,9 +79,10 @@ pub fn series_dates(start: NaiveDate, recurrence: &Recurrence) -> Result<Vec<Nai
             }
         }
         Frequency::Monthly => {
+            // Each date counts from the start, so a series from the 31st
+            // returns to the 31st after a short month.
             let mut step = 0u32;
-            loop {
-                let Some(date) = start.checked_add_months(Months::new(step * recurrence.every)) else { break };
+            while let Some(date) = start.checked_add_months(Months::new(step * recurrence.every)) {
                 if date > recurrence.end || dates.len() > MAX_TARGETS {
                     break;
                 }
@@ -101,11 +102,16 @@ pub fn series_dates(start: NaiveDate, recurrence: &Recurrence) -> Result<Vec<Nai
 
 /// Creates the targets; returns how many were created.
 pub async fn create(db: &Db, request: NewTargets, actor: &str) -> Result<usize> {
-    let targets = table("sn_dpr_model_release_target").ok_or_else(|| Error::internal("target table"))?;
+    let targets =
+        table("sn_dpr_model_release_target").ok_or_else(|| Error::internal("target table"))?;
     let dates = match &request.recurrence {
         Some(r) => {
             if r.end < request.start {
-                return Err(Error::new(ErrorKind::TimeMismatch, "endDate must not be before startDate").with_field("endDate"));
+                return Err(Error::new(
+                    ErrorKind::TimeMismatch,
+                    "endDate must not be before startDate",
+                )
+                .with_field("endDate"));
             }
             series_dates(request.start, r)?
         }
@@ -113,7 +119,10 @@ pub async fn create(db: &Db, request: NewTargets, actor: &str) -> Result<usize> 
     };
     let mut tx = db.begin().await?;
     if !exists(&mut tx, "sys_user", &request.release_admin).await? {
-        return Err(Error::invalid("releaseAdmin", format!("no user with sys_id {}", request.release_admin)));
+        return Err(Error::invalid(
+            "releaseAdmin",
+            format!("no user with sys_id {}", request.release_admin),
+        ));
     }
     let calendar = tx
         .fetch_optional(
@@ -121,9 +130,20 @@ pub async fn create(db: &Db, request: NewTargets, actor: &str) -> Result<usize> 
             &[Value::from(&request.release_calendar)],
         )
         .await?
-        .ok_or_else(|| Error::invalid("releaseCalendar", format!("no release calendar with sys_id {}", request.release_calendar)))?;
+        .ok_or_else(|| {
+            Error::invalid(
+                "releaseCalendar",
+                format!(
+                    "no release calendar with sys_id {}",
+                    request.release_calendar
+                ),
+            )
+        })?;
     if !calendar.bool("active") {
-        return Err(Error::invalid("releaseCalendar", "the release calendar is not active"));
+        return Err(Error::invalid(
+            "releaseCalendar",
+            "the release calendar is not active",
+        ));
     }
     let tz: Tz = calendar
         .text("time_zone")
@@ -149,14 +169,23 @@ pub async fn create(db: &Db, request: NewTargets, actor: &str) -> Result<usize> 
         let values = vec![
             ("name", Value::Text(request.name.clone())),
             ("description", Value::from(request.description.clone())),
-            ("release_calendar", Value::Text(request.release_calendar.clone())),
+            (
+                "release_calendar",
+                Value::Text(request.release_calendar.clone()),
+            ),
             ("release_admin", Value::Text(request.release_admin.clone())),
-            ("target_date", Value::Text(date.format(DATE_FORMAT).to_string())),
+            (
+                "target_date",
+                Value::Text(date.format(DATE_FORMAT).to_string()),
+            ),
             ("active", Value::Bool(true)),
             ("recurring", Value::Bool(r.is_some())),
             ("repeat_type", Value::from(r.map(|r| r.frequency.as_str()))),
             ("repeat_every", Value::from(r.map(|r| i64::from(r.every)))),
-            ("days_of_week", Value::from(r.and_then(|r| r.day_of_week).map(i64::from))),
+            (
+                "days_of_week",
+                Value::from(r.and_then(|r| r.day_of_week).map(i64::from)),
+            ),
             ("series", Value::from(series.clone())),
             ("schedule", Value::from(request.schedule.clone())),
             ("overlaps_schedule", Value::Bool(overlaps)),
@@ -172,9 +201,17 @@ pub async fn create(db: &Db, request: NewTargets, actor: &str) -> Result<usize> 
 /// zone, or the calendar's when the schedule names none.
 async fn exclusion_windows(tx: &mut Tx, schedule: &str, calendar_tz: Tz) -> Result<Vec<Window>> {
     let head = tx
-        .fetch_optional("SELECT type, time_zone FROM cmn_schedule WHERE sys_id = $1", &[Value::from(schedule)])
+        .fetch_optional(
+            "SELECT type, time_zone FROM cmn_schedule WHERE sys_id = $1",
+            &[Value::from(schedule)],
+        )
         .await?
-        .ok_or_else(|| Error::invalid("scheduleSysId", format!("no schedule with sys_id {schedule}")))?;
+        .ok_or_else(|| {
+            Error::invalid(
+                "scheduleSysId",
+                format!("no schedule with sys_id {schedule}"),
+            )
+        })?;
     let schedule_type = head.string("type");
     let tz: Tz = head
         .text("time_zone")
@@ -200,11 +237,6 @@ async fn exclusion_windows(tx: &mut Tx, schedule: &str, calendar_tz: Tz) -> Resu
         .collect())
 }
 
-/// The ISO number (1 = Monday) of a weekday name or number, for `daysOfWeek`.
-pub fn weekday_number(day: Weekday) -> u32 {
-    day.number_from_monday()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,30 +247,74 @@ mod tests {
 
     #[test]
     fn weekly_series_matches_the_documented_example() {
-        let r = Recurrence { frequency: Frequency::Weekly, every: 1, day_of_week: Some(5), end: d("2025-11-19") };
+        let r = Recurrence {
+            frequency: Frequency::Weekly,
+            every: 1,
+            day_of_week: Some(5),
+            end: d("2025-11-19"),
+        };
         let dates = series_dates(d("2025-10-24"), &r).unwrap();
-        assert_eq!(dates, vec![d("2025-10-24"), d("2025-10-31"), d("2025-11-07"), d("2025-11-14")]);
+        assert_eq!(
+            dates,
+            vec![
+                d("2025-10-24"),
+                d("2025-10-31"),
+                d("2025-11-07"),
+                d("2025-11-14")
+            ]
+        );
     }
 
     #[test]
     fn weekly_series_moves_to_the_requested_weekday_and_skips_weeks() {
-        let r = Recurrence { frequency: Frequency::Weekly, every: 2, day_of_week: Some(5), end: d("2025-11-30") };
+        let r = Recurrence {
+            frequency: Frequency::Weekly,
+            every: 2,
+            day_of_week: Some(5),
+            end: d("2025-11-30"),
+        };
         let dates = series_dates(d("2025-10-20"), &r).unwrap();
-        assert_eq!(dates, vec![d("2025-10-24"), d("2025-11-07"), d("2025-11-21")]);
+        assert_eq!(
+            dates,
+            vec![d("2025-10-24"), d("2025-11-07"), d("2025-11-21")]
+        );
     }
 
     #[test]
     fn monthly_series_keeps_the_day_or_takes_the_last_day_of_short_months() {
-        let r = Recurrence { frequency: Frequency::Monthly, every: 1, day_of_week: None, end: d("2025-04-30") };
+        let r = Recurrence {
+            frequency: Frequency::Monthly,
+            every: 1,
+            day_of_week: None,
+            end: d("2025-04-30"),
+        };
         let dates = series_dates(d("2025-01-31"), &r).unwrap();
-        assert_eq!(dates, vec![d("2025-01-31"), d("2025-02-28"), d("2025-03-31"), d("2025-04-30")]);
-        let r = Recurrence { frequency: Frequency::Monthly, every: 3, day_of_week: None, end: d("2025-12-31") };
+        assert_eq!(
+            dates,
+            vec![
+                d("2025-01-31"),
+                d("2025-02-28"),
+                d("2025-03-31"),
+                d("2025-04-30")
+            ]
+        );
+        let r = Recurrence {
+            frequency: Frequency::Monthly,
+            every: 3,
+            day_of_week: None,
+            end: d("2025-12-31"),
+        };
         assert_eq!(series_dates(d("2025-01-15"), &r).unwrap().len(), 4);
     }
 
     #[test]
     fn a_series_too_long_is_refused() {
-        let r = Recurrence { frequency: Frequency::Weekly, every: 1, day_of_week: None, end: d("2100-01-01") };
+        let r = Recurrence {
+            frequency: Frequency::Weekly,
+            every: 1,
+            day_of_week: None,
+            end: d("2100-01-01"),
+        };
         let err = series_dates(d("2025-01-01"), &r).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("endDate"));
     }

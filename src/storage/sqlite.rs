@@ -1,0 +1,302 @@
+//! The SQLite side of the storage boundary, on rusqlite.
+//!
+//! Statements run inline on the calling task: an indexed read takes a few
+//! microseconds, far less than handing it to a connection thread and back.
+//! Writes queue on one async writer lock per process, so in-process writers
+//! never wait inside SQLite; another process (such as `tollgate demo`) is
+//! waited for by SQLite's busy timeout.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
+
+use super::{Result, Row, StorageError, Value};
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_IDLE: usize = 16;
+
+struct Inner {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    writer: Arc<AsyncMutex<()>>,
+}
+
+/// A pool of connections to one SQLite file. Cheap to clone.
+#[derive(Clone)]
+pub struct SqlitePool {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SqlitePool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlitePool")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(err: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(e, _) = &err {
+            match e.extended_code {
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    return StorageError::UniqueViolation
+                }
+                _ => {}
+            }
+            if matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) {
+                return StorageError::Busy;
+            }
+        }
+        StorageError::Database(Box::new(err))
+    }
+}
+
+/// Whether a statement only reads (so it needs no writer lock).
+fn is_read(sql: &str) -> bool {
+    let head = sql.trim_start();
+    head.len() >= 6
+        && (head[..6].eq_ignore_ascii_case("select") || head[..4].eq_ignore_ascii_case("with"))
+}
+
+impl SqlitePool {
+    /// Opens `sqlite://PATH` (or `sqlite:PATH`), creating the file when missing.
+    pub fn open(url: &str) -> Result<SqlitePool> {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .map(|p| p.split('?').next().unwrap_or(p))
+            .filter(|p| !p.is_empty() && *p != ":memory:")
+            .ok_or_else(|| StorageError::UnsupportedUrl(url.to_owned()))?;
+        let pool = SqlitePool {
+            inner: Arc::new(Inner {
+                path: PathBuf::from(path),
+                idle: Mutex::new(Vec::new()),
+                writer: Arc::new(AsyncMutex::new(())),
+            }),
+        };
+        let conn = pool.connect()?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        pool.release(conn);
+        Ok(pool)
+    }
+
+    fn connect(&self) -> Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.inner.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.set_prepared_statement_cache_capacity(128);
+        Ok(conn)
+    }
+
+    fn acquire(&self) -> Result<Connection> {
+        let idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => self.connect(),
+        }
+    }
+
+    fn release(&self, conn: Connection) {
+        let mut idle = self.inner.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < MAX_IDLE {
+            idle.push(conn);
+        }
+    }
+
+    async fn write_lock(&self) -> OwnedMutexGuard<()> {
+        self.inner.writer.clone().lock_owned().await
+    }
+
+    pub async fn fetch_all(&self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
+        let _guard = if is_read(sql) {
+            None
+        } else {
+            Some(self.write_lock().await)
+        };
+        let conn = self.acquire()?;
+        let result = query(&conn, sql, args);
+        self.release(conn);
+        result
+    }
+
+    pub async fn execute(&self, sql: &str, args: &[Value]) -> Result<u64> {
+        let _guard = if is_read(sql) {
+            None
+        } else {
+            Some(self.write_lock().await)
+        };
+        let conn = self.acquire()?;
+        let result = execute(&conn, sql, args);
+        self.release(conn);
+        result
+    }
+
+    pub async fn execute_script(&self, sql: &str) -> Result<()> {
+        let _guard = self.write_lock().await;
+        let conn = self.acquire()?;
+        let result = conn.execute_batch(sql).map_err(StorageError::from);
+        self.release(conn);
+        result
+    }
+
+    /// Starts a write transaction holding the process's writer lock and the
+    /// database's write lock (`BEGIN IMMEDIATE`).
+    pub async fn begin(&self) -> Result<SqliteTx> {
+        let guard = self.write_lock().await;
+        let conn = self.acquire()?;
+        if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
+            self.release(conn);
+            return Err(err.into());
+        }
+        Ok(SqliteTx {
+            pool: self.clone(),
+            conn: Some(conn),
+            _guard: guard,
+        })
+    }
+
+    pub fn close(&self) {
+        self.inner
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+}
+
+/// A write transaction; rolled back when dropped unfinished.
+pub struct SqliteTx {
+    pool: SqlitePool,
+    conn: Option<Connection>,
+    _guard: OwnedMutexGuard<()>,
+}
+
+impl SqliteTx {
+    fn conn(&self) -> Result<&Connection> {
+        self.conn
+            .as_ref()
+            .ok_or_else(|| StorageError::Database("transaction already finished".into()))
+    }
+
+    pub fn fetch_all(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
+        query(self.conn()?, sql, args)
+    }
+
+    pub fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64> {
+        execute(self.conn()?, sql, args)
+    }
+
+    fn finish(&mut self, statement: &str) -> Result<()> {
+        let conn = self
+            .conn
+            .take()
+            .ok_or_else(|| StorageError::Database("transaction already finished".into()))?;
+        let result = conn.execute_batch(statement).map_err(StorageError::from);
+        if result.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        self.pool.release(conn);
+        result
+    }
+
+    pub fn commit(mut self) -> Result<()> {
+        self.finish("COMMIT")
+    }
+
+    pub fn rollback(mut self) -> Result<()> {
+        self.finish("ROLLBACK")
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if self.conn.is_some() {
+            let _ = self.finish("ROLLBACK");
+        }
+    }
+}
+
+fn bind(stmt: &mut rusqlite::CachedStatement<'_>, args: &[Value]) -> Result<()> {
+    for (i, arg) in args.iter().enumerate() {
+        let name = format!("${}", i + 1);
+        let Some(index) = stmt.parameter_index(&name)? else {
+            continue;
+        };
+        match arg {
+            Value::Null | Value::NullInt | Value::NullBool | Value::NullFloat => {
+                stmt.raw_bind_parameter(index, rusqlite::types::Null)?
+            }
+            Value::Text(s) => stmt.raw_bind_parameter(index, s.as_str())?,
+            Value::Int(v) => stmt.raw_bind_parameter(index, v)?,
+            Value::Float(v) => stmt.raw_bind_parameter(index, v)?,
+            Value::Bool(v) => stmt.raw_bind_parameter(index, v)?,
+        }
+    }
+    Ok(())
+}
+
+fn query(conn: &Connection, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    bind(&mut stmt, args)?;
+    let columns: Vec<(String, bool)> = stmt
+        .columns()
+        .iter()
+        .map(|c| {
+            (
+                c.name().to_owned(),
+                c.decl_type()
+                    .is_some_and(|t| t.eq_ignore_ascii_case("BOOLEAN")),
+            )
+        })
+        .collect();
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(columns.len());
+        for (i, (name, boolean)) in columns.iter().enumerate() {
+            let value = match row.get_ref(i)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(v) if *boolean => Value::Bool(v != 0),
+                ValueRef::Integer(v) => Value::Int(v),
+                ValueRef::Real(v) => Value::Float(v),
+                ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => Value::Text(String::from_utf8_lossy(b).into_owned()),
+            };
+            values.push((name.clone(), value));
+        }
+        out.push(Row { columns: values });
+    }
+    Ok(out)
+}
+
+fn execute(conn: &Connection, sql: &str, args: &[Value]) -> Result<u64> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    bind(&mut stmt, args)?;
+    if stmt.readonly() || stmt.column_count() > 0 {
+        // A statement that returns rows (RETURNING, SELECT): step through them.
+        let mut rows = stmt.raw_query();
+        while rows.next()?.is_some() {}
+        return Ok(conn.changes());
+    }
+    Ok(stmt.raw_execute()? as u64)
+}

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Benchmarks a release build with wrk: the server pinned to CPU 0, the load
 # generator to CPU 1, on a fresh SQLite database with the demo data.
-#   bench/run.sh [seconds] [connections]
+#   bench/run.sh [seconds] [connections] [runs]
+# Each GET run is reported; take the median (the machine is a shared VM and
+# single runs vary by +-20%).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION="${1:-15}"
 CONNECTIONS="${2:-32}"
+RUNS="${3:-3}"
 PORT="${TOLLGATE_BENCH_PORT:-18099}"
 PASSWORD="bench-password"
 WORK="$(mktemp -d)"
@@ -30,9 +33,15 @@ AUTH="Authorization: Basic $(printf 'admin:%s' "$PASSWORD" | base64)"
 BASE="http://127.0.0.1:$PORT"
 CALENDAR="d3d1f3b4ff60ba10509cffffffffffa8"
 
-echo "== GET /api/now/table/sn_dpr_model_release_calendar/{sys_id} (Basic auth), ${DURATION}s, ${CONNECTIONS} connections"
-taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "$AUTH" \
-    "$BASE/api/now/table/sn_dpr_model_release_calendar/$CALENDAR"
+# Warm-up: the first request pays the one Argon2 check that fills the
+# credential cache.
+curl -fs -o /dev/null -H "$AUTH" "$BASE/api/now/table/sn_dpr_model_release_calendar/$CALENDAR"
+
+for run in $(seq 1 "$RUNS"); do
+    echo "== GET /api/now/table/sn_dpr_model_release_calendar/{sys_id} (Basic auth), run $run, ${DURATION}s, ${CONNECTIONS} connections"
+    taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "$AUTH" \
+        "$BASE/api/now/table/sn_dpr_model_release_calendar/$CALENDAR"
+done
 
 cat > "$WORK/post.lua" <<LUA
 wrk.method = "POST"

@@ -1,7 +1,7 @@
 //! Prometheus metrics: request counts and latencies by route and status,
 //! and job counts by state (read from the database at scrape time).
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -17,19 +17,35 @@ struct Series {
     buckets: [u64; 13],
 }
 
-/// Request metrics, keyed by (method, route template, status).
+/// Request metrics by route template, then (method, status). Keyed by route
+/// first so that recording a request looks up a `&str` and allocates nothing
+/// once its series exists.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), Series>>,
+    requests: Mutex<HashMap<String, Vec<(String, u16, Series)>>>,
 }
 
 impl Metrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         let secs = elapsed.as_secs_f64();
         let mut map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        let series = map
-            .entry((method.to_owned(), route.to_owned(), status))
-            .or_default();
+        if !map.contains_key(route) {
+            map.insert(route.to_owned(), Vec::new());
+        }
+        let Some(by_route) = map.get_mut(route) else {
+            return;
+        };
+        let index = match by_route
+            .iter()
+            .position(|(m, s, _)| m == method && *s == status)
+        {
+            Some(i) => i,
+            None => {
+                by_route.push((method.to_owned(), status, Series::default()));
+                by_route.len() - 1
+            }
+        };
+        let series = &mut by_route[index].2;
         series.count += 1;
         series.sum += secs;
         for (i, bound) in BUCKETS.iter().enumerate() {
@@ -45,7 +61,15 @@ impl Metrics {
         out.push_str("# HELP tollgate_http_requests_total HTTP requests by route and status.\n");
         out.push_str("# TYPE tollgate_http_requests_total counter\n");
         let map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        for ((method, route, status), s) in map.iter() {
+        let mut all: Vec<(&str, &str, u16, &Series)> = map
+            .iter()
+            .flat_map(|(route, v)| {
+                v.iter()
+                    .map(move |(m, st, s)| (m.as_str(), route.as_str(), *st, s))
+            })
+            .collect();
+        all.sort_by(|a, b| (a.1, a.0, a.2).cmp(&(b.1, b.0, b.2)));
+        for (method, route, status, s) in all.iter().copied() {
             let _ = writeln!(
                 out,
                 "tollgate_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {}",
@@ -55,7 +79,7 @@ impl Metrics {
         }
         out.push_str("# HELP tollgate_http_request_duration_seconds HTTP request latency by route and status.\n");
         out.push_str("# TYPE tollgate_http_request_duration_seconds histogram\n");
-        for ((method, route, status), s) in map.iter() {
+        for (method, route, status, s) in all.iter().copied() {
             let labels = format!(
                 "method=\"{method}\",route=\"{}\",status=\"{status}\"",
                 escape(route)

@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Map, Value as Json_};
 
 use super::extract::{Authenticated, JsonObject, QueryParams};
 use super::{base_url, PathParams};
@@ -86,48 +85,109 @@ impl RenderOptions {
 
 type Displays = HashMap<(String, String), String>;
 
+/// `{"result": ...}` around anything serialisable.
+#[derive(serde::Serialize)]
+struct Envelope<T> {
+    result: T,
+}
+
 /// One record as the Table API shows it: every value a string, references as
-/// `{link, value}`, passwords never.
-fn render_record(
-    table: &Table,
-    row: &Row,
-    opts: &RenderOptions,
-    displays: &Displays,
-    base: &str,
-) -> Json_ {
-    let mut out = Map::new();
-    let columns: Vec<&registry::Column> = match &opts.fields {
-        Some(fields) => fields.iter().filter_map(|f| table.column(f)).collect(),
-        None => table.all_columns().collect(),
-    };
-    for column in columns {
-        if column.ty == ColumnType::Password {
-            continue;
+/// `{link, value}`, passwords never. Serialised straight from the row, with
+/// no intermediate JSON tree.
+struct RecordView<'a> {
+    table: &'a Table,
+    row: &'a Row,
+    opts: &'a RenderOptions,
+    displays: &'a Displays,
+    base: &'a str,
+}
+
+impl serde::Serialize for RecordView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        let mut emit = |column: &registry::Column| -> Result<(), S::Error> {
+            if column.ty == ColumnType::Password {
+                return Ok(());
+            }
+            map.serialize_entry(column.name, &self.field(column))
+        };
+        match &self.opts.fields {
+            Some(fields) => {
+                for column in fields.iter().filter_map(|f| self.table.column(f)) {
+                    emit(column)?;
+                }
+            }
+            None => {
+                for column in self.table.all_columns() {
+                    emit(column)?;
+                }
+            }
         }
-        let value = row
+        map.end()
+    }
+}
+
+/// One field in the shape `sysparm_display_value` and
+/// `sysparm_exclude_reference_link` ask for.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum FieldView {
+    Plain(String),
+    Reference {
+        link: String,
+        value: String,
+    },
+    DisplayReference {
+        display_value: String,
+        link: String,
+    },
+    Both {
+        display_value: String,
+        value: String,
+    },
+    BothReference {
+        display_value: String,
+        value: String,
+        link: String,
+    },
+}
+
+impl RecordView<'_> {
+    fn field(&self, column: &registry::Column) -> FieldView {
+        let value = self
+            .row
             .get(column.name)
             .map(|v| v.to_display_string())
             .unwrap_or_default();
-        let display = display_of(column, &value, displays);
         let link = match column.ty {
-            ColumnType::Reference(target) if !value.is_empty() && !opts.exclude_reference_link => {
-                Some(format!("{base}/api/now/table/{target}/{value}"))
+            ColumnType::Reference(target)
+                if !value.is_empty() && !self.opts.exclude_reference_link =>
+            {
+                Some(format!("{}/api/now/table/{target}/{value}", self.base))
             }
             _ => None,
         };
-        let rendered = match (opts.display, link) {
-            (DisplayMode::Value, Some(link)) => json!({"link": link, "value": value}),
-            (DisplayMode::Value, None) => json!(value),
-            (DisplayMode::Display, Some(link)) => json!({"display_value": display, "link": link}),
-            (DisplayMode::Display, None) => json!(display),
-            (DisplayMode::All, Some(link)) => {
-                json!({"display_value": display, "value": value, "link": link})
-            }
-            (DisplayMode::All, None) => json!({"display_value": display, "value": value}),
-        };
-        out.insert(column.name.to_owned(), rendered);
+        let display = || display_of(column, &value, self.displays);
+        match (self.opts.display, link) {
+            (DisplayMode::Value, Some(link)) => FieldView::Reference { link, value },
+            (DisplayMode::Value, None) => FieldView::Plain(value),
+            (DisplayMode::Display, Some(link)) => FieldView::DisplayReference {
+                display_value: display(),
+                link,
+            },
+            (DisplayMode::Display, None) => FieldView::Plain(display()),
+            (DisplayMode::All, Some(link)) => FieldView::BothReference {
+                display_value: display(),
+                value,
+                link,
+            },
+            (DisplayMode::All, None) => FieldView::Both {
+                display_value: display(),
+                value,
+            },
+        }
     }
-    Json_::Object(out)
 }
 
 fn display_of(column: &registry::Column, value: &str, displays: &Displays) -> String {
@@ -206,13 +266,19 @@ pub async fn list(
     .await?;
     let base = base_url(&headers, &state.settings);
     let displays = displays_for(&state, table, &page.rows, &opts).await?;
-    let result: Vec<Json_> = page
+    let result: Vec<RecordView> = page
         .rows
         .iter()
-        .map(|r| render_record(table, r, &opts, &displays, &base))
+        .map(|row| RecordView {
+            table,
+            row,
+            opts: &opts,
+            displays: &displays,
+            base: &base,
+        })
         .collect();
     let total = page.total.unwrap_or(0);
-    let mut response = Json(json!({ "result": result })).into_response();
+    let mut response = Json(Envelope { result }).into_response();
     let h = response.headers_mut();
     h.insert("x-total-count", HeaderValue::from(total));
     if let Ok(link) = HeaderValue::from_str(&link_header(&base, &uri, &q, limit, offset, total)) {
@@ -277,10 +343,16 @@ pub async fn get_one(
     let base = base_url(&headers, &state.settings);
     let rows = [row];
     let displays = displays_for(&state, table, &rows, &opts).await?;
-    Ok(
-        Json(json!({ "result": render_record(table, &rows[0], &opts, &displays, &base) }))
-            .into_response(),
-    )
+    Ok(Json(Envelope {
+        result: RecordView {
+            table,
+            row: &rows[0],
+            opts: &opts,
+            displays: &displays,
+            base: &base,
+        },
+    })
+    .into_response())
 }
 
 pub async fn create(
@@ -306,7 +378,15 @@ pub async fn create(
     );
     let mut response = (
         StatusCode::CREATED,
-        Json(json!({ "result": render_record(table, &rows[0], &opts, &displays, &base) })),
+        Json(Envelope {
+            result: RecordView {
+                table,
+                row: &rows[0],
+                opts: &opts,
+                displays: &displays,
+                base: &base,
+            },
+        }),
     )
         .into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
@@ -335,10 +415,16 @@ pub async fn update(
     let base = base_url(&headers, &state.settings);
     let rows = [row];
     let displays = displays_for(&state, table, &rows, &opts).await?;
-    Ok(
-        Json(json!({ "result": render_record(table, &rows[0], &opts, &displays, &base) }))
-            .into_response(),
-    )
+    Ok(Json(Envelope {
+        result: RecordView {
+            table,
+            row: &rows[0],
+            opts: &opts,
+            displays: &displays,
+            base: &base,
+        },
+    })
+    .into_response())
 }
 
 pub async fn delete(

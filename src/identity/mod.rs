@@ -15,7 +15,7 @@ pub mod users;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -76,6 +76,7 @@ pub struct Identity {
     secret: [u8; 32],
     passwords: RwLock<HashMap<String, CachedCaller>>,
     tokens: RwLock<HashMap<String, CachedCaller>>,
+    login_gates: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     epoch: AtomicI64,
     pub throttle: LoginThrottle,
     pub access_token_ttl: Duration,
@@ -91,6 +92,7 @@ impl Identity {
             secret,
             passwords: RwLock::new(HashMap::new()),
             tokens: RwLock::new(HashMap::new()),
+            login_gates: Mutex::new(HashMap::new()),
             epoch: AtomicI64::new(-1),
             throttle: LoginThrottle::default(),
             access_token_ttl,
@@ -139,14 +141,21 @@ impl Identity {
     /// Checks a user name and password (HTTP Basic, OAuth password grant).
     pub async fn check_password(&self, user: &str, password: &str) -> Result<Caller> {
         let verifier = self.verifier(user, password);
-        {
-            let cache = self.passwords.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(hit) = cache.get(user) {
-                if hit.cached_at.elapsed() < CACHE_TTL && bool::from(hit.verifier.ct_eq(&verifier))
-                {
-                    return Ok(hit.caller.clone());
-                }
+        if let Some(caller) = self.cached_password(user, &verifier) {
+            return Ok(caller);
+        }
+        // One Argon2 check per user at a time: a burst of requests that all
+        // miss the cache waits for the first check instead of repeating it.
+        let gate = {
+            let mut gates = self.login_gates.lock().unwrap_or_else(|e| e.into_inner());
+            if gates.len() >= CACHE_MAX {
+                gates.clear();
             }
+            gates.entry(user.to_owned()).or_default().clone()
+        };
+        let _turn = gate.lock().await;
+        if let Some(caller) = self.cached_password(user, &verifier) {
+            return Ok(caller);
         }
         let delay = self.throttle.delay_for(user);
         if !delay.is_zero() {
@@ -198,6 +207,13 @@ impl Identity {
             },
         );
         Ok(caller)
+    }
+
+    fn cached_password(&self, user: &str, verifier: &[u8; 32]) -> Option<Caller> {
+        let cache = self.passwords.read().unwrap_or_else(|e| e.into_inner());
+        let hit = cache.get(user)?;
+        let fresh = hit.cached_at.elapsed() < CACHE_TTL;
+        (fresh && bool::from(hit.verifier.ct_eq(verifier))).then(|| hit.caller.clone())
     }
 
     /// Checks an OAuth access token or an API key.

@@ -22,8 +22,11 @@ struct Series {
 /// once its series exists.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<HashMap<String, Vec<(String, u16, Series)>>>,
+    requests: Mutex<HashMap<String, Vec<MethodStatusSeries>>>,
 }
+
+/// (method, status, series) within one route.
+type MethodStatusSeries = (String, u16, Series);
 
 impl Metrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {

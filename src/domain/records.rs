@@ -25,6 +25,15 @@ pub fn touches_identity(table: &Table) -> bool {
     )
 }
 
+/// Inside a write's transaction: when the table is an identity table, moves
+/// the identity epoch so every replica drops its credential cache.
+async fn note_identity_change(tx: &mut Tx, table: &Table) -> Result<()> {
+    if touches_identity(table) {
+        bump_identity_epoch(tx).await?;
+    }
+    Ok(())
+}
+
 fn select_list(table: &Table) -> String {
     table
         .all_columns()
@@ -144,9 +153,7 @@ pub async fn insert(
         actor,
     )
     .await?;
-    if touches_identity(table) {
-        bump_identity_epoch(&mut tx).await?;
-    }
+    note_identity_change(&mut tx, table).await?;
     let row = get_in_tx(&mut tx, table, &id)
         .await?
         .ok_or_else(|| Error::internal("inserted row vanished"))?;
@@ -267,9 +274,7 @@ pub async fn update(
         actor,
     )
     .await?;
-    if touches_identity(table) {
-        bump_identity_epoch(&mut tx).await?;
-    }
+    note_identity_change(&mut tx, table).await?;
     let row = get_in_tx(&mut tx, table, sys_id)
         .await?
         .ok_or_else(|| record_not_found(table, sys_id))?;
@@ -350,9 +355,7 @@ pub async fn delete(db: &Db, table: &'static Table, sys_id: &str) -> Result<()> 
         &[Value::from(sys_id)],
     )
     .await?;
-    if touches_identity(table) {
-        bump_identity_epoch(&mut tx).await?;
-    }
+    note_identity_change(&mut tx, table).await?;
     tx.commit().await?;
     Ok(())
 }

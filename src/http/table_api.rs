@@ -340,19 +340,29 @@ pub async fn get_one(
     let row = records::get(&state.db, table, sys_id)
         .await?
         .ok_or_else(|| records::record_not_found(table, sys_id))?;
-    let base = base_url(&headers, &state.settings);
+    one_record(&state, table, row, &opts, &headers).await
+}
+
+/// `{"result": record}` for one record, with its references' display values
+/// when asked for.
+async fn one_record(
+    state: &AppState,
+    table: &'static Table,
+    row: Row,
+    opts: &RenderOptions,
+    headers: &HeaderMap,
+) -> Result<Response> {
+    let base = base_url(headers, &state.settings);
     let rows = [row];
-    let displays = displays_for(&state, table, &rows, &opts).await?;
-    Ok(Json(Envelope {
-        result: RecordView {
-            table,
-            row: &rows[0],
-            opts: &opts,
-            displays: &displays,
-            base: &base,
-        },
-    })
-    .into_response())
+    let displays = displays_for(state, table, &rows, opts).await?;
+    let view = RecordView {
+        table,
+        row: &rows[0],
+        opts,
+        displays: &displays,
+        base: &base,
+    };
+    Ok(Json(Envelope { result: view }).into_response())
 }
 
 pub async fn create(
@@ -368,27 +378,14 @@ pub async fn create(
     let opts = RenderOptions::from_query(&q)?;
     let row = records::insert(&state.db, table, &body, &caller.user_name).await?;
     after_write(&state, table);
-    let base = base_url(&headers, &state.settings);
-    let rows = [row];
-    let displays = displays_for(&state, table, &rows, &opts).await?;
     let location = format!(
-        "{base}/api/now/table/{}/{}",
+        "{}/api/now/table/{}/{}",
+        base_url(&headers, &state.settings),
         table.name,
-        rows[0].string("sys_id")
+        row.string("sys_id")
     );
-    let mut response = (
-        StatusCode::CREATED,
-        Json(Envelope {
-            result: RecordView {
-                table,
-                row: &rows[0],
-                opts: &opts,
-                displays: &displays,
-                base: &base,
-            },
-        }),
-    )
-        .into_response();
+    let mut response = one_record(&state, table, row, &opts, &headers).await?;
+    *response.status_mut() = StatusCode::CREATED;
     if let Ok(v) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, v);
     }
@@ -412,19 +409,7 @@ pub async fn update(
     }
     let row = records::update(&state.db, table, sys_id, &body, &caller.user_name).await?;
     after_write(&state, table);
-    let base = base_url(&headers, &state.settings);
-    let rows = [row];
-    let displays = displays_for(&state, table, &rows, &opts).await?;
-    Ok(Json(Envelope {
-        result: RecordView {
-            table,
-            row: &rows[0],
-            opts: &opts,
-            displays: &displays,
-            base: &base,
-        },
-    })
-    .into_response())
+    one_record(&state, table, row, &opts, &headers).await
 }
 
 pub async fn delete(

@@ -8,4 +8,5 @@ mod dpr;
 mod envelopes;
 mod identity;
 mod jobs;
+mod server;
 mod table_api;

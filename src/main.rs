@@ -81,9 +81,17 @@ fn init_logging() {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
     let cli = Cli::parse();
     init_logging();
+    if let Err(err) = run(cli).await {
+        // One line for the operator; no backtrace.
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(&cli.settings)?;
     let options = ConnectOptions {
         max_connections: settings.max_connections,

@@ -20,7 +20,10 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_answers_on_its_port_and_stops_when_told() {
     let (db, _cleanup) = fresh_db().await;
-    let settings = tollgate::config::Settings { workers: 1, ..test_settings() };
+    let settings = tollgate::config::Settings {
+        workers: 1,
+        ..test_settings()
+    };
     let state = AppState::new(db, settings, app::job_handlers());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -31,7 +34,10 @@ async fn the_server_answers_on_its_port_and_stops_when_told() {
 
     let answer = http_get(addr, "/healthz").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("x-request-id:"), "every answer carries a request id");
+    assert!(
+        answer.to_ascii_lowercase().contains("x-request-id:"),
+        "every answer carries a request id"
+    );
     let answer = http_get(addr, "/readyz").await;
     assert!(answer.contains("\"ready\""), "{answer}");
 
@@ -41,5 +47,8 @@ async fn the_server_answers_on_its_port_and_stops_when_told() {
         .expect("serve returns after the shutdown signal")
         .expect("serve task");
     assert!(result.is_ok(), "{result:?}");
-    assert!(TcpStream::connect(addr).await.is_err(), "the port is closed");
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "the port is closed"
+    );
 }

@@ -12,7 +12,7 @@ use super::encoded_query::EncodedQuery;
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::{self, users::bump_identity_epoch};
 use crate::ids::{is_sys_id, new_sys_id};
-use crate::registry::{quote, table, Column, ColumnType, SqlKind, Table, TABLES};
+use crate::registry::{quote, table, Column, ColumnType, SqlKind, Table, SYSTEM_COLUMNS, TABLES};
 use crate::storage::{Db, Row, Tx, Value};
 use crate::time::{now_string, parse_date, parse_date_time, DATE_FORMAT, DATE_TIME_FORMAT};
 
@@ -37,6 +37,7 @@ async fn note_identity_change(tx: &mut Tx, table: &Table) -> Result<()> {
 fn select_list(table: &Table) -> String {
     table
         .all_columns()
+        .into_iter()
         .map(|c| quote(c.name))
         .collect::<Vec<_>>()
         .join(", ")
@@ -47,18 +48,20 @@ pub async fn get(db: &Db, table: &Table, sys_id: &str) -> Result<Option<Row>> {
         return Ok(None);
     }
     let sql = format!(
-        "SELECT {} FROM {} WHERE sys_id = $1",
+        "SELECT {} FROM {} WHERE sys_id = $1{}",
         select_list(table),
-        table.name
+        table.storage(),
+        table.class_filter()
     );
     Ok(db.fetch_optional(&sql, &[Value::from(sys_id)]).await?)
 }
 
 async fn get_in_tx(tx: &mut Tx, table: &Table, sys_id: &str) -> Result<Option<Row>> {
     let sql = format!(
-        "SELECT {} FROM {} WHERE sys_id = $1",
+        "SELECT {} FROM {} WHERE sys_id = $1{}",
         select_list(table),
-        table.name
+        table.storage(),
+        table.class_filter()
     );
     Ok(tx.fetch_optional(&sql, &[Value::from(sys_id)]).await?)
 }
@@ -79,7 +82,11 @@ pub async fn list(db: &Db, table: &Table, req: &ListRequest) -> Result<ListPage>
     let mut args = Vec::new();
     let where_sql = req.query.where_sql(1, &mut args);
     let total = if req.count {
-        let sql = format!("SELECT COUNT(*) AS n FROM {} WHERE {where_sql}", table.name);
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM {} WHERE ({where_sql}){}",
+            table.storage(),
+            table.class_filter()
+        );
         Some(
             db.fetch_optional(&sql, &args)
                 .await?
@@ -91,9 +98,10 @@ pub async fn list(db: &Db, table: &Table, req: &ListRequest) -> Result<ListPage>
     };
     let n = args.len();
     let sql = format!(
-        "SELECT {} FROM {} WHERE {where_sql} ORDER BY {} LIMIT ${} OFFSET ${}",
+        "SELECT {} FROM {} WHERE ({where_sql}){} ORDER BY {} LIMIT ${} OFFSET ${}",
         select_list(table),
-        table.name,
+        table.storage(),
+        table.class_filter(),
         req.query.order_sql(),
         n + 1,
         n + 2
@@ -171,7 +179,7 @@ pub async fn insert_values(
     mut values: Vec<(&'static str, Value)>,
     actor: &str,
 ) -> Result<String> {
-    for column in table.columns {
+    for column in table.all_columns().into_iter().skip(SYSTEM_COLUMNS.len()) {
         let given = values
             .iter()
             .find(|(n, _)| *n == column.name)
@@ -204,6 +212,17 @@ pub async fn insert_values(
         Value::from(actor),
         Value::Int(0),
     ];
+    if let Some(prefix) = table.number_prefix {
+        if !values.iter().any(|(n, v)| *n == "number" && !v.is_null()) {
+            let n = next_number(tx, table.name).await?;
+            names.push("number");
+            args.push(Value::Text(format!("{prefix}{n:07}")));
+        }
+    }
+    if table.in_hierarchy() && !values.iter().any(|(n, _)| *n == "sys_class_name") {
+        names.push("sys_class_name");
+        args.push(Value::from(table.name));
+    }
     for (name, value) in values {
         names.push(name);
         args.push(value);
@@ -211,7 +230,7 @@ pub async fn insert_values(
     let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "INSERT INTO {} ({}) VALUES ({})",
-        table.name,
+        table.storage(),
         names
             .iter()
             .map(|n| quote(n))
@@ -232,6 +251,23 @@ pub async fn insert_values(
             err => err,
         })?;
     Ok(id)
+}
+
+/// The next value of a per-table counter, inside the caller's transaction
+/// (on PostgreSQL the row lock orders concurrent replicas).
+pub async fn next_number(tx: &mut Tx, counter: &str) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO tollgate_counter (name, value) VALUES ($1, 1000) ON CONFLICT (name) DO NOTHING",
+        &[Value::from(counter)],
+    )
+    .await?;
+    tx.fetch_optional(
+        "UPDATE tollgate_counter SET value = value + 1 WHERE name = $1 RETURNING value",
+        &[Value::from(counter)],
+    )
+    .await?
+    .and_then(|r| r.int("value"))
+    .ok_or_else(|| Error::internal(format!("counter {counter} missing")))
 }
 
 /// Updates some fields of a record (PUT and PATCH alike, as the vendor does).
@@ -302,10 +338,11 @@ pub async fn update_values(
     }
     args.push(Value::from(sys_id));
     let sql = format!(
-        "UPDATE {} SET {} WHERE sys_id = ${}",
-        table.name,
+        "UPDATE {} SET {} WHERE sys_id = ${}{}",
+        table.storage(),
         sets.join(", "),
-        args.len()
+        args.len(),
+        table.class_filter()
     );
     let n = tx.execute(&sql, &args).await?;
     if n == 0 {
@@ -324,17 +361,20 @@ pub async fn delete(db: &Db, table: &'static Table, sys_id: &str) -> Result<()> 
     for other in TABLES {
         for column in other.columns {
             match column.ty {
-                ColumnType::Reference(target) if target == table.name => {
+                ColumnType::Reference(target) if table.is_a(target) => {
                     let col = quote(column.name);
                     if column.cascade {
                         tx.execute(
-                            &format!("DELETE FROM {} WHERE {col} = $1", other.name),
+                            &format!("DELETE FROM {} WHERE {col} = $1", other.storage()),
                             &[Value::from(sys_id)],
                         )
                         .await?;
                     } else if tx
                         .fetch_optional(
-                            &format!("SELECT sys_id FROM {} WHERE {col} = $1 LIMIT 1", other.name),
+                            &format!(
+                                "SELECT sys_id FROM {} WHERE {col} = $1 LIMIT 1",
+                                other.storage()
+                            ),
                             &[Value::from(sys_id)],
                         )
                         .await?
@@ -351,7 +391,7 @@ pub async fn delete(db: &Db, table: &'static Table, sys_id: &str) -> Result<()> 
         }
     }
     tx.execute(
-        &format!("DELETE FROM {} WHERE sys_id = $1", table.name),
+        &format!("DELETE FROM {} WHERE sys_id = $1", table.storage()),
         &[Value::from(sys_id)],
     )
     .await?;
@@ -376,7 +416,7 @@ fn writable_column(table: &Table, name: &str) -> Option<&'static Column> {
     {
         return None;
     }
-    table.columns.iter().find(|c| c.name == name)
+    table.column(name)
 }
 
 fn parse_stored(column: &Column, text: &str) -> Value {
@@ -535,8 +575,16 @@ pub async fn check_references(tx: &mut Tx, values: &[(&'static Column, Value)]) 
     Ok(())
 }
 
+/// Whether a record exists in a registered table (or one extending it).
 pub async fn exists(tx: &mut Tx, table_name: &str, sys_id: &str) -> Result<bool> {
-    let sql = format!("SELECT sys_id FROM {table_name} WHERE sys_id = $1");
+    let sql = match table(table_name) {
+        Some(t) => format!(
+            "SELECT sys_id FROM {} WHERE sys_id = $1{}",
+            t.storage(),
+            t.class_filter()
+        ),
+        None => format!("SELECT sys_id FROM {table_name} WHERE sys_id = $1"),
+    };
     Ok(tx
         .fetch_optional(&sql, &[Value::from(sys_id)])
         .await?
@@ -551,7 +599,7 @@ pub async fn reference_displays(
     rows: &[Row],
 ) -> Result<HashMap<(String, String), String>> {
     let mut wanted: HashMap<&'static str, Vec<String>> = HashMap::new();
-    for column in table.columns {
+    for column in table.all_columns() {
         let target = match column.ty {
             ColumnType::Reference(t) | ColumnType::List(t) => t,
             _ => continue,
@@ -576,7 +624,7 @@ pub async fn reference_displays(
             let sql = format!(
                 "SELECT sys_id, {} AS display FROM {} WHERE sys_id IN ({})",
                 quote(t.display_column),
-                t.name,
+                t.storage(),
                 params.join(", ")
             );
             let args: Vec<Value> = chunk.iter().map(Value::from).collect();

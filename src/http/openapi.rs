@@ -83,6 +83,7 @@ pub fn document() -> Json {
     for t in TABLES {
         let props: Map<String, Json> = t
             .all_columns()
+            .into_iter()
             .filter(|c| c.ty != ColumnType::Password)
             .map(|c| (c.name.to_owned(), column_schema(c.ty)))
             .collect();

@@ -136,16 +136,98 @@ pub struct Table {
     pub read_roles: &'static [&'static str],
     /// Any one of these may insert, update and delete (admin always may).
     pub write_roles: &'static [&'static str],
+    /// The table this one extends. A hierarchy is stored in its root's
+    /// table, each row naming its concrete table in `sys_class_name`; a table
+    /// answers for its own rows and those of the tables extending it.
+    pub extends: Option<&'static str>,
+    /// Records get a human number such as `REL0001001` in their `number`
+    /// column, from a counter that is safe across replicas.
+    pub number_prefix: Option<&'static str>,
 }
 
 impl Table {
-    /// System fields first, then the table's own columns.
-    pub fn all_columns(&self) -> impl Iterator<Item = &'static Column> + '_ {
-        SYSTEM_COLUMNS.iter().chain(self.columns.iter())
+    /// System fields first, then the columns of each ancestor from the root
+    /// down, then the table's own.
+    pub fn all_columns(&self) -> Vec<&'static Column> {
+        let mut lineage = vec![self.columns];
+        let mut parent = self.extends.and_then(table);
+        while let Some(t) = parent {
+            lineage.push(t.columns);
+            parent = t.extends.and_then(table);
+        }
+        let mut columns: Vec<&'static Column> = SYSTEM_COLUMNS.iter().collect();
+        for own in lineage.into_iter().rev() {
+            columns.extend(own.iter());
+        }
+        columns
     }
 
     pub fn column(&self, name: &str) -> Option<&'static Column> {
-        self.all_columns().find(|c| c.name == name)
+        if let Some(c) = SYSTEM_COLUMNS
+            .iter()
+            .chain(self.columns.iter())
+            .find(|c| c.name == name)
+        {
+            return Some(c);
+        }
+        self.extends.and_then(table).and_then(|p| p.column(name))
+    }
+
+    /// The table of the hierarchy's root, where the rows are stored.
+    pub fn storage(&self) -> &'static str {
+        let mut current = match table(self.name) {
+            Some(t) => t,
+            None => return "",
+        };
+        while let Some(parent) = current.extends.and_then(table) {
+            current = parent;
+        }
+        current.name
+    }
+
+    /// Whether the table is part of a hierarchy (its rows carry `sys_class_name`).
+    pub fn in_hierarchy(&self) -> bool {
+        self.extends.is_some() || TABLES.iter().any(|t| t.extends == Some(self.name))
+    }
+
+    /// This table and every table that extends it, directly or not.
+    pub fn classes(&self) -> Vec<&'static str> {
+        let mut out = vec![self.name];
+        let mut i = 0;
+        while i < out.len() {
+            let current = out[i];
+            out.extend(
+                TABLES
+                    .iter()
+                    .filter(|t| t.extends == Some(current))
+                    .map(|t| t.name),
+            );
+            i += 1;
+        }
+        out
+    }
+
+    /// Whether `other` is this table or one of its ancestors.
+    pub fn is_a(&self, other: &str) -> bool {
+        let mut current = Some(self);
+        while let Some(t) = current {
+            if t.name == other {
+                return true;
+            }
+            current = t.extends.and_then(table);
+        }
+        false
+    }
+
+    /// SQL restricting rows of the storage table to this table's classes
+    /// (empty outside hierarchies). Class names are registry constants.
+    pub fn class_filter(&self) -> String {
+        if self.extends.is_none() {
+            // Outside a hierarchy, or its root, which answers for every row.
+            return String::new();
+        }
+        let names: Vec<String> = self.classes().iter().map(|c| format!("'{c}'")).collect();
+        format!(" AND sys_class_name IN ({})", names.join(", "))
     }
 }
 
@@ -163,6 +245,15 @@ pub fn quote(ident: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_extended_table_is_registered() {
+        for t in TABLES {
+            if let Some(parent) = t.extends {
+                assert!(table(parent).is_some(), "{} extends {parent}", t.name);
+            }
+        }
+    }
 
     #[test]
     fn every_reference_names_a_registered_table_and_display_column_exists() {

@@ -48,6 +48,73 @@ const DPR_READERS: &[&str] = &[
     DPR_RELEASE_CALENDAR_ADMIN,
 ];
 
+const RELEASE_STATES: &[(&str, &str)] = &[
+    ("draft", "Draft"),
+    ("in_progress", "In Progress"),
+    ("pending", "Pending"),
+    ("review", "Review"),
+    ("restarting", "Restarting"),
+    ("completed", "Completed"),
+    ("cancelled", "Cancelled"),
+];
+
+const PHASE_STATES: &[(&str, &str)] = &[
+    ("pending", "Pending"),
+    ("in_progress", "In Progress"),
+    ("completed", "Completed"),
+    ("cancelled", "Cancelled"),
+];
+
+const EXECUTION_STATUSES: &[(&str, &str)] = &[
+    ("not_run", "Not run"),
+    ("compliant", "Compliant"),
+    ("non_compliant", "Non-compliant"),
+];
+
+const ORIENTATIONS: &[(&str, &str)] = &[("timeline", "Timeline"), ("stage", "Stage")];
+
+const KEY_DATE_TYPES: &[(&str, &str)] = &[
+    ("deadline", "Deadline"),
+    ("important_date", "Important date"),
+    ("key_event", "Key event"),
+    ("milestone", "Milestone"),
+];
+
+const KEY_DATE_STATES: &[(&str, &str)] = &[
+    ("archived", "Archived"),
+    ("missed", "Missed"),
+    ("upcoming", "Upcoming"),
+];
+
+const PRIORITIES: &[(&str, &str)] = &[("high", "High"), ("medium", "Medium"), ("low", "Low")];
+
+const ENHANCEMENT_STATES: &[(&str, &str)] = &[("open", "Open"), ("closed", "Closed")];
+
+const TASK_STATES: &[(&str, &str)] = &[
+    ("open", "Open"),
+    ("in_progress", "Work in Progress"),
+    ("closed", "Closed Complete"),
+    ("cancelled", "Closed Incomplete"),
+];
+
+const APPROVALS: &[(&str, &str)] = &[
+    ("not_requested", "Not Yet Requested"),
+    ("requested", "Requested"),
+    ("approved", "Approved"),
+    ("rejected", "Rejected"),
+];
+
+const PROGRESS_STATES: &[(&str, &str)] = &[
+    ("pending", "Pending"),
+    ("running", "Running"),
+    ("complete", "Complete"),
+    ("error", "Error"),
+    ("cancelled", "Cancelled"),
+];
+
+/// Who may shape releases (and their records) through the Table API.
+const DPR_WRITERS: &[&str] = &[DPR_PRODUCT_MANAGER, DPR_RELEASE_ADMIN];
+
 pub static TABLES: &[Table] = &[
     Table {
         name: "sys_user",
@@ -72,6 +139,8 @@ pub static TABLES: &[Table] = &[
             DPR_PRODUCT_MANAGER,
         ],
         write_roles: &[USER_ADMIN],
+        extends: None,
+        number_prefix: None,
     },
     Table {
         name: "sys_user_role",
@@ -83,6 +152,8 @@ pub static TABLES: &[Table] = &[
         ],
         read_roles: &[USER_ADMIN],
         write_roles: &[],
+        extends: None,
+        number_prefix: None,
     },
     Table {
         name: "sys_user_has_role",
@@ -98,6 +169,8 @@ pub static TABLES: &[Table] = &[
         ],
         read_roles: &[USER_ADMIN],
         write_roles: &[USER_ADMIN],
+        extends: None,
+        number_prefix: None,
     },
     Table {
         name: "sys_properties",
@@ -111,6 +184,8 @@ pub static TABLES: &[Table] = &[
         ],
         read_roles: DPR_READERS,
         write_roles: &[],
+        extends: None,
+        number_prefix: None,
     },
     Table {
         name: "cmn_schedule",
@@ -124,6 +199,8 @@ pub static TABLES: &[Table] = &[
         ],
         read_roles: DPR_READERS,
         write_roles: &[DPR_RELEASE_CALENDAR_ADMIN, DPR_RELEASE_ADMIN],
+        extends: None,
+        number_prefix: None,
     },
     Table {
         name: "cmn_schedule_span",
@@ -141,6 +218,8 @@ pub static TABLES: &[Table] = &[
         ],
         read_roles: DPR_READERS,
         write_roles: &[DPR_RELEASE_CALENDAR_ADMIN, DPR_RELEASE_ADMIN],
+        extends: None,
+        number_prefix: None,
     },
     Table {
         name: "sn_dpr_model_release_calendar",
@@ -156,6 +235,8 @@ pub static TABLES: &[Table] = &[
         ],
         read_roles: DPR_READERS,
         write_roles: &[DPR_RELEASE_CALENDAR_ADMIN],
+        extends: None,
+        number_prefix: None,
     },
     Table {
         name: "sn_dpr_model_release_target",
@@ -185,5 +266,452 @@ pub static TABLES: &[Table] = &[
         ],
         read_roles: DPR_READERS,
         write_roles: &[DPR_PRODUCT_MANAGER, DPR_RELEASE_ADMIN],
+        extends: None,
+        number_prefix: None,
+    },
+    Table {
+        name: "cmdb_model",
+        label: "Product Model",
+        display_column: "name",
+        columns: &[
+            Column::new("sys_class_name", "Class", T::String).read_only(),
+            Column::new("name", "Name", T::String).mandatory(),
+            Column::new("short_description", "Description", T::String),
+            Column::new("owned_by", "Owned by", T::Reference("sys_user")),
+            Column::new("product", "Product", T::Reference("cmdb_model")),
+            Column::new("version", "Version", T::String),
+            Column::new("status", "Status", T::String),
+        ],
+        read_roles: DPR_READERS,
+        write_roles: DPR_WRITERS,
+        extends: None,
+        number_prefix: None,
+    },
+    Table {
+        name: "cmdb_application_product_model",
+        label: "Application Model",
+        display_column: "name",
+        columns: &[],
+        read_roles: DPR_READERS,
+        write_roles: DPR_WRITERS,
+        extends: Some("cmdb_model"),
+        number_prefix: None,
+    },
+    Table {
+        name: "cmdb_service_product_model",
+        label: "Service Model",
+        display_column: "name",
+        columns: &[],
+        read_roles: DPR_READERS,
+        write_roles: DPR_WRITERS,
+        extends: Some("cmdb_model"),
+        number_prefix: None,
+    },
+    Table {
+        name: "cmdb_software_product_model",
+        label: "Software Model",
+        display_column: "name",
+        columns: &[],
+        read_roles: DPR_READERS,
+        write_roles: DPR_WRITERS,
+        extends: Some("cmdb_model"),
+        number_prefix: None,
+    },
+    Table {
+        name: "cmdb_service_offering_model",
+        label: "Service Offering Model",
+        display_column: "name",
+        columns: &[],
+        read_roles: DPR_READERS,
+        write_roles: DPR_WRITERS,
+        extends: Some("cmdb_model"),
+        number_prefix: None,
+    },
+    Table {
+        name: "cmdb_sw_component_model",
+        label: "System Component Model",
+        display_column: "name",
+        columns: &[],
+        read_roles: DPR_READERS,
+        write_roles: DPR_WRITERS,
+        extends: Some("cmdb_model"),
+        number_prefix: None,
+    },
+    Table {
+        name: "sn_dpr_model_product_feature",
+        label: "Product Feature",
+        display_column: "name",
+        columns: &[
+            Column::new("name", "Name", T::String).mandatory(),
+            Column::new("description", "Description", T::String),
+            Column::new("product", "Product", T::Reference("cmdb_model")).mandatory(),
+        ],
+        read_roles: DPR_READERS,
+        write_roles: DPR_WRITERS,
+        extends: None,
+        number_prefix: None,
+    },
+    Table {
+        name: "task",
+        label: "Task",
+        display_column: "number",
+        columns: &[
+            Column::new("sys_class_name", "Class", T::String).read_only(),
+            Column::new("number", "Number", T::String).read_only(),
+            Column::new("short_description", "Short description", T::String),
+            Column::new("description", "Description", T::String),
+            Column::new("state", "State", T::Choice(TASK_STATES)).default("open"),
+            Column::new("active", "Active", T::Boolean).default("true"),
+            Column::new("approval", "Approval", T::Choice(APPROVALS)).default("not_requested"),
+            Column::new("assigned_to", "Assigned to", T::Reference("sys_user")),
+        ],
+        read_roles: DPR_READERS,
+        write_roles: DPR_WRITERS,
+        extends: None,
+        number_prefix: Some("TASK"),
+    },
+    Table {
+        name: "change_request",
+        label: "Change Request",
+        display_column: "number",
+        columns: &[],
+        read_roles: DPR_READERS,
+        write_roles: DPR_WRITERS,
+        extends: Some("task"),
+        number_prefix: Some("CHG"),
+    },
+    Table {
+        name: "incident",
+        label: "Incident",
+        display_column: "number",
+        columns: &[],
+        read_roles: DPR_READERS,
+        write_roles: DPR_WRITERS,
+        extends: Some("task"),
+        number_prefix: Some("INC"),
+    },
+    Table {
+        name: "problem",
+        label: "Problem",
+        display_column: "number",
+        columns: &[],
+        read_roles: DPR_READERS,
+        write_roles: DPR_WRITERS,
+        extends: Some("task"),
+        number_prefix: Some("PRB"),
+    },
+    Table {
+        name: "rm_story",
+        label: "Story",
+        display_column: "number",
+        columns: &[],
+        read_roles: DPR_READERS,
+        write_roles: DPR_WRITERS,
+        extends: Some("task"),
+        number_prefix: Some("STRY"),
+    },
+    Table {
+        name: "sn_pace_policy",
+        label: "Policy",
+        display_column: "name",
+        columns: &[
+            Column::new("name", "Name", T::String).mandatory(),
+            Column::new("description", "Description", T::String),
+            Column::new("active", "Active", T::Boolean).default("true"),
+            Column::new("rego", "Policy (Rego)", T::String).mandatory(),
+        ],
+        read_roles: DPR_READERS,
+        write_roles: &[DPR_RELEASE_ADMIN],
+        extends: None,
+        number_prefix: None,
+    },
+    Table {
+        name: "sn_dpr_model_release_template",
+        label: "Release Template",
+        display_column: "name",
+        columns: &[
+            Column::new("name", "Name", T::String).mandatory(),
+            Column::new("description", "Description", T::String),
+            Column::new("orientation", "Orientation", T::Choice(ORIENTATIONS)).default("timeline"),
+            Column::new("active", "Active", T::Boolean).default("true"),
+        ],
+        read_roles: DPR_READERS,
+        write_roles: &[DPR_RELEASE_ADMIN],
+        extends: None,
+        number_prefix: None,
+    },
+    Table {
+        name: "sn_dpr_model_template_phase",
+        label: "Template Phase",
+        display_column: "name",
+        columns: &[
+            Column::new(
+                "template",
+                "Template",
+                T::Reference("sn_dpr_model_release_template"),
+            )
+            .mandatory()
+            .cascade(),
+            Column::new("name", "Name", T::String).mandatory(),
+            Column::new("order", "Order", T::Integer).mandatory(),
+            Column::new("duration_days", "Planned duration (days)", T::Integer).default("7"),
+        ],
+        read_roles: DPR_READERS,
+        write_roles: &[DPR_RELEASE_ADMIN],
+        extends: None,
+        number_prefix: None,
+    },
+    Table {
+        name: "sn_dpr_model_template_phase_policy",
+        label: "Template Phase Policy",
+        display_column: "policy",
+        columns: &[
+            Column::new(
+                "template_phase",
+                "Template phase",
+                T::Reference("sn_dpr_model_template_phase"),
+            )
+            .mandatory()
+            .cascade(),
+            Column::new("policy", "Policy", T::Reference("sn_pace_policy")).mandatory(),
+        ],
+        read_roles: DPR_READERS,
+        write_roles: &[DPR_RELEASE_ADMIN],
+        extends: None,
+        number_prefix: None,
+    },
+    Table {
+        name: "sn_dpr_model_release",
+        label: "Release",
+        display_column: "name",
+        columns: &[
+            Column::new("number", "Number", T::String).read_only(),
+            Column::new("name", "Name", T::String).mandatory(),
+            Column::new("description", "Description", T::String),
+            Column::new("state", "State", T::Choice(RELEASE_STATES))
+                .default("draft")
+                .read_only(),
+            Column::new("product", "Product", T::Reference("cmdb_model")).mandatory(),
+            Column::new("version", "Version", T::Reference("cmdb_model")),
+            Column::new("owner", "Owner", T::Reference("sys_user")).mandatory(),
+            Column::new(
+                "template",
+                "Template",
+                T::Reference("sn_dpr_model_release_template"),
+            ),
+            Column::new("process_type", "Process type", T::Choice(ORIENTATIONS)).read_only(),
+            Column::new(
+                "readiness_target",
+                "Readiness target",
+                T::Reference("sn_dpr_model_release_target"),
+            ),
+            Column::new(
+                "release_calendar",
+                "Release calendar",
+                T::Reference("sn_dpr_model_release_calendar"),
+            ),
+            Column::new("planned_start", "Planned start", T::DateTime),
+            Column::new("planned_end", "Planned end", T::DateTime),
+            Column::new(
+                "primary_release",
+                "Primary release",
+                T::Reference("sn_dpr_model_release"),
+            ),
+            Column::new("validates_version", "Validates version", T::Boolean).default("false"),
+            Column::new(
+                "current_phase",
+                "Current phase",
+                T::Reference("sn_dpr_model_release_phase"),
+            )
+            .read_only(),
+        ],
+        read_roles: DPR_READERS,
+        write_roles: DPR_WRITERS,
+        extends: None,
+        number_prefix: Some("REL"),
+    },
+    Table {
+        name: "sn_dpr_model_release_phase",
+        label: "Release Phase",
+        display_column: "name",
+        columns: &[
+            Column::new("release", "Release", T::Reference("sn_dpr_model_release"))
+                .mandatory()
+                .cascade(),
+            Column::new(
+                "template_phase",
+                "Template phase",
+                T::Reference("sn_dpr_model_template_phase"),
+            ),
+            Column::new("name", "Name", T::String).mandatory(),
+            Column::new("order", "Order", T::Integer).mandatory(),
+            Column::new("state", "State", T::Choice(PHASE_STATES))
+                .default("pending")
+                .read_only(),
+            Column::new("planned_start", "Planned start", T::DateTime),
+            Column::new("planned_end", "Planned end", T::DateTime),
+            Column::new("actual_start", "Actual start", T::DateTime).read_only(),
+            Column::new("actual_end", "Actual end", T::DateTime).read_only(),
+        ],
+        read_roles: DPR_READERS,
+        write_roles: DPR_WRITERS,
+        extends: None,
+        number_prefix: None,
+    },
+    Table {
+        name: "sn_dpr_model_policy_execution",
+        label: "Policy Execution",
+        display_column: "policy",
+        columns: &[
+            Column::new("release", "Release", T::Reference("sn_dpr_model_release"))
+                .mandatory()
+                .cascade(),
+            Column::new(
+                "release_phase",
+                "Release phase",
+                T::Reference("sn_dpr_model_release_phase"),
+            )
+            .mandatory()
+            .cascade(),
+            Column::new("product", "Product", T::Reference("cmdb_model")).mandatory(),
+            Column::new("version", "Version", T::Reference("cmdb_model")),
+            Column::new("policy", "Policy", T::Reference("sn_pace_policy")).mandatory(),
+            Column::new("status", "Status", T::Choice(EXECUTION_STATUSES))
+                .default("not_run")
+                .read_only(),
+            Column::new("reason", "Reason", T::String).read_only(),
+            Column::new("output", "Output", T::String).read_only(),
+            Column::new("last_run_at", "Last run", T::DateTime).read_only(),
+        ],
+        read_roles: DPR_READERS,
+        write_roles: &[],
+        extends: None,
+        number_prefix: None,
+    },
+    Table {
+        name: "sn_dpr_model_release_key_date",
+        label: "Release Key Date",
+        display_column: "name",
+        columns: &[
+            Column::new("release", "Release", T::Reference("sn_dpr_model_release"))
+                .mandatory()
+                .cascade(),
+            Column::new("name", "Name", T::String).mandatory(),
+            Column::new("type", "Type", T::Choice(KEY_DATE_TYPES)).mandatory(),
+            Column::new("state", "State", T::Choice(KEY_DATE_STATES)).mandatory(),
+            Column::new("due_date", "Due date", T::DateTime).mandatory(),
+            Column::new("description", "Description", T::String),
+            Column::new("assigned_to", "Assigned to", T::Reference("sys_user")),
+        ],
+        read_roles: DPR_READERS,
+        write_roles: &[
+            DPR_PRODUCT_MANAGER,
+            DPR_RELEASE_ADMIN,
+            DPR_RELEASE_COORDINATOR,
+        ],
+        extends: None,
+        number_prefix: None,
+    },
+    Table {
+        name: "sn_dpr_model_release_related_task",
+        label: "Release Related Task",
+        display_column: "task",
+        columns: &[
+            Column::new("release", "Release", T::Reference("sn_dpr_model_release"))
+                .mandatory()
+                .cascade(),
+            Column::new("task", "Task", T::Reference("task"))
+                .mandatory()
+                .cascade(),
+        ],
+        read_roles: DPR_READERS,
+        write_roles: DPR_WRITERS,
+        extends: None,
+        number_prefix: None,
+    },
+    Table {
+        name: "sn_dpr_model_product_enhancement",
+        label: "Product Enhancement",
+        display_column: "name",
+        columns: &[
+            Column::new("number", "Number", T::String).read_only(),
+            Column::new("name", "Name", T::String).mandatory(),
+            Column::new("description", "Description", T::String),
+            Column::new("priority", "Priority", T::Choice(PRIORITIES)).default("medium"),
+            Column::new("state", "State", T::Choice(ENHANCEMENT_STATES)).default("open"),
+            Column::new("product", "Product", T::Reference("cmdb_model")).mandatory(),
+            Column::new("version", "Version", T::Reference("cmdb_model")),
+            Column::new("release", "Release", T::Reference("sn_dpr_model_release")),
+            Column::new(
+                "product_feature",
+                "Product feature",
+                T::Reference("sn_dpr_model_product_feature"),
+            ),
+        ],
+        read_roles: DPR_READERS,
+        write_roles: &[DPR_PRODUCT_MANAGER],
+        extends: None,
+        number_prefix: Some("ENH"),
+    },
+    Table {
+        name: "sn_dpr_model_release_bundle",
+        label: "Release Bundle",
+        display_column: "name",
+        columns: &[
+            Column::new("name", "Name", T::String).mandatory(),
+            Column::new("description", "Description", T::String),
+            Column::new("owner", "Owner", T::Reference("sys_user")),
+        ],
+        read_roles: DPR_READERS,
+        write_roles: DPR_WRITERS,
+        extends: None,
+        number_prefix: None,
+    },
+    Table {
+        name: "sn_dpr_model_release_bundle_member",
+        label: "Release Bundle Member",
+        display_column: "release",
+        columns: &[
+            Column::new(
+                "bundle",
+                "Bundle",
+                T::Reference("sn_dpr_model_release_bundle"),
+            )
+            .mandatory()
+            .cascade(),
+            Column::new("release", "Release", T::Reference("sn_dpr_model_release"))
+                .mandatory()
+                .cascade(),
+        ],
+        read_roles: DPR_READERS,
+        write_roles: DPR_WRITERS,
+        extends: None,
+        number_prefix: None,
+    },
+    Table {
+        name: "sys_progress_worker",
+        label: "Progress Worker",
+        display_column: "name",
+        columns: &[
+            Column::new("name", "Name", T::String).mandatory(),
+            Column::new("state", "State", T::Choice(PROGRESS_STATES))
+                .default("pending")
+                .read_only(),
+            Column::new("message", "Message", T::String).read_only(),
+            Column::new("percent_complete", "Percent complete", T::Integer)
+                .default("0")
+                .read_only(),
+            Column::new("output_summary", "Output summary", T::String).read_only(),
+        ],
+        read_roles: &[
+            DPR_PRODUCT_MANAGER,
+            DPR_RELEASE_ADMIN,
+            DPR_RELEASE_COORDINATOR,
+            DPR_RELEASE_USER,
+            CICD_AUTOMATION,
+        ],
+        write_roles: &[],
+        extends: None,
+        number_prefix: None,
     },
 ];

@@ -8,5 +8,6 @@ mod dpr;
 mod envelopes;
 mod identity;
 mod jobs;
+mod registry;
 mod server;
 mod table_api;

@@ -246,20 +246,22 @@ CREATE TABLE sn_dpr_model_release_bundle_member (
 CREATE INDEX sn_dpr_model_release_bundle_member_bundle ON sn_dpr_model_release_bundle_member (bundle);
 CREATE INDEX sn_dpr_model_release_bundle_member_release ON sn_dpr_model_release_bundle_member ("release");
 
--- The progress of asynchronous DPR operations; its sys_id is the job's id.
-CREATE TABLE sys_progress_worker (
-    sys_id TEXT PRIMARY KEY,
-    sys_created_on TEXT NOT NULL,
-    sys_created_by TEXT NOT NULL,
-    sys_updated_on TEXT NOT NULL,
-    sys_updated_by TEXT NOT NULL,
-    sys_mod_count BIGINT NOT NULL DEFAULT 0,
-    name TEXT NOT NULL,
-    state TEXT NOT NULL,
-    message TEXT,
-    percent_complete BIGINT NOT NULL DEFAULT 0,
-    output_summary TEXT
-);
+-- The progress of asynchronous operations, as the vendor's Progress Worker
+-- table shows it: a read-only view of the job queue (its sys_id is the job id).
+CREATE VIEW sys_progress_worker AS
+SELECT id AS sys_id,
+    created_on AS sys_created_on,
+    COALESCE(created_by, 'system') AS sys_created_by,
+    updated_on AS sys_updated_on,
+    'system' AS sys_updated_by,
+    attempts AS sys_mod_count,
+    kind AS name,
+    CASE state WHEN 'succeeded' THEN 'complete' WHEN 'failed' THEN 'error'
+        WHEN 'canceled' THEN 'cancelled' ELSE state END AS state,
+    status_message AS message,
+    percent_complete,
+    COALESCE(error, status_detail) AS output_summary
+FROM tollgate_job;
 
 CREATE UNIQUE INDEX sn_dpr_model_release_related_task_pair ON sn_dpr_model_release_related_task ("release", task);
 CREATE UNIQUE INDEX sn_dpr_model_release_bundle_member_pair ON sn_dpr_model_release_bundle_member (bundle, "release");

@@ -35,6 +35,12 @@ fn can_read(caller: &Caller, table: &Table) -> Result<()> {
 }
 
 fn can_write(caller: &Caller, table: &Table) -> Result<()> {
+    if table.view {
+        return Err(Error::forbidden(&[]).with_detail(format!(
+            "{} is read-only: the server maintains it",
+            table.name
+        )));
+    }
     caller.require_any(table.write_roles)
 }
 

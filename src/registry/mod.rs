@@ -143,6 +143,8 @@ pub struct Table {
     /// Records get a human number such as `REL0001001` in their `number`
     /// column, from a counter that is safe across replicas.
     pub number_prefix: Option<&'static str>,
+    /// A read-only view of other data (no one writes it through the API).
+    pub view: bool,
 }
 
 impl Table {

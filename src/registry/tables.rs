@@ -141,6 +141,7 @@ pub static TABLES: &[Table] = &[
         write_roles: &[USER_ADMIN],
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "sys_user_role",
@@ -154,6 +155,7 @@ pub static TABLES: &[Table] = &[
         write_roles: &[],
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "sys_user_has_role",
@@ -171,6 +173,7 @@ pub static TABLES: &[Table] = &[
         write_roles: &[USER_ADMIN],
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "sys_properties",
@@ -186,6 +189,7 @@ pub static TABLES: &[Table] = &[
         write_roles: &[],
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "cmn_schedule",
@@ -201,6 +205,7 @@ pub static TABLES: &[Table] = &[
         write_roles: &[DPR_RELEASE_CALENDAR_ADMIN, DPR_RELEASE_ADMIN],
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "cmn_schedule_span",
@@ -220,6 +225,7 @@ pub static TABLES: &[Table] = &[
         write_roles: &[DPR_RELEASE_CALENDAR_ADMIN, DPR_RELEASE_ADMIN],
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "sn_dpr_model_release_calendar",
@@ -237,6 +243,7 @@ pub static TABLES: &[Table] = &[
         write_roles: &[DPR_RELEASE_CALENDAR_ADMIN],
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "sn_dpr_model_release_target",
@@ -268,6 +275,7 @@ pub static TABLES: &[Table] = &[
         write_roles: &[DPR_PRODUCT_MANAGER, DPR_RELEASE_ADMIN],
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "cmdb_model",
@@ -286,6 +294,7 @@ pub static TABLES: &[Table] = &[
         write_roles: DPR_WRITERS,
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "cmdb_application_product_model",
@@ -296,6 +305,7 @@ pub static TABLES: &[Table] = &[
         write_roles: DPR_WRITERS,
         extends: Some("cmdb_model"),
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "cmdb_service_product_model",
@@ -306,6 +316,7 @@ pub static TABLES: &[Table] = &[
         write_roles: DPR_WRITERS,
         extends: Some("cmdb_model"),
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "cmdb_software_product_model",
@@ -316,6 +327,7 @@ pub static TABLES: &[Table] = &[
         write_roles: DPR_WRITERS,
         extends: Some("cmdb_model"),
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "cmdb_service_offering_model",
@@ -326,6 +338,7 @@ pub static TABLES: &[Table] = &[
         write_roles: DPR_WRITERS,
         extends: Some("cmdb_model"),
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "cmdb_sw_component_model",
@@ -336,6 +349,7 @@ pub static TABLES: &[Table] = &[
         write_roles: DPR_WRITERS,
         extends: Some("cmdb_model"),
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "sn_dpr_model_product_feature",
@@ -350,6 +364,7 @@ pub static TABLES: &[Table] = &[
         write_roles: DPR_WRITERS,
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "task",
@@ -369,6 +384,7 @@ pub static TABLES: &[Table] = &[
         write_roles: DPR_WRITERS,
         extends: None,
         number_prefix: Some("TASK"),
+        view: false,
     },
     Table {
         name: "change_request",
@@ -379,6 +395,7 @@ pub static TABLES: &[Table] = &[
         write_roles: DPR_WRITERS,
         extends: Some("task"),
         number_prefix: Some("CHG"),
+        view: false,
     },
     Table {
         name: "incident",
@@ -389,6 +406,7 @@ pub static TABLES: &[Table] = &[
         write_roles: DPR_WRITERS,
         extends: Some("task"),
         number_prefix: Some("INC"),
+        view: false,
     },
     Table {
         name: "problem",
@@ -399,6 +417,7 @@ pub static TABLES: &[Table] = &[
         write_roles: DPR_WRITERS,
         extends: Some("task"),
         number_prefix: Some("PRB"),
+        view: false,
     },
     Table {
         name: "rm_story",
@@ -409,6 +428,7 @@ pub static TABLES: &[Table] = &[
         write_roles: DPR_WRITERS,
         extends: Some("task"),
         number_prefix: Some("STRY"),
+        view: false,
     },
     Table {
         name: "sn_pace_policy",
@@ -424,6 +444,7 @@ pub static TABLES: &[Table] = &[
         write_roles: &[DPR_RELEASE_ADMIN],
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "sn_dpr_model_release_template",
@@ -439,6 +460,7 @@ pub static TABLES: &[Table] = &[
         write_roles: &[DPR_RELEASE_ADMIN],
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "sn_dpr_model_template_phase",
@@ -460,6 +482,7 @@ pub static TABLES: &[Table] = &[
         write_roles: &[DPR_RELEASE_ADMIN],
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "sn_dpr_model_template_phase_policy",
@@ -479,6 +502,7 @@ pub static TABLES: &[Table] = &[
         write_roles: &[DPR_RELEASE_ADMIN],
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "sn_dpr_model_release",
@@ -529,6 +553,7 @@ pub static TABLES: &[Table] = &[
         write_roles: DPR_WRITERS,
         extends: None,
         number_prefix: Some("REL"),
+        view: false,
     },
     Table {
         name: "sn_dpr_model_release_phase",
@@ -557,6 +582,7 @@ pub static TABLES: &[Table] = &[
         write_roles: DPR_WRITERS,
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "sn_dpr_model_policy_execution",
@@ -587,6 +613,7 @@ pub static TABLES: &[Table] = &[
         write_roles: &[],
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "sn_dpr_model_release_key_date",
@@ -611,6 +638,7 @@ pub static TABLES: &[Table] = &[
         ],
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "sn_dpr_model_release_related_task",
@@ -628,6 +656,7 @@ pub static TABLES: &[Table] = &[
         write_roles: DPR_WRITERS,
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "sn_dpr_model_product_enhancement",
@@ -652,6 +681,7 @@ pub static TABLES: &[Table] = &[
         write_roles: &[DPR_PRODUCT_MANAGER],
         extends: None,
         number_prefix: Some("ENH"),
+        view: false,
     },
     Table {
         name: "sn_dpr_model_release_bundle",
@@ -666,6 +696,7 @@ pub static TABLES: &[Table] = &[
         write_roles: DPR_WRITERS,
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "sn_dpr_model_release_bundle_member",
@@ -687,6 +718,7 @@ pub static TABLES: &[Table] = &[
         write_roles: DPR_WRITERS,
         extends: None,
         number_prefix: None,
+        view: false,
     },
     Table {
         name: "sys_progress_worker",
@@ -713,5 +745,6 @@ pub static TABLES: &[Table] = &[
         write_roles: &[],
         extends: None,
         number_prefix: None,
+        view: true,
     },
 ];

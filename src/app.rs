@@ -24,7 +24,7 @@ pub struct AppState {
 
 /// The job kinds this build runs (the family issues add theirs).
 pub fn job_handlers() -> Vec<Arc<dyn JobHandler>> {
-    Vec::new()
+    vec![Arc::new(crate::domain::dpr::jobs::CreateIncludedVersions)]
 }
 
 impl AppState {

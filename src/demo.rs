@@ -13,6 +13,19 @@ pub const RELEASE_MANAGER_ID: &str = "dc6770ae3b97a210532fb50f23e45a33";
 pub const CALENDAR_ID: &str = "d3d1f3b4ff60ba10509cffffffffffa8";
 pub const SCHEDULE_ID: &str = "b862d589ff3c3210509cffffffffff97";
 pub const BLACKOUT_SPAN_ID: &str = "b862d589ff3c3210509cffffffffff98";
+pub const PRODUCT_MOBILE_BANKING: &str = "c65c372bfb9d5610fdacfe7405efdcd7";
+pub const PRODUCT_NOTIFICATIONS: &str = "de66ea3833e966103e8361a9ed5c7b4e";
+pub const PRODUCT_IDENTITY: &str = "5a3c7b21ff503610509cffffffffff01";
+pub const PRODUCT_PAYMENTS: &str = "f8fe5fd40a0a0b9100f91d64df145295";
+pub const PRODUCT_CUSTOMER_PORTAL: &str = "012c6d20ff203210229bffffffffff25";
+pub const VERSION_IDENTITY_3_2: &str = "39fd3f66ff503610509cffffffffff09";
+pub const VERSION_PAYMENTS_2_5: &str = "0ff12581ffbc3210509cffffffffff15";
+pub const TEMPLATE_TIMELINE: &str = "c83134a4ff643a10509cffffffffffb5";
+pub const TEMPLATE_PRODUCT: &str = "648c6ca8ffe03a10509cffffffffff11";
+pub const TARGET_PATCH_Q4: &str = "8071e5f8ff687a10509cffffffffffd9";
+pub const TARGET_Q4_PRODUCT: &str = "077e1ffb97bc4e107bc2341de053afe2";
+pub const TARGET_Q2_PATCH: &str = "008b84a1ffe4ba10509cffffffffff2c";
+pub const DRAFT_RELEASE_ID: &str = "83f12581ffbc3210509cffffffffff16";
 
 async fn insert_if_absent(
     tx: &mut Tx,
@@ -90,6 +103,145 @@ pub async fn load(db: &Db) -> Result<usize> {
         )
         .await?,
     );
+    added += load_release_model(&mut tx).await?;
     tx.commit().await?;
+    Ok(added)
+}
+
+/// Products, versions, templates, targets and a draft release named by the
+/// release examples of the Digital Product Release document.
+async fn load_release_model(tx: &mut Tx) -> Result<usize> {
+    let mut added = 0;
+    let text = |s: &str| Value::from(s);
+    for (id, class, name) in [
+        (
+            PRODUCT_MOBILE_BANKING,
+            "cmdb_application_product_model",
+            "Mobile Banking App",
+        ),
+        (
+            PRODUCT_NOTIFICATIONS,
+            "cmdb_service_product_model",
+            "Notification Service",
+        ),
+        (
+            PRODUCT_IDENTITY,
+            "cmdb_service_product_model",
+            "Identity Service",
+        ),
+        (
+            PRODUCT_PAYMENTS,
+            "cmdb_application_product_model",
+            "Payments Service",
+        ),
+        (
+            PRODUCT_CUSTOMER_PORTAL,
+            "cmdb_application_product_model",
+            "Customer Portal",
+        ),
+    ] {
+        let values = vec![
+            ("name", text(name)),
+            ("short_description", text(name)),
+            ("owned_by", text(RELEASE_MANAGER_ID)),
+        ];
+        added += usize::from(insert_if_absent(tx, class, id, values).await?);
+    }
+    for (id, class, product, product_name, version) in [
+        (
+            VERSION_IDENTITY_3_2,
+            "cmdb_service_offering_model",
+            PRODUCT_IDENTITY,
+            "Identity Service",
+            "3.2",
+        ),
+        (
+            VERSION_PAYMENTS_2_5,
+            "cmdb_software_product_model",
+            PRODUCT_PAYMENTS,
+            "Payments Service",
+            "2.5.0",
+        ),
+    ] {
+        let values = vec![
+            ("name", Value::Text(format!("{product_name} {version}"))),
+            ("product", text(product)),
+            ("version", text(version)),
+        ];
+        added += usize::from(insert_if_absent(tx, class, id, values).await?);
+    }
+    for (id, name, orientation, phases) in [
+        (
+            TEMPLATE_TIMELINE,
+            "Enterprise timeline release",
+            "timeline",
+            [("Plan", 7), ("Build", 14), ("Test", 7), ("Deploy", 3)],
+        ),
+        (
+            TEMPLATE_PRODUCT,
+            "Product release",
+            "timeline",
+            [
+                ("Define", 5),
+                ("Develop", 20),
+                ("Validate", 10),
+                ("Launch", 2),
+            ],
+        ),
+    ] {
+        let values = vec![
+            ("name", text(name)),
+            ("description", Value::Text(format!("{name} in four phases"))),
+            ("orientation", text(orientation)),
+            ("active", Value::Bool(true)),
+        ];
+        if insert_if_absent(tx, "sn_dpr_model_release_template", id, values).await? {
+            added += 1;
+            for (i, (phase, days)) in phases.iter().enumerate() {
+                let values = vec![
+                    ("template", text(id)),
+                    ("name", text(phase)),
+                    ("order", Value::Int(100 * (i as i64 + 1))),
+                    ("duration_days", Value::Int(*days)),
+                ];
+                insert_values(
+                    tx,
+                    registry::table("sn_dpr_model_template_phase")
+                        .ok_or_else(|| crate::error::Error::internal("phase table"))?,
+                    None,
+                    values,
+                    "demo",
+                )
+                .await?;
+                added += 1;
+            }
+        }
+    }
+    for (id, name, date) in [
+        (TARGET_PATCH_Q4, "Patch Q4 readiness", "2026-12-18"),
+        (TARGET_Q4_PRODUCT, "Q4 product readiness", "2026-12-31"),
+        (TARGET_Q2_PATCH, "Q2 patch readiness", "2027-06-30"),
+    ] {
+        let values = vec![
+            ("name", text(name)),
+            ("release_calendar", text(CALENDAR_ID)),
+            ("release_admin", text(RELEASE_MANAGER_ID)),
+            ("target_date", text(date)),
+            ("active", Value::Bool(true)),
+            ("recurring", Value::Bool(false)),
+        ];
+        added +=
+            usize::from(insert_if_absent(tx, "sn_dpr_model_release_target", id, values).await?);
+    }
+    let draft = vec![
+        ("name", text("Q4 2025 Product Release")),
+        ("state", text("draft")),
+        ("product", text(PRODUCT_PAYMENTS)),
+        ("owner", text(ADMIN_ID)),
+        ("process_type", text("timeline")),
+        ("planned_start", Value::Text(crate::time::now_string())),
+    ];
+    added +=
+        usize::from(insert_if_absent(tx, "sn_dpr_model_release", DRAFT_RELEASE_ID, draft).await?);
     Ok(added)
 }

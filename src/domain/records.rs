@@ -56,7 +56,7 @@ pub async fn get(db: &Db, table: &Table, sys_id: &str) -> Result<Option<Row>> {
     Ok(db.fetch_optional(&sql, &[Value::from(sys_id)]).await?)
 }
 
-async fn get_in_tx(tx: &mut Tx, table: &Table, sys_id: &str) -> Result<Option<Row>> {
+pub async fn get_in_tx(tx: &mut Tx, table: &Table, sys_id: &str) -> Result<Option<Row>> {
     let sql = format!(
         "SELECT {} FROM {} WHERE sys_id = $1{}",
         select_list(table),

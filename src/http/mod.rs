@@ -112,6 +112,12 @@ pub fn router(state: AppState) -> Router {
     r = versioned(
         r,
         "/api/sn_dpr",
+        "/digital_product_release/release",
+        post(dpr::create_release),
+    );
+    r = versioned(
+        r,
+        "/api/sn_dpr",
         "/digital_product_release/release_calendar",
         post(dpr::create_release_calendar),
     );

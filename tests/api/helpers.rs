@@ -178,7 +178,7 @@ pub async fn fresh_db() -> (Db, Cleanup) {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        TestApp::spawn_with(test_settings(), Vec::new()).await
+        TestApp::spawn_with(test_settings(), tollgate::app::job_handlers()).await
     }
 
     pub async fn spawn_with(settings: Settings, handlers: Vec<Arc<dyn JobHandler>>) -> TestApp {

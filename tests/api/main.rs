@@ -9,5 +9,6 @@ mod envelopes;
 mod identity;
 mod jobs;
 mod registry;
+mod releases;
 mod server;
 mod table_api;

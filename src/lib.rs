@@ -23,6 +23,8 @@ pub mod ids;
 pub mod jobs;
 /// Prometheus metrics.
 pub mod metrics;
+/// The policy engine: Rego policies compiled by regorus, evaluated in-process.
+pub mod policy;
 /// The table registry that drives the Table API.
 pub mod registry;
 /// The storage boundary over SQLite and PostgreSQL, and migrations.

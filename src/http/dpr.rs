@@ -12,7 +12,7 @@ use serde_json::json;
 use super::extract::{Authorized, Fields, JsonObject, RoleSet};
 use super::PathParams;
 use crate::app::AppState;
-use crate::domain::dpr::{calendars, releases, targets};
+use crate::domain::dpr::{calendars, phases, policy_status, releases, targets};
 use crate::error::{Error, Result};
 use crate::identity::roles;
 use crate::ids::is_sys_id;
@@ -280,4 +280,99 @@ pub async fn create_release(
         result["progressId"] = json!(progress);
     }
     Ok((StatusCode::CREATED, Json(json!({ "result": result }))).into_response())
+}
+
+/// Those who move a release through its phases.
+pub struct PhaseCompleters;
+impl RoleSet for PhaseCompleters {
+    const ANY_OF: &'static [&'static str] = &[
+        roles::DPR_PRODUCT_MANAGER,
+        roles::DPR_RELEASE_ADMIN,
+        roles::DPR_RELEASE_COORDINATOR,
+    ];
+}
+
+/// Everyone who works on releases.
+pub struct ReleaseReaders;
+impl RoleSet for ReleaseReaders {
+    const ANY_OF: &'static [&'static str] = &[
+        roles::DPR_PRODUCT_MANAGER,
+        roles::DPR_RELEASE_ADMIN,
+        roles::DPR_RELEASE_COORDINATOR,
+        roles::DPR_RELEASE_USER,
+    ];
+}
+
+/// `POST .../digital_product_release/release_id/{releaseId}/complete_phase`
+pub async fn complete_phase(
+    State(state): State<AppState>,
+    params: PathParams,
+    auth: Authorized<PhaseCompleters>,
+) -> Result<Response> {
+    let release = params.get("release_id")?;
+    let done = phases::complete_current_phase(&state.db, release, &auth.caller.user_name).await?;
+    let body = json!({"result": {
+        "status": "success",
+        "message": "Release phase is marked as complete",
+        "phaseSysId": done.phase,
+    }});
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `YYYY-MM-DD hh:mm:ss` (UTC) as ISO 8601, as the policy status page shows it.
+fn iso(t: &str) -> String {
+    match t.split_once(' ') {
+        Some((d, h)) => format!("{d}T{h}Z"),
+        None => t.to_owned(),
+    }
+}
+
+fn summary_json(s: &policy_status::Summary) -> serde_json::Value {
+    json!({
+        "compliant": s.compliant,
+        "compliantCount": s.compliant_count,
+        "nonCompliantCount": s.non_compliant_count,
+        "totalCount": s.total_count,
+    })
+}
+
+/// `GET .../digital_product_release/releases/{releaseId}/policies/status`
+pub async fn policy_status(
+    State(state): State<AppState>,
+    params: PathParams,
+    _auth: Authorized<ReleaseReaders>,
+) -> Result<Response> {
+    let release = params.get("release_id")?;
+    let status = policy_status::policy_status(&state.db, release).await?;
+    let mut overall = summary_json(&status.summary);
+    overall["currentPhase"] = json!(status.phase_name);
+    overall["timestamp"] = json!(status.timestamp.as_deref().map(iso).unwrap_or_default());
+    let products: Vec<serde_json::Value> = status
+        .products
+        .iter()
+        .map(|p| {
+            let details: Vec<serde_json::Value> = p
+                .results
+                .iter()
+                .map(|r| {
+                    json!({
+                        "name": r.name,
+                        "policyId": r.policy,
+                        "status": r.status,
+                        "lastRunAt": r.last_run_at.as_deref().map(iso).unwrap_or_default(),
+                        "executionOutput": r.output,
+                        "reason": r.reason,
+                    })
+                })
+                .collect();
+            json!({
+                "productId": p.product.product,
+                "productName": p.product.product_name,
+                "productVersion": p.product.version_name,
+                "summary": summary_json(&p.summary),
+                "policyExecutionDetails": details,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"result": {"overallSummary": overall, "products": products}})).into_response())
 }

@@ -118,6 +118,18 @@ pub fn router(state: AppState) -> Router {
     r = versioned(
         r,
         "/api/sn_dpr",
+        "/digital_product_release/release_id/{release_id}/complete_phase",
+        post(dpr::complete_phase),
+    );
+    r = versioned(
+        r,
+        "/api/sn_dpr",
+        "/digital_product_release/releases/{release_id}/policies/status",
+        get(dpr::policy_status),
+    );
+    r = versioned(
+        r,
+        "/api/sn_dpr",
         "/digital_product_release/release_calendar",
         post(dpr::create_release_calendar),
     );

@@ -8,6 +8,7 @@ mod dpr;
 mod envelopes;
 mod identity;
 mod jobs;
+mod phases;
 mod registry;
 mod releases;
 mod server;

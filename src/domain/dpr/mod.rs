@@ -2,6 +2,8 @@
 
 pub mod calendars;
 pub mod jobs;
+pub mod phases;
+pub mod policy_status;
 pub mod releases;
 pub mod schedule;
 pub mod targets;

@@ -1,0 +1,330 @@
+//! A release's phases: what a phase is gated on, and completing it.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+
+use super::super::records::update_values;
+use super::releases::state;
+use crate::error::{Error, ErrorKind, Result};
+use crate::registry::table;
+use crate::storage::{Db, Row, Tx, Value};
+use crate::time::format_date_time;
+
+/// A product the release ships, with the version it ships of it.
+#[derive(Clone, Debug)]
+pub struct ReleaseProduct {
+    pub product: String,
+    pub product_name: String,
+    pub version: Option<String>,
+    pub version_name: String,
+}
+
+/// A policy mapped to a template phase.
+#[derive(Clone, Debug)]
+pub struct PhasePolicy {
+    pub policy: String,
+    pub name: String,
+    pub rego: String,
+    pub revision: i64,
+}
+
+/// The stored result of one (product, policy) evaluation.
+#[derive(Clone, Debug)]
+pub struct Execution {
+    pub status: String,
+    pub reason: String,
+    pub output: String,
+    pub last_run_at: Option<String>,
+}
+
+pub fn invalid_release() -> Error {
+    Error::new(ErrorKind::Invalid, "Release ID is invalid").with_field("releaseId")
+}
+
+/// A storage handle the read helpers accept: the pool or a transaction.
+pub enum Reader<'a> {
+    Db(&'a Db),
+    Tx(&'a mut Tx),
+}
+
+impl Reader<'_> {
+    async fn all(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
+        Ok(match self {
+            Reader::Db(db) => db.fetch_all(sql, args).await?,
+            Reader::Tx(tx) => tx.fetch_all(sql, args).await?,
+        })
+    }
+
+    async fn one(&mut self, sql: &str, args: &[Value]) -> Result<Option<Row>> {
+        Ok(self.all(sql, args).await?.into_iter().next())
+    }
+}
+
+/// The release and its current phase, both of which must be In Progress.
+pub async fn release_in_progress(r: &mut Reader<'_>, release_id: &str) -> Result<(Row, Row)> {
+    if !crate::ids::is_sys_id(release_id) {
+        return Err(invalid_release());
+    }
+    let release = r
+        .one(
+            "SELECT sys_id, name, state, product, version, current_phase, process_type FROM sn_dpr_model_release WHERE sys_id = $1",
+            &[Value::from(release_id)],
+        )
+        .await?
+        .ok_or_else(invalid_release)?;
+    if release.string("state") != state::IN_PROGRESS {
+        return Err(Error::conflict("The release is not In Progress"));
+    }
+    let phase_id = release
+        .text("current_phase")
+        .ok_or_else(|| Error::conflict("The release has no current phase"))?;
+    let phase = r
+        .one(
+            "SELECT sys_id, name, state, template_phase, \"order\" FROM sn_dpr_model_release_phase WHERE sys_id = $1",
+            &[Value::from(&phase_id)],
+        )
+        .await?
+        .ok_or_else(|| Error::conflict("The release has no current phase"))?;
+    if phase.string("state") != "in_progress" {
+        return Err(Error::conflict(
+            "The current phase of the release is not In Progress",
+        ));
+    }
+    Ok((release, phase))
+}
+
+/// The release's own product and those of its child releases.
+pub async fn release_products(r: &mut Reader<'_>, release_id: &str) -> Result<Vec<ReleaseProduct>> {
+    let rows = r
+        .all(
+            "SELECT r.product, p.name AS product_name, r.version, v.version AS version_name, v.name AS version_full \
+             FROM sn_dpr_model_release r \
+             JOIN cmdb_model p ON p.sys_id = r.product \
+             LEFT JOIN cmdb_model v ON v.sys_id = r.version \
+             WHERE r.sys_id = $1 OR r.primary_release = $1 \
+             ORDER BY CASE WHEN r.sys_id = $1 THEN 0 ELSE 1 END, p.name",
+            &[Value::from(release_id)],
+        )
+        .await?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(rows
+        .into_iter()
+        .filter(|row| seen.insert(row.string("product")))
+        .map(|row| ReleaseProduct {
+            product: row.string("product"),
+            product_name: row.string("product_name"),
+            version: row.text("version"),
+            version_name: row
+                .text("version_name")
+                .unwrap_or_else(|| row.string("version_full")),
+        })
+        .collect())
+}
+
+/// The active policies mapped to a template phase.
+pub async fn phase_policies(
+    r: &mut Reader<'_>,
+    template_phase: Option<&str>,
+) -> Result<Vec<PhasePolicy>> {
+    let Some(template_phase) = template_phase else {
+        return Ok(Vec::new());
+    };
+    let rows = r
+        .all(
+            "SELECT p.sys_id, p.name, p.rego, p.sys_mod_count FROM sn_dpr_model_template_phase_policy m \
+             JOIN sn_pace_policy p ON p.sys_id = m.policy \
+             WHERE m.template_phase = $1 AND p.active = $2 ORDER BY p.name, p.sys_id",
+            &[Value::from(template_phase), Value::Bool(true)],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| PhasePolicy {
+            policy: row.string("sys_id"),
+            name: row.string("name"),
+            rego: row.string("rego"),
+            revision: row.int("sys_mod_count").unwrap_or(0),
+        })
+        .collect())
+}
+
+/// Stored results for a release phase, by (product, policy).
+pub async fn executions(
+    r: &mut Reader<'_>,
+    release_phase: &str,
+) -> Result<HashMap<(String, String), Execution>> {
+    let rows = r
+        .all(
+            "SELECT product, policy, status, reason, output, last_run_at FROM sn_dpr_model_policy_execution \
+             WHERE release_phase = $1",
+            &[Value::from(release_phase)],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            (
+                (row.string("product"), row.string("policy")),
+                Execution {
+                    status: row.string("status"),
+                    reason: row.string("reason"),
+                    output: row.string("output"),
+                    last_run_at: row.text("last_run_at"),
+                },
+            )
+        })
+        .collect())
+}
+
+/// Where a release goes after its last phase, from the
+/// `sn_dpr_model.auto_transition_release_to_completed` (default false) and
+/// `sn_dpr_model.auto_transition_release_to_review` (default true)
+/// properties; Completed wins when both are true.
+async fn after_last_phase(tx: &mut Tx) -> Result<Option<&'static str>> {
+    let flag = |rows: &[Row], name: &str, default: bool| {
+        rows.iter()
+            .find(|r| r.string("name") == name)
+            .map(|r| r.string("value").trim().eq_ignore_ascii_case("true"))
+            .unwrap_or(default)
+    };
+    let rows = tx
+        .fetch_all(
+            "SELECT name, value FROM sys_properties WHERE name IN ($1, $2)",
+            &[
+                Value::from("sn_dpr_model.auto_transition_release_to_completed"),
+                Value::from("sn_dpr_model.auto_transition_release_to_review"),
+            ],
+        )
+        .await?;
+    if flag(
+        &rows,
+        "sn_dpr_model.auto_transition_release_to_completed",
+        false,
+    ) {
+        Ok(Some(state::COMPLETED))
+    } else if flag(
+        &rows,
+        "sn_dpr_model.auto_transition_release_to_review",
+        true,
+    ) {
+        Ok(Some(state::REVIEW))
+    } else {
+        Ok(None)
+    }
+}
+
+/// What completing a phase did.
+#[derive(Debug)]
+pub struct Completed {
+    pub phase: String,
+    pub next_phase: Option<String>,
+    pub release_state: String,
+}
+
+/// Completes the current phase when every policy mapped to it is compliant
+/// for every product of the release; starts the next phase, or moves the
+/// release on after the last one.
+pub async fn complete_current_phase(db: &Db, release_id: &str, actor: &str) -> Result<Completed> {
+    let mut tx = db.begin().await?;
+    let (release, phase) = release_in_progress(&mut Reader::Tx(&mut tx), release_id).await?;
+    let phase_id = phase.string("sys_id");
+    let products = release_products(&mut Reader::Tx(&mut tx), release_id).await?;
+    let policies = phase_policies(
+        &mut Reader::Tx(&mut tx),
+        phase.text("template_phase").as_deref(),
+    )
+    .await?;
+    let results = executions(&mut Reader::Tx(&mut tx), &phase_id).await?;
+    let mut blocking = Vec::new();
+    for product in &products {
+        for policy in &policies {
+            let status = results
+                .get(&(product.product.clone(), policy.policy.clone()))
+                .map(|e| e.status.as_str())
+                .unwrap_or("not_run");
+            if status != "compliant" {
+                blocking.push(format!(
+                    "{} for {} ({status})",
+                    policy.name, product.product_name
+                ));
+            }
+        }
+    }
+    if !blocking.is_empty() {
+        return Err(Error::conflict(format!(
+            "The phase {} cannot be completed: policies not compliant: {}",
+            phase.string("name"),
+            blocking.join("; ")
+        )));
+    }
+    let now = format_date_time(Utc::now());
+    let phases =
+        table("sn_dpr_model_release_phase").ok_or_else(|| Error::internal("phase table"))?;
+    let releases = table("sn_dpr_model_release").ok_or_else(|| Error::internal("release table"))?;
+    update_values(
+        &mut tx,
+        phases,
+        &phase_id,
+        vec![
+            ("state", Value::from("completed")),
+            ("actual_end", Value::Text(now.clone())),
+        ],
+        actor,
+    )
+    .await?;
+    let next = tx
+        .fetch_optional(
+            "SELECT sys_id FROM sn_dpr_model_release_phase WHERE \"release\" = $1 AND state = 'pending' \
+             ORDER BY \"order\", sys_id LIMIT 1",
+            &[Value::from(release_id)],
+        )
+        .await?
+        .map(|r| r.string("sys_id"));
+    let release_state = match &next {
+        Some(next_id) => {
+            update_values(
+                &mut tx,
+                phases,
+                next_id,
+                vec![
+                    ("state", Value::from("in_progress")),
+                    ("actual_start", Value::Text(now)),
+                ],
+                actor,
+            )
+            .await?;
+            update_values(
+                &mut tx,
+                releases,
+                release_id,
+                vec![("current_phase", Value::Text(next_id.clone()))],
+                actor,
+            )
+            .await?;
+            release.string("state")
+        }
+        None => {
+            let target = after_last_phase(&mut tx).await?;
+            let new_state = target.unwrap_or(state::IN_PROGRESS);
+            update_values(
+                &mut tx,
+                releases,
+                release_id,
+                vec![
+                    ("state", Value::from(new_state)),
+                    ("current_phase", Value::Null),
+                ],
+                actor,
+            )
+            .await?;
+            new_state.to_owned()
+        }
+    };
+    tx.commit().await?;
+    Ok(Completed {
+        phase: phase_id,
+        next_phase: next,
+        release_state,
+    })
+}

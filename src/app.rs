@@ -24,7 +24,10 @@ pub struct AppState {
 
 /// The job kinds this build runs (the family issues add theirs).
 pub fn job_handlers() -> Vec<Arc<dyn JobHandler>> {
-    vec![Arc::new(crate::domain::dpr::jobs::CreateIncludedVersions)]
+    vec![
+        Arc::new(crate::domain::dpr::jobs::CreateIncludedVersions),
+        Arc::new(crate::domain::dpr::policy_run::RunPolicies),
+    ]
 }
 
 impl AppState {

@@ -151,6 +151,7 @@ pub async fn insert(
         }
         values.push((column, value));
     }
+    table_rules(table, &values)?;
     let mut tx = db.begin().await?;
     check_references(&mut tx, &values).await?;
     let id = insert_values(
@@ -301,6 +302,7 @@ pub async fn update(
         }
         values.push((column, value));
     }
+    table_rules(table, &values)?;
     check_references(&mut tx, &values).await?;
     update_values(
         &mut tx,
@@ -552,6 +554,19 @@ async fn validate_text(column: &Column, text: String) -> Result<Value> {
         ColumnType::Password => Ok(Value::Text(identity::password::hash(&text).await?)),
         _ => Ok(Value::Text(text)),
     }
+}
+
+/// Rules particular to a table, checked on every insert and update.
+fn table_rules(table: &Table, values: &[(&'static Column, Value)]) -> Result<()> {
+    if table.name == "sn_pace_policy" {
+        // A policy that does not compile is refused when it is saved.
+        if let Some((_, Value::Text(source))) = values.iter().find(|(c, _)| c.name == "rego") {
+            crate::policy::compile(source).map_err(|message| {
+                Error::invalid("rego", format!("the policy does not compile: {message}"))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Every reference and list value must name an existing record.

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::extract::{Authorized, Fields, JsonObject, RoleSet};
 use super::PathParams;
 use crate::app::AppState;
-use crate::domain::dpr::{calendars, phases, policy_status, releases, targets};
+use crate::domain::dpr::{calendars, phases, policy_run, policy_status, releases, targets};
 use crate::error::{Error, Result};
 use crate::identity::roles;
 use crate::ids::is_sys_id;
@@ -375,4 +375,27 @@ pub async fn policy_status(
         })
         .collect();
     Ok(Json(json!({"result": {"overallSummary": overall, "products": products}})).into_response())
+}
+
+/// Product managers only (the policy run endpoint).
+pub struct ProductManagers;
+impl RoleSet for ProductManagers {
+    const ANY_OF: &'static [&'static str] = &[roles::DPR_PRODUCT_MANAGER];
+}
+
+/// `POST .../digital_product_release/release/{releaseId}/policies/run`
+pub async fn run_policies(
+    State(state): State<AppState>,
+    params: PathParams,
+    auth: Authorized<ProductManagers>,
+) -> Result<Response> {
+    let release = params.get("release_id")?;
+    policy_run::schedule(&state.db, &state.jobs, release, &auth.caller.user_name).await?;
+    let body = json!({"result": {
+        "error": false,
+        "errorCode": "",
+        "message": "Policy execution scheduled.",
+        "policyExecutionScheduled": true,
+    }});
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }

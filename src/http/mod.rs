@@ -124,6 +124,12 @@ pub fn router(state: AppState) -> Router {
     r = versioned(
         r,
         "/api/sn_dpr",
+        "/digital_product_release/release/{release_id}/policies/run",
+        post(dpr::run_policies),
+    );
+    r = versioned(
+        r,
+        "/api/sn_dpr",
         "/digital_product_release/releases/{release_id}/policies/status",
         get(dpr::policy_status),
     );

@@ -9,6 +9,7 @@ mod envelopes;
 mod identity;
 mod jobs;
 mod phases;
+mod policies;
 mod registry;
 mod releases;
 mod server;

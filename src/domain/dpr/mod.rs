@@ -3,6 +3,7 @@
 pub mod calendars;
 pub mod jobs;
 pub mod phases;
+pub mod policy_run;
 pub mod policy_status;
 pub mod releases;
 pub mod schedule;

@@ -1,0 +1,257 @@
+//! Policy runs: every policy mapped to the current phase, evaluated for every
+//! product of the release, asynchronously through the job queue. The
+//! results are written in the job's one transaction.
+
+use serde_json::{json, Value as Json};
+
+use super::phases::{
+    phase_policies, release_in_progress, release_products, PhasePolicy, Reader, ReleaseProduct,
+};
+use crate::error::{Error, Result};
+use crate::ids::new_sys_id;
+use crate::jobs::{BoxFuture, JobContext, JobHandler, JobQueue, Outcome};
+use crate::policy::{evaluate, PolicyCache, Verdict, REASON_EVALUATION_FAILED};
+use crate::storage::{Db, Row, Value};
+use crate::time::now_string;
+
+pub const RUN_POLICIES: &str = "dpr.run_policies";
+
+/// Schedules a run for the release's current phase; the release and the
+/// phase must be In Progress. Returns the job id.
+pub async fn schedule(db: &Db, jobs: &JobQueue, release_id: &str, actor: &str) -> Result<String> {
+    let (_, phase) = release_in_progress(&mut Reader::Db(db), release_id).await?;
+    let payload = json!({"release": release_id, "phase": phase.string("sys_id"), "actor": actor});
+    jobs.enqueue(RUN_POLICIES, &payload, actor).await
+}
+
+fn nullable(row: &Row, name: &str) -> Json {
+    row.text(name).map(Json::String).unwrap_or(Json::Null)
+}
+
+/// The parts of the input document shared by every product of the run.
+async fn shared_input(
+    db: &Db,
+    release_id: &str,
+    phase_id: &str,
+) -> Result<(Json, Json, Json, Json, Json)> {
+    let release = db
+        .fetch_optional(
+            "SELECT sys_id, name, state, product, version, owner, template, process_type, planned_start, planned_end, \
+             readiness_target, validates_version FROM sn_dpr_model_release WHERE sys_id = $1",
+            &[Value::from(release_id)],
+        )
+        .await?
+        .ok_or_else(|| Error::invalid("release", "the release no longer exists"))?;
+    let phase = db
+        .fetch_optional(
+            "SELECT sys_id, name, \"order\", state, planned_start, planned_end FROM sn_dpr_model_release_phase WHERE sys_id = $1",
+            &[Value::from(phase_id)],
+        )
+        .await?
+        .ok_or_else(|| Error::invalid("phase", "the phase no longer exists"))?;
+    let release_doc = json!({
+        "sys_id": release.string("sys_id"),
+        "name": release.string("name"),
+        "state": release.string("state"),
+        "product": release.string("product"),
+        "version": nullable(&release, "version"),
+        "owner": release.string("owner"),
+        "template": nullable(&release, "template"),
+        "process_type": release.text("process_type").unwrap_or_else(|| "timeline".into()),
+        "planned_start": nullable(&release, "planned_start"),
+        "planned_end": nullable(&release, "planned_end"),
+        "readiness_target": nullable(&release, "readiness_target"),
+        "validates_version": release.bool("validates_version"),
+    });
+    let phase_doc = json!({
+        "sys_id": phase.string("sys_id"),
+        "name": phase.string("name"),
+        "order": phase.int("order").unwrap_or(0),
+        "state": phase.string("state"),
+        "planned_start": nullable(&phase, "planned_start"),
+        "planned_end": nullable(&phase, "planned_end"),
+    });
+    let id = [Value::from(release_id)];
+    let enhancements: Vec<Json> = db
+        .fetch_all(
+            "SELECT sys_id, number, name, state FROM sn_dpr_model_product_enhancement WHERE \"release\" = $1 ORDER BY number",
+            &id,
+        )
+        .await?
+        .iter()
+        .map(|e| json!({"sys_id": e.string("sys_id"), "number": e.string("number"), "short_description": e.string("name"), "state": e.string("state")}))
+        .collect();
+    let tasks: Vec<Json> = db
+        .fetch_all(
+            "SELECT t.sys_id, t.sys_class_name, t.number, t.short_description, t.state, t.active \
+             FROM sn_dpr_model_release_related_task r JOIN task t ON t.sys_id = r.task \
+             WHERE r.\"release\" = $1 ORDER BY t.number",
+            &id,
+        )
+        .await?
+        .iter()
+        .map(|t| {
+            let closed = matches!(t.string("state").as_str(), "closed" | "cancelled");
+            json!({"sys_id": t.string("sys_id"), "table": t.string("sys_class_name"), "number": t.string("number"),
+                   "short_description": t.string("short_description"), "state": if closed { "closed" } else { "open" },
+                   "active": t.bool("active")})
+        })
+        .collect();
+    let key_dates: Vec<Json> = db
+        .fetch_all(
+            "SELECT sys_id, name, type, state, due_date FROM sn_dpr_model_release_key_date WHERE \"release\" = $1 ORDER BY due_date",
+            &id,
+        )
+        .await?
+        .iter()
+        .map(|k| json!({"sys_id": k.string("sys_id"), "name": k.string("name"), "type": k.string("type"), "state": k.string("state"), "due_date": k.string("due_date")}))
+        .collect();
+    Ok((
+        release_doc,
+        phase_doc,
+        Json::Array(enhancements),
+        Json::Array(tasks),
+        Json::Array(key_dates),
+    ))
+}
+
+/// Evaluates every (product, policy) pair; compile errors count as failed
+/// evaluations (a policy saved before the check existed, or edited in the
+/// database directly).
+fn evaluate_all(
+    products: &[(ReleaseProduct, String, Json)],
+    policies: &[PhasePolicy],
+    base: &Json,
+) -> Vec<(String, String, Verdict)> {
+    let cache = PolicyCache::global();
+    let mut out = Vec::with_capacity(products.len() * policies.len());
+    for (product, _, product_input) in products {
+        let mut input = base.clone();
+        if let (Some(obj), Some(extra)) = (input.as_object_mut(), product_input.as_object()) {
+            for (k, v) in extra {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+        for policy in policies {
+            let verdict = match cache.get_or_compile(&policy.policy, policy.revision, &policy.rego)
+            {
+                Ok(compiled) => evaluate(&compiled, &input),
+                Err(message) => Verdict {
+                    compliant: false,
+                    reason: REASON_EVALUATION_FAILED.into(),
+                    output: message,
+                },
+            };
+            out.push((product.product.clone(), policy.policy.clone(), verdict));
+        }
+    }
+    out
+}
+
+/// Runs the policies of one release phase.
+pub struct RunPolicies;
+
+impl JobHandler for RunPolicies {
+    fn kind(&self) -> &'static str {
+        RUN_POLICIES
+    }
+
+    fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
+        Box::pin(async move {
+            let release_id = ctx.payload["release"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let phase_id = ctx.payload["phase"].as_str().unwrap_or_default().to_owned();
+            let actor = ctx.payload["actor"].as_str().unwrap_or("system").to_owned();
+            let db = ctx.db();
+            let mut reader = Reader::Db(db);
+            let template_phase = db
+                .fetch_optional(
+                    "SELECT template_phase FROM sn_dpr_model_release_phase WHERE sys_id = $1",
+                    &[Value::from(&phase_id)],
+                )
+                .await?
+                .and_then(|r| r.text("template_phase"));
+            let products = release_products(&mut reader, &release_id).await?;
+            let policies = phase_policies(&mut reader, template_phase.as_deref()).await?;
+            ctx.progress(
+                10,
+                &format!(
+                    "Evaluating {} policies for {} products",
+                    policies.len(),
+                    products.len()
+                ),
+            )
+            .await?;
+            let (release, phase, enhancements, tasks, key_dates) =
+                shared_input(db, &release_id, &phase_id).await?;
+            let base = json!({"release": release, "phase": phase, "enhancements": enhancements, "tasks": tasks, "key_dates": key_dates});
+            let mut per_product = Vec::with_capacity(products.len());
+            for p in products {
+                let class = db
+                    .fetch_optional(
+                        "SELECT sys_class_name FROM cmdb_model WHERE sys_id = $1",
+                        &[Value::from(&p.product)],
+                    )
+                    .await?
+                    .map(|r| r.string("sys_class_name"))
+                    .unwrap_or_default();
+                let version = match &p.version {
+                    Some(v) => json!({"sys_id": v, "name": p.version_name}),
+                    None => Json::Null,
+                };
+                let doc = json!({"product": {"sys_id": p.product, "name": p.product_name, "class": class}, "version": version});
+                per_product.push((p, class, doc));
+            }
+            // Policies are CPU work: keep them off the runtime's threads.
+            let verdicts =
+                tokio::task::spawn_blocking(move || evaluate_all(&per_product, &policies, &base))
+                    .await
+                    .map_err(Error::internal)?;
+            ctx.progress(80, "Recording results").await?;
+            let now = now_string();
+            let mut tx = ctx.begin().await?;
+            for (product, policy, verdict) in &verdicts {
+                let status = if verdict.compliant {
+                    "compliant"
+                } else {
+                    "non_compliant"
+                };
+                tx.execute(
+                    "INSERT INTO sn_dpr_model_policy_execution (sys_id, sys_created_on, sys_created_by, sys_updated_on, \
+                     sys_updated_by, sys_mod_count, \"release\", release_phase, product, version, policy, status, reason, output, last_run_at) \
+                     VALUES ($1, $2, $3, $2, $3, 0, $4, $5, $6, \
+                        (SELECT version FROM sn_dpr_model_release WHERE (sys_id = $4 OR primary_release = $4) AND product = $6 LIMIT 1), \
+                        $7, $8, $9, $10, $2) \
+                     ON CONFLICT (release_phase, product, policy) DO UPDATE SET status = $8, reason = $9, output = $10, \
+                        last_run_at = $2, sys_updated_on = $2, sys_updated_by = $3, \
+                        sys_mod_count = sn_dpr_model_policy_execution.sys_mod_count + 1",
+                    &[
+                        Value::Text(new_sys_id()),
+                        Value::Text(now.clone()),
+                        Value::from(&actor),
+                        Value::from(&release_id),
+                        Value::from(&phase_id),
+                        Value::from(product),
+                        Value::from(policy),
+                        Value::from(status),
+                        Value::from(&verdict.reason),
+                        Value::from(&verdict.output),
+                    ],
+                )
+                .await?;
+            }
+            let compliant = verdicts.iter().filter(|(_, _, v)| v.compliant).count();
+            Ok(Outcome {
+                tx,
+                message: format!(
+                    "{} policy evaluations: {compliant} compliant, {} non-compliant",
+                    verdicts.len(),
+                    verdicts.len() - compliant
+                ),
+                result: Some(("sn_dpr_model_release".into(), release_id)),
+            })
+        })
+    }
+}

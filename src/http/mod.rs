@@ -113,37 +113,37 @@ pub fn router(state: AppState) -> Router {
         r,
         "/api/sn_dpr",
         "/digital_product_release/release",
-        post(dpr::create_release),
+        post(dpr::releases::create_release),
     );
     r = versioned(
         r,
         "/api/sn_dpr",
         "/digital_product_release/release_id/{release_id}/complete_phase",
-        post(dpr::complete_phase),
+        post(dpr::phases::complete_phase),
     );
     r = versioned(
         r,
         "/api/sn_dpr",
         "/digital_product_release/release/{release_id}/policies/run",
-        post(dpr::run_policies),
+        post(dpr::phases::run_policies),
     );
     r = versioned(
         r,
         "/api/sn_dpr",
         "/digital_product_release/releases/{release_id}/policies/status",
-        get(dpr::policy_status),
+        get(dpr::phases::policy_status),
     );
     r = versioned(
         r,
         "/api/sn_dpr",
         "/digital_product_release/release_calendar",
-        post(dpr::create_release_calendar),
+        post(dpr::calendars::create_release_calendar),
     );
     r = versioned(
         r,
         "/api/sn_dpr",
         "/digital_product_release/release_target",
-        post(dpr::create_release_target),
+        post(dpr::calendars::create_release_target),
     );
     r = versioned(
         r,

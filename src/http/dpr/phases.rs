@@ -1,0 +1,105 @@
+//! Phases and their policies: complete a phase, run policies, policy status.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use super::*;
+use crate::app::AppState;
+use crate::domain::dpr::{phases, policy_run, policy_status};
+use crate::error::Result;
+use crate::http::extract::Authorized;
+use crate::http::PathParams;
+
+/// `POST .../digital_product_release/release_id/{releaseId}/complete_phase`
+pub async fn complete_phase(
+    State(state): State<AppState>,
+    params: PathParams,
+    auth: Authorized<PhaseCompleters>,
+) -> Result<Response> {
+    let release = params.get("release_id")?;
+    let done = phases::complete_current_phase(&state.db, release, &auth.caller.user_name).await?;
+    let body = json!({"result": {
+        "status": "success",
+        "message": "Release phase is marked as complete",
+        "phaseSysId": done.phase,
+    }});
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `YYYY-MM-DD hh:mm:ss` (UTC) as ISO 8601, as the policy status page shows it.
+fn iso(t: &str) -> String {
+    match t.split_once(' ') {
+        Some((d, h)) => format!("{d}T{h}Z"),
+        None => t.to_owned(),
+    }
+}
+
+fn summary_json(s: &policy_status::Summary) -> serde_json::Value {
+    json!({
+        "compliant": s.compliant,
+        "compliantCount": s.compliant_count,
+        "nonCompliantCount": s.non_compliant_count,
+        "totalCount": s.total_count,
+    })
+}
+
+/// `GET .../digital_product_release/releases/{releaseId}/policies/status`
+pub async fn policy_status(
+    State(state): State<AppState>,
+    params: PathParams,
+    _auth: Authorized<ReleaseReaders>,
+) -> Result<Response> {
+    let release = params.get("release_id")?;
+    let status = policy_status::policy_status(&state.db, release).await?;
+    let mut overall = summary_json(&status.summary);
+    overall["currentPhase"] = json!(status.phase_name);
+    overall["timestamp"] = json!(status.timestamp.as_deref().map(iso).unwrap_or_default());
+    let products: Vec<serde_json::Value> = status
+        .products
+        .iter()
+        .map(|p| {
+            let details: Vec<serde_json::Value> = p
+                .results
+                .iter()
+                .map(|r| {
+                    json!({
+                        "name": r.name,
+                        "policyId": r.policy,
+                        "status": r.status,
+                        "lastRunAt": r.last_run_at.as_deref().map(iso).unwrap_or_default(),
+                        "executionOutput": r.output,
+                        "reason": r.reason,
+                    })
+                })
+                .collect();
+            json!({
+                "productId": p.product.product,
+                "productName": p.product.product_name,
+                "productVersion": p.product.version_name,
+                "summary": summary_json(&p.summary),
+                "policyExecutionDetails": details,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"result": {"overallSummary": overall, "products": products}})).into_response())
+}
+
+/// `POST .../digital_product_release/release/{releaseId}/policies/run`
+pub async fn run_policies(
+    State(state): State<AppState>,
+    params: PathParams,
+    auth: Authorized<ProductManagers>,
+) -> Result<Response> {
+    let release = params.get("release_id")?;
+    policy_run::schedule(&state.db, &state.jobs, release, &auth.caller.user_name).await?;
+    let body = json!({"result": {
+        "error": false,
+        "errorCode": "",
+        "message": "Policy execution scheduled.",
+        "policyExecutionScheduled": true,
+    }});
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}

@@ -2,6 +2,10 @@
 //! work as written. Idempotent, and safe while a server runs on the same
 //! database (it only inserts what is missing, in one transaction).
 
+
+mod bundles;
+mod scope;
+pub use bundles::*;
 use crate::error::Result;
 use crate::registry::{self, Table};
 use crate::storage::{Db, Tx, Value};
@@ -27,7 +31,7 @@ pub const TARGET_Q4_PRODUCT: &str = "077e1ffb97bc4e107bc2341de053afe2";
 pub const TARGET_Q2_PATCH: &str = "008b84a1ffe4ba10509cffffffffff2c";
 pub const DRAFT_RELEASE_ID: &str = "83f12581ffbc3210509cffffffffff16";
 
-async fn insert_if_absent(
+pub(super) async fn insert_if_absent(
     tx: &mut Tx,
     table: &'static str,
     sys_id: &str,
@@ -104,6 +108,8 @@ pub async fn load(db: &Db) -> Result<usize> {
         .await?,
     );
     added += load_release_model(&mut tx).await?;
+    added += scope::load(&mut tx).await?;
+    added += bundles::load(&mut tx).await?;
     tx.commit().await?;
     Ok(added)
 }

@@ -154,6 +154,7 @@ pub async fn insert(
     table_rules(table, &values)?;
     let mut tx = db.begin().await?;
     check_references(&mut tx, &values).await?;
+    table_rules_in_tx(&mut tx, table, &values).await?;
     let id = insert_values(
         &mut tx,
         table,
@@ -304,6 +305,7 @@ pub async fn update(
     }
     table_rules(table, &values)?;
     check_references(&mut tx, &values).await?;
+    table_rules_in_tx(&mut tx, table, &values).await?;
     update_values(
         &mut tx,
         table,
@@ -564,6 +566,23 @@ fn table_rules(table: &Table, values: &[(&'static Column, Value)]) -> Result<()>
             crate::policy::compile(source).map_err(|message| {
                 Error::invalid("rego", format!("the policy does not compile: {message}"))
             })?;
+        }
+    }
+    Ok(())
+}
+
+/// Rules particular to a table that read other records.
+async fn table_rules_in_tx(tx: &mut Tx, table: &Table, values: &[(&'static Column, Value)]) -> Result<()> {
+    if table.name == "sn_dpr_model_release_bundle_member" {
+        // Draft releases cannot join a bundle.
+        if let Some((_, Value::Text(release))) = values.iter().find(|(c, _)| c.name == "release") {
+            let state = tx
+                .fetch_optional("SELECT state FROM sn_dpr_model_release WHERE sys_id = $1", &[Value::from(release)])
+                .await?
+                .map(|r| r.string("state"));
+            if state.as_deref() == Some("draft") {
+                return Err(Error::invalid("release", "a Draft release cannot join a bundle"));
+            }
         }
     }
     Ok(())

@@ -19,7 +19,7 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
@@ -136,6 +136,18 @@ pub fn router(state: AppState) -> Router {
     r = versioned(
         r,
         "/api/sn_dpr",
+        "/digital_product_release/bundle/{sys_id}",
+        get(dpr::bundles::bundle),
+    );
+    r = versioned(
+        r,
+        "/api/sn_dpr",
+        "/digital_product_release/release/{sys_id}/retarget",
+        put(dpr::releases::retarget),
+    );
+    r = versioned(
+        r,
+        "/api/sn_dpr",
         "/digital_product_release/release_calendar",
         post(dpr::calendars::create_release_calendar),
     );
@@ -144,6 +156,24 @@ pub fn router(state: AppState) -> Router {
         "/api/sn_dpr",
         "/digital_product_release/release_target",
         post(dpr::calendars::create_release_target),
+    );
+    r = versioned(
+        r,
+        "/api/sn_dpr",
+        "/digital_product_release/product_enhancement",
+        post(dpr::scope::create_product_enhancement),
+    );
+    r = versioned(
+        r,
+        "/api/sn_dpr",
+        "/digital_product_release/release/{release_id}/key_date",
+        post(dpr::scope::create_key_date),
+    );
+    r = versioned(
+        r,
+        "/api/sn_dpr",
+        "/digital_product_release/release/{release_id}/related_task",
+        post(dpr::scope::add_related_tasks),
     );
     r = versioned(
         r,

@@ -17,6 +17,22 @@ pub struct Endpoint {
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint { method: "get", path: "/api/now/table/{table}", summary: "List records of a table (sysparm_query, sysparm_fields, sysparm_limit, sysparm_offset, sysparm_display_value, sysparm_exclude_reference_link)", roles: &["the table's read roles"], body: None, success: 200 },
+    Endpoint {
+        method: "get",
+        path: "/api/sn_dpr/digital_product_release/bundle/{sysId}",
+        summary: "A release bundle, with aggregates over its releases when sendAggregation=true (answered without a result wrapper)",
+        roles: &["sn_dpr_model.product_manager", "sn_dpr_model.release_admin", "sn_dpr_model.release_coordinator", "sn_dpr_model.release_user"],
+        body: None,
+        success: 200,
+    },
+    Endpoint {
+        method: "put",
+        path: "/api/sn_dpr/digital_product_release/release/{sysId}/retarget",
+        summary: "Change a release's readiness target (existing or out-of-band) and re-plan its remaining phases",
+        roles: &["sn_dpr_model.product_manager", "sn_dpr_model.release_admin"],
+        body: Some("record"),
+        success: 200,
+    },
     Endpoint { method: "post", path: "/api/now/table/{table}", summary: "Create a record", roles: &["the table's write roles"], body: Some("record"), success: 201 },
     Endpoint { method: "get", path: "/api/now/table/{table}/{sys_id}", summary: "Read one record", roles: &["the table's read roles"], body: None, success: 200 },
     Endpoint { method: "put", path: "/api/now/table/{table}/{sys_id}", summary: "Update fields of a record", roles: &["the table's write roles"], body: Some("record"), success: 200 },
@@ -35,6 +51,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint { method: "get", path: "/api/sn_dpr/digital_product_release/releases/{releaseId}/policies/status", summary: "Policy compliance of the current phase, per product", roles: &["sn_dpr_model.product_manager", "sn_dpr_model.release_admin", "sn_dpr_model.release_coordinator", "sn_dpr_model.release_user"], body: None, success: 200 },
     Endpoint { method: "post", path: "/api/sn_dpr/digital_product_release/release_calendar", summary: "Create a release calendar", roles: &["sn_dpr_model.release_calendar_admin"], body: Some("ReleaseCalendar"), success: 201 },
     Endpoint { method: "post", path: "/api/sn_dpr/digital_product_release/release_target", summary: "Create a readiness target or a recurring series of them", roles: &["sn_dpr_model.product_manager", "sn_dpr_model.release_admin"], body: Some("ReleaseTarget"), success: 201 },
+    Endpoint { method: "post", path: "/api/sn_dpr/digital_product_release/product_enhancement", summary: "Create a product enhancement, optionally for a version, a release carrying that version, and a product feature", roles: &["sn_dpr_model.product_manager"], body: Some("ProductEnhancement"), success: 201 },
+    Endpoint { method: "post", path: "/api/sn_dpr/digital_product_release/release/{releaseId}/key_date", summary: "Create a key date inside the planned window of a timeline-oriented release", roles: &["sn_dpr_model.product_manager", "sn_dpr_model.release_admin", "sn_dpr_model.release_coordinator"], body: Some("KeyDate"), success: 201 },
+    Endpoint { method: "post", path: "/api/sn_dpr/digital_product_release/release/{releaseId}/related_task", summary: "Relate task records (of the tables in sn_dpr_model.release_related_task_types) to a release, all or nothing", roles: &["sn_dpr_model.product_manager", "sn_dpr_model.release_admin"], body: Some("RelatedTasks"), success: 201 },
     Endpoint { method: "get", path: "/api/sn_cicd/progress/{progress_id}", summary: "Progress of an asynchronous operation", roles: &["sn_cicd.sys_ci_automation"], body: None, success: 200 },
     Endpoint { method: "post", path: "/oauth_token.do", summary: "OAuth 2 token (password and refresh_token grants, form-encoded)", roles: &[], body: Some("form"), success: 200 },
     Endpoint { method: "get", path: "/healthz", summary: "The process is up", roles: &[], body: None, success: 200 },
@@ -113,6 +132,16 @@ pub fn document() -> Json {
         "endDate": {"type": "string", "format": "date"}, "scheduleSysId": {"type": "string"},
         "repeats": {"type": "object", "properties": {"type": {"enum": ["weekly", "monthly"]}, "every": {"type": "integer"}, "daysOfWeek": {"type": "integer"}}},
         "targetsWithOverlappingScheduleDetails": {"type": "array", "items": {"type": "object", "properties": {"active": {"type": "boolean"}, "date": {"type": "string", "format": "date"}}}}}}));
+    schemas.insert("ProductEnhancement".into(), json!({"type": "object", "required": ["name", "productSysId"], "properties": {
+        "name": {"type": "string"}, "description": {"type": "string"}, "priority": {"enum": ["high", "medium", "low"], "default": "medium"},
+        "productSysId": {"type": "string"}, "versionSysId": {"type": "string"}, "releaseSysId": {"type": "string"},
+        "productFeatureSysId": {"type": "string"}}}));
+    schemas.insert("KeyDate".into(), json!({"type": "object", "required": ["name", "type", "state", "dueDate"], "properties": {
+        "name": {"type": "string"}, "description": {"type": "string"},
+        "type": {"enum": ["deadline", "important_date", "key_event", "milestone"]}, "state": {"enum": ["archived", "missed", "upcoming"]},
+        "dueDate": {"type": "string", "format": "date", "description": "also accepted as duedate"}, "assignedTo": {"type": "string"}}}));
+    schemas.insert("RelatedTasks".into(), json!({"type": "object", "required": ["taskIds"], "properties": {
+        "taskIds": {"type": "array", "minItems": 1, "items": {"type": "string"}}}}));
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Tollgate", "version": env!("CARGO_PKG_VERSION"), "description": "Release and change control server. ServiceNow-style paths also answer with an optional /{api_version} segment (v1, v2) after the family prefix."},

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod bundles;
 mod dpr;
 mod envelopes;
 mod identity;

@@ -7,4 +7,7 @@ pub mod policy_run;
 pub mod policy_status;
 pub mod releases;
 pub mod schedule;
+pub mod scope;
 pub mod targets;
+pub mod bundles;
+pub mod retarget;

@@ -423,7 +423,7 @@ async fn insert_release(tx: &mut Tx, plan: &ReleasePlan, actor: &str) -> Result<
 }
 
 /// Creates the release's phases from its template's phases, in order.
-async fn create_phases(
+pub async fn create_phases(
     tx: &mut Tx,
     release: &str,
     template: &str,

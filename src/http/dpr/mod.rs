@@ -2,9 +2,11 @@
 //! `/api/sn_dpr[/{api_version}]/digital_product_release/...`, one file per
 //! resource; the role sets and field helpers they share are here.
 
+pub mod bundles;
 pub mod calendars;
 pub mod phases;
 pub mod releases;
+pub mod scope;
 
 use crate::error::{Error, Result};
 use crate::http::extract::{Fields, RoleSet};

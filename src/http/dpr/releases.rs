@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::*;
 use crate::app::AppState;
-use crate::domain::dpr::releases;
+use crate::domain::dpr::{releases, retarget};
 use crate::error::{Error, Result};
 use crate::http::extract::{Authorized, Fields, JsonObject};
 use crate::http::PathParams;
@@ -73,4 +73,25 @@ pub async fn create_release(
         result["progressId"] = json!(progress);
     }
     Ok((StatusCode::CREATED, Json(json!({ "result": result }))).into_response())
+}
+
+/// `PUT .../digital_product_release/release/{sysId}/retarget`
+pub async fn retarget(
+    State(state): State<AppState>,
+    params: PathParams,
+    auth: Authorized<ReleaseManagers>,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    let f = Fields::new(&body);
+    let out_of_band = f.opt_bool("outOfBand")?.unwrap_or(false);
+    let target = match (out_of_band, opt_sys_id(&f, "releaseTarget")?) {
+        (false, Some(id)) => retarget::NewTarget::Existing(id),
+        (false, None) => return Err(Error::missing("releaseTarget").with_detail("give releaseTarget, or outOfBand with releaseCalendar and releaseDate")),
+        (true, _) => retarget::NewTarget::OutOfBand {
+            calendar: sys_id_field(&f, "releaseCalendar", true)?.unwrap_or_default(),
+            date: date_field(&f, "releaseDate")?,
+        },
+    };
+    retarget::retarget(&state.db, params.get("sys_id")?, target, &auth.caller.user_name).await?;
+    Ok(Json(json!({"result": {"error": false, "message": ""}})).into_response())
 }

@@ -1,0 +1,153 @@
+//! Release bundles: the releases they group and, on request, aggregates
+//! computed from those releases.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+use crate::storage::{Db, Value};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Aggregates {
+    /// Release state label -> count, only for states present at least once.
+    pub releases: BTreeMap<String, i64>,
+    /// Related tasks approved, and not approved.
+    pub tasks_approved: i64,
+    pub tasks_not_approved: i64,
+    /// Policy results recorded, and (product, policy) pairs of each release's
+    /// current phase still waiting for a first evaluation.
+    pub policies_executed: i64,
+    pub policies_pending: i64,
+    pub enhancements_open: i64,
+    pub enhancements_closed: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Bundle {
+    pub sys_id: String,
+    pub name: String,
+    /// The owner's user name.
+    pub owner: String,
+    pub releases: Vec<String>,
+    pub aggregates: Option<Aggregates>,
+}
+
+fn state_label(state: &str) -> &'static str {
+    match state {
+        "draft" => "Draft",
+        "in_progress" => "In Progress",
+        "pending" => "Pending",
+        "review" => "Review",
+        "restarting" => "Restarting",
+        "completed" => "Completed",
+        "cancelled" => "Cancelled",
+        _ => "Unknown",
+    }
+}
+
+pub fn not_found(id: &str) -> Error {
+    Error::not_found("No Record found").with_detail(format!("no release bundle with sys_id {id}"))
+}
+
+pub async fn bundle(db: &Db, id: &str, with_aggregates: bool) -> Result<Bundle> {
+    if !crate::ids::is_sys_id(id) {
+        return Err(not_found(id));
+    }
+    let arg = [Value::from(id)];
+    let head = db
+        .fetch_optional(
+            "SELECT b.sys_id, b.name, u.user_name FROM sn_dpr_model_release_bundle b \
+             LEFT JOIN sys_user u ON u.sys_id = b.owner WHERE b.sys_id = $1",
+            &arg,
+        )
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let releases = db
+        .fetch_all(
+            "SELECT \"release\" FROM sn_dpr_model_release_bundle_member WHERE bundle = $1 ORDER BY sys_id",
+            &arg,
+        )
+        .await?
+        .iter()
+        .map(|r| r.string("release"))
+        .collect();
+    let aggregates = if with_aggregates { Some(aggregates(db, id).await?) } else { None };
+    Ok(Bundle {
+        sys_id: head.string("sys_id"),
+        name: head.string("name"),
+        owner: head.string("user_name"),
+        releases,
+        aggregates,
+    })
+}
+
+/// Four grouped counts over the bundle's releases, each one query.
+async fn aggregates(db: &Db, id: &str) -> Result<Aggregates> {
+    let arg = [Value::from(id)];
+    let mut out = Aggregates::default();
+    for row in db
+        .fetch_all(
+            "SELECT r.state, COUNT(*) AS n FROM sn_dpr_model_release_bundle_member m \
+             JOIN sn_dpr_model_release r ON r.sys_id = m.\"release\" WHERE m.bundle = $1 GROUP BY r.state",
+            &arg,
+        )
+        .await?
+    {
+        *out.releases.entry(state_label(&row.string("state")).to_owned()).or_default() += row.int("n").unwrap_or(0);
+    }
+    for row in db
+        .fetch_all(
+            "SELECT t.approval, COUNT(*) AS n FROM sn_dpr_model_release_bundle_member m \
+             JOIN sn_dpr_model_release_related_task rt ON rt.\"release\" = m.\"release\" \
+             JOIN task t ON t.sys_id = rt.task WHERE m.bundle = $1 GROUP BY t.approval",
+            &arg,
+        )
+        .await?
+    {
+        let n = row.int("n").unwrap_or(0);
+        if row.string("approval") == "approved" {
+            out.tasks_approved += n;
+        } else {
+            out.tasks_not_approved += n;
+        }
+    }
+    for row in db
+        .fetch_all(
+            "SELECT e.state, COUNT(*) AS n FROM sn_dpr_model_release_bundle_member m \
+             JOIN sn_dpr_model_product_enhancement e ON e.\"release\" = m.\"release\" WHERE m.bundle = $1 GROUP BY e.state",
+            &arg,
+        )
+        .await?
+    {
+        let n = row.int("n").unwrap_or(0);
+        if row.string("state") == "closed" {
+            out.enhancements_closed += n;
+        } else {
+            out.enhancements_open += n;
+        }
+    }
+    out.policies_executed = db
+        .fetch_optional(
+            "SELECT COUNT(*) AS n FROM sn_dpr_model_release_bundle_member m \
+             JOIN sn_dpr_model_policy_execution e ON e.\"release\" = m.\"release\" \
+             WHERE m.bundle = $1 AND e.status IN ('compliant', 'non_compliant')",
+            &arg,
+        )
+        .await?
+        .and_then(|r| r.int("n"))
+        .unwrap_or(0);
+    out.policies_pending = db
+        .fetch_optional(
+            "SELECT COUNT(*) AS n FROM sn_dpr_model_release_bundle_member m \
+             JOIN sn_dpr_model_release r ON r.sys_id = m.\"release\" \
+             JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase \
+             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase \
+             JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = $2 \
+             WHERE m.bundle = $1 AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e \
+                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product)",
+            &[Value::from(id), Value::Bool(true)],
+        )
+        .await?
+        .and_then(|r| r.int("n"))
+        .unwrap_or(0);
+    Ok(out)
+}

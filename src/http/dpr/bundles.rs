@@ -1,0 +1,44 @@
+//! Release bundles.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use super::ReleaseReaders;
+use crate::app::AppState;
+use crate::domain::dpr::bundles;
+use crate::error::{Error, Result};
+use crate::http::extract::{Authorized, QueryParams};
+use crate::http::PathParams;
+
+/// `GET .../digital_product_release/bundle/{sysId}[?sendAggregation=true]`.
+/// The answer is not wrapped in `result`, as the vendor's page shows it.
+pub async fn bundle(
+    State(state): State<AppState>,
+    params: PathParams,
+    _auth: Authorized<ReleaseReaders>,
+    QueryParams(q): QueryParams,
+) -> Result<Response> {
+    let with_aggregates = match q.get("sendAggregation").map(|s| s.trim()) {
+        None | Some("") | Some("false") => false,
+        Some("true") => true,
+        Some(other) => return Err(Error::invalid("sendAggregation", format!("{other:?} is not true or false"))),
+    };
+    let b = bundles::bundle(&state.db, params.get("sys_id")?, with_aggregates).await?;
+    let mut body = json!({
+        "sysId": b.sys_id,
+        "name": b.name,
+        "owner": b.owner,
+        "releases": {"count": b.releases.len(), "list": b.releases},
+    });
+    if let Some(a) = b.aggregates {
+        body["aggregates"] = json!({
+            "releaseAggregate": a.releases,
+            "taskAggregate": {"approval": a.tasks_approved, "nonApproval": a.tasks_not_approved},
+            "policyAggregate": {"Executed": a.policies_executed, "Pending": a.policies_pending},
+            "enhancementAggregate": {"Open": a.enhancements_open, "Closed": a.enhancements_closed},
+        });
+    }
+    Ok(Json(body).into_response())
+}

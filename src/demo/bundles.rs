@@ -38,11 +38,27 @@ pub(super) async fn load(tx: &mut Tx) -> Result<usize> {
         ("product", text(PRODUCT_PAYMENTS)),
         ("version", text("v2.4.1")),
     ];
-    added += usize::from(insert_if_absent(tx, "cmdb_software_product_model", VERSION_PAYMENTS_2_4_1_ID, version).await?);
-    for (id, name) in [(POLICY_ONE_ID, "Policy Name 1"), (POLICY_TWO_ID, "Policy Name 2")] {
+    added += usize::from(
+        insert_if_absent(
+            tx,
+            "cmdb_software_product_model",
+            VERSION_PAYMENTS_2_4_1_ID,
+            version,
+        )
+        .await?,
+    );
+    for (id, name) in [
+        (POLICY_ONE_ID, "Policy Name 1"),
+        (POLICY_TWO_ID, "Policy Name 2"),
+    ] {
         let policy = vec![
             ("name", text(name)),
-            ("description", Value::Text(format!("{name}: a demo policy that passes for every release"))),
+            (
+                "description",
+                Value::Text(format!(
+                    "{name}: a demo policy that passes for every release"
+                )),
+            ),
             ("active", Value::Bool(true)),
             ("rego", text(ALWAYS_COMPLIANT)),
         ];
@@ -50,20 +66,48 @@ pub(super) async fn load(tx: &mut Tx) -> Result<usize> {
     }
     let template = vec![
         ("name", text("Compliance-gated release")),
-        ("description", text("Build, then verify; the build phase is gated by two policies")),
+        (
+            "description",
+            text("Build, then verify; the build phase is gated by two policies"),
+        ),
         ("orientation", text("timeline")),
         ("active", Value::Bool(true)),
     ];
-    if insert_if_absent(tx, "sn_dpr_model_release_template", TEMPLATE_GATED_ID, template).await? {
+    if insert_if_absent(
+        tx,
+        "sn_dpr_model_release_template",
+        TEMPLATE_GATED_ID,
+        template,
+    )
+    .await?
+    {
         added += 1;
-        let phases = crate::registry::table("sn_dpr_model_template_phase").ok_or_else(|| crate::error::Error::internal("phases"))?;
-        let mappings = crate::registry::table("sn_dpr_model_template_phase_policy").ok_or_else(|| crate::error::Error::internal("mappings"))?;
+        let phases = crate::registry::table("sn_dpr_model_template_phase")
+            .ok_or_else(|| crate::error::Error::internal("phases"))?;
+        let mappings = crate::registry::table("sn_dpr_model_template_phase_policy")
+            .ok_or_else(|| crate::error::Error::internal("mappings"))?;
         for (order, name, days) in [(100, "Phase Name", 10), (200, "Verify", 5)] {
-            let values = vec![("template", text(TEMPLATE_GATED_ID)), ("name", text(name)), ("order", Value::Int(order)), ("duration_days", Value::Int(days))];
-            let phase = crate::domain::records::insert_values(tx, phases, None, values, "demo").await?;
+            let values = vec![
+                ("template", text(TEMPLATE_GATED_ID)),
+                ("name", text(name)),
+                ("order", Value::Int(order)),
+                ("duration_days", Value::Int(days)),
+            ];
+            let phase =
+                crate::domain::records::insert_values(tx, phases, None, values, "demo").await?;
             if order == 100 {
                 for policy in [POLICY_ONE_ID, POLICY_TWO_ID] {
-                    crate::domain::records::insert_values(tx, mappings, None, vec![("template_phase", Value::Text(phase.clone())), ("policy", text(policy))], "demo").await?;
+                    crate::domain::records::insert_values(
+                        tx,
+                        mappings,
+                        None,
+                        vec![
+                            ("template_phase", Value::Text(phase.clone())),
+                            ("policy", text(policy)),
+                        ],
+                        "demo",
+                    )
+                    .await?;
                 }
             }
         }
@@ -74,7 +118,15 @@ pub(super) async fn load(tx: &mut Tx) -> Result<usize> {
         ("time_zone", text("UTC")),
         ("active", Value::Bool(true)),
     ];
-    added += usize::from(insert_if_absent(tx, "sn_dpr_model_release_calendar", OUT_OF_BAND_CALENDAR_ID, calendar).await?);
+    added += usize::from(
+        insert_if_absent(
+            tx,
+            "sn_dpr_model_release_calendar",
+            OUT_OF_BAND_CALENDAR_ID,
+            calendar,
+        )
+        .await?,
+    );
     let target = vec![
         ("name", text("Q1 2027 readiness")),
         ("release_calendar", text(CALENDAR_ID)),
@@ -83,25 +135,57 @@ pub(super) async fn load(tx: &mut Tx) -> Result<usize> {
         ("active", Value::Bool(true)),
         ("recurring", Value::Bool(false)),
     ];
-    added += usize::from(insert_if_absent(tx, "sn_dpr_model_release_target", RETARGET_TARGET_ID, target).await?);
+    added += usize::from(
+        insert_if_absent(
+            tx,
+            "sn_dpr_model_release_target",
+            RETARGET_TARGET_ID,
+            target,
+        )
+        .await?,
+    );
     let property = vec![
         ("name", text("sn_dpr.out_of_band_release_allowed")),
         ("value", text("true")),
         ("type", text("boolean")),
-        ("description", text("Releases may be retargeted to out-of-band dates")),
+        (
+            "description",
+            text("Releases may be retargeted to out-of-band dates"),
+        ),
     ];
     let exists = tx
-        .fetch_optional("SELECT sys_id FROM sys_properties WHERE name = $1", &[text("sn_dpr.out_of_band_release_allowed")])
+        .fetch_optional(
+            "SELECT sys_id FROM sys_properties WHERE name = $1",
+            &[text("sn_dpr.out_of_band_release_allowed")],
+        )
         .await?;
     if exists.is_none() {
-        added += usize::from(insert_if_absent(tx, "sys_properties", "7d2e6ca8ffe03a10509cffffffffff41", property).await?);
+        added += usize::from(
+            insert_if_absent(
+                tx,
+                "sys_properties",
+                "7d2e6ca8ffe03a10509cffffffffff41",
+                property,
+            )
+            .await?,
+        );
     }
 
     // Fixed planned windows, so that both retarget examples (one of them to
     // 2026-10-23) fall after the current phase's start.
     for (id, name, planned_start, planned_end) in [
-        (GATED_RELEASE_ID, "Payments Service 2.4.1", "2026-09-01 09:00:00", "2026-12-18 23:59:59"),
-        (RETARGET_RELEASE_ID, "Payments Q1 2027", "2026-09-01 09:00:00", "2027-01-29 23:59:59"),
+        (
+            GATED_RELEASE_ID,
+            "Payments Service 2.4.1",
+            "2026-09-01 09:00:00",
+            "2026-12-18 23:59:59",
+        ),
+        (
+            RETARGET_RELEASE_ID,
+            "Payments Q1 2027",
+            "2026-09-01 09:00:00",
+            "2027-01-29 23:59:59",
+        ),
     ] {
         let start_at = planned_start.to_owned();
         let release = vec![
@@ -118,20 +202,38 @@ pub(super) async fn load(tx: &mut Tx) -> Result<usize> {
         if insert_if_absent(tx, "sn_dpr_model_release", id, release).await? {
             added += 1;
             let begin = parse_date_time(&start_at).unwrap_or_default();
-            create_phases(tx, id, TEMPLATE_GATED_ID, begin, parse_date_time(planned_end), "demo").await?;
+            create_phases(
+                tx,
+                id,
+                TEMPLATE_GATED_ID,
+                begin,
+                parse_date_time(planned_end),
+                "demo",
+            )
+            .await?;
             start(tx, id, "demo").await?;
         }
     }
     // The gated release's policies have run and passed.
     let phase = tx
-        .fetch_optional("SELECT current_phase FROM sn_dpr_model_release WHERE sys_id = $1", &[text(GATED_RELEASE_ID)])
+        .fetch_optional(
+            "SELECT current_phase FROM sn_dpr_model_release WHERE sys_id = $1",
+            &[text(GATED_RELEASE_ID)],
+        )
         .await?
         .and_then(|r| r.text("current_phase"));
     if let Some(phase) = phase {
-        let executions = crate::registry::table("sn_dpr_model_policy_execution").ok_or_else(|| crate::error::Error::internal("executions"))?;
+        let executions = crate::registry::table("sn_dpr_model_policy_execution")
+            .ok_or_else(|| crate::error::Error::internal("executions"))?;
         for (policy, output) in [
-            (POLICY_ONE_ID, "Check sum OK; 0 violations. Execution log id: e23-9a."),
-            (POLICY_TWO_ID, "Configuration complete: payments.retry_limit is set."),
+            (
+                POLICY_ONE_ID,
+                "Check sum OK; 0 violations. Execution log id: e23-9a.",
+            ),
+            (
+                POLICY_TWO_ID,
+                "Configuration complete: payments.retry_limit is set.",
+            ),
         ] {
             let done = tx
                 .fetch_optional(
@@ -163,9 +265,17 @@ pub(super) async fn load(tx: &mut Tx) -> Result<usize> {
     ];
     if insert_if_absent(tx, "sn_dpr_model_release_bundle", BUNDLE_ID, bundle).await? {
         added += 1;
-        let members = crate::registry::table("sn_dpr_model_release_bundle_member").ok_or_else(|| crate::error::Error::internal("members"))?;
+        let members = crate::registry::table("sn_dpr_model_release_bundle_member")
+            .ok_or_else(|| crate::error::Error::internal("members"))?;
         for release in [GATED_RELEASE_ID, RETARGET_RELEASE_ID] {
-            crate::domain::records::insert_values(tx, members, None, vec![("bundle", text(BUNDLE_ID)), ("release", text(release))], "demo").await?;
+            crate::domain::records::insert_values(
+                tx,
+                members,
+                None,
+                vec![("bundle", text(BUNDLE_ID)), ("release", text(release))],
+                "demo",
+            )
+            .await?;
         }
     }
     Ok(added)

@@ -2,13 +2,12 @@
 //! work as written. Idempotent, and safe while a server runs on the same
 //! database (it only inserts what is missing, in one transaction).
 
-
 mod bundles;
 mod scope;
-pub use bundles::*;
 use crate::error::Result;
 use crate::registry::{self, Table};
 use crate::storage::{Db, Tx, Value};
+pub use bundles::*;
 
 use crate::domain::records::insert_values;
 

@@ -61,7 +61,10 @@ pub(super) async fn load(tx: &mut Tx) -> Result<usize> {
     // The product-enhancement example: product, version, release, feature.
     let product = vec![
         ("name", text("Media Streaming App")),
-        ("short_description", text("Video streaming for web and mobile")),
+        (
+            "short_description",
+            text("Video streaming for web and mobile"),
+        ),
         ("owned_by", text(RELEASE_MANAGER_ID)),
     ];
     added += usize::from(
@@ -171,7 +174,8 @@ pub(super) async fn load(tx: &mut Tx) -> Result<usize> {
         ("state", text("open")),
         ("assigned_to", text(USER_ABEL_TUTER)),
     ];
-    added += usize::from(insert_if_absent(tx, "change_request", CHANGE_LOAD_BALANCER, change).await?);
+    added +=
+        usize::from(insert_if_absent(tx, "change_request", CHANGE_LOAD_BALANCER, change).await?);
     let story = vec![
         (
             "short_description",

@@ -572,16 +572,26 @@ fn table_rules(table: &Table, values: &[(&'static Column, Value)]) -> Result<()>
 }
 
 /// Rules particular to a table that read other records.
-async fn table_rules_in_tx(tx: &mut Tx, table: &Table, values: &[(&'static Column, Value)]) -> Result<()> {
+async fn table_rules_in_tx(
+    tx: &mut Tx,
+    table: &Table,
+    values: &[(&'static Column, Value)],
+) -> Result<()> {
     if table.name == "sn_dpr_model_release_bundle_member" {
         // Draft releases cannot join a bundle.
         if let Some((_, Value::Text(release))) = values.iter().find(|(c, _)| c.name == "release") {
             let state = tx
-                .fetch_optional("SELECT state FROM sn_dpr_model_release WHERE sys_id = $1", &[Value::from(release)])
+                .fetch_optional(
+                    "SELECT state FROM sn_dpr_model_release WHERE sys_id = $1",
+                    &[Value::from(release)],
+                )
                 .await?
                 .map(|r| r.string("state"));
             if state.as_deref() == Some("draft") {
-                return Err(Error::invalid("release", "a Draft release cannot join a bundle"));
+                return Err(Error::invalid(
+                    "release",
+                    "a Draft release cannot join a bundle",
+                ));
             }
         }
     }

@@ -140,8 +140,11 @@ pub fn document() -> Json {
         "name": {"type": "string"}, "description": {"type": "string"},
         "type": {"enum": ["deadline", "important_date", "key_event", "milestone"]}, "state": {"enum": ["archived", "missed", "upcoming"]},
         "dueDate": {"type": "string", "format": "date", "description": "also accepted as duedate"}, "assignedTo": {"type": "string"}}}));
-    schemas.insert("RelatedTasks".into(), json!({"type": "object", "required": ["taskIds"], "properties": {
-        "taskIds": {"type": "array", "minItems": 1, "items": {"type": "string"}}}}));
+    schemas.insert(
+        "RelatedTasks".into(),
+        json!({"type": "object", "required": ["taskIds"], "properties": {
+        "taskIds": {"type": "array", "minItems": 1, "items": {"type": "string"}}}}),
+    );
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Tollgate", "version": env!("CARGO_PKG_VERSION"), "description": "Release and change control server. ServiceNow-style paths also answer with an optional /{api_version} segment (v1, v2) after the family prefix."},

@@ -6,7 +6,8 @@ use tollgate::demo;
 
 use crate::helpers::*;
 
-const BUNDLE: &str = "/api/sn_dpr/v1/digital_product_release/bundle/9d0d0b4c874b1110dba83d5ebf867de2";
+const BUNDLE: &str =
+    "/api/sn_dpr/v1/digital_product_release/bundle/9d0d0b4c874b1110dba83d5ebf867de2";
 
 fn retarget_path(release: &str) -> String {
     format!("/api/sn_dpr/digital_product_release/release/{release}/retarget")
@@ -23,12 +24,20 @@ async fn the_documented_bundle_example_answers_its_shape_with_computed_aggregate
     let res = app.get(&format!("{BUNDLE}?sendAggregation=true")).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     let b = &res.body;
-    assert!(b.get("result").is_none(), "the bundle answer is not wrapped");
+    assert!(
+        b.get("result").is_none(),
+        "the bundle answer is not wrapped"
+    );
     assert_eq!(b["sysId"], demo::BUNDLE_ID);
     assert_eq!(b["name"], "Release Bundle Q4");
     assert_eq!(b["owner"], "jane.doe");
     assert_eq!(b["releases"]["count"], 2);
-    let list: Vec<&str> = b["releases"]["list"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let list: Vec<&str> = b["releases"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     assert!(list.contains(&demo::GATED_RELEASE_ID) && list.contains(&demo::RETARGET_RELEASE_ID));
     assert_eq!(
         b["aggregates"],
@@ -48,10 +57,24 @@ async fn the_documented_bundle_example_answers_its_shape_with_computed_aggregate
 async fn aggregates_follow_the_bundles_tasks_enhancements_and_states() {
     let app = TestApp::spawn().await;
     app.demo().await;
-    for (approval, release) in [("approved", demo::GATED_RELEASE_ID), ("requested", demo::GATED_RELEASE_ID), ("approved", demo::RETARGET_RELEASE_ID)] {
-        let task = app.post("/api/now/table/change_request", json!({"short_description": "Deploy", "approval": approval})).await;
+    for (approval, release) in [
+        ("approved", demo::GATED_RELEASE_ID),
+        ("requested", demo::GATED_RELEASE_ID),
+        ("approved", demo::RETARGET_RELEASE_ID),
+    ] {
+        let task = app
+            .post(
+                "/api/now/table/change_request",
+                json!({"short_description": "Deploy", "approval": approval}),
+            )
+            .await;
         let task = task.body["result"]["sys_id"].as_str().unwrap().to_owned();
-        let res = app.post("/api/now/table/sn_dpr_model_release_related_task", json!({"release": release, "task": task})).await;
+        let res = app
+            .post(
+                "/api/now/table/sn_dpr_model_release_related_task",
+                json!({"release": release, "task": task}),
+            )
+            .await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
     }
     for state in ["open", "closed", "closed"] {
@@ -64,13 +87,36 @@ async fn aggregates_follow_the_bundles_tasks_enhancements_and_states() {
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
     }
     // Completing the gated release's phase moves it on (its policies passed).
-    let res = app.post(&format!("/api/sn_dpr/digital_product_release/release_id/{}/complete_phase", demo::GATED_RELEASE_ID), json!({})).await;
+    let res = app
+        .post(
+            &format!(
+                "/api/sn_dpr/digital_product_release/release_id/{}/complete_phase",
+                demo::GATED_RELEASE_ID
+            ),
+            json!({}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
-    let res = app.post(&format!("/api/sn_dpr/digital_product_release/release_id/{}/complete_phase", demo::GATED_RELEASE_ID), json!({})).await;
+    let res = app
+        .post(
+            &format!(
+                "/api/sn_dpr/digital_product_release/release_id/{}/complete_phase",
+                demo::GATED_RELEASE_ID
+            ),
+            json!({}),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
 
-    let a = app.get(&format!("{BUNDLE}?sendAggregation=true")).await.body["aggregates"].clone();
-    assert_eq!(a["releaseAggregate"], json!({"In Progress": 1, "Review": 1}));
+    let a = app
+        .get(&format!("{BUNDLE}?sendAggregation=true"))
+        .await
+        .body["aggregates"]
+        .clone();
+    assert_eq!(
+        a["releaseAggregate"],
+        json!({"In Progress": 1, "Review": 1})
+    );
     assert_eq!(a["taskAggregate"], json!({"approval": 2, "nonApproval": 1}));
     assert_eq!(a["enhancementAggregate"], json!({"Open": 1, "Closed": 2}));
     assert_eq!(a["policyAggregate"], json!({"Executed": 2, "Pending": 2}));
@@ -80,34 +126,72 @@ async fn aggregates_follow_the_bundles_tasks_enhancements_and_states() {
 async fn bundles_refuse_drafts_but_a_release_may_be_in_several() {
     let app = TestApp::spawn().await;
     app.demo().await;
-    let other = app.post("/api/now/table/sn_dpr_model_release_bundle", json!({"name": "Another"})).await;
+    let other = app
+        .post(
+            "/api/now/table/sn_dpr_model_release_bundle",
+            json!({"name": "Another"}),
+        )
+        .await;
     let other = other.body["result"]["sys_id"].as_str().unwrap().to_owned();
     let members = app.count("sn_dpr_model_release_bundle_member").await;
     let res = app
-        .post("/api/now/table/sn_dpr_model_release_bundle_member", json!({"bundle": other, "release": demo::DRAFT_RELEASE_ID}))
+        .post(
+            "/api/now/table/sn_dpr_model_release_bundle_member",
+            json!({"bundle": other, "release": demo::DRAFT_RELEASE_ID}),
+        )
         .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
-    assert!(res.body["error"]["message"].as_str().unwrap().contains("Draft"));
-    assert_eq!(app.count("sn_dpr_model_release_bundle_member").await, members);
+    assert!(res.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Draft"));
+    assert_eq!(
+        app.count("sn_dpr_model_release_bundle_member").await,
+        members
+    );
     let res = app
-        .post("/api/now/table/sn_dpr_model_release_bundle_member", json!({"bundle": other, "release": demo::GATED_RELEASE_ID}))
+        .post(
+            "/api/now/table/sn_dpr_model_release_bundle_member",
+            json!({"bundle": other, "release": demo::GATED_RELEASE_ID}),
+        )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
-    assert_eq!(app.get(&format!("/api/sn_dpr/digital_product_release/bundle/{other}")).await.body["releases"]["count"], 1);
+    assert_eq!(
+        app.get(&format!(
+            "/api/sn_dpr/digital_product_release/bundle/{other}"
+        ))
+        .await
+        .body["releases"]["count"],
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundle_requests_are_checked() {
     let app = TestApp::spawn().await;
     app.demo().await;
-    assert_eq!(app.get("/api/sn_dpr/digital_product_release/bundle/0123456789abcdef0123456789abcdef").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/api/sn_dpr/digital_product_release/bundle/0123456789abcdef0123456789abcdef")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     let res = app.get(&format!("{BUNDLE}?sendAggregation=yes")).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert!(res.body["result"]["message"].as_str().unwrap().contains("sendAggregation"));
+    assert!(res.body["result"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("sendAggregation"));
     let nobody = app.user("nobody", &[]).await;
-    assert_eq!(app.request("GET", BUNDLE, &nobody, None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.request("GET", BUNDLE, &nobody, None).await.status,
+        StatusCode::FORBIDDEN
+    );
     let reader = app.user("reader", &["sn_dpr_model.release_user"]).await;
-    assert_eq!(app.request("GET", BUNDLE, &reader, None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.request("GET", BUNDLE, &reader, None).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,7 +200,12 @@ async fn the_documented_retarget_examples_move_the_target_and_replan_the_phases(
     app.demo().await;
     let release = demo::RETARGET_RELEASE_ID;
     let res = app
-        .request("PUT", &retarget_path(release), &Auth::admin(), Some(json!({"releaseTarget": "3f6668e95427fd10f877ac7ac399daa6"})))
+        .request(
+            "PUT",
+            &retarget_path(release),
+            &Auth::admin(),
+            Some(json!({"releaseTarget": "3f6668e95427fd10f877ac7ac399daa6"})),
+        )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     assert_eq!(res.body, json!({"result": {"error": false, "message": ""}}));
@@ -125,7 +214,10 @@ async fn the_documented_retarget_examples_move_the_target_and_replan_the_phases(
     assert_eq!(r["planned_end"], "2027-03-31 23:59:59");
     let phases = app.get(&format!("/api/now/table/sn_dpr_model_release_phase?sysparm_query=release={release}^ORDERBYorder")).await;
     let phases = phases.body["result"].as_array().unwrap().clone();
-    assert_eq!(phases[0]["planned_start"], "2026-09-01 09:00:00", "the current phase keeps its start");
+    assert_eq!(
+        phases[0]["planned_start"], "2026-09-01 09:00:00",
+        "the current phase keeps its start"
+    );
     assert_eq!(phases.last().unwrap()["planned_end"], "2027-03-31 23:59:59");
     assert_eq!(phases[0]["planned_end"], phases[1]["planned_start"]);
 
@@ -140,9 +232,17 @@ async fn the_documented_retarget_examples_move_the_target_and_replan_the_phases(
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     let r = row(&app, "sn_dpr_model_release", release).await;
     assert_eq!(r["planned_end"], "2026-10-23 23:59:59");
-    let target = row(&app, "sn_dpr_model_release_target", r["readiness_target"]["value"].as_str().unwrap()).await;
+    let target = row(
+        &app,
+        "sn_dpr_model_release_target",
+        r["readiness_target"]["value"].as_str().unwrap(),
+    )
+    .await;
     assert_eq!(target["target_date"], "2026-10-23");
-    assert_eq!(target["release_calendar"]["value"], demo::OUT_OF_BAND_CALENDAR_ID);
+    assert_eq!(
+        target["release_calendar"]["value"],
+        demo::OUT_OF_BAND_CALENDAR_ID
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,28 +255,100 @@ async fn retargeting_is_refused_when_the_rules_say_so() {
     let out_of_band = json!({"outOfBand": true, "releaseCalendar": demo::OUT_OF_BAND_CALENDAR_ID, "releaseDate": "2026-12-01"});
     let cases: Vec<(&str, &str, Value)> = vec![
         (release, "releaseTarget", json!({})),
-        (release, "releaseTarget", json!({"releaseTarget": "0123456789abcdef0123456789abcdef"})),
-        (release, "releaseCalendar", json!({"outOfBand": true, "releaseDate": "2026-12-01"})),
-        (release, "releaseDate", json!({"outOfBand": true, "releaseCalendar": demo::OUT_OF_BAND_CALENDAR_ID})),
-        (release, "releaseDate", json!({"outOfBand": true, "releaseCalendar": demo::OUT_OF_BAND_CALENDAR_ID, "releaseDate": "2026-01-01"})),
-        (demo::DRAFT_RELEASE_ID, "In Progress or Pending", json!({"releaseTarget": demo::RETARGET_TARGET_ID})),
-        ("a", "Release ID is invalid", json!({"releaseTarget": demo::RETARGET_TARGET_ID})),
+        (
+            release,
+            "releaseTarget",
+            json!({"releaseTarget": "0123456789abcdef0123456789abcdef"}),
+        ),
+        (
+            release,
+            "releaseCalendar",
+            json!({"outOfBand": true, "releaseDate": "2026-12-01"}),
+        ),
+        (
+            release,
+            "releaseDate",
+            json!({"outOfBand": true, "releaseCalendar": demo::OUT_OF_BAND_CALENDAR_ID}),
+        ),
+        (
+            release,
+            "releaseDate",
+            json!({"outOfBand": true, "releaseCalendar": demo::OUT_OF_BAND_CALENDAR_ID, "releaseDate": "2026-01-01"}),
+        ),
+        (
+            demo::DRAFT_RELEASE_ID,
+            "In Progress or Pending",
+            json!({"releaseTarget": demo::RETARGET_TARGET_ID}),
+        ),
+        (
+            "a",
+            "Release ID is invalid",
+            json!({"releaseTarget": demo::RETARGET_TARGET_ID}),
+        ),
     ];
     for (id, expected, body) in cases {
-        let res = app.request("PUT", &retarget_path(id), &Auth::admin(), Some(body)).await;
-        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{expected}: {}", res.text);
-        assert!(res.body["result"]["message"].as_str().unwrap().contains(expected), "{expected}: {}", res.text);
+        let res = app
+            .request("PUT", &retarget_path(id), &Auth::admin(), Some(body))
+            .await;
+        assert_eq!(
+            res.status,
+            StatusCode::BAD_REQUEST,
+            "{expected}: {}",
+            res.text
+        );
+        assert!(
+            res.body["result"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(expected),
+            "{expected}: {}",
+            res.text
+        );
     }
     // Out-of-band dates need the property.
-    let prop = app.get("/api/now/table/sys_properties?sysparm_query=name=sn_dpr.out_of_band_release_allowed").await;
-    let prop = prop.body["result"][0]["sys_id"].as_str().unwrap().to_owned();
-    app.request("PATCH", &format!("/api/now/table/sys_properties/{prop}"), &Auth::admin(), Some(json!({"value": "false"}))).await;
-    let res = app.request("PUT", &retarget_path(release), &Auth::admin(), Some(out_of_band)).await;
+    let prop = app
+        .get("/api/now/table/sys_properties?sysparm_query=name=sn_dpr.out_of_band_release_allowed")
+        .await;
+    let prop = prop.body["result"][0]["sys_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.request(
+        "PATCH",
+        &format!("/api/now/table/sys_properties/{prop}"),
+        &Auth::admin(),
+        Some(json!({"value": "false"})),
+    )
+    .await;
+    let res = app
+        .request(
+            "PUT",
+            &retarget_path(release),
+            &Auth::admin(),
+            Some(out_of_band),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert!(res.body["result"]["message"].as_str().unwrap().contains("outOfBand"));
-    let coordinator = app.user("cora", &["sn_dpr_model.release_coordinator"]).await;
-    let res = app.request("PUT", &retarget_path(release), &coordinator, Some(json!({"releaseTarget": demo::RETARGET_TARGET_ID}))).await;
+    assert!(res.body["result"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("outOfBand"));
+    let coordinator = app
+        .user("cora", &["sn_dpr_model.release_coordinator"])
+        .await;
+    let res = app
+        .request(
+            "PUT",
+            &retarget_path(release),
+            &coordinator,
+            Some(json!({"releaseTarget": demo::RETARGET_TARGET_ID})),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    assert_eq!(row(&app, "sn_dpr_model_release", release).await, before, "nothing changed");
+    assert_eq!(
+        row(&app, "sn_dpr_model_release", release).await,
+        before,
+        "nothing changed"
+    );
     assert_eq!(app.count("sn_dpr_model_release_target").await, targets);
 }

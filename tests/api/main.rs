@@ -13,5 +13,6 @@ mod phases;
 mod policies;
 mod registry;
 mod releases;
+mod scope;
 mod server;
 mod table_api;

@@ -243,11 +243,16 @@ async fn a_run_evaluates_every_policy_for_every_product_and_gates_the_phase() {
     assert!(details(&status.body)
         .iter()
         .all(|d| d["reason"] == "All checks passed"));
-    assert_eq!(
-        app.count("sn_dpr_model_policy_execution").await,
-        2,
-        "a rerun updates the results in place"
-    );
+    let results = app
+        .db
+        .fetch_optional(
+            "SELECT COUNT(*) AS n FROM sn_dpr_model_policy_execution WHERE \"release\" = $1",
+            &[tollgate::storage::Value::from(release.as_str())],
+        )
+        .await
+        .unwrap()
+        .and_then(|r| r.int("n"));
+    assert_eq!(results, Some(2), "a rerun updates the results in place");
     let res = app
         .post(
             &format!("/api/sn_dpr/digital_product_release/release_id/{release}/complete_phase"),

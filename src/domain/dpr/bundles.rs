@@ -70,7 +70,11 @@ pub async fn bundle(db: &Db, id: &str, with_aggregates: bool) -> Result<Bundle> 
         .iter()
         .map(|r| r.string("release"))
         .collect();
-    let aggregates = if with_aggregates { Some(aggregates(db, id).await?) } else { None };
+    let aggregates = if with_aggregates {
+        Some(aggregates(db, id).await?)
+    } else {
+        None
+    };
     Ok(Bundle {
         sys_id: head.string("sys_id"),
         name: head.string("name"),

@@ -1,13 +1,13 @@
 //! Digital Product Release rules.
 
+pub mod bundles;
 pub mod calendars;
 pub mod jobs;
 pub mod phases;
 pub mod policy_run;
 pub mod policy_status;
 pub mod releases;
+pub mod retarget;
 pub mod schedule;
 pub mod scope;
 pub mod targets;
-pub mod bundles;
-pub mod retarget;

@@ -26,14 +26,19 @@ const OUT_OF_BAND_PROPERTY: &str = "sn_dpr.out_of_band_release_allowed";
 
 async fn out_of_band_allowed(tx: &mut Tx) -> Result<bool> {
     Ok(tx
-        .fetch_optional("SELECT value FROM sys_properties WHERE name = $1", &[Value::from(OUT_OF_BAND_PROPERTY)])
+        .fetch_optional(
+            "SELECT value FROM sys_properties WHERE name = $1",
+            &[Value::from(OUT_OF_BAND_PROPERTY)],
+        )
         .await?
         .map(|r| r.string("value").trim().eq_ignore_ascii_case("true"))
         .unwrap_or(false))
 }
 
 fn end_of(date: &str) -> Option<NaiveDateTime> {
-    NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?.and_hms_opt(23, 59, 59)
+    NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .ok()?
+        .and_hms_opt(23, 59, 59)
 }
 
 pub async fn retarget(db: &Db, release_id: &str, target: NewTarget, actor: &str) -> Result<()> {
@@ -50,7 +55,9 @@ pub async fn retarget(db: &Db, release_id: &str, target: NewTarget, actor: &str)
         .ok_or_else(invalid_release)?;
     let release_state = release.string("state");
     if release_state != state::IN_PROGRESS && release_state != state::PENDING {
-        return Err(Error::conflict("The release must be In Progress or Pending to be retargeted"));
+        return Err(Error::conflict(
+            "The release must be In Progress or Pending to be retargeted",
+        ));
     }
     let date_field = match target {
         NewTarget::Existing(_) => "releaseTarget",
@@ -64,11 +71,20 @@ pub async fn retarget(db: &Db, release_id: &str, target: NewTarget, actor: &str)
                     &[Value::from(&id)],
                 )
                 .await?
-                .ok_or_else(|| Error::invalid("releaseTarget", format!("no readiness target with sys_id {id}")))?;
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "releaseTarget",
+                        format!("no readiness target with sys_id {id}"),
+                    )
+                })?;
             if !row.bool("active") {
-                return Err(Error::invalid("releaseTarget", "the readiness target is not active"));
+                return Err(Error::invalid(
+                    "releaseTarget",
+                    "the readiness target is not active",
+                ));
             }
-            let end = end_of(&row.string("target_date")).ok_or_else(|| Error::internal("target without date"))?;
+            let end = end_of(&row.string("target_date"))
+                .ok_or_else(|| Error::internal("target without date"))?;
             (id, end)
         }
         NewTarget::OutOfBand { calendar, date } => {
@@ -78,20 +94,36 @@ pub async fn retarget(db: &Db, release_id: &str, target: NewTarget, actor: &str)
                     format!("out-of-band release dates are not allowed (system property {OUT_OF_BAND_PROPERTY})"),
                 ));
             }
-            if !super::super::records::exists(&mut tx, "sn_dpr_model_release_calendar", &calendar).await? {
-                return Err(Error::invalid("releaseCalendar", format!("no release calendar with sys_id {calendar}")));
+            if !super::super::records::exists(&mut tx, "sn_dpr_model_release_calendar", &calendar)
+                .await?
+            {
+                return Err(Error::invalid(
+                    "releaseCalendar",
+                    format!("no release calendar with sys_id {calendar}"),
+                ));
             }
-            let targets = table("sn_dpr_model_release_target").ok_or_else(|| Error::internal("target table"))?;
+            let targets = table("sn_dpr_model_release_target")
+                .ok_or_else(|| Error::internal("target table"))?;
             let values = vec![
-                ("name", Value::Text(format!("{} (out of band)", release.string("name")))),
+                (
+                    "name",
+                    Value::Text(format!("{} (out of band)", release.string("name"))),
+                ),
                 ("release_calendar", Value::Text(calendar)),
                 ("release_admin", Value::Text(release.string("owner"))),
-                ("target_date", Value::Text(date.format("%Y-%m-%d").to_string())),
+                (
+                    "target_date",
+                    Value::Text(date.format("%Y-%m-%d").to_string()),
+                ),
                 ("active", Value::Bool(true)),
                 ("recurring", Value::Bool(false)),
             ];
             let id = insert_values(&mut tx, targets, None, values, actor).await?;
-            (id, date.and_hms_opt(23, 59, 59).ok_or_else(|| Error::internal("date"))?)
+            (
+                id,
+                date.and_hms_opt(23, 59, 59)
+                    .ok_or_else(|| Error::internal("date"))?,
+            )
         }
     };
     // The phases still to run: the current one (kept at its start) and the
@@ -105,7 +137,8 @@ pub async fn retarget(db: &Db, release_id: &str, target: NewTarget, actor: &str)
         )
         .await?;
     if let Some(first) = remaining.first() {
-        let start = parse_date_time(&first.string("planned_start")).unwrap_or_else(|| chrono::Utc::now().naive_utc());
+        let start = parse_date_time(&first.string("planned_start"))
+            .unwrap_or_else(|| chrono::Utc::now().naive_utc());
         if end <= start {
             return Err(Error::new(
                 ErrorKind::TimeMismatch,
@@ -113,12 +146,25 @@ pub async fn retarget(db: &Db, release_id: &str, target: NewTarget, actor: &str)
             )
             .with_field(date_field));
         }
-        let durations: Vec<i64> = remaining.iter().map(|p| p.int("duration_days").unwrap_or(7)).collect();
-        let phases = table("sn_dpr_model_release_phase").ok_or_else(|| Error::internal("phase table"))?;
-        for (phase, (from, to)) in remaining.iter().zip(plan_phases(start, Some(end), &durations)) {
+        let durations: Vec<i64> = remaining
+            .iter()
+            .map(|p| p.int("duration_days").unwrap_or(7))
+            .collect();
+        let phases =
+            table("sn_dpr_model_release_phase").ok_or_else(|| Error::internal("phase table"))?;
+        for (phase, (from, to)) in remaining
+            .iter()
+            .zip(plan_phases(start, Some(end), &durations))
+        {
             let values = vec![
-                ("planned_start", Value::Text(from.format(DATE_TIME_FORMAT).to_string())),
-                ("planned_end", Value::Text(to.format(DATE_TIME_FORMAT).to_string())),
+                (
+                    "planned_start",
+                    Value::Text(from.format(DATE_TIME_FORMAT).to_string()),
+                ),
+                (
+                    "planned_end",
+                    Value::Text(to.format(DATE_TIME_FORMAT).to_string()),
+                ),
             ];
             update_values(&mut tx, phases, &phase.string("sys_id"), values, actor).await?;
         }
@@ -126,7 +172,10 @@ pub async fn retarget(db: &Db, release_id: &str, target: NewTarget, actor: &str)
     let releases = table("sn_dpr_model_release").ok_or_else(|| Error::internal("release table"))?;
     let values = vec![
         ("readiness_target", Value::Text(target_id)),
-        ("planned_end", Value::Text(end.format(DATE_TIME_FORMAT).to_string())),
+        (
+            "planned_end",
+            Value::Text(end.format(DATE_TIME_FORMAT).to_string()),
+        ),
     ];
     update_values(&mut tx, releases, release_id, values, actor).await?;
     tx.commit().await?;

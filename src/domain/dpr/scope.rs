@@ -18,10 +18,14 @@ use crate::time::parse_date_time;
 pub const RELATED_TASK_TYPES_PROPERTY: &str = "sn_dpr_model.release_related_task_types";
 
 /// The tables allowed when the property is absent or blank.
-pub const DEFAULT_RELATED_TASK_TYPES: &[&str] = &["change_request", "incident", "problem", "rm_story"];
+pub const DEFAULT_RELATED_TASK_TYPES: &[&str] =
+    &["change_request", "incident", "problem", "rm_story"];
 
 /// The classes a product or service (not a version of one) is stored in.
-const PRODUCT_CLASSES: &[&str] = &["cmdb_application_product_model", "cmdb_service_product_model"];
+const PRODUCT_CLASSES: &[&str] = &[
+    "cmdb_application_product_model",
+    "cmdb_service_product_model",
+];
 
 /// Roles of which a key date's assignee must hold one (or `admin`).
 const KEY_DATE_ASSIGNEE_ROLES: &[&str] = &[
@@ -232,8 +236,7 @@ pub async fn create_enhancement(db: &Db, req: NewEnhancement, actor: &str) -> Re
         }
     }
     if let Some(release_id) = &req.release {
-        check_enhancement_release(&mut tx, release_id, &product_id, req.version.as_deref())
-            .await?;
+        check_enhancement_release(&mut tx, release_id, &product_id, req.version.as_deref()).await?;
     }
     if let Some(feature_id) = &req.feature {
         let feature = get_in_tx(
@@ -457,10 +460,7 @@ async fn add_related_tasks_once(
     release_by_path_id(&mut tx, release_id).await?;
     let mut ids = task_ids.ok_or_else(|| Error::missing("taskIds"))?;
     if ids.is_empty() {
-        return Err(Error::invalid(
-            "taskIds",
-            "list at least one task sys_id",
-        ));
+        return Err(Error::invalid("taskIds", "list at least one task sys_id"));
     }
     let mut seen = std::collections::HashSet::new();
     ids.retain(|id| seen.insert(id.clone()));
@@ -499,7 +499,10 @@ async fn add_related_tasks_once(
             outcome.already += 1;
             continue;
         }
-        let values = vec![("release", Value::from(release_id)), ("task", Value::Text(id))];
+        let values = vec![
+            ("release", Value::from(release_id)),
+            ("task", Value::Text(id)),
+        ];
         insert_values(&mut tx, mappings, None, values, actor).await?;
         outcome.added += 1;
     }
@@ -556,7 +559,9 @@ mod tests {
         let roles = |r: &[&str]| r.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         assert!(may_be_assigned(&roles(&["sn_dpr_model.release_user"])));
         assert!(may_be_assigned(&roles(&["admin"])));
-        assert!(!may_be_assigned(&roles(&["sn_dpr_model.release_calendar_admin"])));
+        assert!(!may_be_assigned(&roles(&[
+            "sn_dpr_model.release_calendar_admin"
+        ])));
         assert!(!may_be_assigned(&[]));
     }
 

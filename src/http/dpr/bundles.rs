@@ -23,7 +23,12 @@ pub async fn bundle(
     let with_aggregates = match q.get("sendAggregation").map(|s| s.trim()) {
         None | Some("") | Some("false") => false,
         Some("true") => true,
-        Some(other) => return Err(Error::invalid("sendAggregation", format!("{other:?} is not true or false"))),
+        Some(other) => {
+            return Err(Error::invalid(
+                "sendAggregation",
+                format!("{other:?} is not true or false"),
+            ))
+        }
     };
     let b = bundles::bundle(&state.db, params.get("sys_id")?, with_aggregates).await?;
     let mut body = json!({

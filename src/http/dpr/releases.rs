@@ -86,12 +86,22 @@ pub async fn retarget(
     let out_of_band = f.opt_bool("outOfBand")?.unwrap_or(false);
     let target = match (out_of_band, opt_sys_id(&f, "releaseTarget")?) {
         (false, Some(id)) => retarget::NewTarget::Existing(id),
-        (false, None) => return Err(Error::missing("releaseTarget").with_detail("give releaseTarget, or outOfBand with releaseCalendar and releaseDate")),
+        (false, None) => {
+            return Err(Error::missing("releaseTarget").with_detail(
+                "give releaseTarget, or outOfBand with releaseCalendar and releaseDate",
+            ))
+        }
         (true, _) => retarget::NewTarget::OutOfBand {
             calendar: sys_id_field(&f, "releaseCalendar", true)?.unwrap_or_default(),
             date: date_field(&f, "releaseDate")?,
         },
     };
-    retarget::retarget(&state.db, params.get("sys_id")?, target, &auth.caller.user_name).await?;
+    retarget::retarget(
+        &state.db,
+        params.get("sys_id")?,
+        target,
+        &auth.caller.user_name,
+    )
+    .await?;
     Ok(Json(json!({"result": {"error": false, "message": ""}})).into_response())
 }

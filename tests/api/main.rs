@@ -7,6 +7,7 @@ mod helpers;
 mod bundles;
 mod dpr;
 mod envelopes;
+mod examples;
 mod identity;
 mod jobs;
 mod phases;

@@ -20,6 +20,7 @@ pub struct AppState {
     pub jobs: JobQueue,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
+    pub answers: Arc<crate::answer_cache::AnswerCache>,
 }
 
 /// The job kinds this build runs (the family issues add theirs).
@@ -48,6 +49,7 @@ impl AppState {
             jobs,
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
+            answers: Arc::new(crate::answer_cache::AnswerCache::default()),
         }
     }
 }

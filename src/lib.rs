@@ -2,6 +2,8 @@
 //!
 //! A guided tour, from the outside in:
 
+/// Answers cached per process and validated by the data epoch.
+pub mod answer_cache;
 /// Start-up, shared state and graceful shutdown.
 pub mod app;
 /// Layered settings: flags, `TOLLGATE_*` variables, a TOML file.

@@ -19,6 +19,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "digital_product_release",
         include_str!("../../migrations/0002_digital_product_release.sql"),
     ),
+    (
+        3,
+        "data_epoch",
+        include_str!("../../migrations/0003_data_epoch.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -161,9 +161,28 @@ impl Db {
     /// failing when a read lock cannot be upgraded.
     pub async fn begin(&self) -> Result<Tx> {
         match &self.pools {
-            Pools::Sqlite(p) => Ok(Tx::Sqlite(p.begin().await?)),
-            Pools::Postgres(p) => Ok(Tx::Postgres(p.begin().await?)),
+            Pools::Sqlite(p) => Ok(Tx {
+                inner: TxInner::Sqlite(p.begin().await?),
+                db: self.clone(),
+            }),
+            Pools::Postgres(p) => Ok(Tx {
+                inner: TxInner::Postgres(p.begin().await?),
+                db: self.clone(),
+            }),
         }
+    }
+
+    /// The data epoch: a counter every committed transaction moves forward.
+    /// A cached answer computed at epoch N is current while the epoch is N.
+    pub async fn data_epoch(&self) -> Result<i64> {
+        Ok(self
+            .fetch_optional(
+                "SELECT value FROM tollgate_state WHERE name = 'data_epoch'",
+                &[],
+            )
+            .await?
+            .and_then(|r| r.int("value"))
+            .unwrap_or(0))
     }
 
     pub async fn close(&self) {
@@ -175,23 +194,28 @@ impl Db {
 }
 
 /// A write transaction: everything in it lands together or not at all.
-pub enum Tx {
+pub struct Tx {
+    inner: TxInner,
+    db: Db,
+}
+
+enum TxInner {
     Sqlite(SqliteTx),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
 impl Tx {
     pub fn backend(&self) -> Backend {
-        match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
-            Tx::Postgres(_) => Backend::Postgres,
+        match self.inner {
+            TxInner::Sqlite(_) => Backend::Sqlite,
+            TxInner::Postgres(_) => Backend::Postgres,
         }
     }
 
     pub async fn fetch_all(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
-        match self {
-            Tx::Sqlite(t) => t.fetch_all(sql, args),
-            Tx::Postgres(t) => Ok(bind_pg(sql, args)
+        match &mut self.inner {
+            TxInner::Sqlite(t) => t.fetch_all(sql, args),
+            TxInner::Postgres(t) => Ok(bind_pg(sql, args)
                 .fetch_all(&mut **t)
                 .await?
                 .iter()
@@ -205,24 +229,37 @@ impl Tx {
     }
 
     pub async fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64> {
-        match self {
-            Tx::Sqlite(t) => t.execute(sql, args),
-            Tx::Postgres(t) => Ok(bind_pg(sql, args).execute(&mut **t).await?.rows_affected()),
+        match &mut self.inner {
+            TxInner::Sqlite(t) => t.execute(sql, args),
+            TxInner::Postgres(t) => Ok(bind_pg(sql, args).execute(&mut **t).await?.rows_affected()),
         }
     }
 
+    /// Commits, then moves the data epoch forward (in a statement of its own,
+    /// so replicas contend on the counter only for that moment, not for the
+    /// whole transaction).
     pub async fn commit(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(t) => t.commit()?,
-            Tx::Postgres(t) => t.commit().await?,
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit()?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        if let Err(err) = self
+            .db
+            .execute(
+                "UPDATE tollgate_state SET value = value + 1 WHERE name = 'data_epoch'",
+                &[],
+            )
+            .await
+        {
+            tracing::error!(error = %err, "could not move the data epoch; cached answers may be stale");
         }
         Ok(())
     }
 
     pub async fn rollback(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(t) => t.rollback()?,
-            Tx::Postgres(t) => t.rollback().await?,
+        match self.inner {
+            TxInner::Sqlite(t) => t.rollback()?,
+            TxInner::Postgres(t) => t.rollback().await?,
         }
         Ok(())
     }

@@ -352,3 +352,65 @@ async fn retargeting_is_refused_when_the_rules_say_so() {
     );
     assert_eq!(app.count("sn_dpr_model_release_target").await, targets);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_answers_follow_every_committed_write() {
+    let app = TestApp::spawn().await;
+    app.demo().await;
+    let url = format!("{BUNDLE}?sendAggregation=true");
+    let first = app.get(&url).await.body["aggregates"]["enhancementAggregate"].clone();
+    assert_eq!(first, json!({"Open": 0, "Closed": 0}));
+    assert_eq!(
+        app.get(&url).await.body["aggregates"]["enhancementAggregate"],
+        first,
+        "served again unchanged"
+    );
+    let res = app
+        .post(
+            "/api/now/table/sn_dpr_model_product_enhancement",
+            json!({"name": "E", "product": demo::PRODUCT_PAYMENTS, "release": demo::GATED_RELEASE_ID}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    assert_eq!(
+        app.get(&url).await.body["aggregates"]["enhancementAggregate"],
+        json!({"Open": 1, "Closed": 0})
+    );
+
+    let status = format!(
+        "/api/sn_dpr/digital_product_release/releases/{}/policies/status",
+        demo::GATED_RELEASE_ID
+    );
+    assert_eq!(
+        app.get(&status).await.body["result"]["overallSummary"]["compliant"],
+        true
+    );
+    let res = app
+        .post("/api/now/table/sn_pace_policy", json!({"name": "Late policy", "rego": "package tollgate.policy\n\ndefault compliant := false\n"}))
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let policy = res.body["result"]["sys_id"].as_str().unwrap().to_owned();
+    let phase = app
+        .get(&format!(
+            "/api/now/table/sn_dpr_model_template_phase?sysparm_query=template={}^order=100",
+            demo::TEMPLATE_GATED_ID
+        ))
+        .await;
+    let phase = phase.body["result"][0]["sys_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .post(
+            "/api/now/table/sn_dpr_model_template_phase_policy",
+            json!({"template_phase": phase, "policy": policy}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    let after = app.get(&status).await;
+    assert_eq!(
+        after.body["result"]["overallSummary"]["compliant"], false,
+        "a newly mapped policy shows at once"
+    );
+    assert_eq!(after.body["result"]["overallSummary"]["totalCount"], 3);
+}

@@ -1,8 +1,7 @@
 //! Release bundles.
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use serde_json::json;
 
 use super::ReleaseReaders;
@@ -30,7 +29,21 @@ pub async fn bundle(
             ))
         }
     };
-    let b = bundles::bundle(&state.db, params.get("sys_id")?, with_aggregates).await?;
+    let id = params.get("sys_id")?;
+    let key = format!("bundle:{id}:{with_aggregates}");
+    let body = state
+        .answers
+        .get_or_compute(&state.db, key, || bundle_body(&state, id, with_aggregates))
+        .await?;
+    Ok(super::json_bytes(body))
+}
+
+async fn bundle_body(
+    state: &AppState,
+    id: &str,
+    with_aggregates: bool,
+) -> Result<axum::body::Bytes> {
+    let b = bundles::bundle(&state.db, id, with_aggregates).await?;
     let mut body = json!({
         "sysId": b.sys_id,
         "name": b.name,
@@ -45,5 +58,7 @@ pub async fn bundle(
             "enhancementAggregate": {"Open": a.enhancements_open, "Closed": a.enhancements_closed},
         });
     }
-    Ok(Json(body).into_response())
+    serde_json::to_vec(&body)
+        .map(Into::into)
+        .map_err(Error::internal)
 }

@@ -53,6 +53,15 @@ pub async fn policy_status(
     _auth: Authorized<ReleaseReaders>,
 ) -> Result<Response> {
     let release = params.get("release_id")?;
+    let key = format!("policy_status:{release}");
+    let body = state
+        .answers
+        .get_or_compute(&state.db, key, || policy_status_body(&state, release))
+        .await?;
+    Ok(super::json_bytes(body))
+}
+
+async fn policy_status_body(state: &AppState, release: &str) -> Result<axum::body::Bytes> {
     let status = policy_status::policy_status(&state.db, release).await?;
     let mut overall = summary_json(&status.summary);
     overall["currentPhase"] = json!(status.phase_name);
@@ -84,7 +93,10 @@ pub async fn policy_status(
             })
         })
         .collect();
-    Ok(Json(json!({"result": {"overallSummary": overall, "products": products}})).into_response())
+    let body = json!({"result": {"overallSummary": overall, "products": products}});
+    serde_json::to_vec(&body)
+        .map(Into::into)
+        .map_err(crate::error::Error::internal)
 }
 
 /// `POST .../digital_product_release/release/{releaseId}/policies/run`

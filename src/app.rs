@@ -28,6 +28,7 @@ pub fn job_handlers() -> Vec<Arc<dyn JobHandler>> {
     vec![
         Arc::new(crate::domain::dpr::jobs::CreateIncludedVersions),
         Arc::new(crate::domain::dpr::policy_run::RunPolicies),
+        Arc::new(crate::domain::dpr::lifecycle::AdvanceTimeline),
     ]
 }
 
@@ -85,12 +86,30 @@ pub async fn serve(
             tokio::time::sleep(EPOCH_POLL).await;
         }
     });
+    // Timeline releases move on their planned dates: queue a pass now and
+    // then (only where jobs run).
+    let timeline = (state.settings.workers > 0).then(|| {
+        let jobs = state.jobs.clone();
+        let every = Duration::from_secs(state.settings.timeline_tick.max(1));
+        tokio::spawn(async move {
+            loop {
+                if let Err(err) = crate::domain::dpr::lifecycle::schedule_timeline_pass(&jobs).await
+                {
+                    tracing::warn!(error = %err, "could not schedule the timeline pass");
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    });
     let router = crate::http::router(state.clone());
     tracing::info!(address = %listener.local_addr()?, "listening");
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await?;
     epoch_task.abort();
+    if let Some(task) = timeline {
+        task.abort();
+    }
     workers.shutdown(Duration::from_secs(10)).await;
     state.db.close().await;
     tracing::info!("stopped");

@@ -49,6 +49,9 @@ pub struct SettingsArgs {
     /// Seconds before a request is answered 503.
     #[arg(long, env = "TOLLGATE_REQUEST_TIMEOUT", global = true)]
     pub request_timeout: Option<u64>,
+    /// Seconds between passes that move timeline releases on their dates.
+    #[arg(long, env = "TOLLGATE_TIMELINE_TICK", global = true)]
+    pub timeline_tick: Option<u64>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -64,6 +67,7 @@ struct FileSettings {
     job_lease: Option<u64>,
     max_connections: Option<u32>,
     request_timeout: Option<u64>,
+    timeline_tick: Option<u64>,
 }
 
 /// The effective settings.
@@ -79,6 +83,7 @@ pub struct Settings {
     pub job_lease: u64,
     pub max_connections: u32,
     pub request_timeout: u64,
+    pub timeline_tick: u64,
 }
 
 impl Default for Settings {
@@ -94,6 +99,7 @@ impl Default for Settings {
             job_lease: 60,
             max_connections: 8,
             request_timeout: 30,
+            timeline_tick: 60,
         }
     }
 }
@@ -166,6 +172,10 @@ impl Settings {
                 .request_timeout
                 .or(file.request_timeout)
                 .unwrap_or(d.request_timeout),
+            timeline_tick: args
+                .timeline_tick
+                .or(file.timeline_tick)
+                .unwrap_or(d.timeline_tick),
         })
     }
 }
@@ -188,6 +198,7 @@ const KNOWN_ENV: &[&str] = &[
     "TOLLGATE_JOB_LEASE",
     "TOLLGATE_MAX_CONNECTIONS",
     "TOLLGATE_REQUEST_TIMEOUT",
+    "TOLLGATE_TIMELINE_TICK",
     "TOLLGATE_LOG",
     "TOLLGATE_LOG_FORMAT",
     "TOLLGATE_TEST_DATABASE_URL",

@@ -124,6 +124,18 @@ pub fn router(state: AppState) -> Router {
     r = versioned(
         r,
         "/api/sn_dpr",
+        "/digital_product_release/release/{release_id}/phase/{phase_id}/start",
+        post(dpr::phases::start_phase),
+    );
+    r = versioned(
+        r,
+        "/api/sn_dpr",
+        "/digital_product_release/release/{release_id}/restart",
+        post(dpr::phases::restart),
+    );
+    r = versioned(
+        r,
+        "/api/sn_dpr",
         "/digital_product_release/release/{release_id}/policies/run",
         post(dpr::phases::run_policies),
     );

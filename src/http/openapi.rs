@@ -42,6 +42,22 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint { method: "post", path: "/api/sn_dpr/digital_product_release/release_id/{releaseId}/complete_phase", summary: "Complete the current phase of a release when every mapped policy is compliant for every product", roles: &["sn_dpr_model.product_manager", "sn_dpr_model.release_admin", "sn_dpr_model.release_coordinator"], body: None, success: 201 },
     Endpoint {
         method: "post",
+        path: "/api/sn_dpr/digital_product_release/release/{releaseId}/phase/{phaseSysId}/start",
+        summary: "Tollgate addition: start the next phase of a stage-oriented release by hand",
+        roles: &["sn_dpr_model.product_manager", "sn_dpr_model.release_admin", "sn_dpr_model.release_coordinator"],
+        body: None,
+        success: 201,
+    },
+    Endpoint {
+        method: "post",
+        path: "/api/sn_dpr/digital_product_release/release/{releaseId}/restart",
+        summary: "Tollgate addition: restart a release from one of its phases (body: phaseSysId); that phase and later ones are reset",
+        roles: &["sn_dpr_model.product_manager", "sn_dpr_model.release_admin"],
+        body: Some("record"),
+        success: 201,
+    },
+    Endpoint {
+        method: "post",
         path: "/api/sn_dpr/digital_product_release/release/{releaseId}/policies/run",
         summary: "Schedule an evaluation of every policy of the current phase for every product of the release",
         roles: &["sn_dpr_model.product_manager"],

@@ -10,6 +10,7 @@ mod envelopes;
 mod examples;
 mod identity;
 mod jobs;
+mod lifecycle;
 mod phases;
 mod policies;
 mod registry;

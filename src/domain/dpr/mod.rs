@@ -3,6 +3,7 @@
 pub mod bundles;
 pub mod calendars;
 pub mod jobs;
+pub mod lifecycle;
 pub mod phases;
 pub mod policy_run;
 pub mod policy_status;

@@ -227,15 +227,47 @@ pub struct Completed {
 /// release on after the last one.
 pub async fn complete_current_phase(db: &Db, release_id: &str, actor: &str) -> Result<Completed> {
     let mut tx = db.begin().await?;
-    let (release, phase) = release_in_progress(&mut Reader::Tx(&mut tx), release_id).await?;
+    let done = complete_phase_in(&mut tx, release_id, actor).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// Related tasks of the release that are not done yet (a stage-oriented
+/// phase completes only when its tasks are done).
+async fn open_tasks(tx: &mut Tx, release_id: &str) -> Result<Vec<String>> {
+    Ok(tx
+        .fetch_all(
+            "SELECT t.number FROM sn_dpr_model_release_related_task r JOIN task t ON t.sys_id = r.task \
+             WHERE r.\"release\" = $1 AND t.state NOT IN ('closed', 'cancelled') ORDER BY t.number",
+            &[Value::from(release_id)],
+        )
+        .await?
+        .iter()
+        .map(|r| r.string("number"))
+        .collect())
+}
+
+/// Completes the current phase inside the caller's transaction. In a
+/// timeline release the next phase starts at once; in a stage release it
+/// waits to be started by hand.
+pub async fn complete_phase_in(tx: &mut Tx, release_id: &str, actor: &str) -> Result<Completed> {
+    let (release, phase) = release_in_progress(&mut Reader::Tx(tx), release_id).await?;
+    let stage = release.string("process_type") == "stage";
+    if stage {
+        let open = open_tasks(tx, release_id).await?;
+        if !open.is_empty() {
+            return Err(Error::conflict(format!(
+                "The phase {} cannot be completed: related tasks not done: {}",
+                phase.string("name"),
+                open.join(", ")
+            )));
+        }
+    }
     let phase_id = phase.string("sys_id");
-    let products = release_products(&mut Reader::Tx(&mut tx), release_id).await?;
-    let policies = phase_policies(
-        &mut Reader::Tx(&mut tx),
-        phase.text("template_phase").as_deref(),
-    )
-    .await?;
-    let results = executions(&mut Reader::Tx(&mut tx), &phase_id).await?;
+    let products = release_products(&mut Reader::Tx(tx), release_id).await?;
+    let policies =
+        phase_policies(&mut Reader::Tx(tx), phase.text("template_phase").as_deref()).await?;
+    let results = executions(&mut Reader::Tx(tx), &phase_id).await?;
     let mut blocking = Vec::new();
     for product in &products {
         for policy in &policies {
@@ -263,7 +295,7 @@ pub async fn complete_current_phase(db: &Db, release_id: &str, actor: &str) -> R
         table("sn_dpr_model_release_phase").ok_or_else(|| Error::internal("phase table"))?;
     let releases = table("sn_dpr_model_release").ok_or_else(|| Error::internal("release table"))?;
     update_values(
-        &mut tx,
+        tx,
         phases,
         &phase_id,
         vec![
@@ -282,9 +314,21 @@ pub async fn complete_current_phase(db: &Db, release_id: &str, actor: &str) -> R
         .await?
         .map(|r| r.string("sys_id"));
     let release_state = match &next {
+        Some(_) if stage => {
+            // Stage phases start by hand (`start_phase`).
+            update_values(
+                tx,
+                releases,
+                release_id,
+                vec![("current_phase", Value::Null)],
+                actor,
+            )
+            .await?;
+            release.string("state")
+        }
         Some(next_id) => {
             update_values(
-                &mut tx,
+                tx,
                 phases,
                 next_id,
                 vec![
@@ -295,7 +339,7 @@ pub async fn complete_current_phase(db: &Db, release_id: &str, actor: &str) -> R
             )
             .await?;
             update_values(
-                &mut tx,
+                tx,
                 releases,
                 release_id,
                 vec![("current_phase", Value::Text(next_id.clone()))],
@@ -305,10 +349,10 @@ pub async fn complete_current_phase(db: &Db, release_id: &str, actor: &str) -> R
             release.string("state")
         }
         None => {
-            let target = after_last_phase(&mut tx).await?;
+            let target = after_last_phase(tx).await?;
             let new_state = target.unwrap_or(state::IN_PROGRESS);
             update_values(
-                &mut tx,
+                tx,
                 releases,
                 release_id,
                 vec![
@@ -321,7 +365,6 @@ pub async fn complete_current_phase(db: &Db, release_id: &str, actor: &str) -> R
             new_state.to_owned()
         }
     };
-    tx.commit().await?;
     Ok(Completed {
         phase: phase_id,
         next_phase: next,

@@ -8,9 +8,9 @@ use serde_json::json;
 
 use super::*;
 use crate::app::AppState;
-use crate::domain::dpr::{phases, policy_run, policy_status};
+use crate::domain::dpr::{lifecycle, phases, policy_run, policy_status};
 use crate::error::Result;
-use crate::http::extract::Authorized;
+use crate::http::extract::{Authorized, Fields, JsonObject};
 use crate::http::PathParams;
 
 /// `POST .../digital_product_release/release_id/{releaseId}/complete_phase`
@@ -114,4 +114,38 @@ pub async fn run_policies(
         "policyExecutionScheduled": true,
     }});
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `POST .../digital_product_release/release/{releaseId}/phase/{phaseSysId}/start`
+/// (a Tollgate addition): starts the next phase of a stage-oriented release.
+pub async fn start_phase(
+    State(state): State<AppState>,
+    params: PathParams,
+    auth: Authorized<PhaseCompleters>,
+) -> Result<Response> {
+    let release = params.get("release_id")?;
+    let phase = params.get("phase_id")?;
+    lifecycle::start_phase(&state.db, release, phase, &auth.caller.user_name).await?;
+    let body = json!({"result": {"error": false, "message": "Release phase started", "phaseSysId": phase}});
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `POST .../digital_product_release/release/{releaseId}/restart` with
+/// `{"phaseSysId": ...}` (a Tollgate addition): resets that phase and every
+/// later one; the release is Restarting until the phase starts again.
+pub async fn restart(
+    State(state): State<AppState>,
+    params: PathParams,
+    auth: Authorized<ReleaseManagers>,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    let release = params.get("release_id")?;
+    let f = Fields::new(&body);
+    let phase = sys_id_field(&f, "phaseSysId", true)?.unwrap_or_default();
+    lifecycle::restart(&state.db, release, &phase, &auth.caller.user_name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"result": {"error": false, "message": ""}})),
+    )
+        .into_response())
 }

@@ -51,7 +51,12 @@ async fn release_row(tx: &mut Tx, release_id: &str) -> Result<Row> {
 }
 
 /// Starts `phase` now and makes it the release's current phase.
-async fn begin_phase(tx: &mut Tx, release_id: &str, phase_id: &str, actor: &str) -> Result<()> {
+pub(crate) async fn begin_phase(
+    tx: &mut Tx,
+    release_id: &str,
+    phase_id: &str,
+    actor: &str,
+) -> Result<()> {
     let (releases, phases) = tables()?;
     let now = format_date_time(Utc::now());
     update_values(

@@ -327,25 +327,7 @@ pub async fn complete_phase_in(tx: &mut Tx, release_id: &str, actor: &str) -> Re
             release.string("state")
         }
         Some(next_id) => {
-            update_values(
-                tx,
-                phases,
-                next_id,
-                vec![
-                    ("state", Value::from("in_progress")),
-                    ("actual_start", Value::Text(now)),
-                ],
-                actor,
-            )
-            .await?;
-            update_values(
-                tx,
-                releases,
-                release_id,
-                vec![("current_phase", Value::Text(next_id.clone()))],
-                actor,
-            )
-            .await?;
+            super::lifecycle::begin_phase(tx, release_id, next_id, actor).await?;
             release.string("state")
         }
         None => {

@@ -9,7 +9,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::jobs::JobQueue;
 use crate::registry::table;
 use crate::storage::{Db, Row, Tx, Value};
-use crate::time::{format_date_time, DATE_TIME_FORMAT};
+use crate::time::DATE_TIME_FORMAT;
 
 /// The job kind that creates the versions and child releases of
 /// `autoCreateIncludedVersions`.
@@ -467,40 +467,32 @@ pub async fn create_phases(
 
 /// Moves a release to In Progress and starts its first phase.
 pub async fn start(tx: &mut Tx, release: &str, actor: &str) -> Result<()> {
-    let now = format_date_time(Utc::now());
     let first = tx
         .fetch_optional(
             "SELECT sys_id FROM sn_dpr_model_release_phase WHERE \"release\" = $1 ORDER BY \"order\", sys_id LIMIT 1",
             &[Value::from(release)],
         )
         .await?;
-    let phases = dpr_table("sn_dpr_model_release_phase")?;
-    if let Some(phase) = &first {
-        let id = phase.string("sys_id");
-        update_values(
-            tx,
-            phases,
-            &id,
-            vec![
-                ("state", Value::from("in_progress")),
-                ("actual_start", Value::Text(now.clone())),
-            ],
-            actor,
-        )
-        .await?;
+    match first {
+        Some(phase) => {
+            super::lifecycle::begin_phase(tx, release, &phase.string("sys_id"), actor).await
+        }
+        // A release without phases (no template) is simply In Progress.
+        None => {
+            let values = vec![
+                ("state", Value::from(state::IN_PROGRESS)),
+                ("current_phase", Value::Null),
+            ];
+            update_values(
+                tx,
+                dpr_table("sn_dpr_model_release")?,
+                release,
+                values,
+                actor,
+            )
+            .await
+        }
     }
-    let current = first.map(|p| p.string("sys_id"));
-    update_values(
-        tx,
-        dpr_table("sn_dpr_model_release")?,
-        release,
-        vec![
-            ("state", Value::from(state::IN_PROGRESS)),
-            ("current_phase", Value::from(current)),
-        ],
-        actor,
-    )
-    .await
 }
 
 /// `draftReleaseId`: applies the given fields to a Draft release and moves it

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
+pub mod sdp;
 pub mod table_api;
 
 use std::collections::HashMap;

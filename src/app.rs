@@ -12,6 +12,9 @@ use crate::jobs::{spawn_workers, JobHandler, JobQueue};
 use crate::metrics::Metrics;
 use crate::storage::{migrations, ConnectOptions, Db};
 
+/// How long finished jobs (and so their progress ids) are kept.
+const JOB_RETENTION_DAYS: i64 = 7;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -96,6 +99,13 @@ pub async fn serve(
                 if let Err(err) = crate::domain::dpr::lifecycle::schedule_timeline_pass(&jobs).await
                 {
                     tracing::warn!(error = %err, "could not schedule the timeline pass");
+                }
+                // Finished jobs stay readable (progress ids) for a week.
+                let cutoff = crate::time::format_date_time(
+                    chrono::Utc::now() - chrono::Duration::days(JOB_RETENTION_DAYS),
+                );
+                if let Err(err) = jobs.sweep_finished(&cutoff).await {
+                    tracing::warn!(error = %err, "could not sweep finished jobs");
                 }
                 tokio::time::sleep(every).await;
             }

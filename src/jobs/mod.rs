@@ -389,6 +389,19 @@ impl JobQueue {
         Ok(if n == 1 { state } else { JobState::Running })
     }
 
+    /// Deletes finished jobs (succeeded, failed, canceled) last touched
+    /// before `cutoff` (`YYYY-MM-DD hh:mm:ss` UTC); their progress is no longer
+    /// readable afterwards. Returns how many went.
+    pub async fn sweep_finished(&self, cutoff: &str) -> Result<u64> {
+        Ok(self
+            .db
+            .execute(
+                "DELETE FROM tollgate_job WHERE state IN ('succeeded', 'failed', 'canceled') AND updated_on < $1",
+                &[Value::from(cutoff)],
+            )
+            .await?)
+    }
+
     /// Hands back every lease `owner_prefix` holds (graceful shutdown), so
     /// another process can take those jobs at once.
     pub async fn release_leases(&self, owner_prefix: &str) -> Result<u64> {

@@ -331,3 +331,33 @@ async fn worker_pools_run_queued_jobs_and_release_leases_on_shutdown() {
         "a released lease does not count as an attempt"
     );
 }
+
+#[tokio::test]
+async fn finished_jobs_are_swept_after_their_retention_but_unfinished_ones_stay() {
+    let app = app_with(vec![Arc::new(RecordEffect {
+        hold_first_attempt: None,
+    })])
+    .await;
+    let q = queue(&app).clone();
+    let done = q
+        .enqueue("test.record_effect", &json!({}), "test")
+        .await
+        .unwrap();
+    let ctx = q.claim("w", now()).await.unwrap().unwrap();
+    assert_eq!(q.execute(ctx).await, JobState::Succeeded);
+    let waiting = q
+        .enqueue("test.record_effect", &json!({}), "test")
+        .await
+        .unwrap();
+    assert_eq!(
+        q.sweep_finished("2000-01-01 00:00:00").await.unwrap(),
+        0,
+        "not old enough"
+    );
+    assert_eq!(q.sweep_finished("2999-01-01 00:00:00").await.unwrap(), 1);
+    assert!(q.progress(&done).await.unwrap().is_none());
+    assert!(
+        q.progress(&waiting).await.unwrap().is_some(),
+        "unfinished jobs are never swept"
+    );
+}

@@ -23,7 +23,9 @@ fn parse_input(text: &str) -> Result<Map<String, Json_>, Error> {
     match serde_json::from_str::<Json_>(text) {
         Ok(Json_::Object(map)) => Ok(map),
         Ok(_) => Err(Error::malformed("input_data must be a JSON object").with_field("input_data")),
-        Err(e) => Err(Error::malformed(format!("input_data is not valid JSON: {e}")).with_field("input_data")),
+        Err(e) => Err(
+            Error::malformed(format!("input_data is not valid JSON: {e}")).with_field("input_data"),
+        ),
     }
 }
 
@@ -37,7 +39,11 @@ impl FromRequest<AppState> for InputData {
     type Rejection = Error;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Error> {
-        if let Some(text) = request.uri().query().and_then(|q| form_field(q.as_bytes(), "input_data")) {
+        if let Some(text) = request
+            .uri()
+            .query()
+            .and_then(|q| form_field(q.as_bytes(), "input_data"))
+        {
             return parse_input(&text).map(InputData);
         }
         let form = request
@@ -50,14 +56,18 @@ impl FromRequest<AppState> for InputData {
             let text = form_field(&bytes, "input_data").unwrap_or_default();
             return parse_input(&text).map(InputData);
         }
-        let text = std::str::from_utf8(&bytes).map_err(|_| Error::malformed("the body is not valid UTF-8"))?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| Error::malformed("the body is not valid UTF-8"))?;
         parse_input(text).map(InputData)
     }
 }
 
 /// A success answer: `body` plus `response_status` 2000.
 pub fn success(status: StatusCode, mut body: Map<String, Json_>) -> Response {
-    body.insert("response_status".into(), json!({"status_code": 2000, "status": "success"}));
+    body.insert(
+        "response_status".into(),
+        json!({"status_code": 2000, "status": "success"}),
+    );
     (status, Json(Json_::Object(body))).into_response()
 }
 
@@ -68,7 +78,10 @@ mod tests {
     #[test]
     fn input_data_must_be_a_json_object_and_errors_name_it() {
         assert!(parse_input("").unwrap().is_empty());
-        assert_eq!(parse_input(r#"{"release": {"title": "x"}}"#).unwrap()["release"]["title"], "x");
+        assert_eq!(
+            parse_input(r#"{"release": {"title": "x"}}"#).unwrap()["release"]["title"],
+            "x"
+        );
         let err = parse_input("[1]").unwrap_err();
         assert_eq!(err.field.as_deref(), Some("input_data"));
         let err = parse_input("{").unwrap_err();

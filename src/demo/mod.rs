@@ -4,6 +4,7 @@
 
 mod bundles;
 mod scope;
+mod servicedesk;
 use crate::error::Result;
 use crate::registry::{self, Table};
 use crate::storage::{Db, Tx, Value};
@@ -109,6 +110,7 @@ pub async fn load(db: &Db) -> Result<usize> {
     added += load_release_model(&mut tx).await?;
     added += scope::load(&mut tx).await?;
     added += bundles::load(&mut tx).await?;
+    added += servicedesk::load(&mut tx).await?;
     tx.commit().await?;
     Ok(added)
 }

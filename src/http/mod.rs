@@ -194,6 +194,15 @@ pub fn router(state: AppState) -> Router {
         "/progress/{progress_id}",
         get(cicd::progress),
     );
+    r = r
+        .route(
+            "/api/v3/releases",
+            get(sdp::releases::list).post(sdp::releases::add),
+        )
+        .route(
+            "/api/v3/releases/{release_id}",
+            get(sdp::releases::get).put(sdp::releases::edit),
+        );
     let metrics = state.metrics.clone();
     let timeout = std::time::Duration::from_secs(state.settings.request_timeout.max(1));
     r.route("/oauth_token.do", post(oauth::token))

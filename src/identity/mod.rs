@@ -118,6 +118,8 @@ impl Identity {
             }
             if scheme.eq_ignore_ascii_case("bearer")
                 || scheme.eq_ignore_ascii_case("zoho-oauthtoken")
+                // The v3 samples send `Authorization: authtoken: <key>`.
+                || scheme.eq_ignore_ascii_case("authtoken:")
             {
                 return self.check_token(rest).await;
             }

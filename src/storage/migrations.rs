@@ -24,6 +24,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "data_epoch",
         include_str!("../../migrations/0003_data_epoch.sql"),
     ),
+    (
+        4,
+        "servicedesk",
+        include_str!("../../migrations/0004_servicedesk.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

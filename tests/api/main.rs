@@ -17,4 +17,5 @@ mod registry;
 mod releases;
 mod scope;
 mod server;
+mod servicedesk;
 mod table_api;

@@ -12,6 +12,8 @@ use crate::app::AppState;
 use crate::error::Error;
 use crate::http::extract::read_body;
 
+pub mod releases;
+
 /// The request's `input_data`: a JSON document sent as the query parameter
 /// or form field `input_data`, or as a plain JSON body. Absent reads as `{}`.
 pub struct InputData(pub Map<String, Json_>);
@@ -69,6 +71,16 @@ pub fn success(status: StatusCode, mut body: Map<String, Json_>) -> Response {
         json!({"status_code": 2000, "status": "success"}),
     );
     (status, Json(Json_::Object(body))).into_response()
+}
+
+/// A list's success answer: `response_status` is an array, as the vendor's
+/// list answers show it.
+pub fn list_success(mut body: Map<String, Json_>) -> Response {
+    body.insert(
+        "response_status".into(),
+        json!([{"status_code": 2000, "status": "success"}]),
+    );
+    (StatusCode::OK, Json(Json_::Object(body))).into_response()
 }
 
 #[cfg(test)]

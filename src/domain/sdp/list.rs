@@ -1,0 +1,361 @@
+//! Listing releases with `list_info`: paging (`row_count`, `start_index`,
+//! `page`), sorting (`sort_field`/`sort_order` or `sort_fields`),
+//! `search_fields`, `search_criteria` (one, a list, `logical_operator`,
+//! nested `children`), `filter_by` and `get_total_count`.
+
+use serde_json::{json, Map, Value as Json};
+
+use super::releases::View;
+use crate::error::{Error, Result};
+use crate::storage::{Db, Value};
+
+const MAX_ROWS: i64 = 100;
+
+/// A searchable or sortable field: its SQL, and the reference kind when it is
+/// a reference (searched by name).
+fn field_sql(field: &str) -> Result<(String, Option<&'static str>)> {
+    let base = field.strip_suffix(".name").unwrap_or(field);
+    let reference = |kind: &'static str, column: &str| Ok((column.to_owned(), Some(kind)));
+    match base {
+        "id" => Ok(("id".into(), None)),
+        "title" => Ok(("title".into(), None)),
+        "description" => Ok(("description".into(), None)),
+        "created_time" => Ok(("created_time".into(), None)),
+        "scheduled_start_time" => Ok(("scheduled_start".into(), None)),
+        "scheduled_end_time" => Ok(("scheduled_end".into(), None)),
+        "completed_time" => Ok(("completed_time".into(), None)),
+        "stage" => reference("stage", "stage_id"),
+        "status" => reference("status", "status_id"),
+        "priority" => reference("priority", "priority_id"),
+        "urgency" => reference("urgency", "urgency_id"),
+        "impact" => reference("impact", "impact_id"),
+        "risk" => reference("risk", "risk_id"),
+        "category" => reference("category", "category_id"),
+        "release_type" => reference("release_type", "release_type_id"),
+        "group" => reference("group", "group_id"),
+        "template" => reference("template", "template_id"),
+        other => Err(Error::invalid(
+            "list_info",
+            format!("{other:?} is not a field releases can be searched or sorted by"),
+        )),
+    }
+}
+
+fn text_of(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// One condition as SQL, its values appended to `args`.
+fn condition(c: &Map<String, Json>, args: &mut Vec<Value>) -> Result<String> {
+    if let Some(children) = c.get("children") {
+        let own = if c.contains_key("field") {
+            Some(condition_without_children(c, args)?)
+        } else {
+            None
+        };
+        let nested = criteria(children, args)?;
+        return Ok(match own {
+            Some(o) => format!("({o} AND {nested})"),
+            None => nested,
+        });
+    }
+    condition_without_children(c, args)
+}
+
+fn condition_without_children(c: &Map<String, Json>, args: &mut Vec<Value>) -> Result<String> {
+    let field = c
+        .get("field")
+        .and_then(Json::as_str)
+        .ok_or_else(|| Error::missing("search_criteria.field"))?;
+    let cond = c
+        .get("condition")
+        .and_then(Json::as_str)
+        .unwrap_or("is")
+        .to_ascii_lowercase();
+    let (column, reference) = field_sql(field)?;
+    let value = c
+        .get("value")
+        .or_else(|| c.get("values"))
+        .cloned()
+        .unwrap_or(Json::Null);
+    let bind = |v: Value, args: &mut Vec<Value>| {
+        args.push(v);
+        format!("${}", args.len())
+    };
+    // A reference compares by its name, through the reference table.
+    let target = match reference {
+        Some(kind) => format!(
+            "(SELECT LOWER(name) FROM sdp_reference WHERE kind = '{kind}' AND id = {column})"
+        ),
+        None if column == "title" || column == "description" => format!("LOWER({column})"),
+        None => column.clone(),
+    };
+    let numeric = reference.is_none() && !matches!(column.as_str(), "title" | "description");
+    let scalar = |v: &Json| -> Value {
+        if numeric {
+            text_of(v)
+                .parse::<i64>()
+                .map(Value::Int)
+                .unwrap_or(Value::Int(i64::MIN))
+        } else {
+            Value::Text(text_of(v).to_lowercase())
+        }
+    };
+    let sql = match cond.as_str() {
+        "is" | "is not" => {
+            let items: Vec<Json> = match &value {
+                Json::Array(a) => a.clone(),
+                v => vec![v.clone()],
+            };
+            let ps: Vec<String> = items.iter().map(|v| bind(scalar(v), args)).collect();
+            let op = if cond == "is" { "IN" } else { "NOT IN" };
+            format!("{target} {op} ({})", ps.join(", "))
+        }
+        "contains" | "not contains" | "starts with" | "ends with" => {
+            let v = like_escape(&text_of(&value).to_lowercase());
+            let pattern = match cond.as_str() {
+                "starts with" => format!("{v}%"),
+                "ends with" => format!("%{v}"),
+                _ => format!("%{v}%"),
+            };
+            let p = bind(Value::Text(pattern), args);
+            if cond == "not contains" {
+                format!("({target} IS NULL OR {target} NOT LIKE {p} ESCAPE '\\')")
+            } else {
+                format!("{target} LIKE {p} ESCAPE '\\'")
+            }
+        }
+        "greater than" => format!("{target} > {}", bind(scalar(&value), args)),
+        "lesser than" => format!("{target} < {}", bind(scalar(&value), args)),
+        "between" => {
+            let pair = value.as_array().filter(|a| a.len() == 2).ok_or_else(|| {
+                Error::wrong_type(
+                    "search_criteria.value",
+                    "an array of two values for between",
+                )
+            })?;
+            let lo = bind(scalar(&pair[0]), args);
+            let hi = bind(scalar(&pair[1]), args);
+            format!("{target} BETWEEN {lo} AND {hi}")
+        }
+        "is empty" => format!("{target} IS NULL"),
+        other => {
+            return Err(Error::invalid(
+                "search_criteria.condition",
+                format!("{other:?} is not a supported condition"),
+            ))
+        }
+    };
+    Ok(sql)
+}
+
+/// A criterion or a list of them, joined by each one's `logical_operator`.
+fn criteria(value: &Json, args: &mut Vec<Value>) -> Result<String> {
+    let items: Vec<&Map<String, Json>> = match value {
+        Json::Object(o) => vec![o],
+        Json::Array(a) => a
+            .iter()
+            .map(|v| {
+                v.as_object().ok_or_else(|| {
+                    Error::wrong_type("search_criteria", "an object or an array of objects")
+                })
+            })
+            .collect::<Result<_>>()?,
+        _ => {
+            return Err(Error::wrong_type(
+                "search_criteria",
+                "an object or an array of objects",
+            ))
+        }
+    };
+    let mut sql = String::new();
+    for (i, item) in items.iter().enumerate() {
+        let part = condition(item, args)?;
+        if i > 0 {
+            let op = item
+                .get("logical_operator")
+                .and_then(Json::as_str)
+                .unwrap_or("AND");
+            sql.push_str(if op.eq_ignore_ascii_case("or") {
+                " OR "
+            } else {
+                " AND "
+            });
+        }
+        sql.push_str(&part);
+    }
+    Ok(format!("({sql})"))
+}
+
+fn int(info: &Map<String, Json>, name: &str) -> Result<Option<i64>> {
+    match info.get(name) {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| Error::wrong_type(name, "a whole number")),
+        Some(Json::String(s)) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| Error::wrong_type(name, "a whole number")),
+        Some(_) => Err(Error::wrong_type(name, "a whole number")),
+    }
+}
+
+/// Lists releases; returns the answer's `list_info` and `releases`.
+pub async fn list(db: &Db, input: &Map<String, Json>) -> Result<(Json, Vec<Json>)> {
+    let empty = Map::new();
+    let info = match input.get("list_info") {
+        None | Some(Json::Null) => &empty,
+        Some(Json::Object(o)) => o,
+        Some(_) => return Err(Error::wrong_type("list_info", "an object")),
+    };
+    let row_count = int(info, "row_count")?.unwrap_or(10);
+    if !(1..=MAX_ROWS).contains(&row_count) {
+        return Err(Error::invalid(
+            "row_count",
+            format!("must be from 1 to {MAX_ROWS}"),
+        ));
+    }
+    let start_index = match (int(info, "page")?, int(info, "start_index")?) {
+        (Some(page), _) if page >= 1 => (page - 1) * row_count + 1,
+        (Some(_), _) => return Err(Error::invalid("page", "must be 1 or more")),
+        (None, Some(s)) if s >= 1 => s,
+        (None, Some(_)) => return Err(Error::invalid("start_index", "must be 1 or more")),
+        (None, None) => 1,
+    };
+    let mut args = Vec::new();
+    let mut wheres = Vec::new();
+    let filter = info
+        .get("filter_by")
+        .and_then(|f| f.get("name").or(Some(f)))
+        .and_then(Json::as_str)
+        .unwrap_or("all_releases");
+    wheres.push(match filter {
+        "all_releases" | "all" => "deleted_time IS NULL".to_owned(),
+        "open" | "open_releases" => "deleted_time IS NULL AND completed_time IS NULL".to_owned(),
+        "closed" | "closed_releases" | "completed" => {
+            "deleted_time IS NULL AND completed_time IS NOT NULL".to_owned()
+        }
+        "trashed" | "trash" => "deleted_time IS NOT NULL".to_owned(),
+        other => {
+            return Err(Error::invalid(
+                "filter_by",
+                format!("{other:?} is not a known filter"),
+            ))
+        }
+    });
+    if let Some(fields) = info.get("search_fields") {
+        let fields = fields
+            .as_object()
+            .ok_or_else(|| Error::wrong_type("search_fields", "an object"))?;
+        for (field, value) in fields {
+            let mut c = Map::new();
+            c.insert("field".into(), json!(field));
+            c.insert("condition".into(), json!("contains"));
+            c.insert("value".into(), value.clone());
+            wheres.push(condition(&c, &mut args)?);
+        }
+    }
+    if let Some(sc) = info.get("search_criteria") {
+        wheres.push(criteria(sc, &mut args)?);
+    }
+    let mut order = Vec::new();
+    let mut sort_echo = Map::new();
+    if let Some(Json::Array(fields)) = info.get("sort_fields") {
+        for f in fields {
+            let name = f
+                .get("field")
+                .and_then(Json::as_str)
+                .ok_or_else(|| Error::missing("sort_fields.field"))?;
+            let dir = f.get("order").and_then(Json::as_str).unwrap_or("asc");
+            order.push(format!(
+                "{} {}",
+                field_sql(name)?.0,
+                if dir.eq_ignore_ascii_case("desc") {
+                    "DESC"
+                } else {
+                    "ASC"
+                }
+            ));
+        }
+        sort_echo.insert("sort_fields".into(), info["sort_fields"].clone());
+    } else {
+        let name = info
+            .get("sort_field")
+            .and_then(Json::as_str)
+            .unwrap_or("id");
+        let dir = info
+            .get("sort_order")
+            .and_then(Json::as_str)
+            .unwrap_or("asc");
+        order.push(format!(
+            "{} {}",
+            field_sql(name)?.0,
+            if dir.eq_ignore_ascii_case("desc") {
+                "DESC"
+            } else {
+                "ASC"
+            }
+        ));
+        sort_echo.insert("sort_field".into(), json!(name));
+        sort_echo.insert("sort_order".into(), json!(dir.to_ascii_lowercase()));
+    }
+    order.push("id ASC".into());
+    let where_sql = wheres.join(" AND ");
+    let n = args.len();
+    let sql = format!(
+        "SELECT * FROM sdp_release WHERE {where_sql} ORDER BY {} LIMIT ${} OFFSET ${}",
+        order.join(", "),
+        n + 1,
+        n + 2
+    );
+    let mut page_args = args.clone();
+    page_args.push(Value::Int(row_count + 1));
+    page_args.push(Value::Int(start_index - 1));
+    let mut rows = db.fetch_all(&sql, &page_args).await?;
+    let has_more = rows.len() as i64 > row_count;
+    rows.truncate(row_count as usize);
+    let view = View::load(db).await?;
+    let releases: Vec<Json> = rows.iter().map(|r| Json::Object(view.summary(r))).collect();
+    let mut list_info =
+        json!({"has_more_rows": has_more, "start_index": start_index, "row_count": releases.len()});
+    for (k, v) in sort_echo {
+        list_info[k] = v;
+    }
+    for key in [
+        "search_fields",
+        "search_criteria",
+        "filter_by",
+        "fields_required",
+        "page",
+    ] {
+        if let Some(v) = info.get(key) {
+            list_info[key] = v.clone();
+        }
+    }
+    let wants_total = matches!(info.get("get_total_count"), Some(Json::Bool(true)))
+        || info.get("get_total_count").and_then(Json::as_str) == Some("true");
+    if wants_total {
+        let total = db
+            .fetch_optional(
+                &format!("SELECT COUNT(*) AS n FROM sdp_release WHERE {where_sql}"),
+                &args,
+            )
+            .await?
+            .and_then(|r| r.int("n"))
+            .unwrap_or(0);
+        list_info["get_total_count"] = json!("true");
+        list_info["total_count"] = json!(total);
+    }
+    Ok((list_info, releases))
+}

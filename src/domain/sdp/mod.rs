@@ -1,0 +1,5 @@
+//! ServiceDesk-style (v3) release records: reference data and releases.
+
+pub mod list;
+pub mod reference;
+pub mod releases;

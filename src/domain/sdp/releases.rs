@@ -1,0 +1,506 @@
+//! ServiceDesk-style release records: add, get, edit and list, with their
+//! references resolved by id or case-insensitive name, and the record shown
+//! the way the v3 API shows it.
+
+use std::collections::HashMap;
+
+use chrono::{TimeZone, Utc};
+use serde_json::{json, Map, Value as Json};
+
+use super::reference::{self, parse_id, resolve, Reference};
+use crate::domain::records::next_number as next_id;
+use crate::error::{Error, ErrorKind, Result};
+use crate::storage::{Db, Row, Tx, Value};
+
+/// Reference fields of a release: (request key, reference kind, column).
+const REFERENCES: &[(&str, &str, &str)] = &[
+    ("template", "template", "template_id"),
+    ("impact", "impact", "impact_id"),
+    ("priority", "priority", "priority_id"),
+    ("urgency", "urgency", "urgency_id"),
+    ("risk", "risk", "risk_id"),
+    ("category", "category", "category_id"),
+    ("subcategory", "subcategory", "subcategory_id"),
+    ("item", "item", "item_id"),
+    ("release_type", "release_type", "release_type_id"),
+    ("group", "group", "group_id"),
+    ("site", "site", "site_id"),
+];
+
+/// Date-time fields: (request key, column).
+const TIMES: &[(&str, &str)] = &[
+    ("scheduled_start_time", "scheduled_start"),
+    ("scheduled_end_time", "scheduled_end"),
+    ("next_review_on", "next_review_on"),
+];
+
+/// Fields only the server sets.
+const READ_ONLY: &[&str] = &[
+    "id",
+    "short_description",
+    "created_time",
+    "completed_time",
+    "deleted_time",
+    "release_requester",
+    "release_engineer",
+    "release_manager",
+    "workflow",
+    "notes_present",
+    "closure_code",
+    "configuration_items",
+    "image_token",
+];
+
+/// `{"display_value": "Jun 22, 2020 03:36 PM", "value": "1592820360370"}` (UTC).
+pub fn time_json(ms: Option<i64>) -> Json {
+    match ms.and_then(|ms| Utc.timestamp_millis_opt(ms).single()) {
+        Some(t) => {
+            json!({"display_value": t.format("%b %d, %Y %I:%M %p").to_string(), "value": t.timestamp_millis().to_string()})
+        }
+        None => Json::Null,
+    }
+}
+
+fn parse_time(field: &str, value: &Json) -> Result<Option<i64>> {
+    match value {
+        Json::Null => Ok(None),
+        Json::Object(o) => match o.get("value") {
+            Some(v) => parse_id(&format!("{field}.value"), v).map(Some),
+            None => Err(Error::missing(&format!("{field}.value"))),
+        },
+        _ => Err(Error::wrong_type(
+            field,
+            "an object with value (epoch milliseconds)",
+        )),
+    }
+}
+
+fn release_not_found(id: &str) -> Error {
+    Error::not_found(format!("No release with id {id}")).with_field("release_id")
+}
+
+/// The columns a request sets, with stage/status/roles resolved.
+struct Changes {
+    columns: Vec<(&'static str, Value)>,
+    roles: Option<Vec<(i64, i64)>>,
+}
+
+async fn resolve_user(tx: &mut Tx, field: &str, value: &Json) -> Result<i64> {
+    let obj = value
+        .as_object()
+        .ok_or_else(|| Error::wrong_type(field, "an object with id or name"))?;
+    let row = match (obj.get("id").filter(|v| !v.is_null()), obj.get("name")) {
+        (Some(id), _) => {
+            tx.fetch_optional(
+                "SELECT id FROM sdp_user WHERE id = $1",
+                &[Value::Int(parse_id(&format!("{field}.id"), id)?)],
+            )
+            .await?
+        }
+        (None, Some(Json::String(name))) => {
+            tx.fetch_optional(
+                "SELECT id FROM sdp_user WHERE LOWER(name) = LOWER($1) ORDER BY id",
+                &[Value::from(name)],
+            )
+            .await?
+        }
+        _ => return Err(Error::invalid(field, "give the user's id or name")),
+    };
+    row.and_then(|r| r.int("id"))
+        .ok_or_else(|| Error::invalid(field, format!("no user {value}")))
+}
+
+/// Validates a request's release object against the stored release
+/// (`current`, for edits) and turns it into column changes.
+async fn changes(tx: &mut Tx, input: &Map<String, Json>, current: Option<&Row>) -> Result<Changes> {
+    if let Some(field) = READ_ONLY.iter().find(|f| input.contains_key(**f)) {
+        return Err(Error::new(
+            ErrorKind::ReadOnly,
+            format!("{field} cannot be set: the server maintains it"),
+        )
+        .with_field(*field));
+    }
+    let mut columns: Vec<(&'static str, Value)> = Vec::new();
+    match input.get("title") {
+        Some(Json::String(t)) if !t.trim().is_empty() => {
+            columns.push(("title", Value::Text(t.clone())))
+        }
+        Some(Json::String(_)) | Some(Json::Null) => return Err(Error::missing("title")),
+        Some(_) => return Err(Error::wrong_type("title", "a string")),
+        None if current.is_none() => return Err(Error::missing("title")),
+        None => {}
+    }
+    match input.get("description") {
+        Some(Json::String(d)) => columns.push(("description", Value::Text(d.clone()))),
+        Some(Json::Null) => columns.push(("description", Value::Null)),
+        Some(_) => return Err(Error::wrong_type("description", "a string")),
+        None => {}
+    }
+    if let Some(v) = input.get("emergency") {
+        let b = v
+            .as_bool()
+            .ok_or_else(|| Error::wrong_type("emergency", "a boolean"))?;
+        columns.push(("emergency", Value::Bool(b)));
+    }
+    for (key, kind, column) in REFERENCES {
+        match input.get(*key) {
+            Some(v) => {
+                let found = resolve(tx, kind, key, v, None).await?;
+                if *key == "template" && found.is_none() {
+                    return Err(Error::missing("template"));
+                }
+                columns.push((column, Value::from(found.map(|r| r.id))));
+            }
+            None if *key == "template" && current.is_none() => {
+                return Err(Error::missing("template"))
+            }
+            None => {}
+        }
+    }
+    // The stage, then the status within it (names repeat across stages).
+    let current_stage = current.and_then(|r| r.int("stage_id"));
+    let stage = match input.get("stage") {
+        Some(v) => Some(
+            resolve(tx, "stage", "stage", v, None)
+                .await?
+                .ok_or_else(|| Error::missing("stage"))?,
+        ),
+        None => None,
+    };
+    let stage_id = stage.as_ref().map(|s| s.id).or(current_stage).unwrap_or(1);
+    match input.get("status") {
+        Some(v) => {
+            let status = resolve(tx, "status", "status", v, Some(stage_id))
+                .await?
+                .ok_or_else(|| Error::missing("status"))?;
+            columns.push(("stage_id", Value::Int(stage_id)));
+            columns.push(("status_id", Value::Int(status.id)));
+        }
+        None if stage.is_some() || current.is_none() => {
+            // A stage without a status starts at the stage's first status.
+            let first = tx
+                .fetch_optional(
+                    "SELECT id FROM sdp_reference WHERE kind = 'status' AND parent_id = $1 ORDER BY id LIMIT 1",
+                    &[Value::Int(stage_id)],
+                )
+                .await?
+                .and_then(|r| r.int("id"))
+                .ok_or_else(|| Error::internal("a stage without statuses"))?;
+            columns.push(("stage_id", Value::Int(stage_id)));
+            columns.push(("status_id", Value::Int(first)));
+        }
+        None => {}
+    }
+    for (key, column) in TIMES {
+        if let Some(v) = input.get(*key) {
+            columns.push((column, Value::from(parse_time(key, v)?)));
+        }
+    }
+    let start = columns
+        .iter()
+        .find(|(c, _)| *c == "scheduled_start")
+        .map(|(_, v)| v.as_i64())
+        .unwrap_or_else(|| current.and_then(|r| r.int("scheduled_start")));
+    let end = columns
+        .iter()
+        .find(|(c, _)| *c == "scheduled_end")
+        .map(|(_, v)| v.as_i64())
+        .unwrap_or_else(|| current.and_then(|r| r.int("scheduled_end")));
+    if let (Some(s), Some(e)) = (start, end) {
+        if s > e {
+            return Err(Error::new(
+                ErrorKind::TimeMismatch,
+                "scheduled_start_time is after scheduled_end_time",
+            )
+            .with_field("scheduled_start_time"));
+        }
+    }
+    if let Some(v) = input.get("services") {
+        let items = v
+            .as_array()
+            .ok_or_else(|| Error::wrong_type("services", "an array"))?;
+        let mut ids = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let r = resolve(tx, "service", &format!("services[{i}]"), item, None).await?;
+            ids.extend(r.map(|r| r.id.to_string()));
+        }
+        columns.push(("services", Value::Text(ids.join(","))));
+    }
+    let roles = match input.get("roles") {
+        Some(v) => {
+            let items = v
+                .as_array()
+                .ok_or_else(|| Error::wrong_type("roles", "an array"))?;
+            let mut out = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                let role = resolve(
+                    tx,
+                    "role",
+                    &format!("roles[{i}].role"),
+                    item.get("role").unwrap_or(&Json::Null),
+                    None,
+                )
+                .await?
+                .ok_or_else(|| Error::missing(&format!("roles[{i}].role")))?;
+                let user = resolve_user(
+                    tx,
+                    &format!("roles[{i}].user"),
+                    item.get("user").unwrap_or(&Json::Null),
+                )
+                .await?;
+                out.push((role.id, user));
+            }
+            Some(out)
+        }
+        None => None,
+    };
+    Ok(Changes { columns, roles })
+}
+
+async fn write_roles(tx: &mut Tx, release: i64, roles: &[(i64, i64)]) -> Result<()> {
+    tx.execute(
+        "DELETE FROM sdp_release_role WHERE release_id = $1",
+        &[Value::Int(release)],
+    )
+    .await?;
+    for (role, user) in roles {
+        let id = next_id(tx, "sdp_release_role").await?;
+        tx.execute(
+            "INSERT INTO sdp_release_role (id, release_id, role_id, user_id) VALUES ($1, $2, $3, $4)",
+            &[Value::Int(id), Value::Int(release), Value::Int(*role), Value::Int(*user)],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Adds a release; returns its id.
+pub async fn add(db: &Db, input: &Map<String, Json>, actor: &str) -> Result<i64> {
+    let mut tx = db.begin().await?;
+    let Changes { columns, roles } = changes(&mut tx, input, None).await?;
+    let id = next_id(&mut tx, "sdp_release").await?;
+    let mut names = vec!["id", "created_time", "created_by"];
+    let mut args = vec![
+        Value::Int(id),
+        Value::Int(Utc::now().timestamp_millis()),
+        Value::from(actor),
+    ];
+    for (c, v) in columns {
+        names.push(c);
+        args.push(v);
+    }
+    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+    tx.execute(
+        &format!(
+            "INSERT INTO sdp_release ({}) VALUES ({})",
+            names.join(", "),
+            placeholders.join(", ")
+        ),
+        &args,
+    )
+    .await?;
+    if let Some(roles) = roles {
+        write_roles(&mut tx, id, &roles).await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Edits the fields a request names.
+pub async fn edit(db: &Db, id: &str, input: &Map<String, Json>) -> Result<i64> {
+    let release_id: i64 = id.parse().map_err(|_| release_not_found(id))?;
+    let mut tx = db.begin().await?;
+    let current = tx
+        .fetch_optional(
+            "SELECT * FROM sdp_release WHERE id = $1",
+            &[Value::Int(release_id)],
+        )
+        .await?
+        .ok_or_else(|| release_not_found(id))?;
+    let Changes { columns, roles } = changes(&mut tx, input, Some(&current)).await?;
+    if !columns.is_empty() {
+        let mut args = Vec::new();
+        let sets: Vec<String> = columns
+            .into_iter()
+            .map(|(c, v)| {
+                args.push(v);
+                format!("{c} = ${}", args.len())
+            })
+            .collect();
+        args.push(Value::Int(release_id));
+        tx.execute(
+            &format!(
+                "UPDATE sdp_release SET {} WHERE id = ${}",
+                sets.join(", "),
+                args.len()
+            ),
+            &args,
+        )
+        .await?;
+    }
+    if let Some(roles) = roles {
+        write_roles(&mut tx, release_id, &roles).await?;
+    }
+    tx.commit().await?;
+    Ok(release_id)
+}
+
+/// Everything needed to show releases: reference data and users.
+pub struct View {
+    refs: HashMap<(String, i64), Reference>,
+}
+
+impl View {
+    pub async fn load(db: &Db) -> Result<View> {
+        Ok(View {
+            refs: reference::all(db).await?,
+        })
+    }
+
+    fn reference(&self, kind: &str, id: Option<i64>) -> Json {
+        id.and_then(|id| self.refs.get(&(kind.to_owned(), id)))
+            .map(Reference::to_json)
+            .unwrap_or(Json::Null)
+    }
+
+    /// The list view of a release (the fields the v3 list shows).
+    pub fn summary(&self, r: &Row) -> Map<String, Json> {
+        let mut out = Map::new();
+        out.insert("id".into(), json!(r.int("id").unwrap_or(0).to_string()));
+        out.insert("title".into(), json!(r.string("title")));
+        for (key, kind, column) in REFERENCES {
+            out.insert((*key).into(), self.reference(kind, r.int(column)));
+        }
+        out.insert("stage".into(), self.reference("stage", r.int("stage_id")));
+        out.insert(
+            "status".into(),
+            self.reference("status", r.int("status_id")),
+        );
+        for (key, column) in TIMES {
+            out.insert((*key).into(), time_json(r.int(column)));
+        }
+        out.insert("created_time".into(), time_json(r.int("created_time")));
+        out.insert("completed_time".into(), time_json(r.int("completed_time")));
+        out.insert("deleted_time".into(), time_json(r.int("deleted_time")));
+        out.insert("emergency".into(), json!(r.bool("emergency")));
+        out.insert("notes_present".into(), json!(false));
+        out
+    }
+}
+
+fn user_json(row: &Row) -> Json {
+    json!({
+        "email_id": row.text("email_id"),
+        "name": row.string("name"),
+        "is_vipuser": row.bool("is_vipuser"),
+        "id": row.int("user_id").unwrap_or(0).to_string(),
+        "department": row.text("department"),
+    })
+}
+
+/// One release, in full.
+pub async fn get(db: &Db, id: &str) -> Result<Json> {
+    let release_id: i64 = id.parse().map_err(|_| release_not_found(id))?;
+    let row = db
+        .fetch_optional(
+            "SELECT * FROM sdp_release WHERE id = $1",
+            &[Value::Int(release_id)],
+        )
+        .await?
+        .ok_or_else(|| release_not_found(id))?;
+    let view = View::load(db).await?;
+    let mut out = view.summary(&row);
+    let description = row.text("description");
+    out.insert("description".into(), json!(description));
+    out.insert(
+        "short_description".into(),
+        json!(description
+            .as_deref()
+            .map(strip_html)
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| row.string("title"))),
+    );
+    let services: Vec<Json> = row
+        .string("services")
+        .split(',')
+        .filter_map(|s| s.parse::<i64>().ok())
+        .map(|s| view.reference("service", Some(s)))
+        .collect();
+    out.insert("services".into(), Json::Array(services));
+    let roles = db
+        .fetch_all(
+            "SELECT rr.id, rr.role_id, u.id AS user_id, u.name, u.email_id, u.is_vipuser, u.department \
+             FROM sdp_release_role rr JOIN sdp_user u ON u.id = rr.user_id WHERE rr.release_id = $1 ORDER BY rr.id",
+            &[Value::Int(release_id)],
+        )
+        .await?;
+    let mut role_json = Vec::new();
+    for internal in ["release_requester", "release_engineer", "release_manager"] {
+        let holder = roles.iter().find(|r| {
+            view.refs
+                .get(&("role".to_owned(), r.int("role_id").unwrap_or(0)))
+                .and_then(|x| x.internal_name.as_deref())
+                == Some(internal)
+        });
+        out.insert(internal.into(), holder.map(user_json).unwrap_or(Json::Null));
+    }
+    for r in &roles {
+        role_json.push(json!({
+            "role": view.reference("role", r.int("role_id")),
+            "id": r.int("id").unwrap_or(0).to_string(),
+            "user": user_json(r),
+        }));
+    }
+    out.insert("roles".into(), Json::Array(role_json));
+    for key in [
+        "roll_out_plan",
+        "back_out_plan",
+        "checklist",
+        "impact_details",
+        "close_details",
+        "review_details",
+        "closure_code",
+    ] {
+        out.insert(key.into(), Json::Null);
+    }
+    out.insert("assets".into(), json!([]));
+    out.insert("configuration_items".into(), json!([]));
+    out.insert("attachments".into(), json!([]));
+    Ok(Json::Object(out))
+}
+
+fn strip_html(s: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for ch in s.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.chars().take(250).collect::<String>().trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_show_as_display_value_and_epoch_millis() {
+        assert_eq!(
+            time_json(Some(1_592_820_360_370)),
+            json!({"display_value": "Jun 22, 2020 10:06 AM", "value": "1592820360370"})
+        );
+        assert_eq!(time_json(None), Json::Null);
+    }
+
+    #[test]
+    fn short_descriptions_drop_html() {
+        assert_eq!(
+            strip_html("<b>The content</b> to show"),
+            "The content to show"
+        );
+    }
+}

@@ -1,0 +1,368 @@
+//! ServiceDesk-style v3 releases: add, get, edit and list with input_data,
+//! authtoken keys and the response_status envelope.
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+fn form(input: &Value) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("input_data", &input.to_string())
+        .finish()
+}
+
+struct Sdp {
+    app: TestApp,
+    auth: Auth,
+}
+
+impl Sdp {
+    async fn new() -> Sdp {
+        let app = TestApp::spawn().await;
+        app.demo().await;
+        app.user("tech", &["sdp.technician"]).await;
+        let key = tollgate::identity::users::create_api_key(&app.db, "tech", "sdp")
+            .await
+            .unwrap();
+        // The v3 samples send the key as `Authorization: authtoken: <key>`.
+        Sdp {
+            app,
+            auth: Auth::Header("authorization", format!("authtoken: {key}")),
+        }
+    }
+
+    async fn send(&self, method: &str, path: &str, input: Value) -> TestResponse {
+        let body = form(&input);
+        self.app
+            .raw(
+                method,
+                path,
+                &self.auth,
+                Some(&body),
+                "application/x-www-form-urlencoded",
+            )
+            .await
+    }
+
+    async fn list(&self, input: Value) -> TestResponse {
+        let path = format!("/api/v3/releases?{}", form(&input));
+        self.app.request("GET", &path, &self.auth, None).await
+    }
+}
+
+fn documented_add() -> Value {
+    json!({"release": {
+        "roles": [{"role": {"name": "release requester"}, "user": {"name": "guest"}}],
+        "template": {"id": "1", "name": "General Template"},
+        "risk": {"name": "high"}, "priority": {"name": "high"},
+        "comment": "The above Stage/Status is set as part of 'Release' creation",
+        "description": "MSSQL Server service pack upgrade",
+        "title": "MSSQL Server service pack upgrade",
+        "next_review_on": null,
+        "urgency": {"name": "Urgent"},
+        "group": {"site": null, "name": "Hardware Problems"},
+        "impact": {"name": "High"}, "release_type": {"name": "Standard"},
+        "category": {"name": "Software"}, "subcategory": {"name": "IE 7"}, "item": {"name": "Install"},
+        "services": [{"name": "Application Login", "id": "1"}, {"name": "Communication", "id": "2"}],
+        "scheduled_end_time": {"display_value": "Jun 22, 2020 03:34 PM", "value": "1592820360370"},
+        "scheduled_start_time": {"display_value": "Jun 22, 2020 03:34 PM", "value": "1592820350370"},
+        "stage": {"name": "submission"}, "status": {"name": "Requested"}
+    }})
+}
+
+fn failure(res: &TestResponse, http: StatusCode, code: u64, field: &str) {
+    assert_eq!(res.status, http, "{}", res.text);
+    assert_eq!(
+        res.body["response_status"]["status"], "failed",
+        "{}",
+        res.text
+    );
+    let m = &res.body["response_status"]["messages"][0];
+    assert_eq!(m["status_code"], code, "{}", res.text);
+    assert_eq!(m["field"], field, "{}", res.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_add_example_creates_the_release_as_shown() {
+    let sdp = Sdp::new().await;
+    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    assert_eq!(
+        res.body["response_status"],
+        json!({"status_code": 2000, "status": "success"})
+    );
+    let r = &res.body["release"];
+    assert!(
+        r["id"].as_str().unwrap().parse::<i64>().is_ok(),
+        "ids are numbers as strings"
+    );
+    assert_eq!(r["title"], "MSSQL Server service pack upgrade");
+    assert_eq!(
+        r["stage"],
+        json!({"internal_name": "submission", "name": "Submission", "id": "1"})
+    );
+    assert_eq!(
+        r["status"],
+        json!({"internal_name": "requested", "stage": {"id": "1"}, "status_type": "In Progress", "name": "Requested", "id": "1"})
+    );
+    assert_eq!(
+        r["priority"],
+        json!({"color": "#ff0000", "name": "High", "id": "4"})
+    );
+    assert_eq!(
+        r["release_type"],
+        json!({"color": "#aaff66", "name": "Standard", "id": "1"})
+    );
+    assert_eq!(
+        r["group"],
+        json!({"site": null, "name": "Hardware Problems", "id": "1"})
+    );
+    assert_eq!(r["subcategory"], json!({"name": "IE 7", "id": "7"}));
+    assert_eq!(r["services"].as_array().unwrap().len(), 2);
+    assert_eq!(r["scheduled_end_time"]["value"], "1592820360370");
+    assert_eq!(
+        r["scheduled_end_time"]["display_value"],
+        "Jun 22, 2020 10:06 AM"
+    );
+    assert_eq!(r["next_review_on"], Value::Null);
+    assert_eq!(r["roles"][0]["role"]["name"], "Release Requester");
+    assert_eq!(r["roles"][0]["user"]["name"], "Guest");
+    assert_eq!(r["release_requester"]["name"], "Guest");
+    assert_eq!(r["created_time"]["value"].as_str().unwrap().len(), 13);
+
+    let id = r["id"].as_str().unwrap();
+    let got = sdp
+        .app
+        .request("GET", &format!("/api/v3/releases/{id}"), &sdp.auth, None)
+        .await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.body["release"], res.body["release"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_change_only_the_named_fields_and_keep_status_within_its_stage() {
+    let sdp = Sdp::new().await;
+    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let id = res.body["release"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v3/releases/{id}");
+    let res = sdp
+        .send(
+            "PUT",
+            &path,
+            json!({"release": {"stage": {"name": "planning"}, "status": {"name": "rejected"}}}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let r = &res.body["release"];
+    assert_eq!(
+        r["status"],
+        json!({"internal_name": "rejected", "stage": {"id": "2"}, "status_type": "Failed", "name": "Rejected", "id": "7"})
+    );
+    assert_eq!(r["title"], "MSSQL Server service pack upgrade", "untouched");
+    // Names repeat across stages: "Deployed" is no status of Planning.
+    failure(
+        &sdp.send(
+            "PUT",
+            &path,
+            json!({"release": {"status": {"name": "Deployed"}}}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        4001,
+        "status",
+    );
+    failure(
+        &sdp.send(
+            "PUT",
+            &path,
+            json!({"release": {"scheduled_start_time": {"value": "1592820370000"}}}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        4016,
+        "scheduled_start_time",
+    );
+    failure(
+        &sdp.send("PUT", &path, json!({"release": {"title": ""}}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        4012,
+        "title",
+    );
+    failure(
+        &sdp.send("PUT", &path, json!({"release": {"id": "99"}}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        4014,
+        "id",
+    );
+    failure(
+        &sdp.send("PUT", &path, json!({"release": {"priority": "high"}}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        4021,
+        "priority",
+    );
+    let after = sdp.app.request("GET", &path, &sdp.auth, None).await;
+    assert_eq!(
+        after.body["release"]["status"]["name"], "Rejected",
+        "refused edits change nothing"
+    );
+    let res = sdp
+        .send(
+            "PUT",
+            "/api/v3/releases/99999",
+            json!({"release": {"title": "x"}}),
+        )
+        .await;
+    failure(&res, StatusCode::NOT_FOUND, 4007, "release_id");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_adds_name_the_field_and_write_nothing() {
+    let sdp = Sdp::new().await;
+    let cases = [
+        ("title", json!({"release": {"template": {"id": "1"}}}), 4012),
+        ("template", json!({"release": {"title": "T"}}), 4012),
+        (
+            "priority",
+            json!({"release": {"title": "T", "template": {"id": "1"}, "priority": {"name": "Sky high"}}}),
+            4001,
+        ),
+        (
+            "roles[0].user",
+            json!({"release": {"title": "T", "template": {"id": "1"}, "roles": [{"role": {"name": "Release Engineer"}, "user": {"name": "nobody"}}]}}),
+            4001,
+        ),
+        ("release", json!({"title": "T"}), 4012),
+    ];
+    for (field, input, code) in cases {
+        failure(
+            &sdp.send("POST", "/api/v3/releases", input).await,
+            StatusCode::BAD_REQUEST,
+            code,
+            field,
+        );
+    }
+    let res = sdp
+        .app
+        .raw(
+            "POST",
+            "/api/v3/releases",
+            &sdp.auth,
+            Some("input_data=%7Bnot json"),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    failure(&res, StatusCode::BAD_REQUEST, 4021, "input_data");
+    assert_eq!(sdp.app.count("sdp_release").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_page_sort_search_and_count() {
+    let sdp = Sdp::new().await;
+    for (title, priority) in [
+        ("MSSQL upgrade", "High"),
+        ("Mssql patch", "Low"),
+        ("Exchange rollout", "High"),
+    ] {
+        let mut input = documented_add();
+        input["release"]["title"] = json!(title);
+        input["release"]["priority"] = json!({"name": priority});
+        assert_eq!(
+            sdp.send("POST", "/api/v3/releases", input).await.status,
+            StatusCode::CREATED
+        );
+    }
+    let res = sdp.list(json!({"list_info": {"row_count": 2, "start_index": 1, "get_total_count": true, "sort_fields": [{"field": "id", "order": "desc"}]}})).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(
+        res.body["response_status"],
+        json!([{"status_code": 2000, "status": "success"}])
+    );
+    let info = &res.body["list_info"];
+    assert_eq!(
+        (
+            info["has_more_rows"].clone(),
+            info["row_count"].clone(),
+            info["total_count"].clone()
+        ),
+        (json!(true), json!(2), json!(3))
+    );
+    let titles: Vec<&str> = res.body["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Exchange rollout", "Mssql patch"]);
+
+    let res = sdp.list(json!({"list_info": {"search_criteria": {"field": "title", "condition": "contains", "value": "mssql"}}})).await;
+    assert_eq!(res.body["releases"].as_array().unwrap().len(), 2);
+    let res = sdp
+        .list(json!({"list_info": {"search_criteria": [
+            {"field": "title", "condition": "contains", "value": "mssql"},
+            {"field": "priority.name", "condition": "is", "value": "high", "logical_operator": "AND"}]}}))
+        .await;
+    let titles: Vec<&str> = res.body["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["MSSQL upgrade"]);
+    let res = sdp
+        .list(json!({"list_info": {"search_fields": {"title": "exchange"}}}))
+        .await;
+    assert_eq!(res.body["releases"].as_array().unwrap().len(), 1);
+    let res = sdp
+        .list(json!({"list_info": {"row_count": 1, "page": 3}}))
+        .await;
+    assert_eq!(res.body["releases"][0]["title"], "Exchange rollout");
+    failure(
+        &sdp.list(json!({"list_info": {"row_count": 101}})).await,
+        StatusCode::BAD_REQUEST,
+        4001,
+        "row_count",
+    );
+    failure(
+        &sdp.list(json!({"list_info": {"filter_by": {"name": "nonsense"}}}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        4001,
+        "filter_by",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v3_callers_need_a_key_and_a_servicedesk_role() {
+    let sdp = Sdp::new().await;
+    let res = sdp
+        .app
+        .request("GET", "/api/v3/releases", &Auth::None, None)
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.body["response_status"]["messages"][0]["status_code"],
+        4022
+    );
+    let outsider = sdp
+        .app
+        .user("outsider", &["sn_dpr_model.release_user"])
+        .await;
+    let res = sdp
+        .app
+        .request("GET", "/api/v3/releases", &outsider, None)
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        res.body["response_status"]["messages"][0]["status_code"],
+        4002
+    );
+    let res = sdp
+        .app
+        .request("GET", "/api/v3/releases/12345", &sdp.auth, None)
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+}

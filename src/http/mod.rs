@@ -200,8 +200,22 @@ pub fn router(state: AppState) -> Router {
             get(sdp::releases::list).post(sdp::releases::add),
         )
         .route(
+            "/api/v3/releases/move_to_trash",
+            axum::routing::delete(sdp::releases::move_to_trash),
+        )
+        .route(
+            "/api/v3/releases/restore_from_trash",
+            put(sdp::releases::restore_from_trash),
+        )
+        .route(
             "/api/v3/releases/{release_id}",
-            get(sdp::releases::get).put(sdp::releases::edit),
+            get(sdp::releases::get)
+                .put(sdp::releases::edit)
+                .delete(sdp::releases::delete),
+        )
+        .route(
+            "/api/v3/releases/{release_id}/history",
+            get(sdp::releases::history),
         );
     let metrics = state.metrics.clone();
     let timeout = std::time::Duration::from_secs(state.settings.request_timeout.max(1));

@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "servicedesk",
         include_str!("../../migrations/0004_servicedesk.sql"),
     ),
+    (
+        5,
+        "servicedesk_history",
+        include_str!("../../migrations/0005_servicedesk_history.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

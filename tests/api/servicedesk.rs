@@ -366,3 +366,150 @@ async fn v3_callers_need_a_key_and_a_servicedesk_role() {
         .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trash_hides_restores_and_only_then_deletes_with_one_status_per_id() {
+    let sdp = Sdp::new().await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+        ids.push(res.body["release"]["id"].as_str().unwrap().to_owned());
+    }
+    let (a, b) = (&ids[0], &ids[1]);
+    // Deleting for good needs the trash first.
+    let res = sdp
+        .app
+        .request("DELETE", &format!("/api/v3/releases/{a}"), &sdp.auth, None)
+        .await;
+    failure(&res, StatusCode::BAD_REQUEST, 4001, "release_id");
+
+    let res = sdp
+        .app
+        .request(
+            "DELETE",
+            &format!("/api/v3/releases/move_to_trash?ids={a}"),
+            &sdp.auth,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(
+        res.body,
+        json!({"response_status": {"status_code": 2000, "status": "success"}})
+    );
+    let listed = sdp
+        .list(json!({"list_info": {"get_total_count": true}}))
+        .await;
+    assert_eq!(
+        listed.body["list_info"]["total_count"], 1,
+        "trashed releases leave the default list"
+    );
+    let trashed = sdp
+        .list(json!({"list_info": {"filter_by": {"name": "trashed"}}}))
+        .await;
+    assert_eq!(trashed.body["releases"][0]["id"], a.as_str());
+    assert!(trashed.body["releases"][0]["deleted_time"]["value"].is_string());
+
+    // A bulk call answers per id: a is already in the trash, b moves.
+    let res = sdp
+        .app
+        .request(
+            "DELETE",
+            &format!("/api/v3/releases/move_to_trash?ids={a},{b}"),
+            &sdp.auth,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let statuses = res.body["response_status"].as_array().unwrap();
+    assert_eq!(statuses[0]["id"], a.as_str());
+    assert_eq!(statuses[0]["status"], "failed");
+    assert_eq!(
+        statuses[1],
+        json!({"status_code": 2000, "id": b, "status": "success"})
+    );
+
+    let res = sdp
+        .send(
+            "PUT",
+            &format!("/api/v3/releases/restore_from_trash?ids={b}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let res = sdp
+        .app
+        .request("DELETE", &format!("/api/v3/releases/{a}"), &sdp.auth, None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let gone = sdp
+        .app
+        .request("GET", &format!("/api/v3/releases/{a}"), &sdp.auth, None)
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    assert_eq!(sdp.app.count("sdp_release").await, 1);
+
+    let history = sdp
+        .app
+        .request(
+            "GET",
+            &format!("/api/v3/releases/{b}/history"),
+            &sdp.auth,
+            None,
+        )
+        .await;
+    assert_eq!(history.status, StatusCode::OK, "{}", history.text);
+    let ops: Vec<&str> = history.body["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["operation"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ops,
+        ["restore_from_trash", "move_to_trash", "create"],
+        "newest first"
+    );
+    assert_eq!(
+        history.body["history"][0]["operation"]["display_name"],
+        "Release Restored"
+    );
+    assert_eq!(history.body["history"][0]["by"]["name"], "tech");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_are_recorded_in_the_history_with_previous_and_current_values() {
+    let sdp = Sdp::new().await;
+    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let id = res.body["release"]["id"].as_str().unwrap().to_owned();
+    sdp.send(
+        "PUT",
+        &format!("/api/v3/releases/{id}"),
+        json!({"release": {"title": "Renamed", "priority": {"name": "low"}}}),
+    )
+    .await;
+    let history = sdp
+        .app
+        .request(
+            "GET",
+            &format!("/api/v3/releases/{id}/history"),
+            &sdp.auth,
+            None,
+        )
+        .await;
+    let latest = &history.body["history"][0];
+    assert_eq!(latest["operation"]["name"], "update");
+    let diff = latest["diff"].as_array().unwrap();
+    let title = diff
+        .iter()
+        .find(|d| d["field"]["name"] == "title")
+        .expect("title in the diff");
+    assert_eq!(title["previous_value"], "MSSQL Server service pack upgrade");
+    assert_eq!(title["current_value"], "Renamed");
+    assert!(diff.iter().any(|d| d["field"]["name"] == "priority"));
+    assert!(
+        diff.iter().all(|d| d["field"]["name"] != "template"),
+        "unchanged fields are not listed"
+    );
+    assert!(latest["time"]["date"].is_string() && latest["time"]["value"].is_string());
+}

@@ -7,9 +7,11 @@ use std::collections::HashMap;
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Map, Value as Json};
 
+use super::history;
 use super::reference::{self, parse_id, resolve, Reference};
 use crate::domain::records::next_number as next_id;
 use crate::error::{Error, ErrorKind, Result};
+use crate::identity::Caller;
 use crate::storage::{Db, Row, Tx, Value};
 
 /// Reference fields of a release: (request key, reference kind, column).
@@ -275,7 +277,8 @@ async fn write_roles(tx: &mut Tx, release: i64, roles: &[(i64, i64)]) -> Result<
 }
 
 /// Adds a release; returns its id.
-pub async fn add(db: &Db, input: &Map<String, Json>, actor: &str) -> Result<i64> {
+pub async fn add(db: &Db, input: &Map<String, Json>, caller: &Caller) -> Result<i64> {
+    let actor = caller.user_name.as_str();
     let mut tx = db.begin().await?;
     let Changes { columns, roles } = changes(&mut tx, input, None).await?;
     let id = next_id(&mut tx, "sdp_release").await?;
@@ -302,12 +305,14 @@ pub async fn add(db: &Db, input: &Map<String, Json>, actor: &str) -> Result<i64>
     if let Some(roles) = roles {
         write_roles(&mut tx, id, &roles).await?;
     }
+    let by = history::user_for(&mut tx, caller).await?;
+    history::record(&mut tx, id, by, "create", "Release Created", json!([])).await?;
     tx.commit().await?;
     Ok(id)
 }
 
-/// Edits the fields a request names.
-pub async fn edit(db: &Db, id: &str, input: &Map<String, Json>) -> Result<i64> {
+/// Edits the fields a request names; the history records what changed.
+pub async fn edit(db: &Db, id: &str, input: &Map<String, Json>, caller: &Caller) -> Result<i64> {
     let release_id: i64 = id.parse().map_err(|_| release_not_found(id))?;
     let mut tx = db.begin().await?;
     let current = tx
@@ -318,6 +323,14 @@ pub async fn edit(db: &Db, id: &str, input: &Map<String, Json>) -> Result<i64> {
         .await?
         .ok_or_else(|| release_not_found(id))?;
     let Changes { columns, roles } = changes(&mut tx, input, Some(&current)).await?;
+    let diff: Vec<Json> = columns
+        .iter()
+        .filter(|(c, v)| current.get(c).map(Value::to_display_string) != Some(v.to_display_string()))
+        .map(|(c, v)| {
+            let field = c.strip_suffix("_id").unwrap_or(c);
+            json!({"field": {"name": field}, "previous_value": current.text(c), "current_value": if v.is_null() { Json::Null } else { json!(v.to_display_string()) }})
+        })
+        .collect();
     if !columns.is_empty() {
         let mut args = Vec::new();
         let sets: Vec<String> = columns
@@ -341,8 +354,111 @@ pub async fn edit(db: &Db, id: &str, input: &Map<String, Json>) -> Result<i64> {
     if let Some(roles) = roles {
         write_roles(&mut tx, release_id, &roles).await?;
     }
+    let by = history::user_for(&mut tx, caller).await?;
+    history::record(
+        &mut tx,
+        release_id,
+        by,
+        "update",
+        "Release Updated",
+        Json::Array(diff),
+    )
+    .await?;
     tx.commit().await?;
     Ok(release_id)
+}
+
+/// The outcome for each id of a bulk call (`ids=1,2,3`).
+pub type Bulk = Vec<(String, Result<()>)>;
+
+async fn trash_one(db: &Db, id: &str, caller: &Caller, to_trash: bool) -> Result<()> {
+    let release_id: i64 = id.trim().parse().map_err(|_| release_not_found(id))?;
+    let mut tx = db.begin().await?;
+    let row = tx
+        .fetch_optional(
+            "SELECT deleted_time FROM sdp_release WHERE id = $1",
+            &[Value::Int(release_id)],
+        )
+        .await?
+        .ok_or_else(|| release_not_found(id))?;
+    let in_trash = row.int("deleted_time").is_some();
+    if in_trash == to_trash {
+        let problem = if to_trash {
+            "the release is already in the trash"
+        } else {
+            "the release is not in the trash"
+        };
+        return Err(Error::invalid("ids", format!("{id}: {problem}")));
+    }
+    let (deleted, op, display) = if to_trash {
+        (
+            Value::Int(Utc::now().timestamp_millis()),
+            "move_to_trash",
+            "Release Deleted",
+        )
+    } else {
+        (Value::NullInt, "restore_from_trash", "Release Restored")
+    };
+    tx.execute(
+        "UPDATE sdp_release SET deleted_time = $1 WHERE id = $2",
+        &[deleted, Value::Int(release_id)],
+    )
+    .await?;
+    let by = history::user_for(&mut tx, caller).await?;
+    history::record(&mut tx, release_id, by, op, display, json!([])).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Moves releases to the trash (each id on its own).
+pub async fn move_to_trash(db: &Db, ids: &[String], caller: &Caller) -> Bulk {
+    let mut out = Vec::new();
+    for id in ids {
+        out.push((id.clone(), trash_one(db, id, caller, true).await));
+    }
+    out
+}
+
+/// Brings releases back from the trash (each id on its own).
+pub async fn restore_from_trash(db: &Db, ids: &[String], caller: &Caller) -> Bulk {
+    let mut out = Vec::new();
+    for id in ids {
+        out.push((id.clone(), trash_one(db, id, caller, false).await));
+    }
+    out
+}
+
+/// Deletes a release for good; only a release in the trash.
+pub async fn delete_from_trash(db: &Db, id: &str) -> Result<()> {
+    let release_id: i64 = id.trim().parse().map_err(|_| release_not_found(id))?;
+    let mut tx = db.begin().await?;
+    let row = tx
+        .fetch_optional(
+            "SELECT deleted_time FROM sdp_release WHERE id = $1",
+            &[Value::Int(release_id)],
+        )
+        .await?
+        .ok_or_else(|| release_not_found(id))?;
+    if row.int("deleted_time").is_none() {
+        return Err(Error::invalid(
+            "release_id",
+            "only a release in the trash can be deleted for good; move it to the trash first",
+        ));
+    }
+    for table in ["sdp_release_role", "sdp_release_history"] {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE release_id = $1"),
+            &[Value::Int(release_id)],
+        )
+        .await?;
+    }
+    tx.execute(
+        "DELETE FROM sdp_release WHERE id = $1",
+        &[Value::Int(release_id)],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Everything needed to show releases: reference data and users.

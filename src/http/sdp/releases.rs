@@ -2,14 +2,14 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value as Json};
 
 use super::{success, InputData};
 use crate::app::AppState;
 use crate::domain::sdp::{list, releases};
 use crate::error::{Error, Result};
-use crate::http::extract::{Authorized, RoleSet};
+use crate::http::extract::{Authorized, QueryParams, RoleSet};
 use crate::http::PathParams;
 use crate::identity::roles;
 
@@ -39,7 +39,7 @@ pub async fn add(
     auth: Authorized<Staff>,
     InputData(input): InputData,
 ) -> Result<Response> {
-    let id = releases::add(&state.db, release_object(&input)?, &auth.caller.user_name).await?;
+    let id = releases::add(&state.db, release_object(&input)?, &auth.caller).await?;
     Ok(one(
         StatusCode::CREATED,
         releases::get(&state.db, &id.to_string()).await?,
@@ -62,13 +62,14 @@ pub async fn get(
 pub async fn edit(
     State(state): State<AppState>,
     params: PathParams,
-    _auth: Authorized<Staff>,
+    auth: Authorized<Staff>,
     InputData(input): InputData,
 ) -> Result<Response> {
     let id = releases::edit(
         &state.db,
         params.get("release_id")?,
         release_object(&input)?,
+        &auth.caller,
     )
     .await?;
     Ok(one(
@@ -87,5 +88,106 @@ pub async fn list(
     let mut body = Map::new();
     body.insert("list_info".into(), list_info);
     body.insert("releases".into(), Json::Array(items));
+    Ok(super::list_success(body))
+}
+
+/// The `ids` query parameter of bulk calls.
+fn ids(q: &std::collections::HashMap<String, String>) -> Result<Vec<String>> {
+    let ids: Vec<String> = q
+        .get("ids")
+        .map(|s| {
+            s.split(',')
+                .map(|i| i.trim().to_owned())
+                .filter(|i| !i.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if ids.is_empty() {
+        return Err(Error::missing("ids"));
+    }
+    Ok(ids)
+}
+
+/// One `response_status` entry per id; a single id keeps the plain envelope.
+fn bulk_answer(outcomes: releases::Bulk) -> Result<Response> {
+    if outcomes.len() == 1 {
+        let (_, result) = outcomes
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::internal("no outcome"))?;
+        result?;
+        return Ok(success(StatusCode::OK, Map::new()));
+    }
+    let any_ok = outcomes.iter().any(|(_, r)| r.is_ok());
+    let statuses: Vec<Json> = outcomes
+        .iter()
+        .map(|(id, r)| match r {
+            Ok(()) => serde_json::json!({"status_code": 2000, "id": id, "status": "success"}),
+            Err(e) => {
+                let (code, _) = crate::http::envelope::service_desk_code(e.kind);
+                serde_json::json!({"status_code": 4000, "id": id, "status": "failed",
+                                   "messages": [{"status_code": code, "type": "failed", "message": e.message}]})
+            }
+        })
+        .collect();
+    let status = if any_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    Ok((
+        status,
+        axum::Json(serde_json::json!({"response_status": statuses})),
+    )
+        .into_response())
+}
+
+/// `DELETE /api/v3/releases/move_to_trash?ids=1,2`
+pub async fn move_to_trash(
+    State(state): State<AppState>,
+    auth: Authorized<Staff>,
+    QueryParams(q): QueryParams,
+) -> Result<Response> {
+    bulk_answer(releases::move_to_trash(&state.db, &ids(&q)?, &auth.caller).await)
+}
+
+/// `PUT /api/v3/releases/restore_from_trash?ids=1,2`
+pub async fn restore_from_trash(
+    State(state): State<AppState>,
+    auth: Authorized<Staff>,
+    QueryParams(q): QueryParams,
+) -> Result<Response> {
+    bulk_answer(releases::restore_from_trash(&state.db, &ids(&q)?, &auth.caller).await)
+}
+
+/// `DELETE /api/v3/releases/{release_id}` (from the trash, for good)
+pub async fn delete(
+    State(state): State<AppState>,
+    params: PathParams,
+    _auth: Authorized<Staff>,
+) -> Result<Response> {
+    releases::delete_from_trash(&state.db, params.get("release_id")?).await?;
+    Ok(success(StatusCode::OK, Map::new()))
+}
+
+/// `GET /api/v3/releases/{release_id}/history`
+pub async fn history(
+    State(state): State<AppState>,
+    params: PathParams,
+    _auth: Authorized<Staff>,
+) -> Result<Response> {
+    let id = params.get("release_id")?;
+    let release_id: i64 = id.parse().map_err(|_| {
+        Error::not_found(format!("No release with id {id}")).with_field("release_id")
+    })?;
+    // The release must exist (in the trash or not).
+    releases::get(&state.db, id).await?;
+    let entries = crate::domain::sdp::history::history(&state.db, release_id).await?;
+    let mut body = Map::new();
+    body.insert(
+        "list_info".into(),
+        serde_json::json!({"has_more_rows": false, "start_index": 1, "row_count": entries.len()}),
+    );
+    body.insert("history".into(), Json::Array(entries));
     Ok(super::list_success(body))
 }

@@ -207,6 +207,12 @@ pub fn router(state: AppState) -> Router {
             "/api/v3/releases/restore_from_trash",
             put(sdp::releases::restore_from_trash),
         )
+        .route("/api/v3/releases/assign", put(sdp::releases::assign))
+        .route("/api/v3/releases/pickup", put(sdp::releases::pickup))
+        .route(
+            "/api/v3/releases/{release_id}/close",
+            put(sdp::releases::close),
+        )
         .route(
             "/api/v3/releases/{release_id}",
             get(sdp::releases::get)

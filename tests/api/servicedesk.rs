@@ -513,3 +513,110 @@ async fn edits_are_recorded_in_the_history_with_previous_and_current_values() {
     );
     assert!(latest["time"]["date"].is_string() && latest["time"]["value"].is_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assign_pickup_and_close_change_the_release_and_its_history() {
+    let sdp = Sdp::new().await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+        ids.push(res.body["release"]["id"].as_str().unwrap().to_owned());
+    }
+    let (a, b) = (ids[0].clone(), ids[1].clone());
+    let res = sdp
+        .send(
+            "PUT",
+            &format!("/api/v3/releases/assign?ids={a},{b}"),
+            json!({"release": {"release_engineer": {"name": "heather graham"}}}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert!(res.body["response_status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["status_code"] == 2000));
+    let got = sdp
+        .app
+        .request("GET", &format!("/api/v3/releases/{a}"), &sdp.auth, None)
+        .await;
+    assert_eq!(
+        got.body["release"]["release_engineer"]["name"],
+        "Heather Graham"
+    );
+    let res = sdp
+        .send(
+            "PUT",
+            &format!("/api/v3/releases/assign?ids={a}"),
+            json!({"release": {"release_engineer": {"name": "nobody"}}}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+
+    let res = sdp
+        .send(
+            "PUT",
+            &format!("/api/v3/releases/pickup?ids={b}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let got = sdp
+        .app
+        .request("GET", &format!("/api/v3/releases/{b}"), &sdp.auth, None)
+        .await;
+    assert_eq!(
+        got.body["release"]["release_engineer"]["name"], "tech",
+        "the caller picked it up"
+    );
+
+    let res = sdp
+        .send(
+            "PUT",
+            &format!("/api/v3/releases/{a}/close"),
+            json!({"status": "completed", "comment": "Release has been closed"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let r = &res.body["release"];
+    assert_eq!(r["stage"]["name"], "Closure");
+    assert_eq!(r["status"]["name"], "Completed");
+    assert_eq!(r["status"]["status_type"], "Success");
+    assert!(r["completed_time"]["value"].is_string());
+    let again = sdp
+        .send(
+            "PUT",
+            &format!("/api/v3/releases/{a}/close"),
+            json!({"status": "completed"}),
+        )
+        .await;
+    failure(&again, StatusCode::BAD_REQUEST, 4001, "release_id");
+    let bad = sdp
+        .send(
+            "PUT",
+            &format!("/api/v3/releases/{b}/close"),
+            json!({"status": "deployed"}),
+        )
+        .await;
+    failure(&bad, StatusCode::BAD_REQUEST, 4001, "status");
+    let closed = sdp
+        .list(json!({"list_info": {"filter_by": {"name": "closed"}}}))
+        .await;
+    assert_eq!(closed.body["releases"].as_array().unwrap().len(), 1);
+    let history = sdp
+        .app
+        .request(
+            "GET",
+            &format!("/api/v3/releases/{a}/history"),
+            &sdp.auth,
+            None,
+        )
+        .await;
+    let ops: Vec<&str> = history.body["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["operation"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, ["close", "release_to_release_role_add", "create"]);
+}

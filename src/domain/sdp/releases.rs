@@ -620,3 +620,170 @@ mod tests {
         );
     }
 }
+
+/// Makes `user` the release's holder of the role with `internal` name.
+async fn set_role_holder(tx: &mut Tx, release_id: i64, internal: &str, user: i64) -> Result<()> {
+    let role = tx
+        .fetch_optional(
+            "SELECT id FROM sdp_reference WHERE kind = 'role' AND internal_name = $1",
+            &[Value::from(internal)],
+        )
+        .await?
+        .and_then(|r| r.int("id"))
+        .ok_or_else(|| Error::internal(format!("role {internal} missing")))?;
+    tx.execute(
+        "DELETE FROM sdp_release_role WHERE release_id = $1 AND role_id = $2",
+        &[Value::Int(release_id), Value::Int(role)],
+    )
+    .await?;
+    let id = next_id(tx, "sdp_release_role").await?;
+    tx.execute(
+        "INSERT INTO sdp_release_role (id, release_id, role_id, user_id) VALUES ($1, $2, $3, $4)",
+        &[
+            Value::Int(id),
+            Value::Int(release_id),
+            Value::Int(role),
+            Value::Int(user),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn open_release(tx: &mut Tx, id: &str) -> Result<i64> {
+    let release_id: i64 = id.trim().parse().map_err(|_| release_not_found(id))?;
+    let row = tx
+        .fetch_optional(
+            "SELECT deleted_time, completed_time FROM sdp_release WHERE id = $1",
+            &[Value::Int(release_id)],
+        )
+        .await?
+        .ok_or_else(|| release_not_found(id))?;
+    if row.int("deleted_time").is_some() {
+        return Err(Error::invalid(
+            "ids",
+            format!("{id}: the release is in the trash"),
+        ));
+    }
+    if row.int("completed_time").is_some() {
+        return Err(Error::invalid(
+            "ids",
+            format!("{id}: the release is closed"),
+        ));
+    }
+    Ok(release_id)
+}
+
+/// `assign`: sets the release engineer (and/or manager) of each release.
+pub async fn assign(
+    db: &Db,
+    ids: &[String],
+    input: &Map<String, Json>,
+    caller: &Caller,
+) -> Result<Bulk> {
+    let mut wanted: Vec<(&str, &Json)> = Vec::new();
+    for key in ["release_engineer", "release_manager"] {
+        if let Some(v) = input.get(key) {
+            wanted.push((key, v));
+        }
+    }
+    if wanted.is_empty() {
+        return Err(Error::missing("release_engineer"));
+    }
+    let mut out = Vec::new();
+    for id in ids {
+        let result: Result<()> = async {
+            let mut tx = db.begin().await?;
+            let release_id = open_release(&mut tx, id).await?;
+            let by = history::user_for(&mut tx, caller).await?;
+            for (key, value) in &wanted {
+                let user = resolve_user(&mut tx, key, value).await?;
+                set_role_holder(&mut tx, release_id, key, user).await?;
+                let diff = json!([{"field": {"name": "role", "display_name": "Role"}, "previous_value": null, "current_value": key}]);
+                history::record(&mut tx, release_id, by, "release_to_release_role_add", "User assigned for role", diff).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        out.push((id.clone(), result));
+    }
+    Ok(out)
+}
+
+/// `pickup`: the caller becomes the release engineer of each release.
+pub async fn pickup(db: &Db, ids: &[String], caller: &Caller) -> Bulk {
+    let mut out = Vec::new();
+    for id in ids {
+        let result: Result<()> = async {
+            let mut tx = db.begin().await?;
+            let release_id = open_release(&mut tx, id).await?;
+            let by = history::user_for(&mut tx, caller).await?;
+            set_role_holder(&mut tx, release_id, "release_engineer", by).await?;
+            history::record(
+                &mut tx,
+                release_id,
+                by,
+                "pickup",
+                "Release Picked Up",
+                json!([]),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        out.push((id.clone(), result));
+    }
+    out
+}
+
+/// `close`: moves the release to the Closure stage with a closing status
+/// (`completed` or `canceled`, by internal name) and sets its completed time.
+pub async fn close(db: &Db, id: &str, input: &Map<String, Json>, caller: &Caller) -> Result<i64> {
+    let mut tx = db.begin().await?;
+    let release_id = open_release(&mut tx, id).await.map_err(|e| Error {
+        field: Some("release_id".into()),
+        ..e
+    })?;
+    let wanted = match input.get("status") {
+        None | Some(Json::Null) => "completed".to_owned(),
+        Some(Json::String(s)) => s.to_ascii_lowercase(),
+        Some(Json::Object(o)) => o
+            .get("name")
+            .or_else(|| o.get("internal_name"))
+            .and_then(Json::as_str)
+            .unwrap_or("completed")
+            .to_ascii_lowercase(),
+        Some(_) => return Err(Error::wrong_type("status", "a status name")),
+    };
+    let status = tx
+        .fetch_optional(
+            "SELECT id, parent_id FROM sdp_reference WHERE kind = 'status' AND parent_id = 9 \
+             AND (LOWER(internal_name) = $1 OR LOWER(name) = $1)",
+            &[Value::Text(wanted.clone())],
+        )
+        .await?
+        .ok_or_else(|| {
+            Error::invalid(
+                "status",
+                format!("{wanted:?} is not a closing status (completed, canceled)"),
+            )
+        })?;
+    let now = Utc::now().timestamp_millis();
+    tx.execute(
+        "UPDATE sdp_release SET stage_id = 9, status_id = $1, completed_time = $2 WHERE id = $3",
+        &[
+            Value::Int(status.int("id").unwrap_or(22)),
+            Value::Int(now),
+            Value::Int(release_id),
+        ],
+    )
+    .await?;
+    let by = history::user_for(&mut tx, caller).await?;
+    let comment = input.get("comment").and_then(Json::as_str).unwrap_or("");
+    let diff = json!([{"field": {"name": "status", "display_name": "Status"}, "previous_value": null, "current_value": wanted, "comment": comment}]);
+    history::record(&mut tx, release_id, by, "close", "Release Closed", diff).await?;
+    tx.commit().await?;
+    Ok(release_id)
+}

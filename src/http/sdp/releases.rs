@@ -191,3 +191,37 @@ pub async fn history(
     body.insert("history".into(), Json::Array(entries));
     Ok(super::list_success(body))
 }
+
+/// `PUT /api/v3/releases/assign?ids=1,2` with `{"release": {"release_engineer": {...}}}`
+pub async fn assign(
+    State(state): State<AppState>,
+    auth: Authorized<Staff>,
+    QueryParams(q): QueryParams,
+    InputData(input): InputData,
+) -> Result<Response> {
+    let ids = ids(&q)?;
+    bulk_answer(releases::assign(&state.db, &ids, release_object(&input)?, &auth.caller).await?)
+}
+
+/// `PUT /api/v3/releases/pickup?ids=1,2`
+pub async fn pickup(
+    State(state): State<AppState>,
+    auth: Authorized<Staff>,
+    QueryParams(q): QueryParams,
+) -> Result<Response> {
+    bulk_answer(releases::pickup(&state.db, &ids(&q)?, &auth.caller).await)
+}
+
+/// `PUT /api/v3/releases/{release_id}/close` with `{"status": "completed", "comment": ...}`
+pub async fn close(
+    State(state): State<AppState>,
+    params: PathParams,
+    auth: Authorized<Staff>,
+    InputData(input): InputData,
+) -> Result<Response> {
+    let id = releases::close(&state.db, params.get("release_id")?, &input, &auth.caller).await?;
+    Ok(one(
+        StatusCode::OK,
+        releases::get(&state.db, &id.to_string()).await?,
+    ))
+}

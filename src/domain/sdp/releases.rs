@@ -599,28 +599,6 @@ fn strip_html(s: &str) -> String {
     out.chars().take(250).collect::<String>().trim().to_owned()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_show_as_display_value_and_epoch_millis() {
-        assert_eq!(
-            time_json(Some(1_592_820_360_370)),
-            json!({"display_value": "Jun 22, 2020 10:06 AM", "value": "1592820360370"})
-        );
-        assert_eq!(time_json(None), Json::Null);
-    }
-
-    #[test]
-    fn short_descriptions_drop_html() {
-        assert_eq!(
-            strip_html("<b>The content</b> to show"),
-            "The content to show"
-        );
-    }
-}
-
 /// Makes `user` the release's holder of the role with `internal` name.
 async fn set_role_holder(tx: &mut Tx, release_id: i64, internal: &str, user: i64) -> Result<()> {
     let role = tx
@@ -786,4 +764,26 @@ pub async fn close(db: &Db, id: &str, input: &Map<String, Json>, caller: &Caller
     history::record(&mut tx, release_id, by, "close", "Release Closed", diff).await?;
     tx.commit().await?;
     Ok(release_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_show_as_display_value_and_epoch_millis() {
+        assert_eq!(
+            time_json(Some(1_592_820_360_370)),
+            json!({"display_value": "Jun 22, 2020 10:06 AM", "value": "1592820360370"})
+        );
+        assert_eq!(time_json(None), Json::Null);
+    }
+
+    #[test]
+    fn short_descriptions_drop_html() {
+        assert_eq!(
+            strip_html("<b>The content</b> to show"),
+            "The content to show"
+        );
+    }
 }

@@ -222,6 +222,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v3/releases/{release_id}/history",
             get(sdp::releases::history),
+        )
+        .route(
+            "/api/v3/releases/{release_id}/status_comments",
+            get(sdp::releases::status_comments),
         );
     let metrics = state.metrics.clone();
     let timeout = std::time::Duration::from_secs(state.settings.request_timeout.max(1));

@@ -34,6 +34,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "servicedesk_history",
         include_str!("../../migrations/0005_servicedesk_history.sql"),
     ),
+    (
+        6,
+        "servicedesk_status_comments",
+        include_str!("../../migrations/0006_servicedesk_status_comments.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

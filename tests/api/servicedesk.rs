@@ -620,3 +620,52 @@ async fn assign_pickup_and_close_change_the_release_and_its_history() {
         .collect();
     assert_eq!(ops, ["close", "release_to_release_role_add", "create"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_stage_or_status_change_records_a_status_comment() {
+    let sdp = Sdp::new().await;
+    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let id = res.body["release"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v3/releases/{id}");
+    sdp.send(
+        "PUT",
+        &path,
+        json!({"release": {"title": "Only the title"}}),
+    )
+    .await;
+    let res = sdp.send("PUT", &path, json!({"release": {"stage": {"name": "planning"}, "status": {"name": "rejected"}, "comment": "Not this quarter"}})).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let res = sdp
+        .app
+        .request("GET", &format!("{path}/status_comments"), &sdp.auth, None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(res.body["response_status"][0]["status_code"], 2000);
+    let comments = res.body["status_comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 2, "a title edit changes no stage or status");
+    assert_eq!(
+        comments[0]["comment"],
+        "The above Stage/Status is set as part of 'Release' creation"
+    );
+    assert_eq!(comments[0]["status"]["name"], "Requested");
+    assert_eq!(comments[1]["comment"], "Not this quarter");
+    assert_eq!(comments[1]["stage"]["stage_index"], 2);
+    assert_eq!(comments[1]["status"]["name"], "Rejected");
+    assert_eq!(comments[1]["commented_by"]["name"], "tech");
+    assert_eq!(comments[1]["release"]["title"], "Only the title");
+    sdp.send(
+        "PUT",
+        &format!("{path}/close"),
+        json!({"status": "completed", "comment": "Release has been closed"}),
+    )
+    .await;
+    let res = sdp
+        .app
+        .request("GET", &format!("{path}/status_comments"), &sdp.auth, None)
+        .await;
+    assert_eq!(
+        res.body["status_comments"][2]["comment"],
+        "Release has been closed"
+    );
+    assert_eq!(res.body["list_info"]["row_count"], 3);
+}

@@ -276,6 +276,98 @@ async fn write_roles(tx: &mut Tx, release: i64, roles: &[(i64, i64)]) -> Result<
     Ok(())
 }
 
+/// Records a status comment when the stage or status changed (every such
+/// change has one; the request's `comment`, or a default text).
+async fn note_status_change(
+    tx: &mut Tx,
+    release_id: i64,
+    by: i64,
+    before: Option<(i64, i64)>,
+    input: &Map<String, Json>,
+) -> Result<()> {
+    let now = tx
+        .fetch_optional(
+            "SELECT stage_id, status_id FROM sdp_release WHERE id = $1",
+            &[Value::Int(release_id)],
+        )
+        .await?
+        .ok_or_else(|| Error::internal("release vanished"))?;
+    let after = (
+        now.int("stage_id").unwrap_or(0),
+        now.int("status_id").unwrap_or(0),
+    );
+    if before == Some(after) {
+        return Ok(());
+    }
+    let comment = match input.get("comment") {
+        Some(Json::String(c)) if !c.trim().is_empty() => c.clone(),
+        _ if before.is_none() => {
+            "The above Stage/Status is set as part of 'Release' creation".to_owned()
+        }
+        _ => "Stage/Status changed".to_owned(),
+    };
+    let id = next_id(tx, "sdp_status_comment").await?;
+    tx.execute(
+        "INSERT INTO sdp_status_comment (id, release_id, stage_id, status_id, comment, commented_by, commented_on) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            Value::Int(id),
+            Value::Int(release_id),
+            Value::Int(after.0),
+            Value::Int(after.1),
+            Value::Text(comment),
+            Value::Int(by),
+            Value::Int(Utc::now().timestamp_millis()),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The release's status comments, oldest first.
+pub async fn status_comments(db: &Db, id: &str) -> Result<Vec<Json>> {
+    let release_id: i64 = id.parse().map_err(|_| release_not_found(id))?;
+    let release = db
+        .fetch_optional(
+            "SELECT id, title, description FROM sdp_release WHERE id = $1",
+            &[Value::Int(release_id)],
+        )
+        .await?
+        .ok_or_else(|| release_not_found(id))?;
+    let view = View::load(db).await?;
+    let rows = db
+        .fetch_all(
+            "SELECT c.*, u.name, u.email_id, u.is_vipuser, u.department FROM sdp_status_comment c \
+             JOIN sdp_user u ON u.id = c.commented_by WHERE c.release_id = $1 ORDER BY c.id",
+            &[Value::Int(release_id)],
+        )
+        .await?;
+    let short = release
+        .text("description")
+        .map(|d| strip_html(&d))
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| release.string("title"));
+    Ok(rows
+        .iter()
+        .map(|c| {
+            let mut stage = view.reference("stage", c.int("stage_id"));
+            if let Some(r) = view.refs.get(&("stage".to_owned(), c.int("stage_id").unwrap_or(0))) {
+                stage["stage_index"] = json!(r.sort_index.unwrap_or(0));
+            }
+            json!({
+                "commented_by": {"email_id": c.text("email_id"), "name": c.string("name"), "is_vipuser": c.bool("is_vipuser"),
+                                 "id": c.int("commented_by").unwrap_or(0).to_string(), "department": c.text("department")},
+                "stage": stage,
+                "release": {"short_description": short, "id": release_id.to_string(), "title": release.string("title")},
+                "commented_on": time_json(c.int("commented_on")),
+                "comment": c.string("comment"),
+                "id": c.int("id").unwrap_or(0).to_string(),
+                "status": view.reference("status", c.int("status_id")),
+            })
+        })
+        .collect())
+}
+
 /// Adds a release; returns its id.
 pub async fn add(db: &Db, input: &Map<String, Json>, caller: &Caller) -> Result<i64> {
     let actor = caller.user_name.as_str();
@@ -307,6 +399,7 @@ pub async fn add(db: &Db, input: &Map<String, Json>, caller: &Caller) -> Result<
     }
     let by = history::user_for(&mut tx, caller).await?;
     history::record(&mut tx, id, by, "create", "Release Created", json!([])).await?;
+    note_status_change(&mut tx, id, by, None, input).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -364,6 +457,11 @@ pub async fn edit(db: &Db, id: &str, input: &Map<String, Json>, caller: &Caller)
         Json::Array(diff),
     )
     .await?;
+    let before = (
+        current.int("stage_id").unwrap_or(0),
+        current.int("status_id").unwrap_or(0),
+    );
+    note_status_change(&mut tx, release_id, by, Some(before), input).await?;
     tx.commit().await?;
     Ok(release_id)
 }
@@ -762,6 +860,7 @@ pub async fn close(db: &Db, id: &str, input: &Map<String, Json>, caller: &Caller
     let comment = input.get("comment").and_then(Json::as_str).unwrap_or("");
     let diff = json!([{"field": {"name": "status", "display_name": "Status"}, "previous_value": null, "current_value": wanted, "comment": comment}]);
     history::record(&mut tx, release_id, by, "close", "Release Closed", diff).await?;
+    note_status_change(&mut tx, release_id, by, Some((0, 0)), input).await?;
     tx.commit().await?;
     Ok(release_id)
 }

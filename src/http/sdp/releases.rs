@@ -225,3 +225,19 @@ pub async fn close(
         releases::get(&state.db, &id.to_string()).await?,
     ))
 }
+
+/// `GET /api/v3/releases/{release_id}/status_comments`
+pub async fn status_comments(
+    State(state): State<AppState>,
+    params: PathParams,
+    _auth: Authorized<Staff>,
+) -> Result<Response> {
+    let comments = releases::status_comments(&state.db, params.get("release_id")?).await?;
+    let mut body = Map::new();
+    body.insert(
+        "list_info".into(),
+        serde_json::json!({"has_more_rows": false, "start_index": 1, "row_count": comments.len()}),
+    );
+    body.insert("status_comments".into(), Json::Array(comments));
+    Ok(super::list_success(body))
+}

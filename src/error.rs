@@ -24,6 +24,8 @@ pub enum ErrorKind {
     ReadOnly,
     /// A record with the same unique key exists.
     NotUnique,
+    /// The record is referenced by another and cannot be deleted.
+    InUse,
     /// A start after its end, and the like.
     TimeMismatch,
     /// The state of a record forbids the operation.

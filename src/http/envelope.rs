@@ -81,6 +81,7 @@ fn is_domain_failure(kind: ErrorKind) -> bool {
             | ErrorKind::TimeMismatch
             | ErrorKind::Conflict
             | ErrorKind::NotUnique
+            | ErrorKind::InUse
     )
 }
 
@@ -95,7 +96,7 @@ fn service_now_status(family: Family, kind: ErrorKind) -> StatusCode {
         | ErrorKind::Malformed
         | ErrorKind::ReadOnly
         | ErrorKind::TimeMismatch => StatusCode::BAD_REQUEST,
-        ErrorKind::NotUnique | ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::NotUnique | ErrorKind::Conflict | ErrorKind::InUse => StatusCode::CONFLICT,
         ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         // Clients probe the API with such paths and read 404 as a wrong base URL.
@@ -134,6 +135,7 @@ pub fn service_desk_code(kind: ErrorKind) -> (u32, StatusCode) {
         ErrorKind::Invalid | ErrorKind::Conflict => (4001, StatusCode::BAD_REQUEST),
         ErrorKind::ReadOnly => (4014, StatusCode::BAD_REQUEST),
         ErrorKind::NotUnique => (4008, StatusCode::BAD_REQUEST),
+        ErrorKind::InUse => (4005, StatusCode::BAD_REQUEST),
         ErrorKind::TimeMismatch => (4016, StatusCode::BAD_REQUEST),
         ErrorKind::PayloadTooLarge => (4000, StatusCode::PAYLOAD_TOO_LARGE),
         ErrorKind::Unavailable => (4004, StatusCode::SERVICE_UNAVAILABLE),

@@ -226,6 +226,16 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v3/releases/{release_id}/status_comments",
             get(sdp::releases::status_comments),
+        )
+        .route(
+            "/api/v3/{entity}",
+            get(sdp::entities::list).post(sdp::entities::add),
+        )
+        .route(
+            "/api/v3/{entity}/{id}",
+            get(sdp::entities::get)
+                .put(sdp::entities::edit)
+                .delete(sdp::entities::delete),
         );
     let metrics = state.metrics.clone();
     let timeout = std::time::Duration::from_secs(state.settings.request_timeout.max(1));

@@ -669,3 +669,140 @@ async fn every_stage_or_status_change_records_a_status_comment() {
     );
     assert_eq!(res.body["list_info"]["row_count"], 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_entities_are_listed_managed_and_protected_while_in_use() {
+    let sdp = Sdp::new().await;
+    let admin = sdp.app.user("sdadmin", &["sdp.admin"]).await;
+    let res = sdp
+        .app
+        .request("GET", "/api/v3/priorities", &sdp.auth, None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(res.body["priorities"].as_array().unwrap().len(), 4);
+    let res = sdp
+        .app
+        .request("GET", "/api/v3/priorities/4", &sdp.auth, None)
+        .await;
+    assert_eq!(
+        res.body["priority"],
+        json!({"color": "#ff0000", "name": "High", "id": "4"})
+    );
+    let stages = sdp
+        .app
+        .request("GET", "/api/v3/release_stages", &sdp.auth, None)
+        .await;
+    assert_eq!(stages.body["release_stages"].as_array().unwrap().len(), 9);
+    assert_eq!(
+        stages.body["release_stages"][2]["internal_name"],
+        "implementation"
+    );
+
+    let add = |name: &str| json!({"priority": {"name": name, "color": "#123456"}});
+    let res = sdp
+        .app
+        .raw(
+            "POST",
+            "/api/v3/priorities",
+            &admin,
+            Some(&form(&add("Critical"))),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let critical = res.body["priority"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(critical, "5", "ids continue after the shipped ones");
+    let dup = sdp
+        .app
+        .raw(
+            "POST",
+            "/api/v3/priorities",
+            &admin,
+            Some(&form(&add("critical"))),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    failure(&dup, StatusCode::BAD_REQUEST, 4008, "name");
+    let tech = sdp.send("POST", "/api/v3/priorities", add("Other")).await;
+    assert_eq!(tech.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        tech.body["response_status"]["messages"][0]["status_code"],
+        4002
+    );
+
+    // A priority a release uses cannot go; an unused one can.
+    sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let res = sdp
+        .app
+        .request("DELETE", "/api/v3/priorities/4", &admin, None)
+        .await;
+    failure(&res, StatusCode::BAD_REQUEST, 4005, "id");
+    let res = sdp
+        .app
+        .request(
+            "DELETE",
+            &format!("/api/v3/priorities/{critical}"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let res = sdp
+        .app
+        .request(
+            "GET",
+            &format!("/api/v3/priorities/{critical}"),
+            &sdp.auth,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+
+    // Stages are fixed; a status needs its stage and type.
+    let res = sdp
+        .app
+        .raw(
+            "PUT",
+            "/api/v3/release_stages/1",
+            &admin,
+            Some(&form(&json!({"release_stage": {"name": "X"}}))),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    failure(&res, StatusCode::BAD_REQUEST, 4014, "release_stage");
+    let status = json!({"release_status": {"name": "Parked", "stage": {"id": "4"}, "status_type": "In Progress"}});
+    let res = sdp
+        .app
+        .raw(
+            "POST",
+            "/api/v3/release_statuses",
+            &admin,
+            Some(&form(&status)),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    assert_eq!(res.body["release_status"]["stage"]["id"], "4");
+    let res = sdp
+        .app
+        .raw(
+            "POST",
+            "/api/v3/release_statuses",
+            &admin,
+            Some(&form(
+                &json!({"release_status": {"name": "Nowhere", "status_type": "Success"}}),
+            )),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    failure(&res, StatusCode::BAD_REQUEST, 4012, "stage");
+    let res = sdp
+        .app
+        .request("GET", "/api/v3/no_such_things", &sdp.auth, None)
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        res.body["response_status"]["messages"][0]["status_code"],
+        4007
+    );
+}

@@ -12,6 +12,7 @@ use crate::app::AppState;
 use crate::error::Error;
 use crate::http::extract::read_body;
 
+pub mod entities;
 pub mod releases;
 
 /// The request's `input_data`: a JSON document sent as the query parameter

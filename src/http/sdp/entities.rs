@@ -1,0 +1,97 @@
+//! `/api/v3/<entity>[/{id}]`: the reference entities (priorities,
+//! statuses, categories, ...), listed and read by staff, changed by admins.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Map, Value as Json};
+
+use super::releases::Staff;
+use super::{list_success, success, InputData};
+use crate::app::AppState;
+use crate::domain::sdp::entities::{self, entity};
+use crate::error::Result;
+use crate::http::extract::{Authorized, RoleSet};
+use crate::http::PathParams;
+use crate::identity::roles;
+
+/// Administrators of the ServiceDesk-style family.
+pub struct Admins;
+impl RoleSet for Admins {
+    const ANY_OF: &'static [&'static str] = &[roles::SDP_ADMIN];
+}
+
+fn one(key: &str, status: StatusCode, value: Json) -> Response {
+    let mut body = Map::new();
+    body.insert(key.into(), value);
+    success(status, body)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    params: PathParams,
+    _auth: Authorized<Staff>,
+) -> Result<Response> {
+    let e = entity(params.get("entity")?)?;
+    let items = entities::list(&state.db, e).await?;
+    let mut body = Map::new();
+    body.insert(
+        "list_info".into(),
+        serde_json::json!({"has_more_rows": false, "start_index": 1, "row_count": items.len()}),
+    );
+    body.insert(e.plural.into(), Json::Array(items));
+    Ok(list_success(body))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    params: PathParams,
+    _auth: Authorized<Staff>,
+) -> Result<Response> {
+    let e = entity(params.get("entity")?)?;
+    Ok(one(
+        e.singular,
+        StatusCode::OK,
+        entities::get(&state.db, e, params.get("id")?).await?,
+    ))
+}
+
+pub async fn add(
+    State(state): State<AppState>,
+    params: PathParams,
+    _auth: Authorized<Admins>,
+    InputData(input): InputData,
+) -> Result<Response> {
+    let e = entity(params.get("entity")?)?;
+    let id = entities::save(&state.db, e, None, &input).await?;
+    Ok(one(
+        e.singular,
+        StatusCode::CREATED,
+        entities::get(&state.db, e, &id.to_string()).await?,
+    ))
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    params: PathParams,
+    _auth: Authorized<Admins>,
+    InputData(input): InputData,
+) -> Result<Response> {
+    let e = entity(params.get("entity")?)?;
+    let id = entities::save(&state.db, e, Some(params.get("id")?), &input).await?;
+    Ok(one(
+        e.singular,
+        StatusCode::OK,
+        entities::get(&state.db, e, &id.to_string()).await?,
+    ))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    params: PathParams,
+    _auth: Authorized<Admins>,
+) -> Result<Response> {
+    let e = entity(params.get("entity")?)?;
+    entities::delete(&state.db, e, params.get("id")?).await?;
+    Ok(success(StatusCode::OK, Map::new()))
+}

@@ -228,6 +228,14 @@ pub fn router(state: AppState) -> Router {
             get(sdp::releases::status_comments),
         )
         .route(
+            "/api/v3/releases/{release_id}/summary",
+            get(sdp::releases::summary),
+        )
+        .route(
+            "/api/v3/releases/{release_id}/{sub}",
+            get(sdp::releases::list_sub).post(sdp::releases::add_sub),
+        )
+        .route(
             "/api/v3/{entity}",
             get(sdp::entities::list).post(sdp::entities::add),
         )

@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "servicedesk_status_comments",
         include_str!("../../migrations/0006_servicedesk_status_comments.sql"),
     ),
+    (
+        7,
+        "servicedesk_subrecords",
+        include_str!("../../migrations/0007_servicedesk_subrecords.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

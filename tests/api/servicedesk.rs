@@ -806,3 +806,104 @@ async fn reference_entities_are_listed_managed_and_protected_while_in_use() {
         4007
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_summary_counts_the_releases_tasks_worklogs_and_notes() {
+    let sdp = Sdp::new().await;
+    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let id = res.body["release"]["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v3/releases/{id}");
+    for (title, status) in [("Build", "Open"), ("Backup", "closed")] {
+        let res = sdp
+            .send(
+                "POST",
+                &format!("{base}/tasks"),
+                json!({"task": {"title": title, "status": {"name": status}}}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    }
+    let res = sdp.send("POST", &format!("{base}/worklogs"), json!({"worklog": {"description": "Prepared", "time_spent": {"hours": "2", "minutes": "30"}}})).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    assert_eq!(
+        res.body["worklog"]["time_spent"],
+        json!({"hours": "2", "minutes": "30"})
+    );
+    let res = sdp
+        .send(
+            "POST",
+            &format!("{base}/notes"),
+            json!({"note": {"description": "Heads up", "show_to_requester": true}}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+
+    failure(
+        &sdp.send(
+            "POST",
+            &format!("{base}/tasks"),
+            json!({"task": {"status": {"name": "Open"}}}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        4012,
+        "title",
+    );
+    failure(
+        &sdp.send(
+            "POST",
+            &format!("{base}/tasks"),
+            json!({"task": {"title": "x", "status": {"name": "Sleeping"}}}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        4001,
+        "status",
+    );
+    failure(
+        &sdp.send(
+            "POST",
+            &format!("{base}/worklogs"),
+            json!({"worklog": {"time_spent": {"minutes": 75}}}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        4001,
+        "time_spent.minutes",
+    );
+    failure(
+        &sdp.send("POST", &format!("{base}/notes"), json!({"note": {}}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        4012,
+        "description",
+    );
+
+    let res = sdp
+        .app
+        .request("GET", &format!("{base}/summary"), &sdp.auth, None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let s = &res.body["summary"];
+    assert_eq!(s["id"], id.as_str());
+    assert_eq!(s["tasks"], json!({"all": 2, "closed": 1}));
+    assert_eq!(s["worklogs"], json!({"all": 1}));
+    assert_eq!(s["notes"], json!({"all": 1}));
+    assert_eq!(s["approvals"], json!({"all": 0}));
+    let tasks = sdp
+        .app
+        .request("GET", &format!("{base}/tasks"), &sdp.auth, None)
+        .await;
+    assert_eq!(tasks.body["tasks"].as_array().unwrap().len(), 2);
+    assert_eq!(tasks.body["tasks"][1]["status"]["name"], "Closed");
+    let res = sdp
+        .app
+        .request("GET", "/api/v3/releases/424242/summary", &sdp.auth, None)
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let res = sdp
+        .app
+        .request("GET", &format!("{base}/gizmos"), &sdp.auth, None)
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+}

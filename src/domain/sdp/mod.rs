@@ -5,3 +5,4 @@ pub mod history;
 pub mod list;
 pub mod reference;
 pub mod releases;
+pub mod subrecords;

@@ -241,3 +241,60 @@ pub async fn status_comments(
     body.insert("status_comments".into(), Json::Array(comments));
     Ok(super::list_success(body))
 }
+
+fn sub_kind(params: &PathParams) -> Result<crate::domain::sdp::subrecords::Kind> {
+    let path = params.get("sub")?;
+    crate::domain::sdp::subrecords::Kind::parse(path).ok_or_else(Error::no_such_endpoint)
+}
+
+/// `GET /api/v3/releases/{release_id}/{tasks|worklogs|notes}`
+pub async fn list_sub(
+    State(state): State<AppState>,
+    params: PathParams,
+    _auth: Authorized<Staff>,
+) -> Result<Response> {
+    let kind = sub_kind(&params)?;
+    let items =
+        crate::domain::sdp::subrecords::list(&state.db, params.get("release_id")?, kind).await?;
+    let mut body = Map::new();
+    body.insert(
+        "list_info".into(),
+        serde_json::json!({"has_more_rows": false, "start_index": 1, "row_count": items.len()}),
+    );
+    body.insert(kind.plural().into(), Json::Array(items));
+    Ok(super::list_success(body))
+}
+
+/// `POST /api/v3/releases/{release_id}/{tasks|worklogs|notes}`
+pub async fn add_sub(
+    State(state): State<AppState>,
+    params: PathParams,
+    auth: Authorized<Staff>,
+    InputData(input): InputData,
+) -> Result<Response> {
+    let kind = sub_kind(&params)?;
+    let item = crate::domain::sdp::subrecords::add(
+        &state.db,
+        params.get("release_id")?,
+        kind,
+        &input,
+        &auth.caller,
+    )
+    .await?;
+    let mut body = Map::new();
+    body.insert(kind.singular().into(), item);
+    Ok(success(StatusCode::CREATED, body))
+}
+
+/// `GET /api/v3/releases/{release_id}/summary`
+pub async fn summary(
+    State(state): State<AppState>,
+    params: PathParams,
+    _auth: Authorized<Staff>,
+) -> Result<Response> {
+    let summary =
+        crate::domain::sdp::subrecords::summary(&state.db, params.get("release_id")?).await?;
+    let mut body = Map::new();
+    body.insert("summary".into(), summary);
+    Ok(success(StatusCode::OK, body))
+}

@@ -232,6 +232,22 @@ pub fn router(state: AppState) -> Router {
             get(sdp::releases::summary),
         )
         .route(
+            "/api/v3/releases/{release_id}/approval_levels",
+            post(sdp::releases::add_approval_level),
+        )
+        .route(
+            "/api/v3/releases/{release_id}/approval_levels/approval_summary",
+            get(sdp::releases::approval_summary),
+        )
+        .route(
+            "/api/v3/releases/{release_id}/approval_levels/{level_id}/approve",
+            put(sdp::releases::approve),
+        )
+        .route(
+            "/api/v3/releases/{release_id}/approval_levels/{level_id}/reject",
+            put(sdp::releases::reject),
+        )
+        .route(
             "/api/v3/releases/{release_id}/{sub}",
             get(sdp::releases::list_sub).post(sdp::releases::add_sub),
         )

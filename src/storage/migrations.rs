@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "servicedesk_subrecords",
         include_str!("../../migrations/0007_servicedesk_subrecords.sql"),
     ),
+    (
+        8,
+        "servicedesk_approvals",
+        include_str!("../../migrations/0008_servicedesk_approvals.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

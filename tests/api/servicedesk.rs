@@ -907,3 +907,140 @@ async fn the_summary_counts_the_releases_tasks_worklogs_and_notes() {
         .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approval_levels_are_decided_by_their_approvers_and_summarised_per_stage() {
+    let sdp = Sdp::new().await;
+    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let id = res.body["release"]["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v3/releases/{id}/approval_levels");
+    let level = |approvers: Value, percent: &str| json!({"approval_level": {"stage": {"name": "submission"}, "rule": {"type": "percent", "value": percent}, "approvers": approvers}});
+    let res = sdp
+        .send(
+            "POST",
+            &base,
+            level(json!([{"name": "tech"}, {"name": "heather graham"}]), "100"),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let both = res.body["approval_level"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Someone who is not an approver cannot decide.
+    let other = sdp.app.user("other", &["sdp.technician"]).await;
+    let body = form(&json!({"comments": "me too"}));
+    let res = sdp
+        .app
+        .raw(
+            "PUT",
+            &format!("{base}/{both}/approve"),
+            &other,
+            Some(&body),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert_eq!(
+        res.body["response_status"]["messages"][0]["status_code"],
+        4002
+    );
+
+    let res = sdp
+        .send(
+            "PUT",
+            &format!("{base}/{both}/approve"),
+            json!({"comments": "recommend"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let again = sdp
+        .send("PUT", &format!("{base}/{both}/approve"), json!({}))
+        .await;
+    failure(&again, StatusCode::BAD_REQUEST, 4001, "approval_level_id");
+    let summary = sdp
+        .app
+        .request("GET", &format!("{base}/approval_summary"), &sdp.auth, None)
+        .await;
+    assert_eq!(summary.status, StatusCode::OK, "{}", summary.text);
+    let stages = summary.body["approval_summary"].as_array().unwrap();
+    assert_eq!(stages.len(), 9);
+    assert_eq!(
+        stages[0]["latestDecision"], "pending",
+        "1 of 2 approvers under a 100 % rule"
+    );
+    assert_eq!(stages[0]["approval_levels"][0]["status"]["name"], "Pending");
+    assert_eq!(
+        stages[0]["stage"]["description"],
+        "Stage when a release item is submitted"
+    );
+    assert_eq!(stages[1]["latestDecision"], "upcoming");
+    assert_eq!(stages[1]["visited"], false);
+
+    // A 50 % level with one approver is approved by that approver.
+    let res = sdp
+        .send("POST", &base, level(json!([{"name": "tech"}]), "50"))
+        .await;
+    let half = res.body["approval_level"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sdp.send("PUT", &format!("{base}/{half}/approve"), json!({}))
+        .await;
+    let summary = sdp
+        .app
+        .request("GET", &format!("{base}/approval_summary"), &sdp.auth, None)
+        .await;
+    let levels = summary.body["approval_summary"][0]["approval_levels"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(levels[1]["status"]["name"], "Approved");
+    assert_eq!(levels[1]["level"], 2);
+    assert_eq!(levels[1]["action_taken_by"]["name"], "tech");
+
+    // A rejection under a 100 % rule decides the level.
+    let res = sdp
+        .send(
+            "POST",
+            &base,
+            level(json!([{"name": "tech"}, {"name": "heather graham"}]), "100"),
+        )
+        .await;
+    let third = res.body["approval_level"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sdp.send(
+        "PUT",
+        &format!("{base}/{third}/reject"),
+        json!({"comments": "not ready"}),
+    )
+    .await;
+    let summary = sdp
+        .app
+        .request("GET", &format!("{base}/approval_summary"), &sdp.auth, None)
+        .await;
+    assert_eq!(
+        summary.body["approval_summary"][0]["latestDecision"],
+        "reject"
+    );
+    let counts = sdp
+        .app
+        .request(
+            "GET",
+            &format!("/api/v3/releases/{id}/summary"),
+            &sdp.auth,
+            None,
+        )
+        .await;
+    assert_eq!(counts.body["summary"]["approvals"], json!({"all": 3}));
+    failure(
+        &sdp.send("POST", &base, json!({"approval_level": {"approvers": []}}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        4012,
+        "approvers",
+    );
+}

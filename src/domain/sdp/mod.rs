@@ -1,5 +1,6 @@
 //! ServiceDesk-style (v3) release records: reference data and releases.
 
+pub mod approvals;
 pub mod entities;
 pub mod history;
 pub mod list;

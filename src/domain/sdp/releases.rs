@@ -87,7 +87,7 @@ struct Changes {
     roles: Option<Vec<(i64, i64)>>,
 }
 
-async fn resolve_user(tx: &mut Tx, field: &str, value: &Json) -> Result<i64> {
+pub(crate) async fn resolve_user(tx: &mut Tx, field: &str, value: &Json) -> Result<i64> {
     let obj = value
         .as_object()
         .ok_or_else(|| Error::wrong_type(field, "an object with id or name"))?;
@@ -571,7 +571,7 @@ impl View {
         })
     }
 
-    fn reference(&self, kind: &str, id: Option<i64>) -> Json {
+    pub fn reference(&self, kind: &str, id: Option<i64>) -> Json {
         id.and_then(|id| self.refs.get(&(kind.to_owned(), id)))
             .map(Reference::to_json)
             .unwrap_or(Json::Null)

@@ -233,8 +233,8 @@ pub async fn list(db: &Db, release: &str, kind: Kind) -> Result<Vec<Json>> {
     Ok(rows.iter().map(|r| render(kind, r)).collect())
 }
 
-/// The summary counts, from the sub-records that exist. Tollgate has no
-/// linked changes, projects or reminders yet: those count zero.
+/// The summary counts, from the sub-records and approval levels that exist.
+/// Tollgate has no linked changes, projects or reminders yet: those count zero.
 pub async fn summary(db: &Db, release: &str) -> Result<Json> {
     let release_id = release_exists(db, release).await?;
     let rows = db
@@ -255,12 +255,20 @@ pub async fn summary(db: &Db, release: &str) -> Result<Json> {
         .find(|r| r.string("kind") == "task")
         .and_then(|r| r.int("closed"))
         .unwrap_or(0);
+    let approvals = db
+        .fetch_optional(
+            "SELECT COUNT(*) AS n FROM sdp_approval_level WHERE release_id = $1",
+            &[Value::Int(release_id)],
+        )
+        .await?
+        .and_then(|r| r.int("n"))
+        .unwrap_or(0);
     Ok(json!({
         "id": release_id.to_string(),
         "tasks": {"all": count("task"), "closed": closed},
         "worklogs": {"all": count("worklog")},
         "notes": {"all": count("note")},
-        "approvals": {"all": 0},
+        "approvals": {"all": approvals},
         "changes": {"all": 0},
         "projects": {"all": 0},
         "reminders": {"all": 0},

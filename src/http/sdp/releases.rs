@@ -298,3 +298,77 @@ pub async fn summary(
     body.insert("summary".into(), summary);
     Ok(success(StatusCode::OK, body))
 }
+
+/// `POST /api/v3/releases/{release_id}/approval_levels`
+pub async fn add_approval_level(
+    State(state): State<AppState>,
+    params: PathParams,
+    auth: Authorized<Staff>,
+    InputData(input): InputData,
+) -> Result<Response> {
+    let release = params.get("release_id")?;
+    let id =
+        crate::domain::sdp::approvals::add_level(&state.db, release, &input, &auth.caller).await?;
+    let mut body = Map::new();
+    body.insert(
+        "approval_level".into(),
+        serde_json::json!({"id": id.to_string()}),
+    );
+    Ok(success(StatusCode::CREATED, body))
+}
+
+/// `GET /api/v3/releases/{release_id}/approval_levels/approval_summary`
+pub async fn approval_summary(
+    State(state): State<AppState>,
+    params: PathParams,
+    _auth: Authorized<Staff>,
+) -> Result<Response> {
+    let summary =
+        crate::domain::sdp::approvals::summary(&state.db, params.get("release_id")?).await?;
+    let mut body = Map::new();
+    body.insert("approval_summary".into(), Json::Array(summary));
+    Ok(success(StatusCode::OK, body))
+}
+
+async fn decide(
+    state: AppState,
+    params: PathParams,
+    caller: &crate::identity::Caller,
+    input: Map<String, Json>,
+    approve: bool,
+) -> Result<Response> {
+    let comments = input
+        .get("comments")
+        .and_then(Json::as_str)
+        .map(str::to_owned);
+    crate::domain::sdp::approvals::decide(
+        &state.db,
+        params.get("release_id")?,
+        params.get("level_id")?,
+        approve,
+        comments,
+        caller,
+    )
+    .await?;
+    Ok(success(StatusCode::OK, Map::new()))
+}
+
+/// `PUT /api/v3/releases/{release_id}/approval_levels/{level_id}/approve`
+pub async fn approve(
+    State(state): State<AppState>,
+    params: PathParams,
+    auth: Authorized<Staff>,
+    InputData(input): InputData,
+) -> Result<Response> {
+    decide(state, params, &auth.caller, input, true).await
+}
+
+/// `PUT /api/v3/releases/{release_id}/approval_levels/{level_id}/reject`
+pub async fn reject(
+    State(state): State<AppState>,
+    params: PathParams,
+    auth: Authorized<Staff>,
+    InputData(input): InputData,
+) -> Result<Response> {
+    decide(state, params, &auth.caller, input, false).await
+}

@@ -1,0 +1,355 @@
+//! Approvals of ServiceDesk-style releases: levels per stage, each with
+//! approvers and a rule (the percentage of approvers that must approve).
+//! A level is Approved once enough approvers approved, Rejected once so many
+//! rejected that the rule can no longer be met.
+
+use chrono::Utc;
+use serde_json::{json, Map, Value as Json};
+
+use super::history;
+use super::reference::{self, resolve};
+use super::releases::{resolve_user, time_json, View};
+use crate::domain::records::next_number;
+use crate::error::{Error, ErrorKind, Result};
+use crate::identity::Caller;
+use crate::storage::{Db, Row, Value};
+
+fn release_not_found(id: &str) -> Error {
+    Error::not_found(format!("No release with id {id}")).with_field("release_id")
+}
+
+async fn release_row(db: &Db, id: &str) -> Result<Row> {
+    let n: i64 = id.parse().map_err(|_| release_not_found(id))?;
+    db.fetch_optional(
+        "SELECT id, stage_id, status_id FROM sdp_release WHERE id = $1",
+        &[Value::Int(n)],
+    )
+    .await?
+    .ok_or_else(|| release_not_found(id))
+}
+
+/// Adds an approval level from `{"approval_level": {"stage", "name", "rule": {"type": "percent", "value"}, "approvers": [...]}}`.
+pub async fn add_level(
+    db: &Db,
+    release: &str,
+    input: &Map<String, Json>,
+    caller: &Caller,
+) -> Result<i64> {
+    let row = release_row(db, release).await?;
+    let release_id = row.int("id").unwrap_or(0);
+    let obj = match input.get("approval_level") {
+        Some(Json::Object(o)) => o,
+        Some(_) => return Err(Error::wrong_type("approval_level", "an object")),
+        None => return Err(Error::missing("approval_level")),
+    };
+    let mut tx = db.begin().await?;
+    let stage = match obj.get("stage") {
+        Some(v) => resolve(&mut tx, "stage", "stage", v, None)
+            .await?
+            .map(|s| s.id),
+        None => None,
+    }
+    .or(row.int("stage_id"))
+    .unwrap_or(1);
+    let percent = match obj.get("rule") {
+        None | Some(Json::Null) => 100,
+        Some(Json::Object(rule)) => {
+            if rule
+                .get("type")
+                .and_then(Json::as_str)
+                .is_some_and(|t| t != "percent")
+            {
+                return Err(Error::invalid(
+                    "rule.type",
+                    "only percent rules are supported",
+                ));
+            }
+            let v = rule
+                .get("value")
+                .map(|v| super::reference::parse_id("rule.value", v))
+                .transpose()?
+                .unwrap_or(100);
+            if !(1..=100).contains(&v) {
+                return Err(Error::invalid(
+                    "rule.value",
+                    "must be a percentage from 1 to 100",
+                ));
+            }
+            v
+        }
+        Some(_) => return Err(Error::wrong_type("rule", "an object")),
+    };
+    let approvers = obj
+        .get("approvers")
+        .and_then(Json::as_array)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| Error::missing("approvers"))?;
+    let mut users = Vec::new();
+    for (i, a) in approvers.iter().enumerate() {
+        let u = resolve_user(&mut tx, &format!("approvers[{i}]"), a).await?;
+        if !users.contains(&u) {
+            users.push(u);
+        }
+    }
+    let level = tx
+        .fetch_optional(
+            "SELECT COALESCE(MAX(level), 0) AS m FROM sdp_approval_level WHERE release_id = $1 AND stage_id = $2",
+            &[Value::Int(release_id), Value::Int(stage)],
+        )
+        .await?
+        .and_then(|r| r.int("m"))
+        .unwrap_or(0)
+        + 1;
+    let by = history::user_for(&mut tx, caller).await?;
+    let id = next_number(&mut tx, "sdp_approval_level").await?;
+    let name = obj
+        .get("name")
+        .and_then(Json::as_str)
+        .unwrap_or("Default")
+        .to_owned();
+    tx.execute(
+        "INSERT INTO sdp_approval_level (id, release_id, stage_id, level, name, rule_percent, status, created_by, created_on) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'Pending', $7, $8)",
+        &[Value::Int(id), Value::Int(release_id), Value::Int(stage), Value::Int(level), Value::Text(name), Value::Int(percent), Value::Int(by), Value::Int(Utc::now().timestamp_millis())],
+    )
+    .await?;
+    for u in users {
+        let aid = next_number(&mut tx, "sdp_approver").await?;
+        tx.execute(
+            "INSERT INTO sdp_approver (id, level_id, user_id, decision) VALUES ($1, $2, $3, 'pending')",
+            &[Value::Int(aid), Value::Int(id), Value::Int(u)],
+        )
+        .await?;
+    }
+    history::record(
+        &mut tx,
+        release_id,
+        by,
+        "approval_level_add",
+        "Approval level added",
+        json!([]),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Records the caller's decision (`approve` true or false) on a level; only
+/// its approvers may decide, once, while it is pending.
+pub async fn decide(
+    db: &Db,
+    release: &str,
+    level: &str,
+    approve: bool,
+    comments: Option<String>,
+    caller: &Caller,
+) -> Result<()> {
+    let row = release_row(db, release).await?;
+    let release_id = row.int("id").unwrap_or(0);
+    let level_id: i64 = level.parse().map_err(|_| {
+        Error::not_found(format!("No approval level {level}")).with_field("approval_level_id")
+    })?;
+    let mut tx = db.begin().await?;
+    let lvl = tx
+        .fetch_optional(
+            "SELECT id, status, rule_percent FROM sdp_approval_level WHERE id = $1 AND release_id = $2",
+            &[Value::Int(level_id), Value::Int(release_id)],
+        )
+        .await?
+        .ok_or_else(|| Error::not_found(format!("No approval level {level}")).with_field("approval_level_id"))?;
+    if lvl.string("status") != "Pending" {
+        return Err(Error::invalid(
+            "approval_level_id",
+            "the level is decided already",
+        ));
+    }
+    let me = history::user_for(&mut tx, caller).await?;
+    let mine = tx
+        .fetch_optional(
+            "SELECT id, decision FROM sdp_approver WHERE level_id = $1 AND user_id = $2",
+            &[Value::Int(level_id), Value::Int(me)],
+        )
+        .await?
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Forbidden,
+                "Only an approver of this level can approve or reject it",
+            )
+            .with_field("approval_level_id")
+        })?;
+    if mine.string("decision") != "pending" {
+        return Err(Error::invalid(
+            "approval_level_id",
+            "you have decided on this level already",
+        ));
+    }
+    let now = Utc::now().timestamp_millis();
+    tx.execute(
+        "UPDATE sdp_approver SET decision = $1, decided_on = $2, comments = $3 WHERE id = $4",
+        &[
+            Value::from(if approve { "approved" } else { "rejected" }),
+            Value::Int(now),
+            Value::from(comments.clone()),
+            Value::Int(mine.int("id").unwrap_or(0)),
+        ],
+    )
+    .await?;
+    let tally = tx
+        .fetch_all("SELECT decision, COUNT(*) AS n FROM sdp_approver WHERE level_id = $1 GROUP BY decision", &[Value::Int(level_id)])
+        .await?;
+    let count = |d: &str| {
+        tally
+            .iter()
+            .find(|r| r.string("decision") == d)
+            .and_then(|r| r.int("n"))
+            .unwrap_or(0)
+    };
+    let total = count("approved") + count("rejected") + count("pending");
+    let needed = (lvl.int("rule_percent").unwrap_or(100) * total + 99) / 100;
+    let status = level_status(count("approved"), count("rejected"), total, needed);
+    if status != "Pending" {
+        tx.execute(
+            "UPDATE sdp_approval_level SET status = $1, action_taken_by = $2, action_taken_on = $3, comments = $4 WHERE id = $5",
+            &[Value::from(status), Value::Int(me), Value::Int(now), Value::from(comments), Value::Int(level_id)],
+        )
+        .await?;
+    }
+    let (op, display) = if approve {
+        ("approve", "Approval level approved")
+    } else {
+        ("reject", "Approval level rejected")
+    };
+    history::record(&mut tx, release_id, me, op, display, json!([])).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A level's status from its decisions: Approved once `needed` approved,
+/// Rejected once the rule can no longer be met.
+pub fn level_status(approved: i64, rejected: i64, total: i64, needed: i64) -> &'static str {
+    if approved >= needed {
+        "Approved"
+    } else if total - rejected < needed {
+        "Rejected"
+    } else {
+        "Pending"
+    }
+}
+
+fn user_json(r: &Row, prefix: &str) -> Json {
+    match r.int(&format!("{prefix}_id")) {
+        Some(id) => {
+            json!({"email_id": r.text(&format!("{prefix}_email")), "name": r.string(&format!("{prefix}_name")),
+                           "is_vipuser": false, "id": id.to_string(), "department": null})
+        }
+        None => Json::Null,
+    }
+}
+
+/// The approval summary: every stage in order, what was decided in it, and
+/// its levels.
+pub async fn summary(db: &Db, release: &str) -> Result<Vec<Json>> {
+    let row = release_row(db, release).await?;
+    let release_id = row.int("id").unwrap_or(0);
+    let view = View::load(db).await?;
+    let stages = reference::list(db, "stage").await?;
+    let current_index = stages
+        .iter()
+        .find(|s| Some(s.id) == row.int("stage_id"))
+        .and_then(|s| s.sort_index)
+        .unwrap_or(1);
+    let levels = db
+        .fetch_all(
+            "SELECT l.*, c.id AS creator_id, c.name AS creator_name, c.email_id AS creator_email, \
+                    a.id AS actor_id, a.name AS actor_name, a.email_id AS actor_email \
+             FROM sdp_approval_level l JOIN sdp_user c ON c.id = l.created_by LEFT JOIN sdp_user a ON a.id = l.action_taken_by \
+             WHERE l.release_id = $1 ORDER BY l.stage_id, l.level",
+            &[Value::Int(release_id)],
+        )
+        .await?;
+    let all_stages = db
+        .fetch_all(
+            "SELECT id, description FROM sdp_reference WHERE kind = 'stage'",
+            &[],
+        )
+        .await?;
+    let mut out = Vec::new();
+    for stage in &stages {
+        let index = stage.sort_index.unwrap_or(stage.id);
+        let mut stage_json = view.reference("stage", Some(stage.id));
+        stage_json["stage_index"] = json!(index);
+        stage_json["description"] = json!(all_stages
+            .iter()
+            .find(|r| r.int("id") == Some(stage.id))
+            .and_then(|r| r.text("description")));
+        let mine: Vec<&Row> = levels
+            .iter()
+            .filter(|l| l.int("stage_id") == Some(stage.id))
+            .collect();
+        let decision = if index > current_index {
+            "upcoming"
+        } else if mine.iter().any(|l| l.string("status") == "Rejected") {
+            "reject"
+        } else if mine.iter().any(|l| l.string("status") == "Pending") {
+            "pending"
+        } else if !mine.is_empty() {
+            "approve"
+        } else if index == current_index {
+            "inProgress"
+        } else {
+            "completed"
+        };
+        let mut entry = json!({"latestDecision": decision, "stage": stage_json, "visited": index <= current_index});
+        if !mine.is_empty() {
+            let lv: Vec<Json> = mine
+                .iter()
+                .map(|l| {
+                    let status_id = match l.string("status").as_str() {
+                        "Approved" => "2",
+                        "Rejected" => "3",
+                        _ => "1",
+                    };
+                    json!({
+                        "comments": l.text("comments"),
+                        "level": l.int("level").unwrap_or(1),
+                        "associated_entity": "release",
+                        "action_taken_by": user_json(l, "actor"),
+                        "rule": {"type": "percent", "value": l.int("rule_percent").unwrap_or(100).to_string()},
+                        "created_by": user_json(l, "creator"),
+                        "deleted": false,
+                        "stage": stage.id.to_string(),
+                        "created_on": time_json(l.int("created_on")),
+                        "name": l.string("name"),
+                        "id": l.int("id").unwrap_or(0).to_string(),
+                        "is_current": l.string("status") == "Pending",
+                        "status": {"name": l.string("status"), "id": status_id},
+                        "action_taken_on": time_json(l.int("action_taken_on")),
+                    })
+                })
+                .collect();
+            entry["approval_levels"] = Json::Array(lv);
+            if index == current_index {
+                entry["status"] = view.reference("status", row.int("status_id"));
+            }
+        }
+        out.push(entry);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::level_status;
+
+    #[test]
+    fn a_level_is_decided_by_its_percentage_rule() {
+        // 100 % of 2: both must approve; one rejection decides.
+        assert_eq!(level_status(1, 0, 2, 2), "Pending");
+        assert_eq!(level_status(2, 0, 2, 2), "Approved");
+        assert_eq!(level_status(1, 1, 2, 2), "Rejected");
+        // 50 % of 4 (2 needed): two rejections still leave two possible approvals.
+        assert_eq!(level_status(0, 2, 4, 2), "Pending");
+        assert_eq!(level_status(0, 3, 4, 2), "Rejected");
+        assert_eq!(level_status(2, 2, 4, 2), "Approved");
+    }
+}

@@ -232,6 +232,10 @@ pub fn router(state: AppState) -> Router {
             get(sdp::releases::summary),
         )
         .route(
+            "/api/v3/releases/{release_id}/get_permissions",
+            get(sdp::releases::permissions),
+        )
+        .route(
             "/api/v3/releases/{release_id}/approval_levels",
             post(sdp::releases::add_approval_level),
         )

@@ -1044,3 +1044,115 @@ async fn approval_levels_are_decided_by_their_approvers_and_summarised_per_stage
         "approvers",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permissions_follow_the_callers_role_on_the_release_and_are_enforced() {
+    let sdp = Sdp::new().await;
+    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let id = res.body["release"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v3/releases/{id}");
+    let eve = sdp.app.user("eve", &["sdp.technician"]).await;
+    // eve acts once elsewhere, so she exists as a v3 user.
+    let own = form(&documented_add());
+    assert_eq!(
+        sdp.app
+            .raw(
+                "POST",
+                "/api/v3/releases",
+                &eve,
+                Some(&own),
+                "application/x-www-form-urlencoded"
+            )
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+
+    let perms = sdp
+        .app
+        .request("GET", &format!("{path}/get_permissions"), &eve, None)
+        .await;
+    assert_eq!(perms.status, StatusCode::OK, "{}", perms.text);
+    assert_eq!(
+        perms.body["get_permissions"]["1"],
+        json!({"view": true, "edit": false, "approve": false})
+    );
+    assert_eq!(perms.body["get_permissions"]["-1"]["edit"], false);
+    let edit = form(&json!({"release": {"title": "Hijacked"}}));
+    let res = sdp
+        .app
+        .raw(
+            "PUT",
+            &path,
+            &eve,
+            Some(&edit),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert_eq!(
+        res.body["response_status"]["messages"][0]["status_code"],
+        4002
+    );
+    let res = sdp
+        .app
+        .request(
+            "DELETE",
+            &format!("/api/v3/releases/move_to_trash?ids={id}"),
+            &eve,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+
+    // As release engineer she edits from Planning on, not in Submission.
+    sdp.send(
+        "PUT",
+        &format!("/api/v3/releases/assign?ids={id}"),
+        json!({"release": {"release_engineer": {"name": "eve"}}}),
+    )
+    .await;
+    let res = sdp
+        .app
+        .raw(
+            "PUT",
+            &path,
+            &eve,
+            Some(&edit),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "still in Submission");
+    sdp.send(
+        "PUT",
+        &path,
+        json!({"release": {"stage": {"name": "planning"}}}),
+    )
+    .await;
+    let res = sdp
+        .app
+        .raw(
+            "PUT",
+            &path,
+            &eve,
+            Some(&edit),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let perms = sdp
+        .app
+        .request("GET", &format!("{path}/get_permissions"), &eve, None)
+        .await;
+    assert_eq!(perms.body["get_permissions"]["2"]["edit"], true);
+    assert_eq!(perms.body["get_permissions"]["9"]["edit"], false);
+    // The creator may do everything.
+    let mine = sdp
+        .app
+        .request("GET", &format!("{path}/get_permissions"), &sdp.auth, None)
+        .await;
+    assert_eq!(
+        mine.body["get_permissions"]["-1"],
+        json!({"view": true, "edit": true, "approve": true})
+    );
+}

@@ -37,6 +37,9 @@ pub async fn add_level(
 ) -> Result<i64> {
     let row = release_row(db, release).await?;
     let release_id = row.int("id").unwrap_or(0);
+    super::permissions::of(db, release_id, caller)
+        .await?
+        .require_whole()?;
     let obj = match input.get("approval_level") {
         Some(Json::Object(o)) => o,
         Some(_) => return Err(Error::wrong_type("approval_level", "an object")),

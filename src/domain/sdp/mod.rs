@@ -4,6 +4,7 @@ pub mod approvals;
 pub mod entities;
 pub mod history;
 pub mod list;
+pub mod permissions;
 pub mod reference;
 pub mod releases;
 pub mod subrecords;

@@ -407,6 +407,9 @@ pub async fn add(db: &Db, input: &Map<String, Json>, caller: &Caller) -> Result<
 /// Edits the fields a request names; the history records what changed.
 pub async fn edit(db: &Db, id: &str, input: &Map<String, Json>, caller: &Caller) -> Result<i64> {
     let release_id: i64 = id.parse().map_err(|_| release_not_found(id))?;
+    super::permissions::of(db, release_id, caller)
+        .await?
+        .require_edit()?;
     let mut tx = db.begin().await?;
     let current = tx
         .fetch_optional(
@@ -471,6 +474,9 @@ pub type Bulk = Vec<(String, Result<()>)>;
 
 async fn trash_one(db: &Db, id: &str, caller: &Caller, to_trash: bool) -> Result<()> {
     let release_id: i64 = id.trim().parse().map_err(|_| release_not_found(id))?;
+    super::permissions::of(db, release_id, caller)
+        .await?
+        .require_whole()?;
     let mut tx = db.begin().await?;
     let row = tx
         .fetch_optional(
@@ -769,6 +775,11 @@ pub async fn assign(
     let mut out = Vec::new();
     for id in ids {
         let result: Result<()> = async {
+            if let Ok(n) = id.trim().parse::<i64>() {
+                if let Ok(p) = super::permissions::of(db, n, caller).await {
+                    p.require_whole()?;
+                }
+            }
             let mut tx = db.begin().await?;
             let release_id = open_release(&mut tx, id).await?;
             let by = history::user_for(&mut tx, caller).await?;
@@ -817,6 +828,11 @@ pub async fn pickup(db: &Db, ids: &[String], caller: &Caller) -> Bulk {
 /// `close`: moves the release to the Closure stage with a closing status
 /// (`completed` or `canceled`, by internal name) and sets its completed time.
 pub async fn close(db: &Db, id: &str, input: &Map<String, Json>, caller: &Caller) -> Result<i64> {
+    if let Ok(n) = id.trim().parse::<i64>() {
+        if let Ok(p) = super::permissions::of(db, n, caller).await {
+            p.require_whole()?;
+        }
+    }
     let mut tx = db.begin().await?;
     let release_id = open_release(&mut tx, id).await.map_err(|e| Error {
         field: Some("release_id".into()),

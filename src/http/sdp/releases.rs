@@ -372,3 +372,19 @@ pub async fn reject(
 ) -> Result<Response> {
     decide(state, params, &auth.caller, input, false).await
 }
+
+/// `GET /api/v3/releases/{release_id}/get_permissions`
+pub async fn permissions(
+    State(state): State<AppState>,
+    params: PathParams,
+    auth: Authorized<Staff>,
+) -> Result<Response> {
+    let id = params.get("release_id")?;
+    let release_id: i64 = id.parse().map_err(|_| {
+        Error::not_found(format!("No release with id {id}")).with_field("release_id")
+    })?;
+    let p = crate::domain::sdp::permissions::of(&state.db, release_id, &auth.caller).await?;
+    let mut body = Map::new();
+    body.insert("get_permissions".into(), p.to_json());
+    Ok(success(StatusCode::OK, body))
+}

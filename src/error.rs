@@ -26,6 +26,8 @@ pub enum ErrorKind {
     NotUnique,
     /// The record is referenced by another and cannot be deleted.
     InUse,
+    /// A field the closure rules require is empty.
+    ClosureRule,
     /// A start after its end, and the like.
     TimeMismatch,
     /// The state of a record forbids the operation.

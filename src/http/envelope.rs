@@ -82,6 +82,7 @@ fn is_domain_failure(kind: ErrorKind) -> bool {
             | ErrorKind::Conflict
             | ErrorKind::NotUnique
             | ErrorKind::InUse
+            | ErrorKind::ClosureRule
     )
 }
 
@@ -95,6 +96,7 @@ fn service_now_status(family: Family, kind: ErrorKind) -> StatusCode {
         | ErrorKind::Invalid
         | ErrorKind::Malformed
         | ErrorKind::ReadOnly
+        | ErrorKind::ClosureRule
         | ErrorKind::TimeMismatch => StatusCode::BAD_REQUEST,
         ErrorKind::NotUnique | ErrorKind::Conflict | ErrorKind::InUse => StatusCode::CONFLICT,
         ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -136,6 +138,7 @@ pub fn service_desk_code(kind: ErrorKind) -> (u32, StatusCode) {
         ErrorKind::ReadOnly => (4014, StatusCode::BAD_REQUEST),
         ErrorKind::NotUnique => (4008, StatusCode::BAD_REQUEST),
         ErrorKind::InUse => (4005, StatusCode::BAD_REQUEST),
+        ErrorKind::ClosureRule => (4003, StatusCode::BAD_REQUEST),
         ErrorKind::TimeMismatch => (4016, StatusCode::BAD_REQUEST),
         ErrorKind::PayloadTooLarge => (4000, StatusCode::PAYLOAD_TOO_LARGE),
         ErrorKind::Unavailable => (4004, StatusCode::SERVICE_UNAVAILABLE),

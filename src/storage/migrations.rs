@@ -49,6 +49,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "servicedesk_approvals",
         include_str!("../../migrations/0008_servicedesk_approvals.sql"),
     ),
+    (
+        9,
+        "servicedesk_closure",
+        include_str!("../../migrations/0009_servicedesk_closure.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -1156,3 +1156,129 @@ async fn permissions_follow_the_callers_role_on_the_release_and_are_enforced() {
         json!({"view": true, "edit": true, "approve": true})
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn releases_move_forward_and_close_only_when_the_closure_rules_are_met() {
+    let sdp = Sdp::new().await;
+    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let id = res.body["release"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v3/releases/{id}");
+    assert_eq!(
+        sdp.send(
+            "PUT",
+            &path,
+            json!({"release": {"stage": {"name": "testing"}}})
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    failure(
+        &sdp.send(
+            "PUT",
+            &path,
+            json!({"release": {"stage": {"name": "planning"}}}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        4001,
+        "stage",
+    );
+
+    // An administrator requires a closure code and a comment.
+    let admin = Auth::admin();
+    let prop =
+        json!({"name": "sdp.release.closure_mandatory_fields", "value": "closure_code,comment"});
+    assert_eq!(
+        sdp.app
+            .request("POST", "/api/now/table/sys_properties", &admin, Some(prop))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    failure(
+        &sdp.send(
+            "PUT",
+            &format!("{path}/close"),
+            json!({"status": "completed", "comment": "done"}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        4003,
+        "closure_code",
+    );
+    failure(
+        &sdp.send(
+            "PUT",
+            &format!("{path}/close"),
+            json!({"status": "completed", "closure_code": "Success"}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        4003,
+        "comment",
+    );
+    let res = sdp
+        .send(
+            "PUT",
+            &format!("{path}/close"),
+            json!({"status": "completed", "closure_code": "Success", "comment": "done"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(
+        res.body["release"]["closure_code"],
+        json!({"name": "Success"})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mine_and_overdue_filters_find_the_callers_and_the_late_releases() {
+    let sdp = Sdp::new().await;
+    let mut late = documented_add();
+    late["release"]["title"] = json!("Late one");
+    sdp.send("POST", "/api/v3/releases", late).await;
+    let mut future = documented_add();
+    future["release"]["title"] = json!("Future one");
+    future["release"]["scheduled_start_time"] = json!({"value": "4102444800000"});
+    future["release"]["scheduled_end_time"] = json!({"value": "4102448400000"});
+    sdp.send("POST", "/api/v3/releases", future).await;
+    let other = sdp.app.user("olga", &["sdp.technician"]).await;
+    let own = form(&json!({"release": {"title": "Olga's", "template": {"id": "1"}}}));
+    sdp.app
+        .raw(
+            "POST",
+            "/api/v3/releases",
+            &other,
+            Some(&own),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+
+    let titles = |res: &TestResponse| -> Vec<String> {
+        res.body["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let overdue = sdp
+        .list(json!({"list_info": {"filter_by": {"name": "overdue"}}}))
+        .await;
+    assert_eq!(
+        titles(&overdue),
+        ["Late one"],
+        "ended in 2020 and not closed"
+    );
+    let mine = sdp
+        .list(json!({"list_info": {"filter_by": {"name": "mine"}}}))
+        .await;
+    assert_eq!(titles(&mine), ["Late one", "Future one"]);
+    let path = format!(
+        "/api/v3/releases?{}",
+        form(&json!({"list_info": {"filter_by": {"name": "mine"}}}))
+    );
+    let hers = sdp.app.request("GET", &path, &other, None).await;
+    assert_eq!(titles(&hers), ["Olga's"]);
+}

@@ -212,7 +212,11 @@ fn int(info: &Map<String, Json>, name: &str) -> Result<Option<i64>> {
 }
 
 /// Lists releases; returns the answer's `list_info` and `releases`.
-pub async fn list(db: &Db, input: &Map<String, Json>) -> Result<(Json, Vec<Json>)> {
+pub async fn list(
+    db: &Db,
+    input: &Map<String, Json>,
+    caller: &crate::identity::Caller,
+) -> Result<(Json, Vec<Json>)> {
     let empty = Map::new();
     let info = match input.get("list_info") {
         None | Some(Json::Null) => &empty,
@@ -247,6 +251,20 @@ pub async fn list(db: &Db, input: &Map<String, Json>) -> Result<(Json, Vec<Json>
             "deleted_time IS NULL AND completed_time IS NOT NULL".to_owned()
         }
         "trashed" | "trash" => "deleted_time IS NOT NULL".to_owned(),
+        "mine" | "my_releases" => {
+            args.push(Value::from(&caller.user_name));
+            let name = args.len();
+            args.push(Value::from(&caller.user_id));
+            let uid = args.len();
+            format!(
+                "deleted_time IS NULL AND (created_by = ${name} OR id IN (SELECT rr.release_id FROM sdp_release_role rr \
+                 JOIN sdp_user u ON u.id = rr.user_id WHERE u.sys_user = ${uid}))"
+            )
+        }
+        "overdue" | "overdue_releases" => {
+            args.push(Value::Int(chrono::Utc::now().timestamp_millis()));
+            format!("deleted_time IS NULL AND completed_time IS NULL AND scheduled_end < ${}", args.len())
+        }
         other => {
             return Err(Error::invalid(
                 "filter_by",

@@ -36,6 +36,12 @@ const TIMES: &[(&str, &str)] = &[
     ("next_review_on", "next_review_on"),
 ];
 
+/// The position of a stage (its `stage_index`; stages are fixed, and their
+/// ids follow their order).
+fn stage_index(sort_index: Option<i64>, id: i64) -> i64 {
+    sort_index.unwrap_or(id)
+}
+
 /// Fields only the server sets.
 const READ_ONLY: &[&str] = &[
     "id",
@@ -170,6 +176,14 @@ async fn changes(tx: &mut Tx, input: &Map<String, Json>, current: Option<&Row>) 
         None => None,
     };
     let stage_id = stage.as_ref().map(|s| s.id).or(current_stage).unwrap_or(1);
+    if let (Some(new), Some(cur)) = (&stage, current_stage) {
+        if stage_index(new.sort_index, new.id) < stage_index(None, cur) && new.id != cur {
+            return Err(Error::invalid(
+                "stage",
+                "a release moves forward through the stages, not back",
+            ));
+        }
+    }
     match input.get("status") {
         Some(v) => {
             let status = resolve(tx, "status", "status", v, Some(stage_id))
@@ -679,10 +693,15 @@ pub async fn get(db: &Db, id: &str) -> Result<Json> {
         "impact_details",
         "close_details",
         "review_details",
-        "closure_code",
     ] {
         out.insert(key.into(), Json::Null);
     }
+    out.insert(
+        "closure_code".into(),
+        row.text("closure_code")
+            .map(|c| json!({"name": c}))
+            .unwrap_or(Json::Null),
+    );
     out.insert("assets".into(), json!([]));
     out.insert("configuration_items".into(), json!([]));
     out.insert("attachments".into(), json!([]));
@@ -701,6 +720,67 @@ fn strip_html(s: &str) -> String {
         }
     }
     out.chars().take(250).collect::<String>().trim().to_owned()
+}
+
+/// The property naming the release fields that must be filled before a
+/// release closes (comma-separated; none by default, as the product ships).
+pub const CLOSURE_RULES_PROPERTY: &str = "sdp.release.closure_mandatory_fields";
+
+/// Refuses (4003) a close while a field the closure rules name is empty.
+async fn check_closure_rules(
+    tx: &mut Tx,
+    release_id: i64,
+    closure_code: Option<&str>,
+    input: &Map<String, Json>,
+) -> Result<()> {
+    let rules = tx
+        .fetch_optional(
+            "SELECT value FROM sys_properties WHERE name = $1",
+            &[Value::from(CLOSURE_RULES_PROPERTY)],
+        )
+        .await?
+        .map(|r| r.string("value"))
+        .unwrap_or_default();
+    let release = tx
+        .fetch_optional(
+            "SELECT * FROM sdp_release WHERE id = $1",
+            &[Value::Int(release_id)],
+        )
+        .await?
+        .ok_or_else(|| Error::internal("release vanished"))?;
+    for field in rules.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        let filled = match field {
+            "closure_code" => closure_code.is_some_and(|c| !c.trim().is_empty()),
+            "comment" => input
+                .get("comment")
+                .and_then(Json::as_str)
+                .is_some_and(|c| !c.trim().is_empty()),
+            other => {
+                let column = TIMES
+                    .iter()
+                    .find(|(k, _)| *k == other)
+                    .map(|(_, c)| *c)
+                    .or_else(|| {
+                        REFERENCES
+                            .iter()
+                            .find(|(k, _, _)| *k == other)
+                            .map(|(_, _, c)| *c)
+                    })
+                    .unwrap_or(other);
+                release
+                    .get(column)
+                    .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
+            }
+        };
+        if !filled {
+            return Err(Error::new(
+                ErrorKind::ClosureRule,
+                format!("{field} must be filled before the release can close"),
+            )
+            .with_field(field));
+        }
+    }
+    Ok(())
 }
 
 /// Makes `user` the release's holder of the role with `internal` name.
@@ -862,13 +942,26 @@ pub async fn close(db: &Db, id: &str, input: &Map<String, Json>, caller: &Caller
                 format!("{wanted:?} is not a closing status (completed, canceled)"),
             )
         })?;
+    let closure_code = match input.get("closure_code") {
+        None | Some(Json::Null) => None,
+        Some(Json::String(c)) => Some(c.clone()),
+        Some(Json::Object(o)) => o.get("name").and_then(Json::as_str).map(str::to_owned),
+        Some(_) => {
+            return Err(Error::wrong_type(
+                "closure_code",
+                "a string or an object with name",
+            ))
+        }
+    };
+    check_closure_rules(&mut tx, release_id, closure_code.as_deref(), input).await?;
     let now = Utc::now().timestamp_millis();
     tx.execute(
-        "UPDATE sdp_release SET stage_id = 9, status_id = $1, completed_time = $2 WHERE id = $3",
+        "UPDATE sdp_release SET closure_code = $4, stage_id = 9, status_id = $1, completed_time = $2 WHERE id = $3",
         &[
             Value::Int(status.int("id").unwrap_or(22)),
             Value::Int(now),
             Value::Int(release_id),
+            Value::from(closure_code),
         ],
     )
     .await?;

@@ -81,10 +81,10 @@ pub async fn edit(
 /// `GET /api/v3/releases` with `input_data={"list_info": {...}}`
 pub async fn list(
     State(state): State<AppState>,
-    _auth: Authorized<Staff>,
+    auth: Authorized<Staff>,
     InputData(input): InputData,
 ) -> Result<Response> {
-    let (list_info, items) = list::list(&state.db, &input).await?;
+    let (list_info, items) = list::list(&state.db, &input, &auth.caller).await?;
     let mut body = Map::new();
     body.insert("list_info".into(), list_info);
     body.insert("releases".into(), Json::Array(items));

@@ -111,6 +111,7 @@ pub async fn load(db: &Db) -> Result<usize> {
     added += scope::load(&mut tx).await?;
     added += bundles::load(&mut tx).await?;
     added += servicedesk::load(&mut tx).await?;
+    added += servicedesk::load_releases(&mut tx).await?;
     tx.commit().await?;
     Ok(added)
 }

@@ -1282,3 +1282,152 @@ async fn the_mine_and_overdue_filters_find_the_callers_and_the_late_releases() {
     let hers = sdp.app.request("GET", &path, &other, None).await;
     assert_eq!(titles(&hers), ["Olga's"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_examples_work_against_the_demo_releases() {
+    let mut sdp = Sdp::new().await;
+    // The examples are sent with an administrator's key.
+    let key = tollgate::identity::users::create_api_key(&sdp.app.db, "admin", "examples")
+        .await
+        .unwrap();
+    sdp.auth = Auth::Header("authorization", format!("authtoken: {key}"));
+    let get = |path: String| {
+        let app = &sdp.app;
+        let auth = sdp.auth.clone();
+        async move { app.request("GET", &path, &auth, None).await }
+    };
+    let r3 = get("/api/v3/releases/3".into()).await;
+    assert_eq!(r3.status, StatusCode::OK, "{}", r3.text);
+    assert_eq!(
+        r3.body["release"]["title"],
+        "MSSQL Server service pack upgrade"
+    );
+    assert_eq!(r3.body["release"]["status"]["name"], "Rejected");
+    assert_eq!(r3.body["release"]["release_requester"]["name"], "Guest");
+    let summary = get("/api/v3/releases/3/approval_levels/approval_summary".into()).await;
+    assert_eq!(
+        summary.body["approval_summary"][0]["latestDecision"],
+        "approve"
+    );
+    assert_eq!(
+        summary.body["approval_summary"][0]["approval_levels"][0]["id"],
+        "301"
+    );
+    assert_eq!(
+        summary.body["approval_summary"][1]["latestDecision"],
+        "inProgress"
+    );
+    assert_eq!(
+        get("/api/v3/releases/3/status_comments".into()).await.body["status_comments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        get("/api/v3/releases/3/history".into()).await.body["history"][0]["operation"]["name"],
+        "create"
+    );
+    let counts = get("/api/v3/releases/3/summary".into()).await;
+    assert_eq!(
+        counts.body["summary"]["tasks"],
+        json!({"all": 1, "closed": 0})
+    );
+    assert_eq!(counts.body["summary"]["worklogs"], json!({"all": 2}));
+    assert_eq!(counts.body["summary"]["approvals"], json!({"all": 1}));
+    let perms = get("/api/v3/releases/3/get_permissions".into()).await;
+    assert_eq!(perms.status, StatusCode::OK);
+
+    // The list example's search finds releases 3 and 10.
+    let list = sdp
+        .list(
+            json!({"list_info": {"row_count": 10, "start_index": 1, "get_total_count": true,
+            "fields_required": ["priority", "title", "stage", "status"],
+            "sort_fields": [{"field": "id", "order": "desc"}],
+            "search_criteria": {"field": "title", "value": "mssql", "condition": "contains"},
+            "filter_by": {"name": "all_releases"}}}),
+        )
+        .await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    let ids: Vec<&str> = list.body["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["10", "3"]);
+    assert_eq!(
+        list.body["list_info"]["fields_required"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+
+    // input_data as form data, as a query parameter, and as a plain JSON body.
+    let added = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    assert_eq!(
+        added.body["release"]["id"], "11",
+        "new ids start after the demo's"
+    );
+    let query = format!("/api/v3/releases?{}", form(&documented_add()));
+    let res = sdp.app.request("POST", &query, &sdp.auth, None).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let res = sdp
+        .app
+        .request(
+            "POST",
+            "/api/v3/releases",
+            &sdp.auth,
+            Some(documented_add()),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+
+    // Assign, pickup, close, trash and restore on the demo releases.
+    let assign = sdp
+        .send(
+            "PUT",
+            "/api/v3/releases/assign?ids=3",
+            json!({"release": {"release_engineer": {"name": "heather graham"}}}),
+        )
+        .await;
+    assert_eq!(assign.status, StatusCode::OK, "{}", assign.text);
+    assert_eq!(
+        sdp.send("PUT", "/api/v3/releases/pickup?ids=4", json!({}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let close = sdp
+        .send(
+            "PUT",
+            "/api/v3/releases/4/close",
+            json!({"status": "completed", "comment": "Release has been closed"}),
+        )
+        .await;
+    assert_eq!(close.status, StatusCode::OK, "{}", close.text);
+    assert_eq!(
+        sdp.app
+            .request(
+                "DELETE",
+                "/api/v3/releases/move_to_trash?ids=10",
+                &sdp.auth,
+                None
+            )
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        sdp.send(
+            "PUT",
+            "/api/v3/releases/restore_from_trash?ids=10",
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+}

@@ -55,6 +55,14 @@ pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 #[derive(Clone, Debug)]
 pub struct Db {
     pools: Pools,
+    /// Tells apart the databases a process opened (caches key on it).
+    instance: u64,
+}
+
+static NEXT_INSTANCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_instance() -> u64 {
+    NEXT_INSTANCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 #[derive(Clone, Debug)]
@@ -87,6 +95,7 @@ impl Db {
         if url.starts_with("sqlite:") {
             Ok(Db {
                 pools: Pools::Sqlite(SqlitePool::open(url)?),
+                instance: next_instance(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let mut opts = PgConnectOptions::from_str(url)?;
@@ -104,6 +113,7 @@ impl Db {
                 .await?;
             Ok(Db {
                 pools: Pools::Postgres(pool),
+                instance: next_instance(),
             })
         } else {
             Err(StorageError::UnsupportedUrl(url.to_owned()))
@@ -115,6 +125,11 @@ impl Db {
             Pools::Sqlite(_) => Backend::Sqlite,
             Pools::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    /// A number unique to this opened database within the process.
+    pub fn instance(&self) -> u64 {
+        self.instance
     }
 
     pub async fn fetch_all(&self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {

@@ -328,7 +328,11 @@ pub async fn list(
         sort_echo.insert("sort_field".into(), json!(name));
         sort_echo.insert("sort_order".into(), json!(dir.to_ascii_lowercase()));
     }
-    order.push("id ASC".into());
+    // A stable order for paging, unless the sort already is by id (a
+    // repeated key would keep SQLite from walking the primary key in order).
+    if !order.iter().any(|o| o.starts_with("id ")) {
+        order.push("id ASC".into());
+    }
     let where_sql = wheres.join(" AND ");
     let n = args.len();
     let sql = format!(

@@ -581,14 +581,37 @@ pub async fn delete_from_trash(db: &Db, id: &str) -> Result<()> {
 
 /// Everything needed to show releases: reference data and users.
 pub struct View {
-    refs: HashMap<(String, i64), Reference>,
+    refs: std::sync::Arc<HashMap<(String, i64), Reference>>,
 }
+
+type References = std::sync::Arc<HashMap<(String, i64), Reference>>;
+
+/// Reference data changes rarely and is read on every answer: kept per
+/// process while the data epoch is unchanged.
+/// By database instance: (data epoch, references).
+static REFERENCES_CACHE: std::sync::Mutex<Vec<(u64, i64, References)>> =
+    std::sync::Mutex::new(Vec::new());
 
 impl View {
     pub async fn load(db: &Db) -> Result<View> {
-        Ok(View {
-            refs: reference::all(db).await?,
-        })
+        let epoch = db.data_epoch().await?;
+        let instance = db.instance();
+        if let Some((_, _, refs)) = REFERENCES_CACHE
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(i, e, _)| *i == instance && *e == epoch)
+        {
+            return Ok(View { refs: refs.clone() });
+        }
+        let refs: References = std::sync::Arc::new(reference::all(db).await?);
+        let mut cache = REFERENCES_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        cache.retain(|(i, _, _)| *i != instance);
+        if cache.len() >= 64 {
+            cache.remove(0);
+        }
+        cache.push((instance, epoch, refs.clone()));
+        Ok(View { refs })
     }
 
     pub fn reference(&self, kind: &str, id: Option<i64>) -> Json {

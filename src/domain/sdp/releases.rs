@@ -418,6 +418,20 @@ pub async fn add(db: &Db, input: &Map<String, Json>, caller: &Caller) -> Result<
     Ok(id)
 }
 
+/// Parses a release id and reads the release in the transaction (4007 when
+/// there is none).
+async fn load_release(tx: &mut Tx, id: &str) -> Result<(i64, Row)> {
+    let release_id: i64 = id.trim().parse().map_err(|_| release_not_found(id))?;
+    let row = tx
+        .fetch_optional(
+            "SELECT * FROM sdp_release WHERE id = $1",
+            &[Value::Int(release_id)],
+        )
+        .await?
+        .ok_or_else(|| release_not_found(id))?;
+    Ok((release_id, row))
+}
+
 /// Edits the fields a request names; the history records what changed.
 pub async fn edit(db: &Db, id: &str, input: &Map<String, Json>, caller: &Caller) -> Result<i64> {
     let release_id: i64 = id.parse().map_err(|_| release_not_found(id))?;
@@ -425,13 +439,7 @@ pub async fn edit(db: &Db, id: &str, input: &Map<String, Json>, caller: &Caller)
         .await?
         .require_edit()?;
     let mut tx = db.begin().await?;
-    let current = tx
-        .fetch_optional(
-            "SELECT * FROM sdp_release WHERE id = $1",
-            &[Value::Int(release_id)],
-        )
-        .await?
-        .ok_or_else(|| release_not_found(id))?;
+    let (_, current) = load_release(&mut tx, id).await?;
     let Changes { columns, roles } = changes(&mut tx, input, Some(&current)).await?;
     let diff: Vec<Json> = columns
         .iter()
@@ -492,13 +500,7 @@ async fn trash_one(db: &Db, id: &str, caller: &Caller, to_trash: bool) -> Result
         .await?
         .require_whole()?;
     let mut tx = db.begin().await?;
-    let row = tx
-        .fetch_optional(
-            "SELECT deleted_time FROM sdp_release WHERE id = $1",
-            &[Value::Int(release_id)],
-        )
-        .await?
-        .ok_or_else(|| release_not_found(id))?;
+    let (_, row) = load_release(&mut tx, id).await?;
     let in_trash = row.int("deleted_time").is_some();
     if in_trash == to_trash {
         let problem = if to_trash {
@@ -548,15 +550,8 @@ pub async fn restore_from_trash(db: &Db, ids: &[String], caller: &Caller) -> Bul
 
 /// Deletes a release for good; only a release in the trash.
 pub async fn delete_from_trash(db: &Db, id: &str) -> Result<()> {
-    let release_id: i64 = id.trim().parse().map_err(|_| release_not_found(id))?;
     let mut tx = db.begin().await?;
-    let row = tx
-        .fetch_optional(
-            "SELECT deleted_time FROM sdp_release WHERE id = $1",
-            &[Value::Int(release_id)],
-        )
-        .await?
-        .ok_or_else(|| release_not_found(id))?;
+    let (release_id, row) = load_release(&mut tx, id).await?;
     if row.int("deleted_time").is_none() {
         return Err(Error::invalid(
             "release_id",

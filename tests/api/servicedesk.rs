@@ -1452,3 +1452,22 @@ async fn the_documented_examples_work_against_the_demo_releases() {
         StatusCode::OK
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_list_sees_every_write_in_between() {
+    let sdp = Sdp::new().await;
+    let query = json!({"list_info": {"get_total_count": true, "search_criteria": {"field": "title", "condition": "contains", "value": "mssql"}}});
+    assert_eq!(
+        sdp.list(query.clone()).await.body["list_info"]["total_count"],
+        0
+    );
+    sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    assert_eq!(
+        sdp.list(query.clone()).await.body["list_info"]["total_count"],
+        1,
+        "the cached answer is not served after a write"
+    );
+    let again = sdp.list(query).await;
+    assert_eq!(again.body["list_info"]["total_count"], 1);
+    assert_eq!(again.body["response_status"][0]["status_code"], 2000);
+}

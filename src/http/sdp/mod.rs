@@ -84,6 +84,11 @@ pub fn list_success(mut body: Map<String, Json_>) -> Response {
     (StatusCode::OK, Json(Json_::Object(body))).into_response()
 }
 
+/// A JSON answer from already serialised bytes (cached answers).
+pub fn json_bytes(body: axum::body::Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,11 +84,43 @@ pub async fn list(
     auth: Authorized<Staff>,
     InputData(input): InputData,
 ) -> Result<Response> {
-    let (list_info, items) = list::list(&state.db, &input, &auth.caller).await?;
-    let mut body = Map::new();
-    body.insert("list_info".into(), list_info);
-    body.insert("releases".into(), Json::Array(items));
-    Ok(super::list_success(body))
+    // Lists are cached per caller and request under the data epoch, except
+    // `overdue`, whose answer changes with the clock.
+    let overdue = input
+        .get("list_info")
+        .and_then(|i| i.get("filter_by"))
+        .is_some_and(|f| f.to_string().contains("overdue"));
+    if overdue {
+        return Ok(super::json_bytes(
+            list_body(&state, &input, &auth.caller).await?,
+        ));
+    }
+    let key = format!(
+        "sdp_list:{}:{}",
+        auth.caller.user_id,
+        Json::Object(input.clone())
+    );
+    let body = state
+        .answers
+        .get_or_compute(&state.db, key, || list_body(&state, &input, &auth.caller))
+        .await?;
+    Ok(super::json_bytes(body))
+}
+
+async fn list_body(
+    state: &AppState,
+    input: &Map<String, Json>,
+    caller: &crate::identity::Caller,
+) -> Result<axum::body::Bytes> {
+    let (list_info, items) = list::list(&state.db, input, caller).await?;
+    let body = serde_json::json!({
+        "list_info": list_info,
+        "releases": items,
+        "response_status": [{"status_code": 2000, "status": "success"}],
+    });
+    serde_json::to_vec(&body)
+        .map(Into::into)
+        .map_err(Error::internal)
 }
 
 /// The `ids` query parameter of bulk calls.

@@ -54,6 +54,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "servicedesk_closure",
         include_str!("../../migrations/0009_servicedesk_closure.sql"),
     ),
+    (
+        10,
+        "servicedesk_descriptive",
+        include_str!("../../migrations/0010_servicedesk_descriptive.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

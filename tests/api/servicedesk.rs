@@ -22,6 +22,7 @@ impl Sdp {
     async fn new() -> Sdp {
         let sdp = Sdp::with_demo_releases().await;
         for table in [
+            "sdp_release_descriptive",
             "sdp_release_child",
             "sdp_approver",
             "sdp_approval_level",
@@ -1470,4 +1471,49 @@ async fn a_repeated_list_sees_every_write_in_between() {
     let again = sdp.list(query).await;
     assert_eq!(again.body["list_info"]["total_count"], 1);
     assert_eq!(again.body["response_status"][0]["status_code"], 2000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn descriptive_sub_records_are_set_with_the_release_and_shown_with_the_workflow() {
+    let sdp = Sdp::new().await;
+    let mut input = documented_add();
+    input["release"]["impact_details"] = json!({"description": "<b>Minor</b> outage"});
+    let res = sdp.send("POST", "/api/v3/releases", input).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let r = &res.body["release"];
+    assert_eq!(r["impact_details"]["description"], "<b>Minor</b> outage");
+    assert_eq!(r["impact_details"]["name"], "Impact Details");
+    assert_eq!(r["impact_details"]["stage"]["name"], "Planning");
+    assert_eq!(r["roll_out_plan"], Value::Null, "not set");
+    assert_eq!(
+        r["workflow"],
+        json!({"validated": true, "name": "General Release Workflow", "id": "3", "type": "General"})
+    );
+    let id = r["id"].as_str().unwrap().to_owned();
+    let res = sdp
+        .send(
+            "PUT",
+            &format!("/api/v3/releases/{id}"),
+            json!({"release": {"roll_out_plan": {"description": "Blue/green"}}}),
+        )
+        .await;
+    assert_eq!(
+        res.body["release"]["roll_out_plan"]["description"],
+        "Blue/green"
+    );
+    assert_eq!(
+        res.body["release"]["roll_out_plan"]["updated_by"]["name"],
+        "tech"
+    );
+    failure(
+        &sdp.send(
+            "PUT",
+            &format!("/api/v3/releases/{id}"),
+            json!({"release": {"checklist": "all good"}}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        4021,
+        "checklist",
+    );
 }

@@ -42,6 +42,52 @@ fn stage_index(sort_index: Option<i64>, id: i64) -> i64 {
     sort_index.unwrap_or(id)
 }
 
+/// The descriptive sub-records: (key, display name, stage id).
+const DESCRIPTIVE: &[(&str, &str, i64)] = &[
+    ("roll_out_plan", "Rollout Plan", 2),
+    ("back_out_plan", "Backout Plan", 2),
+    ("checklist", "CheckList", 2),
+    ("impact_details", "Impact Details", 2),
+    ("review_details", "Review Details", 8),
+    ("close_details", "Close Details", 9),
+];
+
+/// Stores the descriptive sub-records a request sets (`{"description": ...}`).
+async fn write_descriptive(
+    tx: &mut Tx,
+    release_id: i64,
+    by: i64,
+    input: &Map<String, Json>,
+) -> Result<()> {
+    for (key, _, _) in DESCRIPTIVE {
+        let Some(value) = input.get(*key) else {
+            continue;
+        };
+        let description = match value {
+            Json::Null => None,
+            Json::Object(o) => match o.get("description") {
+                None | Some(Json::Null) => None,
+                Some(Json::String(d)) => Some(d.clone()),
+                Some(_) => {
+                    return Err(Error::wrong_type(&format!("{key}.description"), "a string"))
+                }
+            },
+            _ => return Err(Error::wrong_type(key, "an object with description")),
+        };
+        tx.execute(
+            "DELETE FROM sdp_release_descriptive WHERE release_id = $1 AND field = $2",
+            &[Value::Int(release_id), Value::from(*key)],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO sdp_release_descriptive (release_id, field, description, updated_by, updated_on) VALUES ($1, $2, $3, $4, $5)",
+            &[Value::Int(release_id), Value::from(*key), Value::from(description), Value::Int(by), Value::Int(Utc::now().timestamp_millis())],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Fields only the server sets.
 const READ_ONLY: &[&str] = &[
     "id",
@@ -413,6 +459,7 @@ pub async fn add(db: &Db, input: &Map<String, Json>, caller: &Caller) -> Result<
     }
     let by = history::user_for(&mut tx, caller).await?;
     history::record(&mut tx, id, by, "create", "Release Created", json!([])).await?;
+    write_descriptive(&mut tx, id, by, input).await?;
     note_status_change(&mut tx, id, by, None, input).await?;
     tx.commit().await?;
     Ok(id)
@@ -482,6 +529,7 @@ pub async fn edit(db: &Db, id: &str, input: &Map<String, Json>, caller: &Caller)
         Json::Array(diff),
     )
     .await?;
+    write_descriptive(&mut tx, release_id, by, input).await?;
     let before = (
         current.int("stage_id").unwrap_or(0),
         current.int("status_id").unwrap_or(0),
@@ -558,7 +606,13 @@ pub async fn delete_from_trash(db: &Db, id: &str) -> Result<()> {
             "only a release in the trash can be deleted for good; move it to the trash first",
         ));
     }
-    for table in ["sdp_release_role", "sdp_release_history"] {
+    for table in [
+        "sdp_release_role",
+        "sdp_release_history",
+        "sdp_release_descriptive",
+        "sdp_status_comment",
+        "sdp_release_child",
+    ] {
         tx.execute(
             &format!("DELETE FROM {table} WHERE release_id = $1"),
             &[Value::Int(release_id)],
@@ -704,16 +758,38 @@ pub async fn get(db: &Db, id: &str) -> Result<Json> {
         }));
     }
     out.insert("roles".into(), Json::Array(role_json));
-    for key in [
-        "roll_out_plan",
-        "back_out_plan",
-        "checklist",
-        "impact_details",
-        "close_details",
-        "review_details",
-    ] {
-        out.insert(key.into(), Json::Null);
+    let descriptive = db
+        .fetch_all(
+            "SELECT d.field, d.description, d.updated_on, u.id AS user_id, u.name, u.email_id, u.is_vipuser, u.department \
+             FROM sdp_release_descriptive d JOIN sdp_user u ON u.id = d.updated_by WHERE d.release_id = $1",
+            &[Value::Int(release_id)],
+        )
+        .await?;
+    for (n, (key, name, stage)) in DESCRIPTIVE.iter().enumerate() {
+        let value = match descriptive.iter().find(|d| d.string("field") == *key) {
+            Some(d) => {
+                let mut stage_json = view.reference("stage", Some(*stage));
+                stage_json["stage_index"] = json!(stage.to_string());
+                json!({
+                    "updated_on": time_json(d.int("updated_on")),
+                    "internal_name": key,
+                    "attachments": [],
+                    "stage": stage_json,
+                    "release": {"id": release_id.to_string()},
+                    "name": name,
+                    "updated_by": user_json(d),
+                    "description": d.text("description"),
+                    "id": (release_id * 10 + n as i64).to_string(),
+                })
+            }
+            None => Json::Null,
+        };
+        out.insert((*key).into(), value);
     }
+    out.insert(
+        "workflow".into(),
+        json!({"validated": true, "name": "General Release Workflow", "id": "3", "type": "General"}),
+    );
     out.insert(
         "closure_code".into(),
         row.text("closure_code")

@@ -256,6 +256,16 @@ pub fn router(state: AppState) -> Router {
             get(sdp::releases::list_sub).post(sdp::releases::add_sub),
         )
         .route(
+            "/api/v3/users",
+            get(sdp::entities::list_users).post(sdp::entities::add_user),
+        )
+        .route(
+            "/api/v3/users/{id}",
+            get(sdp::entities::get_user)
+                .put(sdp::entities::edit_user)
+                .delete(sdp::entities::delete_user),
+        )
+        .route(
             "/api/v3/{entity}",
             get(sdp::entities::list).post(sdp::entities::add),
         )

@@ -1517,3 +1517,80 @@ async fn descriptive_sub_records_are_set_with_the_release_and_shown_with_the_wor
         "checklist",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_are_managed_and_kept_while_releases_refer_to_them() {
+    let sdp = Sdp::new().await;
+    let admin = sdp.app.user("usradmin", &["sdp.admin"]).await;
+    let post = |body: Value| form(&body);
+    let res = sdp
+        .app
+        .raw(
+            "POST",
+            "/api/v3/users",
+            &admin,
+            Some(&post(
+                json!({"user": {"name": "Ada Lovelace", "email_id": "ada@example.com"}}),
+            )),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let ada = res.body["user"]["id"].as_str().unwrap().to_owned();
+    let dup = sdp
+        .app
+        .raw(
+            "POST",
+            "/api/v3/users",
+            &admin,
+            Some(&post(json!({"user": {"name": "ada lovelace"}}))),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    failure(&dup, StatusCode::BAD_REQUEST, 4008, "name");
+    let listed = sdp
+        .app
+        .request("GET", "/api/v3/users", &sdp.auth, None)
+        .await;
+    assert!(listed.body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["name"] == "Ada Lovelace"));
+    let res = sdp
+        .app
+        .raw(
+            "PUT",
+            &format!("/api/v3/users/{ada}"),
+            &admin,
+            Some(&post(json!({"user": {"phone": "555"}}))),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(res.body["user"]["phone"], "555");
+    // Guest requests the documented release, so Guest stays.
+    sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let res = sdp
+        .app
+        .request("DELETE", "/api/v3/users/3", &admin, None)
+        .await;
+    failure(&res, StatusCode::BAD_REQUEST, 4005, "id");
+    let res = sdp
+        .app
+        .request("DELETE", &format!("/api/v3/users/{ada}"), &admin, None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let res = sdp
+        .app
+        .request("GET", &format!("/api/v3/users/{ada}"), &sdp.auth, None)
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let tech = sdp
+        .send("POST", "/api/v3/users", json!({"user": {"name": "X"}}))
+        .await;
+    assert_eq!(
+        tech.status,
+        StatusCode::FORBIDDEN,
+        "technicians cannot manage users"
+    );
+}

@@ -8,3 +8,4 @@ pub mod permissions;
 pub mod reference;
 pub mod releases;
 pub mod subrecords;
+pub mod users;

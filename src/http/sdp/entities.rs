@@ -95,3 +95,70 @@ pub async fn delete(
     entities::delete(&state.db, e, params.get("id")?).await?;
     Ok(success(StatusCode::OK, Map::new()))
 }
+
+/// `GET /api/v3/users`
+pub async fn list_users(
+    State(state): State<AppState>,
+    _auth: Authorized<Staff>,
+) -> Result<Response> {
+    let items = crate::domain::sdp::users::list(&state.db).await?;
+    let mut body = Map::new();
+    body.insert(
+        "list_info".into(),
+        serde_json::json!({"has_more_rows": false, "start_index": 1, "row_count": items.len()}),
+    );
+    body.insert("users".into(), Json::Array(items));
+    Ok(list_success(body))
+}
+
+/// `GET /api/v3/users/{id}`
+pub async fn get_user(
+    State(state): State<AppState>,
+    params: PathParams,
+    _auth: Authorized<Staff>,
+) -> Result<Response> {
+    Ok(one(
+        "user",
+        StatusCode::OK,
+        crate::domain::sdp::users::get(&state.db, params.get("id")?).await?,
+    ))
+}
+
+/// `POST /api/v3/users`
+pub async fn add_user(
+    State(state): State<AppState>,
+    _auth: Authorized<Admins>,
+    InputData(input): InputData,
+) -> Result<Response> {
+    let id = crate::domain::sdp::users::save(&state.db, None, &input).await?;
+    Ok(one(
+        "user",
+        StatusCode::CREATED,
+        crate::domain::sdp::users::get(&state.db, &id.to_string()).await?,
+    ))
+}
+
+/// `PUT /api/v3/users/{id}`
+pub async fn edit_user(
+    State(state): State<AppState>,
+    params: PathParams,
+    _auth: Authorized<Admins>,
+    InputData(input): InputData,
+) -> Result<Response> {
+    let id = crate::domain::sdp::users::save(&state.db, Some(params.get("id")?), &input).await?;
+    Ok(one(
+        "user",
+        StatusCode::OK,
+        crate::domain::sdp::users::get(&state.db, &id.to_string()).await?,
+    ))
+}
+
+/// `DELETE /api/v3/users/{id}`
+pub async fn delete_user(
+    State(state): State<AppState>,
+    params: PathParams,
+    _auth: Authorized<Admins>,
+) -> Result<Response> {
+    crate::domain::sdp::users::delete(&state.db, params.get("id")?).await?;
+    Ok(success(StatusCode::OK, Map::new()))
+}

@@ -1594,3 +1594,30 @@ async fn users_are_managed_and_kept_while_releases_refer_to_them() {
         "technicians cannot manage users"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_answers_carry_the_releases_and_lists_honour_fields_required() {
+    let sdp = Sdp::new().await;
+    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let id = res.body["release"]["id"].as_str().unwrap().to_owned();
+    let res = sdp
+        .send(
+            "PUT",
+            &format!("/api/v3/releases/pickup?ids={id}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(
+        res.body["response_status"],
+        json!([{"status_code": 2000, "id": id, "status": "success"}])
+    );
+    assert_eq!(res.body["releases"]["id"], id.as_str());
+    assert_eq!(res.body["releases"]["release_engineer"]["name"], "tech");
+    let list = sdp
+        .list(json!({"list_info": {"fields_required": ["title", "description", "services"]}}))
+        .await;
+    let item = &list.body["releases"][0];
+    assert_eq!(item["description"], "MSSQL Server service pack upgrade");
+    assert_eq!(item["services"].as_array().unwrap().len(), 2);
+}

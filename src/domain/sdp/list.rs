@@ -348,7 +348,50 @@ pub async fn list(
     let has_more = rows.len() as i64 > row_count;
     rows.truncate(row_count as usize);
     let view = View::load(db).await?;
-    let releases: Vec<Json> = rows.iter().map(|r| Json::Object(view.summary(r))).collect();
+    // `fields_required` may ask for fields beyond the list view's own.
+    let extra: Vec<String> = info
+        .get("fields_required")
+        .and_then(Json::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Json::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let releases: Vec<Json> = rows
+        .iter()
+        .map(|r| {
+            let mut item = view.summary(r);
+            for field in &extra {
+                if item.contains_key(field.as_str()) {
+                    continue;
+                }
+                match field.as_str() {
+                    "description" => {
+                        item.insert("description".into(), json!(r.text("description")));
+                    }
+                    "short_description" => {
+                        item.insert(
+                            "short_description".into(),
+                            json!(r.text("description").unwrap_or_else(|| r.string("title"))),
+                        );
+                    }
+                    "services" => {
+                        let services: Vec<Json> = r
+                            .string("services")
+                            .split(',')
+                            .filter_map(|s| s.parse::<i64>().ok())
+                            .map(|s| view.reference("service", Some(s)))
+                            .collect();
+                        item.insert("services".into(), Json::Array(services));
+                    }
+                    _ => {}
+                }
+            }
+            Json::Object(item)
+        })
+        .collect();
     let mut list_info =
         json!({"has_more_rows": has_more, "start_index": start_index, "row_count": releases.len()});
     for (k, v) in sort_echo {

@@ -150,6 +150,36 @@ fn bulk_answer(outcomes: releases::Bulk) -> Result<Response> {
         result?;
         return Ok(success(StatusCode::OK, Map::new()));
     }
+    per_id_answer(&outcomes, None)
+}
+
+/// Bulk operations that answer the releases they changed (assign, pickup,
+/// restore): `response_status` is always an array with each id, and
+/// `releases` the changed release (one id) or releases (several).
+async fn bulk_answer_with_releases(
+    db: &crate::storage::Db,
+    outcomes: releases::Bulk,
+) -> Result<Response> {
+    if outcomes.len() == 1 {
+        if let Some((_, Err(e))) = outcomes.first() {
+            return Err(e.clone());
+        }
+    }
+    let mut changed = Vec::new();
+    for (id, r) in &outcomes {
+        if r.is_ok() {
+            changed.push(releases::get(db, id).await?);
+        }
+    }
+    let releases = if outcomes.len() == 1 {
+        changed.into_iter().next().unwrap_or(Json::Null)
+    } else {
+        Json::Array(changed)
+    };
+    per_id_answer(&outcomes, Some(releases))
+}
+
+fn per_id_answer(outcomes: &releases::Bulk, releases: Option<Json>) -> Result<Response> {
     let any_ok = outcomes.iter().any(|(_, r)| r.is_ok());
     let statuses: Vec<Json> = outcomes
         .iter()
@@ -167,11 +197,11 @@ fn bulk_answer(outcomes: releases::Bulk) -> Result<Response> {
     } else {
         StatusCode::BAD_REQUEST
     };
-    Ok((
-        status,
-        axum::Json(serde_json::json!({"response_status": statuses})),
-    )
-        .into_response())
+    let mut body = serde_json::json!({"response_status": statuses});
+    if let Some(r) = releases {
+        body["releases"] = r;
+    }
+    Ok((status, axum::Json(body)).into_response())
 }
 
 /// `DELETE /api/v3/releases/move_to_trash?ids=1,2`
@@ -189,7 +219,11 @@ pub async fn restore_from_trash(
     auth: Authorized<Staff>,
     QueryParams(q): QueryParams,
 ) -> Result<Response> {
-    bulk_answer(releases::restore_from_trash(&state.db, &ids(&q)?, &auth.caller).await)
+    bulk_answer_with_releases(
+        &state.db,
+        releases::restore_from_trash(&state.db, &ids(&q)?, &auth.caller).await,
+    )
+    .await
 }
 
 /// `DELETE /api/v3/releases/{release_id}` (from the trash, for good)
@@ -232,7 +266,8 @@ pub async fn assign(
     InputData(input): InputData,
 ) -> Result<Response> {
     let ids = ids(&q)?;
-    bulk_answer(releases::assign(&state.db, &ids, release_object(&input)?, &auth.caller).await?)
+    let outcomes = releases::assign(&state.db, &ids, release_object(&input)?, &auth.caller).await?;
+    bulk_answer_with_releases(&state.db, outcomes).await
 }
 
 /// `PUT /api/v3/releases/pickup?ids=1,2`
@@ -241,7 +276,11 @@ pub async fn pickup(
     auth: Authorized<Staff>,
     QueryParams(q): QueryParams,
 ) -> Result<Response> {
-    bulk_answer(releases::pickup(&state.db, &ids(&q)?, &auth.caller).await)
+    bulk_answer_with_releases(
+        &state.db,
+        releases::pickup(&state.db, &ids(&q)?, &auth.caller).await,
+    )
+    .await
 }
 
 /// `PUT /api/v3/releases/{release_id}/close` with `{"status": "completed", "comment": ...}`

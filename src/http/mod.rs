@@ -63,6 +63,14 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParams {
     }
 }
 
+/// A JSON answer from already serialised bytes (cached answers).
+pub fn json_bytes(body: axum::body::Bytes) -> Response {
+    axum::response::IntoResponse::into_response((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    ))
+}
+
 /// The base of links in answers: the configured public URL, else the Host
 /// the client called (with the scheme a proxy reports).
 pub fn base_url(headers: &HeaderMap, settings: &Settings) -> String {

@@ -8,15 +8,11 @@ use serde_json::{json, Map, Value as Json};
 
 use super::history;
 use super::reference::{self, resolve};
-use super::releases::{resolve_user, time_json, View};
+use super::releases::{release_not_found, resolve_user, time_json, View};
 use crate::domain::records::next_number;
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::Caller;
 use crate::storage::{Db, Row, Value};
-
-fn release_not_found(id: &str) -> Error {
-    Error::not_found(format!("No release with id {id}")).with_field("release_id")
-}
 
 async fn release_row(db: &Db, id: &str) -> Result<Row> {
     let n: i64 = id.parse().map_err(|_| release_not_found(id))?;

@@ -76,8 +76,7 @@ fn entry(row: &Row) -> Json {
     }
     json!({
         "release": {"id": row.int("release_id").unwrap_or(0).to_string(), "title": row.string("title")},
-        "by": {"email_id": row.text("email_id"), "name": row.string("name"), "is_vipuser": row.bool("is_vipuser"),
-               "id": row.int("by_user").unwrap_or(0).to_string(), "department": row.text("department")},
+        "by": super::releases::user_from(row, "by_user"),
         "description": row.string("description"),
         "diff": serde_json::from_str::<Json>(&row.string("diff")).unwrap_or(json!([])),
         "id": row.int("id").unwrap_or(0).to_string(),

@@ -129,8 +129,20 @@ fn parse_time(field: &str, value: &Json) -> Result<Option<i64>> {
     }
 }
 
-fn release_not_found(id: &str) -> Error {
+pub(crate) fn release_not_found(id: &str) -> Error {
     Error::not_found(format!("No release with id {id}")).with_field("release_id")
+}
+
+/// The numeric id of an existing release (in the trash or not), or 4007.
+pub(crate) async fn existing_release_id(db: &Db, id: &str) -> Result<i64> {
+    let release_id: i64 = id.trim().parse().map_err(|_| release_not_found(id))?;
+    db.fetch_optional(
+        "SELECT id FROM sdp_release WHERE id = $1",
+        &[Value::Int(release_id)],
+    )
+    .await?
+    .ok_or_else(|| release_not_found(id))?;
+    Ok(release_id)
 }
 
 /// The columns a request sets, with stage/status/roles resolved.
@@ -415,8 +427,7 @@ pub async fn status_comments(db: &Db, id: &str) -> Result<Vec<Json>> {
                 stage["stage_index"] = json!(r.sort_index.unwrap_or(0));
             }
             json!({
-                "commented_by": {"email_id": c.text("email_id"), "name": c.string("name"), "is_vipuser": c.bool("is_vipuser"),
-                                 "id": c.int("commented_by").unwrap_or(0).to_string(), "department": c.text("department")},
+                "commented_by": user_from(c, "commented_by"),
                 "stage": stage,
                 "release": {"short_description": short, "id": release_id.to_string(), "title": release.string("title")},
                 "commented_on": time_json(c.int("commented_on")),
@@ -694,14 +705,20 @@ impl View {
     }
 }
 
-fn user_json(row: &Row) -> Json {
+/// A v3 user as releases show it, from a row joined with `sdp_user` whose
+/// user id is in `id_column`.
+pub(crate) fn user_from(row: &Row, id_column: &str) -> Json {
     json!({
         "email_id": row.text("email_id"),
         "name": row.string("name"),
         "is_vipuser": row.bool("is_vipuser"),
-        "id": row.int("user_id").unwrap_or(0).to_string(),
+        "id": row.int(id_column).unwrap_or(0).to_string(),
         "department": row.text("department"),
     })
+}
+
+fn user_json(row: &Row) -> Json {
+    user_from(row, "user_id")
 }
 
 /// One release, in full.

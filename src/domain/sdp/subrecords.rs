@@ -45,18 +45,6 @@ impl Kind {
 
 const TASK_STATUSES: &[&str] = &["Open", "In Progress", "Closed"];
 
-async fn release_exists(db: &Db, id: &str) -> Result<i64> {
-    let n: i64 = id.parse().map_err(|_| {
-        Error::not_found(format!("No release with id {id}")).with_field("release_id")
-    })?;
-    db.fetch_optional("SELECT id FROM sdp_release WHERE id = $1", &[Value::Int(n)])
-        .await?
-        .ok_or_else(|| {
-            Error::not_found(format!("No release with id {id}")).with_field("release_id")
-        })?;
-    Ok(n)
-}
-
 fn text(obj: &Map<String, Json>, key: &str) -> Result<Option<String>> {
     match obj.get(key) {
         None | Some(Json::Null) => Ok(None),
@@ -91,7 +79,7 @@ pub async fn add(
     input: &Map<String, Json>,
     caller: &Caller,
 ) -> Result<Json> {
-    let release_id = release_exists(db, release).await?;
+    let release_id = super::releases::existing_release_id(db, release).await?;
     let obj = match input.get(kind.singular()) {
         Some(Json::Object(o)) => o,
         Some(_) => return Err(Error::wrong_type(kind.singular(), "an object")),
@@ -223,7 +211,7 @@ fn render(kind: Kind, r: &Row) -> Json {
 }
 
 pub async fn list(db: &Db, release: &str, kind: Kind) -> Result<Vec<Json>> {
-    let release_id = release_exists(db, release).await?;
+    let release_id = super::releases::existing_release_id(db, release).await?;
     let rows = db
         .fetch_all(
             "SELECT * FROM sdp_release_child WHERE release_id = $1 AND kind = $2 ORDER BY id",
@@ -236,7 +224,7 @@ pub async fn list(db: &Db, release: &str, kind: Kind) -> Result<Vec<Json>> {
 /// The summary counts, from the sub-records and approval levels that exist.
 /// Tollgate has no linked changes, projects or reminders yet: those count zero.
 pub async fn summary(db: &Db, release: &str) -> Result<Json> {
-    let release_id = release_exists(db, release).await?;
+    let release_id = super::releases::existing_release_id(db, release).await?;
     let rows = db
         .fetch_all(
             "SELECT kind, COUNT(*) AS n, SUM(CASE WHEN status = 'Closed' THEN 1 ELSE 0 END) AS closed \

@@ -35,7 +35,7 @@ pub async fn bundle(
         .answers
         .get_or_compute(&state.db, key, || bundle_body(&state, id, with_aggregates))
         .await?;
-    Ok(super::json_bytes(body))
+    Ok(crate::http::json_bytes(body))
 }
 
 async fn bundle_body(

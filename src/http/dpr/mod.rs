@@ -104,13 +104,3 @@ pub(crate) fn sys_id_list(fields: &Fields, name: &str) -> Result<Vec<String>> {
         })
         .collect()
 }
-
-/// A JSON answer from already serialised bytes (cached answers).
-pub(crate) fn json_bytes(body: axum::body::Bytes) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response()
-}

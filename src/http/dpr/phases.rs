@@ -58,7 +58,7 @@ pub async fn policy_status(
         .answers
         .get_or_compute(&state.db, key, || policy_status_body(&state, release))
         .await?;
-    Ok(super::json_bytes(body))
+    Ok(crate::http::json_bytes(body))
 }
 
 async fn policy_status_body(state: &AppState, release: &str) -> Result<axum::body::Bytes> {

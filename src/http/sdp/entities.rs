@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde_json::{Map, Value as Json};
 
 use super::releases::Staff;
-use super::{list_success, success, InputData};
+use super::{success, InputData};
 use crate::app::AppState;
 use crate::domain::sdp::entities::{self, entity};
 use crate::error::Result;
@@ -34,13 +34,7 @@ pub async fn list(
 ) -> Result<Response> {
     let e = entity(params.get("entity")?)?;
     let items = entities::list(&state.db, e).await?;
-    let mut body = Map::new();
-    body.insert(
-        "list_info".into(),
-        serde_json::json!({"has_more_rows": false, "start_index": 1, "row_count": items.len()}),
-    );
-    body.insert(e.plural.into(), Json::Array(items));
-    Ok(list_success(body))
+    Ok(super::whole_list(e.plural, items))
 }
 
 pub async fn get(
@@ -102,13 +96,7 @@ pub async fn list_users(
     _auth: Authorized<Staff>,
 ) -> Result<Response> {
     let items = crate::domain::sdp::users::list(&state.db).await?;
-    let mut body = Map::new();
-    body.insert(
-        "list_info".into(),
-        serde_json::json!({"has_more_rows": false, "start_index": 1, "row_count": items.len()}),
-    );
-    body.insert("users".into(), Json::Array(items));
-    Ok(list_success(body))
+    Ok(super::whole_list("users", items))
 }
 
 /// `GET /api/v3/users/{id}`

@@ -84,9 +84,16 @@ pub fn list_success(mut body: Map<String, Json_>) -> Response {
     (StatusCode::OK, Json(Json_::Object(body))).into_response()
 }
 
-/// A JSON answer from already serialised bytes (cached answers).
-pub fn json_bytes(body: axum::body::Bytes) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+/// A list answered whole (no paging): the items under `key` with the
+/// `list_info` the vendor sends for such lists.
+pub fn whole_list(key: &str, items: Vec<Json_>) -> Response {
+    let mut body = Map::new();
+    body.insert(
+        "list_info".into(),
+        json!({"has_more_rows": false, "start_index": 1, "row_count": items.len()}),
+    );
+    body.insert(key.into(), Json_::Array(items));
+    list_success(body)
 }
 
 #[cfg(test)]

@@ -91,7 +91,7 @@ pub async fn list(
         .and_then(|i| i.get("filter_by"))
         .is_some_and(|f| f.to_string().contains("overdue"));
     if overdue {
-        return Ok(super::json_bytes(
+        return Ok(crate::http::json_bytes(
             list_body(&state, &input, &auth.caller).await?,
         ));
     }
@@ -104,7 +104,7 @@ pub async fn list(
         .answers
         .get_or_compute(&state.db, key, || list_body(&state, &input, &auth.caller))
         .await?;
-    Ok(super::json_bytes(body))
+    Ok(crate::http::json_bytes(body))
 }
 
 async fn list_body(
@@ -242,20 +242,9 @@ pub async fn history(
     params: PathParams,
     _auth: Authorized<Staff>,
 ) -> Result<Response> {
-    let id = params.get("release_id")?;
-    let release_id: i64 = id.parse().map_err(|_| {
-        Error::not_found(format!("No release with id {id}")).with_field("release_id")
-    })?;
-    // The release must exist (in the trash or not).
-    releases::get(&state.db, id).await?;
+    let release_id = releases::existing_release_id(&state.db, params.get("release_id")?).await?;
     let entries = crate::domain::sdp::history::history(&state.db, release_id).await?;
-    let mut body = Map::new();
-    body.insert(
-        "list_info".into(),
-        serde_json::json!({"has_more_rows": false, "start_index": 1, "row_count": entries.len()}),
-    );
-    body.insert("history".into(), Json::Array(entries));
-    Ok(super::list_success(body))
+    Ok(super::whole_list("history", entries))
 }
 
 /// `PUT /api/v3/releases/assign?ids=1,2` with `{"release": {"release_engineer": {...}}}`
@@ -304,13 +293,7 @@ pub async fn status_comments(
     _auth: Authorized<Staff>,
 ) -> Result<Response> {
     let comments = releases::status_comments(&state.db, params.get("release_id")?).await?;
-    let mut body = Map::new();
-    body.insert(
-        "list_info".into(),
-        serde_json::json!({"has_more_rows": false, "start_index": 1, "row_count": comments.len()}),
-    );
-    body.insert("status_comments".into(), Json::Array(comments));
-    Ok(super::list_success(body))
+    Ok(super::whole_list("status_comments", comments))
 }
 
 fn sub_kind(params: &PathParams) -> Result<crate::domain::sdp::subrecords::Kind> {
@@ -327,13 +310,7 @@ pub async fn list_sub(
     let kind = sub_kind(&params)?;
     let items =
         crate::domain::sdp::subrecords::list(&state.db, params.get("release_id")?, kind).await?;
-    let mut body = Map::new();
-    body.insert(
-        "list_info".into(),
-        serde_json::json!({"has_more_rows": false, "start_index": 1, "row_count": items.len()}),
-    );
-    body.insert(kind.plural().into(), Json::Array(items));
-    Ok(super::list_success(body))
+    Ok(super::whole_list(kind.plural(), items))
 }
 
 /// `POST /api/v3/releases/{release_id}/{tasks|worklogs|notes}`

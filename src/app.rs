@@ -32,6 +32,11 @@ pub fn job_handlers() -> Vec<Arc<dyn JobHandler>> {
         Arc::new(crate::domain::dpr::jobs::CreateIncludedVersions),
         Arc::new(crate::domain::dpr::policy_run::RunPolicies),
         Arc::new(crate::domain::dpr::lifecycle::AdvanceTimeline),
+        Arc::new(crate::domain::update_sets::jobs::Retrieve::default()),
+        Arc::new(crate::domain::update_sets::jobs::Preview),
+        Arc::new(crate::domain::update_sets::jobs::Commit),
+        Arc::new(crate::domain::update_sets::jobs::CommitMultiple),
+        Arc::new(crate::domain::update_sets::jobs::BackOut),
     ]
 }
 

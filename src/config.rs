@@ -52,6 +52,10 @@ pub struct SettingsArgs {
     /// Seconds between passes that move timeline releases on their dates.
     #[arg(long, env = "TOLLGATE_TIMELINE_TICK", global = true)]
     pub timeline_tick: Option<u64>,
+    /// Key (64 hex digits) that encrypts stored secrets such as remote
+    /// instance passwords.
+    #[arg(long, env = "TOLLGATE_SECRET_KEY", global = true, hide_env_values = true)]
+    pub secret_key: Option<String>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -68,6 +72,7 @@ struct FileSettings {
     max_connections: Option<u32>,
     request_timeout: Option<u64>,
     timeline_tick: Option<u64>,
+    secret_key: Option<String>,
 }
 
 /// The effective settings.
@@ -84,6 +89,7 @@ pub struct Settings {
     pub max_connections: u32,
     pub request_timeout: u64,
     pub timeline_tick: u64,
+    pub secret_key: Option<String>,
 }
 
 impl Default for Settings {
@@ -100,6 +106,7 @@ impl Default for Settings {
             max_connections: 8,
             request_timeout: 30,
             timeline_tick: 60,
+            secret_key: None,
         }
     }
 }
@@ -176,6 +183,7 @@ impl Settings {
                 .timeline_tick
                 .or(file.timeline_tick)
                 .unwrap_or(d.timeline_tick),
+            secret_key: args.secret_key.clone().or(file.secret_key),
         })
     }
 }
@@ -198,6 +206,7 @@ const KNOWN_ENV: &[&str] = &[
     "TOLLGATE_JOB_LEASE",
     "TOLLGATE_MAX_CONNECTIONS",
     "TOLLGATE_REQUEST_TIMEOUT",
+    "TOLLGATE_SECRET_KEY",
     "TOLLGATE_TIMELINE_TICK",
     "TOLLGATE_LOG",
     "TOLLGATE_LOG_FORMAT",

@@ -29,6 +29,8 @@ pub mod metrics;
 pub mod policy;
 /// The table registry that drives the Table API.
 pub mod registry;
+/// Reversible encryption of stored secrets.
+pub mod secrets;
 /// The storage boundary over SQLite and PostgreSQL, and migrations.
 pub mod storage;
 /// Date-time formats of records.

@@ -93,6 +93,9 @@ async fn main() {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(&cli.settings)?;
+    if let Some(key) = &settings.secret_key {
+        tollgate::secrets::configure(key).map_err(|e| anyhow::anyhow!(e.message))?;
+    }
     let options = ConnectOptions {
         max_connections: settings.max_connections,
         ..Default::default()
@@ -105,7 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("(shown once; set TOLLGATE_ADMIN_PASSWORD to choose it)");
             }
             if demo {
-                let added = tollgate::demo::load(&db)
+                let added = tollgate::demo::load_with(&db, &self_url(&settings))
                     .await
                     .map_err(|e| anyhow::anyhow!(e.message))?;
                 tracing::info!(added, "demo data loaded");
@@ -169,11 +172,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(password) = app::bootstrap_admin(&db, &settings).await? {
                 println!("Created user admin with password: {password}");
             }
-            let added = tollgate::demo::load(&db)
+            let added = tollgate::demo::load_with(&db, &self_url(&settings))
                 .await
                 .map_err(|e| anyhow::anyhow!(e.message))?;
             println!("demo data loaded ({added} record(s) added)");
         }
     }
     Ok(())
+}
+
+/// This instance's own address, where the demo remote instance points.
+fn self_url(settings: &Settings) -> String {
+    match &settings.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("http://{}", settings.listen.replace("0.0.0.0", "127.0.0.1")),
+    }
 }

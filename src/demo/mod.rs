@@ -5,6 +5,7 @@
 mod bundles;
 mod scope;
 mod servicedesk;
+pub mod update_sets;
 use crate::error::Result;
 use crate::registry::{self, Table};
 use crate::storage::{Db, Tx, Value};
@@ -45,8 +46,15 @@ pub(super) async fn insert_if_absent(
     Ok(true)
 }
 
-/// Loads the demo data; returns how many records it added.
+/// Loads the demo data; returns how many records it added. The demo remote
+/// instance points at [`update_sets::DEFAULT_SELF_URL`].
 pub async fn load(db: &Db) -> Result<usize> {
+    load_with(db, update_sets::DEFAULT_SELF_URL).await
+}
+
+/// Loads the demo data with the demo remote instance pointing at
+/// `self_url`, this instance's own address.
+pub async fn load_with(db: &Db, self_url: &str) -> Result<usize> {
     let mut tx = db.begin().await?;
     let mut added = 0;
     // The documents' admin sys_id is the bootstrap admin's; when the admin
@@ -112,7 +120,9 @@ pub async fn load(db: &Db) -> Result<usize> {
     added += bundles::load(&mut tx).await?;
     added += servicedesk::load(&mut tx).await?;
     added += servicedesk::load_releases(&mut tx).await?;
+    added += update_sets::load(&mut tx).await?;
     tx.commit().await?;
+    added += update_sets::load_source(db, self_url).await?;
     Ok(added)
 }
 

@@ -5,7 +5,7 @@
 //! OR-ed with the ones before; `ORDERBY`/`ORDERBYDESC` terms sort.
 
 use crate::error::{Error, Result};
-use crate::registry::{quote, Column, ColumnType, SqlKind, Table};
+use crate::registry::{quote, Column, SqlKind, Table};
 use crate::storage::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,7 +138,7 @@ fn column(table: &'static Table, name: &str) -> Result<&'static Column> {
     let name = name.trim();
     table
         .column(name)
-        .filter(|c| c.ty != ColumnType::Password)
+        .filter(|c| !c.ty.is_secret())
         .ok_or_else(|| {
             Error::invalid(
                 "sysparm_query",

@@ -4,3 +4,4 @@ pub mod dpr;
 pub mod encoded_query;
 pub mod records;
 pub mod sdp;
+pub mod update_sets;

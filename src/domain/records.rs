@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value as Json};
 
 use super::encoded_query::EncodedQuery;
+use super::update_sets::capture::record_write;
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::{self, users::bump_identity_epoch};
 use crate::ids::{is_sys_id, new_sys_id};
@@ -34,7 +35,7 @@ async fn note_identity_change(tx: &mut Tx, table: &Table) -> Result<()> {
     Ok(())
 }
 
-fn select_list(table: &Table) -> String {
+pub(crate) fn select_list(table: &Table) -> String {
     table
         .all_columns()
         .into_iter()
@@ -196,6 +197,7 @@ pub async fn insert_values(
             }
         }
     }
+    encrypt_secrets(tx, table, &mut values).await?;
     let id = sys_id.unwrap_or_else(new_sys_id);
     let now = now_string();
     let mut names = vec![
@@ -252,6 +254,11 @@ pub async fn insert_values(
             ),
             err => err,
         })?;
+    if table.configuration {
+        let after = get_in_tx(tx, table, &id).await?;
+        // Boxed: capturing writes records itself (a recursive future).
+        Box::pin(record_write(tx, table, &id, None, after.as_ref(), actor)).await?;
+    }
     Ok(id)
 }
 
@@ -327,9 +334,14 @@ pub async fn update_values(
     tx: &mut Tx,
     table: &Table,
     sys_id: &str,
-    values: Vec<(&'static str, Value)>,
+    mut values: Vec<(&'static str, Value)>,
     actor: &str,
 ) -> Result<()> {
+    encrypt_secrets(tx, table, &mut values).await?;
+    let before = match table.configuration {
+        true => get_in_tx(tx, table, sys_id).await?,
+        false => None,
+    };
     let mut sets = vec![
         "sys_updated_on = $1".to_owned(),
         "sys_updated_by = $2".to_owned(),
@@ -352,22 +364,40 @@ pub async fn update_values(
     if n == 0 {
         return Err(record_not_found(table, sys_id));
     }
+    if table.configuration {
+        let after = get_in_tx(tx, table, sys_id).await?;
+        Box::pin(record_write(tx, table, sys_id, before.as_ref(), after.as_ref(), actor)).await?;
+    }
     Ok(())
 }
 
 /// Deletes a record. Records that reference it through a cascading column go
 /// with it; any other reference refuses the delete.
-pub async fn delete(db: &Db, table: &'static Table, sys_id: &str) -> Result<()> {
+pub async fn delete(db: &Db, table: &'static Table, sys_id: &str, actor: &str) -> Result<()> {
     let mut tx = db.begin().await?;
-    if get_in_tx(&mut tx, table, sys_id).await?.is_none() {
+    let Some(before) = get_in_tx(&mut tx, table, sys_id).await? else {
         return Err(record_not_found(table, sys_id));
-    }
+    };
     for other in TABLES {
         for column in other.columns {
             match column.ty {
                 ColumnType::Reference(target) if table.is_a(target) => {
                     let col = quote(column.name);
                     if column.cascade {
+                        if other.configuration {
+                            // Cascaded deletes are changes too: captured, so
+                            // they travel and can be backed out.
+                            let sql = format!(
+                                "SELECT {} FROM {} WHERE {col} = $1",
+                                select_list(other),
+                                other.storage()
+                            );
+                            for child in tx.fetch_all(&sql, &[Value::from(sys_id)]).await? {
+                                let id = child.string("sys_id");
+                                record_write(&mut tx, other, &id, Some(&child), None, actor)
+                                    .await?;
+                            }
+                        }
                         tx.execute(
                             &format!("DELETE FROM {} WHERE {col} = $1", other.storage()),
                             &[Value::from(sys_id)],
@@ -399,8 +429,28 @@ pub async fn delete(db: &Db, table: &'static Table, sys_id: &str) -> Result<()> 
         &[Value::from(sys_id)],
     )
     .await?;
+    record_write(&mut tx, table, sys_id, Some(&before), None, actor).await?;
     note_identity_change(&mut tx, table).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Secret columns are stored encrypted with the server's key.
+async fn encrypt_secrets(
+    tx: &mut Tx,
+    table: &Table,
+    values: &mut [(&'static str, Value)],
+) -> Result<()> {
+    for (name, value) in values.iter_mut() {
+        let secret = table
+            .column(name)
+            .is_some_and(|c| c.ty == ColumnType::Secret);
+        if let (true, Value::Text(clear)) = (secret, &*value) {
+            if !crate::secrets::is_encrypted(clear) {
+                *value = Value::Text(crate::secrets::encrypt(tx, clear).await?);
+            }
+        }
+    }
     Ok(())
 }
 
@@ -423,7 +473,7 @@ fn writable_column(table: &Table, name: &str) -> Option<&'static Column> {
     table.column(name)
 }
 
-fn parse_stored(column: &Column, text: &str) -> Value {
+pub(crate) fn parse_stored(column: &Column, text: &str) -> Value {
     match column.ty.sql_kind() {
         SqlKind::Bool => Value::Bool(text == "true"),
         SqlKind::Int => text.parse().map(Value::Int).unwrap_or(Value::NullInt),
@@ -432,7 +482,7 @@ fn parse_stored(column: &Column, text: &str) -> Value {
     }
 }
 
-fn null_of(column: &Column) -> Value {
+pub(crate) fn null_of(column: &Column) -> Value {
     match column.ty.sql_kind() {
         SqlKind::Bool => Value::NullBool,
         SqlKind::Int => Value::NullInt,

@@ -1,14 +1,21 @@
-//! CI/CD endpoints: `/api/sn_cicd[/{api_version}]/...`.
+//! CI/CD endpoints: `/api/sn_cicd[/{api_version}]/...`: the progress of
+//! asynchronous work, and the update-set operations. Parameters come from
+//! the query string or the body (JSON, or XML turned into JSON by
+//! [`super::xml`]); answers are JSON, or XML when the client asks for it.
+
+use std::collections::HashMap;
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value as Json_};
+use serde_json::{json, Map, Value as Json_};
 
-use super::extract::{Authorized, RoleSet};
+use super::extract::{Authorized, JsonObject, QueryParams, RoleSet};
 use super::{base_url, PathParams};
 use crate::app::AppState;
-use crate::error::{Error, Result};
+use crate::domain::update_sets::{back_out, create, jobs, preview};
+use crate::error::{Error, ErrorKind, Result};
 use crate::identity::roles;
 use crate::jobs::{JobState, Progress};
 
@@ -62,4 +69,276 @@ pub async fn progress(
     Ok(Json(
         json!({"result": progress_body(&base_url(&headers, &state.settings), &progress)}),
     ))
+}
+
+/// The request's parameters: the query string, then the body's fields.
+struct Params(Map<String, Json_>);
+
+impl Params {
+    fn new(query: HashMap<String, String>, body: Map<String, Json_>) -> Params {
+        let mut all: Map<String, Json_> = query
+            .into_iter()
+            .map(|(k, v)| (k, Json_::String(v)))
+            .collect();
+        all.extend(body);
+        Params(all)
+    }
+
+    fn text(&self, name: &str) -> Result<Option<String>> {
+        match self.0.get(name) {
+            None | Some(Json_::Null) => Ok(None),
+            Some(Json_::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Json_::String(s)) => Ok(Some(s.trim().to_owned())),
+            Some(_) => Err(Error::wrong_type(name, "a string")),
+        }
+    }
+
+    fn required(&self, name: &str) -> Result<String> {
+        self.text(name)?.ok_or_else(|| Error::missing(name))
+    }
+
+    fn flag(&self, name: &str, default: bool) -> Result<bool> {
+        match self.0.get(name) {
+            None | Some(Json_::Null) => Ok(default),
+            Some(Json_::Bool(b)) => Ok(*b),
+            Some(Json_::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+                "" => Ok(default),
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(Error::wrong_type(name, "true or false")),
+            },
+            Some(_) => Err(Error::wrong_type(name, "true or false")),
+        }
+    }
+}
+
+/// Queues an update-set job and answers with its (pending) progress.
+async fn queued(
+    state: &AppState,
+    headers: &HeaderMap,
+    kind: &str,
+    actor: &str,
+    fields: Json_,
+) -> Result<Response> {
+    let id = state
+        .jobs
+        .enqueue_once(kind, &jobs::payload(actor, fields), actor)
+        .await?;
+    let progress = state
+        .jobs
+        .progress(&id)
+        .await?
+        .ok_or_else(|| Error::internal("queued job vanished"))?;
+    let body = json!({"result": progress_body(&base_url(headers, &state.settings), &progress)});
+    Ok(Json(body).into_response())
+}
+
+/// `POST /api/sn_cicd/update_set/create`
+pub async fn create_update_set(
+    State(state): State<AppState>,
+    auth: Authorized<CicdAutomation>,
+    QueryParams(query): QueryParams,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    let p = Params::new(query, body);
+    let name = p.required("update_set_name")?;
+    let description = p.text("description")?;
+    let scope = p.text("scope")?;
+    let scope_sys_id = p.text("sys_id")?;
+    let id = create::create(
+        &state.db,
+        &create::NewUpdateSet {
+            name: &name,
+            description: description.as_deref(),
+            scope: scope.as_deref(),
+            scope_sys_id: scope_sys_id.as_deref(),
+        },
+        &auth.caller.user_name,
+    )
+    .await?;
+    let body = json!({"result": {
+        "status": "2",
+        "status_label": "",
+        "status_message": format!("Successfully created update set: {name}"),
+        "status_detail": "",
+        "error": "",
+        "update_set_id": id,
+    }});
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `POST /api/sn_cicd/update_set/retrieve`
+pub async fn retrieve(
+    State(state): State<AppState>,
+    auth: Authorized<CicdAutomation>,
+    headers: HeaderMap,
+    QueryParams(query): QueryParams,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    let p = Params::new(query, body);
+    let update_set_id = p.required("update_set_id")?;
+    let source = match (p.text("update_source_id")?, p.text("update_source_instance_id")?) {
+        (Some(id), _) => state
+            .db
+            .fetch_optional(
+                "SELECT sys_id FROM sys_update_set_source WHERE sys_id = $1",
+                &[crate::storage::Value::from(&id)],
+            )
+            .await?
+            .ok_or_else(|| {
+                Error::not_found("No Record found")
+                    .with_detail(format!("update_source_id: no remote instance {id}"))
+            })?,
+        (None, Some(instance)) => state
+            .db
+            .fetch_optional(
+                "SELECT sys_id FROM sys_update_set_source WHERE instance_id = $1",
+                &[crate::storage::Value::from(&instance)],
+            )
+            .await?
+            .ok_or_else(|| {
+                Error::not_found("No Record found").with_detail(format!(
+                    "update_source_instance_id: no remote instance has instance id {instance}"
+                ))
+            })?,
+        (None, None) => {
+            return Err(Error::new(
+                ErrorKind::Missing,
+                "update_source_id or update_source_instance_id is required: the remote instance to retrieve from",
+            )
+            .with_field("update_source_id"))
+        }
+    };
+    let fields = json!({
+        "update_set_id": update_set_id,
+        "update_source_id": source.string("sys_id"),
+        "auto_preview": p.flag("auto_preview", false)?,
+        "cleanup_retrieved": p.flag("cleanup_retrieved", false)?,
+    });
+    queued(&state, &headers, jobs::RETRIEVE, &auth.caller.user_name, fields).await
+}
+
+/// The retrieved set a path names, which must exist and not be committed.
+async fn uncommitted_remote_set(state: &AppState, id: &str) -> Result<()> {
+    let set = preview::find_remote_set(&state.db, id).await?;
+    if set.string("state") == "committed" {
+        return Err(Error::conflict(format!(
+            "The retrieved update set {id} ({}) is already committed",
+            set.string("name")
+        )));
+    }
+    Ok(())
+}
+
+/// `POST /api/sn_cicd/update_set/preview/{remote_update_set_id}`
+pub async fn preview_update_set(
+    State(state): State<AppState>,
+    auth: Authorized<CicdAutomation>,
+    headers: HeaderMap,
+    params: PathParams,
+) -> Result<Response> {
+    let id = params.get("remote_update_set_id")?;
+    uncommitted_remote_set(&state, id).await?;
+    queued(
+        &state,
+        &headers,
+        jobs::PREVIEW,
+        &auth.caller.user_name,
+        json!({"remote_update_set_id": id}),
+    )
+    .await
+}
+
+/// `POST /api/sn_cicd/update_set/commit/{remote_update_set_id}`
+pub async fn commit_update_set(
+    State(state): State<AppState>,
+    auth: Authorized<CicdAutomation>,
+    headers: HeaderMap,
+    params: PathParams,
+    QueryParams(query): QueryParams,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    let p = Params::new(query, body);
+    let id = params.get("remote_update_set_id")?;
+    let force = p.flag("force_commit", false)?;
+    uncommitted_remote_set(&state, id).await?;
+    queued(
+        &state,
+        &headers,
+        jobs::COMMIT,
+        &auth.caller.user_name,
+        json!({"remote_update_set_id": id, "force_commit": force}),
+    )
+    .await
+}
+
+/// `POST /api/sn_cicd/update_set/commitMultiple`
+pub async fn commit_multiple(
+    State(state): State<AppState>,
+    auth: Authorized<CicdAutomation>,
+    headers: HeaderMap,
+    QueryParams(query): QueryParams,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    let p = Params::new(query, body);
+    let list = p.required("remote_update_set_ids")?;
+    let ids: Vec<String> = list
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if ids.is_empty() {
+        return Err(Error::missing("remote_update_set_ids"));
+    }
+    for (i, id) in ids.iter().enumerate() {
+        if ids[..i].contains(id) {
+            return Err(Error::invalid(
+                "remote_update_set_ids",
+                format!("{id} is listed twice"),
+            ));
+        }
+    }
+    let force = p.flag("force_commit", false)?;
+    for id in &ids {
+        let set = preview::find_remote_set(&state.db, id).await?;
+        if set.string("state") == "committed" && !force {
+            return Err(Error::conflict(format!(
+                "The retrieved update set {id} ({}) is already committed; pass force_commit=true to pass over committed sets",
+                set.string("name")
+            )));
+        }
+    }
+    queued(
+        &state,
+        &headers,
+        jobs::COMMIT_MULTIPLE,
+        &auth.caller.user_name,
+        json!({"remote_update_set_ids": ids, "force_commit": force}),
+    )
+    .await
+}
+
+/// `POST /api/sn_cicd/update_set/back_out`
+pub async fn back_out_update_set(
+    State(state): State<AppState>,
+    auth: Authorized<CicdAutomation>,
+    headers: HeaderMap,
+    QueryParams(query): QueryParams,
+    JsonObject(body): JsonObject,
+) -> Result<Response> {
+    let p = Params::new(query, body);
+    let id = p.required("update_set_id")?;
+    let rollback_installs = p.flag("rollback_installs", true)?;
+    let set = back_out::find_update_set(&state.db, &id).await?;
+    if let Some(refused) = back_out::refusal(&set) {
+        return Err(refused);
+    }
+    queued(
+        &state,
+        &headers,
+        jobs::BACK_OUT,
+        &auth.caller.user_name,
+        json!({"update_set_id": id, "rollback_installs": rollback_installs}),
+    )
+    .await
 }

@@ -11,6 +11,7 @@ pub mod openapi;
 pub mod ops;
 pub mod sdp;
 pub mod table_api;
+pub mod xml;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -202,6 +203,42 @@ pub fn router(state: AppState) -> Router {
         "/progress/{progress_id}",
         get(cicd::progress),
     );
+    r = versioned(
+        r,
+        "/api/sn_cicd",
+        "/update_set/create",
+        post(cicd::create_update_set),
+    );
+    r = versioned(
+        r,
+        "/api/sn_cicd",
+        "/update_set/retrieve",
+        post(cicd::retrieve),
+    );
+    r = versioned(
+        r,
+        "/api/sn_cicd",
+        "/update_set/preview/{remote_update_set_id}",
+        post(cicd::preview_update_set),
+    );
+    r = versioned(
+        r,
+        "/api/sn_cicd",
+        "/update_set/commit/{remote_update_set_id}",
+        post(cicd::commit_update_set),
+    );
+    r = versioned(
+        r,
+        "/api/sn_cicd",
+        "/update_set/commitMultiple",
+        post(cicd::commit_multiple),
+    );
+    r = versioned(
+        r,
+        "/api/sn_cicd",
+        "/update_set/back_out",
+        post(cicd::back_out_update_set),
+    );
     r = r
         .route(
             "/api/v3/releases",
@@ -308,6 +345,7 @@ pub fn router(state: AppState) -> Router {
             }
         }))
         .layer(middleware::from_fn(envelope::render_errors))
+        .layer(middleware::from_fn(xml::negotiate))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             let metrics = metrics.clone();
             async move { observe(metrics, req, next).await }

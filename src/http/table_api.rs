@@ -89,6 +89,9 @@ impl RenderOptions {
     }
 }
 
+/// How a set secret is shown.
+pub const SECRET_MASK: &str = "*******";
+
 type Displays = HashMap<(String, String), String>;
 
 /// `{"result": ...}` around anything serialisable.
@@ -161,11 +164,14 @@ enum FieldView {
 
 impl RecordView<'_> {
     fn field(&self, column: &registry::Column) -> FieldView {
-        let value = self
+        let mut value = self
             .row
             .get(column.name)
             .map(|v| v.to_display_string())
             .unwrap_or_default();
+        if column.ty == ColumnType::Secret && !value.is_empty() {
+            value = SECRET_MASK.to_owned();
+        }
         let link = match column.ty {
             ColumnType::Reference(target)
                 if !value.is_empty() && !self.opts.exclude_reference_link =>
@@ -429,7 +435,7 @@ pub async fn delete(
     if !crate::ids::is_sys_id(sys_id) {
         return Err(records::record_not_found(table, sys_id));
     }
-    records::delete(&state.db, table, sys_id).await?;
+    records::delete(&state.db, table, sys_id, &caller.user_name).await?;
     after_write(&state, table);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -202,13 +202,38 @@ impl JobQueue {
         &self.db
     }
 
-    /// Queues a job; returns its id (the progress id clients poll).
+    /// Queues a job; returns its id (the progress id clients poll). A
+    /// failure is retried with backoff.
     pub async fn enqueue(&self, kind: &str, payload: &Json, created_by: &str) -> Result<String> {
+        self.enqueue_with_attempts(kind, payload, created_by, DEFAULT_ATTEMPTS)
+            .await
+    }
+
+    /// Queues a job that runs at most once (unless its worker dies and the
+    /// lease expires): for work whose failure is an answer for the client,
+    /// such as a commit refused for its content or a remote instance down.
+    pub async fn enqueue_once(
+        &self,
+        kind: &str,
+        payload: &Json,
+        created_by: &str,
+    ) -> Result<String> {
+        self.enqueue_with_attempts(kind, payload, created_by, 1)
+            .await
+    }
+
+    async fn enqueue_with_attempts(
+        &self,
+        kind: &str,
+        payload: &Json,
+        created_by: &str,
+        attempts: i64,
+    ) -> Result<String> {
         let id = new_sys_id();
         self.db
             .execute(
                 &enqueue_sql(),
-                &enqueue_args(&id, kind, payload, created_by),
+                &enqueue_args(&id, kind, payload, created_by, attempts),
             )
             .await?;
         self.notify.notify_one();
@@ -227,7 +252,7 @@ impl JobQueue {
         let id = new_sys_id();
         tx.execute(
             &enqueue_sql(),
-            &enqueue_args(&id, kind, payload, created_by),
+            &enqueue_args(&id, kind, payload, created_by, DEFAULT_ATTEMPTS),
         )
         .await?;
         self.notify.notify_one();
@@ -420,14 +445,23 @@ impl JobQueue {
     }
 }
 
+/// Attempts of a job queued with [`JobQueue::enqueue`].
+const DEFAULT_ATTEMPTS: i64 = 3;
+
 fn enqueue_sql() -> String {
     "INSERT INTO tollgate_job (id, kind, payload, state, attempts, max_attempts, run_at, \
      percent_complete, status_message, created_by, created_on, updated_on) \
-     VALUES ($1, $2, $3, 'pending', 0, 3, $4, 0, 'Pending', $5, $6, $6)"
+     VALUES ($1, $2, $3, 'pending', 0, $7, $4, 0, 'Pending', $5, $6, $6)"
         .to_owned()
 }
 
-fn enqueue_args(id: &str, kind: &str, payload: &Json, created_by: &str) -> Vec<Value> {
+fn enqueue_args(
+    id: &str,
+    kind: &str,
+    payload: &Json,
+    created_by: &str,
+    max_attempts: i64,
+) -> Vec<Value> {
     vec![
         Value::from(id),
         Value::from(kind),
@@ -435,6 +469,7 @@ fn enqueue_args(id: &str, kind: &str, payload: &Json, created_by: &str) -> Vec<V
         Value::Int(now_millis()),
         Value::from(created_by),
         Value::Text(now_string()),
+        Value::Int(max_attempts),
     ]
 }
 

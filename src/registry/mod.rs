@@ -30,6 +30,16 @@ pub enum ColumnType {
     TimeZone,
     /// Written as clear text, stored as an Argon2id hash, never shown.
     Password,
+    /// Written as clear text, stored encrypted with the server's key (it can
+    /// be read back by the server, unlike a password), shown as `*******`.
+    Secret,
+}
+
+impl ColumnType {
+    /// Never filtered on or shown in clear through the APIs.
+    pub fn is_secret(self) -> bool {
+        matches!(self, ColumnType::Password | ColumnType::Secret)
+    }
 }
 
 impl ColumnType {
@@ -56,7 +66,8 @@ impl ColumnType {
             ColumnType::List(_) => "glide_list",
             ColumnType::Choice(_) => "choice",
             ColumnType::TimeZone => "timezone",
-            ColumnType::Password => "password2",
+            ColumnType::Password => "password",
+            ColumnType::Secret => "password2",
         }
     }
 }
@@ -145,6 +156,11 @@ pub struct Table {
     pub number_prefix: Option<&'static str>,
     /// A read-only view of other data (no one writes it through the API).
     pub view: bool,
+    /// Governance configuration (templates, policies, calendars, schedules,
+    /// properties): while a user has a current update set, their writes to
+    /// it are captured there, so update sets can move it between instances.
+    /// Records such as releases and changesets are data and never captured.
+    pub configuration: bool,
 }
 
 impl Table {

@@ -115,6 +115,62 @@ const PROGRESS_STATES: &[(&str, &str)] = &[
 /// Who may shape releases (and their records) through the Table API.
 const DPR_WRITERS: &[&str] = &[DPR_PRODUCT_MANAGER, DPR_RELEASE_ADMIN];
 
+const UPDATE_SET_STATES: &[(&str, &str)] = &[
+    ("in progress", "In progress"),
+    ("complete", "Complete"),
+    ("ignore", "Ignore"),
+];
+
+const REMOTE_UPDATE_SET_STATES: &[(&str, &str)] = &[
+    ("loaded", "Loaded"),
+    ("previewed", "Previewed"),
+    ("committed", "Committed"),
+    ("backed_out", "Backed out"),
+];
+
+const UPDATE_ACTIONS: &[(&str, &str)] = &[
+    ("INSERT_OR_UPDATE", "INSERT_OR_UPDATE"),
+    ("DELETE", "DELETE"),
+];
+
+const DISPOSITIONS: &[(&str, &str)] = &[
+    ("", "Not previewed"),
+    ("insert", "Insert"),
+    ("update", "Update"),
+    ("delete", "Delete"),
+    ("collision", "Collision"),
+    ("skip", "Skip"),
+];
+
+const VERSION_STATES: &[(&str, &str)] = &[("current", "Current"), ("previous", "Previous")];
+
+const SOURCE_TYPES: &[(&str, &str)] = &[
+    ("dev", "Development"),
+    ("test", "Test"),
+    ("prod", "Production"),
+];
+
+const PROBLEM_SEVERITIES: &[(&str, &str)] = &[("error", "Error"), ("warning", "Warning")];
+
+const PROBLEM_TYPES: &[(&str, &str)] = &[
+    ("collision", "Collision"),
+    ("missing_object", "Missing object"),
+    ("uncommitted_update", "Uncommitted update"),
+    ("conflict", "Conflict within the update set"),
+    ("not_configuration", "Not a configuration table"),
+];
+
+/// `ignored`: the remote update is accepted and committed; `skipped`: it is
+/// left out of the commit (the vendor's "Accept remote update" and "Skip
+/// remote update").
+const PROBLEM_STATUSES: &[(&str, &str)] = &[
+    ("", "Unresolved"),
+    ("ignored", "Accepted (remote update applied)"),
+    ("skipped", "Skipped"),
+];
+
+const CICD: &[&str] = &[CICD_AUTOMATION];
+
 pub static TABLES: &[Table] = &[
     Table {
         name: "sys_user",
@@ -142,6 +198,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: false,
     },
     Table {
         name: "sys_user_role",
@@ -156,6 +213,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: false,
     },
     Table {
         name: "sys_user_has_role",
@@ -174,6 +232,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: false,
     },
     Table {
         name: "sys_properties",
@@ -190,6 +249,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: true,
     },
     Table {
         name: "cmn_schedule",
@@ -206,6 +266,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: true,
     },
     Table {
         name: "cmn_schedule_span",
@@ -226,6 +287,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: true,
     },
     Table {
         name: "sn_dpr_model_release_calendar",
@@ -244,6 +306,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: true,
     },
     Table {
         name: "sn_dpr_model_release_target",
@@ -276,6 +339,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: true,
     },
     Table {
         name: "cmdb_model",
@@ -295,6 +359,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: false,
     },
     Table {
         name: "cmdb_application_product_model",
@@ -306,6 +371,7 @@ pub static TABLES: &[Table] = &[
         extends: Some("cmdb_model"),
         number_prefix: None,
         view: false,
+        configuration: false,
     },
     Table {
         name: "cmdb_service_product_model",
@@ -317,6 +383,7 @@ pub static TABLES: &[Table] = &[
         extends: Some("cmdb_model"),
         number_prefix: None,
         view: false,
+        configuration: false,
     },
     Table {
         name: "cmdb_software_product_model",
@@ -328,6 +395,7 @@ pub static TABLES: &[Table] = &[
         extends: Some("cmdb_model"),
         number_prefix: None,
         view: false,
+        configuration: false,
     },
     Table {
         name: "cmdb_service_offering_model",
@@ -339,6 +407,7 @@ pub static TABLES: &[Table] = &[
         extends: Some("cmdb_model"),
         number_prefix: None,
         view: false,
+        configuration: false,
     },
     Table {
         name: "cmdb_sw_component_model",
@@ -350,6 +419,7 @@ pub static TABLES: &[Table] = &[
         extends: Some("cmdb_model"),
         number_prefix: None,
         view: false,
+        configuration: false,
     },
     Table {
         name: "sn_dpr_model_product_feature",
@@ -365,6 +435,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: false,
     },
     Table {
         name: "task",
@@ -385,6 +456,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: Some("TASK"),
         view: false,
+        configuration: false,
     },
     Table {
         name: "change_request",
@@ -396,6 +468,7 @@ pub static TABLES: &[Table] = &[
         extends: Some("task"),
         number_prefix: Some("CHG"),
         view: false,
+        configuration: false,
     },
     Table {
         name: "incident",
@@ -407,6 +480,7 @@ pub static TABLES: &[Table] = &[
         extends: Some("task"),
         number_prefix: Some("INC"),
         view: false,
+        configuration: false,
     },
     Table {
         name: "problem",
@@ -418,6 +492,7 @@ pub static TABLES: &[Table] = &[
         extends: Some("task"),
         number_prefix: Some("PRB"),
         view: false,
+        configuration: false,
     },
     Table {
         name: "rm_story",
@@ -429,6 +504,7 @@ pub static TABLES: &[Table] = &[
         extends: Some("task"),
         number_prefix: Some("STRY"),
         view: false,
+        configuration: false,
     },
     Table {
         name: "sn_pace_policy",
@@ -445,6 +521,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: true,
     },
     Table {
         name: "sn_dpr_model_release_template",
@@ -461,6 +538,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: true,
     },
     Table {
         name: "sn_dpr_model_template_phase",
@@ -483,6 +561,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: true,
     },
     Table {
         name: "sn_dpr_model_template_phase_policy",
@@ -503,6 +582,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: true,
     },
     Table {
         name: "sn_dpr_model_release",
@@ -554,6 +634,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: Some("REL"),
         view: false,
+        configuration: false,
     },
     Table {
         name: "sn_dpr_model_release_phase",
@@ -583,6 +664,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: false,
     },
     Table {
         name: "sn_dpr_model_policy_execution",
@@ -614,6 +696,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: false,
     },
     Table {
         name: "sn_dpr_model_release_key_date",
@@ -639,6 +722,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: false,
     },
     Table {
         name: "sn_dpr_model_release_related_task",
@@ -657,6 +741,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: false,
     },
     Table {
         name: "sn_dpr_model_product_enhancement",
@@ -682,6 +767,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: Some("ENH"),
         view: false,
+        configuration: false,
     },
     Table {
         name: "sn_dpr_model_release_bundle",
@@ -697,6 +783,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: false,
     },
     Table {
         name: "sn_dpr_model_release_bundle_member",
@@ -719,6 +806,7 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: false,
+        configuration: false,
     },
     Table {
         name: "sys_progress_worker",
@@ -746,5 +834,215 @@ pub static TABLES: &[Table] = &[
         extends: None,
         number_prefix: None,
         view: true,
+        configuration: false,
+    },
+    Table {
+        name: "sys_scope",
+        label: "Application",
+        display_column: "name",
+        columns: &[
+            Column::new("name", "Name", T::String).mandatory(),
+            Column::new("scope", "Scope", T::String).mandatory(),
+            Column::new("version", "Version", T::String),
+            Column::new("short_description", "Short description", T::String),
+            Column::new("active", "Active", T::Boolean).default("true"),
+        ],
+        read_roles: CICD,
+        write_roles: CICD,
+        extends: None,
+        number_prefix: None,
+        view: false,
+        configuration: false,
+    },
+    Table {
+        name: "sys_user_preference",
+        label: "User Preference",
+        display_column: "name",
+        columns: &[
+            Column::new("user", "User", T::Reference("sys_user"))
+                .mandatory()
+                .cascade(),
+            Column::new("name", "Name", T::String).mandatory(),
+            Column::new("value", "Value", T::String),
+            Column::new("description", "Description", T::String),
+        ],
+        read_roles: CICD,
+        write_roles: CICD,
+        extends: None,
+        number_prefix: None,
+        view: false,
+        configuration: false,
+    },
+    Table {
+        name: "sys_update_set_source",
+        label: "Remote Instance",
+        display_column: "name",
+        columns: &[
+            Column::new("name", "Name", T::String).mandatory(),
+            Column::new("url", "URL", T::String).mandatory(),
+            Column::new("username", "User name", T::String),
+            Column::new("password", "Password", T::Secret),
+            Column::new("type", "Type", T::Choice(SOURCE_TYPES)).default("dev"),
+            Column::new("instance_id", "Instance ID", T::String),
+            Column::new("description", "Description", T::String),
+            Column::new("active", "Active", T::Boolean).default("true"),
+        ],
+        read_roles: CICD,
+        write_roles: CICD,
+        extends: None,
+        number_prefix: None,
+        view: false,
+        configuration: false,
+    },
+    Table {
+        name: "sys_remote_update_set",
+        label: "Retrieved Update Set",
+        display_column: "name",
+        columns: &[
+            Column::new("name", "Name", T::String).mandatory(),
+            Column::new("description", "Description", T::String),
+            Column::new("state", "State", T::Choice(REMOTE_UPDATE_SET_STATES))
+                .default("loaded")
+                .read_only(),
+            Column::new("remote_sys_id", "Remote sys_id", T::String).read_only(),
+            Column::new("origin_sys_id", "Origin sys_id", T::String).read_only(),
+            Column::new(
+                "update_source",
+                "Update source",
+                T::Reference("sys_update_set_source"),
+            )
+            .read_only(),
+            Column::new("application", "Application", T::Reference("sys_scope")),
+            Column::new("update_set", "Local update set", T::Reference("sys_update_set"))
+                .read_only(),
+            Column::new("commit_date", "Committed", T::DateTime).read_only(),
+            Column::new("preview_date", "Previewed", T::DateTime).read_only(),
+            Column::new("update_count", "Updates", T::Integer)
+                .default("0")
+                .read_only(),
+        ],
+        read_roles: CICD,
+        write_roles: CICD,
+        extends: None,
+        number_prefix: None,
+        view: false,
+        configuration: false,
+    },
+    Table {
+        name: "sys_update_set",
+        label: "Update Set",
+        display_column: "name",
+        columns: &[
+            Column::new("name", "Name", T::String).mandatory(),
+            Column::new("description", "Description", T::String),
+            Column::new("state", "State", T::Choice(UPDATE_SET_STATES)).default("in progress"),
+            Column::new("application", "Application", T::Reference("sys_scope")),
+            Column::new(
+                "remote_sys_id",
+                "Retrieved update set",
+                T::Reference("sys_remote_update_set"),
+            )
+            .read_only(),
+            Column::new("origin_sys_id", "Origin sys_id", T::String).read_only(),
+            Column::new("install_date", "Installed", T::DateTime).read_only(),
+            Column::new("installed_from", "Installed from", T::String).read_only(),
+            Column::new("install_batch", "Install batch", T::String).read_only(),
+            Column::new("completed_on", "Completed", T::DateTime).read_only(),
+            Column::new("completed_by", "Completed by", T::String).read_only(),
+            Column::new("backed_out", "Backed out", T::Boolean)
+                .default("false")
+                .read_only(),
+            Column::new("backed_out_on", "Backed out on", T::DateTime).read_only(),
+        ],
+        read_roles: CICD,
+        write_roles: CICD,
+        extends: None,
+        number_prefix: None,
+        view: false,
+        configuration: false,
+    },
+    Table {
+        name: "sys_update_xml",
+        label: "Customer Update",
+        display_column: "name",
+        columns: &[
+            Column::new("update_set", "Update set", T::Reference("sys_update_set")).cascade(),
+            Column::new(
+                "remote_update_set",
+                "Retrieved update set",
+                T::Reference("sys_remote_update_set"),
+            )
+            .cascade(),
+            Column::new("name", "Name", T::String).mandatory(),
+            Column::new("table", "Table", T::String).mandatory(),
+            Column::new("record_sys_id", "Record sys_id", T::String).mandatory(),
+            Column::new("target_name", "Target name", T::String),
+            Column::new("type", "Type", T::String),
+            Column::new("action", "Action", T::Choice(UPDATE_ACTIONS)).mandatory(),
+            Column::new("payload", "Payload", T::String),
+            Column::new("base_payload", "Base payload", T::String),
+            Column::new("base_update_set", "Base update set", T::String),
+            Column::new("application", "Application", T::Reference("sys_scope")),
+            Column::new("sequence", "Sequence", T::Integer).default("0"),
+            Column::new("disposition", "Disposition", T::Choice(DISPOSITIONS)).read_only(),
+        ],
+        read_roles: CICD,
+        write_roles: CICD,
+        extends: None,
+        number_prefix: None,
+        view: false,
+        configuration: false,
+    },
+    Table {
+        name: "sys_update_version",
+        label: "Version",
+        display_column: "name",
+        columns: &[
+            Column::new("name", "Name", T::String).mandatory(),
+            Column::new("record_name", "Record name", T::String),
+            Column::new("action", "Action", T::Choice(UPDATE_ACTIONS)).mandatory(),
+            Column::new("payload", "Payload", T::String),
+            Column::new("source_table", "Source table", T::String),
+            Column::new("source", "Source", T::String),
+            Column::new("state", "State", T::Choice(VERSION_STATES)).mandatory(),
+            Column::new("application", "Application", T::Reference("sys_scope")),
+        ],
+        read_roles: CICD,
+        write_roles: &[],
+        extends: None,
+        number_prefix: None,
+        view: false,
+        configuration: false,
+    },
+    Table {
+        name: "sys_update_preview_problem",
+        label: "Update Set Preview Problem",
+        display_column: "description",
+        columns: &[
+            Column::new(
+                "remote_update_set",
+                "Retrieved update set",
+                T::Reference("sys_remote_update_set"),
+            )
+            .mandatory()
+            .cascade(),
+            Column::new("remote_update", "Remote update", T::Reference("sys_update_xml")).cascade(),
+            Column::new("type", "Type", T::Choice(PROBLEM_SEVERITIES))
+                .mandatory()
+                .read_only(),
+            Column::new("problem_type", "Problem", T::Choice(PROBLEM_TYPES))
+                .mandatory()
+                .read_only(),
+            Column::new("description", "Description", T::String).read_only(),
+            Column::new("missing_item", "Missing item", T::String).read_only(),
+            Column::new("missing_item_table", "Missing item table", T::String).read_only(),
+            Column::new("status", "Status", T::Choice(PROBLEM_STATUSES)),
+        ],
+        read_roles: CICD,
+        write_roles: CICD,
+        extends: None,
+        number_prefix: None,
+        view: false,
+        configuration: false,
     },
 ];

@@ -59,6 +59,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "servicedesk_descriptive",
         include_str!("../../migrations/0010_servicedesk_descriptive.sql"),
     ),
+    (
+        11,
+        "update_sets",
+        include_str!("../../migrations/0011_update_sets.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -237,11 +237,12 @@ impl Drop for SqliteTx {
 }
 
 fn bind(stmt: &mut rusqlite::CachedStatement<'_>, args: &[Value]) -> Result<()> {
-    for (i, arg) in args.iter().enumerate() {
-        let name = format!("${}", i + 1);
-        let Some(index) = stmt.parameter_index(&name)? else {
-            continue;
-        };
+    // The SQL was prepared with `?n` for each `$n` (see `positional`), so
+    // `$n` is parameter n: no lookup by name, which SQLite does with a
+    // linear scan (quadratic for a many-row INSERT).
+    let count = stmt.parameter_count();
+    for (i, arg) in args.iter().enumerate().take(count) {
+        let index = i + 1;
         match arg {
             Value::Null | Value::NullInt | Value::NullBool | Value::NullFloat => {
                 stmt.raw_bind_parameter(index, rusqlite::types::Null)?
@@ -255,8 +256,30 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, args: &[Value]) -> Result<()> 
     Ok(())
 }
 
+/// The statement with SQLite's numbered parameters: `$3` becomes `?3`
+/// (outside quoted literals), which binds by position.
+fn positional(sql: &str) -> std::borrow::Cow<'_, str> {
+    if !sql.contains('$') {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut quoted = false;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '$' if !quoted && chars.peek().is_some_and(char::is_ascii_digit) => out.push('?'),
+            _ => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn query(conn: &Connection, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
-    let mut stmt = conn.prepare_cached(sql)?;
+    let mut stmt = conn.prepare_cached(&positional(sql))?;
     bind(&mut stmt, args)?;
     let columns: Vec<(String, bool)> = stmt
         .columns()
@@ -290,7 +313,7 @@ fn query(conn: &Connection, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
 }
 
 fn execute(conn: &Connection, sql: &str, args: &[Value]) -> Result<u64> {
-    let mut stmt = conn.prepare_cached(sql)?;
+    let mut stmt = conn.prepare_cached(&positional(sql))?;
     bind(&mut stmt, args)?;
     if stmt.readonly() || stmt.column_count() > 0 {
         // A statement that returns rows (RETURNING, SELECT): step through them.
@@ -299,4 +322,19 @@ fn execute(conn: &Connection, sql: &str, args: &[Value]) -> Result<u64> {
         return Ok(conn.changes());
     }
     Ok(stmt.raw_execute()? as u64)
+}
+
+#[cfg(test)]
+mod positional_tests {
+    #[test]
+    fn dollar_parameters_become_numbered_ones_outside_literals() {
+        assert_eq!(
+            super::positional("SELECT a FROM t WHERE b = $1 AND c = '$2' AND d IN ($10, $3)"),
+            "SELECT a FROM t WHERE b = ?1 AND c = '$2' AND d IN (?10, ?3)"
+        );
+        assert!(matches!(
+            super::positional("SELECT 1"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 }

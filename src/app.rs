@@ -37,6 +37,9 @@ pub fn job_handlers() -> Vec<Arc<dyn JobHandler>> {
         Arc::new(crate::domain::update_sets::jobs::Commit),
         Arc::new(crate::domain::update_sets::jobs::CommitMultiple),
         Arc::new(crate::domain::update_sets::jobs::BackOut),
+        Arc::new(crate::domain::cdm::jobs::Commit),
+        Arc::new(crate::domain::cdm::jobs::Upload),
+        Arc::new(crate::domain::cdm::jobs::Export),
     ]
 }
 

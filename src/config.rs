@@ -54,7 +54,12 @@ pub struct SettingsArgs {
     pub timeline_tick: Option<u64>,
     /// Key (64 hex digits) that encrypts stored secrets such as remote
     /// instance passwords.
-    #[arg(long, env = "TOLLGATE_SECRET_KEY", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TOLLGATE_SECRET_KEY",
+        global = true,
+        hide_env_values = true
+    )]
     pub secret_key: Option<String>,
 }
 

@@ -62,6 +62,15 @@ pub async fn decrypt(db: &Db, stored: &str) -> Result<String> {
     open(&key, stored)
 }
 
+/// Decrypts inside a transaction (which may have created the key).
+pub async fn decrypt_in_tx(tx: &mut Tx, stored: &str) -> Result<String> {
+    if !is_encrypted(stored) {
+        return Ok(stored.to_owned());
+    }
+    let key = key_in_tx(tx).await?;
+    open(&key, stored)
+}
+
 async fn key_in_tx(tx: &mut Tx) -> Result<[u8; 32]> {
     if let Some(k) = CONFIGURED.get() {
         return Ok(*k);

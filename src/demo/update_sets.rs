@@ -42,7 +42,10 @@ pub async fn load(tx: &mut Tx) -> Result<usize> {
                 ("name", Value::from("Test application")),
                 ("scope", Value::from("sn_test")),
                 ("version", Value::from("1.0.0")),
-                ("short_description", Value::from("Release governance configuration")),
+                (
+                    "short_description",
+                    Value::from("Release governance configuration"),
+                ),
             ],
         )
         .await?,
@@ -54,7 +57,10 @@ pub async fn load(tx: &mut Tx) -> Result<usize> {
         BASELINE_SET,
         vec![
             ("name", Value::from("Governance baseline")),
-            ("description", Value::from("Freeze window and CAB properties")),
+            (
+                "description",
+                Value::from("Freeze window and CAB properties"),
+            ),
             ("state", Value::from("complete")),
             ("application", Value::from(SCOPE_ID)),
         ],
@@ -82,10 +88,34 @@ pub async fn load(tx: &mut Tx) -> Result<usize> {
     }
     // Retrieved sets: each brings one new property.
     let retrieved = [
-        (PREVIEW_SET, "Release freeze policy", "loaded", "8f4608d39d89da10f877036c70ae59a1", "sn_test.preview.freeze_enabled"),
-        (COMMIT_SET, "Release approvals", "previewed", "4ee89999c9e19e10f877184664aecd01", "sn_test.commit.approvers"),
-        (FIRST_OF_MULTIPLE, "Calendar defaults 1 of 2", "loaded", "0a9f45ab9d415e10f877036c70ae5901", "sn_test.multiple.first"),
-        (SECOND_OF_MULTIPLE, "Calendar defaults 2 of 2", "loaded", "c2e89999c9e19e10f877184664aecd01", "sn_test.multiple.second"),
+        (
+            PREVIEW_SET,
+            "Release freeze policy",
+            "loaded",
+            "8f4608d39d89da10f877036c70ae59a1",
+            "sn_test.preview.freeze_enabled",
+        ),
+        (
+            COMMIT_SET,
+            "Release approvals",
+            "previewed",
+            "4ee89999c9e19e10f877184664aecd01",
+            "sn_test.commit.approvers",
+        ),
+        (
+            FIRST_OF_MULTIPLE,
+            "Calendar defaults 1 of 2",
+            "loaded",
+            "0a9f45ab9d415e10f877036c70ae5901",
+            "sn_test.multiple.first",
+        ),
+        (
+            SECOND_OF_MULTIPLE,
+            "Calendar defaults 2 of 2",
+            "loaded",
+            "c2e89999c9e19e10f877184664aecd01",
+            "sn_test.multiple.second",
+        ),
     ];
     for (set, name, state, record, property_name) in retrieved {
         if retrieved_set(tx, set, name, state).await? {
@@ -107,7 +137,11 @@ pub async fn load(tx: &mut Tx) -> Result<usize> {
         added += 1;
         tx.execute(
             "UPDATE sys_remote_update_set SET commit_date = $1, update_set = $2 WHERE sys_id = $3",
-            &[Value::Text(now_string()), Value::from(COMMITTED_SET), Value::from(COMMITTED_FROM)],
+            &[
+                Value::Text(now_string()),
+                Value::from(COMMITTED_SET),
+                Value::from(COMMITTED_FROM),
+            ],
         )
         .await?;
         insert_if_absent(
@@ -178,7 +212,10 @@ pub async fn load_source(db: &Db, self_url: &str) -> Result<usize> {
             ("password", Value::from(password)),
             ("type", Value::from("test")),
             ("instance_id", Value::from("tollgate-demo")),
-            ("description", Value::from("Points at this instance so retrieval works on one server")),
+            (
+                "description",
+                Value::from("Points at this instance so retrieval works on one server"),
+            ),
         ],
     )
     .await?;
@@ -242,8 +279,14 @@ async fn update(
     payload: &Map<String, Json>,
     base: Option<&Map<String, Json>>,
 ) -> Result<String> {
-    let record = payload.get("sys_id").and_then(Json::as_str).unwrap_or_default();
-    let name = payload.get("name").and_then(Json::as_str).unwrap_or_default();
+    let record = payload
+        .get("sys_id")
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    let name = payload
+        .get("name")
+        .and_then(Json::as_str)
+        .unwrap_or_default();
     let table = registry::table("sys_update_xml").expect("registered");
     crate::domain::records::insert_values(
         tx,
@@ -257,8 +300,14 @@ async fn update(
             ("target_name", Value::from(name)),
             ("type", Value::from("System Property")),
             ("action", Value::from(INSERT_OR_UPDATE)),
-            ("payload", Value::Text(Json::Object(payload.clone()).to_string())),
-            ("base_payload", Value::from(base.map(|b| Json::Object(b.clone()).to_string()))),
+            (
+                "payload",
+                Value::Text(Json::Object(payload.clone()).to_string()),
+            ),
+            (
+                "base_payload",
+                Value::from(base.map(|b| Json::Object(b.clone()).to_string())),
+            ),
             ("application", Value::from(SCOPE_ID)),
             ("sequence", Value::Int(sequence)),
         ],

@@ -168,6 +168,17 @@ pub async fn insert(
     let row = get_in_tx(&mut tx, table, &id)
         .await?
         .ok_or_else(|| Error::internal("inserted row vanished"))?;
+    if table.name == "sn_cdm_application" {
+        // An application is born with its tree (root and system folders).
+        crate::domain::cdm::applications::build_tree(
+            &mut tx,
+            &id,
+            &row.string("name"),
+            None,
+            actor,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(row)
 }
@@ -366,7 +377,15 @@ pub async fn update_values(
     }
     if table.configuration {
         let after = get_in_tx(tx, table, sys_id).await?;
-        Box::pin(record_write(tx, table, sys_id, before.as_ref(), after.as_ref(), actor)).await?;
+        Box::pin(record_write(
+            tx,
+            table,
+            sys_id,
+            before.as_ref(),
+            after.as_ref(),
+            actor,
+        ))
+        .await?;
     }
     Ok(())
 }

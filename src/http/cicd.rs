@@ -215,7 +215,14 @@ pub async fn retrieve(
         "auto_preview": p.flag("auto_preview", false)?,
         "cleanup_retrieved": p.flag("cleanup_retrieved", false)?,
     });
-    queued(&state, &headers, jobs::RETRIEVE, &auth.caller.user_name, fields).await
+    queued(
+        &state,
+        &headers,
+        jobs::RETRIEVE,
+        &auth.caller.user_name,
+        fields,
+    )
+    .await
 }
 
 /// The retrieved set a path names, which must exist and not be committed.

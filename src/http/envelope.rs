@@ -21,6 +21,10 @@ pub enum Family {
     DigitalProductRelease,
     /// `/api/v3`: `response_status` with numeric codes.
     ServiceDesk,
+    /// Configuration Data Management: the ServiceNow body, but every refusal
+    /// of a request's content or state is a 400, as the CDM pages document
+    /// (they list only 200, 400 and 500), with `detail` empty.
+    ConfigurationData,
     /// Outside `/api`: operations endpoints.
     Other,
 }
@@ -31,6 +35,8 @@ impl Family {
             Family::ServiceDesk
         } else if path.starts_with("/api/sn_dpr/") {
             Family::DigitalProductRelease
+        } else if path.starts_with("/api/sn_cdm/") || path.starts_with("/sn_cdm/") {
+            Family::ConfigurationData
         } else if path.starts_with("/api/") {
             Family::ServiceNow
         } else {
@@ -65,8 +71,31 @@ pub fn render(family: Family, error: &Error) -> Response {
             Json(json!({"result": {"error": true, "message": error.message}})),
         )
             .into_response(),
+        Family::ConfigurationData => configuration_data(error),
         _ => service_now(family, error),
     }
+}
+
+fn configuration_data(error: &Error) -> Response {
+    let status = match error.kind {
+        ErrorKind::Unauthenticated | ErrorKind::Forbidden => {
+            return service_now(Family::ServiceNow, error)
+        }
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let message = if error.message.starts_with("Error:") {
+        error.message.clone()
+    } else {
+        format!("Error: {}", error.message)
+    };
+    let body = json!({
+        "error": {"message": message, "detail": error.detail.clone().unwrap_or_default()},
+        "status": "failure",
+    });
+    (status, Json(body)).into_response()
 }
 
 /// Failures of the request's content, which the DPR endpoints report inside

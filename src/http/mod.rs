@@ -2,6 +2,7 @@
 //! router. Handlers are thin: parse, authorise, call the domain, shape the
 //! answer.
 
+pub mod cdm;
 pub mod cicd;
 pub mod dpr;
 pub mod envelope;
@@ -202,6 +203,118 @@ pub fn router(state: AppState) -> Router {
         "/api/sn_cicd",
         "/progress/{progress_id}",
         get(cicd::progress),
+    );
+    for (rest, method_router) in [
+        (
+            "/changesets",
+            get(cdm::changesets::list).delete(cdm::changesets::delete),
+        ),
+        ("/changesets/create", post(cdm::changesets::create)),
+        ("/changesets/create/", post(cdm::changesets::create)),
+        ("/changesets/commit", put(cdm::changesets::commit_by_number)),
+        ("/changesets/activity", get(cdm::changesets::activity)),
+        (
+            "/changesets/commit-status/{commit_id}",
+            get(cdm::changesets::commit_status),
+        ),
+        (
+            "/changesets/impacted-deployables",
+            get(cdm::changesets::impacted_deployables),
+        ),
+        (
+            "/changesets/impacted-shared-components",
+            get(cdm::changesets::impacted_shared_components),
+        ),
+        (
+            "/changesets/{changeset_id}/impacted-deployables",
+            get(cdm::changesets::impacted_deployable_nodes),
+        ),
+        (
+            "/changesets/{changeset_id}/commit",
+            post(cdm::changesets::commit_by_id).put(cdm::changesets::commit_by_id),
+        ),
+        (
+            "/editor/nodes",
+            get(cdm::editor::list_nodes)
+                .post(cdm::editor::create_node)
+                .put(cdm::editor::update_node)
+                .delete(cdm::editor::delete_node),
+        ),
+        (
+            "/editor/includes",
+            get(cdm::editor::list_includes).post(cdm::editor::create_include),
+        ),
+        (
+            "/applications/uploads/components",
+            post(cdm::applications::upload_components),
+        ),
+        (
+            "/applications/uploads/components/vars",
+            post(cdm::applications::upload_component_vars),
+        ),
+        (
+            "/applications/uploads/collections",
+            post(cdm::applications::upload_collections),
+        ),
+        (
+            "/applications/uploads/deployables",
+            post(cdm::applications::upload_deployables),
+        ),
+        (
+            "/applications/upload-status/{upload_id}",
+            get(cdm::applications::upload_status),
+        ),
+        (
+            "/applications/deployables",
+            post(cdm::applications::create_deployable),
+        ),
+        (
+            "/applications/deployables/create",
+            post(cdm::applications::create_deployables),
+        ),
+        (
+            "/applications/deployables/exports",
+            post(cdm::applications::create_export),
+        ),
+        (
+            "/applications/deployables/exports/{export_id}/status",
+            get(cdm::applications::export_status),
+        ),
+        (
+            "/applications/deployables/exports/{export_id}/content",
+            get(cdm::applications::export_content),
+        ),
+        (
+            "/snapshots/{snapshot_id}/validate",
+            post(cdm::snapshots::validate_by_id),
+        ),
+        (
+            "/snapshots/{snapshot_id}/publish",
+            post(cdm::snapshots::publish_by_id),
+        ),
+        (
+            "/snapshots/{snapshot_id}/unpublish",
+            post(cdm::snapshots::unpublish_by_id),
+        ),
+        ("/snapshots/validate", put(cdm::snapshots::validate_by_name)),
+        ("/snapshots/publish", put(cdm::snapshots::publish_by_name)),
+        (
+            "/snapshots/unpublish",
+            put(cdm::snapshots::unpublish_by_name),
+        ),
+        (
+            "/policies/mappings",
+            post(cdm::snapshots::create_mapping).delete(cdm::snapshots::delete_mapping),
+        ),
+    ] {
+        r = versioned(r, "/api/sn_cdm", rest, method_router);
+    }
+    // The impacted-shared-components example is written without `/api`.
+    r = versioned(
+        r,
+        "/sn_cdm",
+        "/changesets/impacted-shared-components",
+        get(cdm::changesets::impacted_shared_components),
     );
     r = versioned(
         r,

@@ -41,7 +41,10 @@ fn prefers_xml(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    match (accept.find("application/xml"), accept.find("application/json")) {
+    match (
+        accept.find("application/xml"),
+        accept.find("application/json"),
+    ) {
         (Some(x), Some(j)) => x < j,
         (Some(_), None) => true,
         _ => false,
@@ -60,22 +63,30 @@ async fn xml_body_as_json(request: Request) -> Result<Request, Error> {
     let (mut parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_XML_BODY)
         .await
-        .map_err(|_| Error::malformed(format!("The XML body is larger than {MAX_XML_BODY} bytes")))?;
+        .map_err(|_| {
+            Error::malformed(format!("The XML body is larger than {MAX_XML_BODY} bytes"))
+        })?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| Error::malformed("The XML body is not valid UTF-8"))?;
     let json = if text.trim().is_empty() {
         Json::Object(Map::new())
     } else {
-        parse(text).map_err(|e| Error::malformed(format!("Malformed XML in the request body: {e}")))?
+        parse(text)
+            .map_err(|e| Error::malformed(format!("Malformed XML in the request body: {e}")))?
     };
     let json = match json {
         Json::Object(map) => Json::Object(map),
         Json::String(s) if s.is_empty() => Json::Object(Map::new()),
-        _ => return Err(Error::malformed("The XML body's root element must contain elements")),
+        _ => {
+            return Err(Error::malformed(
+                "The XML body's root element must contain elements",
+            ))
+        }
     };
-    parts
-        .headers
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     parts.headers.remove(header::CONTENT_LENGTH);
     Ok(Request::from_parts(parts, Body::from(json.to_string())))
 }
@@ -91,16 +102,23 @@ async fn to_xml_response(response: Response) -> Response {
     }
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        return render(Family::ServiceNow, &Error::internal("answer body unreadable"));
+        return render(
+            Family::ServiceNow,
+            &Error::internal("answer body unreadable"),
+        );
     };
     let Ok(json) = serde_json::from_slice::<Json>(&bytes) else {
-        return render(Family::ServiceNow, &Error::internal("answer body is not JSON"));
+        return render(
+            Family::ServiceNow,
+            &Error::internal("answer body is not JSON"),
+        );
     };
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
     element(&mut xml, "response", &json);
-    parts
-        .headers
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(xml))
 }
@@ -147,12 +165,18 @@ fn escape(text: &str) -> String {
 /// The root element itself is dropped. Attributes, comments, processing
 /// instructions and CDATA markers are handled; DTDs are refused.
 pub fn parse(text: &str) -> Result<Json, String> {
-    let mut p = Parser { s: text.as_bytes(), i: 0 };
+    let mut p = Parser {
+        s: text.as_bytes(),
+        i: 0,
+    };
     p.skip_misc()?;
     let (_, value) = p.element()?;
     p.skip_misc()?;
     if p.i < p.s.len() {
-        return Err(format!("unexpected content after the root element at byte {}", p.i));
+        return Err(format!(
+            "unexpected content after the root element at byte {}",
+            p.i
+        ));
     }
     Ok(value)
 }

@@ -10,6 +10,7 @@ pub const DPR_RELEASE_CALENDAR_ADMIN: &str = "sn_dpr_model.release_calendar_admi
 pub const CDM_VIEWER: &str = "sn_cdm.cdm.viewer";
 pub const CDM_EDITOR: &str = "sn_cdm.cdm_editor";
 pub const CDM_ADMIN: &str = "sn_cdm.cdm_admin";
+pub const CDM_SECRETS: &str = "sn_cdm.cdm_secrets";
 pub const CICD_AUTOMATION: &str = "sn_cicd.sys_ci_automation";
 pub const SDP_ADMIN: &str = "sdp.admin";
 pub const SDP_TECHNICIAN: &str = "sdp.technician";
@@ -38,6 +39,10 @@ pub const ALL: &[(&str, &str)] = &[
     (CDM_VIEWER, "Configuration Data Management: viewer"),
     (CDM_EDITOR, "Configuration Data Management: editor"),
     (CDM_ADMIN, "Configuration Data Management: administrator"),
+    (
+        CDM_SECRETS,
+        "Configuration Data Management: sees and exports secure values in clear",
+    ),
     (CICD_AUTOMATION, "CI/CD automation (update sets, progress)"),
     (SDP_ADMIN, "ServiceDesk-style releases: administrator"),
     (SDP_TECHNICIAN, "ServiceDesk-style releases: technician"),

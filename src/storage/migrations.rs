@@ -64,6 +64,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "update_sets",
         include_str!("../../migrations/0011_update_sets.sql"),
     ),
+    (
+        12,
+        "configuration_data_management",
+        include_str!("../../migrations/0012_cdm.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -9,7 +9,9 @@ use serde_json::Value as Json;
 
 use super::commit::{retire_versions, VERSION_COLUMNS};
 use super::preview::{local_rows, updates_of};
-use super::{configuration_table, delete_record, insert_rows, write_payload, DELETE, INSERT_OR_UPDATE};
+use super::{
+    configuration_table, delete_record, insert_rows, write_payload, DELETE, INSERT_OR_UPDATE,
+};
 use crate::error::{Error, Result};
 use crate::ids::new_sys_id;
 use crate::storage::{Db, Row, Tx, Value};
@@ -105,7 +107,10 @@ pub async fn back_out(
                 Some(base) => {
                     write_payload(tx, table, &u.record_sys_id, base, here).await?;
                     exists.insert(key, true);
-                    (INSERT_OR_UPDATE, Some(Json::Object(base.clone()).to_string()))
+                    (
+                        INSERT_OR_UPDATE,
+                        Some(Json::Object(base.clone()).to_string()),
+                    )
                 }
                 None => {
                     if here {
@@ -146,14 +151,23 @@ pub async fn back_out(
         tx.execute(
             "UPDATE sys_update_set SET backed_out = $1, backed_out_on = $2, sys_updated_on = $2, \
              sys_updated_by = $3, sys_mod_count = sys_mod_count + 1 WHERE sys_id = $4",
-            &[Value::Bool(true), Value::Text(now.clone()), Value::from(actor), Value::from(set_id)],
+            &[
+                Value::Bool(true),
+                Value::Text(now.clone()),
+                Value::from(actor),
+                Value::from(set_id),
+            ],
         )
         .await?;
         if let Some(remote) = set.text("remote_sys_id") {
             tx.execute(
                 "UPDATE sys_remote_update_set SET state = 'backed_out', sys_updated_on = $1, \
                  sys_updated_by = $2, sys_mod_count = sys_mod_count + 1 WHERE sys_id = $3",
-                &[Value::Text(now.clone()), Value::from(actor), Value::from(&remote)],
+                &[
+                    Value::Text(now.clone()),
+                    Value::from(actor),
+                    Value::from(&remote),
+                ],
             )
             .await?;
         }

@@ -51,9 +51,15 @@ pub async fn record_write(
         return Ok(());
     };
     let name = update_name(table.name, sys_id);
-    let action = if after.is_some() { INSERT_OR_UPDATE } else { DELETE };
+    let action = if after.is_some() {
+        INSERT_OR_UPDATE
+    } else {
+        DELETE
+    };
     let payload = after.or(before).map(|r| payload_of(table, r));
-    let payload_text = payload.as_ref().map(|p| Json::Object(p.clone()).to_string());
+    let payload_text = payload
+        .as_ref()
+        .map(|p| Json::Object(p.clone()).to_string());
     let target_name = payload
         .as_ref()
         .and_then(|p| p.get(table.display_column))

@@ -147,7 +147,10 @@ pub async fn commit(
             }
             other => return Err(Error::conflict(format!("Unknown update action {other}"))),
         }
-        let payload_text = u.payload.as_ref().map(|p| Json::Object(p.clone()).to_string());
+        let payload_text = u
+            .payload
+            .as_ref()
+            .map(|p| Json::Object(p.clone()).to_string());
         let name = update_name(&u.table, &u.record_sys_id);
         xml_rows.push(vec![
             Value::Text(new_sys_id()),

@@ -20,21 +20,34 @@ pub async fn create(db: &Db, new: &NewUpdateSet<'_>, actor: &str) -> Result<Stri
     if name.is_empty() {
         return Err(Error::missing("update_set_name"));
     }
-    let scope = match (new.scope.filter(|s| !s.is_empty()), new.scope_sys_id.filter(|s| !s.is_empty())) {
+    let scope = match (
+        new.scope.filter(|s| !s.is_empty()),
+        new.scope_sys_id.filter(|s| !s.is_empty()),
+    ) {
         (_, Some(id)) => db
             .fetch_optional(
                 "SELECT sys_id, scope FROM sys_scope WHERE sys_id = $1",
                 &[Value::from(id)],
             )
             .await?
-            .ok_or_else(|| Error::invalid("sys_id", format!("no application (sys_scope) has sys_id {id:?}")))?,
+            .ok_or_else(|| {
+                Error::invalid(
+                    "sys_id",
+                    format!("no application (sys_scope) has sys_id {id:?}"),
+                )
+            })?,
         (Some(scope), None) => db
             .fetch_optional(
                 "SELECT sys_id, scope FROM sys_scope WHERE scope = $1",
                 &[Value::from(scope)],
             )
             .await?
-            .ok_or_else(|| Error::invalid("scope", format!("no application (sys_scope) has scope {scope:?}")))?,
+            .ok_or_else(|| {
+                Error::invalid(
+                    "scope",
+                    format!("no application (sys_scope) has scope {scope:?}"),
+                )
+            })?,
         (None, None) => {
             return Err(Error::new(
                 ErrorKind::Missing,

@@ -17,11 +17,17 @@ pub const COMMIT_MULTIPLE: &str = "cicd.update_set.commit_multiple";
 pub const BACK_OUT: &str = "cicd.update_set.back_out";
 
 fn field<'a>(ctx: &'a JobContext, name: &str) -> &'a str {
-    ctx.payload.get(name).and_then(Json::as_str).unwrap_or_default()
+    ctx.payload
+        .get(name)
+        .and_then(Json::as_str)
+        .unwrap_or_default()
 }
 
 fn flag(ctx: &JobContext, name: &str) -> bool {
-    ctx.payload.get(name).and_then(Json::as_bool).unwrap_or(false)
+    ctx.payload
+        .get(name)
+        .and_then(Json::as_bool)
+        .unwrap_or(false)
 }
 
 fn actor(ctx: &JobContext) -> String {
@@ -53,9 +59,13 @@ impl JobHandler for Retrieve {
     fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
         Box::pin(async move {
             let set_id = field(ctx, "update_set_id").to_owned();
-            let source = retrieve::source(ctx.db(), field(ctx, "update_source_id"), self.timeout).await?;
-            ctx.progress(5, &format!("Reading update set {set_id} from {}", source.name))
-                .await?;
+            let source =
+                retrieve::source(ctx.db(), field(ctx, "update_source_id"), self.timeout).await?;
+            ctx.progress(
+                5,
+                &format!("Reading update set {set_id} from {}", source.name),
+            )
+            .await?;
             let set = retrieve::remote_set(&source, &set_id).await?;
             let scope = match set.get("application").and_then(Json::as_str) {
                 Some(app) => retrieve::remote_scope(&source, app).await?,
@@ -92,10 +102,7 @@ impl JobHandler for Retrieve {
             let mut message = format!("Retrieved update set {set_id} with {count} updates");
             if flag(ctx, "auto_preview") {
                 let summary = preview::preview(&mut tx, &id, &actor(ctx)).await?;
-                message.push_str(&format!(
-                    "; previewed with {} problem(s)",
-                    summary.problems
-                ));
+                message.push_str(&format!("; previewed with {} problem(s)", summary.problems));
             }
             Ok(Outcome {
                 tx,
@@ -143,7 +150,8 @@ impl JobHandler for Commit {
             let id = field(ctx, "remote_update_set_id").to_owned();
             ctx.progress(10, "Committing").await?;
             let mut tx = ctx.begin().await?;
-            let done = commit::commit(&mut tx, &id, flag(ctx, "force_commit"), None, &actor(ctx)).await?;
+            let done =
+                commit::commit(&mut tx, &id, flag(ctx, "force_commit"), None, &actor(ctx)).await?;
             Ok(Outcome {
                 tx,
                 message: format!("Committed {} updates", done.applied),
@@ -169,7 +177,12 @@ impl JobHandler for CommitMultiple {
                 .payload
                 .get("remote_update_set_ids")
                 .and_then(Json::as_array)
-                .map(|a| a.iter().filter_map(Json::as_str).map(str::to_owned).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Json::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default();
             let force = flag(ctx, "force_commit");
             let actor = actor(ctx);
@@ -177,8 +190,11 @@ impl JobHandler for CommitMultiple {
             let mut done: Vec<String> = Vec::new();
             let mut last_local = None;
             for (i, id) in ids.iter().enumerate() {
-                ctx.progress(i as i64 * 100 / total, &format!("Committing {id} ({} of {total})", i + 1))
-                    .await?;
+                ctx.progress(
+                    i as i64 * 100 / total,
+                    &format!("Committing {id} ({} of {total})", i + 1),
+                )
+                .await?;
                 let mut tx = ctx.begin().await?;
                 let result = async {
                     if force && commit::is_committed(&mut tx, id).await? {
@@ -214,7 +230,11 @@ impl JobHandler for CommitMultiple {
             let tx = ctx.begin().await?;
             Ok(Outcome {
                 tx,
-                message: format!("Committed {} update set(s) in order: {}", done.len(), done.join(", ")),
+                message: format!(
+                    "Committed {} update set(s) in order: {}",
+                    done.len(),
+                    done.join(", ")
+                ),
                 result: last_local.map(|id| ("sys_update_set".into(), id)),
             })
         })

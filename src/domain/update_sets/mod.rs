@@ -57,7 +57,10 @@ pub fn parse_payload(text: Option<&str>) -> Result<Option<Payload>> {
         None => Ok(None),
         Some(t) => match serde_json::from_str::<Json>(t) {
             Ok(Json::Object(map)) => Ok(Some(map)),
-            _ => Err(Error::invalid("payload", "is not a JSON object of the record's fields")),
+            _ => Err(Error::invalid(
+                "payload",
+                "is not a JSON object of the record's fields",
+            )),
         },
     }
 }
@@ -195,7 +198,8 @@ pub async fn insert_rows(
         let mut args = Vec::with_capacity(chunk.len() * columns.len());
         for row in chunk {
             let start = args.len();
-            let placeholders: Vec<String> = (1..=row.len()).map(|i| format!("${}", start + i)).collect();
+            let placeholders: Vec<String> =
+                (1..=row.len()).map(|i| format!("${}", start + i)).collect();
             groups.push(format!("({})", placeholders.join(", ")));
             args.extend(row);
         }

@@ -38,7 +38,12 @@ pub struct Update {
     pub base_update_set: Option<String>,
 }
 
-pub async fn updates_of(tx: &mut Tx, column: &str, set_id: &str, descending: bool) -> Result<Vec<Update>> {
+pub async fn updates_of(
+    tx: &mut Tx,
+    column: &str,
+    set_id: &str,
+    descending: bool,
+) -> Result<Vec<Update>> {
     let rows = tx
         .fetch_all(
             &format!(
@@ -67,7 +72,8 @@ fn update_of(r: &Row) -> Result<Update> {
     })
 }
 
-const REMOTE_SET: &str = "SELECT sys_id, name, state, remote_sys_id, origin_sys_id, update_source, \
+const REMOTE_SET: &str =
+    "SELECT sys_id, name, state, remote_sys_id, origin_sys_id, update_source, \
      application, description FROM sys_remote_update_set WHERE sys_id = $1";
 
 fn no_remote_set(id: &str) -> Error {
@@ -94,11 +100,16 @@ pub async fn find_remote_set(db: &Db, id: &str) -> Result<Row> {
 pub async fn local_rows(tx: &mut Tx, updates: &[Update]) -> Result<HashMap<(String, String), Row>> {
     let mut by_table: HashMap<&str, Vec<String>> = HashMap::new();
     for u in updates {
-        by_table.entry(&u.table).or_default().push(u.record_sys_id.clone());
+        by_table
+            .entry(&u.table)
+            .or_default()
+            .push(u.record_sys_id.clone());
     }
     let mut out = HashMap::new();
     for (name, ids) in by_table {
-        let Some(table) = configuration_table(name) else { continue };
+        let Some(table) = configuration_table(name) else {
+            continue;
+        };
         for (id, row) in rows_by_id(tx, table, &ids).await? {
             out.insert((name.to_owned(), id), row);
         }
@@ -163,7 +174,10 @@ pub async fn preview(tx: &mut Tx, set_id: &str, actor: &str) -> Result<PreviewSu
                 ),
                 missing: None,
             });
-            dispositions.entry("skip").or_default().push(u.sys_id.clone());
+            dispositions
+                .entry("skip")
+                .or_default()
+                .push(u.sys_id.clone());
             continue;
         };
         if last_of[u.name.as_str()] != i {
@@ -182,8 +196,12 @@ pub async fn preview(tx: &mut Tx, set_id: &str, actor: &str) -> Result<PreviewSu
             .get(&(u.table.clone(), u.record_sys_id.clone()))
             .map(|r| super::payload_of(table, r));
         let unchanged_since_base = |here: &Payload| {
-            u.base_payload.as_ref().is_some_and(|b| same_content(table, here, b))
-                || u.payload.as_ref().is_some_and(|p| same_content(table, here, p))
+            u.base_payload
+                .as_ref()
+                .is_some_and(|b| same_content(table, here, b))
+                || u.payload
+                    .as_ref()
+                    .is_some_and(|p| same_content(table, here, p))
         };
         let disposition = match (u.action.as_str(), &here) {
             (INSERT_OR_UPDATE, None) => "insert",
@@ -204,7 +222,10 @@ pub async fn preview(tx: &mut Tx, set_id: &str, actor: &str) -> Result<PreviewSu
                 "collision"
             }
         };
-        dispositions.entry(disposition).or_default().push(u.sys_id.clone());
+        dispositions
+            .entry(disposition)
+            .or_default()
+            .push(u.sys_id.clone());
         if let Some(base_set) = &u.base_update_set {
             if uncommitted.contains(base_set) {
                 problems.push(Problem {
@@ -222,7 +243,9 @@ pub async fn preview(tx: &mut Tx, set_id: &str, actor: &str) -> Result<PreviewSu
         if let (INSERT_OR_UPDATE, Some(payload)) = (u.action.as_str(), &u.payload) {
             for column in table.all_columns() {
                 let targets: Vec<String> = match (column.ty, payload.get(column.name)) {
-                    (ColumnType::Reference(_), Some(serde_json::Value::String(v))) => vec![v.clone()],
+                    (ColumnType::Reference(_), Some(serde_json::Value::String(v))) => {
+                        vec![v.clone()]
+                    }
                     (ColumnType::List(_), Some(serde_json::Value::String(v))) => {
                         v.split(',').map(|s| s.trim().to_owned()).collect()
                     }
@@ -240,7 +263,9 @@ pub async fn preview(tx: &mut Tx, set_id: &str, actor: &str) -> Result<PreviewSu
         }
     }
     for (target, wanted) in wanted_refs {
-        let Some(table) = registry::table(target) else { continue };
+        let Some(table) = registry::table(target) else {
+            continue;
+        };
         let ids: Vec<String> = wanted.iter().map(|(_, id)| id.clone()).collect();
         let found = rows_by_id(tx, table, &ids).await?;
         for (i, id) in wanted {
@@ -334,7 +359,11 @@ pub async fn preview(tx: &mut Tx, set_id: &str, actor: &str) -> Result<PreviewSu
 
 /// The remote update set ids, among those the updates were based on, that
 /// were retrieved here but not committed.
-async fn uncommitted_sets(tx: &mut Tx, updates: &[Update], own_remote_id: &str) -> Result<HashSet<String>> {
+async fn uncommitted_sets(
+    tx: &mut Tx,
+    updates: &[Update],
+    own_remote_id: &str,
+) -> Result<HashSet<String>> {
     let bases: Vec<String> = updates
         .iter()
         .filter_map(|u| u.base_update_set.clone())

@@ -70,11 +70,10 @@ impl RemoteInstance {
             .body(Full::new(Bytes::new()))
             .map_err(|e| self.failure(format!("cannot build a request for {uri}: {e}")))?;
         let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| self.failure(format!("could not be reached ({})", root_cause(&e))))?;
+            let response =
+                self.client.request(request).await.map_err(|e| {
+                    self.failure(format!("could not be reached ({})", root_cause(&e)))
+                })?;
             let status = response.status();
             let body = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES)
                 .collect()

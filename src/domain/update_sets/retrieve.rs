@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 
 use super::remote::RemoteInstance;
-use super::{insert_rows, INSERT_OR_UPDATE, DELETE};
+use super::{insert_rows, DELETE, INSERT_OR_UPDATE};
 use crate::domain::records::insert_values;
 use crate::error::{Error, Result};
 use crate::ids::{is_sys_id, new_sys_id};
@@ -62,7 +62,10 @@ pub async fn source(db: &Db, sys_id: &str, timeout: Duration) -> Result<Source> 
 }
 
 /// The remote update set, which must exist and be complete.
-pub async fn remote_set(source: &Source, update_set_id: &str) -> Result<serde_json::Map<String, Json>> {
+pub async fn remote_set(
+    source: &Source,
+    update_set_id: &str,
+) -> Result<serde_json::Map<String, Json>> {
     let answer = source
         .remote
         .get_json(&format!(
@@ -129,7 +132,9 @@ pub async fn remote_scope(source: &Source, application: &str) -> Result<Option<S
     }
     let answer = source
         .remote
-        .get_json(&format!("/api/now/table/sys_scope/{application}?sysparm_fields=scope"))
+        .get_json(&format!(
+            "/api/now/table/sys_scope/{application}?sysparm_fields=scope"
+        ))
         .await?;
     Ok(answer
         .as_ref()
@@ -141,15 +146,24 @@ pub async fn remote_scope(source: &Source, application: &str) -> Result<Option<S
 fn check_update(source: &Source, update: &serde_json::Map<String, Json>) -> Result<()> {
     let action = text(update, "action");
     if action != INSERT_OR_UPDATE && action != DELETE {
-        return Err(garbage(source, &format!("an update with action {action:?}")));
+        return Err(garbage(
+            source,
+            &format!("an update with action {action:?}"),
+        ));
     }
     if text(update, "table").is_empty() || !is_sys_id(&text(update, "record_sys_id")) {
-        return Err(garbage(source, "an update without its table and record sys_id"));
+        return Err(garbage(
+            source,
+            "an update without its table and record sys_id",
+        ));
     }
     for field in ["payload", "base_payload"] {
         let t = text(update, field);
         if !t.is_empty() && !matches!(serde_json::from_str::<Json>(&t), Ok(Json::Object(_))) {
-            return Err(garbage(source, &format!("an update whose {field} is not a JSON object")));
+            return Err(garbage(
+                source,
+                &format!("an update whose {field} is not a JSON object"),
+            ));
         }
     }
     Ok(())
@@ -218,7 +232,10 @@ pub async fn store(
         None,
         vec![
             ("name", Value::from(text(&retrieved.set, "name"))),
-            ("description", Value::from(text(&retrieved.set, "description"))),
+            (
+                "description",
+                Value::from(text(&retrieved.set, "description")),
+            ),
             ("state", Value::from("loaded")),
             ("remote_sys_id", Value::from(&retrieved.remote_set_id)),
             ("origin_sys_id", Value::from(origin)),

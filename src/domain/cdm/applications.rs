@@ -1,0 +1,295 @@
+//! Applications and shared libraries, their system folders, and
+//! deployables (each connected to an application service).
+
+use super::tree::{self, Node, Tree};
+use super::{encode_main_id, node_type, refusal, request_error};
+use crate::domain::records::{insert_values, next_number};
+use crate::error::Result;
+use crate::ids::new_sys_id;
+use crate::registry;
+use crate::storage::{Row, Tx, Value};
+use crate::time::{now_millis, now_string};
+
+pub const ENVIRONMENT_TYPES: [&str; 3] = ["Development", "Test", "Production"];
+
+/// An application row by name; `kind` limits it to applications or shared
+/// libraries. Inactive ones are not found.
+pub async fn find_active(tx: &mut Tx, name: &str, kind: Option<&str>) -> Result<Option<Row>> {
+    let row = tx
+        .fetch_optional(
+            "SELECT sys_id, name, type, state, root_main_id FROM sn_cdm_application WHERE name = $1",
+            &[Value::from(name)],
+        )
+        .await?;
+    Ok(row.filter(|r| r.string("state") == "active" && kind.is_none_or(|k| r.string("type") == k)))
+}
+
+/// Builds a new application's tree: the root and its system folders
+/// `components` (with its `vars`), `collections` and `deployables`.
+/// `main_ids` gives fixed identities (demo data); otherwise they come from
+/// the counter.
+pub async fn build_tree(
+    tx: &mut Tx,
+    app: &str,
+    name: &str,
+    main_ids: Option<[i64; 5]>,
+    actor: &str,
+) -> Result<()> {
+    let mut ids = [0i64; 5];
+    for (i, id) in ids.iter_mut().enumerate() {
+        *id = match main_ids {
+            Some(fixed) => fixed[i],
+            None => next_number(tx, "cdm_main_id").await?,
+        };
+    }
+    let now = now_string();
+    let at = now_millis();
+    let node = |main_id: i64, parent: Option<&Node>, name: &str, ty: &str, classifier: &str| Node {
+        sys_id: new_sys_id(),
+        application: app.to_owned(),
+        main_id,
+        parent: parent.map(|p| p.main_id),
+        node_path: match parent {
+            Some(p) => format!("{}!{}", p.node_path, encode_main_id(main_id)),
+            None => format!("!{}", encode_main_id(main_id)),
+        },
+        level: parent.map(|p| p.level + 1).unwrap_or(0),
+        node_type: ty.to_owned(),
+        name: name.to_owned(),
+        description: None,
+        value: None,
+        secure_value: None,
+        secure: false,
+        status: "valid".into(),
+        classifier: Some(classifier.to_owned()),
+        position: None,
+        changeset_id: None,
+        previous_version: None,
+        effective_from: Some(at),
+        effective_to: None,
+        system_folder: parent.is_some(),
+        linked_to: None,
+        conflict: false,
+        conflict_type: None,
+        sys_created_on: now.clone(),
+        sys_created_by: actor.to_owned(),
+        sys_updated_on: now.clone(),
+        sys_updated_by: actor.to_owned(),
+    };
+    let root = node(ids[0], None, name, node_type::APPLICATION, "/application");
+    let components = node(
+        ids[1],
+        Some(&root),
+        "components",
+        node_type::FOLDER,
+        "/application/components",
+    );
+    let vars = node(
+        ids[2],
+        Some(&components),
+        "vars",
+        node_type::FOLDER,
+        "/application/components/vars",
+    );
+    let collections = node(
+        ids[3],
+        Some(&root),
+        "collections",
+        node_type::FOLDER,
+        "/application/collections",
+    );
+    let deployables = node(
+        ids[4],
+        Some(&root),
+        "deployables",
+        node_type::FOLDER,
+        "/application/deployables",
+    );
+    for n in [&root, &components, &vars, &collections, &deployables] {
+        tree::insert(tx, n).await?;
+    }
+    tx.execute(
+        "UPDATE sn_cdm_application SET root_main_id = $1 WHERE sys_id = $2",
+        &[Value::Int(ids[0]), Value::from(app)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Creates a deployable in an application: its node and `vars` folder
+/// (committed at once, as the vendor does outside changesets), the
+/// application service it connects to, and its record. Returns the record's
+/// sys_id.
+pub async fn create_deployable(
+    tx: &mut Tx,
+    app: &Row,
+    name: &str,
+    environment: &str,
+    fixed: Option<(&str, i64)>,
+    actor: &str,
+) -> Result<String> {
+    if !ENVIRONMENT_TYPES.contains(&environment) {
+        return Err(request_error(
+            "create",
+            format!("Invalid envType '{environment}': one of Development, Test, Production"),
+        ));
+    }
+    let valid_name = !name.trim().is_empty()
+        && name.len() <= 255
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " _-.%$:#".contains(c));
+    if !valid_name {
+        return Err(request_error(
+            "create",
+            format!("Invalid deployable name '{name}': up to 255 of 0-9 A-Z a-z _ - . % $ : # and spaces"),
+        ));
+    }
+    let app_id = app.string("sys_id");
+    let mut tree = tree::committed(tx, &app_id).await?;
+    let root = app.int("root_main_id").unwrap_or_default();
+    let folder = tree
+        .child(root, "deployables")
+        .cloned()
+        .ok_or_else(|| refusal("the application has no deployables folder"))?;
+    if tree.child(folder.main_id, name).is_some() {
+        return Err(request_error(
+            "create",
+            format!("Deployable '{name}' already exists"),
+        ));
+    }
+    let classifier = format!("/application/deployables/env:{environment}");
+    let node = committed_child(
+        tx,
+        &mut tree,
+        &folder,
+        name,
+        node_type::DEPLOYABLE,
+        &classifier,
+        fixed.map(|f| f.1),
+        actor,
+    )
+    .await?;
+    committed_child(
+        tx,
+        &mut tree,
+        &node,
+        "vars",
+        node_type::FOLDER,
+        &format!("{classifier}/vars"),
+        None,
+        actor,
+    )
+    .await?;
+    let service = insert_values(
+        tx,
+        registry::table("cmdb_ci_service_auto").expect("registered"),
+        None,
+        vec![
+            (
+                "name",
+                Value::Text(format!("{}_{name}", app.string("name"))),
+            ),
+            ("environment", Value::from(environment)),
+        ],
+        actor,
+    )
+    .await?;
+    insert_values(
+        tx,
+        registry::table("sn_cdm_deployable").expect("registered"),
+        fixed.map(|f| f.0.to_owned()),
+        vec![
+            ("name", Value::from(name)),
+            ("cdm_app", Value::from(&app_id)),
+            ("cmdb_ci", Value::from(service)),
+            ("node", Value::from(&node.sys_id)),
+            ("main_id", Value::Int(node.main_id)),
+            ("environment_type", Value::from(environment)),
+            ("cdi_usage", Value::from("0")),
+            ("state", Value::from("active")),
+        ],
+        actor,
+    )
+    .await
+}
+
+/// A committed (not pending) system-made child node.
+#[allow(clippy::too_many_arguments)]
+async fn committed_child(
+    tx: &mut Tx,
+    tree: &mut Tree,
+    parent: &Node,
+    name: &str,
+    ty: &'static str,
+    classifier: &str,
+    main_id: Option<i64>,
+    actor: &str,
+) -> Result<Node> {
+    let main_id = match main_id {
+        Some(id) => id,
+        None => next_number(tx, "cdm_main_id").await?,
+    };
+    let now = now_string();
+    let node = Node {
+        sys_id: new_sys_id(),
+        application: parent.application.clone(),
+        main_id,
+        parent: Some(parent.main_id),
+        node_path: format!("{}!{}", parent.node_path, encode_main_id(main_id)),
+        level: parent.level + 1,
+        node_type: ty.to_owned(),
+        name: name.to_owned(),
+        description: None,
+        value: None,
+        secure_value: None,
+        secure: false,
+        status: "valid".into(),
+        classifier: Some(classifier.to_owned()),
+        position: None,
+        changeset_id: None,
+        previous_version: None,
+        effective_from: Some(now_millis()),
+        effective_to: None,
+        system_folder: name == "vars",
+        linked_to: None,
+        conflict: false,
+        conflict_type: None,
+        sys_created_on: now.clone(),
+        sys_created_by: actor.to_owned(),
+        sys_updated_on: now,
+        sys_updated_by: actor.to_owned(),
+    };
+    tree::insert(tx, &node).await?;
+    tree.children
+        .entry(parent.main_id)
+        .or_default()
+        .push(main_id);
+    tree.nodes.insert(main_id, node.clone());
+    Ok(node)
+}
+
+/// Creates the application record and its tree (the Table API's insert of
+/// `sn_cdm_application` comes through here too).
+pub async fn create_application(
+    tx: &mut Tx,
+    name: &str,
+    kind: &str,
+    fixed: Option<(&str, [i64; 5])>,
+    actor: &str,
+) -> Result<String> {
+    let id = insert_values(
+        tx,
+        registry::table("sn_cdm_application").expect("registered"),
+        fixed.map(|f| f.0.to_owned()),
+        vec![
+            ("name", Value::from(name)),
+            ("type", Value::from(kind)),
+            ("state", Value::from("active")),
+        ],
+        actor,
+    )
+    .await?;
+    build_tree(tx, &id, name, fixed.map(|f| f.1), actor).await?;
+    Ok(id)
+}

@@ -1,0 +1,379 @@
+//! Committing a changeset: conflict detection first, then every pending
+//! version applied in one transaction, then a snapshot of each impacted
+//! deployable (validated and published as the changeset asks). Commits,
+//! uploads and exports are requests in `sn_cdm_request_queue`, run as jobs.
+
+use std::collections::HashSet;
+
+use serde_json::{json, Value as Json};
+
+use super::changesets;
+use super::snapshots;
+use super::tree::{self, Node, Tree};
+use super::{node_type, request_error};
+use crate::domain::records::insert_values;
+use crate::error::{Error, Result};
+use crate::registry;
+use crate::storage::{Row, Tx, Value};
+use crate::time::{now_millis, now_string};
+
+/// Queues a request; returns its sys_id (the commit, upload or export id).
+pub async fn queue_request(
+    tx: &mut Tx,
+    kind: &str,
+    changeset: Option<&str>,
+    parameters: &Json,
+    payload: Option<&str>,
+    actor: &str,
+) -> Result<String> {
+    insert_values(
+        tx,
+        registry::table("sn_cdm_request_queue").expect("registered"),
+        None,
+        vec![
+            ("type", Value::from(kind)),
+            ("state", Value::from("ready")),
+            ("processing_state", Value::from("NOT_PROCESSED")),
+            ("changeset", Value::from(changeset)),
+            ("parameters", Value::Text(parameters.to_string())),
+            ("payload", Value::from(payload)),
+        ],
+        actor,
+    )
+    .await
+}
+
+/// Ends a request: `completed` with its output, or `error` with the reason.
+pub async fn finish_request(
+    tx: &mut Tx,
+    id: &str,
+    outcome: std::result::Result<Json, String>,
+) -> Result<()> {
+    let (state, output, errors) = match outcome {
+        Ok(output) => ("completed", Some(output.to_string()), None),
+        Err(e) => ("error", None, Some(e)),
+    };
+    tx.execute(
+        "UPDATE sn_cdm_request_queue SET state = $1, processing_state = 'PROCESSED', output = $2, errors = $3, \
+         sys_updated_on = $4, sys_mod_count = sys_mod_count + 1 WHERE sys_id = $5",
+        &[Value::from(state), Value::from(output), Value::from(errors), Value::Text(now_string()), Value::from(id)],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn request(tx: &mut Tx, id: &str) -> Result<Option<Row>> {
+    tx.fetch_optional(
+        "SELECT sys_id, type, state, processing_state, changeset, deployable, parameters, payload, output, errors, \
+         sys_created_by FROM sn_cdm_request_queue WHERE sys_id = $1",
+        &[Value::from(id)],
+    )
+    .await
+    .map_err(Into::into)
+}
+
+/// Asks for a commit: the changeset must exist and not be committed.
+/// Records the validate and publish options on it; returns the commit id.
+pub async fn ask(
+    tx: &mut Tx,
+    changeset: &Row,
+    auto_validate: bool,
+    publish_option: &str,
+    actor: &str,
+) -> Result<String> {
+    let number = changeset.string("number");
+    match changeset.string("state").as_str() {
+        "committed" => {
+            return Err(request_error(
+                "commit",
+                format!("Changeset '{number}' is already committed"),
+            ))
+        }
+        "checking_for_conflict" | "commit_in_progress" => {
+            return Err(request_error(
+                "commit",
+                format!("Changeset '{number}' is being committed"),
+            ))
+        }
+        _ => {}
+    }
+    if publish_option != "publish_none" && publish_option != "publish_valid" {
+        return Err(request_error(
+            "commit",
+            format!("Invalid publishOption '{publish_option}': publish_none or publish_valid"),
+        ));
+    }
+    let id = changeset.string("sys_id");
+    tx.execute(
+        "UPDATE sn_cdm_changeset SET auto_validate = $1, publish_option = $2, state = 'checking_for_conflict', \
+         sys_updated_on = $3, sys_updated_by = $4, sys_mod_count = sys_mod_count + 1 WHERE sys_id = $5",
+        &[Value::Bool(auto_validate), Value::from(publish_option), Value::Text(now_string()), Value::from(actor), Value::from(&id)],
+    )
+    .await?;
+    queue_request(tx, "commit", Some(&id), &json!({}), None, actor).await
+}
+
+/// One conflict found by detection.
+pub struct Conflict {
+    pub version: String,
+    pub kind: &'static str,
+    pub reason: String,
+}
+
+/// Compares a changeset's pending versions with the committed tree.
+pub fn detect(pending: &[Node], current: &Tree) -> Vec<Conflict> {
+    let pending_ids: HashSet<i64> = pending.iter().map(|n| n.main_id).collect();
+    let deleted: HashSet<i64> = pending
+        .iter()
+        .filter(|n| n.status == "deleted")
+        .map(|n| n.main_id)
+        .collect();
+    let added: HashSet<i64> = pending
+        .iter()
+        .filter(|n| n.status == "new")
+        .map(|n| n.main_id)
+        .collect();
+    let mut out = Vec::new();
+    let mut conflict = |v: &Node, kind: &'static str, reason: String| {
+        out.push(Conflict {
+            version: v.sys_id.clone(),
+            kind,
+            reason,
+        })
+    };
+    for v in pending {
+        match v.status.as_str() {
+            "updated" | "deleted" => match current.get(v.main_id) {
+                None => conflict(
+                    v,
+                    "deleted_node",
+                    format!("'{}' was deleted by another changeset", v.name),
+                ),
+                Some(now) if Some(&now.sys_id) != v.previous_version.as_ref() => conflict(
+                    v,
+                    "updated_node",
+                    format!(
+                        "'{}' was changed by {} after this changeset read it",
+                        v.name,
+                        now.changeset_id.as_deref().unwrap_or("another changeset")
+                    ),
+                ),
+                Some(_) => {}
+            },
+            "new" => {
+                let parent = v.parent.unwrap_or_default();
+                if current.get(parent).is_none() && !added.contains(&parent) {
+                    conflict(
+                        v,
+                        "orphaned_descendant",
+                        format!(
+                            "the parent of '{}' was deleted by another changeset",
+                            v.name
+                        ),
+                    );
+                } else if let Some(twin) = current.child(parent, &v.name) {
+                    if !pending_ids.contains(&twin.main_id) {
+                        conflict(
+                            v,
+                            "duplicated_node",
+                            format!("another changeset committed a node named '{}' here", v.name),
+                        );
+                    }
+                }
+                if v.node_type == node_type::LINKED {
+                    let target = v.linked_to.unwrap_or_default();
+                    if (current.get(target).is_none() && !added.contains(&target))
+                        || deleted.contains(&target)
+                    {
+                        conflict(
+                            v,
+                            "invalid_include",
+                            format!("the node '{}' includes no longer exists", v.name),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+        if v.status == "deleted" {
+            if let Some(kids) = current.children.get(&v.main_id) {
+                if kids.iter().any(|k| !pending_ids.contains(k)) {
+                    conflict(
+                        v,
+                        "incomplete_deleted_parent",
+                        format!("another changeset added nodes under '{}' after this changeset deleted it", v.name),
+                    );
+                }
+            }
+            let referenced = current.nodes.values().any(|n| {
+                n.node_type == node_type::LINKED
+                    && n.linked_to == Some(v.main_id)
+                    && !deleted.contains(&n.main_id)
+            });
+            if referenced {
+                conflict(
+                    v,
+                    "incomplete_deleted_ref",
+                    format!("'{}' is included elsewhere and cannot be deleted", v.name),
+                );
+            }
+        }
+    }
+    out
+}
+
+pub struct Committed {
+    pub snapshots: Vec<String>,
+}
+
+/// Commits a changeset inside the caller's transaction. `Ok(Err(conflicts))`
+/// when detection blocked it (the changeset and its versions record why).
+pub async fn commit(
+    tx: &mut Tx,
+    changeset_id: &str,
+    actor: &str,
+) -> Result<std::result::Result<Committed, usize>> {
+    let cs = changesets::by_id(tx, changeset_id)
+        .await?
+        .ok_or_else(|| request_error("commit", "Changeset not found"))?;
+    let app = cs.string("cdm_application");
+    let pending = tree::pending(tx, changeset_id).await?;
+    let current = tree::committed(tx, &app).await?;
+    let now_ms = now_millis();
+    let conflicts = detect(&pending, &current);
+    if !conflicts.is_empty() {
+        for c in &conflicts {
+            tx.execute(
+                "UPDATE sn_cdm_node SET conflict = $1, conflict_type = $2, reason_for_conflict = $3 WHERE sys_id = $4",
+                &[Value::Bool(true), Value::from(c.kind), Value::from(&c.reason), Value::from(&c.version)],
+            )
+            .await?;
+        }
+        tx.execute(
+            "UPDATE sn_cdm_changeset SET state = 'blocked', last_conflict_detection_time = $1, sys_updated_on = $2, \
+             sys_mod_count = sys_mod_count + 1 WHERE sys_id = $3",
+            &[Value::Text(now_ms.to_string()), Value::Text(now_string()), Value::from(changeset_id)],
+        )
+        .await?;
+        return Ok(Err(conflicts.len()));
+    }
+    let ids: Vec<i64> = pending.iter().map(|n| n.main_id).collect();
+    for chunk in ids.chunks(500) {
+        let mut args = vec![Value::Int(now_ms)];
+        args.extend(chunk.iter().map(|i| Value::Int(*i)));
+        tx.execute(
+            &format!(
+                "UPDATE sn_cdm_node SET effective_to = $1, status = 'superseded' WHERE effective_to IS NULL \
+                 AND effective_from IS NOT NULL AND main_id IN ({})",
+                crate::domain::update_sets::placeholders(1, chunk.len())
+            ),
+            &args,
+        )
+        .await?;
+    }
+    tx.execute(
+        "UPDATE sn_cdm_node SET effective_from = $1, conflict = $2, conflict_type = NULL, reason_for_conflict = NULL, \
+         status = CASE WHEN status = 'deleted' THEN 'deleted' ELSE 'valid' END \
+         WHERE changeset_id = $3 AND effective_from IS NULL",
+        &[Value::Int(now_ms), Value::Bool(false), Value::from(changeset_id)],
+    )
+    .await?;
+    let now = now_string();
+    tx.execute(
+        "UPDATE sn_cdm_changeset SET state = 'committed', committed_at = $1, committed_by = \
+         (SELECT sys_id FROM sys_user WHERE user_name = $2), last_conflict_detection_time = $3, last_updated = $1, \
+         sys_updated_on = $1, sys_updated_by = $2, sys_mod_count = sys_mod_count + 1 WHERE sys_id = $4",
+        &[Value::Text(now), Value::from(actor), Value::Text(now_ms.to_string()), Value::from(changeset_id)],
+    )
+    .await?;
+
+    // Snapshots of the impacted deployables, from the tree as committed.
+    let after = tree::committed(tx, &app).await?;
+    let mut changed: HashSet<i64> = ids.iter().copied().collect();
+    changed.extend(pending.iter().filter_map(|n| n.parent));
+    let deployables = tx
+        .fetch_all(
+            "SELECT sys_id, name, cdm_app, main_id, snapshot_version_counter FROM sn_cdm_deployable \
+             WHERE cdm_app = $1 AND state = 'active' ORDER BY name",
+            &[Value::from(&app)],
+        )
+        .await?;
+    let auto_validate = cs.bool("auto_validate");
+    let publish = cs.string("publish_option") == "publish_valid";
+    let mut made = Vec::new();
+    for d in &deployables {
+        let main = d.int("main_id").unwrap_or_default();
+        if after.get(main).is_none() {
+            continue;
+        }
+        let resolved = snapshots::resolve(&after, main);
+        if resolved.contributors.is_disjoint(&changed) {
+            continue;
+        }
+        let snapshot = snapshots::create(
+            tx,
+            d,
+            &resolved,
+            changeset_id,
+            cs.text("snapshot_description").as_deref(),
+            actor,
+        )
+        .await?;
+        if auto_validate {
+            let row = snapshots::by_id(tx, &snapshot).await?.expect("just made");
+            let outcome = snapshots::validate(tx, &row, actor).await?;
+            if publish && outcome == "passed" {
+                let row = snapshots::by_id(tx, &snapshot).await?.expect("just made");
+                snapshots::publish(tx, &row, actor).await?;
+            }
+        }
+        made.push(snapshot);
+    }
+    Ok(Ok(Committed { snapshots: made }))
+}
+
+/// Runs a queued commit request to its end, in the caller's transaction.
+pub async fn run_request(
+    tx: &mut Tx,
+    request_id: &str,
+    changeset_id: &str,
+    actor: &str,
+) -> Result<String> {
+    match commit(tx, changeset_id, actor).await? {
+        Ok(done) => {
+            let cs = changesets::by_id(tx, changeset_id).await?.expect("exists");
+            finish_request(tx, request_id, Ok(changesets::summary(&cs, true))).await?;
+            Ok(format!(
+                "Committed {}; {} snapshot(s)",
+                cs.string("number"),
+                done.snapshots.len()
+            ))
+        }
+        Err(conflicts) => {
+            let cs = changesets::by_id(tx, changeset_id).await?.expect("exists");
+            let reason = format!(
+                "Changeset '{}' is blocked: {conflicts} conflict(s) with changes committed since it read the nodes; see its activity",
+                cs.string("number")
+            );
+            finish_request(tx, request_id, Err(reason.clone())).await?;
+            Ok(reason)
+        }
+    }
+}
+
+/// Records a commit that failed for its content (a limit, a broken
+/// include): the changeset is `commit_failed`, the request `error`.
+pub async fn record_failure(
+    tx: &mut Tx,
+    request_id: &str,
+    changeset_id: &str,
+    error: &Error,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE sn_cdm_changeset SET state = 'commit_failed', sys_updated_on = $1, sys_mod_count = sys_mod_count + 1 \
+         WHERE sys_id = $2",
+        &[Value::Text(now_string()), Value::from(changeset_id)],
+    )
+    .await?;
+    finish_request(tx, request_id, Err(error.message.clone())).await
+}

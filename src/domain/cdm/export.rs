@@ -1,0 +1,172 @@
+//! Exports: a deployable's snapshot rendered as JSON, YAML, properties or
+//! INI, rooted at the deployable's name. Secure values stay encrypted in
+//! the rendering and are revealed (or masked) when a reader fetches it, by
+//! what that reader may see.
+
+use serde_json::{Map, Value as Json};
+
+use super::{refusal, MASK};
+use crate::error::Result;
+
+pub const FORMATS: [&str; 4] = ["json", "yaml", "properties", "ini"];
+
+/// Renders `config` under `root` in `format`: an object for JSON, text
+/// otherwise.
+pub fn render(format: &str, root: &str, config: &Map<String, Json>) -> Result<Json> {
+    let mut wrapped = Map::new();
+    wrapped.insert(root.to_owned(), Json::Object(config.clone()));
+    match format {
+        "json" => Ok(Json::Object(wrapped)),
+        "yaml" => serde_yaml::to_string(&Json::Object(wrapped))
+            .map(Json::String)
+            .map_err(|e| refusal(format!("Could not render yaml: {e}"))),
+        "properties" => {
+            let mut lines = Vec::new();
+            flatten(&Json::Object(wrapped), String::new(), &mut lines);
+            Ok(Json::String(lines.join("\n")))
+        }
+        "ini" => Ok(Json::String(ini(root, config))),
+        other => Err(refusal(format!(
+            "Unsupported dataFormat '{other}': one of {}",
+            FORMATS.join(", ")
+        ))),
+    }
+}
+
+fn leaf(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        Json::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn flatten(v: &Json, prefix: String, out: &mut Vec<String>) {
+    match v {
+        Json::Object(m) => {
+            for (k, v) in m {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(v, key, out);
+            }
+        }
+        Json::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(v, format!("{prefix}[{i}]"), out);
+            }
+        }
+        other => out.push(format!("{prefix}={}", leaf(other))),
+    }
+}
+
+/// INI: the deployable's scalars under `[root]`, each nested object as a
+/// `[root.path]` section.
+fn ini(root: &str, config: &Map<String, Json>) -> String {
+    let mut sections: Vec<(String, Vec<String>)> = Vec::new();
+    fn walk(path: String, m: &Map<String, Json>, sections: &mut Vec<(String, Vec<String>)>) {
+        let mut lines = Vec::new();
+        for (k, v) in m {
+            match v {
+                Json::Object(_) => {}
+                Json::Array(_) => {
+                    let mut flat = Vec::new();
+                    flatten(v, k.clone(), &mut flat);
+                    lines.extend(flat);
+                }
+                other => lines.push(format!("{k}={}", leaf(other))),
+            }
+        }
+        sections.push((path.clone(), lines));
+        for (k, v) in m {
+            if let Json::Object(child) = v {
+                walk(format!("{path}.{k}"), child, sections);
+            }
+        }
+    }
+    walk(root.to_owned(), config, &mut sections);
+    sections
+        .into_iter()
+        .filter(|(_, lines)| !lines.is_empty())
+        .map(|(name, lines)| format!("[{name}]\n{}", lines.join("\n")))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// Replaces the encrypted secure values in a rendering: decrypted with
+/// `reveal`, `*******` without.
+pub fn reveal_secrets(rendered: &Json, reveal: &dyn Fn(&str) -> Option<String>) -> Json {
+    match rendered {
+        Json::Object(m) => Json::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), reveal_secrets(v, reveal)))
+                .collect(),
+        ),
+        Json::Array(items) => {
+            Json::Array(items.iter().map(|v| reveal_secrets(v, reveal)).collect())
+        }
+        Json::String(s) => Json::String(replace_tokens(s, reveal)),
+        other => other.clone(),
+    }
+}
+
+fn replace_tokens(text: &str, reveal: &dyn Fn(&str) -> Option<String>) -> String {
+    const PREFIX: &str = "enc:v1:";
+    if !text.contains(PREFIX) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(PREFIX) {
+        out.push_str(&rest[..start]);
+        let token_len = rest[start + PREFIX.len()..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '='))
+            .unwrap_or(rest.len() - start - PREFIX.len());
+        let token = &rest[start..start + PREFIX.len() + token_len];
+        out.push_str(&reveal(token).unwrap_or_else(|| MASK.to_owned()));
+        rest = &rest[start + PREFIX.len() + token_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn renderings_are_rooted_at_the_deployable() {
+        let config = json!({"COMP": {"cdi_1": "cdi-1-value", "list": [1, 2]}, "top": "x"});
+        let config = config.as_object().unwrap();
+        assert_eq!(
+            render("properties", "DEP1", config).unwrap(),
+            json!(
+                "DEP1.COMP.cdi_1=cdi-1-value\nDEP1.COMP.list[0]=1\nDEP1.COMP.list[1]=2\nDEP1.top=x"
+            )
+        );
+        assert_eq!(render("json", "DEP1", config).unwrap()["DEP1"]["top"], "x");
+        let yaml = render("yaml", "DEP1", config).unwrap();
+        assert!(yaml.as_str().unwrap().contains("cdi_1: cdi-1-value"));
+        let ini = render("ini", "DEP1", config).unwrap();
+        assert_eq!(
+            ini,
+            json!("[DEP1]\ntop=x\n\n[DEP1.COMP]\ncdi_1=cdi-1-value\nlist[0]=1\nlist[1]=2")
+        );
+    }
+
+    #[test]
+    fn secure_values_are_masked_unless_revealed() {
+        let text = json!("password=enc:v1:QUJD\nuser=a");
+        assert_eq!(
+            reveal_secrets(&text, &|_| None),
+            json!("password=*******\nuser=a")
+        );
+        assert_eq!(
+            reveal_secrets(&text, &|_| Some("s3cret".into())),
+            json!("password=s3cret\nuser=a")
+        );
+    }
+}

@@ -1,0 +1,182 @@
+//! Upload content parsers: JSON, YAML, INI and Java properties, each into
+//! a JSON object. A malformed document is refused with the parser's message
+//! and the line.
+
+use serde_json::{Map, Value as Json};
+
+use super::refusal;
+use crate::error::Result;
+
+pub const FORMATS: [&str; 4] = ["json", "yaml", "ini", "properties"];
+
+pub fn parse(format: &str, text: &str) -> Result<Map<String, Json>> {
+    let value = match format {
+        "json" => serde_json::from_str::<Json>(text)
+            .map_err(|e| refusal(format!("Invalid json content: {e}")))?,
+        "yaml" => serde_yaml::from_str::<Json>(text)
+            .map_err(|e| refusal(format!("Invalid yaml content: {e}")))?,
+        "ini" => ini(text)?,
+        "properties" => properties(text)?,
+        other => {
+            return Err(refusal(format!(
+                "Unsupported dataFormat '{other}': one of {}",
+                FORMATS.join(", ")
+            )))
+        }
+    };
+    match value {
+        Json::Object(map) => Ok(map),
+        Json::Null => Ok(Map::new()),
+        _ => Err(refusal(format!(
+            "Invalid {format} content: the top level must be a map of names to values"
+        ))),
+    }
+}
+
+/// `key=value` (or `key: value`) lines; dots in keys nest.
+fn properties(text: &str) -> Result<Json> {
+    let mut root = Map::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let split = line.find(['=', ':']).ok_or_else(|| {
+            refusal(format!(
+                "Invalid properties content: line {}: expected key=value, found {line:?}",
+                i + 1
+            ))
+        })?;
+        let key = line[..split].trim();
+        if key.is_empty() {
+            return Err(refusal(format!(
+                "Invalid properties content: line {}: the key is empty",
+                i + 1
+            )));
+        }
+        let value = line[split + 1..].trim();
+        let path: Vec<&str> = key.split('.').collect();
+        insert_path(
+            &mut root,
+            &path,
+            Json::String(value.to_owned()),
+            i + 1,
+            "properties",
+        )?;
+    }
+    Ok(Json::Object(root))
+}
+
+/// `[section]` headers (dots nest) and `key=value` lines.
+fn ini(text: &str) -> Result<Json> {
+    let mut root = Map::new();
+    let mut section: Vec<String> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with(';') || line.starts_with('#') {
+            continue;
+        }
+        if line.starts_with('[') {
+            if !line.ends_with(']') || line.len() < 3 {
+                return Err(refusal(format!(
+                    "Invalid ini content: line {}: malformed section header {line:?}",
+                    i + 1
+                )));
+            }
+            section = line[1..line.len() - 1]
+                .split('.')
+                .map(|s| s.trim().to_owned())
+                .collect();
+            continue;
+        }
+        let split = line.find('=').ok_or_else(|| {
+            refusal(format!(
+                "Invalid ini content: line {}: expected key=value, found {line:?}",
+                i + 1
+            ))
+        })?;
+        let key = line[..split].trim();
+        if key.is_empty() {
+            return Err(refusal(format!(
+                "Invalid ini content: line {}: the key is empty",
+                i + 1
+            )));
+        }
+        let value = line[split + 1..].trim().trim_matches('"');
+        let mut path: Vec<&str> = section.iter().map(String::as_str).collect();
+        path.push(key);
+        insert_path(
+            &mut root,
+            &path,
+            Json::String(value.to_owned()),
+            i + 1,
+            "ini",
+        )?;
+    }
+    Ok(Json::Object(root))
+}
+
+fn insert_path(
+    root: &mut Map<String, Json>,
+    path: &[&str],
+    value: Json,
+    line: usize,
+    format: &str,
+) -> Result<()> {
+    let (last, parents) = path.split_last().expect("a key has one part at least");
+    let mut current = root;
+    for part in parents {
+        let entry = current
+            .entry(part.to_string())
+            .or_insert_with(|| Json::Object(Map::new()));
+        current = match entry {
+            Json::Object(m) => m,
+            _ => return Err(refusal(format!(
+                "Invalid {format} content: line {line}: '{part}' is a value and a section at once"
+            ))),
+        };
+    }
+    if matches!(current.get(*last), Some(Json::Object(_))) {
+        return Err(refusal(format!(
+            "Invalid {format} content: line {line}: '{last}' is a section and a value at once"
+        )));
+    }
+    current.insert(last.to_string(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn each_format_reads_into_a_nested_object() {
+        assert_eq!(
+            Json::Object(parse("yaml", "db:\n  port: 5432\n  host: a\nname: x\n").unwrap()),
+            json!({"db": {"port": 5432, "host": "a"}, "name": "x"})
+        );
+        assert_eq!(
+            Json::Object(parse("properties", "# c\ndb.port=5432\ndb.host = a\n").unwrap()),
+            json!({"db": {"port": "5432", "host": "a"}})
+        );
+        assert_eq!(
+            Json::Object(parse("ini", "top=1\n[db]\nport=5432\n").unwrap()),
+            json!({"top": "1", "db": {"port": "5432"}})
+        );
+    }
+
+    #[test]
+    fn malformed_content_names_the_line() {
+        let e = parse("yaml", "a: [1, 2\nb: c\n").unwrap_err();
+        assert!(e.message.contains("line"), "{}", e.message);
+        let e = parse("json", "{\n\"a\": }").unwrap_err();
+        assert!(e.message.contains("line 2"), "{}", e.message);
+        let e = parse("properties", "a=1\nbroken\n").unwrap_err();
+        assert!(e.message.contains("line 2"), "{}", e.message);
+        let e = parse("ini", "[db\n").unwrap_err();
+        assert!(e.message.contains("line 1"), "{}", e.message);
+        assert!(parse("json", "[1]").is_err());
+        assert!(parse("xml", "<a/>").is_err());
+    }
+}

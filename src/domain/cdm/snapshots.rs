@@ -1,0 +1,519 @@
+//! Snapshots: the fully resolved configuration of a deployable at a commit
+//! (includes expanded, overrides applied, `@@name@@` variables resolved),
+//! validated by the Rego policies mapped to the deployable, published when
+//! valid.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{json, Map, Value as Json};
+
+use super::tree::{Node, Tree};
+use super::{node_type, refusal, request_error, MASK, MAX_CDIS};
+use crate::domain::records::{insert_values, next_number};
+use crate::error::Result;
+use crate::registry;
+use crate::storage::{Row, Tx, Value};
+use crate::time::now_string;
+
+/// A deployable's resolved configuration.
+pub struct Resolved {
+    pub config: Map<String, Json>,
+    pub cdi_count: usize,
+    /// Every node whose change can change this configuration.
+    pub contributors: HashSet<i64>,
+}
+
+/// How deep variables may refer to variables.
+const VARIABLE_DEPTH: usize = 10;
+
+/// Resolves the deployable node `deployable` of `tree`.
+pub fn resolve(tree: &Tree, deployable: i64) -> Resolved {
+    let mut contributors = HashSet::new();
+    let mut variables: HashMap<String, String> = HashMap::new();
+    // Precedence: the application's component vars, then each included
+    // collection's vars, then the deployable's own.
+    let mut app_root = tree.get(deployable);
+    while let Some(n) = app_root {
+        match n.parent.and_then(|p| tree.get(p)) {
+            Some(p) => app_root = Some(p),
+            None => break,
+        }
+    }
+    if let Some(root) = app_root {
+        if let Some(components) = tree.child(root.main_id, "components") {
+            if let Some(vars) = tree.child(components.main_id, "vars") {
+                collect_variables(tree, vars.main_id, &mut variables, &mut contributors);
+            }
+        }
+    }
+    for child in tree.children_of(deployable) {
+        if child.node_type == node_type::LINKED {
+            if let Some(target) = child.linked_to.and_then(|t| tree.get(t)) {
+                if target.node_type == node_type::COLLECTION {
+                    if let Some(vars) = tree.child(target.main_id, "vars") {
+                        collect_variables(tree, vars.main_id, &mut variables, &mut contributors);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(vars) = tree.child(deployable, "vars") {
+        collect_variables(tree, vars.main_id, &mut variables, &mut contributors);
+    }
+    contributors.insert(deployable);
+    let mut config = object_of(tree, deployable, &mut contributors, 0);
+    let mut cdi_count = 0;
+    substitute(&mut config, &variables, &mut cdi_count);
+    Resolved {
+        config,
+        cdi_count,
+        contributors,
+    }
+}
+
+fn collect_variables(
+    tree: &Tree,
+    folder: i64,
+    out: &mut HashMap<String, String>,
+    contributors: &mut HashSet<i64>,
+) {
+    contributors.insert(folder);
+    for child in tree.children_of(folder) {
+        contributors.insert(child.main_id);
+        match child.node_type.as_str() {
+            node_type::VARIABLE | node_type::CDI => {
+                let value = leaf_value(child);
+                if let Json::String(s) = value {
+                    out.insert(child.name.clone(), s);
+                }
+            }
+            _ => collect_variables(tree, child.main_id, out, contributors),
+        }
+    }
+}
+
+fn leaf_value(n: &Node) -> Json {
+    if n.secure {
+        return n
+            .secure_value
+            .clone()
+            .map(Json::String)
+            .unwrap_or(Json::Null);
+    }
+    n.value.clone().map(Json::String).unwrap_or(Json::Null)
+}
+
+/// Includes are followed to this depth (a cycle cannot hang a commit).
+const INCLUDE_DEPTH: usize = 16;
+
+fn object_of(
+    tree: &Tree,
+    container: i64,
+    contributors: &mut HashSet<i64>,
+    depth: usize,
+) -> Map<String, Json> {
+    let mut out = Map::new();
+    if depth > INCLUDE_DEPTH {
+        return out;
+    }
+    for child in tree.children_of(container) {
+        contributors.insert(child.main_id);
+        if child.system_folder && child.name == "vars" {
+            continue;
+        }
+        let value = value_of(tree, child, contributors, depth);
+        out.insert(child.name.clone(), value);
+    }
+    out
+}
+
+fn value_of(tree: &Tree, node: &Node, contributors: &mut HashSet<i64>, depth: usize) -> Json {
+    match node.node_type.as_str() {
+        node_type::CDI | node_type::VARIABLE => leaf_value(node),
+        node_type::ARRAY => Json::Array(
+            tree.children_of(node.main_id)
+                .map(|c| {
+                    contributors.insert(c.main_id);
+                    value_of(tree, c, contributors, depth)
+                })
+                .collect(),
+        ),
+        node_type::LINKED => {
+            let mut base = match node.linked_to.and_then(|t| tree.get(t)) {
+                Some(target) => {
+                    contributors.insert(target.main_id);
+                    object_of(tree, target.main_id, contributors, depth + 1)
+                }
+                None => Map::new(),
+            };
+            let overrides = object_of(tree, node.main_id, contributors, depth + 1);
+            merge(&mut base, overrides);
+            Json::Object(base)
+        }
+        _ => Json::Object(object_of(tree, node.main_id, contributors, depth)),
+    }
+}
+
+/// Deep-merges `over` into `base` (override values win).
+fn merge(base: &mut Map<String, Json>, over: Map<String, Json>) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(Json::Object(b)), Json::Object(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+fn substitute(map: &mut Map<String, Json>, vars: &HashMap<String, String>, count: &mut usize) {
+    for v in map.values_mut() {
+        substitute_value(v, vars, count);
+    }
+}
+
+fn substitute_value(v: &mut Json, vars: &HashMap<String, String>, count: &mut usize) {
+    match v {
+        Json::Object(m) => substitute(m, vars, count),
+        Json::Array(items) => {
+            for item in items {
+                substitute_value(item, vars, count);
+            }
+        }
+        Json::String(s) => {
+            *count += 1;
+            if s.contains("@@") && !crate::secrets::is_encrypted(s) {
+                *s = expand(s, vars);
+            }
+        }
+        _ => *count += 1,
+    }
+}
+
+/// Replaces `@@name@@` tokens; unknown names stay as written.
+pub fn expand(text: &str, vars: &HashMap<String, String>) -> String {
+    let mut current = text.to_owned();
+    for _ in 0..VARIABLE_DEPTH {
+        let mut out = String::with_capacity(current.len());
+        let mut rest = current.as_str();
+        let mut changed = false;
+        while let Some(start) = rest.find("@@") {
+            let after = &rest[start + 2..];
+            match after.find("@@") {
+                Some(end) => {
+                    let name = &after[..end];
+                    out.push_str(&rest[..start]);
+                    match vars.get(name).filter(|v| !crate::secrets::is_encrypted(v)) {
+                        Some(value) if !name.is_empty() => {
+                            out.push_str(value);
+                            changed = true;
+                        }
+                        _ => out.push_str(&rest[start..start + 4 + end]),
+                    }
+                    rest = &after[end + 2..];
+                }
+                None => break,
+            }
+        }
+        out.push_str(rest);
+        current = out;
+        if !changed {
+            break;
+        }
+    }
+    current
+}
+
+/// The configuration with secure values masked (policies and readers
+/// without the secrets role see it so) or decrypted.
+pub fn masked(config: &Json) -> Json {
+    match config {
+        Json::Object(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), masked(v))).collect()),
+        Json::Array(items) => Json::Array(items.iter().map(masked).collect()),
+        Json::String(s) if crate::secrets::is_encrypted(s) => Json::String(MASK.into()),
+        other => other.clone(),
+    }
+}
+
+/// Makes a snapshot of a resolved deployable at a commit; returns its sys_id.
+pub async fn create(
+    tx: &mut Tx,
+    deployable: &Row,
+    resolved: &Resolved,
+    changeset: &str,
+    description: Option<&str>,
+    actor: &str,
+) -> Result<String> {
+    let name = deployable.string("name");
+    if resolved.cdi_count > MAX_CDIS {
+        return Err(request_error(
+            "commit",
+            format!(
+                "Deployable '{name}' would hold {} CDIs; the limit is {MAX_CDIS} per deployable",
+                resolved.cdi_count
+            ),
+        ));
+    }
+    let version = deployable.int("snapshot_version_counter").unwrap_or(0) + 1;
+    let number = next_number(tx, "sn_cdm_snapshot").await?;
+    let id = insert_values(
+        tx,
+        registry::table("sn_cdm_snapshot").expect("registered"),
+        None,
+        vec![
+            ("name", Value::Text(format!("{name}-v{version}.dpl"))),
+            ("number", Value::Text(format!("SNAP{number:07}"))),
+            ("description", Value::from(description)),
+            (
+                "cdm_application_id",
+                Value::from(deployable.string("cdm_app")),
+            ),
+            (
+                "cdm_deployable_id",
+                Value::from(deployable.string("sys_id")),
+            ),
+            ("changeset_id", Value::from(changeset)),
+            ("validation", Value::from("not_validated")),
+            ("cdi_count", Value::Int(resolved.cdi_count as i64)),
+            (
+                "content",
+                Value::Text(Json::Object(resolved.config.clone()).to_string()),
+            ),
+        ],
+        actor,
+    )
+    .await?;
+    let usage = resolved.cdi_count as f64 / MAX_CDIS as f64 * 100.0;
+    tx.execute(
+        "UPDATE sn_cdm_deployable SET snapshot_version_counter = $1, cdi_count = $2, cdi_usage = $3, \
+         sys_updated_on = $4, sys_updated_by = $5, sys_mod_count = sys_mod_count + 1 WHERE sys_id = $6",
+        &[
+            Value::Int(version),
+            Value::Int(resolved.cdi_count as i64),
+            Value::Text(format_usage(usage)),
+            Value::Text(now_string()),
+            Value::from(actor),
+            Value::from(deployable.string("sys_id")),
+        ],
+    )
+    .await?;
+    Ok(id)
+}
+
+fn format_usage(percent: f64) -> String {
+    let rounded = (percent * 100.0).round() / 100.0;
+    if rounded.fract() == 0.0 {
+        format!("{rounded:.0}")
+    } else {
+        format!("{rounded}")
+    }
+}
+
+pub const SNAPSHOT_COLUMNS: &str = "s.sys_id, s.name, s.number, s.description, s.cdm_application_id, \
+     s.cdm_deployable_id, s.changeset_id, s.published, s.last_published, s.last_validated, s.validation, \
+     s.validation_result, s.cdi_count, s.content, s.sys_created_on, s.sys_created_by, s.sys_updated_on, \
+     s.sys_updated_by, d.name AS deployable_name, d.environment_type, d.cmdb_ci, a.name AS app_name";
+
+fn snapshot_select(condition: &str) -> String {
+    format!(
+        "SELECT {SNAPSHOT_COLUMNS} FROM sn_cdm_snapshot s JOIN sn_cdm_deployable d ON d.sys_id = s.cdm_deployable_id \
+         JOIN sn_cdm_application a ON a.sys_id = s.cdm_application_id WHERE {condition}"
+    )
+}
+
+pub async fn by_id(tx: &mut Tx, id: &str) -> Result<Option<Row>> {
+    tx.fetch_optional(&snapshot_select("s.sys_id = $1"), &[Value::from(id)])
+        .await
+        .map_err(Into::into)
+}
+
+pub async fn by_name(tx: &mut Tx, app: &str, deployable: &str, name: &str) -> Result<Option<Row>> {
+    tx.fetch_optional(
+        &snapshot_select("a.name = $1 AND d.name = $2 AND s.name = $3"),
+        &[Value::from(app), Value::from(deployable), Value::from(name)],
+    )
+    .await
+    .map_err(Into::into)
+}
+
+/// The latest published snapshot of a deployable, else none.
+pub async fn latest_published(tx: &mut Tx, deployable: &str) -> Result<Option<Row>> {
+    let rows = tx
+        .fetch_all(
+            &snapshot_select("s.cdm_deployable_id = $1 AND s.published = $2"),
+            &[Value::from(deployable), Value::Bool(true)],
+        )
+        .await?;
+    Ok(rows.into_iter().max_by_key(snapshot_version))
+}
+
+fn snapshot_version(r: &Row) -> i64 {
+    let name = r.string("name");
+    name.trim_end_matches(".dpl")
+        .rsplit("-v")
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Validates a snapshot with the policies mapped to its deployable:
+/// `passed` when every active policy is compliant (or none is mapped),
+/// `failed` when one is not, `execution_error` when one could not be
+/// evaluated. Records the verdicts.
+pub async fn validate(tx: &mut Tx, snapshot: &Row, actor: &str) -> Result<String> {
+    let policies = tx
+        .fetch_all(
+            "SELECT p.name, p.rego FROM sn_cdm_pace_policy_mapping m JOIN sn_pace_policy p ON p.sys_id = m.policy \
+             WHERE m.document = $1 AND m.state = 'active' AND p.active = $2 ORDER BY p.name",
+            &[Value::from(snapshot.string("cdm_deployable_id")), Value::Bool(true)],
+        )
+        .await?;
+    let config: Json =
+        serde_json::from_str(&snapshot.string("content")).unwrap_or(Json::Object(Map::new()));
+    let input = json!({
+        "application": snapshot.string("app_name"),
+        "deployable": {
+            "name": snapshot.string("deployable_name"),
+            "environment_type": snapshot.string("environment_type"),
+        },
+        "snapshot": snapshot.string("name"),
+        "config": masked(&config),
+    });
+    let mut outcome = "passed";
+    let mut verdicts = Vec::new();
+    for p in &policies {
+        let verdict = match crate::policy::compile(&p.string("rego")) {
+            Ok(compiled) => crate::policy::evaluate(&compiled, &input),
+            Err(e) => crate::policy::Verdict {
+                compliant: false,
+                reason: crate::policy::REASON_EVALUATION_FAILED.into(),
+                output: e,
+            },
+        };
+        if verdict.reason == crate::policy::REASON_EVALUATION_FAILED {
+            outcome = "execution_error";
+        } else if !verdict.compliant && outcome == "passed" {
+            outcome = "failed";
+        }
+        verdicts.push(json!({
+            "policy": p.string("name"),
+            "compliant": verdict.compliant,
+            "reason": verdict.reason,
+            "output": verdict.output,
+        }));
+    }
+    let now = now_string();
+    tx.execute(
+        "UPDATE sn_cdm_snapshot SET validation = $1, validation_result = $2, last_validated = $3, \
+         sys_updated_on = $3, sys_updated_by = $4, sys_mod_count = sys_mod_count + 1 WHERE sys_id = $5",
+        &[
+            Value::from(outcome),
+            Value::Text(Json::Array(verdicts).to_string()),
+            Value::Text(now),
+            Value::from(actor),
+            Value::from(snapshot.string("sys_id")),
+        ],
+    )
+    .await?;
+    Ok(outcome.to_owned())
+}
+
+/// Publishes a snapshot: it must have passed validation, its deployable
+/// must be connected to a service, and it must not be published already.
+/// The deployable's previously published snapshot is unpublished.
+pub async fn publish(tx: &mut Tx, snapshot: &Row, actor: &str) -> Result<()> {
+    let name = snapshot.string("name");
+    if snapshot.bool("published") {
+        return Err(request_error(
+            "publish",
+            format!("Snapshot '{name}' is already published"),
+        ));
+    }
+    let validation = snapshot.string("validation");
+    if validation != "passed" && validation != "passed_with_exception" {
+        return Err(request_error(
+            "publish",
+            format!("Snapshot '{name}' has not passed validation (validation: {validation})"),
+        ));
+    }
+    if snapshot.text("cmdb_ci").is_none() {
+        return Err(request_error(
+            "publish",
+            format!(
+                "Deployable '{}' is not connected to a service",
+                snapshot.string("deployable_name")
+            ),
+        ));
+    }
+    let now = now_string();
+    tx.execute(
+        "UPDATE sn_cdm_snapshot SET published = $1 WHERE cdm_deployable_id = $2 AND published = $3",
+        &[
+            Value::Bool(false),
+            Value::from(snapshot.string("cdm_deployable_id")),
+            Value::Bool(true),
+        ],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE sn_cdm_snapshot SET published = $1, last_published = $2, sys_updated_on = $2, sys_updated_by = $3, \
+         sys_mod_count = sys_mod_count + 1 WHERE sys_id = $4",
+        &[Value::Bool(true), Value::Text(now), Value::from(actor), Value::from(snapshot.string("sys_id"))],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn unpublish(tx: &mut Tx, snapshot: &Row, actor: &str) -> Result<()> {
+    if !snapshot.bool("published") {
+        return Err(request_error(
+            "unpublish",
+            format!("Snapshot '{}' is not published", snapshot.string("name")),
+        ));
+    }
+    tx.execute(
+        "UPDATE sn_cdm_snapshot SET published = $1, sys_updated_on = $2, sys_updated_by = $3, \
+         sys_mod_count = sys_mod_count + 1 WHERE sys_id = $4",
+        &[
+            Value::Bool(false),
+            Value::Text(now_string()),
+            Value::from(actor),
+            Value::from(snapshot.string("sys_id")),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The snapshot record as the snapshot endpoints answer it.
+pub fn record(row: &Row, base: &str) -> Json {
+    let reference = |table: &str, id: String| json!({"value": id, "link": format!("{base}/api/now/table/{table}/{id}")});
+    json!({
+        "changeset_id": reference("sn_cdm_changeset", row.string("changeset_id")),
+        "cdm_deployable_id": reference("sn_cdm_deployable", row.string("cdm_deployable_id")),
+        "cdm_application_id": reference("sn_cdm_application", row.string("cdm_application_id")),
+        "description": row.text("description"),
+        "published": row.bool("published"),
+        "sys_updated_on": row.string("sys_updated_on"),
+        "last_published": row.string("last_published"),
+        "last_validated": row.string("last_validated"),
+        "number": row.string("number"),
+        "sys_id": row.string("sys_id"),
+        "sys_updated_by": row.string("sys_updated_by"),
+        "sys_created_on": row.string("sys_created_on"),
+        "name": row.string("name"),
+        "validation": row.string("validation"),
+        "sys_created_by": row.string("sys_created_by"),
+    })
+}
+
+/// The snapshot a path id names, which must exist.
+pub async fn require(tx: &mut Tx, id: &str, operation: &str) -> Result<Row> {
+    by_id(tx, id)
+        .await?
+        .ok_or_else(|| request_error(operation, "Snapshot not found"))
+}
+
+pub fn not_found_by_name(name: &str) -> crate::error::Error {
+    refusal(format!("Snapshot '{name}' not found"))
+}

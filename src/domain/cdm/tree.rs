@@ -1,0 +1,557 @@
+//! The node versions of an application's tree: reading the committed tree
+//! (or the tree a changeset sees), finding nodes by path, and recording
+//! pending versions in a changeset.
+
+use std::collections::HashMap;
+
+use super::{encode_main_id, node_type, refusal, RESERVED_NAMES};
+use crate::domain::records::next_number;
+use crate::error::{Error, Result};
+use crate::ids::new_sys_id;
+use crate::storage::{Row, Tx, Value};
+use crate::time::now_string;
+
+/// One version of a node.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub sys_id: String,
+    pub application: String,
+    pub main_id: i64,
+    pub parent: Option<i64>,
+    pub node_path: String,
+    pub level: i64,
+    pub node_type: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub value: Option<String>,
+    pub secure_value: Option<String>,
+    pub secure: bool,
+    pub status: String,
+    pub classifier: Option<String>,
+    pub position: Option<i64>,
+    pub changeset_id: Option<String>,
+    pub previous_version: Option<String>,
+    pub effective_from: Option<i64>,
+    pub effective_to: Option<i64>,
+    pub system_folder: bool,
+    pub linked_to: Option<i64>,
+    pub conflict: bool,
+    pub conflict_type: Option<String>,
+    pub sys_created_on: String,
+    pub sys_created_by: String,
+    pub sys_updated_on: String,
+    pub sys_updated_by: String,
+}
+
+pub const NODE_COLUMNS: &str = "sys_id, application, main_id, parent_main_id, node_path, level, type, name, \
+     description, value, secure_value, secure, status, node_classifier, position, changeset_id, \
+     previous_version, effective_from, effective_to, system_folder, linked_to, conflict, conflict_type, \
+     sys_created_on, sys_created_by, sys_updated_on, sys_updated_by";
+
+impl Node {
+    pub fn from_row(r: &Row) -> Node {
+        Node {
+            sys_id: r.string("sys_id"),
+            application: r.string("application"),
+            main_id: r.int("main_id").unwrap_or_default(),
+            parent: r.int("parent_main_id"),
+            node_path: r.string("node_path"),
+            level: r.int("level").unwrap_or_default(),
+            node_type: r.string("type"),
+            name: r.string("name"),
+            description: r.text("description"),
+            value: r.text("value"),
+            secure_value: r.text("secure_value"),
+            secure: r.bool("secure"),
+            status: r.string("status"),
+            classifier: r.text("node_classifier"),
+            position: r.int("position"),
+            changeset_id: r.text("changeset_id"),
+            previous_version: r.text("previous_version"),
+            effective_from: r.int("effective_from"),
+            effective_to: r.int("effective_to"),
+            system_folder: r.bool("system_folder"),
+            linked_to: r.int("linked_to"),
+            conflict: r.bool("conflict"),
+            conflict_type: r.text("conflict_type"),
+            sys_created_on: r.string("sys_created_on"),
+            sys_created_by: r.string("sys_created_by"),
+            sys_updated_on: r.string("sys_updated_on"),
+            sys_updated_by: r.string("sys_updated_by"),
+        }
+    }
+
+    pub fn is_pending(&self) -> bool {
+        self.effective_from.is_none()
+    }
+}
+
+/// A tree: the live version of each node by main_id, and children by parent.
+#[derive(Default)]
+pub struct Tree {
+    pub nodes: HashMap<i64, Node>,
+    pub children: HashMap<i64, Vec<i64>>,
+}
+
+impl Tree {
+    fn from_nodes(nodes: impl IntoIterator<Item = Node>) -> Tree {
+        let nodes: HashMap<i64, Node> = nodes.into_iter().map(|n| (n.main_id, n)).collect();
+        let mut children: HashMap<i64, Vec<i64>> = HashMap::new();
+        for n in nodes.values() {
+            if let Some(p) = n.parent {
+                children.entry(p).or_default().push(n.main_id);
+            }
+        }
+        for list in children.values_mut() {
+            list.sort_by(|a, b| {
+                let (na, nb) = (&nodes[a], &nodes[b]);
+                (na.position, &na.name).cmp(&(nb.position, &nb.name))
+            });
+        }
+        Tree { nodes, children }
+    }
+
+    pub fn get(&self, main_id: i64) -> Option<&Node> {
+        self.nodes.get(&main_id)
+    }
+
+    pub fn children_of(&self, main_id: i64) -> impl Iterator<Item = &Node> {
+        self.children
+            .get(&main_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.nodes.get(id))
+    }
+
+    pub fn child(&self, parent: i64, name: &str) -> Option<&Node> {
+        self.children_of(parent).find(|n| n.name == name)
+    }
+
+    /// The node at `names` below `from` (names relative to it).
+    pub fn find(&self, from: i64, names: &[String]) -> Option<&Node> {
+        let mut current = self.get(from)?;
+        for name in names {
+            current = self.child(current.main_id, name)?;
+        }
+        Some(current)
+    }
+
+    /// The main_ids of a node and everything below it.
+    pub fn subtree(&self, main_id: i64) -> Vec<i64> {
+        let mut out = vec![main_id];
+        let mut i = 0;
+        while i < out.len() {
+            if let Some(kids) = self.children.get(&out[i]) {
+                out.extend(kids.iter().copied());
+            }
+            i += 1;
+        }
+        out
+    }
+
+    /// The slash path of a node from the application root, without the
+    /// application's name (`deployables/Dev_1/cdi`).
+    pub fn path_of(&self, main_id: i64) -> String {
+        let mut names = Vec::new();
+        let mut current = self.get(main_id);
+        while let Some(n) = current {
+            if n.parent.is_none() {
+                break;
+            }
+            names.push(n.name.clone());
+            current = n.parent.and_then(|p| self.get(p));
+        }
+        names.reverse();
+        names.join("/")
+    }
+}
+
+/// The committed tree of an application now.
+pub async fn committed(tx: &mut Tx, application: &str) -> Result<Tree> {
+    let rows = tx
+        .fetch_all(
+            &format!(
+                "SELECT {NODE_COLUMNS} FROM sn_cdm_node WHERE application = $1 AND effective_to IS NULL \
+                 AND effective_from IS NOT NULL AND status <> 'deleted'"
+            ),
+            &[Value::from(application)],
+        )
+        .await?;
+    Ok(Tree::from_nodes(rows.iter().map(Node::from_row)))
+}
+
+/// The pending versions of a changeset.
+pub async fn pending(tx: &mut Tx, changeset: &str) -> Result<Vec<Node>> {
+    let rows = tx
+        .fetch_all(
+            &format!(
+                "SELECT {NODE_COLUMNS} FROM sn_cdm_node WHERE changeset_id = $1 AND effective_from IS NULL \
+                 ORDER BY main_id"
+            ),
+            &[Value::from(changeset)],
+        )
+        .await?;
+    Ok(rows.iter().map(Node::from_row).collect())
+}
+
+/// The tree as a changeset sees it: the committed tree with the
+/// changeset's pending versions laid over it.
+pub async fn as_seen_by(tx: &mut Tx, application: &str, changeset: Option<&str>) -> Result<Tree> {
+    let tree = committed(tx, application).await?;
+    let Some(changeset) = changeset else {
+        return Ok(tree);
+    };
+    let mut nodes = tree.nodes;
+    for version in pending(tx, changeset).await? {
+        if version.status == "deleted" {
+            nodes.remove(&version.main_id);
+        } else {
+            nodes.insert(version.main_id, version);
+        }
+    }
+    Ok(Tree::from_nodes(nodes.into_values()))
+}
+
+/// What a new node is.
+pub struct NewNode<'a> {
+    pub parent: &'a Node,
+    pub name: &'a str,
+    pub node_type: &'static str,
+    pub value: Option<&'a str>,
+    pub secure: bool,
+    pub position: Option<i64>,
+    pub linked_to: Option<i64>,
+    pub system_folder: bool,
+    pub classifier: Option<String>,
+}
+
+/// Checks a user node's name: present, not reserved, unique among siblings.
+pub fn check_new_name(tree: &Tree, parent: &Node, name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(refusal("A node name is required"));
+    }
+    if RESERVED_NAMES.contains(&name) {
+        return Err(refusal(format!(
+            "'{name}' is a reserved node name (vars, collections, deployables and components are system folders)"
+        )));
+    }
+    if tree.child(parent.main_id, name).is_some() {
+        return Err(refusal(format!(
+            "A node named '{name}' already exists under '{}'",
+            parent.name
+        )));
+    }
+    Ok(())
+}
+
+/// Records a new node in a changeset; returns it (as the changeset sees it).
+pub async fn add(
+    tx: &mut Tx,
+    tree: &mut Tree,
+    changeset: Option<&str>,
+    new: NewNode<'_>,
+    actor: &str,
+) -> Result<Node> {
+    let main_id = next_number(tx, "cdm_main_id").await?;
+    let now = now_string();
+    let parent = new.parent.clone();
+    let (value, secure_value) = store_value(tx, new.value, new.secure).await?;
+    let node = Node {
+        sys_id: new_sys_id(),
+        application: parent.application.clone(),
+        main_id,
+        parent: Some(parent.main_id),
+        node_path: format!("{}!{}", parent.node_path, encode_main_id(main_id)),
+        level: parent.level + 1,
+        node_type: new.node_type.to_owned(),
+        name: new.name.to_owned(),
+        description: None,
+        value,
+        secure_value,
+        secure: new.secure,
+        status: if changeset.is_some() { "new" } else { "valid" }.to_owned(),
+        classifier: new.classifier.or_else(|| parent.classifier.clone()),
+        position: new.position,
+        changeset_id: changeset.map(str::to_owned),
+        previous_version: None,
+        effective_from: None,
+        effective_to: None,
+        system_folder: new.system_folder,
+        linked_to: new.linked_to,
+        conflict: false,
+        conflict_type: None,
+        sys_created_on: now.clone(),
+        sys_created_by: actor.to_owned(),
+        sys_updated_on: now,
+        sys_updated_by: actor.to_owned(),
+    };
+    insert(tx, &node).await?;
+    tree.children
+        .entry(parent.main_id)
+        .or_default()
+        .push(main_id);
+    tree.nodes.insert(main_id, node.clone());
+    Ok(node)
+}
+
+/// A value as stored: secure values encrypted in `secure_value`.
+pub async fn store_value(
+    tx: &mut Tx,
+    value: Option<&str>,
+    secure: bool,
+) -> Result<(Option<String>, Option<String>)> {
+    match (value, secure) {
+        (Some(v), true) => Ok((None, Some(crate::secrets::encrypt(tx, v).await?))),
+        (v, _) => Ok((v.map(str::to_owned), None)),
+    }
+}
+
+pub async fn insert(tx: &mut Tx, n: &Node) -> Result<()> {
+    tx.execute(
+        "INSERT INTO sn_cdm_node (sys_id, sys_created_on, sys_created_by, sys_updated_on, sys_updated_by, \
+         sys_mod_count, sys_class_name, application, main_id, main_id_encoded, parent_main_id, node_path, level, \
+         type, name, description, value, secure_value, secure, status, node_classifier, position, changeset_id, \
+         previous_version, effective_from, effective_to, system_folder, linked_to, conflict, conflict_type) \
+         VALUES ($1, $2, $3, $4, $5, 0, 'sn_cdm_node', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
+        &[
+            Value::from(&n.sys_id),
+            Value::from(&n.sys_created_on),
+            Value::from(&n.sys_created_by),
+            Value::from(&n.sys_updated_on),
+            Value::from(&n.sys_updated_by),
+            Value::from(&n.application),
+            Value::Int(n.main_id),
+            Value::Text(encode_main_id(n.main_id)),
+            Value::from(n.parent),
+            Value::from(&n.node_path),
+            Value::Int(n.level),
+            Value::from(&n.node_type),
+            Value::from(&n.name),
+            Value::from(n.description.clone()),
+            Value::from(n.value.clone()),
+            Value::from(n.secure_value.clone()),
+            Value::Bool(n.secure),
+            Value::from(&n.status),
+            Value::from(n.classifier.clone()),
+            Value::from(n.position),
+            Value::from(n.changeset_id.clone()),
+            Value::from(n.previous_version.clone()),
+            Value::from(n.effective_from),
+            Value::from(n.effective_to),
+            Value::Bool(n.system_folder),
+            Value::from(n.linked_to),
+            Value::Bool(n.conflict),
+            Value::from(n.conflict_type.clone()),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// What an update changes.
+#[derive(Default)]
+pub struct Change<'a> {
+    pub name: Option<&'a str>,
+    /// `Some(None)` clears the value.
+    pub value: Option<Option<&'a str>>,
+    pub secure: Option<bool>,
+}
+
+/// Records a change to an existing node in a changeset: the changeset's
+/// pending version when it has one, a new pending version otherwise.
+pub async fn update(
+    tx: &mut Tx,
+    tree: &mut Tree,
+    changeset: &str,
+    main_id: i64,
+    change: Change<'_>,
+    actor: &str,
+) -> Result<Node> {
+    let current = tree
+        .get(main_id)
+        .cloned()
+        .ok_or_else(|| refusal(format!("Node {main_id} not found")))?;
+    if current.system_folder || current.parent.is_none() {
+        return Err(refusal(format!(
+            "'{}' is a system node and cannot be changed",
+            current.name
+        )));
+    }
+    if let Some(name) = change.name {
+        if name != current.name {
+            let parent = current
+                .parent
+                .and_then(|p| tree.get(p))
+                .cloned()
+                .ok_or_else(|| refusal("parent missing"))?;
+            check_new_name(tree, &parent, name)?;
+        }
+    }
+    if current.secure && change.secure == Some(false) {
+        return Err(refusal("A secure node cannot be made non-secure"));
+    }
+    let secure = change.secure.unwrap_or(current.secure);
+    let mut next = current.clone();
+    if let Some(name) = change.name {
+        next.name = name.to_owned();
+    }
+    let clear_value = match change.value {
+        Some(v) => v.map(str::to_owned),
+        None if current.secure => match &current.secure_value {
+            Some(s) => Some(crate::secrets::decrypt_in_tx(tx, s).await?),
+            None => None,
+        },
+        None => current.value.clone(),
+    };
+    let (value, secure_value) = store_value(tx, clear_value.as_deref(), secure).await?;
+    next.value = value;
+    next.secure_value = secure_value;
+    next.secure = secure;
+    next.sys_updated_on = now_string();
+    next.sys_updated_by = actor.to_owned();
+    if current.is_pending() && current.changeset_id.as_deref() == Some(changeset) {
+        write_pending(tx, &next).await?;
+    } else {
+        next.sys_id = new_sys_id();
+        next.status = "updated".into();
+        next.changeset_id = Some(changeset.to_owned());
+        next.previous_version = Some(current.sys_id.clone());
+        next.effective_from = None;
+        next.effective_to = None;
+        next.sys_created_on = next.sys_updated_on.clone();
+        next.sys_created_by = actor.to_owned();
+        insert(tx, &next).await?;
+    }
+    tree.nodes.insert(main_id, next.clone());
+    Ok(next)
+}
+
+async fn write_pending(tx: &mut Tx, n: &Node) -> Result<()> {
+    tx.execute(
+        "UPDATE sn_cdm_node SET name = $1, value = $2, secure_value = $3, secure = $4, status = $5, \
+         sys_updated_on = $6, sys_updated_by = $7, sys_mod_count = sys_mod_count + 1 WHERE sys_id = $8",
+        &[
+            Value::from(&n.name),
+            Value::from(n.value.clone()),
+            Value::from(n.secure_value.clone()),
+            Value::Bool(n.secure),
+            Value::from(&n.status),
+            Value::from(&n.sys_updated_on),
+            Value::from(&n.sys_updated_by),
+            Value::from(&n.sys_id),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records the deletion of a node and everything below it in a changeset.
+/// Nodes the changeset itself added simply go.
+pub async fn delete(
+    tx: &mut Tx,
+    tree: &mut Tree,
+    changeset: &str,
+    main_id: i64,
+    actor: &str,
+) -> Result<usize> {
+    let node = tree
+        .get(main_id)
+        .cloned()
+        .ok_or_else(|| refusal(format!("Node {main_id} not found")))?;
+    if node.system_folder || node.parent.is_none() {
+        return Err(refusal(format!(
+            "'{}' is a system node and cannot be deleted",
+            node.name
+        )));
+    }
+    let ids = tree.subtree(main_id);
+    let now = now_string();
+    for id in &ids {
+        let Some(current) = tree.nodes.remove(id) else {
+            continue;
+        };
+        let own_pending =
+            current.is_pending() && current.changeset_id.as_deref() == Some(changeset);
+        if own_pending && current.previous_version.is_none() {
+            tx.execute(
+                "DELETE FROM sn_cdm_node WHERE sys_id = $1",
+                &[Value::from(&current.sys_id)],
+            )
+            .await?;
+            continue;
+        }
+        let mut gone = current.clone();
+        gone.status = "deleted".into();
+        gone.sys_updated_on = now.clone();
+        gone.sys_updated_by = actor.to_owned();
+        if own_pending {
+            write_pending(tx, &gone).await?;
+        } else {
+            gone.sys_id = new_sys_id();
+            gone.changeset_id = Some(changeset.to_owned());
+            gone.previous_version = Some(current.sys_id.clone());
+            gone.effective_from = None;
+            gone.effective_to = None;
+            gone.sys_created_on = now.clone();
+            gone.sys_created_by = actor.to_owned();
+            insert(tx, &gone).await?;
+        }
+    }
+    for list in tree.children.values_mut() {
+        list.retain(|c| !ids.contains(c));
+    }
+    Ok(ids.len())
+}
+
+/// The type of node an object or a scalar becomes under `parent`: inside a
+/// `vars` folder folders and variables, elsewhere components and CDIs.
+pub fn in_vars(tree: &Tree, parent: &Node) -> bool {
+    let mut current = Some(parent);
+    while let Some(n) = current {
+        if n.system_folder && n.name == "vars" {
+            return true;
+        }
+        current = n.parent.and_then(|p| tree.get(p));
+    }
+    false
+}
+
+pub fn container_type(tree: &Tree, parent: &Node) -> &'static str {
+    if in_vars(tree, parent) {
+        node_type::FOLDER
+    } else {
+        node_type::COMPONENT
+    }
+}
+
+pub fn leaf_type(tree: &Tree, parent: &Node) -> &'static str {
+    if in_vars(tree, parent) {
+        node_type::VARIABLE
+    } else {
+        node_type::CDI
+    }
+}
+
+/// Refuses a child of a type its parent cannot hold.
+pub fn check_child_type(parent: &Node, child_type: &str) -> Result<()> {
+    use node_type::*;
+    let ok = match parent.node_type.as_str() {
+        CDI | VARIABLE => false,
+        FOLDER => matches!(child_type, FOLDER | VARIABLE | ARRAY),
+        _ => child_type != DEPLOYABLE,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(refusal(format!(
+            "Node '{}' of type '{}' cannot create child of type '{child_type}'",
+            parent.name, parent.node_type
+        )))
+    }
+}
+
+/// The main_id a client's error should not need: kept for messages.
+pub fn not_found(path: &str) -> Error {
+    refusal(format!("Node not found at path '{path}'"))
+}

@@ -454,17 +454,23 @@ pub async fn delete(db: &Db, table: &'static Table, sys_id: &str, actor: &str) -
     Ok(())
 }
 
-/// Secret columns are stored encrypted with the server's key.
+/// Secret columns are stored encrypted with the server's key. A secret
+/// written back as the mask the APIs show keeps its stored value.
 async fn encrypt_secrets(
     tx: &mut Tx,
     table: &Table,
-    values: &mut [(&'static str, Value)],
+    values: &mut Vec<(&'static str, Value)>,
 ) -> Result<()> {
-    for (name, value) in values.iter_mut() {
-        let secret = table
+    let is_secret = |name: &str| {
+        table
             .column(name)
-            .is_some_and(|c| c.ty == ColumnType::Secret);
-        if let (true, Value::Text(clear)) = (secret, &*value) {
+            .is_some_and(|c| c.ty == ColumnType::Secret)
+    };
+    values.retain(|(name, value)| {
+        !(is_secret(name) && value.as_str() == Some(crate::http::table_api::SECRET_MASK))
+    });
+    for (name, value) in values.iter_mut() {
+        if let (true, Value::Text(clear)) = (is_secret(name), &*value) {
             if !crate::secrets::is_encrypted(clear) {
                 *value = Value::Text(crate::secrets::encrypt(tx, clear).await?);
             }

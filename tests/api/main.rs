@@ -19,3 +19,4 @@ mod scope;
 mod server;
 mod servicedesk;
 mod table_api;
+mod update_sets;

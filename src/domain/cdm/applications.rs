@@ -2,13 +2,11 @@
 //! deployables (each connected to an application service).
 
 use super::tree::{self, Node, Tree};
-use super::{encode_main_id, node_type, refusal, request_error};
+use super::{node_type, refusal, request_error};
 use crate::domain::records::{insert_values, next_number};
 use crate::error::Result;
-use crate::ids::new_sys_id;
 use crate::registry;
 use crate::storage::{Row, Tx, Value};
-use crate::time::{now_millis, now_string};
 
 pub const ENVIRONMENT_TYPES: [&str; 3] = ["Development", "Test", "Production"];
 
@@ -42,39 +40,11 @@ pub async fn build_tree(
             None => next_number(tx, "cdm_main_id").await?,
         };
     }
-    let now = now_string();
-    let at = now_millis();
-    let node = |main_id: i64, parent: Option<&Node>, name: &str, ty: &str, classifier: &str| Node {
-        sys_id: new_sys_id(),
-        application: app.to_owned(),
-        main_id,
-        parent: parent.map(|p| p.main_id),
-        node_path: match parent {
-            Some(p) => format!("{}!{}", p.node_path, encode_main_id(main_id)),
-            None => format!("!{}", encode_main_id(main_id)),
-        },
-        level: parent.map(|p| p.level + 1).unwrap_or(0),
-        node_type: ty.to_owned(),
-        name: name.to_owned(),
-        description: None,
-        value: None,
-        secure_value: None,
-        secure: false,
-        status: "valid".into(),
-        classifier: Some(classifier.to_owned()),
-        position: None,
-        changeset_id: None,
-        previous_version: None,
-        effective_from: Some(at),
-        effective_to: None,
-        system_folder: parent.is_some(),
-        linked_to: None,
-        conflict: false,
-        conflict_type: None,
-        sys_created_on: now.clone(),
-        sys_created_by: actor.to_owned(),
-        sys_updated_on: now.clone(),
-        sys_updated_by: actor.to_owned(),
+    let node = |main_id: i64, parent: Option<&Node>, name: &str, ty: &str, classifier: &str| {
+        let mut n = Node::committed(app, parent, main_id, name, ty, actor);
+        n.system_folder = parent.is_some();
+        n.classifier = Some(classifier.to_owned());
+        n
     };
     let root = node(ids[0], None, name, node_type::APPLICATION, "/application");
     let components = node(
@@ -230,36 +200,9 @@ async fn committed_child(
         Some(id) => id,
         None => next_number(tx, "cdm_main_id").await?,
     };
-    let now = now_string();
-    let node = Node {
-        sys_id: new_sys_id(),
-        application: parent.application.clone(),
-        main_id,
-        parent: Some(parent.main_id),
-        node_path: format!("{}!{}", parent.node_path, encode_main_id(main_id)),
-        level: parent.level + 1,
-        node_type: ty.to_owned(),
-        name: name.to_owned(),
-        description: None,
-        value: None,
-        secure_value: None,
-        secure: false,
-        status: "valid".into(),
-        classifier: Some(classifier.to_owned()),
-        position: None,
-        changeset_id: None,
-        previous_version: None,
-        effective_from: Some(now_millis()),
-        effective_to: None,
-        system_folder: name == "vars",
-        linked_to: None,
-        conflict: false,
-        conflict_type: None,
-        sys_created_on: now.clone(),
-        sys_created_by: actor.to_owned(),
-        sys_updated_on: now,
-        sys_updated_by: actor.to_owned(),
-    };
+    let mut node = Node::committed(&parent.application, Some(parent), main_id, name, ty, actor);
+    node.classifier = Some(classifier.to_owned());
+    node.system_folder = name == "vars";
     tree::insert(tx, &node).await?;
     tree.children
         .entry(parent.main_id)

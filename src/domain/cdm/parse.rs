@@ -131,9 +131,11 @@ fn insert_path(
             .or_insert_with(|| Json::Object(Map::new()));
         current = match entry {
             Json::Object(m) => m,
-            _ => return Err(refusal(format!(
+            _ => {
+                return Err(refusal(format!(
                 "Invalid {format} content: line {line}: '{part}' is a value and a section at once"
-            ))),
+            )))
+            }
         };
     }
     if matches!(current.get(*last), Some(Json::Object(_))) {

@@ -84,6 +84,51 @@ impl Node {
     pub fn is_pending(&self) -> bool {
         self.effective_from.is_none()
     }
+
+    /// A committed node: the root of an application when `parent` is none,
+    /// else a child of `parent` (its path, level and application follow).
+    pub fn committed(
+        application: &str,
+        parent: Option<&Node>,
+        main_id: i64,
+        name: &str,
+        ty: &str,
+        actor: &str,
+    ) -> Node {
+        let now = now_string();
+        Node {
+            sys_id: new_sys_id(),
+            application: application.to_owned(),
+            main_id,
+            parent: parent.map(|p| p.main_id),
+            node_path: match parent {
+                Some(p) => format!("{}!{}", p.node_path, encode_main_id(main_id)),
+                None => format!("!{}", encode_main_id(main_id)),
+            },
+            level: parent.map(|p| p.level + 1).unwrap_or(0),
+            node_type: ty.to_owned(),
+            name: name.to_owned(),
+            description: None,
+            value: None,
+            secure_value: None,
+            secure: false,
+            status: "valid".into(),
+            classifier: parent.and_then(|p| p.classifier.clone()),
+            position: None,
+            changeset_id: None,
+            previous_version: None,
+            effective_from: Some(crate::time::now_millis()),
+            effective_to: None,
+            system_folder: false,
+            linked_to: None,
+            conflict: false,
+            conflict_type: None,
+            sys_created_on: now.clone(),
+            sys_created_by: actor.to_owned(),
+            sys_updated_on: now,
+            sys_updated_by: actor.to_owned(),
+        }
+    }
 }
 
 /// A tree: the live version of each node by main_id, and children by parent.
@@ -536,10 +581,20 @@ pub fn leaf_type(tree: &Tree, parent: &Node) -> &'static str {
 /// Refuses a child of a type its parent cannot hold.
 pub fn check_child_type(parent: &Node, child_type: &str) -> Result<()> {
     use node_type::*;
-    let ok = match parent.node_type.as_str() {
-        CDI | VARIABLE => false,
-        FOLDER => matches!(child_type, FOLDER | VARIABLE | ARRAY),
-        _ => child_type != DEPLOYABLE,
+    let ok = match (
+        parent.node_type.as_str(),
+        parent.system_folder,
+        parent.name.as_str(),
+    ) {
+        (CDI | VARIABLE | APPLICATION, ..) => false,
+        (FOLDER, true, "components") => child_type == COMPONENT,
+        (FOLDER, true, "collections") => child_type == COLLECTION,
+        (FOLDER, true, "deployables") => false,
+        // `vars` folders and the folders inside them.
+        (FOLDER, ..) => matches!(child_type, FOLDER | VARIABLE | ARRAY),
+        // Components, collections, deployables, arrays and includes (whose
+        // children override the included values).
+        _ => matches!(child_type, COMPONENT | CDI | ARRAY),
     };
     if ok {
         Ok(())

@@ -29,9 +29,13 @@ fn no_update_set(id: &str) -> Error {
     Error::not_found("No Record found").with_detail(format!("No update set with sys_id {id}"))
 }
 
-/// The update set's row, which must exist.
+/// The update set's row, which must exist, locked until the transaction ends.
 pub async fn update_set(tx: &mut Tx, id: &str) -> Result<Row> {
-    tx.fetch_optional(UPDATE_SET, &[Value::from(id)])
+    let sql = format!(
+        "{UPDATE_SET}{}",
+        crate::storage::dialect::for_update(tx.backend())
+    );
+    tx.fetch_optional(&sql, &[Value::from(id)])
         .await?
         .ok_or_else(|| no_update_set(id))
 }

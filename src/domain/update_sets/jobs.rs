@@ -76,9 +76,11 @@ impl JobHandler for Retrieve {
                 let page = retrieve::remote_updates_page(&source, &set_id, updates.len()).await?;
                 let short = page.len() < retrieve::PAGE_SIZE;
                 updates.extend(page);
-                // Reading is most of the work; the last tenth is writing.
-                let percent = 10 + (updates.len() as i64 % 10_000) * 70 / 10_000;
-                ctx.progress(percent.min(80), &format!("Read {} updates", updates.len()))
+                // The total is unknown until the last page: approach 80 %
+                // (the rest is writing) without ever going back.
+                let page = retrieve::PAGE_SIZE as i64;
+                let percent = 80 - 70 * page / (page + updates.len() as i64);
+                ctx.progress(percent, &format!("Read {} updates", updates.len()))
                     .await?;
                 if short {
                     break;

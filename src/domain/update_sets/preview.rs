@@ -81,9 +81,14 @@ fn no_remote_set(id: &str) -> Error {
         .with_detail(format!("No retrieved update set with sys_id {id}"))
 }
 
-/// The retrieved set's row, which must exist.
+/// The retrieved set's row, which must exist, locked until the transaction
+/// ends (two commits of one set queue up; the second sees it committed).
 pub async fn remote_set(tx: &mut Tx, id: &str) -> Result<Row> {
-    tx.fetch_optional(REMOTE_SET, &[Value::from(id)])
+    let sql = format!(
+        "{REMOTE_SET}{}",
+        crate::storage::dialect::for_update(tx.backend())
+    );
+    tx.fetch_optional(&sql, &[Value::from(id)])
         .await?
         .ok_or_else(|| no_remote_set(id))
 }
@@ -146,6 +151,9 @@ pub async fn preview(tx: &mut Tx, set_id: &str, actor: &str) -> Result<PreviewSu
     .await?;
     let updates = updates_of(tx, "remote_update_set", set_id, false).await?;
     let local = local_rows(tx, &updates).await?;
+    // Each record as the updates before the current one would leave it
+    // (a later update of a record is based on the earlier one's payload).
+    let mut state_after: HashMap<(String, String), Option<Payload>> = HashMap::new();
     let mut problems = Vec::new();
     let mut dispositions: HashMap<&'static str, Vec<String>> = HashMap::new();
 
@@ -192,9 +200,16 @@ pub async fn preview(tx: &mut Tx, set_id: &str, actor: &str) -> Result<PreviewSu
                 missing: None,
             });
         }
-        let here = local
-            .get(&(u.table.clone(), u.record_sys_id.clone()))
-            .map(|r| super::payload_of(table, r));
+        let key = (u.table.clone(), u.record_sys_id.clone());
+        let here = match state_after.get(&key) {
+            Some(earlier) => earlier.clone(),
+            None => local.get(&key).map(|r| super::payload_of(table, r)),
+        };
+        let after = match u.action.as_str() {
+            DELETE => None,
+            _ => u.payload.clone(),
+        };
+        state_after.insert(key, after);
         let unchanged_since_base = |here: &Payload| {
             u.base_payload
                 .as_ref()

@@ -3,6 +3,7 @@
 //! database (it only inserts what is missing, in one transaction).
 
 mod bundles;
+pub mod cdm;
 mod scope;
 mod servicedesk;
 pub mod update_sets;
@@ -121,6 +122,7 @@ pub async fn load_with(db: &Db, self_url: &str) -> Result<usize> {
     added += servicedesk::load(&mut tx).await?;
     added += servicedesk::load_releases(&mut tx).await?;
     added += update_sets::load(&mut tx).await?;
+    added += cdm::load(&mut tx).await?;
     tx.commit().await?;
     added += update_sets::load_source(db, self_url).await?;
     Ok(added)

@@ -377,7 +377,8 @@ mod tests {
         );
         assert_eq!(
             out,
-            "<response><result><status>0</status><percent_complete>0</percent_complete><error>a&lt;b</error></result></response>"
+            // serde_json keeps object keys sorted.
+            "<response><result><error>a&lt;b</error><percent_complete>0</percent_complete><status>0</status></result></response>"
         );
     }
 }

@@ -5,6 +5,8 @@
 mod helpers;
 
 mod bundles;
+mod cdm;
+mod cdm_examples;
 mod dpr;
 mod envelopes;
 mod examples;

@@ -149,6 +149,22 @@ pub fn detect(pending: &[Node], current: &Tree) -> Vec<Conflict> {
                     "deleted_node",
                     format!("'{}' was deleted by another changeset", v.name),
                 ),
+                Some(now)
+                    if Some(&now.sys_id) == v.previous_version.as_ref()
+                        && v.status == "updated"
+                        && now.name != v.name
+                        && current
+                            .child(v.parent.unwrap_or_default(), &v.name)
+                            .is_some_and(|twin| {
+                                twin.main_id != v.main_id && !pending_ids.contains(&twin.main_id)
+                            }) =>
+                {
+                    conflict(
+                        v,
+                        "duplicated_node",
+                        format!("another changeset committed a node named '{}' here", v.name),
+                    )
+                }
                 Some(now) if Some(&now.sys_id) != v.previous_version.as_ref() => conflict(
                     v,
                     "updated_node",

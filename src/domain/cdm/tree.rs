@@ -456,6 +456,20 @@ pub async fn update(
     next.sys_updated_on = now_string();
     next.sys_updated_by = actor.to_owned();
     if current.is_pending() && current.changeset_id.as_deref() == Some(changeset) {
+        if current.conflict {
+            // Editing a conflicted node re-bases it on the version committed
+            // since: the next commit compares against that one.
+            next.previous_version = tx
+                .fetch_optional(
+                    "SELECT sys_id FROM sn_cdm_node WHERE main_id = $1 AND effective_to IS NULL \
+                     AND effective_from IS NOT NULL",
+                    &[Value::Int(main_id)],
+                )
+                .await?
+                .map(|r| r.string("sys_id"));
+            next.conflict = false;
+            next.conflict_type = None;
+        }
         write_pending(tx, &next).await?;
     } else {
         next.sys_id = new_sys_id();
@@ -475,7 +489,8 @@ pub async fn update(
 async fn write_pending(tx: &mut Tx, n: &Node) -> Result<()> {
     tx.execute(
         "UPDATE sn_cdm_node SET name = $1, value = $2, secure_value = $3, secure = $4, status = $5, \
-         sys_updated_on = $6, sys_updated_by = $7, sys_mod_count = sys_mod_count + 1 WHERE sys_id = $8",
+         sys_updated_on = $6, sys_updated_by = $7, sys_mod_count = sys_mod_count + 1, previous_version = $9, \
+         conflict = $10, conflict_type = $11 WHERE sys_id = $8",
         &[
             Value::from(&n.name),
             Value::from(n.value.clone()),
@@ -485,6 +500,9 @@ async fn write_pending(tx: &mut Tx, n: &Node) -> Result<()> {
             Value::from(&n.sys_updated_on),
             Value::from(&n.sys_updated_by),
             Value::from(&n.sys_id),
+            Value::from(n.previous_version.clone()),
+            Value::Bool(n.conflict),
+            Value::from(n.conflict_type.clone()),
         ],
     )
     .await?;

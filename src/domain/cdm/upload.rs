@@ -236,6 +236,7 @@ fn merge_value<'a>(
                     Some(n) => n,
                     None => {
                         let ty = wanted_container.expect("object");
+                        tree::check_new_name(tree, parent, name)?;
                         tree::check_child_type(parent, ty)?;
                         changes += 1;
                         tree::add(
@@ -254,6 +255,7 @@ fn merge_value<'a>(
                 let node = match existing {
                     Some(n) => n,
                     None => {
+                        tree::check_new_name(tree, parent, name)?;
                         tree::check_child_type(parent, node_type::ARRAY)?;
                         changes += 1;
                         tree::add(
@@ -291,6 +293,7 @@ fn merge_value<'a>(
                     }
                     None => {
                         let ty = tree::leaf_type(tree, parent);
+                        tree::check_new_name(tree, parent, name)?;
                         tree::check_child_type(parent, ty)?;
                         changes += 1;
                         tree::add(

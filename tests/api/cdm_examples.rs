@@ -352,3 +352,32 @@ async fn the_documented_errors_answer_in_the_cdm_envelope() {
         1
     );
 }
+
+/// The policy in docs/CONFIGURATION_DATA.md compiles and holds or fails as
+/// the document says.
+#[test]
+fn the_documented_snapshot_policy_does_what_the_guide_says() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/CONFIGURATION_DATA.md"
+    ))
+    .expect("the guide");
+    let start = doc.find("```rego\n").expect("a rego block") + "```rego\n".len();
+    let source = &doc[start..start + doc[start..].find("```").expect("closed")];
+    let policy = tollgate::policy::compile(source).expect("the documented policy compiles");
+    let input = |env: &str, url: &str| {
+        serde_json::json!({
+            "application": "payments",
+            "deployable": {"name": "Prod_1", "environment_type": env},
+            "snapshot": "Prod_1-v1.dpl",
+            "config": {"svc": {"db": {"url": url}}}
+        })
+    };
+    assert!(
+        !tollgate::policy::evaluate(&policy, &input("Production", "jdbc://@@dbhost@@")).compliant
+    );
+    assert!(tollgate::policy::evaluate(&policy, &input("Production", "jdbc://prod-db")).compliant);
+    assert!(
+        tollgate::policy::evaluate(&policy, &input("Development", "jdbc://@@dbhost@@")).compliant
+    );
+}

@@ -127,17 +127,7 @@ async fn pending_component(
         tx,
         &mut t,
         Some(changeset_id),
-        tree::NewNode {
-            parent: &components,
-            name: component,
-            node_type: node_type::COMPONENT,
-            value: None,
-            secure: false,
-            position: None,
-            linked_to: None,
-            system_folder: false,
-            classifier: None,
-        },
+        tree::NewNode::plain(&components, component, node_type::COMPONENT, None),
         "admin",
     )
     .await?;
@@ -145,17 +135,7 @@ async fn pending_component(
         tx,
         &mut t,
         Some(changeset_id),
-        tree::NewNode {
-            parent: &c,
-            name: cdi,
-            node_type: node_type::CDI,
-            value: Some(value),
-            secure: false,
-            position: None,
-            linked_to: None,
-            system_folder: false,
-            classifier: None,
-        },
+        tree::NewNode::plain(&c, cdi, node_type::CDI, Some(value)),
         "admin",
     )
     .await?;

@@ -103,6 +103,14 @@ impl JobContext {
         &self.db
     }
 
+    /// A string field of the payload (empty when absent).
+    pub fn payload_str(&self, name: &str) -> &str {
+        self.payload
+            .get(name)
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+    }
+
     pub async fn begin(&self) -> Result<Tx> {
         Ok(self.db.begin().await?)
     }

@@ -16,13 +16,6 @@ pub const COMMIT: &str = "cdm.commit";
 pub const UPLOAD: &str = "cdm.upload";
 pub const EXPORT: &str = "cdm.export";
 
-fn field<'a>(ctx: &'a JobContext, name: &str) -> &'a str {
-    ctx.payload
-        .get(name)
-        .and_then(Json::as_str)
-        .unwrap_or_default()
-}
-
 /// Runs `work` in a transaction; when it fails for its content, the
 /// transaction is dropped and `on_failure` records the error in a fresh one.
 async fn run_request<'a, W, F>(ctx: &'a JobContext, work: W, on_failure: F) -> Result<Outcome>
@@ -37,7 +30,7 @@ where
             message,
             result: Some((
                 "sn_cdm_request_queue".into(),
-                field(ctx, "request_id").to_owned(),
+                ctx.payload_str("request_id").to_owned(),
             )),
         }),
         Err(error) if error.kind == crate::error::ErrorKind::Internal => Err(error),
@@ -64,9 +57,9 @@ impl JobHandler for Commit {
 
     fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
         Box::pin(async move {
-            let request = field(ctx, "request_id").to_owned();
-            let changeset = field(ctx, "changeset_id").to_owned();
-            let actor = field(ctx, "actor").to_owned();
+            let request = ctx.payload_str("request_id").to_owned();
+            let changeset = ctx.payload_str("changeset_id").to_owned();
+            let actor = ctx.payload_str("actor").to_owned();
             let (r1, c1, a1) = (request.clone(), changeset.clone(), actor.clone());
             run_request(
                 ctx,
@@ -104,8 +97,8 @@ impl JobHandler for Upload {
 
     fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
         Box::pin(async move {
-            let request_id = field(ctx, "request_id").to_owned();
-            let actor = field(ctx, "actor").to_owned();
+            let request_id = ctx.payload_str("request_id").to_owned();
+            let actor = ctx.payload_str("actor").to_owned();
             let (r1, a1) = (request_id.clone(), actor.clone());
             run_request(
                 ctx,
@@ -240,7 +233,7 @@ impl JobHandler for Export {
 
     fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
         Box::pin(async move {
-            let request_id = field(ctx, "request_id").to_owned();
+            let request_id = ctx.payload_str("request_id").to_owned();
             let r1 = request_id.clone();
             run_request(
                 ctx,

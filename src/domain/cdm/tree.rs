@@ -270,6 +270,28 @@ pub struct NewNode<'a> {
     pub classifier: Option<String>,
 }
 
+impl<'a> NewNode<'a> {
+    /// A user node: not secure, not positioned, no include, no system folder.
+    pub fn plain(
+        parent: &'a Node,
+        name: &'a str,
+        node_type: &'static str,
+        value: Option<&'a str>,
+    ) -> NewNode<'a> {
+        NewNode {
+            parent,
+            name,
+            node_type,
+            value,
+            secure: false,
+            position: None,
+            linked_to: None,
+            system_folder: false,
+            classifier: None,
+        }
+    }
+}
+
 /// Checks a user node's name: present, not reserved, unique among siblings.
 pub fn check_new_name(tree: &Tree, parent: &Node, name: &str) -> Result<()> {
     if name.trim().is_empty() {

@@ -135,15 +135,8 @@ fn new_node<'a>(
     position: Option<i64>,
 ) -> NewNode<'a> {
     NewNode {
-        parent,
-        name,
-        node_type: ty,
-        value,
-        secure: false,
         position,
-        linked_to: None,
-        system_folder: false,
-        classifier: None,
+        ..NewNode::plain(parent, name, ty, value)
     }
 }
 

@@ -10,10 +10,10 @@ use serde_json::Value as Json;
 use super::commit::{retire_versions, VERSION_COLUMNS};
 use super::preview::{local_rows, updates_of};
 use super::{
-    configuration_table, delete_record, insert_rows, write_payload, DELETE, INSERT_OR_UPDATE,
+    configuration_table, delete_record, insert_rows, new_row, write_payload, DELETE,
+    INSERT_OR_UPDATE,
 };
 use crate::error::{Error, Result};
-use crate::ids::new_sys_id;
 use crate::storage::{Db, Row, Tx, Value};
 use crate::time::now_string;
 
@@ -125,22 +125,20 @@ pub async fn back_out(
                 }
             };
             names.push(u.name.clone());
-            versions.push(vec![
-                Value::Text(new_sys_id()),
-                Value::Text(now.clone()),
-                Value::from(actor),
-                Value::Text(now.clone()),
-                Value::from(actor),
-                Value::Int(0),
-                Value::from(&u.name),
-                Value::from(&u.target_name),
-                Value::from(action),
-                Value::from(payload),
-                Value::from("sys_update_set_backout"),
-                Value::from(set_id),
-                Value::from("previous"),
-                Value::from(set.text("application")),
-            ]);
+            versions.push(new_row(
+                &now,
+                actor,
+                vec![
+                    Value::from(&u.name),
+                    Value::from(&u.target_name),
+                    Value::from(action),
+                    Value::from(payload),
+                    Value::from("sys_update_set_backout"),
+                    Value::from(set_id),
+                    Value::from("previous"),
+                    Value::from(set.text("application")),
+                ],
+            ));
             restored += 1;
         }
         retire_versions(tx, &names).await?;

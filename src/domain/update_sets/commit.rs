@@ -11,12 +11,11 @@ use serde_json::Value as Json;
 use super::capture::update_name;
 use super::preview::{local_rows, preview, remote_set, updates_of};
 use super::{
-    configuration_table, delete_record, insert_rows, payload_of, placeholders, write_payload,
-    Payload, DELETE, INSERT_OR_UPDATE,
+    configuration_table, delete_record, insert_rows, new_row, payload_of, placeholders,
+    write_payload, Payload, DELETE, INSERT_OR_UPDATE,
 };
 use crate::domain::records::insert_values;
 use crate::error::{Error, Result};
-use crate::ids::new_sys_id;
 use crate::registry;
 use crate::storage::{Tx, Value};
 use crate::time::now_string;
@@ -152,41 +151,37 @@ pub async fn commit(
             .as_ref()
             .map(|p| Json::Object(p.clone()).to_string());
         let name = update_name(&u.table, &u.record_sys_id);
-        xml_rows.push(vec![
-            Value::Text(new_sys_id()),
-            Value::Text(now.clone()),
-            Value::from(actor),
-            Value::Text(now.clone()),
-            Value::from(actor),
-            Value::Int(0),
-            Value::from(&local_set),
-            Value::from(&name),
-            Value::from(&u.table),
-            Value::from(&u.record_sys_id),
-            Value::from(&u.target_name),
-            Value::from(&u.type_label),
-            Value::from(&u.action),
-            Value::from(payload_text.clone()),
-            Value::from(before.map(|b| Json::Object(b).to_string())),
-            Value::from(application.clone()),
-            Value::Int(i as i64 + 1),
-        ]);
-        version_rows.push(vec![
-            Value::Text(new_sys_id()),
-            Value::Text(now.clone()),
-            Value::from(actor),
-            Value::Text(now.clone()),
-            Value::from(actor),
-            Value::Int(0),
-            Value::from(&name),
-            Value::from(&u.target_name),
-            Value::from(&u.action),
-            Value::from(payload_text),
-            Value::from("sys_update_set"),
-            Value::from(&local_set),
-            Value::from("current"),
-            Value::from(application.clone()),
-        ]);
+        xml_rows.push(new_row(
+            &now,
+            actor,
+            vec![
+                Value::from(&local_set),
+                Value::from(&name),
+                Value::from(&u.table),
+                Value::from(&u.record_sys_id),
+                Value::from(&u.target_name),
+                Value::from(&u.type_label),
+                Value::from(&u.action),
+                Value::from(payload_text.clone()),
+                Value::from(before.map(|b| Json::Object(b).to_string())),
+                Value::from(application.clone()),
+                Value::Int(i as i64 + 1),
+            ],
+        ));
+        version_rows.push(new_row(
+            &now,
+            actor,
+            vec![
+                Value::from(&name),
+                Value::from(&u.target_name),
+                Value::from(&u.action),
+                Value::from(payload_text),
+                Value::from("sys_update_set"),
+                Value::from(&local_set),
+                Value::from("current"),
+                Value::from(application.clone()),
+            ],
+        ));
         names.push(name);
     }
     retire_versions(tx, &names).await?;

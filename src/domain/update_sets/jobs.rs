@@ -16,13 +16,6 @@ pub const COMMIT: &str = "cicd.update_set.commit";
 pub const COMMIT_MULTIPLE: &str = "cicd.update_set.commit_multiple";
 pub const BACK_OUT: &str = "cicd.update_set.back_out";
 
-fn field<'a>(ctx: &'a JobContext, name: &str) -> &'a str {
-    ctx.payload
-        .get(name)
-        .and_then(Json::as_str)
-        .unwrap_or_default()
-}
-
 fn flag(ctx: &JobContext, name: &str) -> bool {
     ctx.payload
         .get(name)
@@ -31,7 +24,7 @@ fn flag(ctx: &JobContext, name: &str) -> bool {
 }
 
 fn actor(ctx: &JobContext) -> String {
-    match field(ctx, "actor") {
+    match ctx.payload_str("actor") {
         "" => "system".to_owned(),
         a => a.to_owned(),
     }
@@ -58,9 +51,10 @@ impl JobHandler for Retrieve {
 
     fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
         Box::pin(async move {
-            let set_id = field(ctx, "update_set_id").to_owned();
+            let set_id = ctx.payload_str("update_set_id").to_owned();
             let source =
-                retrieve::source(ctx.db(), field(ctx, "update_source_id"), self.timeout).await?;
+                retrieve::source(ctx.db(), ctx.payload_str("update_source_id"), self.timeout)
+                    .await?;
             ctx.progress(
                 5,
                 &format!("Reading update set {set_id} from {}", source.name),
@@ -124,7 +118,7 @@ impl JobHandler for Preview {
 
     fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
         Box::pin(async move {
-            let id = field(ctx, "remote_update_set_id").to_owned();
+            let id = ctx.payload_str("remote_update_set_id").to_owned();
             ctx.progress(10, "Previewing").await?;
             let mut tx = ctx.begin().await?;
             let summary = preview::preview(&mut tx, &id, &actor(ctx)).await?;
@@ -149,7 +143,7 @@ impl JobHandler for Commit {
 
     fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
         Box::pin(async move {
-            let id = field(ctx, "remote_update_set_id").to_owned();
+            let id = ctx.payload_str("remote_update_set_id").to_owned();
             ctx.progress(10, "Committing").await?;
             let mut tx = ctx.begin().await?;
             let done =
@@ -252,7 +246,7 @@ impl JobHandler for BackOut {
 
     fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
         Box::pin(async move {
-            let id = field(ctx, "update_set_id").to_owned();
+            let id = ctx.payload_str("update_set_id").to_owned();
             ctx.progress(10, "Backing out").await?;
             let mut tx = ctx.begin().await?;
             let rollback = ctx

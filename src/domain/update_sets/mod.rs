@@ -213,6 +213,22 @@ pub async fn insert_rows(
     Ok(())
 }
 
+/// A new row's values: its system fields (a new sys_id, created and
+/// updated now by `actor`, no modifications) followed by `rest`, for
+/// [`insert_rows`] with the system columns first.
+pub fn new_row(now: &str, actor: &str, rest: Vec<Value>) -> Vec<Value> {
+    let mut row = vec![
+        Value::Text(crate::ids::new_sys_id()),
+        Value::from(now),
+        Value::from(actor),
+        Value::from(now),
+        Value::from(actor),
+        Value::Int(0),
+    ];
+    row.extend(rest);
+    row
+}
+
 /// The `$1, $2, ...` placeholders for `n` values starting after `offset`.
 pub fn placeholders(offset: usize, n: usize) -> String {
     (offset + 1..=offset + n)

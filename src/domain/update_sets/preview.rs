@@ -15,11 +15,11 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{
-    configuration_table, insert_rows, parse_payload, placeholders, rows_by_id, same_content,
-    Payload, DELETE, INSERT_OR_UPDATE,
+    configuration_table, insert_rows, new_row, parse_payload, placeholders, rows_by_id,
+    same_content, Payload, DELETE, INSERT_OR_UPDATE,
 };
 use crate::error::{Error, Result};
-use crate::ids::{is_sys_id, new_sys_id};
+use crate::ids::is_sys_id;
 use crate::registry::{self, ColumnType};
 use crate::storage::{Db, Row, Tx, Value};
 use crate::time::now_string;
@@ -320,22 +320,20 @@ pub async fn preview(tx: &mut Tx, set_id: &str, actor: &str) -> Result<PreviewSu
         .into_iter()
         .map(|p| {
             let (table, item) = p.missing.unzip();
-            vec![
-                Value::Text(new_sys_id()),
-                Value::Text(now.clone()),
-                Value::from(actor),
-                Value::Text(now.clone()),
-                Value::from(actor),
-                Value::Int(0),
-                Value::from(set_id),
-                Value::Text(p.update),
-                Value::from(p.severity),
-                Value::from(p.kind),
-                Value::Text(p.description),
-                Value::from(item),
-                Value::from(table),
-                Value::Text(String::new()),
-            ]
+            new_row(
+                &now,
+                actor,
+                vec![
+                    Value::from(set_id),
+                    Value::Text(p.update),
+                    Value::from(p.severity),
+                    Value::from(p.kind),
+                    Value::Text(p.description),
+                    Value::from(item),
+                    Value::from(table),
+                    Value::Text(String::new()),
+                ],
+            )
         })
         .collect();
     insert_rows(

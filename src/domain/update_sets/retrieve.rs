@@ -8,10 +8,10 @@ use std::time::Duration;
 use serde_json::Value as Json;
 
 use super::remote::RemoteInstance;
-use super::{insert_rows, DELETE, INSERT_OR_UPDATE};
+use super::{insert_rows, new_row, DELETE, INSERT_OR_UPDATE};
 use crate::domain::records::insert_values;
 use crate::error::{Error, Result};
-use crate::ids::{is_sys_id, new_sys_id};
+use crate::ids::is_sys_id;
 use crate::registry;
 use crate::storage::{Db, Tx, Value};
 use crate::time::now_string;
@@ -273,26 +273,24 @@ pub async fn store(
         .enumerate()
         .map(|(i, u)| {
             let opt = |k: &str| Value::from(Some(text(u, k)).filter(|t| !t.is_empty()));
-            vec![
-                Value::Text(new_sys_id()),
-                Value::Text(now.clone()),
-                Value::from(actor),
-                Value::Text(now.clone()),
-                Value::from(actor),
-                Value::Int(0),
-                Value::from(&id),
-                Value::Text(text(u, "name")),
-                Value::Text(text(u, "table")),
-                Value::Text(text(u, "record_sys_id")),
-                opt("target_name"),
-                opt("type"),
-                Value::Text(text(u, "action")),
-                opt("payload"),
-                opt("base_payload"),
-                opt("base_update_set"),
-                Value::from(application.clone()),
-                Value::Int(i as i64 + 1),
-            ]
+            new_row(
+                &now,
+                actor,
+                vec![
+                    Value::from(&id),
+                    Value::Text(text(u, "name")),
+                    Value::Text(text(u, "table")),
+                    Value::Text(text(u, "record_sys_id")),
+                    opt("target_name"),
+                    opt("type"),
+                    Value::Text(text(u, "action")),
+                    opt("payload"),
+                    opt("base_payload"),
+                    opt("base_update_set"),
+                    Value::from(application.clone()),
+                    Value::Int(i as i64 + 1),
+                ],
+            )
         })
         .collect();
     insert_rows(tx, "sys_update_xml", &columns, rows).await?;

@@ -3,12 +3,13 @@
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use serde_json::{json, Value as Json_};
 
 use super::changesets::request_status;
-use super::{deployable_record, CdmAdmins, CdmEditors, CdmReaders, Query, DEPLOYABLE_COLUMNS};
+use super::{
+    deployable_record, result, CdmAdmins, CdmEditors, CdmReaders, Query, DEPLOYABLE_COLUMNS,
+};
 use crate::app::AppState;
 use crate::domain::cdm::jobs::{self, ExportRequest, UploadRequest};
 use crate::domain::cdm::upload::{self, Options, Target};
@@ -21,10 +22,6 @@ use crate::http::extract::{read_body, Authenticated, Authorized, QueryParams};
 use crate::http::{base_url, PathParams};
 use crate::identity::roles;
 use crate::storage::Value;
-
-fn result(value: Json_) -> Response {
-    Json(json!({ "result": value })).into_response()
-}
 
 /// Which upload endpoint was called.
 #[derive(Clone, Copy)]

@@ -5,10 +5,11 @@ use std::collections::{HashMap, HashSet};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::{json, Value as Json_};
 
-use super::{deployable_record, plain_node, CdmEditors, CdmReaders, Query, DEPLOYABLE_COLUMNS};
+use super::{
+    deployable_record, plain_node, result, CdmEditors, CdmReaders, Query, DEPLOYABLE_COLUMNS,
+};
 use crate::app::AppState;
 use crate::domain::cdm::changesets::{self, only_fields};
 use crate::domain::cdm::tree::{self, Node};
@@ -17,10 +18,6 @@ use crate::error::Result;
 use crate::http::extract::{Authorized, QueryParams};
 use crate::http::{base_url, PathParams};
 use crate::storage::{Row, Tx, Value};
-
-fn result(value: Json_) -> Response {
-    Json(json!({ "result": value })).into_response()
-}
 
 /// `DELETE /api/sn_cdm/changesets?changesetNumber=`
 pub async fn delete(

@@ -4,10 +4,9 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::{json, Value as Json_};
+use serde_json::Value as Json_;
 
-use super::{editor_node, plain_node, CdmEditors, CdmReaders, Query};
+use super::{editor_node, plain_node, result, CdmEditors, CdmReaders, Query};
 use crate::app::AppState;
 use crate::domain::cdm::changesets::{self, only_fields};
 use crate::domain::cdm::tree::{self, Change, NewNode, Node, Tree};
@@ -17,10 +16,6 @@ use crate::http::base_url;
 use crate::http::extract::{Authenticated, Authorized, QueryParams};
 use crate::identity::roles;
 use crate::storage::{Row, Tx};
-
-fn result(value: Json_) -> Response {
-    Json(json!({ "result": value })).into_response()
-}
 
 /// The application a full path starts with, and the rest of the path.
 async fn application_of(tx: &mut Tx, full_path: &str) -> Result<(Row, Vec<String>)> {
@@ -59,6 +54,30 @@ async fn open_tree(
     let tree =
         tree::as_seen_by(tx, &app.string("sys_id"), Some(&changeset.string("sys_id"))).await?;
     Ok((changeset, app, names, tree))
+}
+
+/// The tree a read names: committed, or as the given changeset sees it.
+async fn tree_to_read(
+    tx: &mut Tx,
+    full_path: &str,
+    changeset_number: Option<String>,
+) -> Result<(Row, Vec<String>, Tree)> {
+    let (app, names) = application_of(tx, full_path).await?;
+    let changeset = match changeset_number {
+        Some(n) => Some(changesets::require(tx, &n, "get").await?.string("sys_id")),
+        None => None,
+    };
+    let tree = tree::as_seen_by(tx, &app.string("sys_id"), changeset.as_deref()).await?;
+    Ok((app, names, tree))
+}
+
+/// One node as the editor answers it, limited to `returnFields`.
+fn node_answer(state: &AppState, headers: &HeaderMap, node: &Node, query: &Query<'_>) -> Response {
+    let base = base_url(headers, &state.settings);
+    result(only_fields(
+        editor_node(node, &base, None),
+        query.opt("returnFields").as_deref(),
+    ))
 }
 
 fn root(app: &Row) -> i64 {
@@ -144,11 +163,7 @@ pub async fn create_node(
         tree::add(&mut tx, &mut tree, Some(&cs), vars, &actor).await?;
     }
     tx.commit().await?;
-    let base = base_url(&headers, &state.settings);
-    Ok(result(only_fields(
-        editor_node(&node, &base, None),
-        query.opt("returnFields").as_deref(),
-    )))
+    Ok(node_answer(&state, &headers, &node, &query))
 }
 
 fn plain_new<'a>(
@@ -159,15 +174,8 @@ fn plain_new<'a>(
     secure: bool,
 ) -> NewNode<'a> {
     NewNode {
-        parent,
-        name,
-        node_type: ty,
-        value,
         secure,
-        position: None,
-        linked_to: None,
-        system_folder: false,
-        classifier: None,
+        ..NewNode::plain(parent, name, ty, value)
     }
 }
 
@@ -207,11 +215,7 @@ pub async fn update_node(
     )
     .await?;
     tx.commit().await?;
-    let base = base_url(&headers, &state.settings);
-    Ok(result(only_fields(
-        editor_node(&updated, &base, None),
-        query.opt("returnFields").as_deref(),
-    )))
+    Ok(node_answer(&state, &headers, &updated, &query))
 }
 
 /// `DELETE /api/sn_cdm/editor/nodes`
@@ -262,16 +266,7 @@ pub async fn list_nodes(
         None => None,
     };
     let mut tx = state.db.begin().await?;
-    let (app, names) = application_of(&mut tx, &path).await?;
-    let changeset = match query.opt("changesetNumber") {
-        Some(n) => Some(
-            changesets::require(&mut tx, &n, "get")
-                .await?
-                .string("sys_id"),
-        ),
-        None => None,
-    };
-    let tree = tree::as_seen_by(&mut tx, &app.string("sys_id"), changeset.as_deref()).await?;
+    let (app, names, tree) = tree_to_read(&mut tx, &path, query.opt("changesetNumber")).await?;
     let parent = tree
         .find(root(&app), &names)
         .ok_or_else(|| tree::not_found(&path))?;
@@ -357,11 +352,7 @@ pub async fn create_include(
     )
     .await?;
     tx.commit().await?;
-    let base = base_url(&headers, &state.settings);
-    Ok(result(only_fields(
-        editor_node(&node, &base, None),
-        query.opt("returnFields").as_deref(),
-    )))
+    Ok(node_answer(&state, &headers, &node, &query))
 }
 
 /// `GET /api/sn_cdm/editor/includes?sourceFullNamePath=`: the nodes that
@@ -374,16 +365,8 @@ pub async fn list_includes(
     let query = Query(&q);
     let source_path = query.required("sourceFullNamePath")?;
     let mut tx = state.db.begin().await?;
-    let (app, names) = application_of(&mut tx, &source_path).await?;
-    let changeset = match query.opt("changesetNumber") {
-        Some(n) => Some(
-            changesets::require(&mut tx, &n, "get")
-                .await?
-                .string("sys_id"),
-        ),
-        None => None,
-    };
-    let tree = tree::as_seen_by(&mut tx, &app.string("sys_id"), changeset.as_deref()).await?;
+    let (app, names, tree) =
+        tree_to_read(&mut tx, &source_path, query.opt("changesetNumber")).await?;
     tx.rollback().await?;
     let source = tree
         .find(root(&app), &names)

@@ -19,6 +19,11 @@ use crate::http::extract::RoleSet;
 use crate::identity::roles;
 use crate::storage::Row;
 
+/// `{"result": ...}`, the shape of every CDM answer.
+pub fn result(value: Json) -> axum::response::Response {
+    axum::response::IntoResponse::into_response(axum::Json(json!({ "result": value })))
+}
+
 /// Readers: viewers, editors, admins.
 pub struct CdmReaders;
 impl RoleSet for CdmReaders {

@@ -5,10 +5,9 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::{json, Value as Json_};
 
-use super::{CdmAdmins, CdmEditors, Query};
+use super::{result, CdmAdmins, CdmEditors, Query};
 use crate::app::AppState;
 use crate::domain::cdm::changesets::only_fields;
 use crate::domain::cdm::{refusal, request_error, snapshots};
@@ -18,10 +17,6 @@ use crate::http::extract::{Authorized, QueryParams};
 use crate::http::{base_url, PathParams};
 use crate::registry;
 use crate::storage::{Row, Tx, Value};
-
-fn result(value: Json_) -> Response {
-    Json(json!({ "result": value })).into_response()
-}
 
 #[derive(Clone, Copy)]
 pub enum Action {

@@ -1901,3 +1901,98 @@ async fn status_endpoints_answer_unknown_ids_with_the_error_form() {
     assert_eq!(ok(&res)["export_id"], id);
     assert_eq!(ok(&res)["state"], "error");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_node_another_commit_added_children_to_is_an_incomplete_deleted_parent() {
+    let app = TestApp::spawn().await;
+    let (app_id, status) = story_base(&app).await;
+    assert_committed(&status);
+    let (adder, _) = changeset(&app, APP).await;
+    let (deleter, _) = changeset(&app, APP).await;
+    ok(&add_node(
+        &app,
+        &adder,
+        "/payments/components/svc/db/pool/min",
+        "cdi",
+        Some("2"),
+    )
+    .await);
+    delete_node(&app, &deleter, "/payments/components/svc/db/pool").await;
+    assert_committed(&commit(&app, &adder, &[]).await);
+    let before = committed_versions(&app, &app_id).await;
+    let status = commit(&app, &deleter, &[]).await;
+    assert_eq!(status["state"], "error", "{status}");
+    let rows = activity(&app, &deleter).await;
+    assert_eq!(
+        row_named(&rows, "pool")["conflict"],
+        "incomplete_deleted_parent"
+    );
+    assert_eq!(committed_versions(&app, &app_id).await, before);
+    assert!(child(&app, "/payments/components/svc/db/pool", "min", None)
+        .await
+        .is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_component_still_included_is_an_incomplete_deleted_ref() {
+    let app = TestApp::spawn().await;
+    let (app_id, status) = story_base(&app).await;
+    assert_committed(&status);
+    let (deleter, _) = changeset(&app, APP).await;
+    delete_node(&app, &deleter, "/payments/components/svc").await;
+    let before = committed_versions(&app, &app_id).await;
+    let status = commit(&app, &deleter, &[]).await;
+    assert_eq!(status["state"], "error", "{status}");
+    let rows = activity(&app, &deleter).await;
+    assert_eq!(
+        row_named(&rows, "svc")["conflict"],
+        "incomplete_deleted_ref"
+    );
+    assert_eq!(committed_versions(&app, &app_id).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tree_reads_as_it_was_when_a_changeset_was_committed() {
+    let app = TestApp::spawn().await;
+    let (_, status) = story_base(&app).await;
+    assert_committed(&status);
+    let first = status["output"]["number"].as_str().unwrap().to_owned();
+    let (second, _) = changeset(&app, APP).await;
+    ok(&set_value(&app, &second, "/payments/components/svc/db/port", "6543").await);
+    assert_committed(&commit(&app, &second, &[]).await);
+    let port_as_of = |number: String| {
+        let app = &app;
+        async move {
+            let res = admin(
+                app,
+                "GET",
+                &format!(
+                    "/api/sn_cdm/editor/nodes?{}",
+                    qs(&[
+                        ("parentFullNamePath", "/payments/components/svc/db"),
+                        ("name", "port"),
+                        ("asOfChangesetNumber", &number),
+                    ])
+                ),
+            )
+            .await;
+            ok(&res)[0]["value"].clone()
+        }
+    };
+    assert_eq!(port_as_of(first).await, "5432");
+    assert_eq!(port_as_of(second.clone()).await, "6543");
+    let (open, _) = changeset(&app, APP).await;
+    let res = admin(
+        &app,
+        "GET",
+        &format!(
+            "/api/sn_cdm/editor/nodes?{}",
+            qs(&[
+                ("parentFullNamePath", "/payments/components/svc"),
+                ("asOfChangesetNumber", &open)
+            ])
+        ),
+    )
+    .await;
+    assert_refused(&res, "is not committed");
+}

@@ -225,6 +225,21 @@ pub async fn committed(tx: &mut Tx, application: &str) -> Result<Tree> {
     Ok(Tree::from_nodes(rows.iter().map(Node::from_row)))
 }
 
+/// The committed tree as it was at `at` (milliseconds since the epoch):
+/// the versions effective then.
+pub async fn as_of(tx: &mut Tx, application: &str, at: i64) -> Result<Tree> {
+    let rows = tx
+        .fetch_all(
+            &format!(
+                "SELECT {NODE_COLUMNS} FROM sn_cdm_node WHERE application = $1 AND effective_from <= $2 \
+                 AND (effective_to IS NULL OR effective_to > $2) AND status <> 'deleted'"
+            ),
+            &[Value::from(application), Value::Int(at)],
+        )
+        .await?;
+    Ok(Tree::from_nodes(rows.iter().map(Node::from_row)))
+}
+
 /// The pending versions of a changeset.
 pub async fn pending(tx: &mut Tx, changeset: &str) -> Result<Vec<Node>> {
     let rows = tx

@@ -56,18 +56,31 @@ async fn open_tree(
     Ok((changeset, app, names, tree))
 }
 
-/// The tree a read names: committed, or as the given changeset sees it.
+/// The tree a read names: committed now; as an open changeset sees it
+/// (`changesetNumber`); or as it was when a changeset was committed
+/// (`asOfChangesetNumber`, a Tollgate addition).
 async fn tree_to_read(
     tx: &mut Tx,
     full_path: &str,
-    changeset_number: Option<String>,
+    query: &Query<'_>,
 ) -> Result<(Row, Vec<String>, Tree)> {
     let (app, names) = application_of(tx, full_path).await?;
-    let changeset = match changeset_number {
+    let app_id = app.string("sys_id");
+    if let Some(number) = query.opt("asOfChangesetNumber") {
+        let changeset = changesets::require(tx, &number, "get").await?;
+        let committed_at = changeset
+            .text("last_conflict_detection_time")
+            .and_then(|t| t.parse::<i64>().ok())
+            .filter(|_| changeset.string("state") == "committed")
+            .ok_or_else(|| refusal(format!("Changeset '{number}' is not committed")))?;
+        let tree = tree::as_of(tx, &app_id, committed_at).await?;
+        return Ok((app, names, tree));
+    }
+    let changeset = match query.opt("changesetNumber") {
         Some(n) => Some(changesets::require(tx, &n, "get").await?.string("sys_id")),
         None => None,
     };
-    let tree = tree::as_seen_by(tx, &app.string("sys_id"), changeset.as_deref()).await?;
+    let tree = tree::as_seen_by(tx, &app_id, changeset.as_deref()).await?;
     Ok((app, names, tree))
 }
 
@@ -266,7 +279,7 @@ pub async fn list_nodes(
         None => None,
     };
     let mut tx = state.db.begin().await?;
-    let (app, names, tree) = tree_to_read(&mut tx, &path, query.opt("changesetNumber")).await?;
+    let (app, names, tree) = tree_to_read(&mut tx, &path, &query).await?;
     let parent = tree
         .find(root(&app), &names)
         .ok_or_else(|| tree::not_found(&path))?;
@@ -365,8 +378,7 @@ pub async fn list_includes(
     let query = Query(&q);
     let source_path = query.required("sourceFullNamePath")?;
     let mut tx = state.db.begin().await?;
-    let (app, names, tree) =
-        tree_to_read(&mut tx, &source_path, query.opt("changesetNumber")).await?;
+    let (app, names, tree) = tree_to_read(&mut tx, &source_path, &query).await?;
     tx.rollback().await?;
     let source = tree
         .find(root(&app), &names)

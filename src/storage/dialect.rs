@@ -14,6 +14,14 @@ pub fn for_update(backend: Backend) -> &'static str {
     }
 }
 
+/// The same for the rows of one table (`alias`) of a join.
+pub fn for_update_of(backend: Backend, alias: &str) -> String {
+    match backend {
+        Backend::Postgres => format!(" FOR UPDATE OF {alias}"),
+        Backend::Sqlite => String::new(),
+    }
+}
+
 pub fn skip_locked(backend: Backend) -> &'static str {
     match backend {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",

@@ -1996,3 +1996,54 @@ async fn the_tree_reads_as_it_was_when_a_changeset_was_committed() {
     .await;
     assert_refused(&res, "is not committed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_edits_of_one_node_in_one_changeset_keep_one_pending_version() {
+    let app = TestApp::spawn().await;
+    let (_, status) = story_base(&app).await;
+    assert_committed(&status);
+    let (number, sys_id) = changeset(&app, APP).await;
+    let path = "/payments/components/svc/db/port";
+    let (a, b, c, d) = tokio::join!(
+        set_value(&app, &number, path, "1"),
+        set_value(&app, &number, path, "2"),
+        set_value(&app, &number, path, "3"),
+        set_value(&app, &number, path, "4"),
+    );
+    for res in [&a, &b, &c, &d] {
+        ok(res);
+    }
+    let pending = app
+        .db
+        .fetch_optional(
+            "SELECT COUNT(*) AS n FROM sn_cdm_node WHERE changeset_id = $1 AND effective_from IS NULL",
+            &[tollgate::storage::Value::from(sys_id.as_str())],
+        )
+        .await
+        .unwrap()
+        .and_then(|r| r.int("n"));
+    assert_eq!(pending, Some(1), "one pending version of the node");
+    // Two commits of the changeset asked at once: one is refused or finds
+    // nothing left; the node ends with one committed change.
+    let commit_path = format!("/api/sn_cdm/changesets/commit?changesetNumber={number}");
+    let (first, second) = tokio::join!(
+        admin(&app, "PUT", &commit_path),
+        admin(&app, "PUT", &commit_path),
+    );
+    let accepted = [&first, &second]
+        .iter()
+        .filter(|r| r.status == axum::http::StatusCode::OK)
+        .count();
+    assert_eq!(accepted, 1, "{} / {}", first.text, second.text);
+    run_jobs(&app).await;
+    let versions = app
+        .db
+        .fetch_optional(
+            "SELECT COUNT(*) AS n FROM sn_cdm_node WHERE changeset_id = $1 AND effective_from IS NOT NULL",
+            &[tollgate::storage::Value::from(sys_id.as_str())],
+        )
+        .await
+        .unwrap()
+        .and_then(|r| r.int("n"));
+    assert_eq!(versions, Some(1));
+}

@@ -33,17 +33,28 @@ fn select(condition: &str) -> String {
     )
 }
 
+/// Inside a transaction the changeset's row is locked until it ends, so
+/// edits, uploads and the commit of one changeset take turns (two edits of
+/// one node cannot both add a pending version).
+fn select_locked(tx: &Tx, condition: &str) -> String {
+    format!(
+        "{}{}",
+        select(condition),
+        crate::storage::dialect::for_update_of(tx.backend(), "c")
+    )
+}
+
 pub async fn by_number(tx: &mut Tx, given: &str) -> Result<Option<Row>> {
     let Some(number) = canonical_changeset_number(given) else {
         return Ok(None);
     };
-    tx.fetch_optional(&select("c.number = $1"), &[Value::from(number)])
+    tx.fetch_optional(&select_locked(tx, "c.number = $1"), &[Value::from(number)])
         .await
         .map_err(Into::into)
 }
 
 pub async fn by_id(tx: &mut Tx, sys_id: &str) -> Result<Option<Row>> {
-    tx.fetch_optional(&select("c.sys_id = $1"), &[Value::from(sys_id)])
+    tx.fetch_optional(&select_locked(tx, "c.sys_id = $1"), &[Value::from(sys_id)])
         .await
         .map_err(Into::into)
 }

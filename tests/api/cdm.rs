@@ -2047,3 +2047,40 @@ async fn concurrent_edits_of_one_node_in_one_changeset_keep_one_pending_version(
         .and_then(|r| r.int("n"));
     assert_eq!(versions, Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_below_an_include_leave_out_overrides_equal_to_the_included_values() {
+    let app = TestApp::spawn().await;
+    let (_, status) = story_base(&app).await;
+    assert_committed(&status);
+    let content = "svc:\n  db:\n    port: 5432\n    pool:\n      max: 20\n";
+    for (deployable, redundant, expected) in [
+        ("Dev_1", "true", vec!["pool"]),
+        ("Prod_1", "false", vec!["pool", "port"]),
+    ] {
+        let (number, _) = changeset(&app, APP).await;
+        upload_ok(
+            &app,
+            "deployables",
+            &[
+                ("appName", APP),
+                ("deployableName", deployable),
+                ("dataFormat", "yaml"),
+                ("changesetNumber", &number),
+                ("deleteRedundantOverrides", redundant),
+            ],
+            content,
+        )
+        .await;
+        let parent = format!("/payments/deployables/{deployable}/svc/db");
+        let mut names: Vec<String> = children(&app, &parent, Some(&number))
+            .await
+            .iter()
+            .map(|n| n["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, expected, "deleteRedundantOverrides={redundant}");
+        // Either way the resolved configuration is the same.
+        assert_committed(&commit(&app, &number, &PUBLISH).await);
+    }
+}

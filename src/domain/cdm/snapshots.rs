@@ -71,6 +71,15 @@ pub fn resolve(tree: &Tree, deployable: i64) -> Resolved {
     }
 }
 
+/// What an include node supplies: its target's configuration (before
+/// overrides), for telling a redundant override.
+pub fn included_config(tree: &Tree, link: &Node) -> Map<String, Json> {
+    match link.linked_to.and_then(|t| tree.get(t)) {
+        Some(target) => object_of(tree, target.main_id, &mut HashSet::new(), 1),
+        None => Map::new(),
+    }
+}
+
 fn collect_variables(
     tree: &Tree,
     folder: i64,

@@ -29,6 +29,10 @@ pub struct Options {
     pub auto_delete: bool,
     /// Match list elements (objects) by these keys instead of by position.
     pub identifier_keys: Vec<String>,
+    /// Below an include, leave out new overrides whose value equals the
+    /// included one (the vendor's `deleteRedundantOverrides`, default true).
+    #[serde(default)]
+    pub skip_redundant_overrides: bool,
 }
 
 /// Counts the leaf values of parsed content (the CDIs it would hold).
@@ -242,7 +246,14 @@ fn merge_value<'a>(
                         .await?
                     }
                 };
-                changes += merge_object(tx, tree, changeset, node, map, options, actor).await?;
+                if node.node_type == node_type::LINKED && options.skip_redundant_overrides {
+                    let included = super::snapshots::included_config(tree, &node);
+                    let wanted = without_redundant(tree, Some(node.main_id), map, &included);
+                    changes +=
+                        merge_object(tx, tree, changeset, node, &wanted, options, actor).await?;
+                } else {
+                    changes += merge_object(tx, tree, changeset, node, map, options, actor).await?;
+                }
             }
             Json::Array(items) => {
                 let node = match existing {
@@ -388,4 +399,38 @@ fn merge_array<'a>(
         }
         Ok(changes)
     })
+}
+
+/// `content` without what an include already supplies with the same value,
+/// unless an override node is there already (then the upload updates it).
+fn without_redundant(
+    tree: &Tree,
+    container: Option<i64>,
+    content: &Map<String, Json>,
+    included: &Map<String, Json>,
+) -> Map<String, Json> {
+    content
+        .iter()
+        .filter_map(|(key, value)| {
+            let existing = container
+                .and_then(|c| tree.child(c, key))
+                .map(|n| n.main_id);
+            match (value, included.get(key)) {
+                (Json::Object(own), Some(Json::Object(theirs))) => {
+                    let rest = without_redundant(tree, existing, own, theirs);
+                    (!rest.is_empty() || existing.is_some())
+                        .then(|| (key.clone(), Json::Object(rest)))
+                }
+                (Json::Object(_) | Json::Array(_), _) => Some((key.clone(), value.clone())),
+                (scalar_value, Some(theirs))
+                    if existing.is_none()
+                        && scalar(scalar_value).map(Json::String).unwrap_or(Json::Null)
+                            == *theirs =>
+                {
+                    None
+                }
+                _ => Some((key.clone(), value.clone())),
+            }
+        })
+        .collect()
 }

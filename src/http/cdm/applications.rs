@@ -81,6 +81,7 @@ async fn upload(
         options: Options {
             auto_delete: query.flag("autoDelete", false)?,
             identifier_keys,
+            skip_redundant_overrides: query.flag("deleteRedundantOverrides", true)?,
         },
         auto_commit,
         auto_validate: query.flag("autoValidate", false)?,

@@ -2084,3 +2084,112 @@ async fn uploads_below_an_include_leave_out_overrides_equal_to_the_included_valu
         assert_committed(&commit(&app, &number, &PUBLISH).await);
     }
 }
+
+/// A changeset of a shared library.
+async fn library_changeset(app: &TestApp, library: &str) -> String {
+    let res = admin(
+        app,
+        "POST",
+        &format!(
+            "/api/sn_cdm/changesets/create?{}",
+            qs(&[("sharedLibraryName", library)])
+        ),
+    )
+    .await;
+    ok(&res)["number"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_library_component_is_included_and_its_commits_reach_the_including_deployables() {
+    let app = TestApp::spawn().await;
+    let (_, status) = story_base(&app).await;
+    assert_committed(&status);
+    let res = app
+        .post(
+            "/api/now/table/sn_cdm_application",
+            json!({"name": "platform-lib", "type": "shared_library"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let lib = library_changeset(&app, "platform-lib").await;
+    upload_ok(
+        &app,
+        "components",
+        &[
+            ("sharedLibraryName", "platform-lib"),
+            ("namePath", "logging"),
+            ("dataFormat", "properties"),
+            ("changesetNumber", &lib),
+        ],
+        "level=info\nformat=json\n",
+    )
+    .await;
+    assert_committed(&commit(&app, &lib, &PUBLISH).await);
+    let impacted = |number: String| {
+        let app = &app;
+        async move {
+            let res = admin(
+                app,
+                "GET",
+                &format!(
+                    "/api/sn_cdm/changesets/impacted-shared-components?{}",
+                    qs(&[("changesetNumber", &number)])
+                ),
+            )
+            .await;
+            ok(&res).as_array().unwrap().clone()
+        }
+    };
+    let first = impacted(lib.clone()).await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0]["name"], "logging");
+    assert_eq!(first[0]["version_counter"], "1");
+
+    // Include it in Dev_1 (a shared include) and publish.
+    let (number, _) = changeset(&app, APP).await;
+    let res = admin(
+        &app,
+        "POST",
+        &format!(
+            "/api/sn_cdm/editor/includes?{}",
+            qs(&[
+                ("changesetNumber", &number),
+                ("sourceFullNamePath", "/platform-lib/components/logging"),
+                ("targetFullNamePath", "/payments/deployables/Dev_1"),
+            ])
+        ),
+    )
+    .await;
+    assert_eq!(ok(&res)["type"], "sn_cdm_node_linked_shared_component");
+    assert_committed(&commit(&app, &number, &PUBLISH).await);
+    assert_eq!(impacted(number.clone()).await[0]["name"], "logging");
+    let text = exported(&app, &Auth::admin(), "Dev_1", "properties").await;
+    assert!(lines(&text).contains("Dev_1.logging.level=info"), "{text}");
+
+    // A library commit makes (and here publishes) a new snapshot of Dev_1 only.
+    let before = table(&app, "sn_cdm_snapshot", "").await.len();
+    let lib = library_changeset(&app, "platform-lib").await;
+    ok(&set_value(
+        &app,
+        &lib,
+        "/platform-lib/components/logging/level",
+        "debug",
+    )
+    .await);
+    assert_committed(&commit(&app, &lib, &PUBLISH).await);
+    assert_eq!(table(&app, "sn_cdm_snapshot", "").await.len(), before + 1);
+    assert_eq!(impacted(lib.clone()).await[0]["version_counter"], "2");
+    let text = exported(&app, &Auth::admin(), "Dev_1", "properties").await;
+    assert!(lines(&text).contains("Dev_1.logging.level=debug"), "{text}");
+
+    // The library cannot delete a component applications include.
+    let lib = library_changeset(&app, "platform-lib").await;
+    delete_node(&app, &lib, "/platform-lib/components/logging").await;
+    let status = commit(&app, &lib, &[]).await;
+    assert_eq!(status["state"], "error", "{status}");
+    let rows = activity(&app, &lib).await;
+    assert_eq!(
+        row_named(&rows, "logging")["conflict"],
+        "incomplete_deleted_ref"
+    );
+}

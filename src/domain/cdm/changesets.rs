@@ -24,7 +24,7 @@ pub const UNCOMMITTED: [&str; 5] = [
 const COLUMNS: &str = "c.sys_id, c.number, c.title, c.description, c.state, c.cdm_application, c.committed_at, \
      c.committed_by, c.publish_option, c.auto_validate, c.snapshot_name, c.snapshot_description, \
      c.last_conflict_detection_time, c.last_updated, c.sys_created_on, c.sys_created_by, c.sys_updated_on, \
-     c.sys_updated_by, a.name AS app_name, a.root_main_id";
+     c.sys_updated_by, a.name AS app_name, a.type AS app_type, a.root_main_id";
 
 fn select(condition: &str) -> String {
     format!(

@@ -8,9 +8,9 @@ use std::collections::HashSet;
 use serde_json::{json, Value as Json};
 
 use super::changesets;
-use super::snapshots;
 use super::tree::{self, Node, Tree};
 use super::{node_type, request_error};
+use super::{shared, snapshots};
 use crate::domain::records::insert_values;
 use crate::error::{Error, Result};
 use crate::registry;
@@ -196,7 +196,7 @@ pub fn detect(pending: &[Node], current: &Tree) -> Vec<Conflict> {
                         );
                     }
                 }
-                if v.node_type == node_type::LINKED {
+                if node_type::is_include(&v.node_type) {
                     let target = v.linked_to.unwrap_or_default();
                     if (current.get(target).is_none() && !added.contains(&target))
                         || deleted.contains(&target)
@@ -222,7 +222,7 @@ pub fn detect(pending: &[Node], current: &Tree) -> Vec<Conflict> {
                 }
             }
             let referenced = current.nodes.values().any(|n| {
-                n.node_type == node_type::LINKED
+                node_type::is_include(&n.node_type)
                     && n.linked_to == Some(v.main_id)
                     && !deleted.contains(&n.main_id)
             });
@@ -236,6 +236,34 @@ pub fn detect(pending: &[Node], current: &Tree) -> Vec<Conflict> {
         }
     }
     out
+}
+
+/// Deleting a shared component that applications include is a changed
+/// reference for them.
+async fn included_elsewhere(tx: &mut Tx, library: &str, pending: &[Node]) -> Result<Vec<Conflict>> {
+    let included: HashSet<i64> = tx
+        .fetch_all(
+            "SELECT linked_to FROM sn_cdm_node WHERE type = $1 AND effective_to IS NULL \
+             AND effective_from IS NOT NULL AND status <> 'deleted' AND linked_to IN \
+             (SELECT main_id FROM sn_cdm_node WHERE application = $2)",
+            &[Value::from(node_type::LINKED_SHARED), Value::from(library)],
+        )
+        .await?
+        .iter()
+        .filter_map(|r| r.int("linked_to"))
+        .collect();
+    Ok(pending
+        .iter()
+        .filter(|v| v.status == "deleted" && included.contains(&v.main_id))
+        .map(|v| Conflict {
+            version: v.sys_id.clone(),
+            kind: "incomplete_deleted_ref",
+            reason: format!(
+                "'{}' is included by applications and cannot be deleted",
+                v.name
+            ),
+        })
+        .collect())
 }
 
 pub struct Committed {
@@ -254,9 +282,18 @@ pub async fn commit(
         .ok_or_else(|| request_error("commit", "Changeset not found"))?;
     let app = cs.string("cdm_application");
     let pending = tree::pending(tx, changeset_id).await?;
-    let current = tree::committed(tx, &app).await?;
+    let mut current = tree::committed_with_libraries(tx, &app).await?;
+    let included: Vec<i64> = pending
+        .iter()
+        .filter(|n| n.node_type == node_type::LINKED_SHARED)
+        .filter_map(|n| n.linked_to)
+        .collect();
+    tree::add_libraries(tx, &mut current, &included).await?;
     let now_ms = now_millis();
-    let conflicts = detect(&pending, &current);
+    let mut conflicts = detect(&pending, &current);
+    if cs.string("app_type") == "shared_library" {
+        conflicts.extend(included_elsewhere(tx, &app, &pending).await?);
+    }
     if !conflicts.is_empty() {
         for c in &conflicts {
             tx.execute(
@@ -303,15 +340,43 @@ pub async fn commit(
     )
     .await?;
 
-    // Snapshots of the impacted deployables, from the tree as committed.
-    let after = tree::committed(tx, &app).await?;
+    // Snapshots of the impacted deployables, from the tree as committed:
+    // this application's, and for a shared library those of the
+    // applications that include its components.
     let mut changed: HashSet<i64> = ids.iter().copied().collect();
     changed.extend(pending.iter().filter_map(|n| n.parent));
+    let mut applications = vec![app.clone()];
+    if cs.string("app_type") == "shared_library" {
+        let library = tree::committed(tx, &app).await?;
+        let root = cs.int("root_main_id").unwrap_or_default();
+        shared::record_commit(tx, &app, root, &library, &changed, actor).await?;
+        applications.extend(tree::dependents_of(tx, &app).await?);
+    }
+    let mut made = Vec::new();
+    for application in &applications {
+        let after = tree::committed_with_libraries(tx, application).await?;
+        made.extend(snapshot_impacted(tx, &cs, application, &after, &changed, actor).await?);
+    }
+    Ok(Ok(Committed { snapshots: made }))
+}
+
+/// Snapshots (validated and published as the changeset asks) every active
+/// deployable of `application` whose resolved configuration `changed`
+/// reaches; returns their sys_ids.
+async fn snapshot_impacted(
+    tx: &mut Tx,
+    cs: &Row,
+    application: &str,
+    after: &Tree,
+    changed: &HashSet<i64>,
+    actor: &str,
+) -> Result<Vec<String>> {
+    let changeset_id = cs.string("sys_id");
     let deployables = tx
         .fetch_all(
             "SELECT sys_id, name, cdm_app, main_id, snapshot_version_counter FROM sn_cdm_deployable \
              WHERE cdm_app = $1 AND state = 'active' ORDER BY name",
-            &[Value::from(&app)],
+            &[Value::from(application)],
         )
         .await?;
     let auto_validate = cs.bool("auto_validate");
@@ -322,15 +387,15 @@ pub async fn commit(
         if after.get(main).is_none() {
             continue;
         }
-        let resolved = snapshots::resolve(&after, main);
-        if resolved.contributors.is_disjoint(&changed) {
+        let resolved = snapshots::resolve(after, main);
+        if resolved.contributors.is_disjoint(changed) {
             continue;
         }
         let snapshot = snapshots::create(
             tx,
             d,
             &resolved,
-            changeset_id,
+            &changeset_id,
             cs.text("snapshot_description").as_deref(),
             actor,
         )
@@ -345,7 +410,7 @@ pub async fn commit(
         }
         made.push(snapshot);
     }
-    Ok(Ok(Committed { snapshots: made }))
+    Ok(made)
 }
 
 /// Runs a queued commit request to its end, in the caller's transaction.

@@ -18,6 +18,7 @@ pub mod commit;
 pub mod export;
 pub mod jobs;
 pub mod parse;
+pub mod shared;
 pub mod snapshots;
 pub mod tree;
 pub mod upload;
@@ -35,6 +36,14 @@ pub mod node_type {
     pub const VARIABLE: &str = "sn_cdm_node_variable";
     pub const ARRAY: &str = "sn_cdm_node_array";
     pub const LINKED: &str = "sn_cdm_node_linked";
+    /// An include of a shared library's component.
+    pub const LINKED_SHARED: &str = "sn_cdm_node_linked_shared_component";
+
+    /// Whether a node is an include (of the same application's node or of a
+    /// shared library's component).
+    pub fn is_include(t: &str) -> bool {
+        t == LINKED || t == LINKED_SHARED
+    }
 
     /// The full type for a short or full name given by a client.
     pub fn parse(given: &str) -> Option<&'static str> {

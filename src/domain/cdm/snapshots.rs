@@ -47,7 +47,7 @@ pub fn resolve(tree: &Tree, deployable: i64) -> Resolved {
         }
     }
     for child in tree.children_of(deployable) {
-        if child.node_type == node_type::LINKED {
+        if node_type::is_include(&child.node_type) {
             if let Some(target) = child.linked_to.and_then(|t| tree.get(t)) {
                 if target.node_type == node_type::COLLECTION {
                     if let Some(vars) = tree.child(target.main_id, "vars") {
@@ -147,7 +147,7 @@ fn value_of(tree: &Tree, node: &Node, contributors: &mut HashSet<i64>, depth: us
                 })
                 .collect(),
         ),
-        node_type::LINKED => {
+        node_type::LINKED | node_type::LINKED_SHARED => {
             let mut base = match node.linked_to.and_then(|t| tree.get(t)) {
                 Some(target) => {
                     contributors.insert(target.main_id);

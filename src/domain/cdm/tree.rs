@@ -240,6 +240,71 @@ pub async fn as_of(tx: &mut Tx, application: &str, at: i64) -> Result<Tree> {
     Ok(Tree::from_nodes(rows.iter().map(Node::from_row)))
 }
 
+/// Adds to `tree` the committed trees of the shared libraries whose
+/// components it includes, so includes resolve across applications
+/// (main_ids are unique across all applications).
+pub async fn with_libraries(tx: &mut Tx, mut tree: Tree) -> Result<Tree> {
+    let targets: Vec<i64> = tree
+        .nodes
+        .values()
+        .filter(|n| n.node_type == node_type::LINKED_SHARED)
+        .filter_map(|n| n.linked_to)
+        .collect();
+    add_libraries(tx, &mut tree, &targets).await?;
+    Ok(tree)
+}
+
+/// Adds the committed trees of the applications holding `targets` (those
+/// not in `tree` already).
+pub async fn add_libraries(tx: &mut Tx, tree: &mut Tree, targets: &[i64]) -> Result<()> {
+    let args: Vec<Value> = targets
+        .iter()
+        .filter(|t| !tree.nodes.contains_key(t))
+        .map(|t| Value::Int(*t))
+        .collect();
+    if args.is_empty() {
+        return Ok(());
+    }
+    let libraries = tx
+        .fetch_all(
+            &format!(
+                "SELECT DISTINCT application FROM sn_cdm_node WHERE main_id IN ({})",
+                crate::domain::update_sets::placeholders(0, args.len())
+            ),
+            &args,
+        )
+        .await?;
+    for library in libraries {
+        let other = committed(tx, &library.string("application")).await?;
+        for (id, kids) in other.children {
+            tree.children.entry(id).or_default().extend(kids);
+        }
+        tree.nodes.extend(other.nodes);
+    }
+    Ok(())
+}
+
+/// The committed tree of an application with the libraries it includes.
+pub async fn committed_with_libraries(tx: &mut Tx, application: &str) -> Result<Tree> {
+    let tree = committed(tx, application).await?;
+    with_libraries(tx, tree).await
+}
+
+/// The applications with a live include of a node of `library`.
+pub async fn dependents_of(tx: &mut Tx, library: &str) -> Result<Vec<String>> {
+    Ok(tx
+        .fetch_all(
+            "SELECT DISTINCT application FROM sn_cdm_node WHERE type = $1 AND effective_to IS NULL \
+             AND effective_from IS NOT NULL AND status <> 'deleted' AND linked_to IN \
+             (SELECT main_id FROM sn_cdm_node WHERE application = $2)",
+            &[Value::from(node_type::LINKED_SHARED), Value::from(library)],
+        )
+        .await?
+        .iter()
+        .map(|r| r.string("application"))
+        .collect())
+}
+
 /// The pending versions of a changeset.
 pub async fn pending(tx: &mut Tx, changeset: &str) -> Result<Vec<Node>> {
     let rows = tx

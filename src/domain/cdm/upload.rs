@@ -177,7 +177,7 @@ fn merge_object<'a>(
                 .children_of(container.main_id)
                 .filter(|c| {
                     !c.system_folder
-                        && c.node_type != node_type::LINKED
+                        && !node_type::is_include(&c.node_type)
                         && !content.contains_key(&c.name)
                 })
                 .map(|c| c.main_id)
@@ -217,7 +217,7 @@ fn merge_value<'a>(
                     || (wanted_container == Some(node_type::ARRAY))
                         != (e.node_type == node_type::ARRAY) =>
             {
-                if e.node_type == node_type::LINKED {
+                if node_type::is_include(&e.node_type) {
                     return Err(refusal(format!(
                         "'{name}' is an include; upload below it to override its values"
                     )));
@@ -246,7 +246,7 @@ fn merge_value<'a>(
                         .await?
                     }
                 };
-                if node.node_type == node_type::LINKED && options.skip_redundant_overrides {
+                if node_type::is_include(&node.node_type) && options.skip_redundant_overrides {
                     let included = super::snapshots::included_config(tree, &node);
                     let wanted = without_redundant(tree, Some(node.main_id), map, &included);
                     changes +=

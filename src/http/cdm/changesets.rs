@@ -315,8 +315,9 @@ async fn impacted(tx: &mut Tx, changeset: &Row) -> Result<Vec<Row>> {
     let pending = tree::pending(tx, &id).await?;
     let mut changed: HashSet<i64> = pending.iter().map(|n| n.main_id).collect();
     changed.extend(pending.iter().filter_map(|n| n.parent));
-    let before = tree::committed(tx, &app).await?;
+    let before = tree::committed_with_libraries(tx, &app).await?;
     let after = tree::as_seen_by(tx, &app, Some(&id)).await?;
+    let after = tree::with_libraries(tx, after).await?;
     let all = tx
         .fetch_all(
             &format!("SELECT {DEPLOYABLE_COLUMNS} FROM sn_cdm_deployable d WHERE d.cdm_app = $1 AND d.state = 'active' ORDER BY d.name"),
@@ -405,14 +406,7 @@ pub async fn impacted_shared_components(
     let changeset = changesets::by_number(&mut tx, &number)
         .await?
         .ok_or_else(|| crate::domain::cdm::refusal("The passed changeset does not exist"))?;
-    let rows = tx
-        .fetch_all(
-            "SELECT sys_id, name, description, cdm_shared_library, node, node_main, state, version_counter, \
-             sys_created_on, sys_created_by, sys_updated_on, sys_updated_by FROM sn_cdm_shared_component \
-             WHERE main_id IN (SELECT main_id FROM sn_cdm_node WHERE changeset_id = $1) ORDER BY name",
-            &[Value::from(changeset.string("sys_id"))],
-        )
-        .await?;
+    let rows = crate::domain::cdm::shared::impacted(&mut tx, &changeset).await?;
     tx.rollback().await?;
     let list: Vec<Json_> = rows
         .iter()

@@ -320,15 +320,26 @@ pub async fn create_include(
     let (changeset, app, target_names, mut tree) =
         open_tree(&mut tx, &number, &target_path, "create").await?;
     let (source_app, source_names) = application_of(&mut tx, &source_path).await?;
-    if source_app.string("sys_id") != app.string("sys_id") {
-        return Err(refusal(
-            "An include must name a node of the same application",
-        ));
-    }
-    let source = tree
-        .find(root(&app), &source_names)
-        .cloned()
-        .ok_or_else(|| tree::not_found(&source_path))?;
+    // A node of the same application, or a component of a shared library
+    // (its committed version).
+    let shared = source_app.string("sys_id") != app.string("sys_id");
+    let source = if shared {
+        if source_app.string("type") != "shared_library" {
+            return Err(refusal(
+                "An include names a node of the same application or a component of a shared library",
+            ));
+        }
+        tree::committed(&mut tx, &source_app.string("sys_id"))
+            .await?
+            .find(root(&source_app), &source_names)
+            .cloned()
+            .filter(|n| n.node_type == node_type::COMPONENT)
+            .ok_or_else(|| tree::not_found(&source_path))?
+    } else {
+        tree.find(root(&app), &source_names)
+            .cloned()
+            .ok_or_else(|| tree::not_found(&source_path))?
+    };
     let target = tree
         .find(root(&app), &target_names)
         .cloned()
@@ -354,7 +365,12 @@ pub async fn create_include(
             target.name, source.name
         )));
     }
-    let mut link = plain_new(&target, &source.name, node_type::LINKED, None, false);
+    let kind = if shared {
+        node_type::LINKED_SHARED
+    } else {
+        node_type::LINKED
+    };
+    let mut link = plain_new(&target, &source.name, kind, None, false);
     link.linked_to = Some(source.main_id);
     let node = tree::add(
         &mut tx,
@@ -386,7 +402,7 @@ pub async fn list_includes(
     let mut out: Vec<Json_> = tree
         .nodes
         .values()
-        .filter(|n| n.node_type == node_type::LINKED && n.linked_to == Some(source.main_id))
+        .filter(|n| node_type::is_include(&n.node_type) && n.linked_to == Some(source.main_id))
         .filter_map(|link| link.parent.and_then(|p| tree.get(p)))
         .map(plain_node)
         .collect();

@@ -2193,3 +2193,67 @@ async fn a_shared_library_component_is_included_and_its_commits_reach_the_includ
         "incomplete_deleted_ref"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_deployable_commits_an_auto_generated_changeset() {
+    let app = TestApp::spawn().await;
+    let (_, status) = story_base(&app).await;
+    assert_committed(&status);
+    let res = admin(
+        &app,
+        "DELETE",
+        "/api/sn_cdm/applications/deployables?appName=payments&name=Prod_1",
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert!(res.text.is_empty(), "{}", res.text);
+    let deployable = table(&app, "sn_cdm_deployable", "name=Prod_1").await;
+    assert_eq!(deployable[0]["state"], "deleted");
+    assert!(child(&app, "/payments/deployables", "Prod_1", None)
+        .await
+        .is_none());
+    let list = admin(
+        &app,
+        "GET",
+        "/api/sn_cdm/changesets?appName=payments&state=committed",
+    )
+    .await;
+    let auto = ok(&list)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["title"].as_str().is_some_and(|t| {
+                t.starts_with("Auto generated for deletion of CDM Deployable Prod_1")
+            })
+        })
+        .cloned()
+        .expect("the auto-generated changeset");
+    let rows = activity(&app, auto["number"].as_str().unwrap()).await;
+    let row = row_named(&rows, "Prod_1");
+    assert_eq!(row["new_state"], "Deleted");
+    assert_eq!(row["new_type"], "Deployable");
+    // Gone for exports; the editor cannot delete a deployable; a second
+    // delete finds nothing.
+    let (number, _) = changeset(&app, APP).await;
+    let res = admin(
+        &app,
+        "DELETE",
+        &format!(
+            "/api/sn_cdm/editor/nodes?{}",
+            qs(&[
+                ("changesetNumber", &number),
+                ("fullNamePath", "/payments/deployables/Dev_1")
+            ])
+        ),
+    )
+    .await;
+    assert_refused(&res, "DELETE /api/sn_cdm/applications/deployables");
+    let res = admin(
+        &app,
+        "DELETE",
+        "/api/sn_cdm/applications/deployables?appName=payments&name=Prod_1",
+    )
+    .await;
+    assert_refused(&res, "not found");
+}

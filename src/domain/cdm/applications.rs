@@ -236,3 +236,61 @@ pub async fn create_application(
     build_tree(tx, &id, name, fixed.map(|f| f.1), actor).await?;
     Ok(id)
 }
+
+/// Deletes a deployable the way the vendor does: an auto-generated
+/// changeset ("Auto generated for deletion of CDM Deployable <name><time>")
+/// deletes its node and everything below it and is committed at once; the
+/// record stays, `deleted`, with its snapshots as history.
+pub async fn delete_deployable(tx: &mut Tx, app: &Row, name: &str, actor: &str) -> Result<String> {
+    let app_id = app.string("sys_id");
+    let record = tx
+        .fetch_optional(
+            "SELECT sys_id, main_id FROM sn_cdm_deployable WHERE cdm_app = $1 AND name = $2 AND state = 'active'",
+            &[Value::from(&app_id), Value::from(name)],
+        )
+        .await?
+        .ok_or_else(|| request_error("delete", format!("Deployable '{name}' not found in application '{}'", app.string("name"))))?;
+    let title = format!(
+        "Auto generated for deletion of CDM Deployable {name}{}",
+        crate::time::now_string()
+    );
+    let number = next_number(tx, "sn_cdm_changeset").await?;
+    let changeset = insert_values(
+        tx,
+        registry::table("sn_cdm_changeset").expect("registered"),
+        None,
+        vec![
+            ("number", Value::Text(format!("Chset-{number}"))),
+            ("title", Value::from(title.as_str())),
+            ("description", Value::from(title.as_str())),
+            ("state", Value::from("open")),
+            ("cdm_application", Value::from(&app_id)),
+            ("publish_option", Value::from("publish_none")),
+            ("auto_validate", Value::Bool(false)),
+        ],
+        actor,
+    )
+    .await?;
+    let mut tree = tree::committed(tx, &app_id).await?;
+    tree::delete(
+        tx,
+        &mut tree,
+        &changeset,
+        record.int("main_id").unwrap_or_default(),
+        actor,
+    )
+    .await?;
+    if let Err(conflicts) = super::commit::commit(tx, &changeset, actor).await? {
+        return Err(request_error(
+            "delete",
+            format!("Deployable '{name}' could not be deleted: {conflicts} conflict(s)"),
+        ));
+    }
+    tx.execute(
+        "UPDATE sn_cdm_deployable SET state = 'deleted', sys_updated_on = $1, sys_updated_by = $2, \
+         sys_mod_count = sys_mod_count + 1 WHERE sys_id = $3",
+        &[Value::Text(crate::time::now_string()), Value::from(actor), Value::from(record.string("sys_id"))],
+    )
+    .await?;
+    Ok(changeset)
+}

@@ -612,7 +612,7 @@ async fn write_pending(tx: &mut Tx, n: &Node) -> Result<()> {
 }
 
 /// Records the deletion of a node and everything below it in a changeset.
-/// Nodes the changeset itself added simply go.
+/// Nodes the changeset itself added simply go. System folders are refused.
 pub async fn delete(
     tx: &mut Tx,
     tree: &mut Tree,

@@ -214,6 +214,26 @@ pub async fn create_deployable(
     Ok(result(Json_::Array(vec![record])))
 }
 
+/// `DELETE /api/sn_cdm/applications/deployables?appName=&name=`: 200, no body.
+pub async fn delete_deployable(
+    State(state): State<AppState>,
+    auth: Authorized<CdmAdmins>,
+    QueryParams(q): QueryParams,
+) -> Result<Response> {
+    let query = Query(&q);
+    let app_name = query.required("appName")?;
+    let name = query.required("name")?;
+    let mut tx = state.db.begin().await?;
+    let app = applications::find_active(&mut tx, &app_name, Some("application"))
+        .await?
+        .ok_or_else(|| crate::domain::cdm::request_error("delete", "Application not found"))?;
+    applications::delete_deployable(&mut tx, &app, &name, &auth.caller.user_name).await?;
+    tx.commit().await?;
+    Ok(axum::response::IntoResponse::into_response(
+        axum::http::StatusCode::OK,
+    ))
+}
+
 /// `POST /api/sn_cdm/applications/deployables/create?appSysId=&envType=&quantity=`
 pub async fn create_deployables(
     State(state): State<AppState>,

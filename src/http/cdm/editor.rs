@@ -246,6 +246,11 @@ pub async fn delete_node(
         .find(root(&app), &names)
         .cloned()
         .ok_or_else(|| tree::not_found(&path))?;
+    if node.node_type == node_type::DEPLOYABLE {
+        return Err(refusal(
+            "A deployable is deleted with DELETE /api/sn_cdm/applications/deployables",
+        ));
+    }
     tree::delete(
         &mut tx,
         &mut tree,

@@ -266,7 +266,9 @@ pub fn router(state: AppState) -> Router {
         ),
         (
             "/applications/deployables",
-            post(cdm::applications::create_deployable).delete(cdm::applications::delete_deployable),
+            post(cdm::applications::create_deployable)
+                .put(cdm::applications::update_deployable)
+                .delete(cdm::applications::delete_deployable),
         ),
         (
             "/applications/deployables/create",

@@ -2257,3 +2257,59 @@ async fn deleting_a_deployable_commits_an_auto_generated_changeset() {
     .await;
     assert_refused(&res, "not found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployable_is_renamed_described_and_disconnected() {
+    let app = TestApp::spawn().await;
+    let (_, status) = story_base(&app).await;
+    assert_committed(&status);
+    let res = admin(
+        &app,
+        "PUT",
+        &format!(
+            "/api/sn_cdm/applications/deployables?{}",
+            qs(&[
+                ("appName", APP),
+                ("name", "Dev_1"),
+                ("newName", "Dev_2"),
+                ("newDescription", "renamed"),
+                ("newIdentifier", "dev"),
+                ("newServiceId", "''"),
+            ])
+        ),
+    )
+    .await;
+    let record = ok(&res);
+    assert_eq!(record["name"], "Dev_2", "{record}");
+    assert_eq!(record["description"], "renamed");
+    assert_eq!(record["identifier"], "dev");
+    assert_eq!(record["cmdb_ci"], Value::Null);
+    assert!(child(&app, "/payments/deployables", "Dev_2", None)
+        .await
+        .is_some());
+    assert!(child(&app, "/payments/deployables", "Dev_1", None)
+        .await
+        .is_none());
+    // The next snapshot carries the new name, and cannot be published
+    // without a service.
+    let (number, _) = changeset(&app, APP).await;
+    ok(&set_value(&app, &number, "/payments/components/svc/db/port", "6000").await);
+    assert_committed(&commit(&app, &number, &PUBLISH).await);
+    // (The rename made v2.)
+    let snap = snapshot(&app, "Dev_2-v3.dpl").await;
+    assert_eq!(snap["published"], "false", "{snap}");
+    // Renaming onto a taken name is refused and changes nothing.
+    let res = admin(
+        &app,
+        "PUT",
+        &format!(
+            "/api/sn_cdm/applications/deployables?{}",
+            qs(&[("appName", APP), ("name", "Dev_2"), ("newName", "Prod_1")])
+        ),
+    )
+    .await;
+    assert_refused(&res, "already exists");
+    assert!(child(&app, "/payments/deployables", "Dev_2", None)
+        .await
+        .is_some());
+}

@@ -294,3 +294,122 @@ pub async fn delete_deployable(tx: &mut Tx, app: &Row, name: &str, actor: &str) 
     .await?;
     Ok(changeset)
 }
+
+/// What `PUT /applications/deployables` changes.
+pub struct DeployableChange<'a> {
+    pub new_name: Option<&'a str>,
+    pub new_description: Option<&'a str>,
+    /// `Some("")` disconnects the deployable from its service.
+    pub new_service: Option<&'a str>,
+    pub new_identifier: Option<&'a str>,
+}
+
+/// Updates a deployable's record; a rename also renames its node, through
+/// an auto-generated changeset committed at once (as a deletion does).
+/// Returns the record's sys_id.
+pub async fn update_deployable(
+    tx: &mut Tx,
+    app: &Row,
+    name: &str,
+    change: &DeployableChange<'_>,
+    actor: &str,
+) -> Result<String> {
+    let app_id = app.string("sys_id");
+    let record = tx
+        .fetch_optional(
+            "SELECT sys_id, main_id FROM sn_cdm_deployable WHERE cdm_app = $1 AND name = $2 AND state = 'active'",
+            &[Value::from(&app_id), Value::from(name)],
+        )
+        .await?
+        .ok_or_else(|| request_error("update", format!("Deployable '{name}' not found in application '{}'", app.string("name"))))?;
+    let id = record.string("sys_id");
+    let mut values: Vec<(&'static str, Value)> = Vec::new();
+    if let Some(service) = change.new_service {
+        let service = service
+            .trim()
+            .trim_matches(|c| c == '\'' || c == '\u{2019}' || c == '"');
+        if service.is_empty() {
+            values.push(("cmdb_ci", Value::Null));
+        } else if crate::domain::records::exists(tx, "cmdb_ci_service_auto", service).await? {
+            values.push(("cmdb_ci", Value::from(service)));
+        } else {
+            return Err(request_error(
+                "update",
+                format!("newServiceId: no application service {service}"),
+            ));
+        }
+    }
+    if let Some(description) = change.new_description {
+        values.push(("description", Value::from(description)));
+    }
+    if let Some(identifier) = change.new_identifier {
+        values.push(("identifier", Value::from(identifier)));
+    }
+    if let Some(new_name) = change.new_name.filter(|n| *n != name) {
+        let valid = !new_name.trim().is_empty()
+            && new_name.len() <= 255
+            && new_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || " _-.%$:#".contains(c));
+        if !valid {
+            return Err(request_error(
+                "update",
+                format!("Invalid deployable name '{new_name}': up to 255 of 0-9 A-Z a-z _ - . % $ : # and spaces"),
+            ));
+        }
+        let title = format!(
+            "Auto generated for rename of CDM Deployable {name} to {new_name}{}",
+            crate::time::now_string()
+        );
+        let number = next_number(tx, "sn_cdm_changeset").await?;
+        let changeset = insert_values(
+            tx,
+            registry::table("sn_cdm_changeset").expect("registered"),
+            None,
+            vec![
+                ("number", Value::Text(format!("Chset-{number}"))),
+                ("title", Value::from(title.as_str())),
+                ("description", Value::from(title.as_str())),
+                ("state", Value::from("open")),
+                ("cdm_application", Value::from(&app_id)),
+                ("publish_option", Value::from("publish_none")),
+                ("auto_validate", Value::Bool(false)),
+            ],
+            actor,
+        )
+        .await?;
+        let mut tree = tree::committed(tx, &app_id).await?;
+        let main_id = record.int("main_id").unwrap_or_default();
+        tree::update(
+            tx,
+            &mut tree,
+            &changeset,
+            main_id,
+            tree::Change {
+                name: Some(new_name),
+                ..tree::Change::default()
+            },
+            actor,
+        )
+        .await
+        .map_err(|e| request_error("update", e.message.trim_start_matches("Error: ")))?;
+        if let Err(conflicts) = super::commit::commit(tx, &changeset, actor).await? {
+            return Err(request_error(
+                "update",
+                format!("Deployable '{name}' could not be renamed: {conflicts} conflict(s)"),
+            ));
+        }
+        values.push(("name", Value::from(new_name)));
+    }
+    if !values.is_empty() {
+        crate::domain::records::update_values(
+            tx,
+            registry::table("sn_cdm_deployable").expect("registered"),
+            &id,
+            values,
+            actor,
+        )
+        .await?;
+    }
+    Ok(id)
+}

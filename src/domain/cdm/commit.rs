@@ -403,8 +403,10 @@ async fn snapshot_impacted(
         if auto_validate {
             let row = snapshots::by_id(tx, &snapshot).await?.expect("just made");
             let outcome = snapshots::validate(tx, &row, actor).await?;
-            if publish && outcome == "passed" {
-                let row = snapshots::by_id(tx, &snapshot).await?.expect("just made");
+            // publish_valid publishes what can be: a deployable without a
+            // service keeps its valid snapshot unpublished.
+            let row = snapshots::by_id(tx, &snapshot).await?.expect("just made");
+            if publish && outcome == "passed" && row.text("cmdb_ci").is_some() {
                 snapshots::publish(tx, &row, actor).await?;
             }
         }

@@ -234,6 +234,54 @@ pub async fn delete_deployable(
     ))
 }
 
+/// `PUT /api/sn_cdm/applications/deployables?appName=&name=&newName=&newDescription=&newServiceId=&newIdentifier=`
+pub async fn update_deployable(
+    State(state): State<AppState>,
+    auth: Authorized<CdmAdmins>,
+    QueryParams(q): QueryParams,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let query = Query(&q);
+    let app_name = query.required("appName")?;
+    let name = query.required("name")?;
+    let raw = |key: &str| q.get(key).map(String::as_str);
+    let mut tx = state.db.begin().await?;
+    let app = applications::find_active(&mut tx, &app_name, Some("application"))
+        .await?
+        .ok_or_else(|| crate::domain::cdm::request_error("update", "Application not found"))?;
+    let id = applications::update_deployable(
+        &mut tx,
+        &app,
+        &name,
+        &applications::DeployableChange {
+            new_name: query.opt("newName").as_deref(),
+            new_description: raw("newDescription"),
+            new_service: raw("newServiceId"),
+            new_identifier: raw("newIdentifier"),
+        },
+        &auth.caller.user_name,
+    )
+    .await?;
+    let row = tx
+        .fetch_optional(
+            &format!("SELECT {DEPLOYABLE_COLUMNS}, d.identifier FROM sn_cdm_deployable d WHERE d.sys_id = $1"),
+            &[Value::from(&id)],
+        )
+        .await?
+        .expect("just updated");
+    tx.commit().await?;
+    let base = base_url(&headers, &state.settings);
+    let mut record = deployable_record(&row, &base);
+    record["identifier"] = row
+        .text("identifier")
+        .map(Json_::String)
+        .unwrap_or(Json_::Null);
+    Ok(result(crate::domain::cdm::changesets::only_fields(
+        record,
+        query.opt("returnFields").as_deref(),
+    )))
+}
+
 /// `POST /api/sn_cdm/applications/deployables/create?appSysId=&envType=&quantity=`
 pub async fn create_deployables(
     State(state): State<AppState>,

@@ -271,6 +271,14 @@ pub fn router(state: AppState) -> Router {
                 .delete(cdm::applications::delete_deployable),
         ),
         (
+            "/applications/shared_components",
+            get(cdm::applications::shared_components),
+        ),
+        (
+            "/applications/shared_libraries/components/applications",
+            get(cdm::applications::shared_component_applications),
+        ),
+        (
             "/applications/deployables/create",
             post(cdm::applications::create_deployables),
         ),

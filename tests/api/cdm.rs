@@ -2163,6 +2163,34 @@ async fn a_shared_library_component_is_included_and_its_commits_reach_the_includ
     assert_eq!(ok(&res)["type"], "sn_cdm_node_linked_shared_component");
     assert_committed(&commit(&app, &number, &PUBLISH).await);
     assert_eq!(impacted(number.clone()).await[0]["name"], "logging");
+    let used = admin(
+        &app,
+        "GET",
+        "/api/sn_cdm/applications/shared_components?appName=payments",
+    )
+    .await;
+    assert_eq!(ok(&used)[0]["name"], "logging", "{}", used.text);
+    assert_eq!(ok(&used)[0]["sharedLibraryName"], "platform-lib");
+    assert_eq!(ok(&used)[0]["currentVersionName"], "logging-v1.shc");
+    let updates = admin(
+        &app,
+        "GET",
+        "/api/sn_cdm/applications/shared_components?appName=payments&withUpdatesOnly=true",
+    )
+    .await;
+    assert_eq!(ok(&updates).as_array().map(Vec::len), Some(0));
+    let users = admin(
+        &app,
+        "GET",
+        "/api/sn_cdm/applications/shared_libraries/components/applications?sharedLibraryName=platform-lib&sharedComponentName=logging",
+    )
+    .await;
+    assert_eq!(
+        ok(&users)["logging"][0]["name"],
+        "payments",
+        "{}",
+        users.text
+    );
     let text = exported(&app, &Auth::admin(), "Dev_1", "properties").await;
     assert!(lines(&text).contains("Dev_1.logging.level=info"), "{text}");
 

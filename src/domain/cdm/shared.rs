@@ -142,3 +142,29 @@ pub async fn impacted(tx: &mut Tx, changeset: &Row) -> Result<Vec<Row>> {
     }
     Ok(out)
 }
+
+/// The shared component records an application includes (live includes in
+/// its committed tree), with their library's name.
+pub async fn used_by(tx: &mut Tx, application: &str) -> Result<Vec<Row>> {
+    tx.fetch_all(
+        "SELECT s.name, s.description, s.version_counter, s.main_id, l.name AS library_name \
+         FROM sn_cdm_shared_component s JOIN sn_cdm_application l ON l.sys_id = s.cdm_shared_library \
+         WHERE s.main_id IN (SELECT linked_to FROM sn_cdm_node WHERE application = $1 AND type = $2 \
+         AND effective_to IS NULL AND effective_from IS NOT NULL AND status <> 'deleted') ORDER BY s.name",
+        &[Value::from(application), Value::from(node_type::LINKED_SHARED)],
+    )
+    .await
+    .map_err(Into::into)
+}
+
+/// The applications that include a library's shared component.
+pub async fn applications_using(tx: &mut Tx, component_main_id: i64) -> Result<Vec<Row>> {
+    tx.fetch_all(
+        "SELECT sys_id, name, description FROM sn_cdm_application WHERE sys_id IN \
+         (SELECT application FROM sn_cdm_node WHERE type = $1 AND linked_to = $2 AND effective_to IS NULL \
+         AND effective_from IS NOT NULL AND status <> 'deleted') ORDER BY name",
+        &[Value::from(node_type::LINKED_SHARED), Value::Int(component_main_id)],
+    )
+    .await
+    .map_err(Into::into)
+}

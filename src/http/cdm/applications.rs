@@ -282,6 +282,92 @@ pub async fn update_deployable(
     )))
 }
 
+/// `GET /api/sn_cdm/applications/shared_components?appName=&withUpdatesOnly=`:
+/// the shared components an application includes. Includes follow their
+/// library's committed state, so none ever waits for an update and
+/// `withUpdatesOnly=true` answers an empty list.
+pub async fn shared_components(
+    State(state): State<AppState>,
+    _auth: Authorized<CdmReaders>,
+    QueryParams(q): QueryParams,
+) -> Result<Response> {
+    let query = Query(&q);
+    let app_name = query.required("appName")?;
+    let updates_only = match q.get("withUpdatesOnly") {
+        Some(_) => query.flag("withUpdatesOnly", false)?,
+        None => query.flag("updatesOnly", false)?,
+    };
+    let mut tx = state.db.begin().await?;
+    let app = applications::find_active(&mut tx, &app_name, Some("application"))
+        .await?
+        .ok_or_else(|| {
+            refusal(format!(
+                "Could not find active application with name: '{app_name}'"
+            ))
+        })?;
+    let rows = crate::domain::cdm::shared::used_by(&mut tx, &app.string("sys_id")).await?;
+    tx.rollback().await?;
+    if updates_only {
+        return Ok(result(json!([])));
+    }
+    let list: Vec<Json_> = rows
+        .iter()
+        .map(|r| {
+            let version = r.int("version_counter").unwrap_or(1);
+            let name = r.string("name");
+            json!({
+                "name": name,
+                "description": r.string("description"),
+                "sharedLibraryName": r.string("library_name"),
+                "currentVersion": version.to_string(),
+                "currentVersionName": format!("{name}-v{version}.shc"),
+                "updateVersionName": Json_::Null,
+            })
+        })
+        .collect();
+    Ok(result(Json_::Array(list)))
+}
+
+/// `GET /api/sn_cdm/applications/shared_libraries/components/applications?sharedLibraryName=&sharedComponentName=`
+pub async fn shared_component_applications(
+    State(state): State<AppState>,
+    _auth: Authorized<CdmReaders>,
+    QueryParams(q): QueryParams,
+) -> Result<Response> {
+    let query = Query(&q);
+    let library = query.required("sharedLibraryName")?;
+    let component = query.required("sharedComponentName")?;
+    let mut tx = state.db.begin().await?;
+    let record = tx
+        .fetch_optional(
+            "SELECT s.main_id FROM sn_cdm_shared_component s JOIN sn_cdm_application l ON l.sys_id = s.cdm_shared_library \
+             WHERE l.name = $1 AND s.name = $2 AND s.state = 'active'",
+            &[Value::from(&library), Value::from(&component)],
+        )
+        .await?
+        .ok_or_else(|| refusal(format!("Shared component '{component}' not found in shared library '{library}'")))?;
+    let apps = crate::domain::cdm::shared::applications_using(
+        &mut tx,
+        record.int("main_id").unwrap_or_default(),
+    )
+    .await?;
+    tx.rollback().await?;
+    let list: Vec<Json_> = apps
+        .iter()
+        .map(|a| {
+            json!({
+                "name": a.string("name"),
+                "description": a.string("description"),
+                "managed_by_group": "",
+                "sys_id": a.string("sys_id"),
+            })
+        })
+        .collect();
+    let mut out = serde_json::Map::new();
+    out.insert(component, Json_::Array(list));
+    Ok(result(Json_::Object(out)))
+}
+
 /// `POST /api/sn_cdm/applications/deployables/create?appSysId=&envType=&quantity=`
 pub async fn create_deployables(
     State(state): State<AppState>,

@@ -104,17 +104,7 @@ pub async fn create_deployable(
             format!("Invalid envType '{environment}': one of Development, Test, Production"),
         ));
     }
-    let valid_name = !name.trim().is_empty()
-        && name.len() <= 255
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || " _-.%$:#".contains(c));
-    if !valid_name {
-        return Err(request_error(
-            "create",
-            format!("Invalid deployable name '{name}': up to 255 of 0-9 A-Z a-z _ - . % $ : # and spaces"),
-        ));
-    }
+    check_deployable_name(name, "create")?;
     let app_id = app.string("sys_id");
     let mut tree = tree::committed(tx, &app_id).await?;
     let root = app.int("root_main_id").unwrap_or_default();
@@ -243,34 +233,12 @@ pub async fn create_application(
 /// record stays, `deleted`, with its snapshots as history.
 pub async fn delete_deployable(tx: &mut Tx, app: &Row, name: &str, actor: &str) -> Result<String> {
     let app_id = app.string("sys_id");
-    let record = tx
-        .fetch_optional(
-            "SELECT sys_id, main_id FROM sn_cdm_deployable WHERE cdm_app = $1 AND name = $2 AND state = 'active'",
-            &[Value::from(&app_id), Value::from(name)],
-        )
-        .await?
-        .ok_or_else(|| request_error("delete", format!("Deployable '{name}' not found in application '{}'", app.string("name"))))?;
+    let record = active_deployable(tx, app, name, "delete").await?;
     let title = format!(
         "Auto generated for deletion of CDM Deployable {name}{}",
         crate::time::now_string()
     );
-    let number = next_number(tx, "sn_cdm_changeset").await?;
-    let changeset = insert_values(
-        tx,
-        registry::table("sn_cdm_changeset").expect("registered"),
-        None,
-        vec![
-            ("number", Value::Text(format!("Chset-{number}"))),
-            ("title", Value::from(title.as_str())),
-            ("description", Value::from(title.as_str())),
-            ("state", Value::from("open")),
-            ("cdm_application", Value::from(&app_id)),
-            ("publish_option", Value::from("publish_none")),
-            ("auto_validate", Value::Bool(false)),
-        ],
-        actor,
-    )
-    .await?;
+    let changeset = auto_changeset(tx, &app_id, &title, actor).await?;
     let mut tree = tree::committed(tx, &app_id).await?;
     tree::delete(
         tx,
@@ -315,13 +283,7 @@ pub async fn update_deployable(
     actor: &str,
 ) -> Result<String> {
     let app_id = app.string("sys_id");
-    let record = tx
-        .fetch_optional(
-            "SELECT sys_id, main_id FROM sn_cdm_deployable WHERE cdm_app = $1 AND name = $2 AND state = 'active'",
-            &[Value::from(&app_id), Value::from(name)],
-        )
-        .await?
-        .ok_or_else(|| request_error("update", format!("Deployable '{name}' not found in application '{}'", app.string("name"))))?;
+    let record = active_deployable(tx, app, name, "update").await?;
     let id = record.string("sys_id");
     let mut values: Vec<(&'static str, Value)> = Vec::new();
     if let Some(service) = change.new_service {
@@ -346,38 +308,12 @@ pub async fn update_deployable(
         values.push(("identifier", Value::from(identifier)));
     }
     if let Some(new_name) = change.new_name.filter(|n| *n != name) {
-        let valid = !new_name.trim().is_empty()
-            && new_name.len() <= 255
-            && new_name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || " _-.%$:#".contains(c));
-        if !valid {
-            return Err(request_error(
-                "update",
-                format!("Invalid deployable name '{new_name}': up to 255 of 0-9 A-Z a-z _ - . % $ : # and spaces"),
-            ));
-        }
+        check_deployable_name(new_name, "update")?;
         let title = format!(
             "Auto generated for rename of CDM Deployable {name} to {new_name}{}",
             crate::time::now_string()
         );
-        let number = next_number(tx, "sn_cdm_changeset").await?;
-        let changeset = insert_values(
-            tx,
-            registry::table("sn_cdm_changeset").expect("registered"),
-            None,
-            vec![
-                ("number", Value::Text(format!("Chset-{number}"))),
-                ("title", Value::from(title.as_str())),
-                ("description", Value::from(title.as_str())),
-                ("state", Value::from("open")),
-                ("cdm_application", Value::from(&app_id)),
-                ("publish_option", Value::from("publish_none")),
-                ("auto_validate", Value::Bool(false)),
-            ],
-            actor,
-        )
-        .await?;
+        let changeset = auto_changeset(tx, &app_id, &title, actor).await?;
         let mut tree = tree::committed(tx, &app_id).await?;
         let main_id = record.int("main_id").unwrap_or_default();
         tree::update(
@@ -412,4 +348,59 @@ pub async fn update_deployable(
         .await?;
     }
     Ok(id)
+}
+
+/// The active deployable `name` of an application, or the vendor-style
+/// refusal for `operation`.
+async fn active_deployable(tx: &mut Tx, app: &Row, name: &str, operation: &str) -> Result<Row> {
+    tx.fetch_optional(
+        "SELECT sys_id, main_id FROM sn_cdm_deployable WHERE cdm_app = $1 AND name = $2 AND state = 'active'",
+        &[Value::from(app.string("sys_id")), Value::from(name)],
+    )
+    .await?
+    .ok_or_else(|| {
+        request_error(
+            operation,
+            format!("Deployable '{name}' not found in application '{}'", app.string("name")),
+        )
+    })
+}
+
+/// An open changeset the server makes for its own change to an application
+/// (deleting or renaming a deployable), committed by the caller at once.
+async fn auto_changeset(tx: &mut Tx, app_id: &str, title: &str, actor: &str) -> Result<String> {
+    let number = next_number(tx, "sn_cdm_changeset").await?;
+    insert_values(
+        tx,
+        registry::table("sn_cdm_changeset").expect("registered"),
+        None,
+        vec![
+            ("number", Value::Text(format!("Chset-{number}"))),
+            ("title", Value::from(title)),
+            ("description", Value::from(title)),
+            ("state", Value::from("open")),
+            ("cdm_application", Value::from(app_id)),
+            ("publish_option", Value::from("publish_none")),
+            ("auto_validate", Value::Bool(false)),
+        ],
+        actor,
+    )
+    .await
+}
+
+/// A deployable's name: up to 255 of the characters the vendor allows.
+fn check_deployable_name(name: &str, operation: &str) -> Result<()> {
+    let valid = !name.trim().is_empty()
+        && name.len() <= 255
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " _-.%$:#".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(request_error(
+            operation,
+            format!("Invalid deployable name '{name}': up to 255 of 0-9 A-Z a-z _ - . % $ : # and spaces"),
+        ))
+    }
 }

@@ -6,6 +6,8 @@
 # deployables included; and the export of a deployable of 5,000 resolved
 # CDIs, timed from the export request to its content in hand.
 #   bench/cdm.sh [runs]
+# With BENCH_PG=postgres://USER@HOST/DB the server runs on that PostgreSQL
+# database (recreated) instead of SQLite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +21,10 @@ cargo build --release --quiet
 export TOLLGATE_ADMIN_PASSWORD="$PASSWORD"
 export TOLLGATE_LOG=warn
 export TOLLGATE_DATABASE_URL="sqlite://$WORK/bench.db"
+if [ -n "${BENCH_PG:-}" ]; then
+    TOLLGATE_DATABASE_URL="$BENCH_PG"
+    psql "${BENCH_PG%/*}/postgres" -qc "DROP DATABASE IF EXISTS ${BENCH_PG##*/}" -c "CREATE DATABASE ${BENCH_PG##*/}" >/dev/null
+fi
 TOLLGATE_LISTEN="127.0.0.1:$PORT" taskset -c 0 ./target/release/tollgate serve &
 SERVER_PID=$!
 for _ in $(seq 1 100); do

@@ -6,6 +6,9 @@
 # Prints the wall time of each job, from the request to the progress
 # reporting Successful.
 #   bench/update_sets.sh [updates] [runs]
+# With BENCH_TARGET_PG=postgres://USER@HOST/DB, server B (the
+# target) runs on that PostgreSQL database (recreated each run) instead of
+# SQLite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,8 +33,13 @@ A_PID=$!
 
 start_b() {
     rm -f "$WORK"/b.db*
-    TOLLGATE_DATABASE_URL="sqlite://$WORK/b.db" ./target/release/tollgate demo >/dev/null
-    TOLLGATE_DATABASE_URL="sqlite://$WORK/b.db" TOLLGATE_LISTEN="127.0.0.1:$PORT_B" \
+    B_URL="sqlite://$WORK/b.db"
+    if [ -n "${BENCH_TARGET_PG:-}" ]; then
+        B_URL="$BENCH_TARGET_PG"
+        psql "${B_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS ${B_URL##*/}" -c "CREATE DATABASE ${B_URL##*/}" >/dev/null
+    fi
+    TOLLGATE_DATABASE_URL="$B_URL" ./target/release/tollgate demo >/dev/null
+    TOLLGATE_DATABASE_URL="$B_URL" TOLLGATE_LISTEN="127.0.0.1:$PORT_B" \
         taskset -c 1 ./target/release/tollgate serve &
     B_PID=$!
     for _ in $(seq 1 100); do

@@ -249,7 +249,9 @@ impl JobQueue {
     }
 
     /// Queues a job inside the caller's transaction, so the job exists only
-    /// if the work that asked for it lands.
+    /// if the work that asked for it lands. Call [`JobQueue::wake`] after
+    /// the commit: a worker woken before it would not see the job yet (on
+    /// PostgreSQL) and would wait for its next poll.
     pub async fn enqueue_in(
         &self,
         tx: &mut Tx,
@@ -263,8 +265,13 @@ impl JobQueue {
             &enqueue_args(&id, kind, payload, created_by, DEFAULT_ATTEMPTS),
         )
         .await?;
-        self.notify.notify_one();
         Ok(id)
+    }
+
+    /// Wakes a worker for a job queued with [`JobQueue::enqueue_in`] whose
+    /// transaction has committed.
+    pub fn wake(&self) {
+        self.notify.notify_one();
     }
 
     pub async fn progress(&self, id: &str) -> Result<Option<Progress>> {

@@ -311,19 +311,15 @@ pub async fn commit(
         return Ok(Err(conflicts.len()));
     }
     let ids: Vec<i64> = pending.iter().map(|n| n.main_id).collect();
-    for chunk in ids.chunks(500) {
-        let mut args = vec![Value::Int(now_ms)];
-        args.extend(chunk.iter().map(|i| Value::Int(*i)));
-        tx.execute(
-            &format!(
-                "UPDATE sn_cdm_node SET effective_to = $1, status = 'superseded' WHERE effective_to IS NULL \
-                 AND effective_from IS NOT NULL AND main_id IN ({})",
-                crate::domain::update_sets::placeholders(1, chunk.len())
-            ),
-            &args,
-        )
-        .await?;
-    }
+    // One statement, the changeset's own versions naming what they replace
+    // (an IN list of ids leads PostgreSQL's generic plan to scan the table).
+    tx.execute(
+        "UPDATE sn_cdm_node SET effective_to = $1, status = 'superseded' WHERE effective_to IS NULL \
+         AND effective_from IS NOT NULL AND application = $2 AND main_id IN \
+         (SELECT main_id FROM sn_cdm_node WHERE changeset_id = $3 AND effective_from IS NULL)",
+        &[Value::Int(now_ms), Value::from(&app), Value::from(changeset_id)],
+    )
+    .await?;
     tx.execute(
         "UPDATE sn_cdm_node SET effective_from = $1, conflict = $2, conflict_type = NULL, reason_for_conflict = NULL, \
          status = CASE WHEN status = 'deleted' THEN 'deleted' ELSE 'valid' END \

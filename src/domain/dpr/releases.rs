@@ -250,6 +250,9 @@ pub async fn create(db: &Db, jobs: &JobQueue, req: NewRelease, actor: &str) -> R
         )
     };
     tx.commit().await?;
+    if progress_id.is_some() {
+        jobs.wake();
+    }
     Ok(Created {
         release_id,
         progress_id,

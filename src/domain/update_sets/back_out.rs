@@ -102,7 +102,6 @@ pub async fn back_out(
         let mut exists: HashMap<(String, String), bool> =
             local.keys().map(|k| (k.clone(), true)).collect();
         let mut versions = Vec::new();
-        let mut names = Vec::new();
         for u in &updates {
             let table = configuration_table(&u.table).expect("filtered above");
             let key = (u.table.clone(), u.record_sys_id.clone());
@@ -124,7 +123,6 @@ pub async fn back_out(
                     (DELETE, None)
                 }
             };
-            names.push(u.name.clone());
             versions.push(new_row(
                 &now,
                 actor,
@@ -141,7 +139,7 @@ pub async fn back_out(
             ));
             restored += 1;
         }
-        retire_versions(tx, &names).await?;
+        retire_versions(tx, set_id).await?;
         // The version each record is left in is its current one.
         let mut seen = std::collections::HashSet::new();
         for row in versions.iter_mut().rev() {

@@ -11,8 +11,8 @@ use serde_json::Value as Json;
 use super::capture::update_name;
 use super::preview::{local_rows, preview, remote_set, updates_of};
 use super::{
-    configuration_table, delete_record, insert_rows, new_row, payload_of, placeholders,
-    write_payload, Payload, DELETE, INSERT_OR_UPDATE,
+    configuration_table, delete_record, insert_rows, new_row, payload_of, write_payload, Payload,
+    DELETE, INSERT_OR_UPDATE,
 };
 use crate::domain::records::insert_values;
 use crate::error::{Error, Result};
@@ -125,7 +125,6 @@ pub async fn commit(
 
     let mut xml_rows = Vec::with_capacity(updates.len());
     let mut version_rows = Vec::with_capacity(updates.len());
-    let mut names = Vec::with_capacity(updates.len());
     for (i, u) in updates.iter().enumerate() {
         let table = configuration_table(&u.table).expect("filtered above");
         let key = (u.table.clone(), u.record_sys_id.clone());
@@ -182,9 +181,9 @@ pub async fn commit(
                 Value::from(application.clone()),
             ],
         ));
-        names.push(name);
     }
-    retire_versions(tx, &names).await?;
+    insert_rows(tx, "sys_update_xml", XML_COLUMNS, xml_rows).await?;
+    retire_versions(tx, &local_set).await?;
     // A record changed twice in the set keeps one current version: the last.
     let mut seen = HashSet::new();
     let mut current: Vec<Vec<Value>> = version_rows.into_iter().rev().collect();
@@ -194,7 +193,6 @@ pub async fn commit(
         }
     }
     insert_rows(tx, "sys_update_version", VERSION_COLUMNS, current).await?;
-    insert_rows(tx, "sys_update_xml", XML_COLUMNS, xml_rows).await?;
     tx.execute(
         "UPDATE sys_remote_update_set SET state = 'committed', commit_date = $1, update_set = $2, \
          sys_updated_on = $1, sys_updated_by = $3, sys_mod_count = sys_mod_count + 1 WHERE sys_id = $4",
@@ -229,20 +227,16 @@ fn payload_row(payload: &Payload) -> crate::storage::Row {
     }
 }
 
-/// Marks the current versions of these records as history.
-pub async fn retire_versions(tx: &mut Tx, names: &[String]) -> Result<()> {
-    let unique: Vec<&String> = names.iter().collect::<HashSet<_>>().into_iter().collect();
-    for chunk in unique.chunks(500) {
-        let args: Vec<Value> = chunk.iter().map(|n| Value::from(*n)).collect();
-        tx.execute(
-            &format!(
-                "UPDATE sys_update_version SET state = 'previous' WHERE state = 'current' AND name IN ({})",
-                placeholders(0, chunk.len())
-            ),
-            &args,
-        )
-        .await?;
-    }
+/// Marks the current versions of the records an update set changes as
+/// history (one statement: an IN list of names leads PostgreSQL's generic
+/// plan to scan the table).
+pub async fn retire_versions(tx: &mut Tx, update_set: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE sys_update_version SET state = 'previous' WHERE state = 'current' AND name IN \
+         (SELECT name FROM sys_update_xml WHERE update_set = $1)",
+        &[Value::from(update_set)],
+    )
+    .await?;
     Ok(())
 }
 

@@ -140,6 +140,7 @@ async fn upload(
         )
         .await?;
     tx.commit().await?;
+    state.jobs.wake();
     Ok(result(json!({ "upload_id": request })))
 }
 
@@ -496,6 +497,7 @@ pub async fn create_export(
         )
         .await?;
     tx.commit().await?;
+    state.jobs.wake();
     Ok(result(json!({ "export_id": request })))
 }
 

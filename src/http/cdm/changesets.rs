@@ -131,6 +131,7 @@ pub async fn commit_by_id(
     )
     .await?;
     tx.commit().await?;
+    state.jobs.wake();
     Ok(response)
 }
 
@@ -147,6 +148,7 @@ pub async fn commit_by_number(
     let response =
         queue_commit(&state, &mut tx, &changeset, &query, &auth.caller.user_name).await?;
     tx.commit().await?;
+    state.jobs.wake();
     Ok(response)
 }
 

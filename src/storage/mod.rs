@@ -187,6 +187,22 @@ impl Db {
         }
     }
 
+    /// Starts a transaction for reads that must see one consistent state
+    /// (a tree of nodes and the changeset naming them). On SQLite it takes
+    /// no write lock; nothing may be written in it. End it with `rollback`.
+    pub async fn begin_read(&self) -> Result<Tx> {
+        match &self.pools {
+            Pools::Sqlite(p) => Ok(Tx {
+                inner: TxInner::Sqlite(p.begin_read().await?),
+                db: self.clone(),
+            }),
+            Pools::Postgres(p) => Ok(Tx {
+                inner: TxInner::Postgres(p.begin().await?),
+                db: self.clone(),
+            }),
+        }
+    }
+
     /// The data epoch: a counter every committed transaction moves forward.
     /// A cached answer computed at epoch N is current while the epoch is N.
     pub async fn data_epoch(&self) -> Result<i64> {

@@ -171,7 +171,22 @@ impl SqlitePool {
         Ok(SqliteTx {
             pool: self.clone(),
             conn: Some(conn),
-            _guard: guard,
+            _guard: Some(guard),
+        })
+    }
+
+    /// Starts a read transaction: a consistent snapshot (WAL) without the
+    /// write lock, so it neither waits for nor holds up writers.
+    pub async fn begin_read(&self) -> Result<SqliteTx> {
+        let conn = self.acquire()?;
+        if let Err(err) = conn.execute_batch("BEGIN DEFERRED") {
+            self.release(conn);
+            return Err(err.into());
+        }
+        Ok(SqliteTx {
+            pool: self.clone(),
+            conn: Some(conn),
+            _guard: None,
         })
     }
 
@@ -188,7 +203,8 @@ impl SqlitePool {
 pub struct SqliteTx {
     pool: SqlitePool,
     conn: Option<Connection>,
-    _guard: OwnedMutexGuard<()>,
+    /// The process's writer lock, held by write transactions only.
+    _guard: Option<OwnedMutexGuard<()>>,
 }
 
 impl SqliteTx {

@@ -298,7 +298,7 @@ pub async fn shared_components(
         Some(_) => query.flag("withUpdatesOnly", false)?,
         None => query.flag("updatesOnly", false)?,
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let app = applications::find_active(&mut tx, &app_name, Some("application"))
         .await?
         .ok_or_else(|| {
@@ -338,7 +338,7 @@ pub async fn shared_component_applications(
     let query = Query(&q);
     let library = query.required("sharedLibraryName")?;
     let component = query.required("sharedComponentName")?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let record = tx
         .fetch_optional(
             "SELECT s.main_id FROM sn_cdm_shared_component s JOIN sn_cdm_application l ON l.sys_id = s.cdm_shared_library \
@@ -502,7 +502,7 @@ pub async fn create_export(
 }
 
 async fn export_request(state: &AppState, id: &str) -> Result<Option<crate::storage::Row>> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let row = commit::request(&mut tx, id)
         .await?
         .filter(|r| r.string("type") == "export");

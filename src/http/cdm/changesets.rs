@@ -155,7 +155,7 @@ pub async fn commit_by_number(
 /// The answer of a status endpoint for a request id (`kind_key` names the
 /// id field: `commit_id`, `upload_id`).
 pub async fn request_status(state: &AppState, id: &str, kind_key: &str) -> Result<Json_> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let row = commit::request(&mut tx, id).await?;
     tx.rollback().await?;
     let Some(row) = row else {
@@ -207,7 +207,7 @@ pub async fn activity(
 ) -> Result<Response> {
     let query = Query(&q);
     let number = query.required("changesetNumber")?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let changeset = changesets::require(&mut tx, &number, "activity").await?;
     let id = changeset.string("sys_id");
     let versions: Vec<Node> = tx
@@ -349,7 +349,7 @@ pub async fn impacted_deployables(
 ) -> Result<Response> {
     let query = Query(&q);
     let number = query.required("changesetNumber")?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let changeset = changesets::require(&mut tx, &number, "impacted-deployables").await?;
     let rows = impacted(&mut tx, &changeset).await?;
     tx.rollback().await?;
@@ -369,7 +369,7 @@ pub async fn impacted_deployable_nodes(
     QueryParams(q): QueryParams,
 ) -> Result<Response> {
     let id = params.get("changeset_id")?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let changeset = changesets::by_id(&mut tx, id)
         .await?
         .ok_or_else(|| request_error("impacted-deployables", "Changeset not found"))?;
@@ -404,7 +404,7 @@ pub async fn impacted_shared_components(
 ) -> Result<Response> {
     let query = Query(&q);
     let number = query.required("changesetNumber")?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let changeset = changesets::by_number(&mut tx, &number)
         .await?
         .ok_or_else(|| crate::domain::cdm::refusal("The passed changeset does not exist"))?;

@@ -283,7 +283,7 @@ pub async fn list_nodes(
         }
         None => None,
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let (app, names, tree) = tree_to_read(&mut tx, &path, &query).await?;
     let parent = tree
         .find(root(&app), &names)
@@ -298,7 +298,7 @@ pub async fn list_nodes(
             continue;
         }
         let clear = match (&child.secure_value, decrypt) {
-            (Some(s), true) => Some(crate::secrets::decrypt_in_tx(&mut tx, s).await?),
+            (Some(s), true) => Some(crate::secrets::decrypt(&state.db, s).await?),
             _ => None,
         };
         out.push(editor_node(child, &base, clear));
@@ -398,7 +398,7 @@ pub async fn list_includes(
 ) -> Result<Response> {
     let query = Query(&q);
     let source_path = query.required("sourceFullNamePath")?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let (app, names, tree) = tree_to_read(&mut tx, &source_path, &query).await?;
     tx.rollback().await?;
     let source = tree

@@ -125,7 +125,9 @@ impl JobHandler for Upload {
 }
 
 async fn upload_request(tx: &mut Tx, request_id: &str, actor: &str) -> Result<String> {
-    let request = commit::request(tx, request_id).await?.expect("queued");
+    let request = commit::request(tx, request_id).await?.ok_or_else(|| {
+        crate::error::Error::conflict(format!("the request {request_id} no longer exists"))
+    })?;
     let params: UploadRequest = serde_json::from_str(&request.string("parameters"))
         .map_err(|e| crate::error::Error::internal(format!("upload parameters: {e}")))?;
     let content: Map<String, Json> =
@@ -250,7 +252,9 @@ impl JobHandler for Export {
 }
 
 async fn export_request(tx: &mut Tx, request_id: &str) -> Result<String> {
-    let request = commit::request(tx, request_id).await?.expect("queued");
+    let request = commit::request(tx, request_id).await?.ok_or_else(|| {
+        crate::error::Error::conflict(format!("the request {request_id} no longer exists"))
+    })?;
     let params: ExportRequest = serde_json::from_str(&request.string("parameters"))
         .map_err(|e| crate::error::Error::internal(format!("export parameters: {e}")))?;
     let snapshot: Row = snapshots::require(tx, &params.snapshot_id, "export").await?;

@@ -429,6 +429,24 @@ impl JobQueue {
         Ok(if n == 1 { state } else { JobState::Running })
     }
 
+    /// Fails a job whose handler panicked (no retry: it would panic again).
+    pub async fn fail_panicked(&self, id: &str, owner: &str) -> Result<()> {
+        self.db
+            .execute(
+                "UPDATE tollgate_job SET state = 'failed', error = $1, status_message = 'This operation failed', \
+                 lease_owner = NULL, lease_expires_at = NULL, updated_on = $2 \
+                 WHERE id = $3 AND lease_owner = $4 AND state = 'running'",
+                &[
+                    Value::from("An unexpected error occurred while running the job"),
+                    Value::Text(now_string()),
+                    Value::from(id),
+                    Value::from(owner),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Deletes finished jobs (succeeded, failed, canceled) last touched
     /// before `cutoff` (`YYYY-MM-DD hh:mm:ss` UTC); their progress is no longer
     /// readable afterwards. Returns how many went.

@@ -37,8 +37,18 @@ pub fn spawn_workers(queue: &JobQueue, count: usize) -> WorkerPool {
                 match queue.claim(&owner, now_millis()).await {
                     Ok(Some(job)) => {
                         let id = job.id.clone();
-                        let state = queue.execute(job).await;
-                        tracing::info!(job = %id, state = state.as_str(), "job ran");
+                        // In a task of its own: a handler that panics fails
+                        // its job instead of taking this worker down.
+                        let runner = queue.clone();
+                        match tokio::spawn(async move { runner.execute(job).await }).await {
+                            Ok(state) => tracing::info!(job = %id, state = state.as_str(), "job ran"),
+                            Err(err) => {
+                                tracing::error!(job = %id, error = %err, "job handler panicked");
+                                if let Err(err) = queue.fail_panicked(&id, &owner).await {
+                                    tracing::warn!(job = %id, error = %err, "could not record the failure");
+                                }
+                            }
+                        }
                     }
                     Ok(None) => {
                         tokio::select! {

@@ -361,3 +361,61 @@ async fn finished_jobs_are_swept_after_their_retention_but_unfinished_ones_stay(
         "unfinished jobs are never swept"
     );
 }
+
+struct Panics;
+
+impl JobHandler for Panics {
+    fn kind(&self) -> &'static str {
+        "test.panics"
+    }
+
+    fn run<'a>(&'a self, _ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
+        Box::pin(async { panic!("a bug in a handler") })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_that_panics_fails_its_job_and_the_worker_goes_on() {
+    let app = app_with(vec![
+        Arc::new(Panics),
+        Arc::new(RecordEffect {
+            hold_first_attempt: None,
+        }),
+    ])
+    .await;
+    let q = queue(&app).clone();
+    let bad = q.enqueue("test.panics", &json!({}), "test").await.unwrap();
+    let good = q
+        .enqueue("test.record_effect", &json!({}), "test")
+        .await
+        .unwrap();
+    let pool = tollgate::jobs::spawn_workers(&q, 1);
+    // Wait (bounded) until both jobs have ended.
+    for _ in 0..500 {
+        let done = |id: &str| {
+            let q = q.clone();
+            let id = id.to_owned();
+            async move {
+                let s = q.progress(&id).await.unwrap().unwrap().state;
+                s == JobState::Failed || s == JobState::Succeeded
+            }
+        };
+        if done(&bad).await && done(&good).await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    pool.shutdown(Duration::from_millis(50)).await;
+    let p = q.progress(&bad).await.unwrap().unwrap();
+    assert_eq!(p.state, JobState::Failed);
+    assert!(
+        !p.error.contains("a bug in a handler"),
+        "no internals: {}",
+        p.error
+    );
+    assert_eq!(
+        q.progress(&good).await.unwrap().unwrap().state,
+        JobState::Succeeded,
+        "the one worker went on to the next job"
+    );
+}

@@ -412,6 +412,10 @@ pub fn router(state: AppState) -> Router {
             get(sdp::releases::approval_summary),
         )
         .route(
+            "/api/v3/releases/{release_id}/approval_levels/{level_id}",
+            axum::routing::delete(sdp::releases::delete_approval_level),
+        )
+        .route(
             "/api/v3/releases/{release_id}/approval_levels/{level_id}/approve",
             put(sdp::releases::approve),
         )

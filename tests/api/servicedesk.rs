@@ -1621,3 +1621,55 @@ async fn bulk_answers_carry_the_releases_and_lists_honour_fields_required() {
     assert_eq!(item["description"], "MSSQL Server service pack upgrade");
     assert_eq!(item["services"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_level_is_deleted_only_while_no_approver_has_decided() {
+    let sdp = Sdp::new().await;
+    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let id = res.body["release"]["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v3/releases/{id}/approval_levels");
+    let level = json!({"approval_level": {"stage": {"name": "submission"}, "approvers": [{"name": "tech"}, {"name": "heather graham"}]}});
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let res = sdp.send("POST", &base, level.clone()).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+        ids.push(
+            res.body["approval_level"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // The second is decided on by one approver: it stays.
+    let res = sdp
+        .send("PUT", &format!("{base}/{}/approve", ids[1]), json!({}))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let res = sdp
+        .app
+        .request("DELETE", &format!("{base}/{}", ids[1]), &sdp.auth, None)
+        .await;
+    failure(&res, StatusCode::BAD_REQUEST, 4001, "approval_level_id");
+    // The undecided one goes, with its approvers.
+    let res = sdp
+        .app
+        .request("DELETE", &format!("{base}/{}", ids[0]), &sdp.auth, None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let summary = sdp
+        .app
+        .request("GET", &format!("{base}/approval_summary"), &sdp.auth, None)
+        .await;
+    let levels = summary.body["approval_summary"][0]["approval_levels"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(levels.len(), 1, "{levels:?}");
+    assert_eq!(levels[0]["id"], ids[1].as_str());
+    // Unknown levels are not found.
+    let res = sdp
+        .app
+        .request("DELETE", &format!("{base}/{}", ids[0]), &sdp.auth, None)
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND, "{}", res.text);
+}

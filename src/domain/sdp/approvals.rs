@@ -133,6 +133,64 @@ pub async fn add_level(
     Ok(id)
 }
 
+/// Deletes an approval level while no approver has decided on it (once one
+/// has, the level is part of the release's record and stays).
+pub async fn delete_level(db: &Db, release: &str, level: &str, caller: &Caller) -> Result<()> {
+    let row = release_row(db, release).await?;
+    let release_id = row.int("id").unwrap_or(0);
+    super::permissions::of(db, release_id, caller)
+        .await?
+        .require_whole()?;
+    let level_id: i64 = level.parse().map_err(|_| {
+        Error::not_found(format!("No approval level {level}")).with_field("approval_level_id")
+    })?;
+    let mut tx = db.begin().await?;
+    tx.fetch_optional(
+        "SELECT id FROM sdp_approval_level WHERE id = $1 AND release_id = $2",
+        &[Value::Int(level_id), Value::Int(release_id)],
+    )
+    .await?
+    .ok_or_else(|| {
+        Error::not_found(format!("No approval level {level}")).with_field("approval_level_id")
+    })?;
+    let decided = tx
+        .fetch_optional(
+            "SELECT COUNT(*) AS n FROM sdp_approver WHERE level_id = $1 AND decision <> 'pending'",
+            &[Value::Int(level_id)],
+        )
+        .await?
+        .and_then(|r| r.int("n"))
+        .unwrap_or(0);
+    if decided > 0 {
+        return Err(Error::invalid(
+            "approval_level_id",
+            "approvers have decided on this level; it can no longer be deleted",
+        ));
+    }
+    tx.execute(
+        "DELETE FROM sdp_approver WHERE level_id = $1",
+        &[Value::Int(level_id)],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM sdp_approval_level WHERE id = $1",
+        &[Value::Int(level_id)],
+    )
+    .await?;
+    let by = history::user_for(&mut tx, caller).await?;
+    history::record(
+        &mut tx,
+        release_id,
+        by,
+        "approval_level_delete",
+        "Approval level deleted",
+        json!([]),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Records the caller's decision (`approve` true or false) on a level; only
 /// its approvers may decide, once, while it is pending.
 pub async fn decide(

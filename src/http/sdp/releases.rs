@@ -365,6 +365,23 @@ pub async fn add_approval_level(
     Ok(success(StatusCode::CREATED, body))
 }
 
+/// `DELETE /api/v3/releases/{release_id}/approval_levels/{level_id}` (a
+/// Tollgate addition): while no approver has decided.
+pub async fn delete_approval_level(
+    State(state): State<AppState>,
+    params: PathParams,
+    auth: Authorized<Staff>,
+) -> Result<Response> {
+    crate::domain::sdp::approvals::delete_level(
+        &state.db,
+        params.get("release_id")?,
+        params.get("level_id")?,
+        &auth.caller,
+    )
+    .await?;
+    Ok(success(StatusCode::OK, Map::new()))
+}
+
 /// `GET /api/v3/releases/{release_id}/approval_levels/approval_summary`
 pub async fn approval_summary(
     State(state): State<AppState>,

@@ -413,7 +413,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/v3/releases/{release_id}/approval_levels/{level_id}",
-            axum::routing::delete(sdp::releases::delete_approval_level),
+            put(sdp::releases::edit_approval_level).delete(sdp::releases::delete_approval_level),
         )
         .route(
             "/api/v3/releases/{release_id}/approval_levels/{level_id}/approve",

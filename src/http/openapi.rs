@@ -252,6 +252,14 @@ pub const ENDPOINTS: &[Endpoint] = &[
         success: 201,
     },
     Endpoint {
+        method: "put",
+        path: "/api/v3/releases/{release_id}/approval_levels/{level_id}",
+        summary: "ServiceDesk-style: change an approval level's name, rule or approvers while no approver has decided (Tollgate addition)",
+        roles: &["sdp.technician", "sdp.admin"],
+        body: Some("form"),
+        success: 200,
+    },
+    Endpoint {
         method: "delete",
         path: "/api/v3/releases/{release_id}/approval_levels/{level_id}",
         summary: "ServiceDesk-style: delete an approval level no approver has decided on (Tollgate addition)",

@@ -1673,3 +1673,66 @@ async fn an_approval_level_is_deleted_only_while_no_approver_has_decided() {
         .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND, "{}", res.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_level_is_changed_only_while_no_approver_has_decided() {
+    let sdp = Sdp::new().await;
+    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let id = res.body["release"]["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v3/releases/{id}/approval_levels");
+    let res = sdp
+        .send(
+            "POST",
+            &base,
+            json!({"approval_level": {"stage": {"name": "submission"}, "approvers": [{"name": "heather graham"}]}}),
+        )
+        .await;
+    let level = res.body["approval_level"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = sdp
+        .send(
+            "PUT",
+            &format!("{base}/{level}"),
+            json!({"approval_level": {"name": "CAB", "rule": {"type": "percent", "value": "50"}, "approvers": [{"name": "tech"}, {"name": "heather graham"}]}}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let row = sdp
+        .app
+        .db
+        .fetch_optional(
+            "SELECT name, rule_percent, (SELECT COUNT(*) FROM sdp_approver WHERE level_id = l.id) AS n \
+             FROM sdp_approval_level l WHERE id = $1",
+            &[tollgate::storage::Value::Int(level.parse().unwrap())],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.string("name"), "CAB");
+    assert_eq!(row.int("rule_percent"), Some(50));
+    assert_eq!(row.int("n"), Some(2));
+    // A bad rule names the field and changes nothing.
+    let res = sdp
+        .send(
+            "PUT",
+            &format!("{base}/{level}"),
+            json!({"approval_level": {"name": "Other", "rule": {"type": "percent", "value": "0"}}}),
+        )
+        .await;
+    failure(&res, StatusCode::BAD_REQUEST, 4001, "rule.value");
+    // Once an approver decided, the level stays as it is.
+    let res = sdp
+        .send("PUT", &format!("{base}/{level}/approve"), json!({}))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let res = sdp
+        .send(
+            "PUT",
+            &format!("{base}/{level}"),
+            json!({"approval_level": {"name": "Too late"}}),
+        )
+        .await;
+    failure(&res, StatusCode::BAD_REQUEST, 4001, "approval_level_id");
+}

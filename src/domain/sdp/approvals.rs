@@ -12,7 +12,7 @@ use super::releases::{release_not_found, resolve_user, time_json, View};
 use crate::domain::records::next_number;
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::Caller;
-use crate::storage::{Db, Row, Value};
+use crate::storage::{Db, Row, Tx, Value};
 
 async fn release_row(db: &Db, id: &str) -> Result<Row> {
     let n: i64 = id.parse().map_err(|_| release_not_found(id))?;
@@ -22,6 +22,70 @@ async fn release_row(db: &Db, id: &str) -> Result<Row> {
     )
     .await?
     .ok_or_else(|| release_not_found(id))
+}
+
+/// The percentage of a level's `rule` (`{"type": "percent", "value": 1..100}`), when given.
+fn rule_percent(obj: &Map<String, Json>) -> Result<Option<i64>> {
+    match obj.get("rule") {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::Object(rule)) => {
+            if rule
+                .get("type")
+                .and_then(Json::as_str)
+                .is_some_and(|t| t != "percent")
+            {
+                return Err(Error::invalid(
+                    "rule.type",
+                    "only percent rules are supported",
+                ));
+            }
+            let v = rule
+                .get("value")
+                .map(|v| super::reference::parse_id("rule.value", v))
+                .transpose()?
+                .unwrap_or(100);
+            if !(1..=100).contains(&v) {
+                return Err(Error::invalid(
+                    "rule.value",
+                    "must be a percentage from 1 to 100",
+                ));
+            }
+            Ok(Some(v))
+        }
+        Some(_) => Err(Error::wrong_type("rule", "an object")),
+    }
+}
+
+/// The distinct v3 users a level's `approvers` name, when given (an empty
+/// list is refused).
+async fn approvers(tx: &mut Tx, obj: &Map<String, Json>) -> Result<Option<Vec<i64>>> {
+    let Some(list) = obj.get("approvers") else {
+        return Ok(None);
+    };
+    let list = list
+        .as_array()
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| Error::missing("approvers"))?;
+    let mut users = Vec::new();
+    for (i, a) in list.iter().enumerate() {
+        let u = resolve_user(tx, &format!("approvers[{i}]"), a).await?;
+        if !users.contains(&u) {
+            users.push(u);
+        }
+    }
+    Ok(Some(users))
+}
+
+async fn insert_approvers(tx: &mut Tx, level_id: i64, users: &[i64]) -> Result<()> {
+    for u in users {
+        let aid = next_number(tx, "sdp_approver").await?;
+        tx.execute(
+            "INSERT INTO sdp_approver (id, level_id, user_id, decision) VALUES ($1, $2, $3, 'pending')",
+            &[Value::Int(aid), Value::Int(level_id), Value::Int(*u)],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Adds an approval level from `{"approval_level": {"stage", "name", "rule": {"type": "percent", "value"}, "approvers": [...]}}`.
@@ -50,46 +114,10 @@ pub async fn add_level(
     }
     .or(row.int("stage_id"))
     .unwrap_or(1);
-    let percent = match obj.get("rule") {
-        None | Some(Json::Null) => 100,
-        Some(Json::Object(rule)) => {
-            if rule
-                .get("type")
-                .and_then(Json::as_str)
-                .is_some_and(|t| t != "percent")
-            {
-                return Err(Error::invalid(
-                    "rule.type",
-                    "only percent rules are supported",
-                ));
-            }
-            let v = rule
-                .get("value")
-                .map(|v| super::reference::parse_id("rule.value", v))
-                .transpose()?
-                .unwrap_or(100);
-            if !(1..=100).contains(&v) {
-                return Err(Error::invalid(
-                    "rule.value",
-                    "must be a percentage from 1 to 100",
-                ));
-            }
-            v
-        }
-        Some(_) => return Err(Error::wrong_type("rule", "an object")),
-    };
-    let approvers = obj
-        .get("approvers")
-        .and_then(Json::as_array)
-        .filter(|a| !a.is_empty())
+    let percent = rule_percent(obj)?.unwrap_or(100);
+    let users = approvers(&mut tx, obj)
+        .await?
         .ok_or_else(|| Error::missing("approvers"))?;
-    let mut users = Vec::new();
-    for (i, a) in approvers.iter().enumerate() {
-        let u = resolve_user(&mut tx, &format!("approvers[{i}]"), a).await?;
-        if !users.contains(&u) {
-            users.push(u);
-        }
-    }
     let level = tx
         .fetch_optional(
             "SELECT COALESCE(MAX(level), 0) AS m FROM sdp_approval_level WHERE release_id = $1 AND stage_id = $2",
@@ -112,14 +140,7 @@ pub async fn add_level(
         &[Value::Int(id), Value::Int(release_id), Value::Int(stage), Value::Int(level), Value::Text(name), Value::Int(percent), Value::Int(by), Value::Int(Utc::now().timestamp_millis())],
     )
     .await?;
-    for u in users {
-        let aid = next_number(&mut tx, "sdp_approver").await?;
-        tx.execute(
-            "INSERT INTO sdp_approver (id, level_id, user_id, decision) VALUES ($1, $2, $3, 'pending')",
-            &[Value::Int(aid), Value::Int(id), Value::Int(u)],
-        )
-        .await?;
-    }
+    insert_approvers(&mut tx, id, &users).await?;
     history::record(
         &mut tx,
         release_id,
@@ -133,26 +154,18 @@ pub async fn add_level(
     Ok(id)
 }
 
-/// Deletes an approval level while no approver has decided on it (once one
-/// has, the level is part of the release's record and stays).
-pub async fn delete_level(db: &Db, release: &str, level: &str, caller: &Caller) -> Result<()> {
-    let row = release_row(db, release).await?;
-    let release_id = row.int("id").unwrap_or(0);
-    super::permissions::of(db, release_id, caller)
-        .await?
-        .require_whole()?;
-    let level_id: i64 = level.parse().map_err(|_| {
-        Error::not_found(format!("No approval level {level}")).with_field("approval_level_id")
-    })?;
-    let mut tx = db.begin().await?;
+/// The level of a release named by `level`, which no approver has decided
+/// on yet (a decided level is part of the release's record).
+async fn undecided_level(tx: &mut Tx, release_id: i64, level: &str, what: &str) -> Result<i64> {
+    let not_found =
+        || Error::not_found(format!("No approval level {level}")).with_field("approval_level_id");
+    let level_id: i64 = level.parse().map_err(|_| not_found())?;
     tx.fetch_optional(
         "SELECT id FROM sdp_approval_level WHERE id = $1 AND release_id = $2",
         &[Value::Int(level_id), Value::Int(release_id)],
     )
     .await?
-    .ok_or_else(|| {
-        Error::not_found(format!("No approval level {level}")).with_field("approval_level_id")
-    })?;
+    .ok_or_else(not_found)?;
     let decided = tx
         .fetch_optional(
             "SELECT COUNT(*) AS n FROM sdp_approver WHERE level_id = $1 AND decision <> 'pending'",
@@ -164,9 +177,83 @@ pub async fn delete_level(db: &Db, release: &str, level: &str, caller: &Caller) 
     if decided > 0 {
         return Err(Error::invalid(
             "approval_level_id",
-            "approvers have decided on this level; it can no longer be deleted",
+            format!("approvers have decided on this level; it can no longer be {what}"),
         ));
     }
+    Ok(level_id)
+}
+
+/// Changes a level's name, rule or approvers (`{"approval_level": {...}}`,
+/// each optional) while no approver has decided on it.
+pub async fn edit_level(
+    db: &Db,
+    release: &str,
+    level: &str,
+    input: &Map<String, Json>,
+    caller: &Caller,
+) -> Result<()> {
+    let row = release_row(db, release).await?;
+    let release_id = row.int("id").unwrap_or(0);
+    super::permissions::of(db, release_id, caller)
+        .await?
+        .require_whole()?;
+    let obj = match input.get("approval_level") {
+        Some(Json::Object(o)) => o,
+        Some(_) => return Err(Error::wrong_type("approval_level", "an object")),
+        None => return Err(Error::missing("approval_level")),
+    };
+    let mut tx = db.begin().await?;
+    let level_id = undecided_level(&mut tx, release_id, level, "changed").await?;
+    match obj.get("name") {
+        None => {}
+        Some(Json::String(name)) if !name.trim().is_empty() => {
+            tx.execute(
+                "UPDATE sdp_approval_level SET name = $1 WHERE id = $2",
+                &[Value::from(name.trim()), Value::Int(level_id)],
+            )
+            .await?;
+        }
+        Some(_) => return Err(Error::wrong_type("name", "a non-empty string")),
+    }
+    if let Some(percent) = rule_percent(obj)? {
+        tx.execute(
+            "UPDATE sdp_approval_level SET rule_percent = $1 WHERE id = $2",
+            &[Value::Int(percent), Value::Int(level_id)],
+        )
+        .await?;
+    }
+    if let Some(users) = approvers(&mut tx, obj).await? {
+        tx.execute(
+            "DELETE FROM sdp_approver WHERE level_id = $1",
+            &[Value::Int(level_id)],
+        )
+        .await?;
+        insert_approvers(&mut tx, level_id, &users).await?;
+    }
+    let by = history::user_for(&mut tx, caller).await?;
+    history::record(
+        &mut tx,
+        release_id,
+        by,
+        "approval_level_edit",
+        "Approval level changed",
+        json!([]),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes an approval level while no approver has decided on it (once one
+/// has, the level is part of the release's record and stays).
+pub async fn delete_level(db: &Db, release: &str, level: &str, caller: &Caller) -> Result<()> {
+    let row = release_row(db, release).await?;
+    let release_id = row.int("id").unwrap_or(0);
+    super::permissions::of(db, release_id, caller)
+        .await?
+        .require_whole()?;
+    let mut tx = db.begin().await?;
+    let level_id = undecided_level(&mut tx, release_id, level, "deleted").await?;
     tx.execute(
         "DELETE FROM sdp_approver WHERE level_id = $1",
         &[Value::Int(level_id)],

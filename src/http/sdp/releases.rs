@@ -365,6 +365,25 @@ pub async fn add_approval_level(
     Ok(success(StatusCode::CREATED, body))
 }
 
+/// `PUT /api/v3/releases/{release_id}/approval_levels/{level_id}` (a Tollgate
+/// addition): change the name, rule or approvers while no approver has decided.
+pub async fn edit_approval_level(
+    State(state): State<AppState>,
+    params: PathParams,
+    auth: Authorized<Staff>,
+    InputData(input): InputData,
+) -> Result<Response> {
+    crate::domain::sdp::approvals::edit_level(
+        &state.db,
+        params.get("release_id")?,
+        params.get("level_id")?,
+        &input,
+        &auth.caller,
+    )
+    .await?;
+    Ok(success(StatusCode::OK, Map::new()))
+}
+
 /// `DELETE /api/v3/releases/{release_id}/approval_levels/{level_id}` (a
 /// Tollgate addition): while no approver has decided.
 pub async fn delete_approval_level(

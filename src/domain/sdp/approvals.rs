@@ -56,6 +56,24 @@ fn rule_percent(obj: &Map<String, Json>) -> Result<Option<i64>> {
     }
 }
 
+/// The release whose levels the caller changes (the whole release's edit
+/// permission is needed).
+async fn release_for_levels(db: &Db, release: &str, caller: &Caller) -> Result<Row> {
+    let row = release_row(db, release).await?;
+    super::permissions::of(db, row.int("id").unwrap_or(0), caller)
+        .await?
+        .require_whole()?;
+    Ok(row)
+}
+
+fn level_input(input: &Map<String, Json>) -> Result<&Map<String, Json>> {
+    match input.get("approval_level") {
+        Some(Json::Object(o)) => Ok(o),
+        Some(_) => Err(Error::wrong_type("approval_level", "an object")),
+        None => Err(Error::missing("approval_level")),
+    }
+}
+
 /// The distinct v3 users a level's `approvers` name, when given (an empty
 /// list is refused).
 async fn approvers(tx: &mut Tx, obj: &Map<String, Json>) -> Result<Option<Vec<i64>>> {
@@ -95,16 +113,9 @@ pub async fn add_level(
     input: &Map<String, Json>,
     caller: &Caller,
 ) -> Result<i64> {
-    let row = release_row(db, release).await?;
+    let row = release_for_levels(db, release, caller).await?;
     let release_id = row.int("id").unwrap_or(0);
-    super::permissions::of(db, release_id, caller)
-        .await?
-        .require_whole()?;
-    let obj = match input.get("approval_level") {
-        Some(Json::Object(o)) => o,
-        Some(_) => return Err(Error::wrong_type("approval_level", "an object")),
-        None => return Err(Error::missing("approval_level")),
-    };
+    let obj = level_input(input)?;
     let mut tx = db.begin().await?;
     let stage = match obj.get("stage") {
         Some(v) => resolve(&mut tx, "stage", "stage", v, None)
@@ -192,16 +203,9 @@ pub async fn edit_level(
     input: &Map<String, Json>,
     caller: &Caller,
 ) -> Result<()> {
-    let row = release_row(db, release).await?;
+    let row = release_for_levels(db, release, caller).await?;
     let release_id = row.int("id").unwrap_or(0);
-    super::permissions::of(db, release_id, caller)
-        .await?
-        .require_whole()?;
-    let obj = match input.get("approval_level") {
-        Some(Json::Object(o)) => o,
-        Some(_) => return Err(Error::wrong_type("approval_level", "an object")),
-        None => return Err(Error::missing("approval_level")),
-    };
+    let obj = level_input(input)?;
     let mut tx = db.begin().await?;
     let level_id = undecided_level(&mut tx, release_id, level, "changed").await?;
     match obj.get("name") {
@@ -247,11 +251,8 @@ pub async fn edit_level(
 /// Deletes an approval level while no approver has decided on it (once one
 /// has, the level is part of the release's record and stays).
 pub async fn delete_level(db: &Db, release: &str, level: &str, caller: &Caller) -> Result<()> {
-    let row = release_row(db, release).await?;
+    let row = release_for_levels(db, release, caller).await?;
     let release_id = row.int("id").unwrap_or(0);
-    super::permissions::of(db, release_id, caller)
-        .await?
-        .require_whole()?;
     let mut tx = db.begin().await?;
     let level_id = undecided_level(&mut tx, release_id, level, "deleted").await?;
     tx.execute(

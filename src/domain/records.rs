@@ -211,22 +211,8 @@ pub async fn insert_values(
     encrypt_secrets(tx, table, &mut values).await?;
     let id = sys_id.unwrap_or_else(new_sys_id);
     let now = now_string();
-    let mut names = vec![
-        "sys_id",
-        "sys_created_on",
-        "sys_created_by",
-        "sys_updated_on",
-        "sys_updated_by",
-        "sys_mod_count",
-    ];
-    let mut args = vec![
-        Value::Text(id.clone()),
-        Value::Text(now.clone()),
-        Value::from(actor),
-        Value::Text(now),
-        Value::from(actor),
-        Value::Int(0),
-    ];
+    let mut names: Vec<&str> = SYSTEM_COLUMNS.iter().map(|c| c.name).collect();
+    let mut args = new_system_values(&id, &now, actor);
     if let Some(prefix) = table.number_prefix {
         if !values.iter().any(|(n, v)| *n == "number" && !v.is_null()) {
             let n = next_number(tx, table.name).await?;
@@ -271,6 +257,19 @@ pub async fn insert_values(
         Box::pin(record_write(tx, table, &id, None, after.as_ref(), actor)).await?;
     }
     Ok(id)
+}
+
+/// The system fields of a new row (a sys_id, created and updated `now` by
+/// `actor`, never modified), in the order of [`SYSTEM_COLUMNS`].
+pub fn new_system_values(sys_id: &str, now: &str, actor: &str) -> Vec<Value> {
+    vec![
+        Value::from(sys_id),
+        Value::from(now),
+        Value::from(actor),
+        Value::from(now),
+        Value::from(actor),
+        Value::Int(0),
+    ]
 }
 
 /// The next value of a per-table counter, inside the caller's transaction

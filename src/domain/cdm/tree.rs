@@ -85,6 +85,11 @@ impl Node {
         self.effective_from.is_none()
     }
 
+    /// Whether this is a pending version made by `changeset`.
+    fn is_pending_in(&self, changeset: &str) -> bool {
+        self.is_pending() && self.changeset_id.as_deref() == Some(changeset)
+    }
+
     /// A committed node: the root of an application when `parent` is none,
     /// else a child of `parent` (its path, level and application follow).
     pub fn committed(
@@ -515,16 +520,7 @@ pub async fn update(
     change: Change<'_>,
     actor: &str,
 ) -> Result<Node> {
-    let current = tree
-        .get(main_id)
-        .cloned()
-        .ok_or_else(|| refusal(format!("Node {main_id} not found")))?;
-    if current.system_folder || current.parent.is_none() {
-        return Err(refusal(format!(
-            "'{}' is a system node and cannot be changed",
-            current.name
-        )));
-    }
+    let current = user_node(tree, main_id, "changed")?;
     if let Some(name) = change.name {
         if name != current.name {
             let parent = current
@@ -557,7 +553,7 @@ pub async fn update(
     next.secure = secure;
     next.sys_updated_on = now_string();
     next.sys_updated_by = actor.to_owned();
-    if current.is_pending() && current.changeset_id.as_deref() == Some(changeset) {
+    if current.is_pending_in(changeset) {
         if current.conflict {
             // Editing a conflicted node re-bases it on the version committed
             // since: the next commit compares against that one.
@@ -572,10 +568,43 @@ pub async fn update(
             next.conflict = false;
             next.conflict_type = None;
         }
+    } else {
+        next.status = "updated".into();
+    }
+    let next = record_pending(tx, &current, next, changeset, actor).await?;
+    tree.nodes.insert(main_id, next.clone());
+    Ok(next)
+}
+
+/// A node a client may change or delete (not a system folder or the root).
+fn user_node(tree: &Tree, main_id: i64, verb: &str) -> Result<Node> {
+    let node = tree
+        .get(main_id)
+        .cloned()
+        .ok_or_else(|| refusal(format!("Node {main_id} not found")))?;
+    if node.system_folder || node.parent.is_none() {
+        return Err(refusal(format!(
+            "'{}' is a system node and cannot be {verb}",
+            node.name
+        )));
+    }
+    Ok(node)
+}
+
+/// Records `next`, a changed copy of `current`, in the changeset: over the
+/// changeset's own pending version, or as a new pending version replacing
+/// the committed `current`.
+async fn record_pending(
+    tx: &mut Tx,
+    current: &Node,
+    mut next: Node,
+    changeset: &str,
+    actor: &str,
+) -> Result<Node> {
+    if current.is_pending_in(changeset) {
         write_pending(tx, &next).await?;
     } else {
         next.sys_id = new_sys_id();
-        next.status = "updated".into();
         next.changeset_id = Some(changeset.to_owned());
         next.previous_version = Some(current.sys_id.clone());
         next.effective_from = None;
@@ -584,7 +613,6 @@ pub async fn update(
         next.sys_created_by = actor.to_owned();
         insert(tx, &next).await?;
     }
-    tree.nodes.insert(main_id, next.clone());
     Ok(next)
 }
 
@@ -620,25 +648,14 @@ pub async fn delete(
     main_id: i64,
     actor: &str,
 ) -> Result<usize> {
-    let node = tree
-        .get(main_id)
-        .cloned()
-        .ok_or_else(|| refusal(format!("Node {main_id} not found")))?;
-    if node.system_folder || node.parent.is_none() {
-        return Err(refusal(format!(
-            "'{}' is a system node and cannot be deleted",
-            node.name
-        )));
-    }
+    user_node(tree, main_id, "deleted")?;
     let ids = tree.subtree(main_id);
     let now = now_string();
     for id in &ids {
         let Some(current) = tree.nodes.remove(id) else {
             continue;
         };
-        let own_pending =
-            current.is_pending() && current.changeset_id.as_deref() == Some(changeset);
-        if own_pending && current.previous_version.is_none() {
+        if current.is_pending_in(changeset) && current.previous_version.is_none() {
             tx.execute(
                 "DELETE FROM sn_cdm_node WHERE sys_id = $1",
                 &[Value::from(&current.sys_id)],
@@ -650,18 +667,7 @@ pub async fn delete(
         gone.status = "deleted".into();
         gone.sys_updated_on = now.clone();
         gone.sys_updated_by = actor.to_owned();
-        if own_pending {
-            write_pending(tx, &gone).await?;
-        } else {
-            gone.sys_id = new_sys_id();
-            gone.changeset_id = Some(changeset.to_owned());
-            gone.previous_version = Some(current.sys_id.clone());
-            gone.effective_from = None;
-            gone.effective_to = None;
-            gone.sys_created_on = now.clone();
-            gone.sys_created_by = actor.to_owned();
-            insert(tx, &gone).await?;
-        }
+        record_pending(tx, &current, gone, changeset, actor).await?;
     }
     for list in tree.children.values_mut() {
         list.retain(|c| !ids.contains(c));

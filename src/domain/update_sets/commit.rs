@@ -241,12 +241,6 @@ pub async fn retire_versions(tx: &mut Tx, update_set: &str) -> Result<()> {
 }
 
 pub const XML_COLUMNS: &[&str] = &[
-    "sys_id",
-    "sys_created_on",
-    "sys_created_by",
-    "sys_updated_on",
-    "sys_updated_by",
-    "sys_mod_count",
     "update_set",
     "name",
     "table",
@@ -261,12 +255,6 @@ pub const XML_COLUMNS: &[&str] = &[
 ];
 
 pub const VERSION_COLUMNS: &[&str] = &[
-    "sys_id",
-    "sys_created_on",
-    "sys_created_by",
-    "sys_updated_on",
-    "sys_updated_by",
-    "sys_mod_count",
     "name",
     "record_name",
     "action",

@@ -181,14 +181,20 @@ pub async fn delete_record(tx: &mut Tx, table: &Table, sys_id: &str) -> Result<(
     Ok(())
 }
 
-/// Inserts many rows of the same columns with as few statements as the
-/// databases' parameter limits allow.
+/// Inserts many new rows (made by [`new_row`]) with as few statements as the
+/// databases' parameter limits allow; `own_columns` name the values after
+/// the system fields.
 pub async fn insert_rows(
     tx: &mut Tx,
     table: &str,
-    columns: &[&str],
+    own_columns: &[&str],
     rows: Vec<Vec<Value>>,
 ) -> Result<()> {
+    let columns: Vec<&str> = SYSTEM_COLUMNS
+        .iter()
+        .map(|c| c.name)
+        .chain(own_columns.iter().copied())
+        .collect();
     let per_statement = (PARAMS_PER_STATEMENT / columns.len().max(1)).max(1);
     let column_list: Vec<String> = columns.iter().map(|c| quote(c)).collect();
     let mut rows = rows.into_iter().peekable();
@@ -213,18 +219,10 @@ pub async fn insert_rows(
     Ok(())
 }
 
-/// A new row's values: its system fields (a new sys_id, created and
-/// updated now by `actor`, no modifications) followed by `rest`, for
-/// [`insert_rows`] with the system columns first.
+/// A new row's values for [`insert_rows`]: its system fields (a new sys_id,
+/// created and updated now by `actor`, never modified) followed by `rest`.
 pub fn new_row(now: &str, actor: &str, rest: Vec<Value>) -> Vec<Value> {
-    let mut row = vec![
-        Value::Text(crate::ids::new_sys_id()),
-        Value::from(now),
-        Value::from(actor),
-        Value::from(now),
-        Value::from(actor),
-        Value::Int(0),
-    ];
+    let mut row = crate::domain::records::new_system_values(&crate::ids::new_sys_id(), now, actor);
     row.extend(rest);
     row
 }

@@ -340,12 +340,6 @@ pub async fn preview(tx: &mut Tx, set_id: &str, actor: &str) -> Result<PreviewSu
         tx,
         "sys_update_preview_problem",
         &[
-            "sys_id",
-            "sys_created_on",
-            "sys_created_by",
-            "sys_updated_on",
-            "sys_updated_by",
-            "sys_mod_count",
             "remote_update_set",
             "remote_update",
             "type",

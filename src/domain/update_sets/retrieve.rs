@@ -248,12 +248,6 @@ pub async fn store(
     .await?;
     let now = now_string();
     let columns = [
-        "sys_id",
-        "sys_created_on",
-        "sys_created_by",
-        "sys_updated_on",
-        "sys_updated_by",
-        "sys_mod_count",
         "remote_update_set",
         "name",
         "table",

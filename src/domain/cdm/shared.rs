@@ -157,14 +157,30 @@ pub async fn used_by(tx: &mut Tx, application: &str) -> Result<Vec<Row>> {
     .map_err(Into::into)
 }
 
-/// The applications that include a library's shared component.
-pub async fn applications_using(tx: &mut Tx, component_main_id: i64) -> Result<Vec<Row>> {
-    tx.fetch_all(
-        "SELECT sys_id, name, description FROM sn_cdm_application WHERE sys_id IN \
-         (SELECT application FROM sn_cdm_node WHERE type = $1 AND linked_to = $2 AND effective_to IS NULL \
-         AND effective_from IS NOT NULL AND status <> 'deleted') ORDER BY name",
-        &[Value::from(node_type::LINKED_SHARED), Value::Int(component_main_id)],
-    )
-    .await
-    .map_err(Into::into)
+/// The applications that include a library's shared component, both named.
+pub async fn applications_using(tx: &mut Tx, library: &str, component: &str) -> Result<Vec<Row>> {
+    let record = tx
+        .fetch_optional(
+            "SELECT s.main_id FROM sn_cdm_shared_component s \
+             JOIN sn_cdm_application l ON l.sys_id = s.cdm_shared_library \
+             WHERE l.name = $1 AND s.name = $2 AND s.state = 'active'",
+            &[Value::from(library), Value::from(component)],
+        )
+        .await?
+        .ok_or_else(|| {
+            super::refusal(format!(
+                "Shared component '{component}' not found in shared library '{library}'"
+            ))
+        })?;
+    Ok(tx
+        .fetch_all(
+            "SELECT sys_id, name, description FROM sn_cdm_application WHERE sys_id IN \
+             (SELECT application FROM sn_cdm_node WHERE type = $1 AND linked_to = $2 AND effective_to IS NULL \
+             AND effective_from IS NOT NULL AND status <> 'deleted') ORDER BY name",
+            &[
+                Value::from(node_type::LINKED_SHARED),
+                Value::Int(record.int("main_id").unwrap_or_default()),
+            ],
+        )
+        .await?)
 }

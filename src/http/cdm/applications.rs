@@ -339,19 +339,8 @@ pub async fn shared_component_applications(
     let library = query.required("sharedLibraryName")?;
     let component = query.required("sharedComponentName")?;
     let mut tx = state.db.begin_read().await?;
-    let record = tx
-        .fetch_optional(
-            "SELECT s.main_id FROM sn_cdm_shared_component s JOIN sn_cdm_application l ON l.sys_id = s.cdm_shared_library \
-             WHERE l.name = $1 AND s.name = $2 AND s.state = 'active'",
-            &[Value::from(&library), Value::from(&component)],
-        )
-        .await?
-        .ok_or_else(|| refusal(format!("Shared component '{component}' not found in shared library '{library}'")))?;
-    let apps = crate::domain::cdm::shared::applications_using(
-        &mut tx,
-        record.int("main_id").unwrap_or_default(),
-    )
-    .await?;
+    let apps =
+        crate::domain::cdm::shared::applications_using(&mut tx, &library, &component).await?;
     tx.rollback().await?;
     let list: Vec<Json_> = apps
         .iter()

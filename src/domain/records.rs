@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value as Json};
 
 use super::encoded_query::EncodedQuery;
-use super::update_sets::capture::record_write;
+use super::update_sets::capture::{capturing_set, record_write};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::{self, users::bump_identity_epoch};
 use crate::ids::{is_sys_id, new_sys_id};
@@ -251,10 +251,19 @@ pub async fn insert_values(
             ),
             err => err,
         })?;
-    if table.configuration {
+    if let Some(set) = capturing_set(tx, table, actor).await? {
         let after = get_in_tx(tx, table, &id).await?;
         // Boxed: capturing writes records itself (a recursive future).
-        Box::pin(record_write(tx, table, &id, None, after.as_ref(), actor)).await?;
+        Box::pin(record_write(
+            tx,
+            &set,
+            table,
+            &id,
+            None,
+            after.as_ref(),
+            actor,
+        ))
+        .await?;
     }
     Ok(id)
 }
@@ -348,9 +357,10 @@ pub async fn update_values(
     actor: &str,
 ) -> Result<()> {
     encrypt_secrets(tx, table, &mut values).await?;
-    let before = match table.configuration {
-        true => get_in_tx(tx, table, sys_id).await?,
-        false => None,
+    let capture = capturing_set(tx, table, actor).await?;
+    let before = match capture {
+        Some(_) => get_in_tx(tx, table, sys_id).await?,
+        None => None,
     };
     let mut sets = vec![
         "sys_updated_on = $1".to_owned(),
@@ -374,10 +384,11 @@ pub async fn update_values(
     if n == 0 {
         return Err(record_not_found(table, sys_id));
     }
-    if table.configuration {
+    if let Some(set) = capture {
         let after = get_in_tx(tx, table, sys_id).await?;
         Box::pin(record_write(
             tx,
+            &set,
             table,
             sys_id,
             before.as_ref(),
@@ -402,9 +413,9 @@ pub async fn delete(db: &Db, table: &'static Table, sys_id: &str, actor: &str) -
                 ColumnType::Reference(target) if table.is_a(target) => {
                     let col = quote(column.name);
                     if column.cascade {
-                        if other.configuration {
-                            // Cascaded deletes are changes too: captured, so
-                            // they travel and can be backed out.
+                        // Cascaded deletes are changes too: captured, so
+                        // they travel and can be backed out.
+                        if let Some(set) = capturing_set(&mut tx, other, actor).await? {
                             let sql = format!(
                                 "SELECT {} FROM {} WHERE {col} = $1",
                                 select_list(other),
@@ -412,7 +423,7 @@ pub async fn delete(db: &Db, table: &'static Table, sys_id: &str, actor: &str) -
                             );
                             for child in tx.fetch_all(&sql, &[Value::from(sys_id)]).await? {
                                 let id = child.string("sys_id");
-                                record_write(&mut tx, other, &id, Some(&child), None, actor)
+                                record_write(&mut tx, &set, other, &id, Some(&child), None, actor)
                                     .await?;
                             }
                         }
@@ -447,7 +458,9 @@ pub async fn delete(db: &Db, table: &'static Table, sys_id: &str, actor: &str) -
         &[Value::from(sys_id)],
     )
     .await?;
-    record_write(&mut tx, table, sys_id, Some(&before), None, actor).await?;
+    if let Some(set) = capturing_set(&mut tx, table, actor).await? {
+        record_write(&mut tx, &set, table, sys_id, Some(&before), None, actor).await?;
+    }
     note_identity_change(&mut tx, table).await?;
     tx.commit().await?;
     Ok(())

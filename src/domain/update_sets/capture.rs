@@ -33,23 +33,28 @@ pub async fn current_update_set(tx: &mut Tx, user_name: &str) -> Result<Option<C
     }))
 }
 
-/// Records a write to a configuration record made by `actor`: `before` is
-/// the record as it was (none for an insert), `after` as it is now (none for
-/// a delete). Does nothing unless the actor has a current update set.
+/// The update set a write by `actor` to `table` is captured into: the
+/// actor's current one, for a configuration table; none otherwise (then the
+/// writer need not read the record before and after).
+pub async fn capturing_set(tx: &mut Tx, table: &Table, actor: &str) -> Result<Option<CurrentSet>> {
+    if !table.configuration {
+        return Ok(None);
+    }
+    current_update_set(tx, actor).await
+}
+
+/// Records in `set` a write made by `actor` to a configuration record:
+/// `before` is the record as it was (none for an insert), `after` as it is
+/// now (none for a delete).
 pub async fn record_write(
     tx: &mut Tx,
+    set: &CurrentSet,
     table: &Table,
     sys_id: &str,
     before: Option<&Row>,
     after: Option<&Row>,
     actor: &str,
 ) -> Result<()> {
-    if !table.configuration {
-        return Ok(());
-    }
-    let Some(set) = current_update_set(tx, actor).await? else {
-        return Ok(());
-    };
     let name = update_name(table.name, sys_id);
     let action = if after.is_some() {
         INSERT_OR_UPDATE

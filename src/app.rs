@@ -121,8 +121,11 @@ pub async fn serve(
     });
     let router = crate::http::router(state.clone());
     tracing::info!(address = %listener.local_addr()?, "listening");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
         .await?;
     epoch_task.abort();
     if let Some(task) = timeline {

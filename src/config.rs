@@ -61,6 +61,34 @@ pub struct SettingsArgs {
         hide_env_values = true
     )]
     pub secret_key: Option<String>,
+    /// Deepest element nesting accepted in an XML request body.
+    #[arg(long, env = "TOLLGATE_XML_MAX_DEPTH", global = true)]
+    pub xml_max_depth: Option<usize>,
+    /// Serve /metrics without credentials (default: authenticated callers only).
+    #[arg(long, env = "TOLLGATE_PUBLIC_METRICS", global = true)]
+    pub public_metrics: Option<bool>,
+    /// Serve /openapi.json without credentials (default: authenticated callers only).
+    #[arg(long, env = "TOLLGATE_PUBLIC_OPENAPI", global = true)]
+    pub public_openapi: Option<bool>,
+    /// Proxies whose X-Forwarded-Host/-Proto are believed: comma-separated
+    /// addresses or CIDR ranges (default: none).
+    #[arg(long, env = "TOLLGATE_TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: Option<String>,
+    /// Largest page a list answers (`sysparm_limit`, `row_count`).
+    #[arg(long, env = "TOLLGATE_MAX_PAGE_SIZE", global = true)]
+    pub max_page_size: Option<i64>,
+    /// Most conditions one encoded query (`sysparm_query`) may hold.
+    #[arg(long, env = "TOLLGATE_MAX_QUERY_TERMS", global = true)]
+    pub max_query_terms: Option<usize>,
+    /// Milliseconds one policy evaluation may run.
+    #[arg(long, env = "TOLLGATE_POLICY_TIME_LIMIT_MS", global = true)]
+    pub policy_time_limit_ms: Option<u64>,
+    /// Mebibytes of memory one policy evaluator process may use.
+    #[arg(long, env = "TOLLGATE_POLICY_MEMORY_LIMIT_MB", global = true)]
+    pub policy_memory_limit_mb: Option<u64>,
+    /// Policy evaluator processes (evaluations running at once).
+    #[arg(long, env = "TOLLGATE_POLICY_WORKERS", global = true)]
+    pub policy_workers: Option<usize>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -78,6 +106,15 @@ struct FileSettings {
     request_timeout: Option<u64>,
     timeline_tick: Option<u64>,
     secret_key: Option<String>,
+    xml_max_depth: Option<usize>,
+    public_metrics: Option<bool>,
+    public_openapi: Option<bool>,
+    trusted_proxies: Option<String>,
+    max_page_size: Option<i64>,
+    max_query_terms: Option<usize>,
+    policy_time_limit_ms: Option<u64>,
+    policy_memory_limit_mb: Option<u64>,
+    policy_workers: Option<usize>,
 }
 
 /// The effective settings.
@@ -95,6 +132,15 @@ pub struct Settings {
     pub request_timeout: u64,
     pub timeline_tick: u64,
     pub secret_key: Option<String>,
+    pub xml_max_depth: usize,
+    pub public_metrics: bool,
+    pub public_openapi: bool,
+    pub trusted_proxies: crate::http::proxy::TrustedProxies,
+    pub max_page_size: i64,
+    pub max_query_terms: usize,
+    pub policy_time_limit_ms: u64,
+    pub policy_memory_limit_mb: u64,
+    pub policy_workers: usize,
 }
 
 impl Default for Settings {
@@ -112,6 +158,15 @@ impl Default for Settings {
             request_timeout: 30,
             timeline_tick: 60,
             secret_key: None,
+            xml_max_depth: 32,
+            public_metrics: false,
+            public_openapi: false,
+            trusted_proxies: Default::default(),
+            max_page_size: 10_000,
+            max_query_terms: 500,
+            policy_time_limit_ms: 1000,
+            policy_memory_limit_mb: 256,
+            policy_workers: 2,
         }
     }
 }
@@ -189,6 +244,50 @@ impl Settings {
                 .or(file.timeline_tick)
                 .unwrap_or(d.timeline_tick),
             secret_key: args.secret_key.clone().or(file.secret_key),
+            xml_max_depth: args
+                .xml_max_depth
+                .or(file.xml_max_depth)
+                .unwrap_or(d.xml_max_depth)
+                .max(1),
+            public_metrics: args
+                .public_metrics
+                .or(file.public_metrics)
+                .unwrap_or(d.public_metrics),
+            public_openapi: args
+                .public_openapi
+                .or(file.public_openapi)
+                .unwrap_or(d.public_openapi),
+            trusted_proxies: match args.trusted_proxies.clone().or(file.trusted_proxies) {
+                Some(list) => list
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?,
+                None => d.trusted_proxies,
+            },
+            max_page_size: args
+                .max_page_size
+                .or(file.max_page_size)
+                .unwrap_or(d.max_page_size)
+                .max(1),
+            max_query_terms: args
+                .max_query_terms
+                .or(file.max_query_terms)
+                .unwrap_or(d.max_query_terms)
+                .max(1),
+            policy_time_limit_ms: args
+                .policy_time_limit_ms
+                .or(file.policy_time_limit_ms)
+                .unwrap_or(d.policy_time_limit_ms)
+                .max(1),
+            policy_memory_limit_mb: args
+                .policy_memory_limit_mb
+                .or(file.policy_memory_limit_mb)
+                .unwrap_or(d.policy_memory_limit_mb)
+                .max(16),
+            policy_workers: args
+                .policy_workers
+                .or(file.policy_workers)
+                .unwrap_or(d.policy_workers)
+                .max(1),
         })
     }
 }
@@ -213,6 +312,15 @@ const KNOWN_ENV: &[&str] = &[
     "TOLLGATE_REQUEST_TIMEOUT",
     "TOLLGATE_SECRET_KEY",
     "TOLLGATE_TIMELINE_TICK",
+    "TOLLGATE_XML_MAX_DEPTH",
+    "TOLLGATE_PUBLIC_METRICS",
+    "TOLLGATE_PUBLIC_OPENAPI",
+    "TOLLGATE_TRUSTED_PROXIES",
+    "TOLLGATE_MAX_PAGE_SIZE",
+    "TOLLGATE_MAX_QUERY_TERMS",
+    "TOLLGATE_POLICY_TIME_LIMIT_MS",
+    "TOLLGATE_POLICY_MEMORY_LIMIT_MB",
+    "TOLLGATE_POLICY_WORKERS",
     "TOLLGATE_LOG",
     "TOLLGATE_LOG_FORMAT",
     "TOLLGATE_TEST_DATABASE_URL",

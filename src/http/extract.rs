@@ -69,15 +69,23 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     }
 }
 
-/// A JSON object body. An empty body reads as `{}`.
+/// A JSON object body. An empty body reads as `{}`. Where the family speaks
+/// XML (`/api/sn_cicd`), an XML body reads as the object of its root
+/// element's children.
 pub struct JsonObject(pub Map<String, Json>);
 
 impl FromRequest<AppState> for JsonObject {
     type Rejection = Error;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Error> {
+        let xml = super::xml::speaks_xml(request.uri().path())
+            && super::xml::is_xml_body(request.headers());
         let bytes = read_body(request, state.settings.body_limit).await?;
-        parse_json_object(&bytes).map(JsonObject)
+        if xml {
+            super::xml::body_as_json_object(&bytes, state.settings.xml_max_depth).map(JsonObject)
+        } else {
+            parse_json_object(&bytes).map(JsonObject)
+        }
     }
 }
 

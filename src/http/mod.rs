@@ -10,6 +10,7 @@ pub mod extract;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
+pub mod proxy;
 pub mod sdp;
 pub mod table_api;
 pub mod xml;
@@ -74,21 +75,69 @@ pub fn json_bytes(body: axum::body::Bytes) -> Response {
 }
 
 /// The base of links in answers: the configured public URL, else the Host
-/// the client called (with the scheme a proxy reports).
+/// the client called (with the host and scheme a trusted proxy reports; the
+/// forwarding headers of anyone else are stripped by [`proxy`]). A host that
+/// is not a plain `name[:port]` or a scheme other than http/https is ignored,
+/// so a link can never become `javascript:...`.
 pub fn base_url(headers: &HeaderMap, settings: &Settings) -> String {
     if let Some(url) = &settings.public_url {
         return url.trim_end_matches('/').to_owned();
     }
-    let host = headers
-        .get("x-forwarded-host")
-        .or_else(|| headers.get(axum::http::header::HOST))
-        .and_then(|v| v.to_str().ok())
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            // A proxy chain lists the client's value first.
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+    };
+    let host = [header("x-forwarded-host"), header("host")]
+        .into_iter()
+        .flatten()
+        .find(|h| is_plain_host(h))
         .unwrap_or("localhost");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("http");
+    let scheme = match header("x-forwarded-proto") {
+        Some(p) if p.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    };
     format!("{scheme}://{host}")
+}
+
+/// `name`, `name:port`, `1.2.3.4:port` or `[::1]:port`, and nothing else.
+fn is_plain_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
+/// Paths answered without credentials: health, readiness, the token
+/// endpoint, and what the settings open. Everything else is authenticated
+/// by [`authenticate_first`] before any body is read.
+pub fn is_public(path: &str, settings: &Settings) -> bool {
+    match path {
+        "/healthz" | "/readyz" | "/oauth_token.do" => true,
+        "/metrics" => settings.public_metrics,
+        "/openapi.json" => settings.public_openapi,
+        _ => false,
+    }
+}
+
+/// Authenticates every request to a non-public path before routing, so no
+/// unauthenticated body reaches a parser; the caller is left in the
+/// request's extensions for the extractors.
+async fn authenticate_first(state: AppState, mut request: Request, next: Next) -> Response {
+    if is_public(request.uri().path(), &state.settings) {
+        return next.run(request).await;
+    }
+    match state.identity.authenticate(request.headers()).await {
+        Ok(caller) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Err(error) => axum::response::IntoResponse::into_response(error),
+    }
 }
 
 /// Routes a ServiceNow-style path with and without its `/{version}` segment.
@@ -448,6 +497,8 @@ pub fn router(state: AppState) -> Router {
                 .delete(sdp::entities::delete),
         );
     let metrics = state.metrics.clone();
+    let trusted_proxies = state.settings.trusted_proxies.clone();
+    let auth_state = state.clone();
     let timeout = std::time::Duration::from_secs(state.settings.request_timeout.max(1));
     r.route("/oauth_token.do", post(oauth::token))
         .route("/healthz", get(ops::healthz))
@@ -461,6 +512,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
             axum::response::IntoResponse::into_response(Error::internal("a handler panicked"))
+        }))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            authenticate_first(auth_state.clone(), req, next)
         }))
         .layer(middleware::from_fn(move |req: Request, next: Next| async move {
             match tokio::time::timeout(timeout, next.run(req)).await {
@@ -487,6 +541,9 @@ pub fn router(state: AppState) -> Router {
                 tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
             }),
         )
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            proxy::strip_untrusted_forwarding(trusted_proxies.clone(), req, next)
+        }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(SequentialRequestId::new()))
 }

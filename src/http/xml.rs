@@ -1,8 +1,9 @@
 //! XML for the CI/CD family, whose endpoints accept and answer
 //! `application/xml` as well as JSON. Handlers only ever see and produce
 //! JSON: an XML body becomes the JSON object of its root element's
-//! children, and a JSON answer becomes `<response>...</response>` with one
-//! element per field, when the client's `Accept` prefers XML.
+//! children (in the body extractor, so after authentication), and a JSON
+//! answer becomes `<response>...</response>` with one element per field,
+//! when the client's `Accept` prefers XML.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -14,19 +15,28 @@ use serde_json::{Map, Value as Json};
 use super::envelope::{render, Family};
 use crate::error::Error;
 
-/// Largest XML request body (the CI/CD requests are a few flags).
-const MAX_XML_BODY: usize = 64 * 1024;
+/// Whether requests to `path` may carry and ask for XML.
+pub fn speaks_xml(path: &str) -> bool {
+    path.starts_with("/api/sn_cicd")
+}
 
-/// Negotiates XML for `/api/sn_cicd` requests; other paths pass through.
+/// Whether the request's body is XML.
+pub fn is_xml_body(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("xml"))
+}
+
+/// Turns the answer into XML for `/api/sn_cicd` requests whose `Accept`
+/// prefers it; other requests pass through. The request body is not read
+/// here: that happens in the body extractor, after authentication.
 pub async fn negotiate(request: Request, next: Next) -> Response {
-    if !request.uri().path().starts_with("/api/sn_cicd") {
+    if !speaks_xml(request.uri().path()) {
         return next.run(request).await;
     }
     let wants_xml = prefers_xml(request.headers());
-    let response = match xml_body_as_json(request).await {
-        Ok(request) => next.run(request).await,
-        Err(error) => render(Family::ServiceNow, &error),
-    };
+    let response = next.run(request).await;
     if wants_xml {
         to_xml_response(response).await
     } else {
@@ -51,44 +61,22 @@ fn prefers_xml(headers: &HeaderMap) -> bool {
     }
 }
 
-async fn xml_body_as_json(request: Request) -> Result<Request, Error> {
-    let is_xml = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().contains("xml"));
-    if !is_xml {
-        return Ok(request);
-    }
-    let (mut parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_XML_BODY)
-        .await
-        .map_err(|_| {
-            Error::malformed(format!("The XML body is larger than {MAX_XML_BODY} bytes"))
-        })?;
-    let text = std::str::from_utf8(&bytes)
+/// An XML request body as the JSON object of its root element's children.
+pub fn body_as_json_object(bytes: &[u8], max_depth: usize) -> Result<Map<String, Json>, Error> {
+    let text = std::str::from_utf8(bytes)
         .map_err(|_| Error::malformed("The XML body is not valid UTF-8"))?;
-    let json = if text.trim().is_empty() {
-        Json::Object(Map::new())
-    } else {
-        parse(text)
-            .map_err(|e| Error::malformed(format!("Malformed XML in the request body: {e}")))?
-    };
-    let json = match json {
-        Json::Object(map) => Json::Object(map),
-        Json::String(s) if s.is_empty() => Json::Object(Map::new()),
-        _ => {
-            return Err(Error::malformed(
-                "The XML body's root element must contain elements",
-            ))
-        }
-    };
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Ok(Request::from_parts(parts, Body::from(json.to_string())))
+    if text.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    match parse(text, max_depth)
+        .map_err(|e| Error::malformed(format!("Malformed XML in the request body: {e}")))?
+    {
+        Json::Object(map) => Ok(map),
+        Json::String(s) if s.is_empty() => Ok(Map::new()),
+        _ => Err(Error::malformed(
+            "The XML body's root element must contain elements",
+        )),
+    }
 }
 
 async fn to_xml_response(response: Response) -> Response {
@@ -163,187 +151,127 @@ fn escape(text: &str) -> String {
 /// Parses an XML document into JSON: an element with child elements is an
 /// object (a repeated child becomes an array), one with only text a string.
 /// The root element itself is dropped. Attributes, comments, processing
-/// instructions and CDATA markers are handled; DTDs are refused.
-pub fn parse(text: &str) -> Result<Json, String> {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        i: 0,
-    };
-    p.skip_misc()?;
-    let (_, value) = p.element()?;
-    p.skip_misc()?;
-    if p.i < p.s.len() {
-        return Err(format!(
-            "unexpected content after the root element at byte {}",
-            p.i
-        ));
-    }
-    Ok(value)
-}
+/// instructions and CDATA are handled; a document type declaration (and so
+/// any entity of its own) is refused, and so is nesting deeper than
+/// `max_depth` elements. The reader is quick-xml's streaming reader and the
+/// tree is built with an explicit stack, so no input can exhaust the
+/// thread's stack.
+pub fn parse(text: &str, max_depth: usize) -> Result<Json, String> {
+    use quick_xml::events::Event;
 
-struct Parser<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl Parser<'_> {
-    fn starts(&self, prefix: &str) -> bool {
-        self.s[self.i..].starts_with(prefix.as_bytes())
+    /// An element being read: its name, its text so far, its children.
+    struct Open {
+        name: String,
+        text: String,
+        children: Map<String, Json>,
     }
 
-    fn skip_until(&mut self, end: &str) -> Result<(), String> {
-        match find(&self.s[self.i..], end.as_bytes()) {
-            Some(n) => {
-                self.i += n + end.len();
-                Ok(())
+    impl Open {
+        fn new(name: &str) -> Open {
+            Open {
+                name: name.to_owned(),
+                text: String::new(),
+                children: Map::new(),
             }
-            None => Err(format!("unterminated markup, expected {end:?}")),
         }
-    }
 
-    /// Whitespace, the XML declaration, comments and processing instructions.
-    fn skip_misc(&mut self) -> Result<(), String> {
-        loop {
-            while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
-                self.i += 1;
-            }
-            if self.starts("<?") {
-                self.skip_until("?>")?;
-            } else if self.starts("<!--") {
-                self.skip_until("-->")?;
-            } else if self.starts("<!") && !self.starts("<![CDATA[") {
-                return Err("document type declarations are not accepted".into());
+        fn into_value(self) -> (String, Json) {
+            if self.children.is_empty() {
+                (self.name, Json::String(self.text.trim().to_owned()))
             } else {
-                return Ok(());
+                (self.name, Json::Object(self.children))
             }
         }
     }
 
-    fn name(&mut self) -> Result<String, String> {
-        let start = self.i;
-        while self.i < self.s.len()
-            && !self.s[self.i].is_ascii_whitespace()
-            && !matches!(self.s[self.i], b'>' | b'/' | b'=')
-        {
-            self.i += 1;
-        }
-        if start == self.i {
-            return Err(format!("an element name was expected at byte {start}"));
-        }
-        Ok(String::from_utf8_lossy(&self.s[start..self.i]).into_owned())
-    }
-
-    fn element(&mut self) -> Result<(String, Json), String> {
-        if !self.starts("<") {
-            return Err(format!("an element was expected at byte {}", self.i));
-        }
-        self.i += 1;
-        let name = self.name()?;
-        // Attributes are skipped (quoted values may hold '>').
-        loop {
-            match self.s.get(self.i) {
-                None => return Err(format!("unterminated start tag <{name}>")),
-                Some(b'"') | Some(b'\'') => {
-                    let q = self.s[self.i] as char;
-                    self.i += 1;
-                    self.skip_until(&q.to_string())?;
-                }
-                Some(b'/') if self.s.get(self.i + 1) == Some(&b'>') => {
-                    self.i += 2;
-                    return Ok((name, Json::String(String::new())));
-                }
-                Some(b'>') => {
-                    self.i += 1;
-                    break;
-                }
-                Some(_) => self.i += 1,
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut stack: Vec<Open> = Vec::new();
+    let mut root: Option<Json> = None;
+    loop {
+        let position = reader.buffer_position();
+        let event = reader
+            .read_event()
+            .map_err(|e| format!("{e} (near byte {position})"))?;
+        let closed = match event {
+            Event::Start(_) | Event::Empty(_) if root.is_some() => {
+                return Err(format!(
+                    "unexpected content after the root element at byte {position}"
+                ));
             }
-        }
-        let mut text = String::new();
-        let mut children: Map<String, Json> = Map::new();
-        loop {
-            if self.i >= self.s.len() {
-                return Err(format!("element <{name}> is not closed"));
-            }
-            if self.starts("</") {
-                self.i += 2;
-                let closing = self.name()?;
-                if closing != name {
-                    return Err(format!("</{closing}> closes <{name}>"));
+            Event::Start(start) => {
+                if stack.len() >= max_depth {
+                    return Err(format!(
+                        "elements are nested deeper than {max_depth} levels"
+                    ));
                 }
-                self.skip_until(">")?;
-                break;
-            } else if self.starts("<![CDATA[") {
-                self.i += 9;
-                let start = self.i;
-                self.skip_until("]]>")?;
-                text.push_str(&String::from_utf8_lossy(&self.s[start..self.i - 3]));
-            } else if self.starts("<!--") || self.starts("<?") {
-                self.skip_misc()?;
-            } else if self.starts("<") {
-                let (child, value) = self.element()?;
-                match children.get_mut(&child) {
+                stack.push(Open::new(start.name().as_ref()));
+                None
+            }
+            Event::Empty(start) => {
+                if stack.len() >= max_depth {
+                    return Err(format!(
+                        "elements are nested deeper than {max_depth} levels"
+                    ));
+                }
+                Some(Open::new(start.name().as_ref()))
+            }
+            Event::End(_) => stack.pop(),
+            Event::Text(t) => {
+                let content = t.xml10_content();
+                match stack.last_mut() {
+                    Some(open) => open.text.push_str(&content),
+                    None if content.trim().is_empty() => {}
+                    None => return Err(format!("text outside the root element at byte {position}")),
+                }
+                None
+            }
+            Event::CData(c) => {
+                let content = c.into_inner();
+                match stack.last_mut() {
+                    Some(open) => open.text.push_str(&content),
+                    None => return Err(format!("CDATA outside the root element at byte {position}")),
+                }
+                None
+            }
+            Event::GeneralRef(r) => {
+                let name = r.xml10_content();
+                let resolved = quick_xml::escape::unescape(&format!("&{name};"))
+                    .map_err(|_| format!("unknown entity &{name};"))?
+                    .into_owned();
+                match stack.last_mut() {
+                    Some(open) => open.text.push_str(&resolved),
+                    None => return Err(format!("an entity outside the root element at byte {position}")),
+                }
+                None
+            }
+            Event::DocType(_) => {
+                return Err("document type declarations are not accepted".into());
+            }
+            Event::Comment(_) | Event::Decl(_) | Event::PI(_) => None,
+            Event::Eof => break,
+        };
+        if let Some(element) = closed {
+            let (name, value) = element.into_value();
+            match stack.last_mut() {
+                Some(parent) => match parent.children.get_mut(&name) {
                     Some(Json::Array(items)) => items.push(value),
                     Some(existing) => {
                         let first = existing.take();
                         *existing = Json::Array(vec![first, value]);
                     }
                     None => {
-                        children.insert(child, value);
+                        parent.children.insert(name, value);
                     }
-                }
-            } else {
-                let start = self.i;
-                while self.i < self.s.len() && self.s[self.i] != b'<' {
-                    self.i += 1;
-                }
-                text.push_str(&unescape(&String::from_utf8_lossy(&self.s[start..self.i]))?);
+                },
+                None => root = Some(value),
             }
         }
-        if children.is_empty() {
-            Ok((name, Json::String(text.trim().to_owned())))
-        } else {
-            Ok((name, Json::Object(children)))
-        }
     }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-fn unescape(text: &str) -> Result<String, String> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp + 1..];
-        let semi = after
-            .find(';')
-            .ok_or_else(|| "an entity without its ';'".to_owned())?;
-        let entity = &after[..semi];
-        let c = match entity {
-            "lt" => '<',
-            "gt" => '>',
-            "amp" => '&',
-            "quot" => '"',
-            "apos" => '\'',
-            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16)
-                .ok()
-                .and_then(char::from_u32)
-                .ok_or_else(|| format!("unknown entity &{e};"))?,
-            e if e.starts_with('#') => e[1..]
-                .parse::<u32>()
-                .ok()
-                .and_then(char::from_u32)
-                .ok_or_else(|| format!("unknown entity &{e};"))?,
-            e => return Err(format!("unknown entity &{e};")),
-        };
-        out.push(c);
-        rest = &after[semi + 1..];
+    match (root, stack.last()) {
+        (Some(value), None) => Ok(value),
+        (_, Some(open)) => Err(format!("element <{}> is not closed", open.name)),
+        (None, None) => Err("the document has no root element".into()),
     }
-    out.push_str(rest);
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -353,18 +281,30 @@ mod tests {
 
     #[test]
     fn a_flat_request_body_reads_as_an_object() {
-        let v = parse("<?xml version=\"1.0\"?>\n<request><force_commit>true</force_commit><name>a &amp; b</name></request>").unwrap();
-        assert_eq!(v, json!({"force_commit": "true", "name": "a & b"}));
+        let v = parse("<?xml version=\"1.0\"?>\n<request><force_commit>true</force_commit><name>a &amp; b &#x41;</name></request>", 8).unwrap();
+        assert_eq!(v, json!({"force_commit": "true", "name": "a & b A"}));
     }
 
     #[test]
     fn repeated_children_become_arrays_and_bad_documents_are_refused() {
-        let v = parse("<r><id>1</id><id>2</id><e/></r>").unwrap();
-        assert_eq!(v, json!({"id": ["1", "2"], "e": ""}));
-        assert!(parse("<r><a>1</b></r>").is_err());
-        assert!(parse("<r><a>1</a>").is_err());
-        assert!(parse("<!DOCTYPE x [<!ENTITY e \"x\">]><r/>").is_err());
-        assert!(parse("<r>&bogus;</r>").is_err());
+        let v = parse("<r><id>1</id><id>2</id><e/><c><![CDATA[<x>]]></c></r>", 8).unwrap();
+        assert_eq!(v, json!({"id": ["1", "2"], "e": "", "c": "<x>"}));
+        assert!(parse("<r><a>1</b></r>", 8).is_err());
+        assert!(parse("<r><a>1</a>", 8).is_err());
+        assert!(parse("<r/><s/>", 8).is_err());
+        assert!(parse("<!DOCTYPE x [<!ENTITY e \"x\">]><r/>", 8).is_err());
+        assert!(parse("<r>&bogus;</r>", 8).is_err());
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_refused_without_recursion() {
+        let deep = format!("{}{}", "<a>".repeat(100_000), "</a>".repeat(100_000));
+        let err = parse(&deep, 32).unwrap_err();
+        assert!(err.contains("deeper than 32"), "{err}");
+        let ok = format!("{}x{}", "<a>".repeat(32), "</a>".repeat(32));
+        assert!(parse(&ok, 32).is_ok());
+        let empty_too_deep = format!("{}<b/>{}", "<a>".repeat(32), "</a>".repeat(32));
+        assert!(parse(&empty_too_deep, 32).is_err());
     }
 
     #[test]

@@ -126,7 +126,7 @@ pub async fn serve(
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-        .await?;
+    .await?;
     epoch_task.abort();
     if let Some(task) = timeline {
         task.abort();

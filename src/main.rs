@@ -80,8 +80,27 @@ fn init_logging() {
     }
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // A policy evaluator (see `policy::sandbox`) starts without the server's
+    // runtime, settings or logging: it only reads requests from its parent.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(tollgate::policy::sandbox::WORKER_COMMAND) {
+        std::process::exit(tollgate::policy::sandbox::worker_main(&args[2..]));
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            std::process::exit(1);
+        }
+    };
+    runtime.block_on(async_main());
+}
+
+async fn async_main() {
     let cli = Cli::parse();
     init_logging();
     if let Err(err) = run(cli).await {
@@ -93,6 +112,11 @@ async fn main() {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(&cli.settings)?;
+    let evaluator = std::env::current_exe()
+        .map_err(|e| anyhow::anyhow!("cannot find this program to run policy evaluators: {e}"))?;
+    tollgate::policy::sandbox::install(tollgate::policy::sandbox::SandboxConfig::new(
+        evaluator, &settings,
+    ));
     if let Some(key) = &settings.secret_key {
         tollgate::secrets::configure(key).map_err(|e| anyhow::anyhow!(e.message))?;
     }

@@ -152,7 +152,7 @@ pub async fn insert(
         }
         values.push((column, value));
     }
-    table_rules(table, &values)?;
+    table_rules(table, &values).await?;
     let mut tx = db.begin().await?;
     check_references(&mut tx, &values).await?;
     table_rules_in_tx(&mut tx, table, &values).await?;
@@ -329,7 +329,7 @@ pub async fn update(
         }
         values.push((column, value));
     }
-    table_rules(table, &values)?;
+    table_rules(table, &values).await?;
     check_references(&mut tx, &values).await?;
     table_rules_in_tx(&mut tx, table, &values).await?;
     update_values(
@@ -646,13 +646,17 @@ async fn validate_text(column: &Column, text: String) -> Result<Value> {
 }
 
 /// Rules particular to a table, checked on every insert and update.
-fn table_rules(table: &Table, values: &[(&'static Column, Value)]) -> Result<()> {
+async fn table_rules(table: &Table, values: &[(&'static Column, Value)]) -> Result<()> {
     if table.name == "sn_pace_policy" {
-        // A policy that does not compile is refused when it is saved.
+        // A policy that does not compile is refused when it is saved (the
+        // check runs in the policy sandbox, like every evaluation).
         if let Some((_, Value::Text(source))) = values.iter().find(|(c, _)| c.name == "rego") {
-            crate::policy::compile(source).map_err(|message| {
-                Error::invalid("rego", format!("the policy does not compile: {message}"))
-            })?;
+            crate::policy::sandbox::global()
+                .check(source)
+                .await
+                .map_err(|message| {
+                    Error::invalid("rego", format!("the policy does not compile: {message}"))
+                })?;
         }
     }
     Ok(())

@@ -505,6 +505,11 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
+        // Routed requests only: a path naming no endpoint keeps its family's
+        // "no such resource" answer, credentials or not.
+        .route_layer(middleware::from_fn(move |req: Request, next: Next| {
+            authenticate_first(auth_state.clone(), req, next)
+        }))
         .fallback(|| async { Error::no_such_endpoint() })
         .method_not_allowed_fallback(|| async {
             Error::new(ErrorKind::MethodNotAllowed, "Method not supported for this resource")
@@ -512,9 +517,6 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
             axum::response::IntoResponse::into_response(Error::internal("a handler panicked"))
-        }))
-        .layer(middleware::from_fn(move |req: Request, next: Next| {
-            authenticate_first(auth_state.clone(), req, next)
         }))
         .layer(middleware::from_fn(move |req: Request, next: Next| async move {
             match tokio::time::timeout(timeout, next.run(req)).await {

@@ -221,7 +221,9 @@ pub fn parse(text: &str, max_depth: usize) -> Result<Json, String> {
                 match stack.last_mut() {
                     Some(open) => open.text.push_str(&content),
                     None if content.trim().is_empty() => {}
-                    None => return Err(format!("text outside the root element at byte {position}")),
+                    None => {
+                        return Err(format!("text outside the root element at byte {position}"))
+                    }
                 }
                 None
             }
@@ -229,7 +231,9 @@ pub fn parse(text: &str, max_depth: usize) -> Result<Json, String> {
                 let content = c.into_inner();
                 match stack.last_mut() {
                     Some(open) => open.text.push_str(&content),
-                    None => return Err(format!("CDATA outside the root element at byte {position}")),
+                    None => {
+                        return Err(format!("CDATA outside the root element at byte {position}"))
+                    }
                 }
                 None
             }
@@ -240,7 +244,11 @@ pub fn parse(text: &str, max_depth: usize) -> Result<Json, String> {
                     .into_owned();
                 match stack.last_mut() {
                     Some(open) => open.text.push_str(&resolved),
-                    None => return Err(format!("an entity outside the root element at byte {position}")),
+                    None => {
+                        return Err(format!(
+                            "an entity outside the root element at byte {position}"
+                        ))
+                    }
                 }
                 None
             }

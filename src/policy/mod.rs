@@ -27,12 +27,18 @@
 //! the input document). The engine does not look inside the input document; what a
 //! release phase passes is described in `docs/POLICIES.md`.
 //!
-//! Every evaluation runs under [`EVALUATION_TIME_LIMIT`], installed as
-//! regorus's process-wide fallback time limit on the first [`compile`] (the
-//! only limit `CompiledPolicy::eval_with_input` honours).
+//! Every evaluation runs under a time limit, installed as regorus's
+//! process-wide fallback time limit (the only limit
+//! `CompiledPolicy::eval_with_input` honours): [`EVALUATION_TIME_LIMIT`], or
+//! the `policy_time_limit_ms` setting in an evaluator process.
+//!
+//! The server itself never compiles or evaluates a policy: it asks
+//! [`sandbox`], which runs these functions in evaluator processes bounded in
+//! memory and time, so that no policy can take the server down.
 
 mod cache;
 mod check;
+pub mod sandbox;
 
 pub use cache::PolicyCache;
 
@@ -294,12 +300,19 @@ fn error_text(e: anyhow::Error) -> String {
 }
 
 /// Installs [`EVALUATION_TIME_LIMIT`] as regorus's process-wide execution time
-/// limit, the only limit that reaches `CompiledPolicy::eval_with_input`.
+/// limit unless [`set_time_limit`] installed another first.
 fn install_time_limit() {
+    set_time_limit(EVALUATION_TIME_LIMIT);
+}
+
+/// Installs `limit` as regorus's process-wide execution time limit, the
+/// only limit that reaches `CompiledPolicy::eval_with_input`. The first call
+/// in a process wins.
+pub fn set_time_limit(limit: Duration) {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         set_fallback_execution_timer_config(Some(ExecutionTimerConfig {
-            limit: EVALUATION_TIME_LIMIT,
+            limit,
             check_interval: NonZeroU32::new(64).unwrap_or(NonZeroU32::MIN),
         }));
     });

@@ -377,7 +377,7 @@ async fn metrics_count_requests_by_route_and_status_and_show_jobs() {
         .await
         .unwrap();
 
-    let res = app.request("GET", "/metrics", &Auth::None, None).await;
+    let res = app.request("GET", "/metrics", &Auth::admin(), None).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     assert!(
         res.header("content-type")
@@ -438,7 +438,9 @@ fn versioned(path: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_lists_every_endpoint_and_every_listed_endpoint_is_routed() {
     let app = TestApp::spawn().await;
-    let res = app.request("GET", "/openapi.json", &Auth::None, None).await;
+    let res = app
+        .request("GET", "/openapi.json", &Auth::admin(), None)
+        .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     let doc = &res.body;
     assert!(

@@ -182,6 +182,12 @@ impl TestApp {
     }
 
     pub async fn spawn_with(settings: Settings, handlers: Vec<Arc<dyn JobHandler>>) -> TestApp {
+        // Policies run in evaluator processes of the built binary, as in
+        // the server.
+        tollgate::policy::sandbox::install(tollgate::policy::sandbox::SandboxConfig::new(
+            std::path::PathBuf::from(env!("CARGO_BIN_EXE_tollgate")),
+            &Settings::default(),
+        ));
         let (db, cleanup) = fresh_db().await;
         let all_roles: Vec<&str> = tollgate::identity::roles::ALL
             .iter()

@@ -316,3 +316,67 @@ async fn a_run_needs_an_in_progress_release_and_the_product_manager_role() {
         "nothing scheduled by refused requests"
     );
 }
+
+/// A built-in that asks for 48 GB in one call: it passes the save check,
+/// and evaluating it must end as a failed result, not as a dead server.
+const ASKS_FOR_48_GB: &str = "package tollgate.policy\n\ndefault compliant := false\n\ncompliant if count(numbers.range(1, 2000000000)) > 0\n";
+
+/// Nine million iterations: far past the one-second evaluation limit.
+const RUNS_FOR_MINUTES: &str = "package tollgate.policy\n\ndefault compliant := false\n\ncompliant if count([x | some i in numbers.range(1, 3000); some j in numbers.range(1, 3000); x := i * j]) > 0\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_over_the_memory_limit_fails_its_evaluation_and_the_server_goes_on() {
+    let app = TestApp::spawn().await;
+    app.demo().await;
+    policy_on_plan(&app, "Greedy", ASKS_FOR_48_GB).await;
+    let release = release_with_two_products(&app).await;
+    assert_eq!(
+        app.post(&run_path(&release), json!({})).await.status,
+        StatusCode::CREATED
+    );
+    run_jobs(&app).await;
+    let status = app.get(&status_path(&release)).await;
+    let details = details(&status.body);
+    assert!(!details.is_empty(), "{}", status.text);
+    for d in details {
+        assert_eq!(d["status"], "non_compliant", "{d}");
+        assert_eq!(d["reason"], "Policy evaluation failed", "{d}");
+        assert!(
+            d["executionOutput"]
+                .as_str()
+                .unwrap()
+                .contains("more memory than the limit"),
+            "{d}"
+        );
+    }
+    // The evaluator was replaced: an ordinary policy still evaluates.
+    let res = app
+        .post(
+            "/api/now/table/sn_pace_policy",
+            json!({"name": "Fine", "rego": "package tollgate.policy\n\ncompliant := true\n"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_over_the_time_limit_fails_its_evaluation() {
+    let app = TestApp::spawn().await;
+    app.demo().await;
+    policy_on_plan(&app, "Slow", RUNS_FOR_MINUTES).await;
+    let release = release_with_two_products(&app).await;
+    assert_eq!(
+        app.post(&run_path(&release), json!({})).await.status,
+        StatusCode::CREATED
+    );
+    run_jobs(&app).await;
+    let status = app.get(&status_path(&release)).await;
+    let details = details(&status.body);
+    assert!(!details.is_empty(), "{}", status.text);
+    for d in details {
+        assert_eq!(d["status"], "non_compliant", "{d}");
+        let output = d["executionOutput"].as_str().unwrap().to_lowercase();
+        assert!(output.contains("time limit"), "{d}");
+    }
+}

@@ -391,14 +391,9 @@ pub async fn validate(tx: &mut Tx, snapshot: &Row, actor: &str) -> Result<String
     let mut outcome = "passed";
     let mut verdicts = Vec::new();
     for p in &policies {
-        let verdict = match crate::policy::compile(&p.string("rego")) {
-            Ok(compiled) => crate::policy::evaluate(&compiled, &input),
-            Err(e) => crate::policy::Verdict {
-                compliant: false,
-                reason: crate::policy::REASON_EVALUATION_FAILED.into(),
-                output: e,
-            },
-        };
+        let verdict = crate::policy::sandbox::global()
+            .evaluate(&p.string("rego"), &input)
+            .await;
         if verdict.reason == crate::policy::REASON_EVALUATION_FAILED {
             outcome = "execution_error";
         } else if !verdict.compliant && outcome == "passed" {

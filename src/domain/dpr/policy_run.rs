@@ -10,7 +10,7 @@ use super::phases::{
 use crate::error::{Error, Result};
 use crate::ids::new_sys_id;
 use crate::jobs::{BoxFuture, JobContext, JobHandler, JobQueue, Outcome};
-use crate::policy::{evaluate, PolicyCache, Verdict, REASON_EVALUATION_FAILED};
+use crate::policy::Verdict;
 use crate::storage::{Db, Row, Value};
 use crate::time::now_string;
 
@@ -115,15 +115,15 @@ async fn shared_input(
     ))
 }
 
-/// Evaluates every (product, policy) pair; compile errors count as failed
-/// evaluations (a policy saved before the check existed, or edited in the
-/// database directly).
-fn evaluate_all(
+/// Evaluates every (product, policy) pair in the policy sandbox (off this
+/// process, bounded in time and memory); compile errors and crossed limits
+/// count as failed evaluations.
+async fn evaluate_all(
     products: &[(ReleaseProduct, String, Json)],
     policies: &[PhasePolicy],
     base: &Json,
 ) -> Vec<(String, String, Verdict)> {
-    let cache = PolicyCache::global();
+    let sandbox = crate::policy::sandbox::global();
     let mut out = Vec::with_capacity(products.len() * policies.len());
     for (product, _, product_input) in products {
         let mut input = base.clone();
@@ -133,15 +133,7 @@ fn evaluate_all(
             }
         }
         for policy in policies {
-            let verdict = match cache.get_or_compile(&policy.policy, policy.revision, &policy.rego)
-            {
-                Ok(compiled) => evaluate(&compiled, &input),
-                Err(message) => Verdict {
-                    compliant: false,
-                    reason: REASON_EVALUATION_FAILED.into(),
-                    output: message,
-                },
-            };
+            let verdict = sandbox.evaluate(&policy.rego, &input).await;
             out.push((product.product.clone(), policy.policy.clone(), verdict));
         }
     }
@@ -204,11 +196,7 @@ impl JobHandler for RunPolicies {
                 let doc = json!({"product": {"sys_id": p.product, "name": p.product_name, "class": class}, "version": version});
                 per_product.push((p, class, doc));
             }
-            // Policies are CPU work: keep them off the runtime's threads.
-            let verdicts =
-                tokio::task::spawn_blocking(move || evaluate_all(&per_product, &policies, &base))
-                    .await
-                    .map_err(Error::internal)?;
+            let verdicts = evaluate_all(&per_product, &policies, &base).await;
             ctx.progress(80, "Recording results").await?;
             let now = now_string();
             let mut tx = ctx.begin().await?;

@@ -61,7 +61,19 @@ pub struct EncodedQuery {
 }
 
 impl EncodedQuery {
-    pub fn parse(table: &'static Table, text: &str) -> Result<EncodedQuery> {
+    /// Parses `text`; more than `max_terms` conditions, list items and
+    /// orderings (the `max_query_terms` setting) are refused, so a query's
+    /// SQL stays within what both databases accept.
+    pub fn parse(table: &'static Table, text: &str, max_terms: usize) -> Result<EncodedQuery> {
+        let terms = text.matches('^').count() + text.matches(',').count() + 1;
+        if terms > max_terms {
+            return Err(Error::invalid(
+                "sysparm_query",
+                format!(
+                    "has about {terms} conditions and list items; at most {max_terms} are accepted"
+                ),
+            ));
+        }
         let mut query = EncodedQuery::default();
         for group_text in text.split("^NQ") {
             let mut group: Vec<Vec<Condition>> = Vec::new();
@@ -300,6 +312,7 @@ mod tests {
         let q = EncodedQuery::parse(
             users(),
             "active=true^user_nameLIKEad^ORemail=x^NQname=b^ORDERBYDESCsys_created_on",
+            100,
         )
         .unwrap();
         let mut args = Vec::new();
@@ -315,8 +328,12 @@ mod tests {
 
     #[test]
     fn longer_operators_win_and_in_lists_split() {
-        let q = EncodedQuery::parse(users(), "sys_mod_count<=3^user_nameNOT INa,b^emailISEMPTY")
-            .unwrap();
+        let q = EncodedQuery::parse(
+            users(),
+            "sys_mod_count<=3^user_nameNOT INa,b^emailISEMPTY",
+            100,
+        )
+        .unwrap();
         let mut args = Vec::new();
         let sql = q.where_sql(1, &mut args);
         assert!(sql.contains("\"sys_mod_count\" <= $1"), "{sql}");
@@ -330,12 +347,12 @@ mod tests {
 
     #[test]
     fn unknown_fields_and_operators_are_refused_by_name() {
-        let err = EncodedQuery::parse(users(), "nosuch=1").unwrap_err();
+        let err = EncodedQuery::parse(users(), "nosuch=1", 100).unwrap_err();
         assert!(err.message.contains("nosuch"), "{}", err.message);
-        let err = EncodedQuery::parse(users(), "user_name~x").unwrap_err();
+        let err = EncodedQuery::parse(users(), "user_name~x", 100).unwrap_err();
         assert!(err.message.contains("operator"), "{}", err.message);
         assert!(
-            EncodedQuery::parse(users(), "user_password=x").is_err(),
+            EncodedQuery::parse(users(), "user_password=x", 100).is_err(),
             "passwords are not queryable"
         );
     }

@@ -259,11 +259,15 @@ pub async fn list(
     let table = resolve_table(&params)?;
     can_read(&caller, table)?;
     let opts = RenderOptions::from_query(&q)?;
-    let limit = parse_count(&q, "sysparm_limit", DEFAULT_LIMIT, 1)?;
+    // A larger limit is served as the largest page (documented), as the
+    // vendor caps pages at an instance property.
+    let limit =
+        parse_count(&q, "sysparm_limit", DEFAULT_LIMIT, 1)?.min(state.settings.max_page_size);
     let offset = parse_count(&q, "sysparm_offset", 0, 0)?;
     let query = EncodedQuery::parse(
         table,
         q.get("sysparm_query").map(String::as_str).unwrap_or(""),
+        state.settings.max_query_terms,
     )?;
     let page = records::list(
         &state.db,
@@ -331,7 +335,7 @@ fn link_header(
     if offset > 0 {
         links.push(link((offset - limit).max(0), "prev"));
     }
-    if offset + limit < total {
+    if offset.saturating_add(limit) < total {
         links.push(link(offset + limit, "next"));
     }
     links.push(link(last, "last"));

@@ -9,6 +9,12 @@ use crate::error::Result;
 
 pub const FORMATS: [&str; 4] = ["json", "yaml", "ini", "properties"];
 
+/// The deepest nesting an uploaded document may have: the fixed limit of
+/// the JSON and YAML parsers, applied to dotted INI and properties keys too
+/// (a key of 100,000 dots would otherwise nest as deep, and dropping such a
+/// tree recurses past the thread's stack).
+pub const MAX_DEPTH: usize = 128;
+
 pub fn parse(format: &str, text: &str) -> Result<Map<String, Json>> {
     let value = match format {
         "json" => serde_json::from_str::<Json>(text)
@@ -123,7 +129,16 @@ fn insert_path(
     line: usize,
     format: &str,
 ) -> Result<()> {
-    let (last, parents) = path.split_last().expect("a key has one part at least");
+    if path.len() > MAX_DEPTH {
+        return Err(refusal(format!(
+            "Invalid {format} content: line {line}: the key nests deeper than {MAX_DEPTH} levels"
+        )));
+    }
+    let Some((last, parents)) = path.split_last() else {
+        return Err(refusal(format!(
+            "Invalid {format} content: line {line}: the key is empty"
+        )));
+    };
     let mut current = root;
     for part in parents {
         let entry = current
@@ -180,5 +195,16 @@ mod tests {
         assert!(e.message.contains("line 1"), "{}", e.message);
         assert!(parse("json", "[1]").is_err());
         assert!(parse("xml", "<a/>").is_err());
+    }
+
+    #[test]
+    fn keys_nesting_deeper_than_the_limit_are_refused() {
+        let deep = format!("{}=1", vec!["a"; 100_000].join("."));
+        let err = parse("properties", &deep).unwrap_err();
+        assert!(err.message.contains("deeper than 128"), "{}", err.message);
+        let section = format!("[{}]\nk=1", vec!["a"; 200].join("."));
+        assert!(parse("ini", &section).is_err());
+        let ok = format!("{}=1", vec!["a"; 128].join("."));
+        assert!(parse("properties", &ok).is_ok());
     }
 }

@@ -158,6 +158,21 @@ fn condition_without_children(c: &Map<String, Json>, args: &mut Vec<Value>) -> R
     Ok(sql)
 }
 
+/// How many conditions a `search_criteria` holds, nested ones included.
+fn count_criteria(value: &Json) -> usize {
+    match value {
+        Json::Array(items) => items.iter().map(count_criteria).sum(),
+        Json::Object(c) => {
+            let values = match c.get("values").or_else(|| c.get("value")) {
+                Some(Json::Array(v)) => v.len(),
+                _ => 1,
+            };
+            values + c.get("children").map(count_criteria).unwrap_or(0)
+        }
+        _ => 1,
+    }
+}
+
 /// A criterion or a list of them, joined by each one's `logical_operator`.
 fn criteria(value: &Json, args: &mut Vec<Value>) -> Result<String> {
     let items: Vec<&Map<String, Json>> = match value {
@@ -216,6 +231,7 @@ pub async fn list(
     db: &Db,
     input: &Map<String, Json>,
     caller: &crate::identity::Caller,
+    max_terms: usize,
 ) -> Result<(Json, Vec<Json>)> {
     let empty = Map::new();
     let info = match input.get("list_info") {
@@ -231,7 +247,10 @@ pub async fn list(
         ));
     }
     let start_index = match (int(info, "page")?, int(info, "start_index")?) {
-        (Some(page), _) if page >= 1 => (page - 1) * row_count + 1,
+        (Some(page), _) if page >= 1 => (page - 1)
+            .checked_mul(row_count)
+            .and_then(|n| n.checked_add(1))
+            .ok_or_else(|| Error::invalid("page", format!("{page} is too large")))?,
         (Some(_), _) => return Err(Error::invalid("page", "must be 1 or more")),
         (None, Some(s)) if s >= 1 => s,
         (None, Some(_)) => return Err(Error::invalid("start_index", "must be 1 or more")),
@@ -285,6 +304,13 @@ pub async fn list(
         }
     }
     if let Some(sc) = info.get("search_criteria") {
+        let terms = count_criteria(sc);
+        if terms > max_terms {
+            return Err(Error::invalid(
+                "search_criteria",
+                format!("has {terms} conditions; at most {max_terms} are accepted"),
+            ));
+        }
         wheres.push(criteria(sc, &mut args)?);
     }
     let mut order = Vec::new();

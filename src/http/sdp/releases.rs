@@ -112,7 +112,8 @@ async fn list_body(
     input: &Map<String, Json>,
     caller: &crate::identity::Caller,
 ) -> Result<axum::body::Bytes> {
-    let (list_info, items) = list::list(&state.db, input, caller).await?;
+    let (list_info, items) =
+        list::list(&state.db, input, caller, state.settings.max_query_terms).await?;
     let body = serde_json::json!({
         "list_info": list_info,
         "releases": items,

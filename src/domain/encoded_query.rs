@@ -356,4 +356,79 @@ mod tests {
             "passwords are not queryable"
         );
     }
+
+    /// Fuzzing (bounded: a fixed number of generated queries per run): any
+    /// text parses or is refused without panicking, and a parsed query's
+    /// SQL numbers exactly as many placeholders as it binds values.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        const TOKENS: &[&str] = &[
+            "user_name",
+            "email",
+            "active",
+            "sys_mod_count",
+            "sys_created_on",
+            "=",
+            "!=",
+            "<",
+            "<=",
+            ">",
+            ">=",
+            "LIKE",
+            "NOT LIKE",
+            "STARTSWITH",
+            "ENDSWITH",
+            "IN",
+            "NOT IN",
+            "ISEMPTY",
+            "ISNOTEMPTY",
+            "BETWEEN",
+            "@",
+            "^",
+            "^OR",
+            "^NQ",
+            "^EQ",
+            "ORDERBY",
+            "ORDERBYDESC",
+            ",",
+            "a",
+            "1",
+            "true",
+            "%",
+            "_",
+            "\\",
+            "'",
+            "\"",
+            " ",
+            "é",
+            "$1",
+        ];
+
+        fn query_text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                proptest::collection::vec(proptest::sample::select(TOKENS), 0..60)
+                    .prop_map(|t| t.concat()),
+                ".{0,200}",
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_query_parses_or_is_refused_and_binds_what_it_numbers(text in query_text()) {
+                if let Ok(q) = EncodedQuery::parse(users(), &text, 500) {
+                    let mut args = Vec::new();
+                    let sql = q.where_sql(1, &mut args);
+                    for n in 1..=args.len() {
+                        prop_assert!(sql.contains(&format!("${n}")), "{sql}");
+                    }
+                    prop_assert!(!sql.contains(&format!("${}", args.len() + 1)), "{sql}");
+                    let _ = q.order_sql();
+                }
+            }
+        }
+    }
 }

@@ -329,4 +329,75 @@ mod tests {
             "<response><result><error>a&lt;b</error><percent_complete>0</percent_complete><status>0</status></result></response>"
         );
     }
+
+    /// Fuzzing (bounded: a fixed number of generated documents per run):
+    /// any text is read or refused without panicking, never nests past the
+    /// limit, and what is read renders back to the same value.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        const TOKENS: &[&str] = &[
+            "<a>",
+            "</a>",
+            "<b>",
+            "</b>",
+            "<c x=\"1\">",
+            "</c>",
+            "<d/>",
+            "text",
+            " ",
+            "\n",
+            "&amp;",
+            "&lt;",
+            "&#x41;",
+            "&#65;",
+            "&#xFFFFFFFF;",
+            "&bogus;",
+            "&",
+            "<![CDATA[x<y]]>",
+            "<!--c-->",
+            "<?pi x?>",
+            "<?xml version=\"1.0\"?>",
+            "<!DOCTYPE a>",
+            "<",
+            ">",
+            "\"",
+            "é",
+            "]]>",
+            "</",
+        ];
+
+        fn document() -> impl Strategy<Value = String> {
+            prop_oneof![
+                proptest::collection::vec(proptest::sample::select(TOKENS), 0..80)
+                    .prop_map(|t| t.concat()),
+                ".{0,200}",
+                (1usize..200).prop_map(|n| format!("{}{}", "<a>".repeat(n), "</a>".repeat(n))),
+            ]
+        }
+
+        fn depth(value: &Json) -> usize {
+            match value {
+                Json::Object(m) => 1 + m.values().map(depth).max().unwrap_or(0),
+                Json::Array(a) => a.iter().map(depth).max().unwrap_or(0),
+                _ => 1,
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_document_is_read_or_refused_and_reads_round_trip(text in document()) {
+                if let Ok(value) = parse(&text, 16) {
+                    prop_assert!(depth(&value) <= 16, "{value}");
+                    let mut rendered = String::new();
+                    element(&mut rendered, "r", &value);
+                    let again = parse(&rendered, 16);
+                    prop_assert_eq!(again.as_ref().ok(), Some(&value), "{}", rendered);
+                }
+            }
+        }
+    }
 }

@@ -294,6 +294,12 @@ impl TestApp {
                 .unwrap(),
             None => req.body(Body::empty()).unwrap(),
         };
+        self.send(req).await
+    }
+
+    /// Sends a request built by the test (raw bytes, extensions such as the
+    /// peer address).
+    pub async fn send(&self, req: Request<Body>) -> TestResponse {
         let res = self
             .router
             .clone()

@@ -21,4 +21,5 @@ mod scope;
 mod server;
 mod servicedesk;
 mod table_api;
+mod trust;
 mod update_sets;

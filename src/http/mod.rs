@@ -55,15 +55,32 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParams {
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|_| Error::no_such_endpoint())?;
-        if let Some(v) = params.get("version") {
-            let valid =
-                v.len() > 1 && v.starts_with('v') && v[1..].bytes().all(|b| b.is_ascii_digit());
-            if !valid {
-                return Err(Error::no_such_endpoint());
-            }
+        if params.get("version").is_some_and(|v| !is_version(v)) {
+            return Err(Error::no_such_endpoint());
         }
         Ok(PathParams(params))
     }
+}
+
+/// Whether a `{version}` path segment reads `v1`, `v2`, ...
+fn is_version(segment: &str) -> bool {
+    segment.len() > 1
+        && segment.starts_with('v')
+        && segment[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether a routed request names an endpoint: its `{version}` segment, if
+/// the route has one, is a version. (A path like `/api/now/vX/table/...`
+/// matches the versioned route but names nothing.)
+fn names_an_endpoint(request: &Request) -> bool {
+    let Some(matched) = request.extensions().get::<MatchedPath>() else {
+        return true;
+    };
+    matched
+        .as_str()
+        .split('/')
+        .zip(request.uri().path().split('/'))
+        .all(|(pattern, actual)| pattern != "{version}" || is_version(actual))
 }
 
 /// A JSON answer from already serialised bytes (cached answers).
@@ -130,6 +147,10 @@ pub fn is_public(path: &str, settings: &Settings) -> bool {
 async fn authenticate_first(state: AppState, mut request: Request, next: Next) -> Response {
     if is_public(request.uri().path(), &state.settings) {
         return next.run(request).await;
+    }
+    // A path that names no endpoint answers so, credentials or not.
+    if !names_an_endpoint(&request) {
+        return axum::response::IntoResponse::into_response(Error::no_such_endpoint());
     }
     match state.identity.authenticate(request.headers()).await {
         Ok(caller) => {

@@ -207,4 +207,24 @@ mod tests {
         let ok = format!("{}=1", vec!["a"; 128].join("."));
         assert!(parse("properties", &ok).is_ok());
     }
+
+    #[test]
+    fn yaml_alias_bombs_and_deep_documents_are_refused() {
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (i, name) in ["b", "c", "d", "e", "f", "g", "h", "i"].iter().enumerate() {
+            let prev = if i == 0 {
+                "a"
+            } else {
+                ["b", "c", "d", "e", "f", "g", "h"][i - 1]
+            };
+            bomb.push_str(&format!(
+                "{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+            ));
+        }
+        let err = parse("yaml", &bomb).unwrap_err();
+        assert!(err.message.contains("limit"), "{}", err.message);
+        let deep = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(parse("yaml", &deep).is_err());
+        assert!(parse("json", &deep).is_err());
+    }
 }

@@ -230,9 +230,9 @@ pub async fn restore_from_trash(
 pub async fn delete(
     State(state): State<AppState>,
     params: PathParams,
-    _auth: Authorized<Staff>,
+    auth: Authorized<Staff>,
 ) -> Result<Response> {
-    releases::delete_from_trash(&state.db, params.get("release_id")?).await?;
+    releases::delete_from_trash(&state.db, params.get("release_id")?, &auth.caller).await?;
     Ok(success(StatusCode::OK, Map::new()))
 }
 

@@ -9,6 +9,7 @@
 //! [`EPOCH_POLL`] on every other replica, which polls a shared counter.
 
 pub mod password;
+pub mod rights;
 pub mod roles;
 mod throttle;
 pub mod users;

@@ -398,3 +398,310 @@ async fn progress_needs_the_ci_automation_role() {
         "authorised, but no such progress"
     );
 }
+
+/// The sys_id of a user or a role, by name.
+async fn sys_id_of(app: &TestApp, table: &str, column: &str, name: &str) -> String {
+    app.db
+        .fetch_optional(
+            &format!("SELECT sys_id FROM {table} WHERE {column} = $1"),
+            &[Value::from(name)],
+        )
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {table} {name}"))
+        .string("sys_id")
+}
+
+async fn roles_of(app: &TestApp, user: &str) -> Vec<String> {
+    let id = sys_id_of(app, "sys_user", "user_name", user).await;
+    tollgate::identity::users::role_names(&app.db, &id)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_user_admin_cannot_grant_a_role_it_does_not_hold() {
+    let app = TestApp::spawn().await;
+    let ua = app.user("uma", &["user_admin"]).await;
+    app.user("nina", &[]).await;
+    let uma = sys_id_of(&app, "sys_user", "user_name", "uma").await;
+    let nina = sys_id_of(&app, "sys_user", "user_name", "nina").await;
+    let grants = app.count("sys_user_has_role").await;
+    for (user, role) in [
+        (&uma, "admin"),
+        (&nina, "admin"),
+        (&nina, "sn_cicd.sys_ci_automation"),
+    ] {
+        let role_id = sys_id_of(&app, "sys_user_role", "name", role).await;
+        let res = app
+            .request(
+                "POST",
+                "/api/now/table/sys_user_has_role",
+                &ua,
+                Some(json!({"user": user, "role": role_id})),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+        assert_eq!(res.body["status"], "failure");
+        let message = res.body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("role") && message.contains(role),
+            "{message}"
+        );
+    }
+    assert_eq!(
+        app.count("sys_user_has_role").await,
+        grants,
+        "nothing granted"
+    );
+    assert_eq!(roles_of(&app, "uma").await, ["user_admin"]);
+    // The {"value": ...} form of a reference is the same grant.
+    let admin_role = sys_id_of(&app, "sys_user_role", "name", "admin").await;
+    let res = app
+        .request(
+            "POST",
+            "/api/now/table/sys_user_has_role",
+            &ua,
+            Some(json!({"user": {"value": uma}, "role": {"value": admin_role}})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    // Nor may a grant be moved onto a role the caller lacks.
+    let own = app
+        .get(&format!(
+            "/api/now/table/sys_user_has_role?sysparm_query=user={uma}"
+        ))
+        .await;
+    let own_grant = own.body["result"][0]["sys_id"].as_str().unwrap().to_owned();
+    let res = app
+        .request(
+            "PATCH",
+            &format!("/api/now/table/sys_user_has_role/{own_grant}"),
+            &ua,
+            Some(json!({"role": admin_role})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert_eq!(roles_of(&app, "uma").await, ["user_admin"]);
+
+    // A role the caller holds it may grant.
+    let user_admin = sys_id_of(&app, "sys_user_role", "name", "user_admin").await;
+    let res = app
+        .request(
+            "POST",
+            "/api/now/table/sys_user_has_role",
+            &ua,
+            Some(json!({"user": nina, "role": user_admin})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    assert_eq!(roles_of(&app, "nina").await, ["user_admin"]);
+}
+
+#[tokio::test]
+async fn only_admin_may_change_or_delete_an_admin() {
+    let app = TestApp::spawn().await;
+    let ua = app.user("uma", &["user_admin"]).await;
+    let admin = tollgate::demo::ADMIN_ID;
+    let res = app
+        .request(
+            "PATCH",
+            &format!("/api/now/table/sys_user/{admin}"),
+            &ua,
+            Some(json!({"user_password": "taken-over"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert!(res.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("admin"));
+    for body in [json!({"locked_out": true}), json!({"active": false})] {
+        let res = app
+            .request(
+                "PATCH",
+                &format!("/api/now/table/sys_user/{admin}"),
+                &ua,
+                Some(body),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    }
+    let res = app
+        .request(
+            "DELETE",
+            &format!("/api/now/table/sys_user/{admin}"),
+            &ua,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    let grants = app
+        .get(&format!(
+            "/api/now/table/sys_user_has_role?sysparm_query=user={admin}"
+        ))
+        .await;
+    let any_grant = grants.body["result"][0]["sys_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = app.count("sys_user_has_role").await;
+    let res = app
+        .request(
+            "DELETE",
+            &format!("/api/now/table/sys_user_has_role/{any_grant}"),
+            &ua,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert_eq!(app.count("sys_user_has_role").await, before);
+    // The admin is unchanged: same password, still active, every role.
+    assert_eq!(
+        app.request("GET", CALENDAR_LIST, &Auth::admin(), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert!(roles_of(&app, "admin").await.contains(&"admin".to_owned()));
+}
+
+#[tokio::test]
+async fn a_user_admin_manages_only_users_whose_roles_it_holds() {
+    let app = TestApp::spawn().await;
+    let ua = app.user("uma", &["user_admin"]).await;
+    let ci = app.user("cid", &["sn_cicd.sys_ci_automation"]).await;
+    app.user("rory", &[]).await;
+    let cid = sys_id_of(&app, "sys_user", "user_name", "cid").await;
+    let rory = sys_id_of(&app, "sys_user", "user_name", "rory").await;
+    // Resetting cid's password would hand uma the CI/CD role.
+    let res = app
+        .request(
+            "PATCH",
+            &format!("/api/now/table/sys_user/{cid}"),
+            &ua,
+            Some(json!({"user_password": "mine-now"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    let message = res.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("sn_cicd.sys_ci_automation"), "{message}");
+    assert_eq!(
+        app.request("GET", "/api/now/table/sys_update_set", &ci, None)
+            .await
+            .status,
+        StatusCode::OK,
+        "cid's own password still works"
+    );
+    // A user without roles beyond uma's is hers to manage.
+    let res = app
+        .request(
+            "PATCH",
+            &format!("/api/now/table/sys_user/{rory}"),
+            &ua,
+            Some(json!({"user_password": "fresh-start"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let res = app
+        .request(
+            "DELETE",
+            &format!("/api/now/table/sys_user/{rory}"),
+            &ua,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text);
+}
+
+#[tokio::test]
+async fn a_preference_belongs_to_its_user_and_admin() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice", &["sn_cicd.sys_ci_automation"]).await;
+    let bob = app.user("bob", &["sn_cicd.sys_ci_automation"]).await;
+    let alice_id = sys_id_of(&app, "sys_user", "user_name", "alice").await;
+    let res = app
+        .request(
+            "POST",
+            "/api/now/table/sys_user_preference",
+            &alice,
+            Some(json!({"user": alice_id, "name": "sys_update_set", "value": "mine"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let pref = res.body["result"]["sys_id"].as_str().unwrap().to_owned();
+    let path = format!("/api/now/table/sys_user_preference/{pref}");
+
+    // bob can neither set alice's preferences...
+    let res = app
+        .request(
+            "POST",
+            "/api/now/table/sys_user_preference",
+            &bob,
+            Some(json!({"user": alice_id, "name": "sys_update_set", "value": "bobs"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert!(res.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("user:"));
+    assert_eq!(app.count("sys_user_preference").await, 1);
+    for (method, body) in [
+        ("PATCH", Some(json!({"value": "bobs"}))),
+        ("PUT", Some(json!({"value": "bobs"}))),
+        ("DELETE", None),
+        ("GET", None),
+    ] {
+        let res = app.request(method, &path, &bob, body).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{method}: {}", res.text);
+    }
+    // ...nor list them, however the query is put.
+    for query in [
+        "",
+        "?sysparm_query=name=sys_update_set",
+        "?sysparm_query=name=x^NQname=sys_update_set",
+    ] {
+        let res = app
+            .request(
+                "GET",
+                &format!("/api/now/table/sys_user_preference{query}"),
+                &bob,
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        assert_eq!(res.body["result"], json!([]), "{query}");
+    }
+    // Nor hand his own preference over to her.
+    let bob_id = sys_id_of(&app, "sys_user", "user_name", "bob").await;
+    let res = app
+        .request(
+            "POST",
+            "/api/now/table/sys_user_preference",
+            &bob,
+            Some(json!({"user": bob_id, "name": "sys_update_set", "value": "bobs"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let bobs = res.body["result"]["sys_id"].as_str().unwrap().to_owned();
+    let res = app
+        .request(
+            "PATCH",
+            &format!("/api/now/table/sys_user_preference/{bobs}"),
+            &bob,
+            Some(json!({"user": alice_id})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+
+    let stored = app.get(&path).await;
+    assert_eq!(stored.body["result"]["value"], "mine", "unchanged");
+    // alice sees her own; admin sees both.
+    let res = app
+        .request("GET", "/api/now/table/sys_user_preference", &alice, None)
+        .await;
+    assert_eq!(res.body["result"].as_array().unwrap().len(), 1);
+    let res = app.get("/api/now/table/sys_user_preference").await;
+    assert_eq!(res.body["result"].as_array().unwrap().len(), 2);
+}

@@ -1804,7 +1804,11 @@ async fn a_technician_picks_up_only_releases_nobody_else_engineers() {
     // An unassigned release is hers to pick up; picking it up again is fine.
     for _ in 0..2 {
         let res = sdp
-            .send("PUT", &format!("/api/v3/releases/pickup?ids={free}"), json!({}))
+            .send(
+                "PUT",
+                &format!("/api/v3/releases/pickup?ids={free}"),
+                json!({}),
+            )
             .await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text);
         assert_eq!(res.body["releases"]["release_engineer"]["name"], "tech");

@@ -2,6 +2,7 @@
 //! router. Handlers are thin: parse, authorise, call the domain, shape the
 //! answer.
 
+pub mod api_keys;
 pub mod cdm;
 pub mod cicd;
 pub mod dpr;
@@ -447,6 +448,18 @@ pub fn router(state: AppState) -> Router {
                 .put(sdp::entities::edit)
                 .delete(sdp::entities::delete),
         );
+    r = versioned(
+        r,
+        "/api/tollgate",
+        "/api_keys",
+        get(api_keys::list).post(api_keys::create),
+    );
+    r = versioned(
+        r,
+        "/api/tollgate",
+        "/api_keys/{id}",
+        axum::routing::delete(api_keys::revoke),
+    );
     let metrics = state.metrics.clone();
     let timeout = std::time::Duration::from_secs(state.settings.request_timeout.max(1));
     r.route("/oauth_token.do", post(oauth::token))

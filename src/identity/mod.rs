@@ -8,6 +8,7 @@
 //! identity data changes: at once on the replica that changed it, and within
 //! [`EPOCH_POLL`] on every other replica, which polls a shared counter.
 
+pub mod api_keys;
 pub mod password;
 pub mod rights;
 pub mod roles;
@@ -238,21 +239,27 @@ impl Identity {
         let found = self
             .db
             .fetch_optional(
-                "SELECT u.sys_id, u.user_name, t.expires_at FROM tollgate_oauth_token t \
-                 JOIN sys_user u ON u.sys_id = t.user_id \
-                 WHERE t.token_hash = $1 AND t.kind = 'access' AND u.active = $2 \
+                // A locked-out or inactive user's tokens and keys are
+                // refused like its password.
+                "SELECT u.sys_id, u.user_name, t.expires_at, 'token' AS kind \
+                 FROM tollgate_oauth_token t JOIN sys_user u ON u.sys_id = t.user_id \
+                 WHERE t.token_hash = $1 AND t.kind = 'access' AND u.active = $2 AND u.locked_out = $3 \
                  UNION ALL \
-                 SELECT u.sys_id, u.user_name, NULL FROM tollgate_api_key k \
-                 JOIN sys_user u ON u.sys_id = k.user_id \
-                 WHERE k.key_hash = $1 AND u.active = $2",
-                &[Value::Text(hash.clone()), Value::Bool(true)],
+                 SELECT u.sys_id, u.user_name, k.expires_at, 'key' AS kind \
+                 FROM tollgate_api_key k JOIN sys_user u ON u.sys_id = k.user_id \
+                 WHERE k.key_hash = $1 AND u.active = $2 AND u.locked_out = $3",
+                &[Value::Text(hash.clone()), Value::Bool(true), Value::Bool(false)],
             )
             .await?;
         let row = found.ok_or_else(Error::unauthenticated)?;
         let expires_at = row.int("expires_at");
         if expires_at.is_some_and(|exp| exp <= now) {
-            return Err(Error::unauthenticated()
-                .with_detail("The access token has expired; request a new one"));
+            let detail = if row.string("kind") == "key" {
+                "The API key has expired; ask an administrator for a new one"
+            } else {
+                "The access token has expired; request a new one"
+            };
+            return Err(Error::unauthenticated().with_detail(detail));
         }
         let caller = self
             .load_caller(&row.string("sys_id"), &row.string("user_name"))
@@ -355,8 +362,9 @@ impl Identity {
             .fetch_optional(
                 "SELECT t.id, t.user_id, t.expires_at FROM tollgate_oauth_token t \
                  JOIN sys_user u ON u.sys_id = t.user_id \
-                 WHERE t.token_hash = $1 AND t.kind = 'refresh' AND u.active = $2",
-                &[Value::Text(hash), Value::Bool(true)],
+                 WHERE t.token_hash = $1 AND t.kind = 'refresh' AND u.active = $2 \
+                 AND u.locked_out = $3",
+                &[Value::Text(hash), Value::Bool(true), Value::Bool(false)],
             )
             .await?
             .ok_or_else(Error::unauthenticated)?;

@@ -705,3 +705,352 @@ async fn a_preference_belongs_to_its_user_and_admin() {
     let res = app.get("/api/now/table/sys_user_preference").await;
     assert_eq!(res.body["result"].as_array().unwrap().len(), 2);
 }
+
+/// Every credential a user can hold: Basic, an API key, an access token and
+/// a refresh token (as a form for the refresh grant).
+struct Credentials {
+    basic: Auth,
+    key: Auth,
+    bearer: Auth,
+    refresh: String,
+}
+
+async fn credentials(app: &TestApp, user: &str, roles: &[&str]) -> Credentials {
+    let basic = app.user(user, roles).await;
+    let Auth::Basic(_, password) = &basic else {
+        unreachable!()
+    };
+    let key = tollgate::identity::users::create_api_key(&app.db, user, "ci")
+        .await
+        .unwrap();
+    let grant = password_grant(app, user, password).await;
+    assert_eq!(grant.status, StatusCode::OK, "{}", grant.text);
+    Credentials {
+        basic,
+        key: Auth::Header("x-sn-apikey", key),
+        bearer: Auth::Bearer(grant.body["access_token"].as_str().unwrap().to_owned()),
+        refresh: form(&[
+            ("grant_type", "refresh_token"),
+            (
+                "refresh_token",
+                grant.body["refresh_token"].as_str().unwrap(),
+            ),
+        ]),
+    }
+}
+
+impl Credentials {
+    /// The status each credential gets now: Basic, key, bearer, refresh.
+    async fn statuses(&self, app: &TestApp) -> [StatusCode; 4] {
+        let mut out = [StatusCode::OK; 4];
+        for (i, auth) in [&self.basic, &self.key, &self.bearer]
+            .into_iter()
+            .enumerate()
+        {
+            out[i] = app.request("GET", CALENDAR_LIST, auth, None).await.status;
+        }
+        out[3] = app
+            .raw(
+                "POST",
+                "/oauth_token.do",
+                &Auth::None,
+                Some(&self.refresh),
+                "application/x-www-form-urlencoded",
+            )
+            .await
+            .status;
+        out
+    }
+}
+
+const REFUSED: [StatusCode; 4] = [StatusCode::UNAUTHORIZED; 4];
+
+async fn patch_user(app: &TestApp, user: &str, body: serde_json::Value) {
+    let id = sys_id_of(app, "sys_user", "user_name", user).await;
+    let res = app
+        .request(
+            "PATCH",
+            &format!("/api/now/table/sys_user/{id}"),
+            &Auth::admin(),
+            Some(body),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+}
+
+async fn tokens_of(app: &TestApp, user: &str) -> i64 {
+    let id = sys_id_of(app, "sys_user", "user_name", user).await;
+    app.db
+        .fetch_optional(
+            "SELECT COUNT(*) AS n FROM tollgate_oauth_token WHERE user_id = $1",
+            &[Value::from(id)],
+        )
+        .await
+        .unwrap()
+        .and_then(|r| r.int("n"))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_locked_out_user_is_refused_with_every_credential_at_once() {
+    let app = TestApp::spawn().await;
+    let c = credentials(&app, "lou", &["sn_dpr_model.release_admin"]).await;
+    // Every credential is cached by a first use...
+    for auth in [&c.basic, &c.key, &c.bearer] {
+        assert_eq!(
+            app.request("GET", CALENDAR_LIST, auth, None).await.status,
+            StatusCode::OK
+        );
+    }
+    patch_user(&app, "lou", json!({"locked_out": true})).await;
+    // ...and none of them outlives the lock.
+    assert_eq!(c.statuses(&app).await, REFUSED);
+    assert_eq!(
+        tokens_of(&app, "lou").await,
+        0,
+        "the lock revoked the tokens"
+    );
+
+    // Unlocked, the password and the key work again; the tokens stay revoked.
+    patch_user(&app, "lou", json!({"locked_out": false})).await;
+    assert_eq!(
+        c.statuses(&app).await,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_deactivated_user_is_refused_with_every_credential_at_once() {
+    let app = TestApp::spawn().await;
+    let c = credentials(&app, "dina", &["sn_dpr_model.release_admin"]).await;
+    assert_eq!(
+        app.request("GET", CALENDAR_LIST, &c.key, None).await.status,
+        StatusCode::OK
+    );
+    patch_user(&app, "dina", json!({"active": "false"})).await;
+    assert_eq!(c.statuses(&app).await, REFUSED);
+}
+
+#[tokio::test]
+async fn a_password_change_revokes_the_users_tokens() {
+    let app = TestApp::spawn().await;
+    let c = credentials(&app, "pat", &["sn_dpr_model.release_admin"]).await;
+    assert_eq!(
+        app.request("GET", CALENDAR_LIST, &c.bearer, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(tokens_of(&app, "pat").await, 2);
+    patch_user(&app, "pat", json!({"user_password": "changed-it"})).await;
+    assert_eq!(tokens_of(&app, "pat").await, 0);
+    // The old password and tokens are refused; the API key (a separate
+    // credential, revoked on its own) still works.
+    assert_eq!(
+        c.statuses(&app).await,
+        [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::OK,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED
+        ]
+    );
+    // So does a password change made with `tollgate user add`.
+    let c = credentials(&app, "quinn", &["sn_dpr_model.release_admin"]).await;
+    app.user("quinn", &[]).await;
+    assert_eq!(tokens_of(&app, "quinn").await, 0);
+    assert_eq!(
+        app.request("GET", CALENDAR_LIST, &c.bearer, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_users_keys_and_tokens_go_with_it() {
+    let app = TestApp::spawn().await;
+    let c = credentials(&app, "gone", &[]).await;
+    let id = sys_id_of(&app, "sys_user", "user_name", "gone").await;
+    let res = app
+        .request(
+            "DELETE",
+            &format!("/api/now/table/sys_user/{id}"),
+            &Auth::admin(),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text);
+    assert_eq!(app.count("tollgate_api_key").await, 0);
+    assert_eq!(app.count("tollgate_oauth_token").await, 0);
+    assert_eq!(c.statuses(&app).await, REFUSED);
+}
+
+#[tokio::test]
+async fn an_api_key_is_refused_once_it_expires() {
+    let app = TestApp::spawn().await;
+    app.user("exp", &["sn_dpr_model.release_admin"]).await;
+    let res = app
+        .post(
+            "/api/tollgate/api_keys",
+            json!({"user": "exp", "name": "nightly", "expires_in_days": 1}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let key = Auth::Header(
+        "x-sn-apikey",
+        res.body["result"]["key"].as_str().unwrap().to_owned(),
+    );
+    assert!(res.body["result"]["expires_on"].is_string());
+    assert_eq!(
+        app.request("GET", CALENDAR_LIST, &key, None).await.status,
+        StatusCode::OK
+    );
+    // A day later (the clock cannot be moved, so the expiry is).
+    app.db
+        .execute(
+            "UPDATE tollgate_api_key SET expires_at = $1",
+            &[Value::Int(chrono::Utc::now().timestamp() - 1)],
+        )
+        .await
+        .unwrap();
+    app.state.identity.clear_cache();
+    let res = app.request("GET", CALENDAR_LIST, &key, None).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text);
+    assert!(res.body["error"]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("API key has expired"));
+    let listed = app.get("/api/tollgate/api_keys?user=exp").await;
+    assert_eq!(listed.body["result"][0]["expired"], true);
+    // Bad expiries are refused naming the field, and create nothing.
+    for (body, field) in [
+        (
+            json!({"user": "exp", "expires_in_days": 0}),
+            "expires_in_days",
+        ),
+        (
+            json!({"user": "exp", "expires_in_days": "soon"}),
+            "expires_in_days",
+        ),
+        (json!({"user": "exp", "expires": "2001-01-01"}), "expires"),
+        (json!({"user": "exp", "expires": "tomorrow"}), "expires"),
+    ] {
+        let res = app.post("/api/tollgate/api_keys", body).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+        assert!(
+            res.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(field),
+            "{}",
+            res.text
+        );
+    }
+    assert_eq!(app.count("tollgate_api_key").await, 1);
+}
+
+#[tokio::test]
+async fn admin_lists_and_revokes_api_keys_and_never_sees_a_key_or_its_hash() {
+    let app = TestApp::spawn().await;
+    let ua = app.user("uma", &["user_admin"]).await;
+    app.user("kim", &["sn_dpr_model.release_admin"]).await;
+    let res = app
+        .post(
+            "/api/tollgate/api_keys",
+            json!({"user": "kim", "name": "deploys"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let id = res.body["result"]["id"].as_str().unwrap().to_owned();
+    let key_text = res.body["result"]["key"].as_str().unwrap().to_owned();
+    let key = Auth::Header("x-sn-apikey", key_text.clone());
+    assert_eq!(
+        app.request("GET", CALENDAR_LIST, &key, None).await.status,
+        StatusCode::OK
+    );
+    let listed = app.get("/api/tollgate/api_keys").await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    let mine: Vec<&serde_json::Value> = listed.body["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["id"] == id.as_str())
+        .collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["user"], "kim");
+    assert_eq!(mine[0]["name"], "deploys");
+    assert_eq!(mine[0]["expires_on"], serde_json::Value::Null);
+    assert!(!listed.text.contains(&key_text));
+    assert!(!listed
+        .text
+        .contains(&tollgate::identity::token_hash(&key_text)));
+
+    // Only admin manages keys.
+    for (method, path) in [
+        ("GET", "/api/tollgate/api_keys".to_owned()),
+        ("POST", "/api/tollgate/api_keys".to_owned()),
+        ("DELETE", format!("/api/tollgate/api_keys/{id}")),
+    ] {
+        let res = app
+            .request(method, &path, &ua, Some(json!({"user": "uma"})))
+            .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{method} {}", res.text);
+        assert_eq!(res.body["status"], "failure");
+    }
+    assert_eq!(app.count("tollgate_api_key").await, 1);
+
+    // A revoked key stops working at once, though it was cached.
+    let res = app
+        .request(
+            "DELETE",
+            &format!("/api/tollgate/api_keys/{id}"),
+            &Auth::admin(),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text);
+    assert_eq!(
+        app.request("GET", CALENDAR_LIST, &key, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let again = app
+        .request(
+            "DELETE",
+            &format!("/api/tollgate/api_keys/{id}"),
+            &Auth::admin(),
+            None,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.text);
+}
+
+#[tokio::test]
+async fn a_key_revoked_elsewhere_stops_working_here_within_the_epoch_poll() {
+    let app = TestApp::spawn().await;
+    app.user("rex", &["sn_dpr_model.release_admin"]).await;
+    let created = tollgate::identity::api_keys::create(&app.db, "rex", "ci", None)
+        .await
+        .unwrap();
+    let key = Auth::Header("x-sn-apikey", created.key);
+    assert_eq!(
+        app.request("GET", CALENDAR_LIST, &key, None).await.status,
+        StatusCode::OK
+    );
+    app.state.identity.refresh_epoch().await.unwrap();
+    // `tollgate apikey revoke` (another process) revokes it; this replica's
+    // cache still holds it until its epoch poll runs.
+    tollgate::identity::api_keys::revoke(&app.db, &created.id)
+        .await
+        .unwrap();
+    app.state.identity.refresh_epoch().await.unwrap();
+    assert_eq!(
+        app.request("GET", CALENDAR_LIST, &key, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}

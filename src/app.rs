@@ -55,13 +55,16 @@ impl AppState {
             Duration::from_secs(settings.job_lease),
             handlers,
         );
+        let answers = Arc::new(crate::answer_cache::AnswerCache::new(
+            settings.answer_cache_bytes,
+        ));
         AppState {
             db,
             identity,
             jobs,
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
-            answers: Arc::new(crate::answer_cache::AnswerCache::default()),
+            answers,
         }
     }
 }

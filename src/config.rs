@@ -61,6 +61,18 @@ pub struct SettingsArgs {
         hide_env_values = true
     )]
     pub secret_key: Option<String>,
+    /// Argon2 password checks and hashes running at once in this process
+    /// (each holds about 19 MiB); further ones wait their turn.
+    #[arg(long, env = "TOLLGATE_MAX_CONCURRENT_PASSWORD_HASHES", global = true)]
+    pub max_concurrent_password_hashes: Option<usize>,
+    /// Failed authentications one client address may make per minute;
+    /// beyond them its credentials are answered 429 until the minute ends.
+    #[arg(long, env = "TOLLGATE_FAILED_LOGINS_PER_ADDRESS", global = true)]
+    pub failed_logins_per_address: Option<u32>,
+    /// Bytes the answer cache (v3 lists, bundle aggregates, policy status)
+    /// may hold in this process.
+    #[arg(long, env = "TOLLGATE_ANSWER_CACHE_BYTES", global = true)]
+    pub answer_cache_bytes: Option<usize>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -78,6 +90,9 @@ struct FileSettings {
     request_timeout: Option<u64>,
     timeline_tick: Option<u64>,
     secret_key: Option<String>,
+    max_concurrent_password_hashes: Option<usize>,
+    failed_logins_per_address: Option<u32>,
+    answer_cache_bytes: Option<usize>,
 }
 
 /// The effective settings.
@@ -95,6 +110,9 @@ pub struct Settings {
     pub request_timeout: u64,
     pub timeline_tick: u64,
     pub secret_key: Option<String>,
+    pub max_concurrent_password_hashes: usize,
+    pub failed_logins_per_address: u32,
+    pub answer_cache_bytes: usize,
 }
 
 impl Default for Settings {
@@ -112,6 +130,9 @@ impl Default for Settings {
             request_timeout: 30,
             timeline_tick: 60,
             secret_key: None,
+            max_concurrent_password_hashes: 4,
+            failed_logins_per_address: 30,
+            answer_cache_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -189,6 +210,20 @@ impl Settings {
                 .or(file.timeline_tick)
                 .unwrap_or(d.timeline_tick),
             secret_key: args.secret_key.clone().or(file.secret_key),
+            max_concurrent_password_hashes: args
+                .max_concurrent_password_hashes
+                .or(file.max_concurrent_password_hashes)
+                .unwrap_or(d.max_concurrent_password_hashes)
+                .max(1),
+            failed_logins_per_address: args
+                .failed_logins_per_address
+                .or(file.failed_logins_per_address)
+                .unwrap_or(d.failed_logins_per_address)
+                .max(1),
+            answer_cache_bytes: args
+                .answer_cache_bytes
+                .or(file.answer_cache_bytes)
+                .unwrap_or(d.answer_cache_bytes),
         })
     }
 }
@@ -216,6 +251,9 @@ const KNOWN_ENV: &[&str] = &[
     "TOLLGATE_LOG",
     "TOLLGATE_LOG_FORMAT",
     "TOLLGATE_TEST_DATABASE_URL",
+    "TOLLGATE_MAX_CONCURRENT_PASSWORD_HASHES",
+    "TOLLGATE_FAILED_LOGINS_PER_ADDRESS",
+    "TOLLGATE_ANSWER_CACHE_BYTES",
 ];
 
 fn warn_about_misspelled_env() {

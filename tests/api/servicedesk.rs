@@ -1861,3 +1861,55 @@ async fn deleting_a_release_for_good_needs_whole_release_rights() {
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     assert_eq!(sdp.app.count("sdp_release").await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_cache_keys_on_a_hash_of_list_info_and_holds_at_most_its_byte_budget() {
+    let budget = 96 * 1024;
+    let settings = tollgate::config::Settings {
+        answer_cache_bytes: budget,
+        ..test_settings()
+    };
+    let app = TestApp::spawn_with(settings, tollgate::app::job_handlers()).await;
+    app.demo().await;
+    let admin = Auth::admin();
+    let list = |input: Value| {
+        let body = form(&input);
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            app.raw(
+                "GET",
+                "/api/v3/releases",
+                &admin,
+                Some(&body),
+                "application/x-www-form-urlencoded",
+            )
+            .await
+        }
+    };
+    // Fields outside list_info do not change the answer, so they share one
+    // entry, and a large one does not make a large key.
+    let padding = "x".repeat(30 * 1024);
+    for extra in ["a", "b", padding.as_str()] {
+        let res = list(json!({"list_info": {"row_count": 5}, "unused": extra})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    }
+    let (entries, bytes) = app.state.answers.usage();
+    assert_eq!(entries, 1, "one list_info, one entry");
+    assert!(bytes < 16 * 1024, "{bytes} bytes: the padding is not kept");
+
+    // Large list_info documents (echoed in their answers) never take the
+    // cache past its budget.
+    for i in 0..12 {
+        let value = format!("{i}{}", "y".repeat(20 * 1024));
+        let res = list(json!({"list_info": {"search_fields": {"title": value}}})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        let (_, bytes) = app.state.answers.usage();
+        assert!(bytes <= budget, "{bytes} bytes held, budget {budget}");
+    }
+    // A repeated list is still answered from the cache, and correctly.
+    let first = list(json!({"list_info": {"row_count": 5}})).await;
+    let again = list(json!({"list_info": {"row_count": 5}})).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(first.body, again.body);
+}

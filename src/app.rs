@@ -46,9 +46,11 @@ pub fn job_handlers() -> Vec<Arc<dyn JobHandler>> {
 impl AppState {
     /// Builds the state over an open, migrated database.
     pub fn new(db: Db, settings: Settings, handlers: Vec<Arc<dyn JobHandler>>) -> AppState {
+        crate::identity::password::configure(settings.max_concurrent_password_hashes);
         let identity = Arc::new(Identity::new(
             db.clone(),
             Duration::from_secs(settings.access_token_ttl),
+            settings.failed_logins_per_address,
         ));
         let jobs = JobQueue::new(
             db.clone(),
@@ -124,9 +126,13 @@ pub async fn serve(
     });
     let router = crate::http::router(state.clone());
     tracing::info!(address = %listener.local_addr()?, "listening");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    // The peer address limits failed logins per client (identity::throttle).
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     epoch_task.abort();
     if let Some(task) = timeline {
         task.abort();

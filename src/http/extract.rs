@@ -22,9 +22,38 @@ impl FromRequestParts<AppState> for Authenticated {
         if let Some(caller) = parts.extensions.get::<Caller>() {
             return Ok(Authenticated(caller.clone()));
         }
-        let caller = state.identity.authenticate(&parts.headers).await?;
+        let ClientAddr(client) = ClientAddr::of(parts);
+        let caller = state.identity.authenticate(&parts.headers, client).await?;
         parts.extensions.insert(caller.clone());
         Ok(Authenticated(caller))
+    }
+}
+
+/// The client's IP address: the TCP peer's, as the server saw it (None for
+/// in-process callers without one, which count as one client).
+///
+/// TODO(trusted_proxies): behind a reverse proxy every client has the
+/// proxy's address; once the `trusted_proxies` setting exists, take the
+/// forwarded address from a trusted proxy's `X-Forwarded-For` here. Never
+/// from an untrusted one: a client could then choose its own address.
+pub struct ClientAddr(pub crate::identity::Client);
+
+impl ClientAddr {
+    pub fn of(parts: &Parts) -> ClientAddr {
+        ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+        )
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr::of(parts))
     }
 }
 

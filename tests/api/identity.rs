@@ -1054,3 +1054,230 @@ async fn a_key_revoked_elsewhere_stops_working_here_within_the_epoch_poll() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+fn with_login_budget(per_address: u32) -> tollgate::config::Settings {
+    tollgate::config::Settings {
+        failed_logins_per_address: per_address,
+        ..test_settings()
+    }
+}
+
+fn retry_after(res: &TestResponse) -> u64 {
+    let secs: u64 = res
+        .header("retry-after")
+        .unwrap_or_else(|| panic!("Retry-After on {} {}", res.status, res.text))
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&secs), "{secs}");
+    secs
+}
+
+#[tokio::test]
+async fn failed_logins_past_the_address_budget_are_refused_429_with_retry_after_in_every_family() {
+    let app = TestApp::spawn_with(with_login_budget(5), tollgate::app::job_handlers()).await;
+    let attacker = "198.51.100.7";
+    for i in 0..5 {
+        let guess = Auth::Basic(format!("user{i}"), "guess".into());
+        let res = app
+            .request_from(attacker, "GET", CALENDAR_LIST, &guess, None)
+            .await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text);
+    }
+    let checks = app.state.identity.password_checks();
+    // Over budget: refused before any check, even the right password.
+    let res = app
+        .request_from(attacker, "GET", CALENDAR_LIST, &Auth::admin(), None)
+        .await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.text);
+    retry_after(&res);
+    assert_eq!(res.body["status"], "failure");
+    assert!(res.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("retry after"));
+    // In the ServiceDesk envelope, for a key as for a password.
+    let res = app
+        .request_from(
+            attacker,
+            "GET",
+            "/api/v3/releases",
+            &Auth::Header("authtoken", "tg_not_a_key".into()),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.text);
+    retry_after(&res);
+    assert_eq!(
+        res.body["response_status"]["status"], "failed",
+        "{}",
+        res.text
+    );
+    // Digital Product Release and CDM.
+    for path in [
+        "/api/sn_dpr/digital_product_release/bundle/0123456789abcdef0123456789abcdef",
+        "/api/sn_cdm/changesets?appName=x",
+    ] {
+        let res = app
+            .request_from(attacker, "GET", path, &Auth::admin(), None)
+            .await;
+        assert_eq!(
+            res.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{path}: {}",
+            res.text
+        );
+        retry_after(&res);
+    }
+    // The OAuth token endpoint, in its own error shape.
+    let body = form(&[
+        ("grant_type", "password"),
+        ("username", "admin"),
+        ("password", ADMIN_PASSWORD),
+    ]);
+    let peer = std::net::SocketAddr::new(attacker.parse().unwrap(), 1);
+    let res = app
+        .raw_from(
+            Some(peer),
+            "POST",
+            "/oauth_token.do",
+            &Auth::None,
+            Some(&body),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.text);
+    retry_after(&res);
+    assert_eq!(res.body["error"], "temporarily_unavailable");
+    assert_eq!(
+        app.state.identity.password_checks(),
+        checks,
+        "refused attempts cost no hash"
+    );
+    assert_eq!(
+        app.count("tollgate_oauth_token").await,
+        0,
+        "no token issued"
+    );
+
+    // Another address is not affected...
+    let res = app
+        .request_from("198.51.100.8", "GET", CALENDAR_LIST, &Auth::admin(), None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    // ...and a credential already checked (cached) costs nothing, so it
+    // passes from the refused address too.
+    let res = app
+        .request_from(attacker, "GET", CALENDAR_LIST, &Auth::admin(), None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attackers_guesses_are_refused_not_queued_and_the_real_user_still_logs_in() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let real = app.user("vic", &["sn_dpr_model.release_admin"]).await;
+    let attacker = "203.0.113.5";
+    let guess = Auth::Basic("vic".into(), "guess".into());
+    for _ in 0..tollgate::identity::throttle::FREE_ATTEMPTS {
+        let res = app
+            .request_from(attacker, "GET", CALENDAR_LIST, &guess, None)
+            .await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text);
+    }
+    let checks = app.state.identity.password_checks();
+    // A burst of further guesses at vic from that address, while vic logs
+    // in from hers.
+    let mut burst = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let app = app.clone();
+        let guess = guess.clone();
+        burst.spawn(async move {
+            app.request_from(attacker, "GET", CALENDAR_LIST, &guess, None)
+                .await
+        });
+    }
+    let own = app
+        .request_from("203.0.113.200", "GET", CALENDAR_LIST, &real, None)
+        .await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.text);
+    while let Some(res) = burst.join_next().await {
+        let res = res.unwrap();
+        assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.text);
+        retry_after(&res);
+    }
+    assert_eq!(
+        app.state.identity.password_checks(),
+        checks + 1,
+        "only vic's own login was checked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_hashes_running_at_once_never_exceed_the_bound() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let mut logins = tokio::task::JoinSet::new();
+    for i in 0..24 {
+        let app = app.clone();
+        logins.spawn(async move {
+            // New user names from new addresses: nothing is throttled, and
+            // each costs a full check.
+            let who = Auth::Basic(format!("nobody{i}"), "guess".into());
+            app.request_from(&format!("192.0.2.{i}"), "GET", CALENDAR_LIST, &who, None)
+                .await
+                .status
+        });
+    }
+    while let Some(status) = logins.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(app.state.identity.password_checks(), 24);
+    let (peak, bound) = (
+        tollgate::identity::password::peak_in_flight(),
+        tollgate::identity::password::max_concurrent(),
+    );
+    assert_eq!(bound, test_settings().max_concurrent_password_hashes);
+    assert!(
+        peak >= 1 && peak <= bound,
+        "{peak} hashes at once, bound {bound}"
+    );
+}
+
+#[tokio::test]
+async fn a_user_without_a_password_fails_with_the_same_work_as_one_with_a_password() {
+    let app = TestApp::spawn().await;
+    tollgate::identity::users::upsert_user(
+        &app.db,
+        &tollgate::identity::users::NewUser {
+            sys_id: None,
+            user_name: "nopass",
+            first_name: "No",
+            last_name: "Password",
+            email: "",
+            password: None,
+            roles: &[],
+        },
+        "test",
+    )
+    .await
+    .unwrap();
+    app.user("haspass", &[]).await;
+    app.user("locked", &[]).await;
+    patch_user(&app, "locked", json!({"locked_out": true})).await;
+    for user in ["nopass", "haspass", "locked", "ghost"] {
+        let before = app.state.identity.password_checks();
+        let res = app
+            .request(
+                "GET",
+                CALENDAR_LIST,
+                &Auth::Basic(user.into(), "guess".into()),
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{user}");
+        assert_eq!(
+            app.state.identity.password_checks(),
+            before + 1,
+            "{user}: one full check"
+        );
+    }
+}

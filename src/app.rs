@@ -46,22 +46,27 @@ pub fn job_handlers() -> Vec<Arc<dyn JobHandler>> {
 impl AppState {
     /// Builds the state over an open, migrated database.
     pub fn new(db: Db, settings: Settings, handlers: Vec<Arc<dyn JobHandler>>) -> AppState {
+        crate::identity::password::configure(settings.max_concurrent_password_hashes);
         let identity = Arc::new(Identity::new(
             db.clone(),
             Duration::from_secs(settings.access_token_ttl),
+            settings.failed_logins_per_address,
         ));
         let jobs = JobQueue::new(
             db.clone(),
             Duration::from_secs(settings.job_lease),
             handlers,
         );
+        let answers = Arc::new(crate::answer_cache::AnswerCache::new(
+            settings.answer_cache_bytes,
+        ));
         AppState {
             db,
             identity,
             jobs,
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
-            answers: Arc::new(crate::answer_cache::AnswerCache::default()),
+            answers,
         }
     }
 }
@@ -121,6 +126,7 @@ pub async fn serve(
     });
     let router = crate::http::router(state.clone());
     tracing::info!(address = %listener.local_addr()?, "listening");
+    // The peer address limits failed logins per client (identity::throttle).
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),

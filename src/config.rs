@@ -89,6 +89,18 @@ pub struct SettingsArgs {
     /// Policy evaluator processes (evaluations running at once).
     #[arg(long, env = "TOLLGATE_POLICY_WORKERS", global = true)]
     pub policy_workers: Option<usize>,
+    /// Argon2 password checks and hashes running at once in this process
+    /// (each holds about 19 MiB); further ones wait their turn.
+    #[arg(long, env = "TOLLGATE_MAX_CONCURRENT_PASSWORD_HASHES", global = true)]
+    pub max_concurrent_password_hashes: Option<usize>,
+    /// Failed authentications one client address may make per minute;
+    /// beyond them its credentials are answered 429 until the minute ends.
+    #[arg(long, env = "TOLLGATE_FAILED_LOGINS_PER_ADDRESS", global = true)]
+    pub failed_logins_per_address: Option<u32>,
+    /// Bytes the answer cache (v3 lists, bundle aggregates, policy status)
+    /// may hold in this process.
+    #[arg(long, env = "TOLLGATE_ANSWER_CACHE_BYTES", global = true)]
+    pub answer_cache_bytes: Option<usize>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -115,6 +127,9 @@ struct FileSettings {
     policy_time_limit_ms: Option<u64>,
     policy_memory_limit_mb: Option<u64>,
     policy_workers: Option<usize>,
+    max_concurrent_password_hashes: Option<usize>,
+    failed_logins_per_address: Option<u32>,
+    answer_cache_bytes: Option<usize>,
 }
 
 /// The effective settings.
@@ -141,6 +156,9 @@ pub struct Settings {
     pub policy_time_limit_ms: u64,
     pub policy_memory_limit_mb: u64,
     pub policy_workers: usize,
+    pub max_concurrent_password_hashes: usize,
+    pub failed_logins_per_address: u32,
+    pub answer_cache_bytes: usize,
 }
 
 impl Default for Settings {
@@ -167,6 +185,9 @@ impl Default for Settings {
             policy_time_limit_ms: 1000,
             policy_memory_limit_mb: 256,
             policy_workers: 2,
+            max_concurrent_password_hashes: 4,
+            failed_logins_per_address: 30,
+            answer_cache_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -288,6 +309,20 @@ impl Settings {
                 .or(file.policy_workers)
                 .unwrap_or(d.policy_workers)
                 .max(1),
+            max_concurrent_password_hashes: args
+                .max_concurrent_password_hashes
+                .or(file.max_concurrent_password_hashes)
+                .unwrap_or(d.max_concurrent_password_hashes)
+                .max(1),
+            failed_logins_per_address: args
+                .failed_logins_per_address
+                .or(file.failed_logins_per_address)
+                .unwrap_or(d.failed_logins_per_address)
+                .max(1),
+            answer_cache_bytes: args
+                .answer_cache_bytes
+                .or(file.answer_cache_bytes)
+                .unwrap_or(d.answer_cache_bytes),
         })
     }
 }
@@ -324,6 +359,9 @@ const KNOWN_ENV: &[&str] = &[
     "TOLLGATE_LOG",
     "TOLLGATE_LOG_FORMAT",
     "TOLLGATE_TEST_DATABASE_URL",
+    "TOLLGATE_MAX_CONCURRENT_PASSWORD_HASHES",
+    "TOLLGATE_FAILED_LOGINS_PER_ADDRESS",
+    "TOLLGATE_ANSWER_CACHE_BYTES",
 ];
 
 fn warn_about_misspelled_env() {

@@ -38,6 +38,9 @@ pub enum ErrorKind {
     NoSuchEndpoint,
     /// The database is busy or unreachable; the client may retry.
     Unavailable,
+    /// The client made too many (failed) attempts; it may retry after
+    /// [`Error::retry_after`] seconds (429 with `Retry-After`).
+    TooManyRequests,
     Internal,
 }
 
@@ -50,6 +53,9 @@ pub struct Error {
     /// internals.
     pub message: String,
     pub detail: Option<String>,
+    /// For [`ErrorKind::TooManyRequests`]: seconds before a retry may pass,
+    /// sent as `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -61,6 +67,7 @@ impl Error {
             field: None,
             message: message.into(),
             detail: None,
+            retry_after: None,
         }
     }
 
@@ -93,6 +100,19 @@ impl Error {
             "Insufficient rights to perform this operation",
         )
         .with_detail(detail)
+    }
+
+    /// Too many attempts from this client: refused without being checked.
+    /// `retry_after` is rounded up to whole seconds (at least one).
+    pub fn too_many_requests(
+        message: impl Into<String>,
+        retry_after: std::time::Duration,
+    ) -> Error {
+        let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        Error {
+            retry_after: Some(secs.max(1)),
+            ..Error::new(ErrorKind::TooManyRequests, message)
+        }
     }
 
     pub fn not_found(message: impl Into<String>) -> Error {

@@ -5,7 +5,7 @@ use std::io::Read;
 use clap::{Parser, Subcommand};
 use tollgate::app::{self, AppState};
 use tollgate::config::{Settings, SettingsArgs};
-use tollgate::identity::users;
+use tollgate::identity::{api_keys, users};
 use tollgate::storage::{migrations, ConnectOptions};
 
 #[derive(Parser)]
@@ -64,7 +64,21 @@ enum ApikeyCommand {
         user: String,
         #[arg(long, default_value = "cli")]
         name: String,
+        /// The key stops working this many days from now.
+        #[arg(long, conflicts_with = "expires")]
+        expires_in_days: Option<i64>,
+        /// The key stops working at 00:00 UTC on this date (YYYY-MM-DD).
+        #[arg(long)]
+        expires: Option<String>,
     },
+    /// List API keys (id, user, name, created, expiry); never the keys.
+    List {
+        /// Only this user's keys.
+        user: Option<String>,
+    },
+    /// Revoke the API key with ID (from `apikey list`): it stops working at
+    /// once (running servers notice within seconds).
+    Revoke { id: String },
 }
 
 fn init_logging() {
@@ -181,15 +195,56 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .join(", ")
             );
         }
-        Command::Apikey {
-            command: ApikeyCommand::Create { user, name },
-        } => {
+        Command::Apikey { command } => {
             let db = app::open_database(&settings, &options).await?;
-            let key = users::create_api_key(&db, &user, &name)
-                .await
-                .map_err(|e| anyhow::anyhow!(e.message))?;
-            println!("API key for {user} (shown once, stored hashed):");
-            println!("{key}");
+            let fail = |e: tollgate::error::Error| anyhow::anyhow!(e.message);
+            match command {
+                ApikeyCommand::Create {
+                    user,
+                    name,
+                    expires_in_days,
+                    expires,
+                } => {
+                    let expires_at = api_keys::expiry(
+                        expires_in_days,
+                        expires.as_deref(),
+                        "--expires-in-days",
+                        "--expires",
+                    )
+                    .map_err(fail)?;
+                    let created = api_keys::create(&db, &user, &name, expires_at)
+                        .await
+                        .map_err(fail)?;
+                    let until = created
+                        .expires_on
+                        .map(|e| format!(", expires {e} UTC"))
+                        .unwrap_or_default();
+                    println!(
+                        "API key {} for {user}{until} (shown once, stored hashed):",
+                        created.id
+                    );
+                    println!("{}", created.key);
+                }
+                ApikeyCommand::List { user } => {
+                    let keys = api_keys::list(&db, user.as_deref()).await.map_err(fail)?;
+                    println!("ID\tUSER\tNAME\tCREATED\tEXPIRES");
+                    for k in keys {
+                        let expires = match (&k.expires_on, k.expired) {
+                            (Some(e), true) => format!("{e} (expired)"),
+                            (Some(e), false) => e.clone(),
+                            (None, _) => "never".to_owned(),
+                        };
+                        println!(
+                            "{}\t{}\t{}\t{}\t{expires}",
+                            k.id, k.user, k.name, k.created_on
+                        );
+                    }
+                }
+                ApikeyCommand::Revoke { id } => {
+                    api_keys::revoke(&db, &id).await.map_err(fail)?;
+                    println!("API key {id} revoked");
+                }
+            }
         }
         Command::Demo => {
             let db = app::open_database(&settings, &options).await?;

@@ -107,6 +107,23 @@ impl EncodedQuery {
         Ok(query)
     }
 
+    /// Narrows the query to records whose `column` equals `value`, whatever
+    /// the client asked for: the condition joins every `^NQ` group, since a
+    /// group without it would be OR-ed past it.
+    pub fn require_equals(&mut self, column: &'static Column, value: &str) {
+        let condition = Condition {
+            column,
+            op: Operator::Eq,
+            value: value.to_owned(),
+        };
+        if self.groups.is_empty() {
+            self.groups.push(Vec::new());
+        }
+        for group in &mut self.groups {
+            group.push(vec![condition.clone()]);
+        }
+    }
+
     /// The WHERE clause (without the keyword; `1=1` when empty), its
     /// parameters numbered from `$first`.
     pub fn where_sql(&self, first: usize, args: &mut Vec<Value>) -> String {

@@ -332,6 +332,12 @@ pub async fn update(
     table_rules(table, &values).await?;
     check_references(&mut tx, &values).await?;
     table_rules_in_tx(&mut tx, table, &values).await?;
+    if table.name == "sys_user" {
+        let changed: Vec<(&str, Value)> = values.iter().map(|(c, v)| (c.name, v.clone())).collect();
+        if identity::users::ends_sessions(&changed) {
+            identity::users::revoke_tokens(&mut tx, sys_id).await?;
+        }
+    }
     update_values(
         &mut tx,
         table,
@@ -458,6 +464,9 @@ pub async fn delete(db: &Db, table: &'static Table, sys_id: &str, actor: &str) -
         &[Value::from(sys_id)],
     )
     .await?;
+    if table.name == "sys_user" {
+        identity::users::forget_credentials(&mut tx, sys_id).await?;
+    }
     if let Some(set) = capturing_set(&mut tx, table, actor).await? {
         record_write(&mut tx, &set, table, sys_id, Some(&before), None, actor).await?;
     }

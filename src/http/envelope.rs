@@ -64,6 +64,16 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
 }
 
 pub fn render(family: Family, error: &Error) -> Response {
+    let mut response = render_body(family, error);
+    if let Some(secs) = error.retry_after {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, secs.into());
+    }
+    response
+}
+
+fn render_body(family: Family, error: &Error) -> Response {
     match family {
         Family::ServiceDesk => service_desk(error),
         Family::DigitalProductRelease if is_domain_failure(error.kind) => (
@@ -83,6 +93,7 @@ fn configuration_data(error: &Error) -> Response {
         }
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         _ => StatusCode::BAD_REQUEST,
     };
@@ -134,6 +145,7 @@ fn service_now_status(family: Family, kind: ErrorKind) -> StatusCode {
         ErrorKind::NoSuchEndpoint if family == Family::Other => StatusCode::NOT_FOUND,
         ErrorKind::NoSuchEndpoint => StatusCode::BAD_REQUEST,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -171,6 +183,7 @@ pub fn service_desk_code(kind: ErrorKind) -> (u32, StatusCode) {
         ErrorKind::TimeMismatch => (4016, StatusCode::BAD_REQUEST),
         ErrorKind::PayloadTooLarge => (4000, StatusCode::PAYLOAD_TOO_LARGE),
         ErrorKind::Unavailable => (4004, StatusCode::SERVICE_UNAVAILABLE),
+        ErrorKind::TooManyRequests => (4000, StatusCode::TOO_MANY_REQUESTS),
         ErrorKind::Internal => (4004, StatusCode::INTERNAL_SERVER_ERROR),
     }
 }
@@ -228,6 +241,26 @@ mod tests {
             service_desk_code(ErrorKind::NoSuchEndpoint),
             (4007, StatusCode::NOT_FOUND)
         );
+    }
+
+    #[test]
+    fn too_many_requests_is_429_with_retry_after_in_every_family() {
+        let error = Error::too_many_requests("slow down", std::time::Duration::from_millis(1500));
+        for family in [
+            Family::ServiceNow,
+            Family::DigitalProductRelease,
+            Family::ServiceDesk,
+            Family::ConfigurationData,
+            Family::Other,
+        ] {
+            let r = render(family, &error);
+            assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "{family:?}");
+            assert_eq!(
+                r.headers().get(axum::http::header::RETRY_AFTER).unwrap(),
+                "2",
+                "{family:?}: rounded up"
+            );
+        }
     }
 
     #[test]

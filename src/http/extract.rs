@@ -22,9 +22,40 @@ impl FromRequestParts<AppState> for Authenticated {
         if let Some(caller) = parts.extensions.get::<Caller>() {
             return Ok(Authenticated(caller.clone()));
         }
-        let caller = state.identity.authenticate(&parts.headers).await?;
+        let ClientAddr(client) = ClientAddr::of(parts);
+        let caller = state.identity.authenticate(&parts.headers, client).await?;
         parts.extensions.insert(caller.clone());
         Ok(Authenticated(caller))
+    }
+}
+
+/// The client's IP address: the TCP peer's, or the one a trusted proxy
+/// reports (see `http::proxy`); None for in-process callers without one,
+/// which count as one client.
+pub struct ClientAddr(pub crate::identity::Client);
+
+impl ClientAddr {
+    pub fn of(parts: &Parts) -> ClientAddr {
+        ClientAddr::from_extensions(&parts.extensions)
+    }
+
+    pub fn from_extensions(extensions: &axum::http::Extensions) -> ClientAddr {
+        if let Some(super::proxy::ClientIp(client)) = extensions.get() {
+            return ClientAddr(*client);
+        }
+        ClientAddr(
+            extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+        )
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr::of(parts))
     }
 }
 

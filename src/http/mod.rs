@@ -2,6 +2,7 @@
 //! router. Handlers are thin: parse, authorise, call the domain, shape the
 //! answer.
 
+pub mod api_keys;
 pub mod cdm;
 pub mod cicd;
 pub mod dpr;
@@ -152,7 +153,8 @@ async fn authenticate_first(state: AppState, mut request: Request, next: Next) -
     if !names_an_endpoint(&request) {
         return axum::response::IntoResponse::into_response(Error::no_such_endpoint());
     }
-    match state.identity.authenticate(request.headers()).await {
+    let extract::ClientAddr(client) = extract::ClientAddr::from_extensions(request.extensions());
+    match state.identity.authenticate(request.headers(), client).await {
         Ok(caller) => {
             request.extensions_mut().insert(caller);
             next.run(request).await
@@ -517,6 +519,18 @@ pub fn router(state: AppState) -> Router {
                 .put(sdp::entities::edit)
                 .delete(sdp::entities::delete),
         );
+    r = versioned(
+        r,
+        "/api/tollgate",
+        "/api_keys",
+        get(api_keys::list).post(api_keys::create),
+    );
+    r = versioned(
+        r,
+        "/api/tollgate",
+        "/api_keys/{id}",
+        axum::routing::delete(api_keys::revoke),
+    );
     let metrics = state.metrics.clone();
     let trusted_proxies = state.settings.trusted_proxies.clone();
     let auth_state = state.clone();

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use super::extract::FormBody;
+use super::extract::{ClientAddr, FormBody};
 use crate::app::AppState;
 use crate::error::ErrorKind;
 use crate::identity::IssuedTokens;
@@ -33,8 +33,25 @@ fn tokens(t: IssuedTokens) -> Response {
     .into_response()
 }
 
+/// Too many failed attempts from this client: 429 with `Retry-After`, in
+/// the OAuth error shape this endpoint answers in.
+fn too_many(error: &crate::error::Error) -> Response {
+    let mut response = oauth_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "temporarily_unavailable",
+        &error.message,
+    );
+    if let Some(secs) = error.retry_after {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, secs.into());
+    }
+    response
+}
+
 pub async fn token(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     form: Result<FormBody, crate::error::Error>,
 ) -> Response {
     let FormBody(form) = match form {
@@ -54,8 +71,9 @@ pub async fn token(
                     "username and password are required for grant_type=password",
                 );
             };
-            let caller = match state.identity.check_password(user, password).await {
+            let caller = match state.identity.check_password(user, password, client).await {
                 Ok(c) => c,
+                Err(e) if e.kind == ErrorKind::TooManyRequests => return too_many(&e),
                 Err(e) if e.kind == ErrorKind::Unauthenticated => {
                     return oauth_error(
                         StatusCode::UNAUTHORIZED,
@@ -84,8 +102,9 @@ pub async fn token(
                     "refresh_token is required for grant_type=refresh_token",
                 );
             };
-            match state.identity.refresh_tokens(refresh).await {
+            match state.identity.refresh_tokens(refresh, client).await {
                 Ok(t) => tokens(t),
+                Err(e) if e.kind == ErrorKind::TooManyRequests => too_many(&e),
                 Err(e) if e.kind == ErrorKind::Unauthenticated => oauth_error(
                     StatusCode::UNAUTHORIZED,
                     "invalid_grant",

@@ -291,6 +291,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
         body: None,
         success: 200,
     },
+    Endpoint { method: "get", path: "/api/tollgate/api_keys", summary: "API keys: list (never the key or its hash; ?user=NAME narrows); POST creates one for a user (optional expires_in_days or expires YYYY-MM-DD) and shows the key once", roles: &["admin"], body: None, success: 200 },
+    Endpoint { method: "delete", path: "/api/tollgate/api_keys/{id}", summary: "Revoke an API key: it stops working at once", roles: &["admin"], body: None, success: 204 },
     Endpoint { method: "post", path: "/oauth_token.do", summary: "OAuth 2 token (password and refresh_token grants, form-encoded)", roles: &[], body: Some("form"), success: 200 },
     Endpoint { method: "get", path: "/healthz", summary: "The process is up", roles: &[], body: None, success: 200 },
     Endpoint { method: "get", path: "/readyz", summary: "The database is reachable and migrated", roles: &[], body: None, success: 200 },

@@ -106,17 +106,53 @@ pub fn peer(request: &Request) -> Option<IpAddr> {
         .map(|ConnectInfo(addr)| addr.ip())
 }
 
-/// Strips the forwarding headers unless the peer is a trusted proxy.
+/// The client's address as far as it can be believed: the peer's, or, when
+/// the peer is a trusted proxy, the address that proxy reports (the last
+/// entry of `X-Forwarded-For` that is not itself a trusted proxy). `None`
+/// for in-process callers, which count as one client. Left in the request's
+/// extensions by [`strip_untrusted_forwarding`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+/// Strips the forwarding headers unless the peer is a trusted proxy, and
+/// records the client's address ([`ClientIp`]).
 pub async fn strip_untrusted_forwarding(
     trusted: TrustedProxies,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let believed = peer(&request).is_some_and(|ip| trusted.contains(ip));
-    if !believed {
+    let peer = peer(&request);
+    let believed = peer.is_some_and(|ip| trusted.contains(ip));
+    let client = if believed {
+        forwarded_client(request.headers(), &trusted).or(peer)
+    } else {
         remove_forwarding(request.headers_mut());
-    }
+        peer
+    };
+    request.extensions_mut().insert(ClientIp(client));
     next.run(request).await
+}
+
+/// Walks `X-Forwarded-For` from the right (the entry our proxy added) past
+/// trusted proxies to the first address a client could not have chosen.
+fn forwarded_client(headers: &HeaderMap, trusted: &TrustedProxies) -> Option<IpAddr> {
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for entry in entries.iter().rev() {
+        let ip = entry
+            .parse::<IpAddr>()
+            .or_else(|_| entry.parse::<SocketAddr>().map(|s| s.ip()))
+            .ok()?;
+        if !trusted.contains(ip) {
+            return Some(canonical(ip));
+        }
+    }
+    None
 }
 
 fn remove_forwarding(headers: &mut HeaderMap) {
@@ -143,5 +179,15 @@ mod tests {
         assert!("10.0.0.0/33".parse::<TrustedProxies>().is_err());
         assert!("proxy.example".parse::<TrustedProxies>().is_err());
         assert!(!TrustedProxies::default().contains("127.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_client_is_the_last_forwarded_address_that_is_not_a_proxy() {
+        let t: TrustedProxies = "10.0.0.0/8".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.0.0.2".parse().unwrap());
+        assert_eq!(forwarded_client(&h, &t), Some("203.0.113.7".parse().unwrap()));
+        h.insert("x-forwarded-for", "not-an-address".parse().unwrap());
+        assert_eq!(forwarded_client(&h, &t), None);
     }
 }

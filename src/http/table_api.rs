@@ -13,6 +13,7 @@ use crate::app::AppState;
 use crate::domain::encoded_query::EncodedQuery;
 use crate::domain::records::{self, ListRequest};
 use crate::error::{Error, ErrorKind, Result};
+use crate::identity::rights::{self, TableWrite};
 use crate::identity::Caller;
 use crate::registry::{self, ColumnType, Table};
 use crate::storage::Row;
@@ -264,11 +265,14 @@ pub async fn list(
     let limit =
         parse_count(&q, "sysparm_limit", DEFAULT_LIMIT, 1)?.min(state.settings.max_page_size);
     let offset = parse_count(&q, "sysparm_offset", 0, 0)?;
-    let query = EncodedQuery::parse(
+    let mut query = EncodedQuery::parse(
         table,
         q.get("sysparm_query").map(String::as_str).unwrap_or(""),
         state.settings.max_query_terms,
     )?;
+    if let Some((column, owner)) = rights::read_scope(&caller, table) {
+        query.require_equals(column, &owner);
+    }
     let page = records::list(
         &state.db,
         table,
@@ -356,6 +360,7 @@ pub async fn get_one(
     let row = records::get(&state.db, table, sys_id)
         .await?
         .ok_or_else(|| records::record_not_found(table, sys_id))?;
+    rights::check_read(&caller, table, &row)?;
     one_record(&state, table, row, &opts, &headers).await
 }
 
@@ -392,6 +397,7 @@ pub async fn create(
     let table = resolve_table(&params)?;
     can_write(&caller, table)?;
     let opts = RenderOptions::from_query(&q)?;
+    rights::check_write(&state.db, &caller, table, TableWrite::Insert(&body)).await?;
     let row = records::insert(&state.db, table, &body, &caller.user_name).await?;
     after_write(&state, table);
     let location = format!(
@@ -423,6 +429,16 @@ pub async fn update(
     if !crate::ids::is_sys_id(sys_id) {
         return Err(records::record_not_found(table, sys_id));
     }
+    rights::check_write(
+        &state.db,
+        &caller,
+        table,
+        TableWrite::Update {
+            sys_id,
+            input: &body,
+        },
+    )
+    .await?;
     let row = records::update(&state.db, table, sys_id, &body, &caller.user_name).await?;
     after_write(&state, table);
     one_record(&state, table, row, &opts, &headers).await
@@ -439,6 +455,7 @@ pub async fn delete(
     if !crate::ids::is_sys_id(sys_id) {
         return Err(records::record_not_found(table, sys_id));
     }
+    rights::check_write(&state.db, &caller, table, TableWrite::Delete { sys_id }).await?;
     records::delete(&state.db, table, sys_id, &caller.user_name).await?;
     after_write(&state, table);
     Ok(StatusCode::NO_CONTENT.into_response())

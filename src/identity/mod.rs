@@ -8,13 +8,15 @@
 //! identity data changes: at once on the replica that changed it, and within
 //! [`EPOCH_POLL`] on every other replica, which polls a shared counter.
 
+pub mod api_keys;
 pub mod password;
+pub mod rights;
 pub mod roles;
-mod throttle;
+pub mod throttle;
 pub mod users;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -25,7 +27,7 @@ use subtle::ConstantTimeEq;
 use crate::error::{Error, Result};
 use crate::storage::{Db, Value};
 
-pub use throttle::LoginThrottle;
+pub use throttle::{Client, LoginThrottle};
 
 /// How often a replica looks for identity changes made by other replicas.
 pub const EPOCH_POLL: Duration = Duration::from_secs(2);
@@ -76,15 +78,17 @@ pub struct Identity {
     secret: [u8; 32],
     passwords: RwLock<HashMap<String, CachedCaller>>,
     tokens: RwLock<HashMap<String, CachedCaller>>,
-    login_gates: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    login_gates: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
     epoch: AtomicI64,
+    /// Password checks that reached Argon2 (observability and tests).
+    password_checks: AtomicU64,
     pub throttle: LoginThrottle,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
 }
 
 impl Identity {
-    pub fn new(db: Db, access_token_ttl: Duration) -> Identity {
+    pub fn new(db: Db, access_token_ttl: Duration, failed_logins_per_address: u32) -> Identity {
         let mut secret = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
         Identity {
@@ -94,14 +98,42 @@ impl Identity {
             tokens: RwLock::new(HashMap::new()),
             login_gates: Mutex::new(HashMap::new()),
             epoch: AtomicI64::new(-1),
-            throttle: LoginThrottle::default(),
+            password_checks: AtomicU64::new(0),
+            throttle: LoginThrottle::new(failed_logins_per_address),
             access_token_ttl,
             refresh_token_ttl: Duration::from_secs(100 * 24 * 3600),
         }
     }
 
-    /// Authenticates the credential in the request headers.
-    pub async fn authenticate(&self, headers: &http::HeaderMap) -> Result<Caller> {
+    /// How many password checks this instance ran through Argon2.
+    pub fn password_checks(&self) -> u64 {
+        self.password_checks.load(Ordering::SeqCst)
+    }
+
+    /// Admits an attempt that will cost a password hash or a database
+    /// lookup, or refuses it (429) when its client or user name has failed
+    /// too often.
+    fn admit(&self, user: Option<&str>, client: Client) -> Result<throttle::Attempt<'_>> {
+        self.throttle.admit(user, client).map_err(|refusal| {
+            let why = match refusal {
+                throttle::Refusal::Address(_) => {
+                    "Too many failed authentications from this address"
+                }
+                throttle::Refusal::User(_) => {
+                    "Too many failed logins for this user name from this address"
+                }
+            };
+            tracing::info!(user, client = ?client, "authentication refused: {why}");
+            let wait = refusal.retry_after();
+            Error::too_many_requests(
+                format!("{why}; retry after {} seconds", wait.as_secs().max(1)),
+                wait,
+            )
+        })
+    }
+
+    /// Authenticates the credential in the request headers, sent by `client`.
+    pub async fn authenticate(&self, headers: &http::HeaderMap, client: Client) -> Result<Caller> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         if let Some(auth) = header("authorization") {
             let (scheme, rest) = auth.split_once(' ').unwrap_or((auth, ""));
@@ -114,19 +146,19 @@ impl Identity {
                     .ok_or_else(Error::unauthenticated)?;
                 let (user, password) =
                     decoded.split_once(':').ok_or_else(Error::unauthenticated)?;
-                return self.check_password(user, password).await;
+                return self.check_password(user, password, client).await;
             }
             if scheme.eq_ignore_ascii_case("bearer")
                 || scheme.eq_ignore_ascii_case("zoho-oauthtoken")
                 // The v3 samples send `Authorization: authtoken: <key>`.
                 || scheme.eq_ignore_ascii_case("authtoken:")
             {
-                return self.check_token(rest).await;
+                return self.check_token(rest, client).await;
             }
             return Err(Error::unauthenticated());
         }
         if let Some(key) = header("authtoken").or_else(|| header("x-sn-apikey")) {
-            return self.check_token(key.trim()).await;
+            return self.check_token(key.trim(), client).await;
         }
         Err(Error::unauthenticated())
     }
@@ -141,27 +173,34 @@ impl Identity {
     }
 
     /// Checks a user name and password (HTTP Basic, OAuth password grant).
-    pub async fn check_password(&self, user: &str, password: &str) -> Result<Caller> {
+    pub async fn check_password(
+        &self,
+        user: &str,
+        password: &str,
+        client: Client,
+    ) -> Result<Caller> {
         let verifier = self.verifier(user, password);
+        // A cached credential costs no hash, so it is never throttled.
         if let Some(caller) = self.cached_password(user, &verifier) {
             return Ok(caller);
         }
-        // One Argon2 check per user at a time: a burst of requests that all
-        // miss the cache waits for the first check instead of repeating it.
+        let attempt = self.admit(Some(user), client)?;
+        // One Argon2 check per credential at a time: a burst of requests
+        // with the same credential that all miss the cache waits for the
+        // first check instead of repeating it. Keyed by the credential, not
+        // the user name, so that others' wrong guesses for a user never make
+        // the user's own login wait.
         let gate = {
             let mut gates = self.login_gates.lock().unwrap_or_else(|e| e.into_inner());
             if gates.len() >= CACHE_MAX {
-                gates.clear();
+                gates.retain(|_, gate| Arc::strong_count(gate) > 1);
             }
-            gates.entry(user.to_owned()).or_default().clone()
+            gates.entry(verifier).or_default().clone()
         };
-        let _turn = gate.lock().await;
+        let turn = gate.lock().await;
         if let Some(caller) = self.cached_password(user, &verifier) {
+            attempt.succeeded();
             return Ok(caller);
-        }
-        let delay = self.throttle.delay_for(user);
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
         }
         let row = self
             .db
@@ -171,14 +210,17 @@ impl Identity {
                 &[Value::from(user)],
             )
             .await?;
-        let ok = match &row {
-            Some(r) if r.bool("active") && !r.bool("locked_out") => match r.text("user_password") {
-                Some(stored) => password::verify(password, &stored).await,
-                None => false,
-            },
-            _ => {
-                // Spend the same work as a real check, so a missing user is
-                // not told apart by timing.
+        let stored = match &row {
+            Some(r) if r.bool("active") && !r.bool("locked_out") => r.text("user_password"),
+            _ => None,
+        };
+        self.password_checks.fetch_add(1, Ordering::SeqCst);
+        let ok = match stored {
+            Some(stored) => password::verify(password, &stored).await,
+            None => {
+                // Spend the same work as a real check, so that a missing,
+                // inactive, locked or password-less user is not told apart
+                // by timing.
                 let _ = password::verify(password, dummy_hash().await).await;
                 false
             }
@@ -186,12 +228,14 @@ impl Identity {
         let row = match (ok, row) {
             (true, Some(row)) => row,
             _ => {
-                self.throttle.record_failure(user);
-                tracing::info!(user, "failed login");
+                attempt.failed();
+                drop(turn);
+                self.forget_gate(&verifier);
+                tracing::info!(user, client = ?client, "failed login");
                 return Err(Error::unauthenticated());
             }
         };
-        self.throttle.record_success(user);
+        attempt.succeeded();
         let caller = self
             .load_caller(&row.string("sys_id"), &row.string("user_name"))
             .await?;
@@ -208,7 +252,18 @@ impl Identity {
                 expires_at: None,
             },
         );
+        drop(cache);
+        drop(turn);
+        self.forget_gate(&verifier);
         Ok(caller)
+    }
+
+    /// A finished check's gate leaves the map (waiters still hold it).
+    fn forget_gate(&self, verifier: &[u8; 32]) {
+        self.login_gates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(verifier);
     }
 
     fn cached_password(&self, user: &str, verifier: &[u8; 32]) -> Option<Caller> {
@@ -219,7 +274,7 @@ impl Identity {
     }
 
     /// Checks an OAuth access token or an API key.
-    pub async fn check_token(&self, token: &str) -> Result<Caller> {
+    pub async fn check_token(&self, token: &str, client: Client) -> Result<Caller> {
         if token.is_empty() {
             return Err(Error::unauthenticated());
         }
@@ -234,25 +289,37 @@ impl Identity {
                 }
             }
         }
+        let attempt = self.admit(None, client)?;
         let found = self
             .db
             .fetch_optional(
-                "SELECT u.sys_id, u.user_name, t.expires_at FROM tollgate_oauth_token t \
-                 JOIN sys_user u ON u.sys_id = t.user_id \
-                 WHERE t.token_hash = $1 AND t.kind = 'access' AND u.active = $2 \
+                // A locked-out or inactive user's tokens and keys are
+                // refused like its password.
+                "SELECT u.sys_id, u.user_name, t.expires_at, 'token' AS kind \
+                 FROM tollgate_oauth_token t JOIN sys_user u ON u.sys_id = t.user_id \
+                 WHERE t.token_hash = $1 AND t.kind = 'access' AND u.active = $2 AND u.locked_out = $3 \
                  UNION ALL \
-                 SELECT u.sys_id, u.user_name, NULL FROM tollgate_api_key k \
-                 JOIN sys_user u ON u.sys_id = k.user_id \
-                 WHERE k.key_hash = $1 AND u.active = $2",
-                &[Value::Text(hash.clone()), Value::Bool(true)],
+                 SELECT u.sys_id, u.user_name, k.expires_at, 'key' AS kind \
+                 FROM tollgate_api_key k JOIN sys_user u ON u.sys_id = k.user_id \
+                 WHERE k.key_hash = $1 AND u.active = $2 AND u.locked_out = $3",
+                &[Value::Text(hash.clone()), Value::Bool(true), Value::Bool(false)],
             )
             .await?;
-        let row = found.ok_or_else(Error::unauthenticated)?;
+        let Some(row) = found else {
+            attempt.failed();
+            return Err(Error::unauthenticated());
+        };
         let expires_at = row.int("expires_at");
         if expires_at.is_some_and(|exp| exp <= now) {
-            return Err(Error::unauthenticated()
-                .with_detail("The access token has expired; request a new one"));
+            attempt.failed();
+            let detail = if row.string("kind") == "key" {
+                "The API key has expired; ask an administrator for a new one"
+            } else {
+                "The access token has expired; request a new one"
+            };
+            return Err(Error::unauthenticated().with_detail(detail));
         }
+        attempt.succeeded();
         let caller = self
             .load_caller(&row.string("sys_id"), &row.string("user_name"))
             .await?;
@@ -346,22 +413,32 @@ impl Identity {
     }
 
     /// Exchanges a refresh token for new tokens; the old refresh token is spent.
-    pub async fn refresh_tokens(&self, refresh_token: &str) -> Result<IssuedTokens> {
+    pub async fn refresh_tokens(
+        &self,
+        refresh_token: &str,
+        client: Client,
+    ) -> Result<IssuedTokens> {
         let hash = token_hash(refresh_token);
         let now = chrono::Utc::now().timestamp();
-        let row = self
+        let attempt = self.admit(None, client)?;
+        let found = self
             .db
             .fetch_optional(
                 "SELECT t.id, t.user_id, t.expires_at FROM tollgate_oauth_token t \
                  JOIN sys_user u ON u.sys_id = t.user_id \
-                 WHERE t.token_hash = $1 AND t.kind = 'refresh' AND u.active = $2",
-                &[Value::Text(hash), Value::Bool(true)],
+                 WHERE t.token_hash = $1 AND t.kind = 'refresh' AND u.active = $2 \
+                 AND u.locked_out = $3",
+                &[Value::Text(hash), Value::Bool(true), Value::Bool(false)],
             )
-            .await?
-            .ok_or_else(Error::unauthenticated)?;
-        if row.int("expires_at").unwrap_or(0) <= now {
-            return Err(Error::unauthenticated());
-        }
+            .await?;
+        let row = match found {
+            Some(row) if row.int("expires_at").unwrap_or(0) > now => row,
+            _ => {
+                attempt.failed();
+                return Err(Error::unauthenticated());
+            }
+        };
+        attempt.succeeded();
         let spent = self
             .db
             .execute(

@@ -1,6 +1,6 @@
 //! Managing users, role assignments and API keys (CLI and start-up).
 
-use super::{password, roles, token_hash};
+use super::{password, roles};
 use crate::error::{Error, Result};
 use crate::ids::{new_sys_id, random_secret};
 use crate::storage::{Db, Tx, Value};
@@ -102,6 +102,7 @@ pub async fn upsert_user(db: &Db, user: &NewUser<'_>, actor: &str) -> Result<Str
                     &[Value::Text(h.clone()), Value::Text(now.clone()), Value::from(actor), Value::Text(id.clone())],
                 )
                 .await?;
+                revoke_tokens(&mut tx, &id).await?;
             }
             id
         }
@@ -209,25 +210,45 @@ pub async fn ensure_admin(db: &Db, configured_password: Option<&str>) -> Result<
     }
 }
 
-/// Creates an API key for a user; returns the key (shown once, stored hashed).
+/// Creates an API key for a user that never expires; returns the key
+/// (shown once, stored hashed). See [`super::api_keys`] for expiring keys.
 pub async fn create_api_key(db: &Db, user_name: &str, key_name: &str) -> Result<String> {
-    let user_id = user_id_by_name(db, user_name)
+    Ok(super::api_keys::create(db, user_name, key_name, None)
         .await?
-        .ok_or_else(|| Error::invalid("user", format!("no user named {user_name:?}")))?;
-    let key = format!("tg_{}", random_secret(24));
-    let mut tx = db.begin().await?;
+        .key)
+}
+
+/// Whether a change to a user's fields ends the sessions it has open: a new
+/// password (whoever had the old one may have taken tokens with it), a lock
+/// or a deactivation (the user must stop working at once, not when its
+/// tokens expire).
+pub fn ends_sessions(changed: &[(&str, Value)]) -> bool {
+    changed.iter().any(|(name, value)| match *name {
+        "user_password" => true,
+        "locked_out" => matches!(value, Value::Bool(true)),
+        "active" => matches!(value, Value::Bool(false)),
+        _ => false,
+    })
+}
+
+/// Revokes every OAuth token (access and refresh) of a user, inside the
+/// caller's transaction, which also moves the identity epoch.
+pub async fn revoke_tokens(tx: &mut Tx, user_id: &str) -> Result<()> {
     tx.execute(
-        "INSERT INTO tollgate_api_key (id, user_id, name, key_hash, created_on) VALUES ($1, $2, $3, $4, $5)",
-        &[
-            Value::Text(new_sys_id()),
-            Value::Text(user_id),
-            Value::from(key_name),
-            Value::Text(token_hash(&key)),
-            Value::Text(now_string()),
-        ],
+        "DELETE FROM tollgate_oauth_token WHERE user_id = $1",
+        &[Value::from(user_id)],
     )
     .await?;
-    bump_identity_epoch(&mut tx).await?;
-    tx.commit().await?;
-    Ok(key)
+    bump_identity_epoch(tx).await
+}
+
+/// A deleted user's tokens and API keys go with it, so that no credential
+/// outlives its user (nor passes to a later user given the same sys_id).
+pub async fn forget_credentials(tx: &mut Tx, user_id: &str) -> Result<()> {
+    tx.execute(
+        "DELETE FROM tollgate_api_key WHERE user_id = $1",
+        &[Value::from(user_id)],
+    )
+    .await?;
+    revoke_tokens(tx, user_id).await
 }

@@ -69,6 +69,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "configuration_data_management",
         include_str!("../../migrations/0012_cdm.sql"),
     ),
+    (
+        13,
+        "api_key_expiry",
+        include_str!("../../migrations/0013_api_key_expiry.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

@@ -273,6 +273,44 @@ impl TestApp {
         body: Option<&str>,
         content_type: &str,
     ) -> TestResponse {
+        self.raw_from(None, method, path, auth, body, content_type)
+            .await
+    }
+
+    /// A JSON request from the client at `addr` (an IP address), as the
+    /// server sees it through `ConnectInfo`.
+    pub async fn request_from(
+        &self,
+        addr: &str,
+        method: &str,
+        path: &str,
+        auth: &Auth,
+        body: Option<Value>,
+    ) -> TestResponse {
+        let body = body.map(|b| b.to_string());
+        let peer = std::net::SocketAddr::new(addr.parse().expect("an IP address"), 40000);
+        self.raw_from(
+            Some(peer),
+            method,
+            path,
+            auth,
+            body.as_deref(),
+            "application/json",
+        )
+        .await
+    }
+
+    /// A request, from `peer` when given (requests without one count as one
+    /// unknown client).
+    pub async fn raw_from(
+        &self,
+        peer: Option<std::net::SocketAddr>,
+        method: &str,
+        path: &str,
+        auth: &Auth,
+        body: Option<&str>,
+        content_type: &str,
+    ) -> TestResponse {
         let mut req = Request::builder()
             .method(Method::from_bytes(method.as_bytes()).unwrap())
             .uri(path)
@@ -294,6 +332,11 @@ impl TestApp {
                 .unwrap(),
             None => req.body(Body::empty()).unwrap(),
         };
+        let mut req = req;
+        if let Some(peer) = peer {
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+        }
         self.send(req).await
     }
 

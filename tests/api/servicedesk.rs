@@ -1736,3 +1736,180 @@ async fn an_approval_level_is_changed_only_while_no_approver_has_decided() {
         .await;
     failure(&res, StatusCode::BAD_REQUEST, 4001, "approval_level_id");
 }
+
+/// Sends `input` as `input_data` with the given credentials.
+async fn send_as(sdp: &Sdp, auth: &Auth, method: &str, path: &str, input: Value) -> TestResponse {
+    sdp.app
+        .raw(
+            method,
+            path,
+            auth,
+            Some(&form(&input)),
+            "application/x-www-form-urlencoded",
+        )
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_technician_picks_up_only_releases_nobody_else_engineers() {
+    let sdp = Sdp::new().await;
+    let admin = Auth::admin();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let res = send_as(&sdp, &admin, "POST", "/api/v3/releases", documented_add()).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+        ids.push(res.body["release"]["id"].as_str().unwrap().to_owned());
+    }
+    let (taken, free) = (ids[0].clone(), ids[1].clone());
+    let res = send_as(
+        &sdp,
+        &admin,
+        "PUT",
+        &format!("/api/v3/releases/assign?ids={taken}"),
+        json!({"release": {"release_engineer": {"name": "heather graham"}}}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let history_before = sdp.app.count("sdp_release_history").await;
+
+    // `tech` has no role on either release: taking over one that Heather
+    // engineers is refused and changes nothing.
+    let res = sdp
+        .send(
+            "PUT",
+            &format!("/api/v3/releases/pickup?ids={taken}"),
+            json!({}),
+        )
+        .await;
+    failure(&res, StatusCode::FORBIDDEN, 4002, "ids");
+    let got = sdp
+        .app
+        .request("GET", &format!("/api/v3/releases/{taken}"), &admin, None)
+        .await;
+    assert_eq!(
+        got.body["release"]["release_engineer"]["name"],
+        "Heather Graham"
+    );
+    assert_eq!(sdp.app.count("sdp_release_history").await, history_before);
+    // And so she cannot edit it either.
+    let res = sdp
+        .send(
+            "PUT",
+            &format!("/api/v3/releases/{taken}"),
+            json!({"release": {"title": "Hijacked"}}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+
+    // An unassigned release is hers to pick up; picking it up again is fine.
+    for _ in 0..2 {
+        let res = sdp
+            .send(
+                "PUT",
+                &format!("/api/v3/releases/pickup?ids={free}"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        assert_eq!(res.body["releases"]["release_engineer"]["name"], "tech");
+    }
+    // Whole-release rights (the admin) may still take a release over.
+    let res = send_as(
+        &sdp,
+        &admin,
+        "PUT",
+        &format!("/api/v3/releases/pickup?ids={taken}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_release_for_good_needs_whole_release_rights() {
+    let sdp = Sdp::new().await;
+    let admin = Auth::admin();
+    let res = send_as(&sdp, &admin, "POST", "/api/v3/releases", documented_add()).await;
+    let id = res.body["release"]["id"].as_str().unwrap().to_owned();
+    let res = sdp
+        .app
+        .request(
+            "DELETE",
+            &format!("/api/v3/releases/move_to_trash?ids={id}"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+
+    // `tech` may not trash or restore it, so neither may it delete it.
+    let res = sdp
+        .app
+        .request("DELETE", &format!("/api/v3/releases/{id}"), &sdp.auth, None)
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert_eq!(
+        res.body["response_status"]["messages"][0]["status_code"],
+        4002
+    );
+    assert_eq!(sdp.app.count("sdp_release").await, 1, "still in the trash");
+
+    let res = sdp
+        .app
+        .request("DELETE", &format!("/api/v3/releases/{id}"), &admin, None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(sdp.app.count("sdp_release").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_cache_keys_on_a_hash_of_list_info_and_holds_at_most_its_byte_budget() {
+    let budget = 96 * 1024;
+    let settings = tollgate::config::Settings {
+        answer_cache_bytes: budget,
+        ..test_settings()
+    };
+    let app = TestApp::spawn_with(settings, tollgate::app::job_handlers()).await;
+    app.demo().await;
+    let admin = Auth::admin();
+    let list = |input: Value| {
+        let body = form(&input);
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            app.raw(
+                "GET",
+                "/api/v3/releases",
+                &admin,
+                Some(&body),
+                "application/x-www-form-urlencoded",
+            )
+            .await
+        }
+    };
+    // Fields outside list_info do not change the answer, so they share one
+    // entry, and a large one does not make a large key.
+    let padding = "x".repeat(30 * 1024);
+    for extra in ["a", "b", padding.as_str()] {
+        let res = list(json!({"list_info": {"row_count": 5}, "unused": extra})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    }
+    let (entries, bytes) = app.state.answers.usage();
+    assert_eq!(entries, 1, "one list_info, one entry");
+    assert!(bytes < 16 * 1024, "{bytes} bytes: the padding is not kept");
+
+    // Large list_info documents (echoed in their answers) never take the
+    // cache past its budget.
+    for i in 0..12 {
+        let value = format!("{i}{}", "y".repeat(20 * 1024));
+        let res = list(json!({"list_info": {"search_fields": {"title": value}}})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        let (_, bytes) = app.state.answers.usage();
+        assert!(bytes <= budget, "{bytes} bytes held, budget {budget}");
+    }
+    // A repeated list is still answered from the cache, and correctly.
+    let first = list(json!({"list_info": {"row_count": 5}})).await;
+    let again = list(json!({"list_info": {"row_count": 5}})).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(first.body, again.body);
+}

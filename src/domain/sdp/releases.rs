@@ -607,8 +607,14 @@ pub async fn restore_from_trash(db: &Db, ids: &[String], caller: &Caller) -> Bul
     out
 }
 
-/// Deletes a release for good; only a release in the trash.
-pub async fn delete_from_trash(db: &Db, id: &str) -> Result<()> {
+/// Deletes a release for good; only a release in the trash, and only by a
+/// caller with whole-release rights (the same check as trash and restore:
+/// deleting for good is the stronger of the three).
+pub async fn delete_from_trash(db: &Db, id: &str, caller: &Caller) -> Result<()> {
+    let release_id: i64 = id.trim().parse().map_err(|_| release_not_found(id))?;
+    super::permissions::of(db, release_id, caller)
+        .await?
+        .require_whole()?;
     let mut tx = db.begin().await?;
     let (release_id, row) = load_release(&mut tx, id).await?;
     if row.int("deleted_time").is_none() {
@@ -894,6 +900,19 @@ async fn check_closure_rules(
     Ok(())
 }
 
+/// The v3 user holding the release's role with `internal` name, if any.
+async fn role_holder(tx: &mut Tx, release_id: i64, internal: &str) -> Result<Option<i64>> {
+    Ok(tx
+        .fetch_optional(
+            "SELECT rr.user_id FROM sdp_release_role rr JOIN sdp_reference x \
+             ON x.kind = 'role' AND x.id = rr.role_id \
+             WHERE rr.release_id = $1 AND x.internal_name = $2",
+            &[Value::Int(release_id), Value::from(internal)],
+        )
+        .await?
+        .and_then(|r| r.int("user_id")))
+}
+
 /// Makes `user` the release's holder of the role with `internal` name.
 async fn set_role_holder(tx: &mut Tx, release_id: i64, internal: &str, user: i64) -> Result<()> {
     let role = tx
@@ -990,13 +1009,35 @@ pub async fn assign(
 }
 
 /// `pickup`: the caller becomes the release engineer of each release.
+///
+/// Picking up is for releases nobody is engineering yet (or that the caller
+/// already engineers): taking a release over from its engineer is
+/// reassigning it, which needs whole-release rights, as `assign` does.
+/// Otherwise any technician could make itself engineer and edit the release.
 pub async fn pickup(db: &Db, ids: &[String], caller: &Caller) -> Bulk {
     let mut out = Vec::new();
     for id in ids {
         let result: Result<()> = async {
+            let whole = match id.trim().parse::<i64>() {
+                Ok(n) => super::permissions::of(db, n, caller).await?.whole.edit,
+                Err(_) => false,
+            };
             let mut tx = db.begin().await?;
             let release_id = open_release(&mut tx, id).await?;
             let by = history::user_for(&mut tx, caller).await?;
+            if !whole {
+                let engineer = role_holder(&mut tx, release_id, "release_engineer").await?;
+                if engineer.is_some_and(|e| e != by) {
+                    return Err(Error::new(
+                        ErrorKind::Forbidden,
+                        format!(
+                            "ids: release {release_id} already has a release engineer; only \
+                             administrators, its creator and its release manager may reassign it"
+                        ),
+                    )
+                    .with_field("ids"));
+                }
+            }
             set_role_holder(&mut tx, release_id, "release_engineer", by).await?;
             history::record(
                 &mut tx,

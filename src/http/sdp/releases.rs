@@ -95,11 +95,12 @@ pub async fn list(
             list_body(&state, &input, &auth.caller).await?,
         ));
     }
-    let key = format!(
-        "sdp_list:{}:{}",
-        auth.caller.user_id,
-        Json::Object(input.clone())
-    );
+    // The answer depends on the caller and `list_info` alone: the key is a
+    // hash of the canonical `list_info` (a request of megabytes must not
+    // make a key of megabytes, nor other `input_data` fields a new entry).
+    let list_info = input.get("list_info").cloned().unwrap_or(Json::Null);
+    let key =
+        crate::answer_cache::key_for(&format!("sdp_list:{}", auth.caller.user_id), &list_info);
     let body = state
         .answers
         .get_or_compute(&state.db, key, || list_body(&state, &input, &auth.caller))
@@ -231,9 +232,9 @@ pub async fn restore_from_trash(
 pub async fn delete(
     State(state): State<AppState>,
     params: PathParams,
-    _auth: Authorized<Staff>,
+    auth: Authorized<Staff>,
 ) -> Result<Response> {
-    releases::delete_from_trash(&state.db, params.get("release_id")?).await?;
+    releases::delete_from_trash(&state.db, params.get("release_id")?, &auth.caller).await?;
     Ok(success(StatusCode::OK, Map::new()))
 }
 

@@ -1,0 +1,200 @@
+//! Who may change whom: the rules above a table's write roles for the
+//! records that carry rights (users, role grants) and the records that
+//! belong to one user (preferences).
+//!
+//! - A role may be granted or revoked only by a caller who holds it.
+//! - A user, or a user's role grants, may be changed or deleted only by a
+//!   caller who holds every role that user holds. Resetting a password or
+//!   unlocking an account hands its rights to whoever knows the new secret,
+//!   so managing a user is worth exactly that user's roles; in particular
+//!   only `admin` changes an admin.
+//! - A preference belongs to its user: others (but `admin`) neither see nor
+//!   write it. A preference steers that user's work (its current update set
+//!   decides what the user's writes are captured into).
+//!
+//! `admin` passes every rule. The table's own read and write roles are
+//! checked first, by the caller of these functions.
+
+use serde_json::{Map, Value as Json};
+
+use super::{users, Caller};
+use crate::domain::records;
+use crate::error::{Error, ErrorKind, Result};
+use crate::registry::{Column, Table};
+use crate::storage::{Db, Row, Value};
+
+/// A write through the Table API, before it is made.
+pub enum TableWrite<'a> {
+    Insert(&'a Map<String, Json>),
+    Update {
+        sys_id: &'a str,
+        input: &'a Map<String, Json>,
+    },
+    Delete {
+        sys_id: &'a str,
+    },
+}
+
+/// The column that names a record's owning user, for tables whose records
+/// belong to one user.
+fn owner_column(table: &Table) -> Option<&'static Column> {
+    match table.name {
+        "sys_user_preference" => table.column("user"),
+        _ => None,
+    }
+}
+
+/// For a list: the owner a caller's reads are limited to (column and user
+/// sys_id), or None when the caller sees every record of the table.
+pub fn read_scope(caller: &Caller, table: &Table) -> Option<(&'static Column, String)> {
+    if caller.is_admin() {
+        return None;
+    }
+    owner_column(table).map(|c| (c, caller.user_id.clone()))
+}
+
+/// For a single record: another user's record reads as missing, as the
+/// vendor answers for a record an ACL hides.
+pub fn check_read(caller: &Caller, table: &Table, row: &Row) -> Result<()> {
+    match read_scope(caller, table) {
+        Some((column, owner)) if row.string(column.name) != owner => {
+            Err(records::record_not_found(table, &row.string("sys_id")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a write the caller's roles do not cover. Runs before the write,
+/// which validates the input itself: a value this check cannot read (wrong
+/// type) is left for that validation to refuse.
+pub async fn check_write(
+    db: &Db,
+    caller: &Caller,
+    table: &Table,
+    write: TableWrite<'_>,
+) -> Result<()> {
+    if caller.is_admin() {
+        return Ok(());
+    }
+    match table.name {
+        "sys_user" => match write {
+            TableWrite::Insert(_) => Ok(()),
+            TableWrite::Update { sys_id, .. } | TableWrite::Delete { sys_id } => {
+                may_manage_user(db, caller, sys_id, "sys_id").await
+            }
+        },
+        "sys_user_has_role" => {
+            if let TableWrite::Update { sys_id, .. } | TableWrite::Delete { sys_id } = write {
+                // The grant as it stands: revoking it (or moving it) is
+                // changing that user's rights with that role.
+                if let Some(row) = records::get(db, table, sys_id).await? {
+                    may_manage_user(db, caller, &row.string("user"), "user").await?;
+                    may_grant(db, caller, &row.string("role")).await?;
+                }
+            }
+            if let TableWrite::Insert(input) | TableWrite::Update { input, .. } = write {
+                if let Some(user) = reference(input, "user") {
+                    may_manage_user(db, caller, &user, "user").await?;
+                }
+                if let Some(role) = reference(input, "role") {
+                    may_grant(db, caller, &role).await?;
+                }
+            }
+            Ok(())
+        }
+        _ => match (owner_column(table), write) {
+            (None, _) => Ok(()),
+            (Some(column), TableWrite::Insert(input)) => owned_by_caller(caller, column, input),
+            (Some(column), TableWrite::Update { sys_id, input }) => {
+                existing_owned_by_caller(db, caller, table, column, sys_id).await?;
+                owned_by_caller(caller, column, input)
+            }
+            (Some(column), TableWrite::Delete { sys_id }) => {
+                existing_owned_by_caller(db, caller, table, column, sys_id).await
+            }
+        },
+    }
+}
+
+/// A reference field's sys_id as the Table API takes it: a string or
+/// `{"value": "..."}`. None when absent or of another shape.
+fn reference(input: &Map<String, Json>, name: &str) -> Option<String> {
+    match input.get(name)? {
+        Json::String(s) => Some(s.clone()),
+        Json::Object(o) => o.get("value").and_then(Json::as_str).map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// The caller holds every role `user_id` holds.
+async fn may_manage_user(db: &Db, caller: &Caller, user_id: &str, field: &str) -> Result<()> {
+    let missing: Vec<String> = users::role_names(db, user_id)
+        .await?
+        .into_iter()
+        .filter(|r| !caller.roles.contains(r))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Forbidden,
+        format!(
+            "{field}: the user holds roles you do not hold ({}); only a caller holding every \
+             role of a user may change that user or its role grants",
+            missing.join(", ")
+        ),
+    )
+    .with_field(field))
+}
+
+/// The caller holds the role with sys_id `role_id` (an unknown role is left
+/// for the write's reference check to refuse).
+async fn may_grant(db: &Db, caller: &Caller, role_id: &str) -> Result<()> {
+    let name = db
+        .fetch_optional(
+            "SELECT name FROM sys_user_role WHERE sys_id = $1",
+            &[Value::from(role_id)],
+        )
+        .await?
+        .map(|r| r.string("name"));
+    match name {
+        Some(name) if !caller.roles.contains(&name) => Err(Error::new(
+            ErrorKind::Forbidden,
+            format!("role: only a caller who holds the role {name} may grant or revoke it"),
+        )
+        .with_field("role")),
+        _ => Ok(()),
+    }
+}
+
+fn owned_by_caller(caller: &Caller, column: &Column, input: &Map<String, Json>) -> Result<()> {
+    if !input.contains_key(column.name) {
+        return Ok(());
+    }
+    match reference(input, column.name) {
+        Some(owner) if owner != caller.user_id => Err(Error::new(
+            ErrorKind::Forbidden,
+            format!(
+                "{}: a record of this table belongs to its user; only that user or admin may \
+                 write it",
+                column.name
+            ),
+        )
+        .with_field(column.name)),
+        _ => Ok(()),
+    }
+}
+
+async fn existing_owned_by_caller(
+    db: &Db,
+    caller: &Caller,
+    table: &Table,
+    column: &Column,
+    sys_id: &str,
+) -> Result<()> {
+    match records::get(db, table, sys_id).await? {
+        Some(row) if row.string(column.name) == caller.user_id => Ok(()),
+        // Another user's record is as invisible to writes as to reads.
+        _ => Err(records::record_not_found(table, sys_id)),
+    }
+}

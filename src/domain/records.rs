@@ -645,6 +645,42 @@ async fn validate_text(column: &Column, text: String) -> Result<Value> {
     }
 }
 
+/// Checks a whole record as stored text (an update set's payload) the way a
+/// direct write of the same values is checked: each value's type and format,
+/// choices, mandatory fields, references that must exist, and the table's own
+/// rules (a policy must compile). A commit applies a payload only after this,
+/// so an update set can carry nothing a user could not have written here.
+pub async fn validate_payload(
+    tx: &mut Tx,
+    table: &Table,
+    payload: &Map<String, Json>,
+) -> Result<()> {
+    let mut values = Vec::new();
+    for column in table.all_columns().into_iter().skip(SYSTEM_COLUMNS.len()) {
+        let raw = payload.get(column.name).cloned().unwrap_or(Json::Null);
+        if column.ty.is_secret() {
+            // A password hash or a ciphertext made with another instance's
+            // key means nothing here; such columns never travel.
+            if !raw.is_null() && raw.as_str() != Some("") {
+                return Err(Error::invalid(
+                    column.name,
+                    "a secret column cannot be set by an update set",
+                ));
+            }
+            continue;
+        }
+        let value = coerce(column, &raw).await?;
+        if column.mandatory && (value.is_null() || value.as_str() == Some("")) {
+            return Err(Error::missing(column.name));
+        }
+        values.push((column, value));
+    }
+    table_rules(table, &values)?;
+    check_references(tx, &values).await?;
+    table_rules_in_tx(tx, table, &values).await?;
+    Ok(())
+}
+
 /// Rules particular to a table, checked on every insert and update.
 fn table_rules(table: &Table, values: &[(&'static Column, Value)]) -> Result<()> {
     if table.name == "sn_pace_policy" {

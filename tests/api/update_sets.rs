@@ -552,44 +552,68 @@ fn change(table: &str, payload: &Value, base: Option<&Value>) -> Value {
 /// A retrieved set made through the Table API, as retrieval would leave it
 /// (state loaded); returns its sys_id.
 async fn retrieved_set(app: &TestApp, name: &str, updates: &[Value]) -> String {
-    let set = create(
-        app,
-        "sys_remote_update_set",
-        json!({"name": name, "application": SCOPE_ID}),
+    // Retrieved sets are written by the server only (the Table API refuses
+    // them): made here the way retrieval makes them.
+    let mut tx = app.db.begin().await.unwrap();
+    let id = tollgate::domain::records::insert_values(
+        &mut tx,
+        tollgate::registry::table("sys_remote_update_set").unwrap(),
+        None,
+        vec![
+            ("name", DbValue::from(name)),
+            ("application", DbValue::from(SCOPE_ID)),
+        ],
+        "admin",
     )
-    .await;
-    let id = text(&set["sys_id"]).to_owned();
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
     for (i, u) in updates.iter().enumerate() {
         add_update(app, &id, u, i as i64 + 1).await;
     }
     id
 }
 
-/// Adds one update to a retrieved set through the Table API.
+/// Adds one update to a retrieved set, as retrieval writes it.
 async fn add_update(app: &TestApp, remote_set: &str, u: &Value, sequence: i64) -> String {
-    let table = text(&u["table"]);
-    let record_id = text(&u["record_sys_id"]);
+    let table = text(&u["table"]).to_owned();
+    let record_id = text(&u["record_sys_id"]).to_owned();
     let as_text = |v: &Value| match v {
-        Value::Object(_) => json!(v.to_string()),
-        _ => Value::Null,
+        Value::Object(_) => DbValue::from(v.to_string()),
+        _ => DbValue::Null,
     };
-    let mut body = json!({
-        "remote_update_set": remote_set,
-        "name": format!("{table}_{record_id}"),
-        "table": table,
-        "record_sys_id": record_id,
-        "target_name": u["payload"]["name"].as_str().or(u["base_payload"]["name"].as_str()).unwrap_or(""),
-        "action": u["action"],
-        "payload": as_text(&u["payload"]),
-        "base_payload": as_text(&u["base_payload"]),
-        "application": SCOPE_ID,
-        "sequence": sequence,
-    });
+    let target = u["payload"]["name"]
+        .as_str()
+        .or(u["base_payload"]["name"].as_str())
+        .unwrap_or("")
+        .to_owned();
+    let mut values = vec![
+        ("remote_update_set", DbValue::from(remote_set)),
+        ("name", DbValue::from(format!("{table}_{record_id}"))),
+        ("table", DbValue::from(table.as_str())),
+        ("record_sys_id", DbValue::from(record_id.as_str())),
+        ("target_name", DbValue::from(target)),
+        ("action", DbValue::from(text(&u["action"]))),
+        ("payload", as_text(&u["payload"])),
+        ("base_payload", as_text(&u["base_payload"])),
+        ("application", DbValue::from(SCOPE_ID)),
+        ("sequence", DbValue::Int(sequence)),
+    ];
     if let Some(b) = u["base_update_set"].as_str() {
-        body["base_update_set"] = json!(b);
+        values.push(("base_update_set", DbValue::from(b)));
     }
-    let r = create(app, "sys_update_xml", body).await;
-    text(&r["sys_id"]).to_owned()
+    let mut tx = app.db.begin().await.unwrap();
+    let id = tollgate::domain::records::insert_values(
+        &mut tx,
+        tollgate::registry::table("sys_update_xml").unwrap(),
+        None,
+        values,
+        "admin",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
 }
 
 async fn template_description(app: &TestApp) -> String {
@@ -2829,7 +2853,7 @@ async fn back_out_restores_updated_records_and_removes_inserted_ones() {
                 &with(
                     &with(&before, "description", "Committed"),
                     "orientation",
-                    "product",
+                    "stage",
                 ),
                 Some(&before),
             ),
@@ -2849,7 +2873,7 @@ async fn back_out_restores_updated_records_and_removes_inserted_ones() {
     )
     .await;
     assert_eq!(changed["description"], "Committed");
-    assert_eq!(changed["orientation"], "product");
+    assert_eq!(changed["orientation"], "stage");
     assert!(record(&app, "sn_pace_policy", &policy).await.is_some());
 
     back_out_ok(&app, &local, true).await;
@@ -3446,4 +3470,182 @@ async fn writing_a_remote_instance_back_as_read_keeps_its_password() {
     )
     .await;
     assert_successful(&p);
+}
+
+// ===========================================================================
+// Trust: retrieved sets are the server's; a commit moves changes, not rights
+// ===========================================================================
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retrieved_update_sets_and_their_updates_are_written_by_the_server_only() {
+    let app = TestApp::spawn().await;
+    app.demo().await;
+    let cicd_user = app.user("pipeline", &[CICD_AUTOMATION]).await;
+    let existing = retrieved_set(
+        &app,
+        "Made by retrieval",
+        &[change(
+            "sys_properties",
+            &property_payload(&tollgate::ids::new_sys_id(), "sn_test.server_made", "1"),
+            None,
+        )],
+    )
+    .await;
+    let update = text(&remote_updates_in(&app, &existing).await[0]["sys_id"]).to_owned();
+    let before = (
+        app.count("sys_remote_update_set").await,
+        app.count("sys_update_xml").await,
+    );
+    let forged = json!({"remote_update_set": existing, "name": "sys_properties_x",
+        "table": "sys_properties", "record_sys_id": tollgate::ids::new_sys_id(),
+        "action": "INSERT_OR_UPDATE", "payload": "{}"});
+    for auth in [&cicd_user, &Auth::admin()] {
+        for (method, path, body) in [
+            (
+                "POST",
+                "/api/now/table/sys_remote_update_set".to_owned(),
+                Some(json!({"name": "Forged"})),
+            ),
+            (
+                "POST",
+                "/api/now/table/sys_update_xml".to_owned(),
+                Some(forged.clone()),
+            ),
+            (
+                "PATCH",
+                format!("/api/now/table/sys_remote_update_set/{existing}"),
+                Some(json!({"name": "Renamed"})),
+            ),
+            (
+                "PATCH",
+                format!("/api/now/table/sys_update_xml/{update}"),
+                Some(json!({"payload": "{\"name\":\"evil\"}"})),
+            ),
+            (
+                "DELETE",
+                format!("/api/now/table/sys_update_xml/{update}"),
+                None,
+            ),
+        ] {
+            let res = app.request(method, &path, auth, body).await;
+            assert_eq!(res.status, StatusCode::FORBIDDEN, "{method} {path}: {}", res.text);
+            assert!(
+                res.text.contains("the server maintains it"),
+                "{method} {path}: {}",
+                res.text
+            );
+        }
+    }
+    assert_eq!(
+        (
+            app.count("sys_remote_update_set").await,
+            app.count("sys_update_xml").await
+        ),
+        before,
+        "refused writes change nothing"
+    );
+    assert_eq!(
+        text(&record(&app, "sys_remote_update_set", &existing).await.unwrap()["name"]),
+        "Made by retrieval"
+    );
+}
+
+/// Commits `set` as `auth`; returns the ended progress.
+async fn commit_as(app: &TestApp, auth: &Auth, set: &str) -> Value {
+    let res = app
+        .request(
+            "POST",
+            &format!("/api/sn_cicd/update_set/commit/{set}"),
+            auth,
+            None,
+        )
+        .await;
+    finish(app, &res).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_writes_only_tables_the_committing_user_may_write() {
+    let app = TestApp::spawn().await;
+    app.demo().await;
+    let cicd_user = app.user("pipeline", &[CICD_AUTOMATION]).await;
+    let property = tollgate::ids::new_sys_id();
+    let policy = tollgate::ids::new_sys_id();
+    let set = retrieved_set(
+        &app,
+        "Admin-only tables",
+        &[
+            change(
+                "sys_properties",
+                &property_payload(&property, "sn_test.escalated", "1"),
+                None,
+            ),
+            change("sn_pace_policy", &policy_payload(&policy, "Smuggled"), None),
+        ],
+    )
+    .await;
+    let versions = app.count("sys_update_version").await;
+    let error = failed(&commit_as(&app, &cicd_user, &set).await);
+    assert!(
+        error.contains("sys_properties") && error.contains("pipeline") && error.contains("admin"),
+        "{error}"
+    );
+    // Nothing landed: not the property, not the policy, no local copy.
+    assert!(record(&app, "sys_properties", &property).await.is_none());
+    assert!(record(&app, "sn_pace_policy", &policy).await.is_none());
+    assert_eq!(app.count("sys_update_version").await, versions);
+    assert_ne!(remote_state(&app, &set).await, "committed");
+
+    // An admin may write both (the control).
+    let p = commit_as(&app, &Auth::admin(), &set).await;
+    assert_successful(&p);
+    assert!(record(&app, "sys_properties", &property).await.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_validates_each_update_like_a_direct_write() {
+    let app = TestApp::spawn().await;
+    app.demo().await;
+    let policy = tollgate::ids::new_sys_id();
+    let mut broken = policy_payload(&policy, "Does not compile");
+    broken["rego"] = json!("package tollgate.policy\n\ncompliant if {{{ nonsense");
+    let set = retrieved_set(
+        &app,
+        "Broken policy",
+        &[change("sn_pace_policy", &broken, None)],
+    )
+    .await;
+    let error = failed(&commit_as(&app, &Auth::admin(), &set).await);
+    assert!(
+        error.contains("rego") && error.contains("does not compile"),
+        "{error}"
+    );
+    assert!(record(&app, "sn_pace_policy", &policy).await.is_none());
+    assert_ne!(remote_state(&app, &set).await, "committed");
+
+    // A value outside a choice list is refused too.
+    let property = tollgate::ids::new_sys_id();
+    let mut odd = property_payload(&property, "sn_test.odd_type", "1");
+    odd["type"] = json!("not-a-type");
+    let set = retrieved_set(&app, "Bad choice", &[change("sys_properties", &odd, None)]).await;
+    let error = failed(&commit_as(&app, &Auth::admin(), &set).await);
+    assert!(error.contains("type"), "{error}");
+    assert!(record(&app, "sys_properties", &property).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_committed_record_names_the_committing_user_not_the_payloads_claim() {
+    let app = TestApp::spawn().await;
+    app.demo().await;
+    let property = tollgate::ids::new_sys_id();
+    let mut claimed = property_payload(&property, "sn_test.truthful", "1");
+    claimed["sys_created_by"] = json!("someone.else");
+    claimed["sys_updated_by"] = json!("someone.else");
+    claimed["sys_created_on"] = json!("2001-01-01 00:00:00");
+    let set = retrieved_set(&app, "Truthful", &[change("sys_properties", &claimed, None)]).await;
+    commit_ok(&app, &set).await;
+    let row = record(&app, "sys_properties", &property).await.unwrap();
+    assert_eq!(row["sys_created_by"], "admin");
+    assert_eq!(row["sys_updated_by"], "admin");
+    assert_ne!(row["sys_created_on"], "2001-01-01 00:00:00");
+    assert_eq!(row["value"], "1");
 }

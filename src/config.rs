@@ -61,6 +61,25 @@ pub struct SettingsArgs {
         hide_env_values = true
     )]
     pub secret_key: Option<String>,
+    /// Remote instances update sets may be retrieved from: hosts, each
+    /// optionally with `:port` (`*.example.com` for a domain's hosts),
+    /// comma-separated. Empty: none. Loopback and link-local addresses are
+    /// reached only when listed as such.
+    #[arg(long, env = "TOLLGATE_REMOTE_ALLOW", global = true, value_delimiter = ',')]
+    pub remote_allow: Option<Vec<String>>,
+    /// PEM file of CA certificates trusted for https:// remote instances,
+    /// besides the system's roots.
+    #[arg(long, env = "TOLLGATE_REMOTE_CA_FILE", global = true)]
+    pub remote_ca_file: Option<String>,
+    /// Most updates one retrieval may read from a remote instance.
+    #[arg(long, env = "TOLLGATE_RETRIEVE_MAX_UPDATES", global = true)]
+    pub retrieve_max_updates: Option<usize>,
+    /// Most bytes of answers one retrieval may read from a remote instance.
+    #[arg(long, env = "TOLLGATE_RETRIEVE_MAX_BYTES", global = true)]
+    pub retrieve_max_bytes: Option<u64>,
+    /// Seconds one retrieval may take in all.
+    #[arg(long, env = "TOLLGATE_RETRIEVE_TIMEOUT", global = true)]
+    pub retrieve_timeout: Option<u64>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -78,6 +97,11 @@ struct FileSettings {
     request_timeout: Option<u64>,
     timeline_tick: Option<u64>,
     secret_key: Option<String>,
+    remote_allow: Option<Vec<String>>,
+    remote_ca_file: Option<String>,
+    retrieve_max_updates: Option<usize>,
+    retrieve_max_bytes: Option<u64>,
+    retrieve_timeout: Option<u64>,
 }
 
 /// The effective settings.
@@ -95,6 +119,11 @@ pub struct Settings {
     pub request_timeout: u64,
     pub timeline_tick: u64,
     pub secret_key: Option<String>,
+    pub remote_allow: Vec<String>,
+    pub remote_ca_file: Option<String>,
+    pub retrieve_max_updates: usize,
+    pub retrieve_max_bytes: u64,
+    pub retrieve_timeout: u64,
 }
 
 impl Default for Settings {
@@ -112,6 +141,11 @@ impl Default for Settings {
             request_timeout: 30,
             timeline_tick: 60,
             secret_key: None,
+            remote_allow: Vec::new(),
+            remote_ca_file: None,
+            retrieve_max_updates: 100_000,
+            retrieve_max_bytes: 256 * 1024 * 1024,
+            retrieve_timeout: 600,
         }
     }
 }
@@ -130,6 +164,7 @@ impl fmt::Debug for Settings {
             .field("access_token_ttl", &self.access_token_ttl)
             .field("workers", &self.workers)
             .field("job_lease", &self.job_lease)
+            .field("remote_allow", &self.remote_allow)
             .finish_non_exhaustive()
     }
 }
@@ -189,6 +224,31 @@ impl Settings {
                 .or(file.timeline_tick)
                 .unwrap_or(d.timeline_tick),
             secret_key: args.secret_key.clone().or(file.secret_key),
+            remote_allow: args
+                .remote_allow
+                .clone()
+                .or(file.remote_allow)
+                .unwrap_or(d.remote_allow)
+                .into_iter()
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            remote_ca_file: args.remote_ca_file.clone().or(file.remote_ca_file),
+            retrieve_max_updates: args
+                .retrieve_max_updates
+                .or(file.retrieve_max_updates)
+                .unwrap_or(d.retrieve_max_updates)
+                .max(1),
+            retrieve_max_bytes: args
+                .retrieve_max_bytes
+                .or(file.retrieve_max_bytes)
+                .unwrap_or(d.retrieve_max_bytes)
+                .max(1),
+            retrieve_timeout: args
+                .retrieve_timeout
+                .or(file.retrieve_timeout)
+                .unwrap_or(d.retrieve_timeout)
+                .max(1),
         })
     }
 }
@@ -216,6 +276,11 @@ const KNOWN_ENV: &[&str] = &[
     "TOLLGATE_LOG",
     "TOLLGATE_LOG_FORMAT",
     "TOLLGATE_TEST_DATABASE_URL",
+    "TOLLGATE_REMOTE_ALLOW",
+    "TOLLGATE_REMOTE_CA_FILE",
+    "TOLLGATE_RETRIEVE_MAX_UPDATES",
+    "TOLLGATE_RETRIEVE_MAX_BYTES",
+    "TOLLGATE_RETRIEVE_TIMEOUT",
 ];
 
 fn warn_about_misspelled_env() {

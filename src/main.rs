@@ -114,7 +114,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::info!(added, "demo data loaded");
             }
             let listener = tokio::net::TcpListener::bind(&settings.listen).await?;
-            let state = AppState::new(db, settings, app::job_handlers());
+            let handlers = app::job_handlers(&settings);
+            let state = AppState::new(db, settings, handlers);
             app::serve(state, listener, app::shutdown_signal()).await?;
         }
         Command::Migrate => {

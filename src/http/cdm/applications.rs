@@ -558,7 +558,12 @@ pub async fn export_content(
         collect_tokens(&content, &mut tokens);
         let mut clear = std::collections::HashMap::new();
         for t in tokens {
-            let v = crate::secrets::decrypt(&state.db, &t).await?;
+            let v = crate::secrets::decrypt(
+                &state.db,
+                &t,
+                &crate::secrets::Binding::cdm_secure_value(),
+            )
+            .await?;
             clear.insert(t, v);
         }
         export::reveal_secrets(&content, &|t| clear.get(t).cloned())

@@ -83,6 +83,32 @@ pub fn is_encrypted(text: &str) -> bool {
     text.starts_with(ANY_PREFIX)
 }
 
+/// Where the ciphertexts of any version (`enc:vN:` and base64) are in a text
+/// that embeds stored values (a rendered export), as byte ranges.
+pub fn tokens(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(found) = text[from..].find("enc:v") {
+        let start = from + found;
+        let after_v = start + "enc:v".len();
+        let digits = text[after_v..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len() - after_v);
+        let colon = after_v + digits;
+        if digits == 0 || !text[colon..].starts_with(':') {
+            from = after_v;
+            continue;
+        }
+        let body = colon + 1;
+        let len = text[body..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '='))
+            .unwrap_or(text.len() - body);
+        out.push((start, body + len));
+        from = body + len;
+    }
+    out
+}
+
 /// Encrypts `clear` for `binding` with the server's key, inside the caller's
 /// transaction (which creates the database-held key on first use).
 pub async fn encrypt(tx: &mut Tx, clear: &str, binding: &Binding<'_>) -> Result<String> {
@@ -249,6 +275,13 @@ mod tests {
             let err = open(&key, &sealed, &other).unwrap_err();
             assert!(err.message.contains("enter the value again"), "{}", err.message);
         }
+    }
+
+    #[test]
+    fn tokens_of_every_version_are_found_in_text() {
+        let text = "a=enc:v2:QUJD+/=\nb=enc:v1:WFla c=enc:vx:no d=enc:v";
+        let found: Vec<&str> = tokens(text).iter().map(|&(s, e)| &text[s..e]).collect();
+        assert_eq!(found, ["enc:v2:QUJD+/=", "enc:v1:WFla"]);
     }
 
     #[test]

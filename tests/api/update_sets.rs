@@ -288,8 +288,23 @@ async fn fake_remote(
     pages: Vec<(u16, String)>,
     delay: Duration,
 ) -> SocketAddr {
+    let app = fake_remote_router(set_id, pages, delay);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+/// The routes of [`fake_remote`].
+fn fake_remote_router(
+    set_id: &'static str,
+    pages: Vec<(u16, String)>,
+    delay: Duration,
+) -> axum::Router {
     let pages = Arc::new(pages);
-    let app = axum::Router::new().fallback(
+    axum::Router::new().fallback(
         move |uri: axum::http::Uri,
               axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>| {
             let pages = pages.clone();
@@ -323,13 +338,7 @@ async fn fake_remote(
                 }
             }
         },
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    addr
+    )
 }
 
 /// A fake remote whose first page of updates is full and whose second
@@ -3750,4 +3759,360 @@ async fn a_client_cannot_store_ciphertext_in_a_secret_column() {
         "{}",
         err.message
     );
+}
+
+// ===========================================================================
+// Trust: remote instances are reached only where the server's settings allow
+// ===========================================================================
+
+/// A listener that counts the connections made to it (and answers none).
+async fn counting_server() -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = seen.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    (addr, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_instance_is_reached_only_when_remote_allow_lists_its_host() {
+    let (addr, seen) = counting_server().await;
+    let port = addr.port();
+    for allow in [
+        vec![],
+        vec!["remote.example.com".to_owned()],
+        // The right host on another port.
+        vec![format!("127.0.0.1:{}", port.wrapping_add(1).max(1))],
+    ] {
+        let app = TestApp::spawn_with_settings(tollgate::config::Settings {
+            remote_allow: allow.clone(),
+            ..test_settings()
+        })
+        .await;
+        app.demo().await;
+        let error = failed_retrieval(&app, &format!("http://{addr}"), BASELINE_SET).await;
+        assert!(
+            error.contains("remote_allow") && error.contains(&format!("127.0.0.1:{port}")),
+            "{allow:?}: {error}"
+        );
+    }
+    assert_eq!(
+        seen.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no connection, so no credentials, went out"
+    );
+
+    // Listed (host alone: any port), the remote is retrieved from (the
+    // control).
+    let app = spawn().await;
+    app.demo().await;
+    let remote = fake_remote(BASELINE_SET, vec![], Duration::ZERO).await;
+    let source =
+        remote_instance(&app, &format!("http://{remote}"), "admin", ADMIN_PASSWORD).await;
+    let p = finish(
+        &app,
+        &cicd(
+            &app,
+            &format!("/api/sn_cicd/update_set/retrieve?update_set_id={BASELINE_SET}&update_source_id={source}"),
+        )
+        .await,
+    )
+    .await;
+    assert_successful(&p);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_instance_url_must_be_a_plain_http_or_https_base_url() {
+    let app = spawn().await;
+    let before = app.count("sys_update_set_source").await;
+    for url in [
+        "ftp://remote.example.com",
+        "file:///etc/passwd",
+        "remote.example.com",
+        "http://user:pw@remote.example.com",
+        "http://remote.example.com/?sysparm_query=x",
+    ] {
+        let res = app
+            .post(
+                "/api/now/table/sys_update_set_source",
+                json!({"name": "Odd", "url": url, "username": "u", "password": "p"}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{url}: {}", res.text);
+        assert!(res.text.contains("url"), "{url}: {}", res.text);
+    }
+    assert_eq!(app.count("sys_update_set_source").await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_a_remote_instance_url_clears_its_stored_password() {
+    let app = spawn().await;
+    let source = remote_instance(&app, "http://127.0.0.1:9", "admin", "for-the-old-host").await;
+    let password = |app: &TestApp| {
+        let db = app.db.clone();
+        let source = source.clone();
+        async move {
+            db.fetch_optional(
+                "SELECT password FROM sys_update_set_source WHERE sys_id = $1",
+                &[DbValue::from(source)],
+            )
+            .await
+            .unwrap()
+            .unwrap()
+            .text("password")
+        }
+    };
+    // Another field: the password stays.
+    patch(&app, "sys_update_set_source", &source, json!({"description": "x"})).await;
+    assert!(password(&app).await.is_some());
+    // The URL, even with the mask sent back as the password: it goes.
+    patch(
+        &app,
+        "sys_update_set_source",
+        &source,
+        json!({"url": "http://127.0.0.1:10", "password": "*******"}),
+    )
+    .await;
+    assert_eq!(password(&app).await, None);
+    let shown = record(&app, "sys_update_set_source", &source).await.unwrap();
+    assert_eq!(shown["password"], "", "{shown}");
+    // The URL with a new password: the new one is kept (encrypted).
+    patch(
+        &app,
+        "sys_update_set_source",
+        &source,
+        json!({"url": "http://127.0.0.1:11", "password": "for-the-new-host"}),
+    )
+    .await;
+    let stored = password(&app).await.unwrap();
+    assert!(stored.starts_with("enc:v2:") && !stored.contains("for-the-new-host"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retrieval_update_set_id_must_be_a_sys_id() {
+    let app = spawn().await;
+    app.demo().await;
+    let jobs = app.count("tollgate_job").await;
+    for bad in [
+        "..%2Fsys_user",
+        "abc",
+        "0123456789abcdef0123456789abcdef%5Eactive%3Dtrue",
+    ] {
+        let res = cicd(
+            &app,
+            &format!("/api/sn_cicd/update_set/retrieve?update_set_id={bad}&update_source_id={SOURCE_ID}"),
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{bad}: {}", res.text);
+        assert!(res.text.contains("update_set_id"), "{bad}: {}", res.text);
+        assert!(res.text.contains("sys_id"), "{bad}: {}", res.text);
+    }
+    assert_eq!(app.count("tollgate_job").await, jobs, "nothing queued");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_remote_answers_is_not_echoed_into_the_progress_record() {
+    let app = spawn().await;
+    app.demo().await;
+    let addr = canned_server(
+        "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\nconnection: close\r\n\
+         content-length: 56\r\n\r\n{\"error\":{\"message\":\"internal banner: ssh-2.0-openssh\"}}",
+    )
+    .await;
+    let error = failed_retrieval(&app, &format!("http://{addr}"), BASELINE_SET).await;
+    assert!(error.contains("403"), "{error}");
+    assert!(!error.contains("banner") && !error.contains("ssh"), "{error}");
+}
+
+// ---------------------------------------------------------------------------
+// HTTPS remotes
+// ---------------------------------------------------------------------------
+
+/// A test CA and a certificate it issued for 127.0.0.1: (CA as PEM, server
+/// TLS configuration).
+fn test_tls() -> (String, Arc<rustls::ServerConfig>) {
+    use base64::Engine;
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "Tollgate test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &issuer)
+        .unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(ca_cert.der());
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    );
+    let key = rustls_pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![leaf.der().clone()], key)
+    .unwrap();
+    (pem, Arc::new(config))
+}
+
+/// Accepts TLS connections (a failed handshake is skipped).
+struct TlsListener {
+    tcp: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((stream, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(stream).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_remote_is_trusted_through_the_system_roots_or_remote_ca_file_only() {
+    const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ad0";
+    let (ca_pem, server_config) = test_tls();
+    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let listener = TlsListener {
+        tcp,
+        acceptor: tokio_rustls::TlsAcceptor::from(server_config),
+    };
+    let one = json!({"result": [{
+        "sys_id": "9999aaaa9999aaaa9999aaaa9999aaab", "name": "sys_properties_9999bbbb9999bbbb9999bbbb9999bbbc",
+        "table": "sys_properties", "record_sys_id": "9999bbbb9999bbbb9999bbbb9999bbbc",
+        "action": "INSERT_OR_UPDATE", "payload": "{\"sys_id\":\"9999bbbb9999bbbb9999bbbb9999bbbc\",\"name\":\"over.tls\"}",
+        "sequence": "1"
+    }]});
+    let router = fake_remote_router(SET, vec![(200, one.to_string())], Duration::ZERO);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let url = format!("https://{addr}");
+
+    // Not signed by a trusted root: refused, saying why.
+    let app = spawn().await;
+    app.demo().await;
+    let error = failed_retrieval(&app, &url, SET).await;
+    assert!(error.contains(&url), "{error}");
+    assert!(error.to_lowercase().contains("certificate"), "{error}");
+
+    // A CA file that does not exist is named in the failure.
+    let app = TestApp::spawn_with_settings(tollgate::config::Settings {
+        remote_ca_file: Some("/nonexistent/tollgate-ca.pem".into()),
+        ..loopback_settings()
+    })
+    .await;
+    app.demo().await;
+    let error = failed_retrieval(&app, &url, SET).await;
+    assert!(error.contains("remote_ca_file"), "{error}");
+
+    // With the test CA in remote_ca_file, the same remote is retrieved.
+    let dir = std::env::temp_dir().join(format!("tollgate-ca-{}", tollgate::ids::new_sys_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let app = TestApp::spawn_with_settings(tollgate::config::Settings {
+        remote_ca_file: Some(ca_file.display().to_string()),
+        ..loopback_settings()
+    })
+    .await;
+    app.demo().await;
+    let source = remote_instance(&app, &url, "admin", ADMIN_PASSWORD).await;
+    let p = finish(
+        &app,
+        &cicd(
+            &app,
+            &format!("/api/sn_cicd/update_set/retrieve?update_set_id={SET}&update_source_id={source}"),
+        )
+        .await,
+    )
+    .await;
+    assert_successful(&p);
+    assert_eq!(remote_updates_in(&app, &result_id(&p)).await.len(), 1);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+// ===========================================================================
+// Trust: one retrieval is bounded in updates, bytes and time
+// ===========================================================================
+
+fn limited(update: impl FnOnce(&mut tollgate::config::Settings)) -> tollgate::config::Settings {
+    let mut s = loopback_settings();
+    update(&mut s);
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retrieval_reads_at_most_retrieve_max_updates() {
+    const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ad1";
+    let app = TestApp::spawn_with_settings(limited(|s| s.retrieve_max_updates = 3_000)).await;
+    app.demo().await;
+    // A remote that keeps answering full pages.
+    let pages = (0..5).map(|i| (200, full_page(i * 2_000))).collect();
+    let addr = fake_remote(SET, pages, Duration::ZERO).await;
+    let error = failed_retrieval(&app, &format!("http://{addr}"), SET).await;
+    assert!(
+        error.contains("3000") && error.contains("retrieve_max_updates"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retrieval_reads_at_most_retrieve_max_bytes() {
+    const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ad2";
+    let app = TestApp::spawn_with_settings(limited(|s| s.retrieve_max_bytes = 100_000)).await;
+    app.demo().await;
+    let addr = fake_remote(SET, vec![(200, full_page(0))], Duration::ZERO).await;
+    let error = failed_retrieval(&app, &format!("http://{addr}"), SET).await;
+    assert!(
+        error.contains("100000") && error.contains("retrieve_max_bytes"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retrieval_ends_after_retrieve_timeout() {
+    const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ad3";
+    let app = TestApp::spawn_with_settings(limited(|s| s.retrieve_timeout = 1)).await;
+    app.demo().await;
+    // Each page answers well within one request's limit, but the pages
+    // together take longer than the retrieval may.
+    let pages = (0..50).map(|i| (200, full_page(i * 2_000))).collect();
+    let addr = fake_remote(SET, pages, Duration::from_millis(400)).await;
+    let error = failed_retrieval(&app, &format!("http://{addr}"), SET).await;
+    assert!(error.contains("retrieve_timeout"), "{error}");
 }

@@ -65,7 +65,12 @@ pub struct SettingsArgs {
     /// optionally with `:port` (`*.example.com` for a domain's hosts),
     /// comma-separated. Empty: none. Loopback and link-local addresses are
     /// reached only when listed as such.
-    #[arg(long, env = "TOLLGATE_REMOTE_ALLOW", global = true, value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "TOLLGATE_REMOTE_ALLOW",
+        global = true,
+        value_delimiter = ','
+    )]
     pub remote_allow: Option<Vec<String>>,
     /// PEM file of CA certificates trusted for https:// remote instances,
     /// besides the system's roots.

@@ -267,13 +267,21 @@ mod tests {
         let key = [7u8; 32];
         let sealed = seal(&key, "s3cret", &HERE).unwrap();
         let elsewhere = [
-            Binding::new("sys_update_set_source", "password", "fedcba9876543210fedcba9876543210"),
+            Binding::new(
+                "sys_update_set_source",
+                "password",
+                "fedcba9876543210fedcba9876543210",
+            ),
             Binding::new("sys_update_set_source", "username", HERE.row),
             Binding::cdm_secure_value(),
         ];
         for other in elsewhere {
             let err = open(&key, &sealed, &other).unwrap_err();
-            assert!(err.message.contains("enter the value again"), "{}", err.message);
+            assert!(
+                err.message.contains("enter the value again"),
+                "{}",
+                err.message
+            );
         }
     }
 

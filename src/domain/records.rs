@@ -723,9 +723,9 @@ fn forget_secrets_of_a_moved_url(
     if table.name != "sys_update_set_source" {
         return;
     }
-    let moved = values.iter().any(|(c, v)| {
-        c.name == "url" && v.to_display_string() != current.string("url")
-    });
+    let moved = values
+        .iter()
+        .any(|(c, v)| c.name == "url" && v.to_display_string() != current.string("url"));
     if !moved {
         return;
     }

@@ -305,10 +305,9 @@ impl JobQueue {
     /// whose time has come, or a running one whose lease has expired and
     /// that has attempts left.
     pub async fn claim(&self, owner: &str, now_ms: i64) -> Result<Option<JobContext>> {
-        self.fail_abandoned(now_ms).await?;
-        // `attempts < max_attempts` again here: a job whose worker died on
-        // its last attempt must never be taken back, even if another replica
-        // expired its lease between the statement above and this one.
+        // `attempts < max_attempts`: a job whose worker died on its last
+        // attempt is never taken back (it would take the next worker down
+        // too); [`JobQueue::fail_abandoned`] marks it failed.
         let sql = format!(
             "UPDATE tollgate_job SET state = 'running', lease_owner = $1, lease_expires_at = $2, \
              attempts = attempts + 1, updated_on = $3 \
@@ -331,7 +330,12 @@ impl JobQueue {
                 ],
             )
             .await?;
-        let Some(row) = row else { return Ok(None) };
+        let Some(row) = row else {
+            // Nothing to run: a moment to settle abandoned jobs, kept off
+            // the path of a busy queue (one more write per idle poll).
+            self.fail_abandoned(now_ms).await?;
+            return Ok(None);
+        };
         Ok(Some(JobContext {
             id: row.string("id"),
             kind: row.string("kind"),
@@ -364,7 +368,10 @@ impl JobQueue {
             )
             .await?;
         if n > 0 {
-            tracing::error!(jobs = n, "failed jobs whose worker died on their last attempt");
+            tracing::error!(
+                jobs = n,
+                "failed jobs whose worker died on their last attempt"
+            );
         }
         Ok(n)
     }

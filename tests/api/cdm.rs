@@ -2447,6 +2447,12 @@ async fn an_uploaded_document_with_secure_values_is_never_readable_without_the_s
     assert_committed(&commit(&app, &second, &PUBLISH).await);
     let path =
         "/api/sn_cdm/editor/nodes?parentFullNamePath=%2Fpayments%2Fcomponents%2Fsvc&name=password";
-    let res = call(&app, "GET", &format!("{path}&decryptPassword=true"), &keeper).await;
+    let res = call(
+        &app,
+        "GET",
+        &format!("{path}&decryptPassword=true"),
+        &keeper,
+    )
+    .await;
     assert_eq!(ok(&res)[0]["value"], "n3w-s3cret-value", "{}", res.text);
 }

@@ -3560,7 +3560,12 @@ async fn retrieved_update_sets_and_their_updates_are_written_by_the_server_only(
             ),
         ] {
             let res = app.request(method, &path, auth, body).await;
-            assert_eq!(res.status, StatusCode::FORBIDDEN, "{method} {path}: {}", res.text);
+            assert_eq!(
+                res.status,
+                StatusCode::FORBIDDEN,
+                "{method} {path}: {}",
+                res.text
+            );
             assert!(
                 res.text.contains("the server maintains it"),
                 "{method} {path}: {}",
@@ -3577,7 +3582,11 @@ async fn retrieved_update_sets_and_their_updates_are_written_by_the_server_only(
         "refused writes change nothing"
     );
     assert_eq!(
-        text(&record(&app, "sys_remote_update_set", &existing).await.unwrap()["name"]),
+        text(
+            &record(&app, "sys_remote_update_set", &existing)
+                .await
+                .unwrap()["name"]
+        ),
         "Made by retrieval"
     );
 }
@@ -3673,7 +3682,12 @@ async fn a_committed_record_names_the_committing_user_not_the_payloads_claim() {
     claimed["sys_created_by"] = json!("someone.else");
     claimed["sys_updated_by"] = json!("someone.else");
     claimed["sys_created_on"] = json!("2001-01-01 00:00:00");
-    let set = retrieved_set(&app, "Truthful", &[change("sys_properties", &claimed, None)]).await;
+    let set = retrieved_set(
+        &app,
+        "Truthful",
+        &[change("sys_properties", &claimed, None)],
+    )
+    .await;
     commit_ok(&app, &set).await;
     let row = record(&app, "sys_properties", &property).await.unwrap();
     assert_eq!(row["sys_created_by"], "admin");
@@ -3714,7 +3728,10 @@ async fn a_client_cannot_store_ciphertext_in_a_secret_column() {
     let mine = text(&mine["sys_id"]).to_owned();
     let mine_before = stored(&app, mine.clone()).await;
     let sources = app.count("sys_update_set_source").await;
-    for planted in [stolen.as_str(), "enc:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+    for planted in [
+        stolen.as_str(),
+        "enc:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ] {
         let res = app
             .request(
                 "POST",
@@ -3750,10 +3767,11 @@ async fn a_client_cannot_store_ciphertext_in_a_secret_column() {
         )
         .await
         .unwrap();
-    let err = tollgate::domain::update_sets::retrieve::source(&app.db, &mine, &RemotePolicy::default())
-        .await
-        .err()
-        .expect("a copied ciphertext does not decrypt");
+    let err =
+        tollgate::domain::update_sets::retrieve::source(&app.db, &mine, &RemotePolicy::default())
+            .await
+            .err()
+            .expect("a copied ciphertext does not decrypt");
     assert!(
         err.message.contains("cannot be decrypted") && err.message.contains("password"),
         "{}",
@@ -3814,8 +3832,7 @@ async fn a_remote_instance_is_reached_only_when_remote_allow_lists_its_host() {
     let app = spawn().await;
     app.demo().await;
     let remote = fake_remote(BASELINE_SET, vec![], Duration::ZERO).await;
-    let source =
-        remote_instance(&app, &format!("http://{remote}"), "admin", ADMIN_PASSWORD).await;
+    let source = remote_instance(&app, &format!("http://{remote}"), "admin", ADMIN_PASSWORD).await;
     let p = finish(
         &app,
         &cicd(
@@ -3870,7 +3887,13 @@ async fn changing_a_remote_instance_url_clears_its_stored_password() {
         }
     };
     // Another field: the password stays.
-    patch(&app, "sys_update_set_source", &source, json!({"description": "x"})).await;
+    patch(
+        &app,
+        "sys_update_set_source",
+        &source,
+        json!({"description": "x"}),
+    )
+    .await;
     assert!(password(&app).await.is_some());
     // The URL, even with the mask sent back as the password: it goes.
     patch(
@@ -3881,7 +3904,9 @@ async fn changing_a_remote_instance_url_clears_its_stored_password() {
     )
     .await;
     assert_eq!(password(&app).await, None);
-    let shown = record(&app, "sys_update_set_source", &source).await.unwrap();
+    let shown = record(&app, "sys_update_set_source", &source)
+        .await
+        .unwrap();
     assert_eq!(shown["password"], "", "{shown}");
     // The URL with a new password: the new one is kept (encrypted).
     patch(
@@ -3907,7 +3932,9 @@ async fn a_retrieval_update_set_id_must_be_a_sys_id() {
     ] {
         let res = cicd(
             &app,
-            &format!("/api/sn_cicd/update_set/retrieve?update_set_id={bad}&update_source_id={SOURCE_ID}"),
+            &format!(
+                "/api/sn_cicd/update_set/retrieve?update_set_id={bad}&update_source_id={SOURCE_ID}"
+            ),
         )
         .await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST, "{bad}: {}", res.text);
@@ -3928,7 +3955,10 @@ async fn what_a_remote_answers_is_not_echoed_into_the_progress_record() {
     .await;
     let error = failed_retrieval(&app, &format!("http://{addr}"), BASELINE_SET).await;
     assert!(error.contains("403"), "{error}");
-    assert!(!error.contains("banner") && !error.contains("ssh"), "{error}");
+    assert!(
+        !error.contains("banner") && !error.contains("ssh"),
+        "{error}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -4056,7 +4086,9 @@ async fn an_https_remote_is_trusted_through_the_system_roots_or_remote_ca_file_o
         &app,
         &cicd(
             &app,
-            &format!("/api/sn_cicd/update_set/retrieve?update_set_id={SET}&update_source_id={source}"),
+            &format!(
+                "/api/sn_cicd/update_set/retrieve?update_set_id={SET}&update_source_id={source}"
+            ),
         )
         .await,
     )

@@ -455,7 +455,10 @@ pub async fn store_value(
     match (value, secure) {
         (Some(v), true) => Ok((
             None,
-            Some(crate::secrets::encrypt(tx, v, &crate::secrets::Binding::cdm_secure_value()).await?),
+            Some(
+                crate::secrets::encrypt(tx, v, &crate::secrets::Binding::cdm_secure_value())
+                    .await?,
+            ),
         )),
         (v, _) => Ok((v.map(str::to_owned), None)),
     }

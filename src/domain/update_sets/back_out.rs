@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use super::commit::{retire_versions, VERSION_COLUMNS};
 use super::preview::{local_rows, updates_of};
 use super::{
-    configuration_table, delete_record, Applier, insert_rows, new_row, write_payload, DELETE,
+    configuration_table, delete_record, insert_rows, new_row, write_payload, Applier, DELETE,
     INSERT_OR_UPDATE,
 };
 use crate::error::{Error, Result};

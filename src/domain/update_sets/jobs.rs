@@ -30,18 +30,11 @@ fn actor(ctx: &JobContext) -> String {
 }
 
 /// Retrieves an update set from a remote instance.
+#[derive(Default)]
 pub struct Retrieve {
     /// Where and how the server may reach remote instances, and how much
     /// one retrieval may read.
     pub policy: RemotePolicy,
-}
-
-impl Default for Retrieve {
-    fn default() -> Self {
-        Retrieve {
-            policy: RemotePolicy::default(),
-        }
-    }
 }
 
 impl JobHandler for Retrieve {

@@ -115,7 +115,10 @@ impl Applier {
     /// Table API's rule: admin, or one of the table's write roles; never a
     /// table only the server writes).
     pub fn may_write(&self, table: &Table, update: &str) -> Result<()> {
-        let admin = self.roles.iter().any(|r| r == crate::identity::roles::ADMIN);
+        let admin = self
+            .roles
+            .iter()
+            .any(|r| r == crate::identity::roles::ADMIN);
         let listed = self
             .roles
             .iter()
@@ -128,7 +131,10 @@ impl Applier {
         } else if table.write_roles.is_empty() {
             "it needs the admin role".to_owned()
         } else {
-            format!("it needs one of the roles: {}", table.write_roles.join(", "))
+            format!(
+                "it needs one of the roles: {}",
+                table.write_roles.join(", ")
+            )
         };
         Err(Error::new(
             ErrorKind::Forbidden,

@@ -114,7 +114,9 @@ fn is_special(ip: IpAddr) -> bool {
             v6.is_loopback()
                 || v6.is_unspecified()
                 || (v6.segments()[0] & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_special(IpAddr::V4(v4)))
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| is_special(IpAddr::V4(v4)))
         }
     }
 }
@@ -142,16 +144,16 @@ pub fn parse_url(url: &str) -> Result<RemoteUrl> {
         Some("https") => 443,
         _ => return Err(wrong("is not an http:// or https:// URL")),
     };
-    let authority = uri
-        .authority()
-        .ok_or_else(|| wrong("names no host"))?;
+    let authority = uri.authority().ok_or_else(|| wrong("names no host"))?;
     if authority.as_str().contains('@') {
         return Err(wrong(
             "carries a user name; give it in the username field instead",
         ));
     }
     if uri.query().is_some() || base.contains('#') {
-        return Err(wrong("has a query or fragment; give the instance's base URL"));
+        return Err(wrong(
+            "has a query or fragment; give the instance's base URL",
+        ));
     }
     let host = authority.host().to_owned();
     if host.is_empty() {
@@ -236,8 +238,8 @@ impl RemoteInstance {
             ));
         };
         let (entry_host, _) = split_entry(entry);
-        let special_allowed = entry_host.eq_ignore_ascii_case("localhost")
-            || entry_host.parse::<IpAddr>().is_ok();
+        let special_allowed =
+            entry_host.eq_ignore_ascii_case("localhost") || entry_host.parse::<IpAddr>().is_ok();
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         let mut http = HttpConnector::new_with_resolver(CheckedResolver { special_allowed });
         http.set_connect_timeout(Some(policy.request_timeout));
@@ -420,7 +422,14 @@ mod tests {
 
     #[test]
     fn loopback_link_local_and_unspecified_addresses_are_special() {
-        for ip in ["127.0.0.1", "::1", "169.254.169.254", "0.0.0.0", "fe80::1", "::ffff:127.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "::1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(is_special(ip.parse().unwrap()), "{ip}");
         }
         assert!(!is_special("10.1.2.3".parse().unwrap()));

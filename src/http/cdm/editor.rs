@@ -299,12 +299,8 @@ pub async fn list_nodes(
         }
         let clear = match (&child.secure_value, decrypt) {
             (Some(s), true) => Some(
-                crate::secrets::decrypt(
-                    &state.db,
-                    s,
-                    &crate::secrets::Binding::cdm_secure_value(),
-                )
-                .await?,
+                crate::secrets::decrypt(&state.db, s, &crate::secrets::Binding::cdm_secure_value())
+                    .await?,
             ),
             _ => None,
         };

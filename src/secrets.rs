@@ -109,6 +109,29 @@ pub fn tokens(text: &str) -> Vec<(usize, usize)> {
     out
 }
 
+/// Stored secrets in the retired `enc:v1:` format, which are no longer
+/// decrypted, by `table.column` (for a warning at start-up).
+pub async fn retired_values(db: &Db) -> Result<Vec<(String, i64)>> {
+    let mut out = Vec::new();
+    for (table, column) in [
+        ("sys_update_set_source", "password"),
+        ("sn_cdm_node", "secure_value"),
+    ] {
+        let n = db
+            .fetch_optional(
+                &format!("SELECT COUNT(*) AS n FROM {table} WHERE {column} LIKE $1"),
+                &[Value::from(format!("{V1_PREFIX}%"))],
+            )
+            .await?
+            .and_then(|r| r.int("n"))
+            .unwrap_or(0);
+        if n > 0 {
+            out.push((format!("{table}.{column}"), n));
+        }
+    }
+    Ok(out)
+}
+
 /// Encrypts `clear` for `binding` with the server's key, inside the caller's
 /// transaction (which creates the database-held key on first use).
 pub async fn encrypt(tx: &mut Tx, clear: &str, binding: &Binding<'_>) -> Result<String> {

@@ -4148,3 +4148,40 @@ async fn a_retrieval_ends_after_retrieve_timeout() {
     let error = failed_retrieval(&app, &format!("http://{addr}"), SET).await;
     assert!(error.contains("retrieve_timeout"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retired_unbound_secrets_are_counted_for_the_operator_and_not_decrypted() {
+    let app = spawn().await;
+    app.demo().await;
+    assert!(tollgate::secrets::retired_values(&app.db)
+        .await
+        .unwrap()
+        .is_empty());
+    app.db
+        .execute(
+            "UPDATE sys_update_set_source SET password = $1 WHERE sys_id = $2",
+            &[
+                DbValue::from("enc:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+                DbValue::from(SOURCE_ID),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        tollgate::secrets::retired_values(&app.db).await.unwrap(),
+        [("sys_update_set_source.password".to_owned(), 1)]
+    );
+    let err = tollgate::domain::update_sets::retrieve::source(
+        &app.db,
+        SOURCE_ID,
+        &RemotePolicy::from_settings(&loopback_settings()),
+    )
+    .await
+    .err()
+    .expect("not decrypted");
+    assert!(
+        err.message.contains("enc:v1") && err.message.contains("enter the value again"),
+        "{}",
+        err.message
+    );
+}

@@ -3908,6 +3908,20 @@ async fn changing_a_remote_instance_url_clears_its_stored_password() {
         .await
         .unwrap();
     assert_eq!(shown["password"], "", "{shown}");
+    // Retrieval then says what is missing instead of sending no password.
+    let err = tollgate::domain::update_sets::retrieve::source(
+        &app.db,
+        &source,
+        &RemotePolicy::from_settings(&loopback_settings()),
+    )
+    .await
+    .err()
+    .expect("no password to send");
+    assert!(
+        err.message.contains("no stored password"),
+        "{}",
+        err.message
+    );
     // The URL with a new password: the new one is kept (encrypted).
     patch(
         &app,

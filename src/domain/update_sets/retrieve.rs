@@ -60,8 +60,14 @@ pub async fn source(db: &Db, sys_id: &str, policy: &RemotePolicy) -> Result<Sour
             row.string("name")
         )));
     }
+    let Some(stored) = row.text("password").filter(|p| !p.is_empty()) else {
+        return Err(Error::conflict(format!(
+            "The remote instance {} has no stored password (changing its url clears it); set its password",
+            row.string("name")
+        )));
+    };
     let binding = crate::secrets::Binding::new("sys_update_set_source", "password", sys_id);
-    let password = crate::secrets::decrypt(db, &row.string("password"), &binding).await?;
+    let password = crate::secrets::decrypt(db, &stored, &binding).await?;
     Ok(Source {
         sys_id: row.string("sys_id"),
         name: row.string("name"),

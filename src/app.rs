@@ -26,13 +26,16 @@ pub struct AppState {
     pub answers: Arc<crate::answer_cache::AnswerCache>,
 }
 
-/// The job kinds this build runs (the family issues add theirs).
-pub fn job_handlers() -> Vec<Arc<dyn JobHandler>> {
+/// The job kinds this build runs (the family issues add theirs), set up
+/// from the server's settings.
+pub fn job_handlers(settings: &Settings) -> Vec<Arc<dyn JobHandler>> {
     vec![
         Arc::new(crate::domain::dpr::jobs::CreateIncludedVersions),
         Arc::new(crate::domain::dpr::policy_run::RunPolicies),
         Arc::new(crate::domain::dpr::lifecycle::AdvanceTimeline),
-        Arc::new(crate::domain::update_sets::jobs::Retrieve::default()),
+        Arc::new(crate::domain::update_sets::jobs::Retrieve {
+            policy: crate::domain::update_sets::remote::RemotePolicy::from_settings(settings),
+        }),
         Arc::new(crate::domain::update_sets::jobs::Preview),
         Arc::new(crate::domain::update_sets::jobs::Commit),
         Arc::new(crate::domain::update_sets::jobs::CommitMultiple),

@@ -101,6 +101,30 @@ pub struct SettingsArgs {
     /// may hold in this process.
     #[arg(long, env = "TOLLGATE_ANSWER_CACHE_BYTES", global = true)]
     pub answer_cache_bytes: Option<usize>,
+    /// Remote instances update sets may be retrieved from: hosts, each
+    /// optionally with `:port` (`*.example.com` for a domain's hosts),
+    /// comma-separated. Empty: none. Loopback and link-local addresses are
+    /// reached only when listed as such.
+    #[arg(
+        long,
+        env = "TOLLGATE_REMOTE_ALLOW",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub remote_allow: Option<Vec<String>>,
+    /// PEM file of CA certificates trusted for https:// remote instances,
+    /// besides the system's roots.
+    #[arg(long, env = "TOLLGATE_REMOTE_CA_FILE", global = true)]
+    pub remote_ca_file: Option<String>,
+    /// Most updates one retrieval may read from a remote instance.
+    #[arg(long, env = "TOLLGATE_RETRIEVE_MAX_UPDATES", global = true)]
+    pub retrieve_max_updates: Option<usize>,
+    /// Most bytes of answers one retrieval may read from a remote instance.
+    #[arg(long, env = "TOLLGATE_RETRIEVE_MAX_BYTES", global = true)]
+    pub retrieve_max_bytes: Option<u64>,
+    /// Seconds one retrieval may take in all.
+    #[arg(long, env = "TOLLGATE_RETRIEVE_TIMEOUT", global = true)]
+    pub retrieve_timeout: Option<u64>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -130,6 +154,11 @@ struct FileSettings {
     max_concurrent_password_hashes: Option<usize>,
     failed_logins_per_address: Option<u32>,
     answer_cache_bytes: Option<usize>,
+    remote_allow: Option<Vec<String>>,
+    remote_ca_file: Option<String>,
+    retrieve_max_updates: Option<usize>,
+    retrieve_max_bytes: Option<u64>,
+    retrieve_timeout: Option<u64>,
 }
 
 /// The effective settings.
@@ -159,6 +188,11 @@ pub struct Settings {
     pub max_concurrent_password_hashes: usize,
     pub failed_logins_per_address: u32,
     pub answer_cache_bytes: usize,
+    pub remote_allow: Vec<String>,
+    pub remote_ca_file: Option<String>,
+    pub retrieve_max_updates: usize,
+    pub retrieve_max_bytes: u64,
+    pub retrieve_timeout: u64,
 }
 
 impl Default for Settings {
@@ -188,6 +222,11 @@ impl Default for Settings {
             max_concurrent_password_hashes: 4,
             failed_logins_per_address: 30,
             answer_cache_bytes: 64 * 1024 * 1024,
+            remote_allow: Vec::new(),
+            remote_ca_file: None,
+            retrieve_max_updates: 100_000,
+            retrieve_max_bytes: 256 * 1024 * 1024,
+            retrieve_timeout: 600,
         }
     }
 }
@@ -206,6 +245,7 @@ impl fmt::Debug for Settings {
             .field("access_token_ttl", &self.access_token_ttl)
             .field("workers", &self.workers)
             .field("job_lease", &self.job_lease)
+            .field("remote_allow", &self.remote_allow)
             .finish_non_exhaustive()
     }
 }
@@ -323,6 +363,31 @@ impl Settings {
                 .answer_cache_bytes
                 .or(file.answer_cache_bytes)
                 .unwrap_or(d.answer_cache_bytes),
+            remote_allow: args
+                .remote_allow
+                .clone()
+                .or(file.remote_allow)
+                .unwrap_or(d.remote_allow)
+                .into_iter()
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            remote_ca_file: args.remote_ca_file.clone().or(file.remote_ca_file),
+            retrieve_max_updates: args
+                .retrieve_max_updates
+                .or(file.retrieve_max_updates)
+                .unwrap_or(d.retrieve_max_updates)
+                .max(1),
+            retrieve_max_bytes: args
+                .retrieve_max_bytes
+                .or(file.retrieve_max_bytes)
+                .unwrap_or(d.retrieve_max_bytes)
+                .max(1),
+            retrieve_timeout: args
+                .retrieve_timeout
+                .or(file.retrieve_timeout)
+                .unwrap_or(d.retrieve_timeout)
+                .max(1),
         })
     }
 }
@@ -362,6 +427,11 @@ const KNOWN_ENV: &[&str] = &[
     "TOLLGATE_MAX_CONCURRENT_PASSWORD_HASHES",
     "TOLLGATE_FAILED_LOGINS_PER_ADDRESS",
     "TOLLGATE_ANSWER_CACHE_BYTES",
+    "TOLLGATE_REMOTE_ALLOW",
+    "TOLLGATE_REMOTE_CA_FILE",
+    "TOLLGATE_RETRIEVE_MAX_UPDATES",
+    "TOLLGATE_RETRIEVE_MAX_BYTES",
+    "TOLLGATE_RETRIEVE_TIMEOUT",
 ];
 
 fn warn_about_misspelled_env() {

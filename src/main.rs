@@ -151,8 +151,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!(e.message))?;
                 tracing::info!(added, "demo data loaded");
             }
+            for (place, n) in tollgate::secrets::retired_values(&db)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?
+            {
+                tracing::warn!(
+                    place = %place,
+                    values = n,
+                    "stored secrets in the retired enc:v1 format are no longer decrypted; enter them again"
+                );
+            }
             let listener = tokio::net::TcpListener::bind(&settings.listen).await?;
-            let state = AppState::new(db, settings, app::job_handlers());
+            let handlers = app::job_handlers(&settings);
+            let state = AppState::new(db, settings, handlers);
             app::serve(state, listener, app::shutdown_signal()).await?;
         }
         Command::Migrate => {

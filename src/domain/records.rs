@@ -208,8 +208,8 @@ pub async fn insert_values(
             }
         }
     }
-    encrypt_secrets(tx, table, &mut values).await?;
     let id = sys_id.unwrap_or_else(new_sys_id);
+    encrypt_secrets(tx, table, &id, &mut values).await?;
     let now = now_string();
     let mut names: Vec<&str> = SYSTEM_COLUMNS.iter().map(|c| c.name).collect();
     let mut args = new_system_values(&id, &now, actor);
@@ -338,6 +338,7 @@ pub async fn update(
             identity::users::revoke_tokens(&mut tx, sys_id).await?;
         }
     }
+    forget_secrets_of_a_moved_url(table, &current, &mut values);
     update_values(
         &mut tx,
         table,
@@ -362,7 +363,7 @@ pub async fn update_values(
     mut values: Vec<(&'static str, Value)>,
     actor: &str,
 ) -> Result<()> {
-    encrypt_secrets(tx, table, &mut values).await?;
+    encrypt_secrets(tx, table, sys_id, &mut values).await?;
     let capture = capturing_set(tx, table, actor).await?;
     let before = match capture {
         Some(_) => get_in_tx(tx, table, sys_id).await?,
@@ -475,11 +476,15 @@ pub async fn delete(db: &Db, table: &'static Table, sys_id: &str, actor: &str) -
     Ok(())
 }
 
-/// Secret columns are stored encrypted with the server's key. A secret
-/// written back as the mask the APIs show keeps its stored value.
+/// Secret columns are stored encrypted with the server's key, bound to
+/// their table, column and record. A secret written back as the mask the
+/// APIs show keeps its stored value. Everything else is encrypted as given:
+/// ciphertext never comes from a client ([`coerce`] refuses it), so nothing
+/// here passes through unencrypted.
 async fn encrypt_secrets(
     tx: &mut Tx,
     table: &Table,
+    sys_id: &str,
     values: &mut Vec<(&'static str, Value)>,
 ) -> Result<()> {
     let is_secret = |name: &str| {
@@ -492,9 +497,8 @@ async fn encrypt_secrets(
     });
     for (name, value) in values.iter_mut() {
         if let (true, Value::Text(clear)) = (is_secret(name), &*value) {
-            if !crate::secrets::is_encrypted(clear) {
-                *value = Value::Text(crate::secrets::encrypt(tx, clear).await?);
-            }
+            let binding = crate::secrets::Binding::new(table.name, name, sys_id);
+            *value = Value::Text(crate::secrets::encrypt(tx, clear, &binding).await?);
         }
     }
     Ok(())
@@ -650,12 +654,61 @@ async fn validate_text(column: &Column, text: String) -> Result<Value> {
             Ok(Value::Text(ids.join(",")))
         }
         ColumnType::Password => Ok(Value::Text(identity::password::hash(&text).await?)),
+        // A stored ciphertext given back would be kept as the secret and
+        // decrypted for whoever uses it: a client gives clear values only.
+        ColumnType::Secret if crate::secrets::is_encrypted(&text) => Err(Error::invalid(
+            name,
+            "is an encrypted value (enc:...); give the clear value, which the server encrypts",
+        )),
         _ => Ok(Value::Text(text)),
     }
 }
 
+/// Checks a whole record as stored text (an update set's payload) the way a
+/// direct write of the same values is checked: each value's type and format,
+/// choices, mandatory fields, references that must exist, and the table's own
+/// rules (a policy must compile). A commit applies a payload only after this,
+/// so an update set can carry nothing a user could not have written here.
+pub async fn validate_payload(
+    tx: &mut Tx,
+    table: &Table,
+    payload: &Map<String, Json>,
+) -> Result<()> {
+    let mut values = Vec::new();
+    for column in table.all_columns().into_iter().skip(SYSTEM_COLUMNS.len()) {
+        let raw = payload.get(column.name).cloned().unwrap_or(Json::Null);
+        if column.ty.is_secret() {
+            // A password hash or a ciphertext made with another instance's
+            // key means nothing here; such columns never travel.
+            if !raw.is_null() && raw.as_str() != Some("") {
+                return Err(Error::invalid(
+                    column.name,
+                    "a secret column cannot be set by an update set",
+                ));
+            }
+            continue;
+        }
+        let value = coerce(column, &raw).await?;
+        if column.mandatory && (value.is_null() || value.as_str() == Some("")) {
+            return Err(Error::missing(column.name));
+        }
+        values.push((column, value));
+    }
+    table_rules(table, &values).await?;
+    check_references(tx, &values).await?;
+    table_rules_in_tx(tx, table, &values).await?;
+    Ok(())
+}
+
 /// Rules particular to a table, checked on every insert and update.
 async fn table_rules(table: &Table, values: &[(&'static Column, Value)]) -> Result<()> {
+    if table.name == "sys_update_set_source" {
+        // The form of a remote instance URL; whether the server may reach
+        // it is its configuration's say, checked when it is used.
+        if let Some((_, Value::Text(url))) = values.iter().find(|(c, _)| c.name == "url") {
+            crate::domain::update_sets::remote::parse_url(url)?;
+        }
+    }
     if table.name == "sn_pace_policy" {
         // A policy that does not compile is refused when it is saved (the
         // check runs in the policy sandbox, like every evaluation).
@@ -669,6 +722,38 @@ async fn table_rules(table: &Table, values: &[(&'static Column, Value)]) -> Resu
         }
     }
     Ok(())
+}
+
+/// A remote instance whose URL changes forgets its stored password (unless
+/// the same write gives a new one): the password was given for the old
+/// address, and sending it wherever the URL now points would hand it to
+/// whoever changed the URL.
+fn forget_secrets_of_a_moved_url(
+    table: &Table,
+    current: &Row,
+    values: &mut Vec<(&'static Column, Value)>,
+) {
+    if table.name != "sys_update_set_source" {
+        return;
+    }
+    let moved = values
+        .iter()
+        .any(|(c, v)| c.name == "url" && v.to_display_string() != current.string("url"));
+    if !moved {
+        return;
+    }
+    let new_password = values.iter().any(|(c, v)| {
+        c.name == "password"
+            && !v.is_null()
+            && v.as_str() != Some(crate::http::table_api::SECRET_MASK)
+            && v.as_str() != Some("")
+    });
+    if !new_password {
+        values.retain(|(c, _)| c.name != "password");
+        if let Some(column) = table.column("password") {
+            values.push((column, Value::Null));
+        }
+    }
 }
 
 /// Rules particular to a table that read other records.

@@ -177,6 +177,7 @@ pub async fn retrieve(
 ) -> Result<Response> {
     let p = Params::new(query, body);
     let update_set_id = p.required("update_set_id")?;
+    crate::domain::update_sets::retrieve::check_update_set_id(&update_set_id)?;
     let source = match (p.text("update_source_id")?, p.text("update_source_instance_id")?) {
         (Some(id), _) => state
             .db

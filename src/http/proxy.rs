@@ -185,8 +185,14 @@ mod tests {
     fn the_client_is_the_last_forwarded_address_that_is_not_a_proxy() {
         let t: TrustedProxies = "10.0.0.0/8".parse().unwrap();
         let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.0.0.2".parse().unwrap());
-        assert_eq!(forwarded_client(&h, &t), Some("203.0.113.7".parse().unwrap()));
+        h.insert(
+            "x-forwarded-for",
+            "6.6.6.6, 203.0.113.7, 10.0.0.2".parse().unwrap(),
+        );
+        assert_eq!(
+            forwarded_client(&h, &t),
+            Some("203.0.113.7".parse().unwrap())
+        );
         h.insert("x-forwarded-for", "not-an-address".parse().unwrap());
         assert_eq!(forwarded_client(&h, &t), None);
     }

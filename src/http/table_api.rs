@@ -36,7 +36,7 @@ fn can_read(caller: &Caller, table: &Table) -> Result<()> {
 }
 
 fn can_write(caller: &Caller, table: &Table) -> Result<()> {
-    if table.view {
+    if table.server_written() {
         return Err(Error::forbidden(&[]).with_detail(format!(
             "{} is read-only: the server maintains it",
             table.name

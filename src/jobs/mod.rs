@@ -217,8 +217,8 @@ impl JobQueue {
             .await
     }
 
-    /// Queues a job that runs at most once (unless its worker dies and the
-    /// lease expires): for work whose failure is an answer for the client,
+    /// Queues a job that runs at most once (a worker that dies in the middle
+    /// of it fails it once its lease expires): for work whose failure is an answer for the client,
     /// such as a commit refused for its content or a remote instance down.
     pub async fn enqueue_once(
         &self,
@@ -302,13 +302,18 @@ impl JobQueue {
     }
 
     /// Claims the next due job for `owner`, as of `now_ms`: a pending job
-    /// whose time has come, or a running one whose lease has expired.
+    /// whose time has come, or a running one whose lease has expired and
+    /// that has attempts left.
     pub async fn claim(&self, owner: &str, now_ms: i64) -> Result<Option<JobContext>> {
+        // `attempts < max_attempts`: a job whose worker died on its last
+        // attempt is never taken back (it would take the next worker down
+        // too); [`JobQueue::fail_abandoned`] marks it failed.
         let sql = format!(
             "UPDATE tollgate_job SET state = 'running', lease_owner = $1, lease_expires_at = $2, \
              attempts = attempts + 1, updated_on = $3 \
              WHERE id = (SELECT id FROM tollgate_job \
-                 WHERE (state = 'pending' AND run_at <= $4) OR (state = 'running' AND lease_expires_at < $4) \
+                 WHERE (state = 'pending' AND run_at <= $4) \
+                    OR (state = 'running' AND lease_expires_at < $4 AND attempts < max_attempts) \
                  ORDER BY run_at, id LIMIT 1{}) \
              RETURNING id, kind, payload, attempts, max_attempts",
             dialect::skip_locked(self.db.backend())
@@ -325,7 +330,12 @@ impl JobQueue {
                 ],
             )
             .await?;
-        let Some(row) = row else { return Ok(None) };
+        let Some(row) = row else {
+            // Nothing to run: a moment to settle abandoned jobs, kept off
+            // the path of a busy queue (one more write per idle poll).
+            self.fail_abandoned(now_ms).await?;
+            return Ok(None);
+        };
         Ok(Some(JobContext {
             id: row.string("id"),
             kind: row.string("kind"),
@@ -335,6 +345,35 @@ impl JobQueue {
             db: self.db.clone(),
             lease: self.lease,
         }))
+    }
+
+    /// Fails every job whose lease expired on its last attempt. A lease
+    /// expires when its worker died (or hung) in the middle of the job; when
+    /// that keeps happening the job itself is the likely cause (a poison job
+    /// that takes the process down), and running it again after each restart
+    /// would crash-loop the server. Returns how many jobs were failed.
+    pub async fn fail_abandoned(&self, now_ms: i64) -> Result<u64> {
+        let n = self
+            .db
+            .execute(
+                "UPDATE tollgate_job SET state = 'failed', error = $1, \
+                 status_message = 'This operation failed', \
+                 lease_owner = NULL, lease_expires_at = NULL, updated_on = $2 \
+                 WHERE state = 'running' AND lease_expires_at < $3 AND attempts >= max_attempts",
+                &[
+                    Value::from(ABANDONED_MESSAGE),
+                    Value::Text(now_string()),
+                    Value::Int(now_ms),
+                ],
+            )
+            .await?;
+        if n > 0 {
+            tracing::error!(
+                jobs = n,
+                "failed jobs whose worker died on their last attempt"
+            );
+        }
+        Ok(n)
     }
 
     /// Runs a claimed job to its end: success commits its effects with its
@@ -477,6 +516,10 @@ impl JobQueue {
         &self.notify
     }
 }
+
+/// The error of a job failed by [`JobQueue::fail_abandoned`].
+pub const ABANDONED_MESSAGE: &str = "The worker running this job stopped before finishing it \
+     (the process died or hung) and the job has used all of its attempts; it is not run again";
 
 /// Attempts of a job queued with [`JobQueue::enqueue`].
 const DEFAULT_ATTEMPTS: i64 = 3;

@@ -237,6 +237,13 @@ impl Table {
         false
     }
 
+    /// Whether only the server writes this table: views, and the tables
+    /// holding update sets' contents ([`SERVER_WRITTEN`]). The Table API
+    /// refuses every write to them, an admin's included.
+    pub fn server_written(&self) -> bool {
+        self.view || SERVER_WRITTEN.contains(&self.name)
+    }
+
     /// SQL restricting rows of the storage table to this table's classes
     /// (empty outside hierarchies). Class names are registry constants.
     pub fn class_filter(&self) -> String {
@@ -248,6 +255,14 @@ impl Table {
         format!(" AND sys_class_name IN ({})", names.join(", "))
     }
 }
+
+/// Tables written by the server only. A retrieved update set and its updates
+/// come from retrieval (what a remote instance holds), captured updates from
+/// capture (what a user changed here); a commit applies them and a back-out
+/// restores from them. Rows crafted through the Table API would let a user
+/// apply any payload to any table, so no client writes them; their preview
+/// problems stay writable (a problem is resolved by setting its status).
+pub const SERVER_WRITTEN: &[&str] = &["sys_remote_update_set", "sys_update_xml"];
 
 /// Looks a table up by name.
 pub fn table(name: &str) -> Option<&'static Table> {

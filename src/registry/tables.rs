@@ -1342,7 +1342,9 @@ pub static TABLES: &[Table] = &[
             )
             .read_only(),
             Column::new("parameters", "Parameters", T::String).read_only(),
-            Column::new("payload", "Payload", T::String).read_only(),
+            // An uploaded document, which may carry new values of secure
+            // nodes: stored encrypted, shown masked, never filtered on.
+            Column::new("payload", "Payload", T::Secret).read_only(),
             Column::new("output", "Output", T::String).read_only(),
             Column::new("errors", "Errors", T::String).read_only(),
         ],

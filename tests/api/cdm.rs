@@ -2341,3 +2341,118 @@ async fn a_deployable_is_renamed_described_and_disconnected() {
         .await
         .is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_document_with_secure_values_is_never_readable_without_the_secrets_role() {
+    let app = TestApp::spawn().await;
+    create_app(&app, APP).await;
+    let viewer = app.user("vera", &["sn_cdm.cdm.viewer"]).await;
+    let keeper = app
+        .user("sam", &["sn_cdm.cdm.viewer", "sn_cdm.cdm_secrets"])
+        .await;
+    let (number, _) = changeset(&app, APP).await;
+    ok(&add_node(&app, &number, "/payments/components/svc", "component", None).await);
+    let res = admin(
+        &app,
+        "POST",
+        &format!(
+            "/api/sn_cdm/editor/nodes?{}",
+            qs(&[
+                ("changesetNumber", number.as_str()),
+                ("fullNamePath", "/payments/components/svc/password"),
+                ("type", "cdi"),
+                ("value", "old-s3cret"),
+                ("secure", "true"),
+            ])
+        ),
+    )
+    .await;
+    ok(&res);
+    assert_committed(&commit(&app, &number, &PUBLISH).await);
+
+    // An upload sets the secure node's new value.
+    let (second, _) = changeset(&app, APP).await;
+    let res = upload(
+        &app,
+        "components",
+        &[
+            ("appName", APP),
+            ("namePath", "svc"),
+            ("dataFormat", "json"),
+            ("changesetNumber", &second),
+        ],
+        r#"{"password": "n3w-s3cret-value", "user": "app"}"#,
+    )
+    .await;
+    let upload_id = ok(&res)["upload_id"].as_str().unwrap().to_owned();
+
+    // Queued, the document is stored encrypted...
+    let stored = app
+        .db
+        .fetch_optional(
+            "SELECT payload FROM sn_cdm_request_queue WHERE sys_id = $1",
+            &[tollgate::storage::Value::from(upload_id.as_str())],
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .string("payload");
+    assert!(stored.starts_with("enc:v2:"), "{stored}");
+    assert!(!stored.contains("n3w-s3cret"));
+    // ...shown masked through the Table API, and cannot be searched.
+    let res = call(
+        &app,
+        "GET",
+        &format!("/api/now/table/sn_cdm_request_queue/{upload_id}"),
+        &viewer,
+    )
+    .await;
+    assert_eq!(ok(&res)["payload"], "*******", "{}", res.text);
+    assert!(!res.text.contains("n3w-s3cret"), "{}", res.text);
+    let res = call(
+        &app,
+        "GET",
+        "/api/now/table/sn_cdm_request_queue?sysparm_query=payloadLIKEn3w-s3cret",
+        &viewer,
+    )
+    .await;
+    assert!(!res.text.contains("n3w-s3cret"), "{}", res.text);
+    assert!(
+        res.status != StatusCode::OK || ok(&res).as_array().is_none_or(|rows| rows.is_empty()),
+        "no oracle on the payload: {}",
+        res.text
+    );
+
+    // The upload job still reads it, and the new value lands (encrypted).
+    run_jobs(&app).await;
+    assert_eq!(upload_status(&app, &upload_id).await["state"], "completed");
+    for auth in [&viewer, &keeper] {
+        let res = call(
+            &app,
+            "GET",
+            &format!("/api/now/table/sn_cdm_request_queue/{upload_id}"),
+            auth,
+        )
+        .await;
+        assert!(!res.text.contains("n3w-s3cret"), "{}", res.text);
+        let res = call(
+            &app,
+            "GET",
+            "/api/now/table/sn_cdm_node?sysparm_query=name%3Dpassword",
+            auth,
+        )
+        .await;
+        assert!(!res.text.contains("s3cret"), "{}", res.text);
+    }
+    assert_committed(&commit(&app, &second, &PUBLISH).await);
+    let path =
+        "/api/sn_cdm/editor/nodes?parentFullNamePath=%2Fpayments%2Fcomponents%2Fsvc&name=password";
+    let res = call(
+        &app,
+        "GET",
+        &format!("{path}&decryptPassword=true"),
+        &keeper,
+    )
+    .await;
+    assert_eq!(ok(&res)[0]["value"], "n3w-s3cret-value", "{}", res.text);
+}

@@ -178,7 +178,13 @@ pub async fn fresh_db() -> (Db, Cleanup) {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        TestApp::spawn_with(test_settings(), tollgate::app::job_handlers()).await
+        TestApp::spawn_with_settings(test_settings()).await
+    }
+
+    /// A test app with these settings and the job handlers they set up.
+    pub async fn spawn_with_settings(settings: Settings) -> TestApp {
+        let handlers = tollgate::app::job_handlers(&settings);
+        TestApp::spawn_with(settings, handlers).await
     }
 
     pub async fn spawn_with(settings: Settings, handlers: Vec<Arc<dyn JobHandler>>) -> TestApp {

@@ -1074,7 +1074,7 @@ fn retry_after(res: &TestResponse) -> u64 {
 
 #[tokio::test]
 async fn failed_logins_past_the_address_budget_are_refused_429_with_retry_after_in_every_family() {
-    let app = TestApp::spawn_with(with_login_budget(5), tollgate::app::job_handlers()).await;
+    let app = TestApp::spawn_with_settings(with_login_budget(5)).await;
     let attacker = "198.51.100.7";
     for i in 0..5 {
         let guess = Auth::Basic(format!("user{i}"), "guess".into());

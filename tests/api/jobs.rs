@@ -146,6 +146,62 @@ async fn a_job_whose_worker_was_killed_is_taken_over_and_completes_exactly_once(
 }
 
 #[tokio::test]
+async fn a_job_whose_worker_died_on_its_last_attempt_is_failed_not_run_again() {
+    let app = app_with(vec![Arc::new(RecordEffect {
+        hold_first_attempt: None,
+    })])
+    .await;
+    let q = queue(&app).clone();
+    let job = q
+        .enqueue("test.record_effect", &json!({}), "test")
+        .await
+        .unwrap();
+
+    // Three workers in a row claim the job and die in it (a poison job that
+    // takes the process down): each lease expires with the job still running.
+    let mut t = now();
+    for attempt in 1..=3 {
+        let ctx = q.claim("doomed", t).await.unwrap().expect("claimed");
+        assert_eq!(ctx.attempt, attempt);
+        drop(ctx);
+        t += 31_000;
+    }
+
+    // After the third death the job is not handed out a fourth time...
+    assert!(q.claim("next", t).await.unwrap().is_none());
+    let p = q.progress(&job).await.unwrap().unwrap();
+    assert_eq!(p.state, JobState::Failed);
+    assert_eq!(p.attempts, 3, "never past its maximum");
+    assert!(
+        p.error.contains("worker") && p.error.contains("attempts"),
+        "{}",
+        p.error
+    );
+    assert_eq!(effects(&app, &job).await, 0);
+
+    // ...and the family's status endpoint says so.
+    let res = app.get(&format!("/api/sn_cicd/progress/{job}")).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(res.body["result"]["status"], "3");
+    assert_eq!(res.body["result"]["status_label"], "Failed");
+    assert!(
+        res.body["result"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("worker"),
+        "{}",
+        res.text
+    );
+
+    // Later claims leave it failed.
+    assert!(q.claim("later", t + 600_000).await.unwrap().is_none());
+    assert_eq!(
+        q.progress(&job).await.unwrap().unwrap().state,
+        JobState::Failed
+    );
+}
+
+#[tokio::test]
 async fn a_worker_that_lost_its_lease_cannot_complete_the_job_a_second_time() {
     let app = app_with(vec![Arc::new(RecordEffect {
         hold_first_attempt: None,

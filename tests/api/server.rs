@@ -24,7 +24,8 @@ async fn the_server_answers_on_its_port_and_stops_when_told() {
         workers: 1,
         ..test_settings()
     };
-    let state = AppState::new(db, settings, app::job_handlers());
+    let handlers = app::job_handlers(&settings);
+    let state = AppState::new(db, settings, handlers);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

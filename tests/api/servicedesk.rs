@@ -1869,7 +1869,7 @@ async fn the_list_cache_keys_on_a_hash_of_list_info_and_holds_at_most_its_byte_b
         answer_cache_bytes: budget,
         ..test_settings()
     };
-    let app = TestApp::spawn_with(settings, tollgate::app::job_handlers()).await;
+    let app = TestApp::spawn_with_settings(settings).await;
     app.demo().await;
     let admin = Auth::admin();
     let list = |input: Value| {

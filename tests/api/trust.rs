@@ -224,7 +224,7 @@ async fn nested_xml_past_the_depth_limit_is_a_400_that_names_the_limit() {
         body_limit: 2 * 1024 * 1024,
         ..test_settings()
     };
-    let app = TestApp::spawn_with(settings, tollgate::app::job_handlers()).await;
+    let app = TestApp::spawn_with_settings(settings).await;
     let res = app
         .send(request(
             "POST",
@@ -317,7 +317,7 @@ async fn v3_search_criteria_past_the_limit_and_huge_pages_are_refused_by_name() 
         max_query_terms: 50,
         ..test_settings()
     };
-    let app = TestApp::spawn_with(settings, tollgate::app::job_handlers()).await;
+    let app = TestApp::spawn_with_settings(settings).await;
     let criteria: Vec<Value> = (0..100)
         .map(|i| json!({"field": "title", "condition": "is", "value": format!("t{i}"), "logical_operator": "or"}))
         .collect();
@@ -349,7 +349,7 @@ async fn sysparm_limit_is_capped_at_the_max_page_size() {
         max_page_size: 2,
         ..test_settings()
     };
-    let app = TestApp::spawn_with(settings, tollgate::app::job_handlers()).await;
+    let app = TestApp::spawn_with_settings(settings).await;
     for name in ["u1", "u2", "u3"] {
         app.user(name, &[]).await;
     }
@@ -394,7 +394,7 @@ async fn forwarding_headers_are_believed_only_from_trusted_proxies() {
         trusted_proxies: "10.0.0.0/8".parse().unwrap(),
         ..test_settings()
     };
-    let app = TestApp::spawn_with(settings, tollgate::app::job_handlers()).await;
+    let app = TestApp::spawn_with_settings(settings).await;
 
     let res = app
         .send(list_users("203.0.113.9:5000", "evil.example", "https"))
@@ -449,7 +449,7 @@ async fn metrics_and_openapi_need_credentials_unless_a_setting_opens_them() {
         public_openapi: true,
         ..test_settings()
     };
-    let open = TestApp::spawn_with(settings, tollgate::app::job_handlers()).await;
+    let open = TestApp::spawn_with_settings(settings).await;
     for path in ["/metrics", "/openapi.json"] {
         let res = open.request("GET", path, &Auth::None, None).await;
         assert_eq!(res.status, StatusCode::OK, "{path}: {}", res.text);

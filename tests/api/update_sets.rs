@@ -22,6 +22,7 @@ use tollgate::demo::update_sets::{
     SECOND_OF_MULTIPLE, SOURCE_ID,
 };
 use tollgate::domain::update_sets::jobs as us_jobs;
+use tollgate::domain::update_sets::remote::RemotePolicy;
 use tollgate::identity::roles::CICD_AUTOMATION;
 use tollgate::jobs::JobHandler;
 use tollgate::storage::Value as DbValue;
@@ -39,6 +40,20 @@ const REGO: &str = "package tollgate.policy\n\ndefault compliant := false\n\ncom
 // ---------------------------------------------------------------------------
 // Jobs and progress
 // ---------------------------------------------------------------------------
+
+/// Settings for tests whose remote instances (fake remotes, or this server
+/// itself) listen on the loopback address: the server reaches a loopback
+/// remote only when `remote_allow` lists it.
+fn loopback_settings() -> tollgate::config::Settings {
+    tollgate::config::Settings {
+        remote_allow: vec!["127.0.0.1".into()],
+        ..test_settings()
+    }
+}
+
+async fn spawn() -> TestApp {
+    TestApp::spawn_with_settings(loopback_settings()).await
+}
 
 /// Runs every due job to its end, as a worker would.
 async fn run_jobs(app: &TestApp) {
@@ -273,8 +288,23 @@ async fn fake_remote(
     pages: Vec<(u16, String)>,
     delay: Duration,
 ) -> SocketAddr {
+    let app = fake_remote_router(set_id, pages, delay);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+/// The routes of [`fake_remote`].
+fn fake_remote_router(
+    set_id: &'static str,
+    pages: Vec<(u16, String)>,
+    delay: Duration,
+) -> axum::Router {
     let pages = Arc::new(pages);
-    let app = axum::Router::new().fallback(
+    axum::Router::new().fallback(
         move |uri: axum::http::Uri,
               axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>| {
             let pages = pages.clone();
@@ -308,13 +338,7 @@ async fn fake_remote(
                 }
             }
         },
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    addr
+    )
 }
 
 /// A fake remote whose first page of updates is full and whose second
@@ -552,44 +576,68 @@ fn change(table: &str, payload: &Value, base: Option<&Value>) -> Value {
 /// A retrieved set made through the Table API, as retrieval would leave it
 /// (state loaded); returns its sys_id.
 async fn retrieved_set(app: &TestApp, name: &str, updates: &[Value]) -> String {
-    let set = create(
-        app,
-        "sys_remote_update_set",
-        json!({"name": name, "application": SCOPE_ID}),
+    // Retrieved sets are written by the server only (the Table API refuses
+    // them): made here the way retrieval makes them.
+    let mut tx = app.db.begin().await.unwrap();
+    let id = tollgate::domain::records::insert_values(
+        &mut tx,
+        tollgate::registry::table("sys_remote_update_set").unwrap(),
+        None,
+        vec![
+            ("name", DbValue::from(name)),
+            ("application", DbValue::from(SCOPE_ID)),
+        ],
+        "admin",
     )
-    .await;
-    let id = text(&set["sys_id"]).to_owned();
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
     for (i, u) in updates.iter().enumerate() {
         add_update(app, &id, u, i as i64 + 1).await;
     }
     id
 }
 
-/// Adds one update to a retrieved set through the Table API.
+/// Adds one update to a retrieved set, as retrieval writes it.
 async fn add_update(app: &TestApp, remote_set: &str, u: &Value, sequence: i64) -> String {
-    let table = text(&u["table"]);
-    let record_id = text(&u["record_sys_id"]);
+    let table = text(&u["table"]).to_owned();
+    let record_id = text(&u["record_sys_id"]).to_owned();
     let as_text = |v: &Value| match v {
-        Value::Object(_) => json!(v.to_string()),
-        _ => Value::Null,
+        Value::Object(_) => DbValue::from(v.to_string()),
+        _ => DbValue::Null,
     };
-    let mut body = json!({
-        "remote_update_set": remote_set,
-        "name": format!("{table}_{record_id}"),
-        "table": table,
-        "record_sys_id": record_id,
-        "target_name": u["payload"]["name"].as_str().or(u["base_payload"]["name"].as_str()).unwrap_or(""),
-        "action": u["action"],
-        "payload": as_text(&u["payload"]),
-        "base_payload": as_text(&u["base_payload"]),
-        "application": SCOPE_ID,
-        "sequence": sequence,
-    });
+    let target = u["payload"]["name"]
+        .as_str()
+        .or(u["base_payload"]["name"].as_str())
+        .unwrap_or("")
+        .to_owned();
+    let mut values = vec![
+        ("remote_update_set", DbValue::from(remote_set)),
+        ("name", DbValue::from(format!("{table}_{record_id}"))),
+        ("table", DbValue::from(table.as_str())),
+        ("record_sys_id", DbValue::from(record_id.as_str())),
+        ("target_name", DbValue::from(target)),
+        ("action", DbValue::from(text(&u["action"]))),
+        ("payload", as_text(&u["payload"])),
+        ("base_payload", as_text(&u["base_payload"])),
+        ("application", DbValue::from(SCOPE_ID)),
+        ("sequence", DbValue::Int(sequence)),
+    ];
     if let Some(b) = u["base_update_set"].as_str() {
-        body["base_update_set"] = json!(b);
+        values.push(("base_update_set", DbValue::from(b)));
     }
-    let r = create(app, "sys_update_xml", body).await;
-    text(&r["sys_id"]).to_owned()
+    let mut tx = app.db.begin().await.unwrap();
+    let id = tollgate::domain::records::insert_values(
+        &mut tx,
+        tollgate::registry::table("sys_update_xml").unwrap(),
+        None,
+        values,
+        "admin",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
 }
 
 async fn template_description(app: &TestApp) -> String {
@@ -867,7 +915,7 @@ async fn committed_batch(app: &TestApp) -> (String, String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_example_makes_an_update_set_in_progress_in_the_scope() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let res = app
         .raw(
@@ -924,7 +972,7 @@ async fn create_example_makes_an_update_set_in_progress_in_the_scope() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retrieve_example_copies_the_complete_set_with_its_two_updates() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     serve_demo_source(&app).await;
     let res = app
@@ -984,7 +1032,7 @@ async fn retrieve_example_copies_the_complete_set_with_its_two_updates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preview_example_previews_the_retrieved_set() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     assert_eq!(remote_state(&app, PREVIEW_SET).await, "loaded");
     let res = app
@@ -1012,7 +1060,7 @@ async fn preview_example_previews_the_retrieved_set() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_example_applies_the_set_and_makes_its_local_copy() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let property = "4ee89999c9e19e10f877184664aecd01";
     assert!(record(&app, "sys_properties", property).await.is_none());
@@ -1064,7 +1112,7 @@ async fn commit_example_applies_the_set_and_makes_its_local_copy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_multiple_example_commits_both_sets_in_order() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let res = app
         .raw(
@@ -1116,7 +1164,7 @@ async fn commit_multiple_example_commits_both_sets_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn back_out_example_deletes_the_property_the_set_inserted() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     assert!(record(&app, "sys_properties", COMMITTED_PROPERTY)
         .await
@@ -1153,7 +1201,7 @@ async fn back_out_example_deletes_the_property_the_set_inserted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_versioned_urls_answer_like_the_default_ones() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let res = cicd(
         &app,
@@ -1177,7 +1225,7 @@ async fn the_versioned_urls_answer_like_the_default_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xml_is_answered_when_asked_for_and_progress_reads_as_xml() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let res = xml_call(
         &app,
@@ -1246,7 +1294,7 @@ async fn xml_is_answered_when_asked_for_and_progress_reads_as_xml() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_xml_request_body_is_read_like_json() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     commit_ok(&app, COMMIT_SET).await;
     let path = format!(
@@ -1298,7 +1346,7 @@ async fn an_xml_request_body_is_read_like_json() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_come_back_as_xml_when_xml_is_asked_for() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let res = xml_call(
         &app,
@@ -1372,7 +1420,7 @@ async fn errors_come_back_as_xml_when_xml_is_asked_for() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_to_configuration_are_captured_into_the_current_update_set() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let set = new_update_set(&app, "Captured").await;
     make_current(&app, &set).await;
@@ -1486,7 +1534,7 @@ async fn writes_to_configuration_are_captured_into_the_current_update_set() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cascaded_delete_is_captured_with_the_record_it_follows() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let template = create(
         &app,
@@ -1535,7 +1583,7 @@ async fn a_cascaded_delete_is_captured_with_the_record_it_follows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_captured_without_a_current_update_set_in_progress() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let before = (
         app.count("sys_update_xml").await,
@@ -1604,7 +1652,7 @@ async fn nothing_is_captured_without_a_current_update_set_in_progress() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_users_current_set_does_not_capture_the_admins_writes() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let set = new_update_set(&app, "Rita's").await;
     create(
@@ -1625,7 +1673,7 @@ async fn another_users_current_set_does_not_capture_the_admins_writes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_tables_are_never_captured() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let set = new_update_set(&app, "Data").await;
     make_current(&app, &set).await;
@@ -1670,7 +1718,7 @@ async fn data_tables_are_never_captured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_refuses_a_missing_name_a_missing_or_unknown_scope_and_a_duplicate() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let base = "/api/sn_cicd/update_set/create";
     refused(
@@ -1737,7 +1785,7 @@ async fn create_refuses_a_missing_name_a_missing_or_unknown_scope_and_a_duplicat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retrieve_refuses_a_missing_set_or_source_an_unknown_source_and_a_bad_flag() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let base = "/api/sn_cicd/update_set/retrieve";
     refused(
@@ -1803,7 +1851,7 @@ async fn retrieve_refuses_a_missing_set_or_source_an_unknown_source_and_a_bad_fl
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preview_and_commit_refuse_unknown_and_committed_sets() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     refused(
         &app,
@@ -1857,7 +1905,7 @@ async fn preview_and_commit_refuse_unknown_and_committed_sets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_multiple_refuses_committed_repeated_unknown_and_missing_ids() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let base = "/api/sn_cicd/update_set/commitMultiple";
     refused(
@@ -1931,7 +1979,7 @@ async fn commit_multiple_refuses_committed_repeated_unknown_and_missing_ids() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn back_out_refuses_unknown_unfinished_and_backed_out_sets() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let base = "/api/sn_cicd/update_set/back_out";
     refused(&app, base, None, StatusCode::BAD_REQUEST, "update_set_id").await;
@@ -1973,7 +2021,7 @@ async fn back_out_refuses_unknown_unfinished_and_backed_out_sets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cicd_role_is_required_and_credentials_are_checked() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let nobody = app.user("x", &[]).await;
     let automation = app.user("automation", &[CICD_AUTOMATION]).await;
@@ -2030,7 +2078,7 @@ async fn the_cicd_role_is_required_and_credentials_are_checked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_that_is_down_fails_the_retrieval_saying_it_could_not_be_reached() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let addr = closed_port().await;
     let error = failed_retrieval(&app, &format!("http://{addr}"), BASELINE_SET).await;
@@ -2043,7 +2091,7 @@ async fn a_remote_that_is_down_fails_the_retrieval_saying_it_could_not_be_reache
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_that_answers_garbage_fails_the_retrieval_saying_it_is_not_json() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let addr = canned_server(
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 8\r\nConnection: close\r\n\r\nnot json",
@@ -2056,7 +2104,7 @@ async fn a_remote_that_answers_garbage_fails_the_retrieval_saying_it_is_not_json
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_that_refuses_the_credentials_fails_the_retrieval_with_its_status() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let addr = serve(&app).await;
     let source =
@@ -2072,19 +2120,22 @@ async fn a_remote_that_refuses_the_credentials_fails_the_retrieval_with_its_stat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_that_does_not_answer_in_time_fails_the_retrieval() {
-    let handlers: Vec<Arc<dyn JobHandler>> = tollgate::app::job_handlers()
+    let handlers: Vec<Arc<dyn JobHandler>> = tollgate::app::job_handlers(&loopback_settings())
         .into_iter()
         .map(|h| -> Arc<dyn JobHandler> {
             if h.kind() == us_jobs::RETRIEVE {
                 Arc::new(us_jobs::Retrieve {
-                    timeout: Duration::from_millis(300),
+                    policy: RemotePolicy {
+                        request_timeout: Duration::from_millis(300),
+                        ..RemotePolicy::from_settings(&loopback_settings())
+                    },
                 })
             } else {
                 h
             }
         })
         .collect();
-    let app = TestApp::spawn_with(test_settings(), handlers).await;
+    let app = TestApp::spawn_with(loopback_settings(), handlers).await;
     app.demo().await;
     let addr = silent_server().await;
     let started = std::time::Instant::now();
@@ -2099,7 +2150,7 @@ async fn a_remote_that_does_not_answer_in_time_fails_the_retrieval() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_a_complete_update_set_that_exists_on_the_remote_can_be_retrieved() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let addr = serve(&app).await;
     let url = format!("http://{addr}");
@@ -2128,7 +2179,7 @@ async fn only_a_complete_update_set_that_exists_on_the_remote_can_be_retrieved()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_that_fails_on_the_second_page_leaves_nothing_half_retrieved() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ace";
     let addr = paged_remote(
@@ -2140,9 +2191,10 @@ async fn a_remote_that_fails_on_the_second_page_leaves_nothing_half_retrieved() 
     )
     .await;
     let error = failed_retrieval(&app, &format!("http://{addr}"), SET).await;
+    assert!(error.contains("500"), "{error}");
     assert!(
-        error.contains("500") && error.contains("database on fire"),
-        "{error}"
+        !error.contains("database on fire"),
+        "what the remote answered is not echoed: {error}"
     );
 
     // The same remote answering the second page reads all 2,001 updates.
@@ -2181,7 +2233,7 @@ async fn a_remote_that_fails_on_the_second_page_leaves_nothing_half_retrieved() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_update_that_is_not_well_formed_fails_the_retrieval() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5acf";
     let bad = json!({"result": [{
@@ -2190,12 +2242,16 @@ async fn a_remote_update_that_is_not_well_formed_fails_the_retrieval() {
     }]});
     let addr = paged_remote(SET, (200, bad.to_string())).await;
     let error = failed_retrieval(&app, &format!("http://{addr}"), SET).await;
-    assert!(error.contains("DROP TABLE"), "{error}");
+    assert!(error.contains("action"), "{error}");
+    assert!(
+        !error.contains("DROP TABLE"),
+        "what the remote answered is not echoed: {error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_instance_password_is_stored_encrypted_and_shown_masked() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let source = remote_instance(&app, "http://127.0.0.1:9", "admin", "s3cret-value").await;
     let stored = app
         .db
@@ -2221,7 +2277,7 @@ async fn a_remote_instance_password_is_stored_encrypted_and_shown_masked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_preview_previews_and_cleanup_retrieved_replaces_the_earlier_copy() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     serve_demo_source(&app).await;
     let retrieve = |extra: &'static str| {
@@ -2294,7 +2350,7 @@ async fn auto_preview_previews_and_cleanup_retrieved_replaces_the_earlier_copy()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cleanup_retrieved_removes_the_earlier_copys_preview_problems_too() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     serve_demo_source(&app).await;
     let retrieve = |extra: &'static str| {
@@ -2340,7 +2396,7 @@ async fn cleanup_retrieved_removes_the_earlier_copys_preview_problems_too() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preview_finds_a_collision_with_a_local_change_made_after_the_base() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let here = template_description(&app).await;
     let colliding = template_change_set(&app, "Colliding", "An older description", "Remote").await;
@@ -2377,7 +2433,7 @@ async fn preview_finds_a_collision_with_a_local_change_made_after_the_base() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preview_finds_a_reference_to_a_record_missing_on_both_sides() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let phase = records(
         &app,
@@ -2437,7 +2493,7 @@ async fn preview_finds_a_reference_to_a_record_missing_on_both_sides() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preview_finds_an_update_based_on_a_retrieved_set_not_yet_committed() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let earlier_remote_id = "eaea0000eaea0000eaea0000eaea0001";
     let earlier = retrieved_set(
@@ -2485,7 +2541,7 @@ async fn preview_finds_an_update_based_on_a_retrieved_set_not_yet_committed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preview_finds_two_updates_of_one_record_in_a_set_as_a_conflict() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let here = template_description(&app).await;
     let set = template_change_set(&app, "Twice the template", &here, "First").await;
@@ -2528,7 +2584,7 @@ async fn preview_finds_two_updates_of_one_record_in_a_set_as_a_conflict() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_later_update_of_the_same_record_is_previewed_against_the_earlier_one() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let (set, second) = chained_template_set(&app).await;
     preview_ok(&app, &set).await;
@@ -2547,7 +2603,7 @@ async fn a_later_update_of_the_same_record_is_previewed_against_the_earlier_one(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepting_both_updates_of_a_conflict_applies_them_in_order() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let original = template_description(&app).await;
     let (set, _) = chained_template_set(&app).await;
@@ -2582,7 +2638,7 @@ async fn accepting_both_updates_of_a_conflict_applies_them_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_refuses_unresolved_problems_and_changes_nothing() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let here = template_description(&app).await;
     let set = template_change_set(&app, "Colliding", "An older description", "Remote").await;
@@ -2623,7 +2679,7 @@ async fn commit_refuses_unresolved_problems_and_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_skipped_problem_leaves_its_update_out_of_the_commit() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let here = template_description(&app).await;
     let property = tollgate::ids::new_sys_id();
@@ -2700,7 +2756,7 @@ async fn a_skipped_problem_leaves_its_update_out_of_the_commit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_accepted_problem_lets_the_remote_update_win() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let set = template_change_set(&app, "Accept", "Older", "Remote wins").await;
     preview_ok(&app, &set).await;
@@ -2719,7 +2775,7 @@ async fn an_accepted_problem_lets_the_remote_update_win() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn force_commit_commits_despite_unresolved_problems() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let set = template_change_set(&app, "Forced", "Older", "Forced in").await;
     preview_ok(&app, &set).await;
@@ -2745,7 +2801,7 @@ async fn force_commit_commits_despite_unresolved_problems() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_multiple_stops_at_the_first_failure_keeping_the_ones_before() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let here = template_description(&app).await;
     let (p1, p3) = (tollgate::ids::new_sys_id(), tollgate::ids::new_sys_id());
@@ -2811,7 +2867,7 @@ async fn commit_multiple_stops_at_the_first_failure_keeping_the_ones_before() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn back_out_restores_updated_records_and_removes_inserted_ones() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let before = payload_here(
         &app,
@@ -2829,7 +2885,7 @@ async fn back_out_restores_updated_records_and_removes_inserted_ones() {
                 &with(
                     &with(&before, "description", "Committed"),
                     "orientation",
-                    "product",
+                    "stage",
                 ),
                 Some(&before),
             ),
@@ -2849,7 +2905,7 @@ async fn back_out_restores_updated_records_and_removes_inserted_ones() {
     )
     .await;
     assert_eq!(changed["description"], "Committed");
-    assert_eq!(changed["orientation"], "product");
+    assert_eq!(changed["orientation"], "stage");
     assert!(record(&app, "sn_pace_policy", &policy).await.is_some());
 
     back_out_ok(&app, &local, true).await;
@@ -2888,7 +2944,7 @@ async fn back_out_restores_updated_records_and_removes_inserted_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn back_out_happens_in_one_go_or_not_at_all() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let before = payload_here(
         &app,
@@ -2945,7 +3001,7 @@ async fn back_out_happens_in_one_go_or_not_at_all() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollback_installs_backs_out_the_whole_batch_latest_first() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let original = template_description(&app).await;
     let (first, second, property) = committed_batch(&app).await;
@@ -2967,7 +3023,7 @@ async fn rollback_installs_backs_out_the_whole_batch_latest_first() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_rollback_installs_only_the_named_set_is_backed_out() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let (first, second, property) = committed_batch(&app).await;
     back_out_ok(&app, &second, false).await;
@@ -2989,7 +3045,7 @@ async fn without_rollback_installs_only_the_named_set_is_backed_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollback_installs_defaults_to_true() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let original = template_description(&app).await;
     let (first, second, _) = committed_batch(&app).await;
@@ -3017,9 +3073,9 @@ async fn rollback_installs_defaults_to_true() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_captured_on_one_server_is_retrieved_previewed_committed_and_backed_out_on_another(
 ) {
-    let a = TestApp::spawn().await;
+    let a = spawn().await;
     a.demo().await;
-    let b = TestApp::spawn().await;
+    let b = spawn().await;
     b.demo().await;
     let a_addr = serve(&a).await;
 
@@ -3147,7 +3203,7 @@ async fn a_change_captured_on_one_server_is_retrieved_previewed_committed_and_ba
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_to_a_data_table_is_a_preview_problem_and_never_applied() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let user = tollgate::ids::new_sys_id();
     let mut payload = system_fields(&user);
@@ -3192,7 +3248,7 @@ async fn an_update_to_a_data_table_is_a_preview_problem_and_never_applied() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_committed_delete_is_backed_out_by_recreating_the_record() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let property = create(
         &app,
@@ -3230,7 +3286,7 @@ async fn a_committed_delete_is_backed_out_by_recreating_the_record() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delete_of_a_record_changed_here_since_its_base_is_a_collision() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let property = create(
         &app,
@@ -3259,7 +3315,7 @@ async fn a_delete_of_a_record_changed_here_since_its_base_is_a_collision() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_names_the_set_its_base_version_came_from() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let first = new_update_set(&app, "First").await;
     make_current(&app, &first).await;
@@ -3303,7 +3359,7 @@ async fn an_update_names_the_set_its_base_version_came_from() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_retrieve_percentage_only_moves_forward() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ad0";
     let pages: Vec<(u16, String)> = (0..5).map(|n| (200, full_page(n * 2_000))).collect();
@@ -3362,7 +3418,7 @@ async fn the_retrieve_percentage_only_moves_forward() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_commits_of_one_set_racing_apply_it_once() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     // A race shows only sometimes: run several.
     for round in 1..=6 {
@@ -3424,7 +3480,7 @@ async fn two_commits_of_one_set_racing_apply_it_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writing_a_remote_instance_back_as_read_keeps_its_password() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     app.demo().await;
     let addr = serve(&app).await;
     let source = remote_instance(&app, &format!("http://{addr}"), "admin", ADMIN_PASSWORD).await;
@@ -3446,4 +3502,700 @@ async fn writing_a_remote_instance_back_as_read_keeps_its_password() {
     )
     .await;
     assert_successful(&p);
+}
+
+// ===========================================================================
+// Trust: retrieved sets are the server's; a commit moves changes, not rights
+// ===========================================================================
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retrieved_update_sets_and_their_updates_are_written_by_the_server_only() {
+    let app = spawn().await;
+    app.demo().await;
+    let cicd_user = app.user("pipeline", &[CICD_AUTOMATION]).await;
+    let existing = retrieved_set(
+        &app,
+        "Made by retrieval",
+        &[change(
+            "sys_properties",
+            &property_payload(&tollgate::ids::new_sys_id(), "sn_test.server_made", "1"),
+            None,
+        )],
+    )
+    .await;
+    let update = text(&remote_updates_in(&app, &existing).await[0]["sys_id"]).to_owned();
+    let before = (
+        app.count("sys_remote_update_set").await,
+        app.count("sys_update_xml").await,
+    );
+    let forged = json!({"remote_update_set": existing, "name": "sys_properties_x",
+        "table": "sys_properties", "record_sys_id": tollgate::ids::new_sys_id(),
+        "action": "INSERT_OR_UPDATE", "payload": "{}"});
+    for auth in [&cicd_user, &Auth::admin()] {
+        for (method, path, body) in [
+            (
+                "POST",
+                "/api/now/table/sys_remote_update_set".to_owned(),
+                Some(json!({"name": "Forged"})),
+            ),
+            (
+                "POST",
+                "/api/now/table/sys_update_xml".to_owned(),
+                Some(forged.clone()),
+            ),
+            (
+                "PATCH",
+                format!("/api/now/table/sys_remote_update_set/{existing}"),
+                Some(json!({"name": "Renamed"})),
+            ),
+            (
+                "PATCH",
+                format!("/api/now/table/sys_update_xml/{update}"),
+                Some(json!({"payload": "{\"name\":\"evil\"}"})),
+            ),
+            (
+                "DELETE",
+                format!("/api/now/table/sys_update_xml/{update}"),
+                None,
+            ),
+        ] {
+            let res = app.request(method, &path, auth, body).await;
+            assert_eq!(
+                res.status,
+                StatusCode::FORBIDDEN,
+                "{method} {path}: {}",
+                res.text
+            );
+            assert!(
+                res.text.contains("the server maintains it"),
+                "{method} {path}: {}",
+                res.text
+            );
+        }
+    }
+    assert_eq!(
+        (
+            app.count("sys_remote_update_set").await,
+            app.count("sys_update_xml").await
+        ),
+        before,
+        "refused writes change nothing"
+    );
+    assert_eq!(
+        text(
+            &record(&app, "sys_remote_update_set", &existing)
+                .await
+                .unwrap()["name"]
+        ),
+        "Made by retrieval"
+    );
+}
+
+/// Commits `set` as `auth`; returns the ended progress.
+async fn commit_as(app: &TestApp, auth: &Auth, set: &str) -> Value {
+    let res = app
+        .request(
+            "POST",
+            &format!("/api/sn_cicd/update_set/commit/{set}"),
+            auth,
+            None,
+        )
+        .await;
+    finish(app, &res).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_writes_only_tables_the_committing_user_may_write() {
+    let app = spawn().await;
+    app.demo().await;
+    let cicd_user = app.user("pipeline", &[CICD_AUTOMATION]).await;
+    let property = tollgate::ids::new_sys_id();
+    let policy = tollgate::ids::new_sys_id();
+    let set = retrieved_set(
+        &app,
+        "Admin-only tables",
+        &[
+            change(
+                "sys_properties",
+                &property_payload(&property, "sn_test.escalated", "1"),
+                None,
+            ),
+            change("sn_pace_policy", &policy_payload(&policy, "Smuggled"), None),
+        ],
+    )
+    .await;
+    let versions = app.count("sys_update_version").await;
+    let error = failed(&commit_as(&app, &cicd_user, &set).await);
+    assert!(
+        error.contains("sys_properties") && error.contains("pipeline") && error.contains("admin"),
+        "{error}"
+    );
+    // Nothing landed: not the property, not the policy, no local copy.
+    assert!(record(&app, "sys_properties", &property).await.is_none());
+    assert!(record(&app, "sn_pace_policy", &policy).await.is_none());
+    assert_eq!(app.count("sys_update_version").await, versions);
+    assert_ne!(remote_state(&app, &set).await, "committed");
+
+    // An admin may write both (the control).
+    let p = commit_as(&app, &Auth::admin(), &set).await;
+    assert_successful(&p);
+    assert!(record(&app, "sys_properties", &property).await.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_validates_each_update_like_a_direct_write() {
+    let app = spawn().await;
+    app.demo().await;
+    let policy = tollgate::ids::new_sys_id();
+    let mut broken = policy_payload(&policy, "Does not compile");
+    broken["rego"] = json!("package tollgate.policy\n\ncompliant if {{{ nonsense");
+    let set = retrieved_set(
+        &app,
+        "Broken policy",
+        &[change("sn_pace_policy", &broken, None)],
+    )
+    .await;
+    let error = failed(&commit_as(&app, &Auth::admin(), &set).await);
+    assert!(
+        error.contains("rego") && error.contains("does not compile"),
+        "{error}"
+    );
+    assert!(record(&app, "sn_pace_policy", &policy).await.is_none());
+    assert_ne!(remote_state(&app, &set).await, "committed");
+
+    // A value outside a choice list is refused too.
+    let property = tollgate::ids::new_sys_id();
+    let mut odd = property_payload(&property, "sn_test.odd_type", "1");
+    odd["type"] = json!("not-a-type");
+    let set = retrieved_set(&app, "Bad choice", &[change("sys_properties", &odd, None)]).await;
+    let error = failed(&commit_as(&app, &Auth::admin(), &set).await);
+    assert!(error.contains("type"), "{error}");
+    assert!(record(&app, "sys_properties", &property).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_committed_record_names_the_committing_user_not_the_payloads_claim() {
+    let app = spawn().await;
+    app.demo().await;
+    let property = tollgate::ids::new_sys_id();
+    let mut claimed = property_payload(&property, "sn_test.truthful", "1");
+    claimed["sys_created_by"] = json!("someone.else");
+    claimed["sys_updated_by"] = json!("someone.else");
+    claimed["sys_created_on"] = json!("2001-01-01 00:00:00");
+    let set = retrieved_set(
+        &app,
+        "Truthful",
+        &[change("sys_properties", &claimed, None)],
+    )
+    .await;
+    commit_ok(&app, &set).await;
+    let row = record(&app, "sys_properties", &property).await.unwrap();
+    assert_eq!(row["sys_created_by"], "admin");
+    assert_eq!(row["sys_updated_by"], "admin");
+    assert_ne!(row["sys_created_on"], "2001-01-01 00:00:00");
+    assert_eq!(row["value"], "1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_cannot_store_ciphertext_in_a_secret_column() {
+    let app = spawn().await;
+    app.demo().await;
+    let pipeline = app.user("pipeline", &[CICD_AUTOMATION]).await;
+    let stored = |app: &TestApp, id: String| {
+        let db = app.db.clone();
+        async move {
+            db.fetch_optional(
+                "SELECT password FROM sys_update_set_source WHERE sys_id = $1",
+                &[DbValue::from(id)],
+            )
+            .await
+            .unwrap()
+            .unwrap()
+            .string("password")
+        }
+    };
+    // A ciphertext the server made for another record: the demo source's
+    // password (readable as stored text to anyone who reaches the database
+    // or a copy of it).
+    let stolen = stored(&app, SOURCE_ID.to_owned()).await;
+    assert!(stolen.starts_with("enc:v2:"), "{stolen}");
+    let mine = create(
+        &app,
+        "sys_update_set_source",
+        json!({"name": "Mine", "url": "http://127.0.0.1:9", "username": "u", "password": "clear"}),
+    )
+    .await;
+    let mine = text(&mine["sys_id"]).to_owned();
+    let mine_before = stored(&app, mine.clone()).await;
+    let sources = app.count("sys_update_set_source").await;
+    for planted in [
+        stolen.as_str(),
+        "enc:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ] {
+        let res = app
+            .request(
+                "POST",
+                "/api/now/table/sys_update_set_source",
+                &pipeline,
+                Some(json!({"name": "Planted", "url": "http://127.0.0.1:9", "password": planted})),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+        assert!(
+            res.text.contains("password") && res.text.contains("clear value"),
+            "{}",
+            res.text
+        );
+        let res = app
+            .request(
+                "PATCH",
+                &format!("/api/now/table/sys_update_set_source/{mine}"),
+                &pipeline,
+                Some(json!({"password": planted})),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+    }
+    assert_eq!(app.count("sys_update_set_source").await, sources);
+    assert_eq!(stored(&app, mine.clone()).await, mine_before, "unchanged");
+
+    // Copied below the API, a ciphertext still opens only in its own record.
+    app.db
+        .execute(
+            "UPDATE sys_update_set_source SET password = $1 WHERE sys_id = $2",
+            &[DbValue::from(stolen.as_str()), DbValue::from(mine.as_str())],
+        )
+        .await
+        .unwrap();
+    let err =
+        tollgate::domain::update_sets::retrieve::source(&app.db, &mine, &RemotePolicy::default())
+            .await
+            .err()
+            .expect("a copied ciphertext does not decrypt");
+    assert!(
+        err.message.contains("cannot be decrypted") && err.message.contains("password"),
+        "{}",
+        err.message
+    );
+}
+
+// ===========================================================================
+// Trust: remote instances are reached only where the server's settings allow
+// ===========================================================================
+
+/// A listener that counts the connections made to it (and answers none).
+async fn counting_server() -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = seen.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    (addr, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_instance_is_reached_only_when_remote_allow_lists_its_host() {
+    let (addr, seen) = counting_server().await;
+    let port = addr.port();
+    for allow in [
+        vec![],
+        vec!["remote.example.com".to_owned()],
+        // The right host on another port.
+        vec![format!("127.0.0.1:{}", port.wrapping_add(1).max(1))],
+    ] {
+        let app = TestApp::spawn_with_settings(tollgate::config::Settings {
+            remote_allow: allow.clone(),
+            ..test_settings()
+        })
+        .await;
+        app.demo().await;
+        let error = failed_retrieval(&app, &format!("http://{addr}"), BASELINE_SET).await;
+        assert!(
+            error.contains("remote_allow") && error.contains(&format!("127.0.0.1:{port}")),
+            "{allow:?}: {error}"
+        );
+    }
+    assert_eq!(
+        seen.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no connection, so no credentials, went out"
+    );
+
+    // Listed (host alone: any port), the remote is retrieved from (the
+    // control).
+    let app = spawn().await;
+    app.demo().await;
+    let remote = fake_remote(BASELINE_SET, vec![], Duration::ZERO).await;
+    let source = remote_instance(&app, &format!("http://{remote}"), "admin", ADMIN_PASSWORD).await;
+    let p = finish(
+        &app,
+        &cicd(
+            &app,
+            &format!("/api/sn_cicd/update_set/retrieve?update_set_id={BASELINE_SET}&update_source_id={source}"),
+        )
+        .await,
+    )
+    .await;
+    assert_successful(&p);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_instance_url_must_be_a_plain_http_or_https_base_url() {
+    let app = spawn().await;
+    let before = app.count("sys_update_set_source").await;
+    for url in [
+        "ftp://remote.example.com",
+        "file:///etc/passwd",
+        "remote.example.com",
+        "http://user:pw@remote.example.com",
+        "http://remote.example.com/?sysparm_query=x",
+    ] {
+        let res = app
+            .post(
+                "/api/now/table/sys_update_set_source",
+                json!({"name": "Odd", "url": url, "username": "u", "password": "p"}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{url}: {}", res.text);
+        assert!(res.text.contains("url"), "{url}: {}", res.text);
+    }
+    assert_eq!(app.count("sys_update_set_source").await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_a_remote_instance_url_clears_its_stored_password() {
+    let app = spawn().await;
+    let source = remote_instance(&app, "http://127.0.0.1:9", "admin", "for-the-old-host").await;
+    let password = |app: &TestApp| {
+        let db = app.db.clone();
+        let source = source.clone();
+        async move {
+            db.fetch_optional(
+                "SELECT password FROM sys_update_set_source WHERE sys_id = $1",
+                &[DbValue::from(source)],
+            )
+            .await
+            .unwrap()
+            .unwrap()
+            .text("password")
+        }
+    };
+    // Another field: the password stays.
+    patch(
+        &app,
+        "sys_update_set_source",
+        &source,
+        json!({"description": "x"}),
+    )
+    .await;
+    assert!(password(&app).await.is_some());
+    // The URL, even with the mask sent back as the password: it goes.
+    patch(
+        &app,
+        "sys_update_set_source",
+        &source,
+        json!({"url": "http://127.0.0.1:10", "password": "*******"}),
+    )
+    .await;
+    assert_eq!(password(&app).await, None);
+    let shown = record(&app, "sys_update_set_source", &source)
+        .await
+        .unwrap();
+    assert_eq!(shown["password"], "", "{shown}");
+    // Retrieval then says what is missing instead of sending no password.
+    let err = tollgate::domain::update_sets::retrieve::source(
+        &app.db,
+        &source,
+        &RemotePolicy::from_settings(&loopback_settings()),
+    )
+    .await
+    .err()
+    .expect("no password to send");
+    assert!(
+        err.message.contains("no stored password"),
+        "{}",
+        err.message
+    );
+    // The URL with a new password: the new one is kept (encrypted).
+    patch(
+        &app,
+        "sys_update_set_source",
+        &source,
+        json!({"url": "http://127.0.0.1:11", "password": "for-the-new-host"}),
+    )
+    .await;
+    let stored = password(&app).await.unwrap();
+    assert!(stored.starts_with("enc:v2:") && !stored.contains("for-the-new-host"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retrieval_update_set_id_must_be_a_sys_id() {
+    let app = spawn().await;
+    app.demo().await;
+    let jobs = app.count("tollgate_job").await;
+    for bad in [
+        "..%2Fsys_user",
+        "abc",
+        "0123456789abcdef0123456789abcdef%5Eactive%3Dtrue",
+    ] {
+        let res = cicd(
+            &app,
+            &format!(
+                "/api/sn_cicd/update_set/retrieve?update_set_id={bad}&update_source_id={SOURCE_ID}"
+            ),
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{bad}: {}", res.text);
+        assert!(res.text.contains("update_set_id"), "{bad}: {}", res.text);
+        assert!(res.text.contains("sys_id"), "{bad}: {}", res.text);
+    }
+    assert_eq!(app.count("tollgate_job").await, jobs, "nothing queued");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_remote_answers_is_not_echoed_into_the_progress_record() {
+    let app = spawn().await;
+    app.demo().await;
+    let addr = canned_server(
+        "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\nconnection: close\r\n\
+         content-length: 56\r\n\r\n{\"error\":{\"message\":\"internal banner: ssh-2.0-openssh\"}}",
+    )
+    .await;
+    let error = failed_retrieval(&app, &format!("http://{addr}"), BASELINE_SET).await;
+    assert!(error.contains("403"), "{error}");
+    assert!(
+        !error.contains("banner") && !error.contains("ssh"),
+        "{error}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// HTTPS remotes
+// ---------------------------------------------------------------------------
+
+/// A test CA and a certificate it issued for 127.0.0.1: (CA as PEM, server
+/// TLS configuration).
+fn test_tls() -> (String, Arc<rustls::ServerConfig>) {
+    use base64::Engine;
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "Tollgate test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &issuer)
+        .unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(ca_cert.der());
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    );
+    let key = rustls_pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![leaf.der().clone()], key)
+    .unwrap();
+    (pem, Arc::new(config))
+}
+
+/// Accepts TLS connections (a failed handshake is skipped).
+struct TlsListener {
+    tcp: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((stream, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(stream).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_remote_is_trusted_through_the_system_roots_or_remote_ca_file_only() {
+    const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ad0";
+    let (ca_pem, server_config) = test_tls();
+    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let listener = TlsListener {
+        tcp,
+        acceptor: tokio_rustls::TlsAcceptor::from(server_config),
+    };
+    let one = json!({"result": [{
+        "sys_id": "9999aaaa9999aaaa9999aaaa9999aaab", "name": "sys_properties_9999bbbb9999bbbb9999bbbb9999bbbc",
+        "table": "sys_properties", "record_sys_id": "9999bbbb9999bbbb9999bbbb9999bbbc",
+        "action": "INSERT_OR_UPDATE", "payload": "{\"sys_id\":\"9999bbbb9999bbbb9999bbbb9999bbbc\",\"name\":\"over.tls\"}",
+        "sequence": "1"
+    }]});
+    let router = fake_remote_router(SET, vec![(200, one.to_string())], Duration::ZERO);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let url = format!("https://{addr}");
+
+    // Not signed by a trusted root: refused, saying why.
+    let app = spawn().await;
+    app.demo().await;
+    let error = failed_retrieval(&app, &url, SET).await;
+    assert!(error.contains(&url), "{error}");
+    assert!(error.to_lowercase().contains("certificate"), "{error}");
+
+    // A CA file that does not exist is named in the failure.
+    let app = TestApp::spawn_with_settings(tollgate::config::Settings {
+        remote_ca_file: Some("/nonexistent/tollgate-ca.pem".into()),
+        ..loopback_settings()
+    })
+    .await;
+    app.demo().await;
+    let error = failed_retrieval(&app, &url, SET).await;
+    assert!(error.contains("remote_ca_file"), "{error}");
+
+    // With the test CA in remote_ca_file, the same remote is retrieved.
+    let dir = std::env::temp_dir().join(format!("tollgate-ca-{}", tollgate::ids::new_sys_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let app = TestApp::spawn_with_settings(tollgate::config::Settings {
+        remote_ca_file: Some(ca_file.display().to_string()),
+        ..loopback_settings()
+    })
+    .await;
+    app.demo().await;
+    let source = remote_instance(&app, &url, "admin", ADMIN_PASSWORD).await;
+    let p = finish(
+        &app,
+        &cicd(
+            &app,
+            &format!(
+                "/api/sn_cicd/update_set/retrieve?update_set_id={SET}&update_source_id={source}"
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_successful(&p);
+    assert_eq!(remote_updates_in(&app, &result_id(&p)).await.len(), 1);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+// ===========================================================================
+// Trust: one retrieval is bounded in updates, bytes and time
+// ===========================================================================
+
+fn limited(update: impl FnOnce(&mut tollgate::config::Settings)) -> tollgate::config::Settings {
+    let mut s = loopback_settings();
+    update(&mut s);
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retrieval_reads_at_most_retrieve_max_updates() {
+    const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ad1";
+    let app = TestApp::spawn_with_settings(limited(|s| s.retrieve_max_updates = 3_000)).await;
+    app.demo().await;
+    // A remote that keeps answering full pages.
+    let pages = (0..5).map(|i| (200, full_page(i * 2_000))).collect();
+    let addr = fake_remote(SET, pages, Duration::ZERO).await;
+    let error = failed_retrieval(&app, &format!("http://{addr}"), SET).await;
+    assert!(
+        error.contains("3000") && error.contains("retrieve_max_updates"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retrieval_reads_at_most_retrieve_max_bytes() {
+    const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ad2";
+    let app = TestApp::spawn_with_settings(limited(|s| s.retrieve_max_bytes = 100_000)).await;
+    app.demo().await;
+    let addr = fake_remote(SET, vec![(200, full_page(0))], Duration::ZERO).await;
+    let error = failed_retrieval(&app, &format!("http://{addr}"), SET).await;
+    assert!(
+        error.contains("100000") && error.contains("retrieve_max_bytes"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retrieval_ends_after_retrieve_timeout() {
+    const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ad3";
+    let app = TestApp::spawn_with_settings(limited(|s| s.retrieve_timeout = 1)).await;
+    app.demo().await;
+    // Each page answers well within one request's limit, but the pages
+    // together take longer than the retrieval may.
+    let pages = (0..50).map(|i| (200, full_page(i * 2_000))).collect();
+    let addr = fake_remote(SET, pages, Duration::from_millis(400)).await;
+    let error = failed_retrieval(&app, &format!("http://{addr}"), SET).await;
+    assert!(error.contains("retrieve_timeout"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retired_unbound_secrets_are_counted_for_the_operator_and_not_decrypted() {
+    let app = spawn().await;
+    app.demo().await;
+    assert!(tollgate::secrets::retired_values(&app.db)
+        .await
+        .unwrap()
+        .is_empty());
+    app.db
+        .execute(
+            "UPDATE sys_update_set_source SET password = $1 WHERE sys_id = $2",
+            &[
+                DbValue::from("enc:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+                DbValue::from(SOURCE_ID),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        tollgate::secrets::retired_values(&app.db).await.unwrap(),
+        [("sys_update_set_source.password".to_owned(), 1)]
+    );
+    let err = tollgate::domain::update_sets::retrieve::source(
+        &app.db,
+        SOURCE_ID,
+        &RemotePolicy::from_settings(&loopback_settings()),
+    )
+    .await
+    .err()
+    .expect("not decrypted");
+    assert!(
+        err.message.contains("enc:v1") && err.message.contains("enter the value again"),
+        "{}",
+        err.message
+    );
 }

@@ -113,22 +113,18 @@ pub fn reveal_secrets(rendered: &Json, reveal: &dyn Fn(&str) -> Option<String>) 
 }
 
 fn replace_tokens(text: &str, reveal: &dyn Fn(&str) -> Option<String>) -> String {
-    const PREFIX: &str = "enc:v1:";
-    if !text.contains(PREFIX) {
+    let tokens = crate::secrets::tokens(text);
+    if tokens.is_empty() {
         return text.to_owned();
     }
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find(PREFIX) {
-        out.push_str(&rest[..start]);
-        let token_len = rest[start + PREFIX.len()..]
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '='))
-            .unwrap_or(rest.len() - start - PREFIX.len());
-        let token = &rest[start..start + PREFIX.len() + token_len];
-        out.push_str(&reveal(token).unwrap_or_else(|| MASK.to_owned()));
-        rest = &rest[start + PREFIX.len() + token_len..];
+    let mut last = 0;
+    for (start, end) in tokens {
+        out.push_str(&text[last..start]);
+        out.push_str(&reveal(&text[start..end]).unwrap_or_else(|| MASK.to_owned()));
+        last = end;
     }
-    out.push_str(rest);
+    out.push_str(&text[last..]);
     out
 }
 
@@ -159,14 +155,14 @@ mod tests {
 
     #[test]
     fn secure_values_are_masked_unless_revealed() {
-        let text = json!("password=enc:v1:QUJD\nuser=a");
+        let text = json!("password=enc:v2:QUJD\nuser=a\nold=enc:v1:QUJD");
         assert_eq!(
             reveal_secrets(&text, &|_| None),
-            json!("password=*******\nuser=a")
+            json!("password=*******\nuser=a\nold=*******")
         );
         assert_eq!(
             reveal_secrets(&text, &|_| Some("s3cret".into())),
-            json!("password=s3cret\nuser=a")
+            json!("password=s3cret\nuser=a\nold=s3cret")
         );
     }
 }

@@ -453,7 +453,13 @@ pub async fn store_value(
     secure: bool,
 ) -> Result<(Option<String>, Option<String>)> {
     match (value, secure) {
-        (Some(v), true) => Ok((None, Some(crate::secrets::encrypt(tx, v).await?))),
+        (Some(v), true) => Ok((
+            None,
+            Some(
+                crate::secrets::encrypt(tx, v, &crate::secrets::Binding::cdm_secure_value())
+                    .await?,
+            ),
+        )),
         (v, _) => Ok((v.map(str::to_owned), None)),
     }
 }
@@ -542,7 +548,10 @@ pub async fn update(
     let clear_value = match change.value {
         Some(v) => v.map(str::to_owned),
         None if current.secure => match &current.secure_value {
-            Some(s) => Some(crate::secrets::decrypt_in_tx(tx, s).await?),
+            Some(s) => Some(
+                crate::secrets::decrypt_in_tx(tx, s, &crate::secrets::Binding::cdm_secure_value())
+                    .await?,
+            ),
             None => None,
         },
         None => current.value.clone(),

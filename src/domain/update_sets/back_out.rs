@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use super::commit::{retire_versions, VERSION_COLUMNS};
 use super::preview::{local_rows, updates_of};
 use super::{
-    configuration_table, delete_record, insert_rows, new_row, write_payload, DELETE,
+    configuration_table, delete_record, insert_rows, new_row, write_payload, Applier, DELETE,
     INSERT_OR_UPDATE,
 };
 use crate::error::{Error, Result};
@@ -90,6 +90,8 @@ pub async fn back_out(
         vec![update_set_id.to_owned()]
     };
     let now = now_string();
+    // Backing out writes the same tables the commit wrote: the same rights.
+    let applier = Applier::load(tx, actor).await?;
     let mut restored = 0;
     for set_id in &sets {
         let set = update_set(tx, set_id).await?;
@@ -106,6 +108,7 @@ pub async fn back_out(
             let table = configuration_table(&u.table).expect("filtered above");
             let key = (u.table.clone(), u.record_sys_id.clone());
             let here = exists.get(&key).copied().unwrap_or(false);
+            applier.may_write(table, &u.name)?;
             let (action, payload) = match &u.base_payload {
                 Some(base) => {
                     write_payload(tx, table, &u.record_sys_id, base, here).await?;

@@ -11,10 +11,10 @@ use serde_json::Value as Json;
 use super::capture::update_name;
 use super::preview::{local_rows, preview, remote_set, updates_of};
 use super::{
-    configuration_table, delete_record, insert_rows, new_row, payload_of, write_payload, Payload,
-    DELETE, INSERT_OR_UPDATE,
+    applied_payload, configuration_table, delete_record, insert_rows, new_row, payload_of,
+    write_payload, Applier, Payload, DELETE, INSERT_OR_UPDATE,
 };
-use crate::domain::records::insert_values;
+use crate::domain::records::{insert_values, validate_payload};
 use crate::error::{Error, Result};
 use crate::registry;
 use crate::storage::{Tx, Value};
@@ -89,6 +89,7 @@ pub async fn commit(
         .filter(|u| !skipped.contains(&u.sys_id) && configuration_table(&u.table).is_some())
         .collect();
     let mut local = local_rows(tx, &updates).await?;
+    let applier = Applier::load(tx, actor).await?;
 
     let now = now_string();
     let source = match set.text("update_source") {
@@ -129,26 +130,30 @@ pub async fn commit(
         let table = configuration_table(&u.table).expect("filtered above");
         let key = (u.table.clone(), u.record_sys_id.clone());
         let before: Option<Payload> = local.get(&key).map(|r| payload_of(table, r));
-        match u.action.as_str() {
+        applier.may_write(table, &u.name)?;
+        let applied = match u.action.as_str() {
             INSERT_OR_UPDATE => {
                 let payload = u.payload.as_ref().ok_or_else(|| {
                     Error::conflict(format!("The update {} carries no payload", u.name))
                 })?;
-                write_payload(tx, table, &u.record_sys_id, payload, before.is_some()).await?;
-                local.insert(key, payload_row(payload));
+                validate_payload(tx, table, payload)
+                    .await
+                    .map_err(|e| refused(&u.name, e))?;
+                let payload = applied_payload(payload, before.as_ref(), actor, &now);
+                write_payload(tx, table, &u.record_sys_id, &payload, before.is_some()).await?;
+                local.insert(key, payload_row(&payload));
+                Some(payload)
             }
             DELETE => {
                 if before.is_some() {
                     delete_record(tx, table, &u.record_sys_id).await?;
                 }
                 local.remove(&key);
+                None
             }
             other => return Err(Error::conflict(format!("Unknown update action {other}"))),
-        }
-        let payload_text = u
-            .payload
-            .as_ref()
-            .map(|p| Json::Object(p.clone()).to_string());
+        };
+        let payload_text = applied.map(|p| Json::Object(p).to_string());
         let name = update_name(&u.table, &u.record_sys_id);
         xml_rows.push(new_row(
             &now,
@@ -208,6 +213,17 @@ pub async fn commit(
         update_set: local_set,
         applied: updates.len(),
     })
+}
+
+/// An update refused by the checks a direct write gets, named in the message.
+fn refused(update: &str, err: Error) -> Error {
+    let field = err.field.clone();
+    let mut out = Error::new(
+        err.kind,
+        format!("The update {update} is refused: {}", err.message),
+    );
+    out.field = field;
+    out
 }
 
 /// A payload as a row, for later updates of the same record in the set.

@@ -2,10 +2,9 @@
 //! progress API reports. Each runs once: a refusal (unresolved problems, a
 //! remote that is down) is the answer, not something to retry.
 
-use std::time::Duration;
-
 use serde_json::{json, Value as Json};
 
+use super::remote::RemotePolicy;
 use super::{back_out, commit, preview, retrieve};
 use crate::error::{Error, Result};
 use crate::jobs::{BoxFuture, JobContext, JobHandler, Outcome};
@@ -31,17 +30,11 @@ fn actor(ctx: &JobContext) -> String {
 }
 
 /// Retrieves an update set from a remote instance.
+#[derive(Default)]
 pub struct Retrieve {
-    /// How long one request to the remote instance may take.
-    pub timeout: Duration,
-}
-
-impl Default for Retrieve {
-    fn default() -> Self {
-        Retrieve {
-            timeout: super::remote::DEFAULT_TIMEOUT,
-        }
-    }
+    /// Where and how the server may reach remote instances, and how much
+    /// one retrieval may read.
+    pub policy: RemotePolicy,
 }
 
 impl JobHandler for Retrieve {
@@ -52,34 +45,60 @@ impl JobHandler for Retrieve {
     fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
         Box::pin(async move {
             let set_id = ctx.payload_str("update_set_id").to_owned();
+            retrieve::check_update_set_id(&set_id)?;
             let source =
-                retrieve::source(ctx.db(), ctx.payload_str("update_source_id"), self.timeout)
+                retrieve::source(ctx.db(), ctx.payload_str("update_source_id"), &self.policy)
                     .await?;
             ctx.progress(
                 5,
                 &format!("Reading update set {set_id} from {}", source.name),
             )
             .await?;
-            let set = retrieve::remote_set(&source, &set_id).await?;
-            let scope = match set.get("application").and_then(Json::as_str) {
-                Some(app) => retrieve::remote_scope(&source, app).await?,
-                None => None,
-            };
-            let mut updates = Vec::new();
-            loop {
-                let page = retrieve::remote_updates_page(&source, &set_id, updates.len()).await?;
-                let short = page.len() < retrieve::PAGE_SIZE;
-                updates.extend(page);
-                // The total is unknown until the last page: approach 80 %
-                // (the rest is writing) without ever going back.
-                let page = retrieve::PAGE_SIZE as i64;
-                let percent = 80 - 70 * page / (page + updates.len() as i64);
-                ctx.progress(percent, &format!("Read {} updates", updates.len()))
-                    .await?;
-                if short {
-                    break;
+            // Everything read is held until the one write: bounded in count,
+            // bytes (in the client) and time, so a remote that keeps
+            // answering cannot grow the process without end.
+            let max = self.policy.max_updates;
+            let read = async {
+                let set = retrieve::remote_set(&source, &set_id).await?;
+                let scope = match set.get("application").and_then(Json::as_str) {
+                    Some(app) => retrieve::remote_scope(&source, app).await?,
+                    None => None,
+                };
+                let mut updates = Vec::new();
+                loop {
+                    let page =
+                        retrieve::remote_updates_page(&source, &set_id, updates.len()).await?;
+                    if updates.len() + page.len() > max {
+                        return Err(Error::conflict(format!(
+                            "The update set {set_id} on {} holds more than the {max} updates \
+                             one retrieval may read (retrieve_max_updates)",
+                            source.remote.url()
+                        )));
+                    }
+                    let short = page.len() < retrieve::PAGE_SIZE;
+                    updates.extend(page);
+                    // The total is unknown until the last page: approach 80 %
+                    // (the rest is writing) without ever going back.
+                    let page = retrieve::PAGE_SIZE as i64;
+                    let percent = 80 - 70 * page / (page + updates.len() as i64);
+                    ctx.progress(percent, &format!("Read {} updates", updates.len()))
+                        .await?;
+                    if short {
+                        break;
+                    }
                 }
-            }
+                Ok::<_, Error>((set, scope, updates))
+            };
+            let (set, scope, updates) = tokio::time::timeout(self.policy.total_timeout, read)
+                .await
+                .map_err(|_| {
+                    Error::conflict(format!(
+                        "Retrieving the update set {set_id} from {} did not finish within \
+                         {} seconds (retrieve_timeout)",
+                        source.remote.url(),
+                        self.policy.total_timeout.as_secs()
+                    ))
+                })??;
             let count = updates.len();
             let mut tx = ctx.begin().await?;
             let id = retrieve::store(

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value as Json};
 
 use crate::domain::records::{null_of, parse_stored, select_list};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::registry::{self, quote, Table, SYSTEM_COLUMNS};
 use crate::storage::{Row, Tx, Value};
 
@@ -83,6 +83,101 @@ pub fn same_content(table: &Table, a: &Payload, b: &Payload) -> bool {
 /// The configuration table an update names, or why it cannot be applied here.
 pub fn configuration_table(name: &str) -> Option<&'static Table> {
     registry::table(name).filter(|t| t.configuration)
+}
+
+/// The user applying updates (a commit or a back-out) with the roles they
+/// hold now: an update set moves changes, never rights, so each update is
+/// applied only to a table its user could write directly.
+pub struct Applier {
+    pub user_name: String,
+    roles: Vec<String>,
+}
+
+impl Applier {
+    /// Reads `user_name`'s roles inside the applying transaction.
+    pub async fn load(tx: &mut Tx, user_name: &str) -> Result<Applier> {
+        let rows = tx
+            .fetch_all(
+                "SELECT r.name FROM sys_user u \
+                 JOIN sys_user_has_role h ON h.\"user\" = u.sys_id \
+                 JOIN sys_user_role r ON r.sys_id = h.role \
+                 WHERE u.user_name = $1 AND u.active = $2",
+                &[Value::from(user_name), Value::Bool(true)],
+            )
+            .await?;
+        Ok(Applier {
+            user_name: user_name.to_owned(),
+            roles: rows.iter().map(|r| r.string("name")).collect(),
+        })
+    }
+
+    /// Refuses an update of `table` the user may not write directly (the
+    /// Table API's rule: admin, or one of the table's write roles; never a
+    /// table only the server writes).
+    pub fn may_write(&self, table: &Table, update: &str) -> Result<()> {
+        let admin = self
+            .roles
+            .iter()
+            .any(|r| r == crate::identity::roles::ADMIN);
+        let listed = self
+            .roles
+            .iter()
+            .any(|r| table.write_roles.contains(&r.as_str()));
+        if !table.server_written() && (admin || listed) {
+            return Ok(());
+        }
+        let needs = if table.server_written() {
+            "no user may write it".to_owned()
+        } else if table.write_roles.is_empty() {
+            "it needs the admin role".to_owned()
+        } else {
+            format!(
+                "it needs one of the roles: {}",
+                table.write_roles.join(", ")
+            )
+        };
+        Err(Error::new(
+            ErrorKind::Forbidden,
+            format!(
+                "The update {update} writes {}, which {} may not write ({needs})",
+                table.name, self.user_name
+            ),
+        )
+        .with_field("table"))
+    }
+}
+
+/// A payload as it is applied here: its content, with system fields telling
+/// the truth about this instance (who applied it and when; creation kept
+/// from the local record, or now for a new one) rather than what the remote
+/// side claimed.
+pub fn applied_payload(
+    payload: &Payload,
+    before: Option<&Payload>,
+    actor: &str,
+    now: &str,
+) -> Payload {
+    let mut out = payload.clone();
+    let text = |s: &str| Json::String(s.to_owned());
+    let (created_on, created_by, mod_count) = match before {
+        Some(b) => (
+            b.get("sys_created_on").cloned().unwrap_or(text(now)),
+            b.get("sys_created_by").cloned().unwrap_or(text(actor)),
+            b.get("sys_mod_count")
+                .and_then(|v| match v {
+                    Json::String(s) => s.parse::<i64>().ok(),
+                    other => other.as_i64(),
+                })
+                .map_or(0, |n| n + 1),
+        ),
+        None => (text(now), text(actor), 0),
+    };
+    out.insert("sys_created_on".into(), created_on);
+    out.insert("sys_created_by".into(), created_by);
+    out.insert("sys_updated_on".into(), text(now));
+    out.insert("sys_updated_by".into(), text(actor));
+    out.insert("sys_mod_count".into(), Json::String(mod_count.to_string()));
+    out
 }
 
 /// The rows of `table` with the given sys_ids, by sys_id.

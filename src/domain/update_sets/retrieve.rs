@@ -3,11 +3,10 @@
 //! Everything is read first; the copy is written in one transaction, so a
 //! remote that fails half-way leaves nothing behind.
 
-use std::time::Duration;
-
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::Value as Json;
 
-use super::remote::RemoteInstance;
+use super::remote::{RemoteInstance, RemotePolicy};
 use super::{insert_rows, new_row, DELETE, INSERT_OR_UPDATE};
 use crate::domain::records::insert_values;
 use crate::error::{Error, Result};
@@ -30,9 +29,22 @@ pub struct Source {
     pub remote: RemoteInstance,
 }
 
+/// Checks the id of the remote update set to retrieve: a sys_id, nothing
+/// else (it goes into the remote request's path and query).
+pub fn check_update_set_id(update_set_id: &str) -> Result<()> {
+    if is_sys_id(update_set_id) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "update_set_id",
+            format!("{update_set_id:?} is not a sys_id (32 lower-case hexadecimal digits)"),
+        ))
+    }
+}
+
 /// Finds the remote instance by sys_id or instance id, and decrypts its
-/// credentials.
-pub async fn source(db: &Db, sys_id: &str, timeout: Duration) -> Result<Source> {
+/// credentials; refuses one the server may not reach.
+pub async fn source(db: &Db, sys_id: &str, policy: &RemotePolicy) -> Result<Source> {
     let row = db
         .fetch_optional(
             "SELECT sys_id, name, url, username, password, active FROM sys_update_set_source WHERE sys_id = $1",
@@ -48,7 +60,14 @@ pub async fn source(db: &Db, sys_id: &str, timeout: Duration) -> Result<Source> 
             row.string("name")
         )));
     }
-    let password = crate::secrets::decrypt(db, &row.string("password")).await?;
+    let Some(stored) = row.text("password").filter(|p| !p.is_empty()) else {
+        return Err(Error::conflict(format!(
+            "The remote instance {} has no stored password (changing its url clears it); set its password",
+            row.string("name")
+        )));
+    };
+    let binding = crate::secrets::Binding::new("sys_update_set_source", "password", sys_id);
+    let password = crate::secrets::decrypt(db, &stored, &binding).await?;
     Ok(Source {
         sys_id: row.string("sys_id"),
         name: row.string("name"),
@@ -56,7 +75,7 @@ pub async fn source(db: &Db, sys_id: &str, timeout: Duration) -> Result<Source> 
             &row.string("url"),
             &row.string("username"),
             &password,
-            timeout,
+            policy,
         )?,
     })
 }
@@ -66,10 +85,12 @@ pub async fn remote_set(
     source: &Source,
     update_set_id: &str,
 ) -> Result<serde_json::Map<String, Json>> {
+    check_update_set_id(update_set_id)?;
     let answer = source
         .remote
         .get_json(&format!(
-            "/api/now/table/sys_update_set/{update_set_id}?sysparm_exclude_reference_link=true"
+            "/api/now/table/sys_update_set/{}?sysparm_exclude_reference_link=true",
+            encoded(update_set_id)
         ))
         .await?
         .ok_or_else(|| {
@@ -83,10 +104,10 @@ pub async fn remote_set(
         .and_then(Json::as_object)
         .cloned()
         .ok_or_else(|| garbage(source, "an update set without a result object"))?;
-    let state = text(&set, "state");
-    if state != "complete" {
+    if text(&set, "state") != "complete" {
+        // The remote's state text is not repeated: nothing it says is.
         return Err(Error::conflict(format!(
-            "The update set {update_set_id} on {} is not complete (state: {state:?}); only complete update sets can be retrieved",
+            "The update set {update_set_id} on {} is not complete; only complete update sets can be retrieved",
             source.remote.url()
         )));
     }
@@ -99,10 +120,12 @@ pub async fn remote_updates_page(
     update_set_id: &str,
     offset: usize,
 ) -> Result<Vec<serde_json::Map<String, Json>>> {
+    check_update_set_id(update_set_id)?;
     let path = format!(
-        "/api/now/table/sys_update_xml?sysparm_query=update_set%3D{update_set_id}%5EORDERBYsequence\
+        "/api/now/table/sys_update_xml?sysparm_query=update_set%3D{}%5EORDERBYsequence\
          &sysparm_limit={PAGE_SIZE}&sysparm_offset={offset}&sysparm_exclude_reference_link=true\
-         &sysparm_fields={UPDATE_FIELDS}"
+         &sysparm_fields={UPDATE_FIELDS}",
+        encoded(update_set_id)
     );
     let answer = source
         .remote
@@ -133,7 +156,8 @@ pub async fn remote_scope(source: &Source, application: &str) -> Result<Option<S
     let answer = source
         .remote
         .get_json(&format!(
-            "/api/now/table/sys_scope/{application}?sysparm_fields=scope"
+            "/api/now/table/sys_scope/{}?sysparm_fields=scope",
+            encoded(application)
         ))
         .await?;
     Ok(answer
@@ -148,7 +172,7 @@ fn check_update(source: &Source, update: &serde_json::Map<String, Json>) -> Resu
     if action != INSERT_OR_UPDATE && action != DELETE {
         return Err(garbage(
             source,
-            &format!("an update with action {action:?}"),
+            "an update whose action is neither INSERT_OR_UPDATE nor DELETE",
         ));
     }
     if text(update, "table").is_empty() || !is_sys_id(&text(update, "record_sys_id")) {
@@ -167,6 +191,12 @@ fn check_update(source: &Source, update: &serde_json::Map<String, Json>) -> Resu
         }
     }
     Ok(())
+}
+
+/// An id for a remote request's path or query (checked as a sys_id first;
+/// encoded all the same, so no later change can make it say more).
+fn encoded(id: &str) -> String {
+    utf8_percent_encode(id, NON_ALPHANUMERIC).to_string()
 }
 
 fn garbage(source: &Source, what: &str) -> Error {

@@ -558,8 +558,21 @@ pub async fn export_content(
         collect_tokens(&content, &mut tokens);
         let mut clear = std::collections::HashMap::new();
         for t in tokens {
-            let v = crate::secrets::decrypt(&state.db, &t).await?;
-            clear.insert(t, v);
+            // A token that does not open as a CDM secure value (retired
+            // enc:v1, or text that only looks like a ciphertext) stays
+            // masked: revealed is only what the server sealed for CDM.
+            match crate::secrets::decrypt(
+                &state.db,
+                &t,
+                &crate::secrets::Binding::cdm_secure_value(),
+            )
+            .await
+            {
+                Ok(v) => {
+                    clear.insert(t, v);
+                }
+                Err(err) => tracing::warn!(error = %err.message, "an export token stays masked"),
+            }
         }
         export::reveal_secrets(&content, &|t| clear.get(t).cloned())
     } else {
@@ -573,17 +586,11 @@ fn collect_tokens(v: &Json_, out: &mut Vec<String>) {
         Json_::Object(m) => m.values().for_each(|v| collect_tokens(v, out)),
         Json_::Array(items) => items.iter().for_each(|v| collect_tokens(v, out)),
         Json_::String(s) => {
-            let mut rest = s.as_str();
-            while let Some(start) = rest.find("enc:v1:") {
-                let tail = &rest[start + 7..];
-                let len = tail
-                    .find(|c: char| {
-                        !(c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '=')
-                    })
-                    .unwrap_or(tail.len());
-                out.push(rest[start..start + 7 + len].to_owned());
-                rest = &tail[len..];
-            }
+            out.extend(
+                crate::secrets::tokens(s)
+                    .into_iter()
+                    .map(|(start, end)| s[start..end].to_owned()),
+            );
         }
         _ => {}
     }

@@ -298,7 +298,10 @@ pub async fn list_nodes(
             continue;
         }
         let clear = match (&child.secure_value, decrypt) {
-            (Some(s), true) => Some(crate::secrets::decrypt(&state.db, s).await?),
+            (Some(s), true) => Some(
+                crate::secrets::decrypt(&state.db, s, &crate::secrets::Binding::cdm_secure_value())
+                    .await?,
+            ),
             _ => None,
         };
         out.push(editor_node(child, &base, clear));

@@ -1288,3 +1288,26 @@ async fn a_user_without_a_password_fails_with_the_same_work_as_one_with_a_passwo
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_one_right_credential_is_checked_once_and_never_throttled() {
+    let app = std::sync::Arc::new(
+        TestApp::spawn_with(with_login_budget(5), tollgate::app::job_handlers()).await,
+    );
+    let real = app.user("burst", &["sn_dpr_model.release_admin"]).await;
+    let before = app.state.identity.password_checks();
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let app = app.clone();
+        let real = real.clone();
+        requests.spawn(async move {
+            app.request_from("192.0.2.77", "GET", CALENDAR_LIST, &real, None)
+                .await
+                .status
+        });
+    }
+    while let Some(status) = requests.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(app.state.identity.password_checks(), before + 1);
+}

@@ -11,7 +11,8 @@ use serde_json::{Map, Value as Json};
 use super::encoded_query::EncodedQuery;
 use super::update_sets::capture::{capturing_set, record_write};
 use crate::error::{Error, ErrorKind, Result};
-use crate::identity::{self, users::bump_identity_epoch};
+use crate::identity::rights::{self, TableWrite};
+use crate::identity::{self, users::bump_identity_epoch, Caller};
 use crate::ids::{is_sys_id, new_sys_id};
 use crate::registry::{quote, table, Column, ColumnType, SqlKind, Table, SYSTEM_COLUMNS, TABLES};
 use crate::storage::{Db, Row, Tx, Value};
@@ -120,6 +121,19 @@ pub async fn insert(
     input: &Map<String, Json>,
     actor: &str,
 ) -> Result<Row> {
+    insert_as(db, table, input, actor, None).await
+}
+
+/// [`insert`] on behalf of `caller`, when given: the write is refused unless
+/// the identity rules ([`identity::rights`]) allow it, judged inside the
+/// write's transaction.
+pub async fn insert_as(
+    db: &Db,
+    table: &'static Table,
+    input: &Map<String, Json>,
+    actor: &str,
+    caller: Option<&Caller>,
+) -> Result<Row> {
     let mut values = Vec::new();
     let mut sys_id = None;
     for (name, raw) in input {
@@ -154,6 +168,9 @@ pub async fn insert(
     }
     table_rules(table, &values).await?;
     let mut tx = db.begin().await?;
+    if let Some(caller) = caller {
+        rights::check_write(&mut tx, caller, table, TableWrite::Insert(input)).await?;
+    }
     check_references(&mut tx, &values).await?;
     table_rules_in_tx(&mut tx, table, &values).await?;
     let id = insert_values(
@@ -306,7 +323,22 @@ pub async fn update(
     input: &Map<String, Json>,
     actor: &str,
 ) -> Result<Row> {
+    update_as(db, table, sys_id, input, actor, None).await
+}
+
+/// [`update`] on behalf of `caller`, when given (see [`insert_as`]).
+pub async fn update_as(
+    db: &Db,
+    table: &'static Table,
+    sys_id: &str,
+    input: &Map<String, Json>,
+    actor: &str,
+    caller: Option<&Caller>,
+) -> Result<Row> {
     let mut tx = db.begin().await?;
+    if let Some(caller) = caller {
+        rights::check_write(&mut tx, caller, table, TableWrite::Update { sys_id, input }).await?;
+    }
     let current = get_in_tx(&mut tx, table, sys_id)
         .await?
         .ok_or_else(|| record_not_found(table, sys_id))?;
@@ -410,7 +442,21 @@ pub async fn update_values(
 /// Deletes a record. Records that reference it through a cascading column go
 /// with it; any other reference refuses the delete.
 pub async fn delete(db: &Db, table: &'static Table, sys_id: &str, actor: &str) -> Result<()> {
+    delete_as(db, table, sys_id, actor, None).await
+}
+
+/// [`delete`] on behalf of `caller`, when given (see [`insert_as`]).
+pub async fn delete_as(
+    db: &Db,
+    table: &'static Table,
+    sys_id: &str,
+    actor: &str,
+    caller: Option<&Caller>,
+) -> Result<()> {
     let mut tx = db.begin().await?;
+    if let Some(caller) = caller {
+        rights::check_write(&mut tx, caller, table, TableWrite::Delete { sys_id }).await?;
+    }
     let Some(before) = get_in_tx(&mut tx, table, sys_id).await? else {
         return Err(record_not_found(table, sys_id));
     };

@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::domain::encoded_query::EncodedQuery;
 use crate::domain::records::{self, ListRequest};
 use crate::error::{Error, ErrorKind, Result};
-use crate::identity::rights::{self, TableWrite};
+use crate::identity::rights;
 use crate::identity::Caller;
 use crate::registry::{self, ColumnType, Table};
 use crate::storage::Row;
@@ -397,8 +397,7 @@ pub async fn create(
     let table = resolve_table(&params)?;
     can_write(&caller, table)?;
     let opts = RenderOptions::from_query(&q)?;
-    rights::check_write(&state.db, &caller, table, TableWrite::Insert(&body)).await?;
-    let row = records::insert(&state.db, table, &body, &caller.user_name).await?;
+    let row = records::insert_as(&state.db, table, &body, &caller.user_name, Some(&caller)).await?;
     after_write(&state, table);
     let location = format!(
         "{}/api/now/table/{}/{}",
@@ -429,17 +428,15 @@ pub async fn update(
     if !crate::ids::is_sys_id(sys_id) {
         return Err(records::record_not_found(table, sys_id));
     }
-    rights::check_write(
+    let row = records::update_as(
         &state.db,
-        &caller,
         table,
-        TableWrite::Update {
-            sys_id,
-            input: &body,
-        },
+        sys_id,
+        &body,
+        &caller.user_name,
+        Some(&caller),
     )
     .await?;
-    let row = records::update(&state.db, table, sys_id, &body, &caller.user_name).await?;
     after_write(&state, table);
     one_record(&state, table, row, &opts, &headers).await
 }
@@ -455,8 +452,7 @@ pub async fn delete(
     if !crate::ids::is_sys_id(sys_id) {
         return Err(records::record_not_found(table, sys_id));
     }
-    rights::check_write(&state.db, &caller, table, TableWrite::Delete { sys_id }).await?;
-    records::delete(&state.db, table, sys_id, &caller.user_name).await?;
+    records::delete_as(&state.db, table, sys_id, &caller.user_name, Some(&caller)).await?;
     after_write(&state, table);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -184,12 +184,12 @@ impl Identity {
         if let Some(caller) = self.cached_password(user, &verifier) {
             return Ok(caller);
         }
-        let attempt = self.admit(Some(user), client)?;
         // One Argon2 check per credential at a time: a burst of requests
         // with the same credential that all miss the cache waits for the
-        // first check instead of repeating it. Keyed by the credential, not
-        // the user name, so that others' wrong guesses for a user never make
-        // the user's own login wait.
+        // first check instead of repeating it (and, waiting, spends none of
+        // the client's failure budget). Keyed by the credential, not the user
+        // name, so that others' wrong guesses for a user never make the
+        // user's own login wait.
         let gate = {
             let mut gates = self.login_gates.lock().unwrap_or_else(|e| e.into_inner());
             if gates.len() >= CACHE_MAX {
@@ -199,9 +199,16 @@ impl Identity {
         };
         let turn = gate.lock().await;
         if let Some(caller) = self.cached_password(user, &verifier) {
-            attempt.succeeded();
             return Ok(caller);
         }
+        let attempt = match self.admit(Some(user), client) {
+            Ok(attempt) => attempt,
+            Err(refused) => {
+                drop(turn);
+                self.forget_gate(&verifier);
+                return Err(refused);
+            }
+        };
         let row = self
             .db
             .fetch_optional(

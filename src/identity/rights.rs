@@ -21,7 +21,7 @@ use super::{users, Caller};
 use crate::domain::records;
 use crate::error::{Error, ErrorKind, Result};
 use crate::registry::{Column, Table};
-use crate::storage::{Db, Row, Value};
+use crate::storage::{Row, Tx, Value};
 
 /// A write through the Table API, before it is made.
 pub enum TableWrite<'a> {
@@ -64,11 +64,13 @@ pub fn check_read(caller: &Caller, table: &Table, row: &Row) -> Result<()> {
     }
 }
 
-/// Refuses a write the caller's roles do not cover. Runs before the write,
-/// which validates the input itself: a value this check cannot read (wrong
-/// type) is left for that validation to refuse.
+/// Refuses a write the caller's roles do not cover. Runs inside the write's
+/// transaction, before the write, so that it judges the records the write
+/// changes (on SQLite no other write can land in between). The write
+/// validates the input itself: a value this check cannot read (wrong type)
+/// is left for that validation to refuse.
 pub async fn check_write(
-    db: &Db,
+    tx: &mut Tx,
     caller: &Caller,
     table: &Table,
     write: TableWrite<'_>,
@@ -80,24 +82,24 @@ pub async fn check_write(
         "sys_user" => match write {
             TableWrite::Insert(_) => Ok(()),
             TableWrite::Update { sys_id, .. } | TableWrite::Delete { sys_id } => {
-                may_manage_user(db, caller, sys_id, "sys_id").await
+                may_manage_user(tx, caller, sys_id, "sys_id").await
             }
         },
         "sys_user_has_role" => {
             if let TableWrite::Update { sys_id, .. } | TableWrite::Delete { sys_id } = write {
                 // The grant as it stands: revoking it (or moving it) is
                 // changing that user's rights with that role.
-                if let Some(row) = records::get(db, table, sys_id).await? {
-                    may_manage_user(db, caller, &row.string("user"), "user").await?;
-                    may_grant(db, caller, &row.string("role")).await?;
+                if let Some(row) = records::get_in_tx(tx, table, sys_id).await? {
+                    may_manage_user(tx, caller, &row.string("user"), "user").await?;
+                    may_grant(tx, caller, &row.string("role")).await?;
                 }
             }
             if let TableWrite::Insert(input) | TableWrite::Update { input, .. } = write {
                 if let Some(user) = reference(input, "user") {
-                    may_manage_user(db, caller, &user, "user").await?;
+                    may_manage_user(tx, caller, &user, "user").await?;
                 }
                 if let Some(role) = reference(input, "role") {
-                    may_grant(db, caller, &role).await?;
+                    may_grant(tx, caller, &role).await?;
                 }
             }
             Ok(())
@@ -106,11 +108,11 @@ pub async fn check_write(
             (None, _) => Ok(()),
             (Some(column), TableWrite::Insert(input)) => owned_by_caller(caller, column, input),
             (Some(column), TableWrite::Update { sys_id, input }) => {
-                existing_owned_by_caller(db, caller, table, column, sys_id).await?;
+                existing_owned_by_caller(tx, caller, table, column, sys_id).await?;
                 owned_by_caller(caller, column, input)
             }
             (Some(column), TableWrite::Delete { sys_id }) => {
-                existing_owned_by_caller(db, caller, table, column, sys_id).await
+                existing_owned_by_caller(tx, caller, table, column, sys_id).await
             }
         },
     }
@@ -127,8 +129,8 @@ fn reference(input: &Map<String, Json>, name: &str) -> Option<String> {
 }
 
 /// The caller holds every role `user_id` holds.
-async fn may_manage_user(db: &Db, caller: &Caller, user_id: &str, field: &str) -> Result<()> {
-    let missing: Vec<String> = users::role_names(db, user_id)
+async fn may_manage_user(tx: &mut Tx, caller: &Caller, user_id: &str, field: &str) -> Result<()> {
+    let missing: Vec<String> = users::role_names_in_tx(tx, user_id)
         .await?
         .into_iter()
         .filter(|r| !caller.roles.contains(r))
@@ -149,8 +151,8 @@ async fn may_manage_user(db: &Db, caller: &Caller, user_id: &str, field: &str) -
 
 /// The caller holds the role with sys_id `role_id` (an unknown role is left
 /// for the write's reference check to refuse).
-async fn may_grant(db: &Db, caller: &Caller, role_id: &str) -> Result<()> {
-    let name = db
+async fn may_grant(tx: &mut Tx, caller: &Caller, role_id: &str) -> Result<()> {
+    let name = tx
         .fetch_optional(
             "SELECT name FROM sys_user_role WHERE sys_id = $1",
             &[Value::from(role_id)],
@@ -186,13 +188,13 @@ fn owned_by_caller(caller: &Caller, column: &Column, input: &Map<String, Json>) 
 }
 
 async fn existing_owned_by_caller(
-    db: &Db,
+    tx: &mut Tx,
     caller: &Caller,
     table: &Table,
     column: &Column,
     sys_id: &str,
 ) -> Result<()> {
-    match records::get(db, table, sys_id).await? {
+    match records::get_in_tx(tx, table, sys_id).await? {
         Some(row) if row.string(column.name) == caller.user_id => Ok(()),
         // Another user's record is as invisible to writes as to reads.
         _ => Err(records::record_not_found(table, sys_id)),

@@ -112,6 +112,11 @@ impl LoginThrottle {
             state
                 .addresses
                 .retain(|_, w| w.pending > 0 || now.duration_since(w.started) < WINDOW);
+            if state.addresses.len() >= MAX_TRACKED {
+                // Memory stays bounded even under attempts from more
+                // addresses than that in a minute: their counts are lost.
+                state.addresses.retain(|_, w| w.pending > 0);
+            }
         }
         let window = state.addresses.entry(client).or_insert(AddressWindow {
             started: now,
@@ -154,6 +159,11 @@ impl LoginThrottle {
             if failed {
                 window.failures = window.failures.saturating_add(1);
             }
+            if window.pending == 0 && window.failures == 0 {
+                // Only addresses with failures (or attempts under way) are
+                // kept: successful clients cost no memory.
+                state.addresses.remove(&attempt.client);
+            }
         }
         let Some(user) = &attempt.user else {
             return;
@@ -167,6 +177,9 @@ impl LoginThrottle {
             state
                 .users
                 .retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
+            if state.users.len() >= MAX_TRACKED {
+                state.users.clear();
+            }
         }
         let entry = state.users.entry(key).or_insert(UserFailures {
             count: 0,
@@ -198,6 +211,9 @@ impl Drop for Attempt<'_> {
             let mut state = self.throttle.lock();
             if let Some(window) = state.addresses.get_mut(&self.client) {
                 window.pending = window.pending.saturating_sub(1);
+                if window.pending == 0 && window.failures == 0 {
+                    state.addresses.remove(&self.client);
+                }
             }
         }
     }
@@ -269,5 +285,18 @@ mod tests {
             attempt.failed();
         }
         assert!(t.admit(Some("u9"), ip(1)).is_err());
+    }
+
+    #[test]
+    fn clients_that_only_succeed_are_not_tracked() {
+        let t = LoginThrottle::new(5);
+        for i in 0..50 {
+            t.admit(Some("bob"), ip(i)).unwrap().succeeded();
+            drop(t.admit(None, ip(i)).unwrap());
+        }
+        assert!(t.lock().addresses.is_empty());
+        t.admit(Some("bob"), ip(1)).unwrap().failed();
+        assert_eq!(t.lock().addresses.len(), 1);
+        assert_eq!(t.lock().users.len(), 1);
     }
 }

@@ -6,15 +6,19 @@ use crate::ids::{new_sys_id, random_secret};
 use crate::storage::{Db, Tx, Value};
 use crate::time::now_string;
 
+const ROLE_NAMES: &str =
+    "SELECT r.name FROM sys_user_has_role h JOIN sys_user_role r ON r.sys_id = h.role \
+     WHERE h.\"user\" = $1 ORDER BY r.name";
+
 /// The names of the roles a user holds.
 pub async fn role_names(db: &Db, user_id: &str) -> Result<Vec<String>> {
-    let rows = db
-        .fetch_all(
-            "SELECT r.name FROM sys_user_has_role h JOIN sys_user_role r ON r.sys_id = h.role \
-             WHERE h.\"user\" = $1 ORDER BY r.name",
-            &[Value::from(user_id)],
-        )
-        .await?;
+    let rows = db.fetch_all(ROLE_NAMES, &[Value::from(user_id)]).await?;
+    Ok(rows.iter().map(|r| r.string("name")).collect())
+}
+
+/// [`role_names`], inside the caller's transaction.
+pub async fn role_names_in_tx(tx: &mut Tx, user_id: &str) -> Result<Vec<String>> {
+    let rows = tx.fetch_all(ROLE_NAMES, &[Value::from(user_id)]).await?;
     Ok(rows.iter().map(|r| r.string("name")).collect())
 }
 

@@ -1174,11 +1174,18 @@ async fn failed_logins_past_the_address_budget_are_refused_429_with_retry_after_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attackers_guesses_are_refused_not_queued_and_the_real_user_still_logs_in() {
-    let app = std::sync::Arc::new(TestApp::spawn().await);
+    // An address budget of the free attempts: once spent, the attacker's
+    // address stays refused for the rest of the minute, whatever the timing
+    // (the per-user backoff, of a second at first, is unit-tested in
+    // identity::throttle).
+    let free = tollgate::identity::throttle::FREE_ATTEMPTS;
+    let app = std::sync::Arc::new(
+        TestApp::spawn_with(with_login_budget(free), tollgate::app::job_handlers()).await,
+    );
     let real = app.user("vic", &["sn_dpr_model.release_admin"]).await;
     let attacker = "203.0.113.5";
     let guess = Auth::Basic("vic".into(), "guess".into());
-    for _ in 0..tollgate::identity::throttle::FREE_ATTEMPTS {
+    for _ in 0..free {
         let res = app
             .request_from(attacker, "GET", CALENDAR_LIST, &guess, None)
             .await;
@@ -1280,4 +1287,27 @@ async fn a_user_without_a_password_fails_with_the_same_work_as_one_with_a_passwo
             "{user}: one full check"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_one_right_credential_is_checked_once_and_never_throttled() {
+    let app = std::sync::Arc::new(
+        TestApp::spawn_with(with_login_budget(5), tollgate::app::job_handlers()).await,
+    );
+    let real = app.user("burst", &["sn_dpr_model.release_admin"]).await;
+    let before = app.state.identity.password_checks();
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let app = app.clone();
+        let real = real.clone();
+        requests.spawn(async move {
+            app.request_from("192.0.2.77", "GET", CALENDAR_LIST, &real, None)
+                .await
+                .status
+        });
+    }
+    while let Some(status) = requests.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(app.state.identity.password_checks(), before + 1);
 }

@@ -1179,9 +1179,7 @@ async fn an_attackers_guesses_are_refused_not_queued_and_the_real_user_still_log
     // (the per-user backoff, of a second at first, is unit-tested in
     // identity::throttle).
     let free = tollgate::identity::throttle::FREE_ATTEMPTS;
-    let app = std::sync::Arc::new(
-        TestApp::spawn_with(with_login_budget(free), tollgate::app::job_handlers()).await,
-    );
+    let app = std::sync::Arc::new(TestApp::spawn_with_settings(with_login_budget(free)).await);
     let real = app.user("vic", &["sn_dpr_model.release_admin"]).await;
     let attacker = "203.0.113.5";
     let guess = Auth::Basic("vic".into(), "guess".into());
@@ -1291,9 +1289,7 @@ async fn a_user_without_a_password_fails_with_the_same_work_as_one_with_a_passwo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_one_right_credential_is_checked_once_and_never_throttled() {
-    let app = std::sync::Arc::new(
-        TestApp::spawn_with(with_login_budget(5), tollgate::app::job_handlers()).await,
-    );
+    let app = std::sync::Arc::new(TestApp::spawn_with_settings(with_login_budget(5)).await);
     let real = app.user("burst", &["sn_dpr_model.release_admin"]).await;
     let before = app.state.identity.password_checks();
     let mut requests = tokio::task::JoinSet::new();

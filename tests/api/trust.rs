@@ -459,3 +459,74 @@ async fn metrics_and_openapi_need_credentials_unless_a_setting_opens_them() {
 fn urlencode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+fn guess_from_behind_proxy(proxy: &str, client: &str, user: &str) -> Request<Body> {
+    use base64::Engine;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:wrong"));
+    let req = Request::builder()
+        .method("GET")
+        .uri("/api/now/table/sys_user?sysparm_limit=1")
+        .header("host", "tollgate.test")
+        .header("x-forwarded-for", client)
+        .header("authorization", format!("Basic {token}"))
+        .body(Body::empty())
+        .unwrap();
+    with_peer(req, proxy)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_failed_logins_count_per_forwarded_client() {
+    let settings = tollgate::config::Settings {
+        trusted_proxies: "10.0.0.0/8".parse().unwrap(),
+        failed_logins_per_address: 3,
+        ..test_settings()
+    };
+    let app = TestApp::spawn_with_settings(settings).await;
+    for i in 0..3 {
+        let res = app
+            .send(guess_from_behind_proxy(
+                "10.0.0.2:40000",
+                "198.51.100.7",
+                &format!("u{i}"),
+            ))
+            .await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text);
+    }
+    let res = app
+        .send(guess_from_behind_proxy(
+            "10.0.0.2:40000",
+            "198.51.100.7",
+            "u9",
+        ))
+        .await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.text);
+    // Another client behind the same proxy has a budget of its own.
+    let res = app
+        .send(guess_from_behind_proxy(
+            "10.0.0.2:40000",
+            "203.0.113.5",
+            "u9",
+        ))
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text);
+    // An untrusted peer cannot pick a fresh address by sending the header:
+    // its own address is counted.
+    for i in 0..3 {
+        let res = app
+            .send(guess_from_behind_proxy(
+                "192.0.2.1:40000",
+                &format!("203.0.113.{}", 100 + i),
+                "u1",
+            ))
+            .await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.text);
+    }
+    let res = app
+        .send(guess_from_behind_proxy(
+            "192.0.2.1:40000",
+            "203.0.113.200",
+            "u1",
+        ))
+        .await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.text);
+}

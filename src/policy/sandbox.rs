@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{PolicyCache, Verdict};
 
@@ -107,7 +107,7 @@ enum Exchange {
 
 pub struct Sandbox {
     config: SandboxConfig,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     idle: Mutex<Vec<Worker>>,
 }
 
@@ -134,7 +134,7 @@ pub fn global() -> &'static Sandbox {
 impl Sandbox {
     pub fn new(config: SandboxConfig) -> Sandbox {
         Sandbox {
-            permits: Semaphore::new(config.workers.max(1)),
+            permits: Arc::new(Semaphore::new(config.workers.max(1))),
             idle: Mutex::new(Vec::new()),
             config,
         }
@@ -169,7 +169,10 @@ impl Sandbox {
     }
 
     async fn exchange(&self, request: &Request) -> Exchange {
-        let Ok(_permit) = self.permits.acquire().await else {
+        // The permit travels with the evaluator into the blocking task, so a
+        // caller that goes away (a dropped request) cannot free its slot
+        // while its evaluator still runs.
+        let Ok(permit) = self.permits.clone().acquire_owned().await else {
             return Exchange::Failed("the policy evaluator is shut down".into());
         };
         let mut line = match serde_json::to_vec(request) {
@@ -188,14 +191,18 @@ impl Sandbox {
                 }
             },
         };
-        let deadline = self.config.deadline();
-        let child = worker.child.clone();
+        // Kills the evaluator unless disarmed: on the deadline, and when this
+        // future is dropped mid-evaluation, so no evaluation outlives the
+        // one who asked for it.
+        let mut stop = StopOnDrop(Some(worker.child.clone()));
         let asked = tokio::task::spawn_blocking(move || {
+            let _permit: OwnedSemaphorePermit = permit;
             let answer = worker.ask(&line);
             (worker, answer)
         });
-        match tokio::time::timeout(deadline, asked).await {
+        match tokio::time::timeout(self.config.deadline(), asked).await {
             Ok(Ok((worker, Ok(answer)))) => {
+                stop.0 = None;
                 self.idle
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -203,6 +210,7 @@ impl Sandbox {
                 Exchange::Answered(answer)
             }
             Ok(Ok((worker, Err(())))) => {
+                stop.0 = None;
                 let memory_limit_mb = self.config.memory_limit_mb;
                 Exchange::Failed(
                     tokio::task::spawn_blocking(move || why_it_died(worker, memory_limit_mb))
@@ -212,8 +220,7 @@ impl Sandbox {
             }
             Ok(Err(_)) => Exchange::Failed("the policy evaluator stopped unexpectedly".into()),
             Err(_) => {
-                // Killing the evaluator also ends the blocked read.
-                let _ = child.lock().unwrap_or_else(|e| e.into_inner()).kill();
+                drop(stop);
                 tracing::warn!(
                     limit_ms = self.config.time_limit.as_millis() as u64,
                     "a policy evaluation ran past its time limit; its evaluator was stopped"
@@ -233,7 +240,9 @@ impl Sandbox {
             .arg(self.config.memory_limit_mb.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            // Nothing is read from it: a policy's print() output or a
+            // message could otherwise fill the pipe and stall the evaluator.
+            .stderr(Stdio::null())
             .spawn()?;
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             let _ = child.kill();
@@ -247,20 +256,24 @@ impl Sandbox {
     }
 }
 
-/// Why an evaluator stopped answering, from the last of what it wrote to
-/// standard error (a failed allocation says so there before aborting).
-/// Ends the evaluator if it still runs.
-fn why_it_died(worker: Worker, memory_limit_mb: u64) -> String {
-    let Worker { child, stdin, .. } = worker;
-    drop(stdin);
-    let mut child = child.lock().unwrap_or_else(|e| e.into_inner());
-    let _ = child.kill();
-    let _ = child.wait();
-    let mut stderr = String::new();
-    if let Some(pipe) = child.stderr.take() {
-        let _ = pipe.take(64 * 1024).read_to_string(&mut stderr);
+/// Kills an evaluator when dropped while armed.
+struct StopOnDrop(Option<Arc<Mutex<Child>>>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.take() {
+            let _ = child.lock().unwrap_or_else(|e| e.into_inner()).kill();
+        }
     }
-    if stderr.contains("memory allocation") {
+}
+
+/// Why an evaluator stopped answering, from how it ended: a failed
+/// allocation aborts the process (SIGABRT), which under its address-space
+/// limit means the policy wanted more memory than allowed.
+fn why_it_died(worker: Worker, memory_limit_mb: u64) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    let status = worker.stop();
+    if status.and_then(|s| s.signal()) == Some(6) {
         tracing::warn!(
             limit_mb = memory_limit_mb,
             "a policy evaluation ran out of its memory limit; its evaluator was replaced"
@@ -269,12 +282,29 @@ fn why_it_died(worker: Worker, memory_limit_mb: u64) -> String {
             "the policy needed more memory than the limit of {memory_limit_mb} MiB and was stopped"
         )
     } else {
-        tracing::warn!(stderr = %stderr.trim(), "a policy evaluator stopped unexpectedly");
+        tracing::warn!(?status, "a policy evaluator stopped unexpectedly");
         "the policy evaluator stopped unexpectedly while evaluating the policy".into()
     }
 }
 
+impl Drop for Worker {
+    /// An evaluator is never left running or unreaped.
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 impl Worker {
+    /// Ends the evaluator (if it still runs) and reaps it; how it ended.
+    fn stop(&self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        let _ = child.kill();
+        child.wait().ok()
+    }
+
     fn ask(&mut self, line: &[u8]) -> Result<Answer, ()> {
         self.stdin.write_all(line).map_err(|_| ())?;
         self.stdin.flush().map_err(|_| ())?;
@@ -378,6 +408,46 @@ mod tests {
         assert!(
             sandbox.idle.lock().unwrap().is_empty(),
             "a stopped evaluator is not reused"
+        );
+    }
+
+    /// A caller that goes away mid-evaluation stops its evaluator: the slot
+    /// comes back only when the evaluator is gone, and nothing is left
+    /// running.
+    #[tokio::test]
+    async fn an_abandoned_evaluation_stops_its_evaluator_and_frees_its_slot() {
+        let pid_file =
+            std::env::temp_dir().join(format!("tollgate-eval-{}", crate::ids::new_sys_id()));
+        let sandbox = Sandbox::new(SandboxConfig {
+            program: PathBuf::from("sh"),
+            args: vec![
+                "-c".into(),
+                format!("echo $$ > {}; exec sleep 30", pid_file.display()),
+            ],
+            time_limit: Duration::from_secs(20),
+            memory_limit_mb: 64,
+            workers: 1,
+        });
+        let abandoned = tokio::time::timeout(
+            Duration::from_millis(300),
+            sandbox.evaluate("package p\ncompliant := true", &Json::Null),
+        )
+        .await;
+        assert!(abandoned.is_err(), "the evaluation was still running");
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let _ = std::fs::remove_file(&pid_file);
+        let process = PathBuf::from(format!("/proc/{}", pid.trim()));
+        let mut gone = false;
+        for _ in 0..100 {
+            if !process.exists() && sandbox.permits.available_permits() == 1 {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            gone,
+            "the evaluator was stopped, reaped, and its slot freed"
         );
     }
 

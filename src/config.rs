@@ -125,6 +125,9 @@ pub struct SettingsArgs {
     /// Seconds one retrieval may take in all.
     #[arg(long, env = "TOLLGATE_RETRIEVE_TIMEOUT", global = true)]
     pub retrieve_timeout: Option<u64>,
+    /// Largest form-encoded request body (the OAuth token request), in bytes.
+    #[arg(long, env = "TOLLGATE_FORM_BODY_LIMIT", global = true)]
+    pub form_body_limit: Option<usize>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -159,6 +162,7 @@ struct FileSettings {
     retrieve_max_updates: Option<usize>,
     retrieve_max_bytes: Option<u64>,
     retrieve_timeout: Option<u64>,
+    form_body_limit: Option<usize>,
 }
 
 /// The effective settings.
@@ -193,6 +197,7 @@ pub struct Settings {
     pub retrieve_max_updates: usize,
     pub retrieve_max_bytes: u64,
     pub retrieve_timeout: u64,
+    pub form_body_limit: usize,
 }
 
 impl Default for Settings {
@@ -227,6 +232,7 @@ impl Default for Settings {
             retrieve_max_updates: 100_000,
             retrieve_max_bytes: 256 * 1024 * 1024,
             retrieve_timeout: 600,
+            form_body_limit: 16 * 1024,
         }
     }
 }
@@ -388,6 +394,11 @@ impl Settings {
                 .or(file.retrieve_timeout)
                 .unwrap_or(d.retrieve_timeout)
                 .max(1),
+            form_body_limit: args
+                .form_body_limit
+                .or(file.form_body_limit)
+                .unwrap_or(d.form_body_limit)
+                .max(1024),
         })
     }
 }
@@ -399,6 +410,7 @@ fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
 }
 
 const KNOWN_ENV: &[&str] = &[
+    "TOLLGATE_FORM_BODY_LIMIT",
     "TOLLGATE_CONFIG",
     "TOLLGATE_LISTEN",
     "TOLLGATE_DATABASE_URL",

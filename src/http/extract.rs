@@ -161,8 +161,11 @@ pub struct FormBody(pub HashMap<String, String>);
 impl FromRequest<AppState> for FormBody {
     type Rejection = Error;
 
+    /// Read under `form_body_limit`: the form-encoded requests (the OAuth
+    /// token request) are a few fields, and the token endpoint takes them
+    /// without credentials.
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Error> {
-        let bytes = read_body(request, state.settings.body_limit).await?;
+        let bytes = read_body(request, state.settings.form_body_limit).await?;
         if std::str::from_utf8(&bytes).is_err() {
             return Err(Error::malformed("The form body is not valid UTF-8"));
         }

@@ -29,6 +29,19 @@ use crate::storage::{Db, Value};
 
 pub use throttle::{Client, LoginThrottle};
 
+/// The longest user name and password a login may present (a `sys_user`
+/// name is far shorter): longer ones fail at once.
+pub const MAX_USER_NAME_BYTES: usize = 255;
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// A user name as logged: at most 64 characters of what a client sent.
+fn log_name(user: &str) -> &str {
+    match user.char_indices().nth(64) {
+        Some((cut, _)) => &user[..cut],
+        None => user,
+    }
+}
+
 /// How often a replica looks for identity changes made by other replicas.
 pub const EPOCH_POLL: Duration = Duration::from_secs(2);
 /// A cached credential is checked against the database again after this long.
@@ -123,6 +136,7 @@ impl Identity {
                     "Too many failed logins for this user name from this address"
                 }
             };
+            let user = user.map(log_name);
             tracing::info!(user, client = ?client, "authentication refused: {why}");
             let wait = refusal.retry_after();
             Error::too_many_requests(
@@ -179,6 +193,13 @@ impl Identity {
         password: &str,
         client: Client,
     ) -> Result<Caller> {
+        if user.len() > MAX_USER_NAME_BYTES || password.len() > MAX_PASSWORD_BYTES {
+            // No account has such a name or password: refused at once, as a
+            // failure of the client's, with nothing of it kept or hashed.
+            self.admit(None, client)?.failed();
+            tracing::info!(client = ?client, "failed login with an oversized user name or password");
+            return Err(Error::unauthenticated());
+        }
         let verifier = self.verifier(user, password);
         // A cached credential costs no hash, so it is never throttled.
         if let Some(caller) = self.cached_password(user, &verifier) {
@@ -238,7 +259,7 @@ impl Identity {
                 attempt.failed();
                 drop(turn);
                 self.forget_gate(&verifier);
-                tracing::info!(user, client = ?client, "failed login");
+                tracing::info!(user = log_name(user), client = ?client, "failed login");
                 return Err(Error::unauthenticated());
             }
         };

@@ -51,7 +51,16 @@ struct UserFailures {
 #[derive(Default)]
 struct State {
     addresses: HashMap<Client, AddressWindow>,
-    users: HashMap<(String, Client), UserFailures>,
+    /// Keyed by a hash of the user name: an entry costs the same whatever
+    /// name a client sends.
+    users: HashMap<(UserKey, Client), UserFailures>,
+}
+
+type UserKey = [u8; 32];
+
+fn user_key(user: &str) -> UserKey {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(user.as_bytes()).into()
 }
 
 pub struct LoginThrottle {
@@ -85,7 +94,7 @@ impl Refusal {
 /// only stops counting as pending.
 pub struct Attempt<'a> {
     throttle: &'a LoginThrottle,
-    user: Option<String>,
+    user: Option<UserKey>,
     client: Client,
     done: bool,
 }
@@ -132,7 +141,7 @@ impl LoginThrottle {
             return Err(Refusal::Address(left));
         }
         if let Some(user) = user {
-            if let Some(f) = state.users.get(&(user.to_owned(), client)) {
+            if let Some(f) = state.users.get(&(user_key(user), client)) {
                 let since = now.duration_since(f.last);
                 let wait = delay_after(f.count);
                 if since < FORGET_AFTER && since < wait {
@@ -145,7 +154,7 @@ impl LoginThrottle {
         }
         Ok(Attempt {
             throttle: self,
-            user: user.map(str::to_owned),
+            user: user.map(user_key),
             client,
             done: false,
         })
@@ -168,7 +177,7 @@ impl LoginThrottle {
         let Some(user) = &attempt.user else {
             return;
         };
-        let key = (user.clone(), attempt.client);
+        let key = (*user, attempt.client);
         if !failed {
             state.users.remove(&key);
             return;

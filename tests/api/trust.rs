@@ -331,6 +331,18 @@ async fn v3_search_criteria_past_the_limit_and_huge_pages_are_refused_by_name() 
     assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
     assert!(res.text.contains("search_criteria"), "{}", res.text);
 
+    // Items under either spelling count, whichever the condition reads.
+    let items: Vec<String> = (0..100).map(|i| format!("t{i}")).collect();
+    let input = json!({"list_info": {"search_criteria": {"field": "title", "condition": "is", "values": "x", "value": items}}});
+    let res = app
+        .get(&format!(
+            "/api/v3/releases?input_data={}",
+            urlencode(&input.to_string())
+        ))
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+    assert!(res.text.contains("search_criteria"), "{}", res.text);
+
     let input = json!({"list_info": {"row_count": 100, "page": i64::MAX}});
     let res = app
         .get(&format!(
@@ -529,4 +541,49 @@ async fn behind_a_trusted_proxy_failed_logins_count_per_forwarded_client() {
         ))
         .await;
     assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_endpoint_reads_at_most_form_body_limit_and_short_credentials() {
+    let app = TestApp::spawn().await;
+    let big = format!(
+        "grant_type=password&username=admin&password=x&pad={}",
+        "a".repeat(64 * 1024)
+    );
+    let res = app
+        .raw(
+            "POST",
+            "/oauth_token.do",
+            &Auth::None,
+            Some(&big),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", res.text);
+    assert_eq!(res.body["error"], "invalid_request", "{}", res.text);
+    // A user name no account can have fails at once, as a failed login.
+    let long_name = "u".repeat(10_000);
+    let form = format!("grant_type=password&username={long_name}&password=x");
+    let res = app
+        .raw(
+            "POST",
+            "/oauth_token.do",
+            &Auth::None,
+            Some(&form),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert!(res.status.is_client_error(), "{} {}", res.status, res.text);
+    assert_ne!(res.status, StatusCode::OK);
+    let ok = format!("grant_type=password&username=admin&password={ADMIN_PASSWORD}");
+    let res = app
+        .raw(
+            "POST",
+            "/oauth_token.do",
+            &Auth::None,
+            Some(&ok),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
 }

@@ -163,10 +163,16 @@ fn count_criteria(value: &Json) -> usize {
     match value {
         Json::Array(items) => items.iter().map(count_criteria).sum(),
         Json::Object(c) => {
-            let values = match c.get("values").or_else(|| c.get("value")) {
-                Some(Json::Array(v)) => v.len(),
-                _ => 1,
-            };
+            // Both spellings count: whichever the condition reads binds its
+            // items.
+            let values: usize = ["value", "values"]
+                .iter()
+                .map(|k| match c.get(*k) {
+                    Some(Json::Array(v)) => v.len(),
+                    _ => 0,
+                })
+                .sum::<usize>()
+                .max(1);
             values + c.get("children").map(count_criteria).unwrap_or(0)
         }
         _ => 1,

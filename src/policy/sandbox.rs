@@ -384,17 +384,22 @@ fn hash(text: &str) -> u64 {
 mod tests {
     use super::*;
 
+    /// A sandbox whose "evaluator" is `program args...`, one at a time.
+    fn sandbox_of(program: &str, args: &[&str], time_limit: Duration) -> Sandbox {
+        Sandbox::new(SandboxConfig {
+            program: PathBuf::from(program),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            time_limit,
+            memory_limit_mb: 64,
+            workers: 1,
+        })
+    }
+
     /// An evaluator that never answers is stopped at the deadline, and the
     /// caller gets a failed verdict naming the time limit.
     #[tokio::test]
     async fn an_evaluator_that_does_not_answer_in_time_is_stopped() {
-        let sandbox = Sandbox::new(SandboxConfig {
-            program: PathBuf::from("sleep"),
-            args: vec!["30".into()],
-            time_limit: Duration::from_millis(100),
-            memory_limit_mb: 64,
-            workers: 1,
-        });
+        let sandbox = sandbox_of("sleep", &["30"], Duration::from_millis(100));
         let verdict = sandbox
             .evaluate("package p\ncompliant := true", &Json::Null)
             .await;
@@ -418,16 +423,8 @@ mod tests {
     async fn an_abandoned_evaluation_stops_its_evaluator_and_frees_its_slot() {
         let pid_file =
             std::env::temp_dir().join(format!("tollgate-eval-{}", crate::ids::new_sys_id()));
-        let sandbox = Sandbox::new(SandboxConfig {
-            program: PathBuf::from("sh"),
-            args: vec![
-                "-c".into(),
-                format!("echo $$ > {}; exec sleep 30", pid_file.display()),
-            ],
-            time_limit: Duration::from_secs(20),
-            memory_limit_mb: 64,
-            workers: 1,
-        });
+        let script = format!("echo $$ > {}; exec sleep 30", pid_file.display());
+        let sandbox = sandbox_of("sh", &["-c", &script], Duration::from_secs(20));
         let abandoned = tokio::time::timeout(
             Duration::from_millis(300),
             sandbox.evaluate("package p\ncompliant := true", &Json::Null),
@@ -454,13 +451,7 @@ mod tests {
     /// An evaluator that exits without answering is reported, not trusted.
     #[tokio::test]
     async fn an_evaluator_that_dies_fails_the_evaluation() {
-        let sandbox = Sandbox::new(SandboxConfig {
-            program: PathBuf::from("true"),
-            args: vec![],
-            time_limit: Duration::from_millis(2000),
-            memory_limit_mb: 64,
-            workers: 1,
-        });
+        let sandbox = sandbox_of("true", &[], Duration::from_millis(2000));
         let verdict = sandbox
             .evaluate("package p\ncompliant := true", &Json::Null)
             .await;

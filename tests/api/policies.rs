@@ -324,21 +324,27 @@ const ASKS_FOR_48_GB: &str = "package tollgate.policy\n\ndefault compliant := fa
 /// Nine million iterations: far past the one-second evaluation limit.
 const RUNS_FOR_MINUTES: &str = "package tollgate.policy\n\ndefault compliant := false\n\ncompliant if count([x | some i in numbers.range(1, 3000); some j in numbers.range(1, 3000); x := i * j]) > 0\n";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_policy_over_the_memory_limit_fails_its_evaluation_and_the_server_goes_on() {
-    let app = TestApp::spawn().await;
+/// Runs `rego` as the only policy of a new release's phase; the details of
+/// every (product, policy) result.
+async fn run_one_policy(app: &TestApp, name: &str, rego: &str) -> Vec<Value> {
     app.demo().await;
-    policy_on_plan(&app, "Greedy", ASKS_FOR_48_GB).await;
-    let release = release_with_two_products(&app).await;
+    policy_on_plan(app, name, rego).await;
+    let release = release_with_two_products(app).await;
     assert_eq!(
         app.post(&run_path(&release), json!({})).await.status,
         StatusCode::CREATED
     );
-    run_jobs(&app).await;
+    run_jobs(app).await;
     let status = app.get(&status_path(&release)).await;
     let details = details(&status.body);
     assert!(!details.is_empty(), "{}", status.text);
-    for d in details {
+    details
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_over_the_memory_limit_fails_its_evaluation_and_the_server_goes_on() {
+    let app = TestApp::spawn().await;
+    for d in run_one_policy(&app, "Greedy", ASKS_FOR_48_GB).await {
         assert_eq!(d["status"], "non_compliant", "{d}");
         assert_eq!(d["reason"], "Policy evaluation failed", "{d}");
         assert!(
@@ -363,18 +369,7 @@ async fn a_policy_over_the_memory_limit_fails_its_evaluation_and_the_server_goes
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_policy_over_the_time_limit_fails_its_evaluation() {
     let app = TestApp::spawn().await;
-    app.demo().await;
-    policy_on_plan(&app, "Slow", RUNS_FOR_MINUTES).await;
-    let release = release_with_two_products(&app).await;
-    assert_eq!(
-        app.post(&run_path(&release), json!({})).await.status,
-        StatusCode::CREATED
-    );
-    run_jobs(&app).await;
-    let status = app.get(&status_path(&release)).await;
-    let details = details(&status.body);
-    assert!(!details.is_empty(), "{}", status.text);
-    for d in details {
+    for d in run_one_policy(&app, "Slow", RUNS_FOR_MINUTES).await {
         assert_eq!(d["status"], "non_compliant", "{d}");
         let output = d["executionOutput"].as_str().unwrap().to_lowercase();
         assert!(output.contains("time limit"), "{d}");

@@ -385,19 +385,38 @@ fn with_peer(mut req: Request<Body>, peer: &str) -> Request<Body> {
     req
 }
 
-fn list_users(peer: &str, forwarded_host: &str, forwarded_proto: &str) -> Request<Body> {
-    use base64::Engine;
-    let token = base64::engine::general_purpose::STANDARD.encode(format!("admin:{ADMIN_PASSWORD}"));
-    let req = Request::builder()
-        .method("GET")
-        .uri("/api/now/table/sys_user?sysparm_limit=1")
-        .header("host", "tollgate.test")
-        .header("x-forwarded-host", forwarded_host)
-        .header("x-forwarded-proto", forwarded_proto)
-        .header("authorization", format!("Basic {token}"))
-        .body(Body::empty())
-        .unwrap();
+/// The list of users (its `Link` header shows the base of links), as
+/// `user` with `password`, from `peer`, with forwarding headers.
+fn list_users_from(
+    peer: &str,
+    user: &str,
+    password: &str,
+    forwarded: &[(&str, &str)],
+) -> Request<Body> {
+    let mut req = request(
+        "GET",
+        "/api/now/table/sys_user?sysparm_limit=1",
+        &Auth::Basic(user.into(), password.into()),
+        "application/json",
+        Vec::new(),
+    );
+    for (name, value) in forwarded {
+        req.headers_mut()
+            .insert(*name, axum::http::HeaderValue::from_str(value).unwrap());
+    }
     with_peer(req, peer)
+}
+
+fn list_users(peer: &str, forwarded_host: &str, forwarded_proto: &str) -> Request<Body> {
+    list_users_from(
+        peer,
+        "admin",
+        ADMIN_PASSWORD,
+        &[
+            ("x-forwarded-host", forwarded_host),
+            ("x-forwarded-proto", forwarded_proto),
+        ],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -473,17 +492,7 @@ fn urlencode(text: &str) -> String {
 }
 
 fn guess_from_behind_proxy(proxy: &str, client: &str, user: &str) -> Request<Body> {
-    use base64::Engine;
-    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:wrong"));
-    let req = Request::builder()
-        .method("GET")
-        .uri("/api/now/table/sys_user?sysparm_limit=1")
-        .header("host", "tollgate.test")
-        .header("x-forwarded-for", client)
-        .header("authorization", format!("Basic {token}"))
-        .body(Body::empty())
-        .unwrap();
-    with_peer(req, proxy)
+    list_users_from(proxy, user, "wrong", &[("x-forwarded-for", client)])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

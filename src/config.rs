@@ -128,6 +128,10 @@ pub struct SettingsArgs {
     /// Largest form-encoded request body (the OAuth token request), in bytes.
     #[arg(long, env = "TOLLGATE_FORM_BODY_LIMIT", global = true)]
     pub form_body_limit: Option<usize>,
+    /// Most bytes one answer of a remote instance may hold (at most
+    /// `retrieve_max_bytes`); a larger one fails the retrieval unread.
+    #[arg(long, env = "TOLLGATE_RETRIEVE_MAX_ANSWER_BYTES", global = true)]
+    pub retrieve_max_answer_bytes: Option<u64>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -163,6 +167,7 @@ struct FileSettings {
     retrieve_max_bytes: Option<u64>,
     retrieve_timeout: Option<u64>,
     form_body_limit: Option<usize>,
+    retrieve_max_answer_bytes: Option<u64>,
 }
 
 /// The effective settings.
@@ -198,6 +203,7 @@ pub struct Settings {
     pub retrieve_max_bytes: u64,
     pub retrieve_timeout: u64,
     pub form_body_limit: usize,
+    pub retrieve_max_answer_bytes: u64,
 }
 
 impl Default for Settings {
@@ -233,6 +239,7 @@ impl Default for Settings {
             retrieve_max_bytes: 256 * 1024 * 1024,
             retrieve_timeout: 600,
             form_body_limit: 16 * 1024,
+            retrieve_max_answer_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -278,6 +285,11 @@ impl Settings {
         };
         warn_about_misspelled_env();
         let d = Settings::default();
+        let retrieve_max_bytes = args
+            .retrieve_max_bytes
+            .or(file.retrieve_max_bytes)
+            .unwrap_or(d.retrieve_max_bytes)
+            .max(1);
         Ok(Settings {
             listen: args.listen.clone().or(file.listen).unwrap_or(d.listen),
             database_url: args
@@ -384,11 +396,7 @@ impl Settings {
                 .or(file.retrieve_max_updates)
                 .unwrap_or(d.retrieve_max_updates)
                 .max(1),
-            retrieve_max_bytes: args
-                .retrieve_max_bytes
-                .or(file.retrieve_max_bytes)
-                .unwrap_or(d.retrieve_max_bytes)
-                .max(1),
+            retrieve_max_bytes,
             retrieve_timeout: args
                 .retrieve_timeout
                 .or(file.retrieve_timeout)
@@ -399,6 +407,11 @@ impl Settings {
                 .or(file.form_body_limit)
                 .unwrap_or(d.form_body_limit)
                 .max(1024),
+            retrieve_max_answer_bytes: args
+                .retrieve_max_answer_bytes
+                .or(file.retrieve_max_answer_bytes)
+                .unwrap_or(d.retrieve_max_answer_bytes)
+                .clamp(1, retrieve_max_bytes),
         })
     }
 }
@@ -444,6 +457,7 @@ const KNOWN_ENV: &[&str] = &[
     "TOLLGATE_RETRIEVE_MAX_UPDATES",
     "TOLLGATE_RETRIEVE_MAX_BYTES",
     "TOLLGATE_RETRIEVE_TIMEOUT",
+    "TOLLGATE_RETRIEVE_MAX_ANSWER_BYTES",
 ];
 
 fn warn_about_misspelled_env() {
@@ -478,6 +492,27 @@ mod tests {
             Settings::load(&args).is_err(),
             "misspelled keys are refused"
         );
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn retrieve_max_answer_bytes_is_capped_by_retrieve_max_bytes() {
+        let dir = std::env::temp_dir().join(format!("tollgate-cfg-{}", crate::ids::new_sys_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.toml");
+        std::fs::write(
+            &path,
+            "retrieve_max_bytes = 1000\nretrieve_max_answer_bytes = 5000\n",
+        )
+        .unwrap();
+        let args = SettingsArgs {
+            config: Some(path.display().to_string()),
+            ..Default::default()
+        };
+        let s = Settings::load(&args).unwrap();
+        assert_eq!(s.retrieve_max_answer_bytes, 1000);
+        let d = Settings::load(&SettingsArgs::default()).unwrap();
+        assert_eq!(d.retrieve_max_answer_bytes, 16 * 1024 * 1024);
         std::fs::remove_dir_all(dir).ok();
     }
 

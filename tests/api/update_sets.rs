@@ -4164,6 +4164,114 @@ async fn a_retrieval_ends_after_retrieve_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_answer_larger_than_retrieve_max_answer_bytes_fails_the_retrieval() {
+    const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ad4";
+    let app =
+        TestApp::spawn_with_settings(limited(|s| s.retrieve_max_answer_bytes = 100_000)).await;
+    app.demo().await;
+    // One page of 2,000 updates is far more than 100,000 bytes, though the
+    // retrieval in all (retrieve_max_bytes) may read much more.
+    let addr = fake_remote(SET, vec![(200, full_page(0))], Duration::ZERO).await;
+    let error = failed_retrieval(&app, &format!("http://{addr}"), SET).await;
+    assert!(
+        error.contains("100000") && error.contains("retrieve_max_answer_bytes"),
+        "{error}"
+    );
+    assert!(error.contains(&format!("http://{addr}")), "{error}");
+
+    // The same limits let answers within it through (the control).
+    let one = json!({"result": [{
+        "sys_id": "9999aaaa9999aaaa9999aaaa9999aaab", "name": "sys_properties_9999bbbb9999bbbb9999bbbb9999bbbc",
+        "table": "sys_properties", "record_sys_id": "9999bbbb9999bbbb9999bbbb9999bbbc",
+        "action": "INSERT_OR_UPDATE", "payload": "{\"sys_id\":\"9999bbbb9999bbbb9999bbbb9999bbbc\",\"name\":\"one\"}",
+        "sequence": "1"
+    }]});
+    let addr = fake_remote(SET, vec![(200, one.to_string())], Duration::ZERO).await;
+    let source = remote_instance(&app, &format!("http://{addr}"), "admin", ADMIN_PASSWORD).await;
+    let p = finish(
+        &app,
+        &cicd(
+            &app,
+            &format!(
+                "/api/sn_cicd/update_set/retrieve?update_set_id={SET}&update_source_id={source}"
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_successful(&p);
+    assert_eq!(remote_updates_in(&app, &result_id(&p)).await.len(), 1);
+}
+
+#[test]
+fn retrieve_max_answer_bytes_defaults_to_16_mib_and_is_capped_by_retrieve_max_bytes() {
+    let d = tollgate::config::Settings::default();
+    assert_eq!(d.retrieve_max_answer_bytes, 16 * 1024 * 1024);
+    let policy = RemotePolicy::from_settings(&tollgate::config::Settings {
+        retrieve_max_bytes: 1_000,
+        retrieve_max_answer_bytes: 5_000,
+        ..d
+    });
+    assert_eq!(policy.max_answer_bytes, 1_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_answer_of_the_wrong_shape_fails_without_being_materialised() {
+    const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ad5";
+    let app = spawn().await;
+    app.demo().await;
+    // Each answer is wrong from its first element on, and is cut off after
+    // a long run of further elements: a parser that read the whole answer
+    // before looking at its shape would fail at the cut as "not JSON". A
+    // failure naming the shape shows the answer was refused at its first
+    // wrong element, with nothing after it built in memory.
+    let run = |element: &str| element.repeat(50_000);
+    let hostile_update = "{\"table\":\"sys_properties\",\"record_sys_id\":\"9999bbbb9999bbbb9999bbbb9999bbbb\",\"action\":\"INSERT_OR_UPDATE\",\"payload\":\"[0]\"},";
+    let pages: Vec<(String, &str)> = vec![
+        // The finding's answer: a bare array of numbers.
+        (format!("[{}", run("0,")), "update list"),
+        // A result array of numbers.
+        (format!("{{\"result\":[{}", run("0,")), "update list"),
+        // Updates whose field is an array rather than text.
+        (
+            format!("{{\"result\":[{}", run("{\"table\":[0,0,0]},")),
+            "update list",
+        ),
+        // Objects, but not updates: the first fails its check.
+        (format!("{{\"result\":[{}", run("{},")), "action is neither"),
+        (
+            format!("{{\"result\":[{}", run("{\"action\":\"DELETE\"},")),
+            "table and record sys_id",
+        ),
+        // An update whose payload is not an object.
+        (
+            format!("{{\"result\":[{}", run(hostile_update)),
+            "payload is not a JSON object",
+        ),
+    ];
+    for (body, says) in pages {
+        let addr = fake_remote(SET, vec![(200, body)], Duration::ZERO).await;
+        let error = failed_retrieval(&app, &format!("http://{addr}"), SET).await;
+        assert!(error.contains(says), "{says}: {error}");
+        assert!(!error.contains("not JSON"), "{says}: {error}");
+        assert!(!error.contains("9999bbbb"), "nothing is echoed: {error}");
+    }
+
+    // The update set itself, of the wrong shape and cut off alike.
+    let wrong_set: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{{\"result\":[{}",
+            run("0,")
+        )
+        .into_boxed_str(),
+    );
+    let addr = canned_server(wrong_set).await;
+    let error = failed_retrieval(&app, &format!("http://{addr}"), SET).await;
+    assert!(error.contains("update set that is not"), "{error}");
+    assert!(!error.contains("not JSON"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retired_unbound_secrets_are_counted_for_the_operator_and_not_decrypted() {
     let app = spawn().await;
     app.demo().await;

@@ -60,10 +60,8 @@ impl JobHandler for Retrieve {
             let max = self.policy.max_updates;
             let read = async {
                 let set = retrieve::remote_set(&source, &set_id).await?;
-                let scope = match set.get("application").and_then(Json::as_str) {
-                    Some(app) => retrieve::remote_scope(&source, app).await?,
-                    None => None,
-                };
+                // No request for an application that is not a sys_id.
+                let scope = retrieve::remote_scope(&source, &set.application).await?;
                 let mut updates = Vec::new();
                 loop {
                     let page =

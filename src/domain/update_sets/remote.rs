@@ -12,6 +12,12 @@
 //! much) becomes one clear message naming the instance and what went wrong.
 //! What the remote answered is never repeated in it: a progress record is
 //! no window onto whatever a URL points at.
+//!
+//! An answer is read into memory only up to `retrieve_max_answer_bytes`
+//! (and what is left of `retrieve_max_bytes`), and is parsed straight into
+//! the typed record its caller expects, never into a generic JSON tree: a
+//! body of the wrong shape fails at its first wrong element, and fields the
+//! caller does not read are skipped unread.
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -28,7 +34,7 @@ use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use serde_json::Value as Json;
+use serde::de::{self, Deserialize, DeserializeOwned, Deserializer, MapAccess, Visitor};
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
@@ -52,6 +58,9 @@ pub struct RemotePolicy {
     pub max_bytes: u64,
     /// `retrieve_timeout`: one retrieval's time limit in all.
     pub total_timeout: Duration,
+    /// `retrieve_max_answer_bytes`: bytes one answer may hold (at most
+    /// `max_bytes`).
+    pub max_answer_bytes: u64,
 }
 
 impl RemotePolicy {
@@ -63,6 +72,10 @@ impl RemotePolicy {
             max_updates: settings.retrieve_max_updates,
             max_bytes: settings.retrieve_max_bytes,
             total_timeout: Duration::from_secs(settings.retrieve_timeout),
+            max_answer_bytes: settings
+                .retrieve_max_answer_bytes
+                .min(settings.retrieve_max_bytes)
+                .max(1),
         }
     }
 
@@ -217,6 +230,7 @@ pub struct RemoteInstance {
     /// Answer bytes this retrieval may still read.
     bytes_left: AtomicU64,
     max_bytes: u64,
+    max_answer_bytes: u64,
 }
 
 impl RemoteInstance {
@@ -256,6 +270,7 @@ impl RemoteInstance {
             timeout: policy.request_timeout,
             bytes_left: AtomicU64::new(policy.max_bytes),
             max_bytes: policy.max_bytes,
+            max_answer_bytes: policy.max_answer_bytes,
         })
     }
 
@@ -263,9 +278,15 @@ impl RemoteInstance {
         &self.base
     }
 
-    /// GETs `path` (with its query) and parses the JSON answer; a 404 comes
-    /// back as `None`.
-    pub async fn get_json(&self, path: &str) -> Result<Option<Json>> {
+    /// GETs `path` (with its query) and parses the JSON answer into `T`; a
+    /// 404 comes back as `None`. An answer that is JSON of another shape
+    /// fails with what `wrong_shape` makes of the parser's error: words of
+    /// the caller's, never the error's own text (which may quote the answer).
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        wrong_shape: fn(&serde_json::Error) -> &'static str,
+    ) -> Result<Option<T>> {
         let uri = format!("{}{path}", self.base);
         let request = hyper::Request::get(&uri)
             .header("accept", "application/json")
@@ -273,19 +294,26 @@ impl RemoteInstance {
             .body(Full::new(Bytes::new()))
             .map_err(|_| self.failure("cannot be asked: the request URL is not valid".into()))?;
         let left = self.bytes_left.load(Ordering::Relaxed);
+        // One answer may hold what is left of the retrieval's bytes, and no
+        // more than `max_answer_bytes`; the error names the limit that bit.
+        let (limit, too_much): (u64, fn(&Self) -> Error) = if left <= self.max_answer_bytes {
+            (left, Self::too_much)
+        } else {
+            (self.max_answer_bytes, Self::answer_too_large)
+        };
         let exchange = async {
             let response =
                 self.client.request(request).await.map_err(|e| {
                     self.failure(format!("could not be reached ({})", root_cause(&e)))
                 })?;
             let status = response.status();
-            let limit = usize::try_from(left).unwrap_or(usize::MAX);
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
             let body = http_body_util::Limited::new(response.into_body(), limit)
                 .collect()
                 .await
                 .map_err(|e| {
                     if e.is::<http_body_util::LengthLimitError>() {
-                        self.too_much()
+                        too_much(self)
                     } else {
                         self.failure("broke off its answer".into())
                     }
@@ -310,9 +338,18 @@ impl RemoteInstance {
             // The status only: the answer's text stays out of the message.
             return Err(self.failure(format!("answered HTTP {}", status.as_u16())));
         }
-        serde_json::from_slice(&body)
-            .map(Some)
-            .map_err(|_| self.failure("answered something that is not JSON".into()))
+        match serde_json::from_slice(&body) {
+            Ok(answer) => Ok(Some(answer)),
+            Err(e) if e.is_data() => Err(self.failure(format!("answered {}", wrong_shape(&e)))),
+            Err(_) => Err(self.failure("answered something that is not JSON".into())),
+        }
+    }
+
+    fn answer_too_large(&self) -> Error {
+        self.failure(format!(
+            "answered more than the {} bytes one answer may hold (retrieve_max_answer_bytes)",
+            self.max_answer_bytes
+        ))
     }
 
     fn too_much(&self) -> Error {
@@ -325,6 +362,70 @@ impl RemoteInstance {
     fn failure(&self, what: String) -> Error {
         Error::conflict(format!("The remote instance {} {what}", self.base))
     }
+}
+
+/// A JSON object read as `T`. A struct's derived `Deserialize` takes an
+/// array of its fields in order as well; an answer or record never is one.
+#[derive(Debug)]
+pub struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct Fields<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Fields<T> {
+            type Value = Object<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Object<T>, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Object)
+            }
+        }
+        deserializer.deserialize_map(Fields(std::marker::PhantomData))
+    }
+}
+
+/// A field of a Table API record as text (for `#[serde(deserialize_with)]`):
+/// a string as it is, null as empty, a number or boolean as its JSON text.
+/// An array or object is the wrong shape and fails the answer.
+pub fn text<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<String, D::Error> {
+    struct Text;
+    impl Visitor<'_> for Text {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("text, a number, a boolean or null")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<String, E> {
+            Ok(v.to_owned())
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<String, E> {
+            Ok(v)
+        }
+        fn visit_unit<E: de::Error>(self) -> std::result::Result<String, E> {
+            Ok(String::new())
+        }
+        fn visit_none<E: de::Error>(self) -> std::result::Result<String, E> {
+            Ok(String::new())
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> std::result::Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<String, E> {
+            Ok(serde_json::Number::from_f64(v)
+                .map(|n| n.to_string())
+                .unwrap_or_default())
+        }
+    }
+    deserializer.deserialize_any(Text)
 }
 
 /// TLS for remote instances: the system's roots plus those of `ca_file`.

@@ -401,8 +401,10 @@ fn list_users_from(
         Vec::new(),
     );
     for (name, value) in forwarded {
-        req.headers_mut()
-            .insert(*name, axum::http::HeaderValue::from_str(value).unwrap());
+        req.headers_mut().insert(
+            axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            axum::http::HeaderValue::from_str(value).unwrap(),
+        );
     }
     with_peer(req, peer)
 }

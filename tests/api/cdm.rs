@@ -527,7 +527,7 @@ async fn story_upload_include_commit_export_then_a_conflicting_changeset_is_bloc
     // Exports: the YAML's values rooted at the deployable's name; Dev_1
     // resolves its variable, Prod_1 (no dbhost) keeps the token.
     let yaml = exported(&app, &Auth::admin(), "Dev_1", "yaml").await;
-    let parsed: Value = serde_yaml::from_str(yaml.as_str().unwrap()).unwrap();
+    let parsed: Value = serde_norway::from_str(yaml.as_str().unwrap()).unwrap();
     assert_eq!(parsed, json!({ "Dev_1": dev_config() }));
     let props = exported(&app, &Auth::admin(), "Dev_1", "properties").await;
     assert!(
@@ -548,7 +548,7 @@ async fn story_upload_include_commit_export_then_a_conflicting_changeset_is_bloc
     .collect();
     assert_eq!(lines(&props), expected);
     let yaml = exported(&app, &Auth::admin(), "Prod_1", "yaml").await;
-    let parsed: Value = serde_yaml::from_str(yaml.as_str().unwrap()).unwrap();
+    let parsed: Value = serde_norway::from_str(yaml.as_str().unwrap()).unwrap();
     assert_eq!(parsed["Prod_1"]["svc"]["db"]["host"], "@@dbhost@@");
     assert_eq!(
         parsed["Prod_1"]["svc"]["features"],

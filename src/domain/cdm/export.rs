@@ -17,7 +17,7 @@ pub fn render(format: &str, root: &str, config: &Map<String, Json>) -> Result<Js
     wrapped.insert(root.to_owned(), Json::Object(config.clone()));
     match format {
         "json" => Ok(Json::Object(wrapped)),
-        "yaml" => serde_yaml::to_string(&Json::Object(wrapped))
+        "yaml" => serde_norway::to_string(&Json::Object(wrapped))
             .map(Json::String)
             .map_err(|e| refusal(format!("Could not render yaml: {e}"))),
         "properties" => {

@@ -19,7 +19,7 @@ pub fn parse(format: &str, text: &str) -> Result<Map<String, Json>> {
     let value = match format {
         "json" => serde_json::from_str::<Json>(text)
             .map_err(|e| refusal(format!("Invalid json content: {e}")))?,
-        "yaml" => serde_yaml::from_str::<Json>(text)
+        "yaml" => serde_norway::from_str::<Json>(text)
             .map_err(|e| refusal(format!("Invalid yaml content: {e}")))?,
         "ini" => ini(text)?,
         "properties" => properties(text)?,

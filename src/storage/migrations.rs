@@ -162,7 +162,54 @@ fn split_statements(script: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::split_statements;
+    use super::{split_statements, MIGRATIONS};
+
+    /// Every script in `migrations/`, in file-name order, is the runner's
+    /// list in order, numbered by its file name's prefix, and the list holds
+    /// nothing else: a script added to the folder but not to the list (or
+    /// the reverse) fails here instead of never running.
+    #[test]
+    fn the_migrations_folder_and_the_runners_list_agree() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&folder)
+            .expect("read migrations/")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+            .collect();
+        files.sort();
+        let names: Vec<String> = files
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            files.len(),
+            MIGRATIONS.len(),
+            "migrations/ holds {names:?}; the runner lists {} migrations",
+            MIGRATIONS.len()
+        );
+        for (i, (path, (version, name, script))) in files.iter().zip(MIGRATIONS).enumerate() {
+            let file = &names[i];
+            assert_eq!(
+                *version,
+                i as i64 + 1,
+                "migration {name}: versions run 1, 2, 3..."
+            );
+            let prefix: i64 = file
+                .split('_')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_else(|| panic!("{file}: the name starts with its version"));
+            assert_eq!(
+                prefix, *version,
+                "{file} is listed as version {version} ({name})"
+            );
+            let text = std::fs::read_to_string(path).expect("read script");
+            assert!(
+                text == *script,
+                "{file} is not the script the runner lists as version {version} ({name})"
+            );
+        }
+    }
 
     #[test]
     fn splits_at_line_end_semicolons_and_skips_comments() {

@@ -299,3 +299,88 @@ async fn a_freshly_migrated_database_is_at_the_latest_version() {
     );
     assert_eq!(migrations::run(&db).await.unwrap(), 0);
 }
+
+/// The recorded checksums, by version.
+async fn recorded_checksums(db: &Db) -> Vec<(i64, Option<String>)> {
+    db.fetch_all(
+        "SELECT version, checksum FROM tollgate_schema_migrations ORDER BY version",
+        &[],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.int("version").unwrap(), r.text("checksum")))
+    .collect()
+}
+
+fn expected_checksums() -> Vec<(i64, Option<String>)> {
+    migrations::MIGRATIONS
+        .iter()
+        .map(|(version, _, script)| (*version, Some(migrations::checksum(script))))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_applied_migration_records_the_checksum_of_its_script() {
+    let (db, _cleanup) = fresh_db().await;
+    assert_eq!(recorded_checksums(&db).await, expected_checksums());
+    assert_eq!(
+        migrations::checksum("SELECT 1;\r\n"),
+        migrations::checksum("SELECT 1;\n"),
+        "line ends are not a change"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_applied_before_checksums_get_theirs_on_the_next_start() {
+    let (db, _cleanup) = fresh_db().await;
+    // A database migrated by a binary from before checksums were kept.
+    db.execute(
+        "DELETE FROM tollgate_schema_migrations WHERE version = 14",
+        &[],
+    )
+    .await
+    .unwrap();
+    db.execute(
+        "ALTER TABLE tollgate_schema_migrations DROP COLUMN checksum",
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(migrations::run(&db).await.unwrap(), 1);
+    assert_eq!(recorded_checksums(&db).await, expected_checksums());
+    // And a row left without one (a replica stopped between the two steps).
+    db.execute(
+        "UPDATE tollgate_schema_migrations SET checksum = NULL WHERE version = 3",
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(migrations::run(&db).await.unwrap(), 0);
+    assert_eq!(recorded_checksums(&db).await, expected_checksums());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runner_refuses_to_start_when_an_applied_script_has_changed() {
+    let (db, _cleanup) = fresh_db().await;
+    // As if the script of version 2 had been edited after it was applied.
+    db.execute(
+        "UPDATE tollgate_schema_migrations SET checksum = $1 WHERE version = 2",
+        &[Value::Text(migrations::checksum("an older text"))],
+    )
+    .await
+    .unwrap();
+    let err = migrations::run(&db)
+        .await
+        .expect_err("a changed script must stop the runner");
+    let message = err.to_string();
+    assert!(
+        message
+            .starts_with("migration 2 (digital_product_release) has changed since it was applied"),
+        "{message}"
+    );
+    // Refused every time, and the recorded checksum is left as it was.
+    assert!(migrations::run(&db).await.is_err());
+    let recorded = recorded_checksums(&db).await;
+    assert_eq!(recorded[1].1, Some(migrations::checksum("an older text")));
+}

@@ -4,8 +4,13 @@
 //! runs inside one transaction together with its bookkeeping row, so a crash
 //! leaves it either applied or not; on PostgreSQL an advisory lock keeps two
 //! replicas that start together from applying the same one twice.
+//!
+//! The bookkeeping row records the SHA-256 of the script it ran; the runner
+//! refuses to start when an applied script's text has changed since (the
+//! database would no longer be what the scripts describe). Rows from before
+//! checksums were kept get theirs from the current scripts on the next start.
 
-use super::{Backend, Db, Result, Value};
+use super::{Backend, Db, Result, StorageError, Value};
 
 /// Every migration in order. Append only: never edit one that has shipped.
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -74,7 +79,23 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "api_key_expiry",
         include_str!("../../migrations/0013_api_key_expiry.sql"),
     ),
+    (
+        14,
+        "migration_checksums",
+        include_str!("../../migrations/0014_migration_checksums.sql"),
+    ),
 ];
+
+/// The migration that adds `checksum` to the bookkeeping table: from it on,
+/// each applied migration's row records its script's checksum.
+const CHECKSUM_VERSION: i64 = 14;
+
+/// The checksum recorded for a script: SHA-256 (lower-case hex) of its text
+/// with line ends normalised, so a checkout with CRLF line ends is not a change.
+pub fn checksum(script: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(script.replace("\r\n", "\n").as_bytes()))
+}
 
 /// The newest schema version this binary knows.
 pub fn latest_version() -> i64 {
@@ -89,6 +110,7 @@ pub async fn run(db: &Db) -> Result<usize> {
         &[],
     )
     .await?;
+    verify_checksums(db).await?;
     let mut applied = 0;
     for (version, name, script) in MIGRATIONS {
         let mut tx = db.begin().await?;
@@ -109,20 +131,95 @@ pub async fn run(db: &Db) -> Result<usize> {
         for statement in split_statements(script) {
             tx.execute(&statement, &[]).await?;
         }
-        tx.execute(
-            "INSERT INTO tollgate_schema_migrations (version, name, applied_on) VALUES ($1, $2, $3)",
-            &[
-                Value::Int(*version),
-                Value::from(*name),
-                Value::Text(crate::time::now_string()),
-            ],
-        )
-        .await?;
+        let mut args = vec![
+            Value::Int(*version),
+            Value::from(*name),
+            Value::Text(crate::time::now_string()),
+        ];
+        let sql = if *version >= CHECKSUM_VERSION {
+            args.push(Value::Text(checksum(script)));
+            "INSERT INTO tollgate_schema_migrations (version, name, applied_on, checksum) \
+             VALUES ($1, $2, $3, $4)"
+        } else {
+            "INSERT INTO tollgate_schema_migrations (version, name, applied_on) VALUES ($1, $2, $3)"
+        };
+        tx.execute(sql, &args).await?;
         tx.commit().await?;
         tracing::info!(version, name, "applied migration");
         applied += 1;
     }
+    record_missing_checksums(db).await?;
     Ok(applied)
+}
+
+/// Whether the bookkeeping table has its `checksum` column yet.
+async fn has_checksums(db: &Db) -> Result<bool> {
+    Ok(db
+        .fetch_optional(
+            "SELECT version FROM tollgate_schema_migrations WHERE version = $1",
+            &[Value::Int(CHECKSUM_VERSION)],
+        )
+        .await?
+        .is_some())
+}
+
+/// Refuses to go on when an applied migration's script is not the one that
+/// was applied: the database would not be what the scripts describe.
+async fn verify_checksums(db: &Db) -> Result<()> {
+    if !has_checksums(db).await? {
+        return Ok(());
+    }
+    let rows = db
+        .fetch_all(
+            "SELECT version, checksum FROM tollgate_schema_migrations WHERE checksum IS NOT NULL",
+            &[],
+        )
+        .await?;
+    for row in rows {
+        let Some(version) = row.int("version") else {
+            continue;
+        };
+        // A version this binary does not know (a newer binary migrated the
+        // database) has no script here to compare with.
+        let Some((_, name, script)) = MIGRATIONS.iter().find(|m| m.0 == version) else {
+            continue;
+        };
+        if row.string("checksum") != checksum(script) {
+            return Err(StorageError::MigrationChanged {
+                version,
+                name: (*name).to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Records the checksum of migrations applied before checksums were kept,
+/// from their current scripts.
+async fn record_missing_checksums(db: &Db) -> Result<()> {
+    if !has_checksums(db).await? {
+        return Ok(());
+    }
+    let rows = db
+        .fetch_all(
+            "SELECT version FROM tollgate_schema_migrations WHERE checksum IS NULL",
+            &[],
+        )
+        .await?;
+    for row in rows {
+        let Some(version) = row.int("version") else {
+            continue;
+        };
+        if let Some((_, _, script)) = MIGRATIONS.iter().find(|m| m.0 == version) {
+            db.execute(
+                "UPDATE tollgate_schema_migrations SET checksum = $1 \
+                 WHERE version = $2 AND checksum IS NULL",
+                &[Value::Text(checksum(script)), Value::Int(version)],
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// The schema version in the database (0 when never migrated).
@@ -162,7 +259,54 @@ fn split_statements(script: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::split_statements;
+    use super::{split_statements, MIGRATIONS};
+
+    /// Every script in `migrations/`, in file-name order, is the runner's
+    /// list in order, numbered by its file name's prefix, and the list holds
+    /// nothing else: a script added to the folder but not to the list (or
+    /// the reverse) fails here instead of never running.
+    #[test]
+    fn the_migrations_folder_and_the_runners_list_agree() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&folder)
+            .expect("read migrations/")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+            .collect();
+        files.sort();
+        let names: Vec<String> = files
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            files.len(),
+            MIGRATIONS.len(),
+            "migrations/ holds {names:?}; the runner lists {} migrations",
+            MIGRATIONS.len()
+        );
+        for (i, (path, (version, name, script))) in files.iter().zip(MIGRATIONS).enumerate() {
+            let file = &names[i];
+            assert_eq!(
+                *version,
+                i as i64 + 1,
+                "migration {name}: versions run 1, 2, 3..."
+            );
+            let prefix: i64 = file
+                .split('_')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_else(|| panic!("{file}: the name starts with its version"));
+            assert_eq!(
+                prefix, *version,
+                "{file} is listed as version {version} ({name})"
+            );
+            let text = std::fs::read_to_string(path).expect("read script");
+            assert!(
+                text == *script,
+                "{file} is not the script the runner lists as version {version} ({name})"
+            );
+        }
+    }
 
     #[test]
     fn splits_at_line_end_semicolons_and_skips_comments() {

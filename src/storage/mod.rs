@@ -36,6 +36,12 @@ pub enum StorageError {
     Database(Box<dyn std::error::Error + Send + Sync>),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
+    #[error(
+        "migration {version} ({name}) has changed since it was applied: its script no longer \
+         matches the checksum recorded then; restore the script as it was, and make any change \
+         in a new migration"
+    )]
+    MigrationChanged { version: i64, name: String },
 }
 
 impl From<sqlx::Error> for StorageError {

@@ -17,6 +17,7 @@ mod phases;
 mod policies;
 mod registry;
 mod releases;
+mod schema;
 mod scope;
 mod server;
 mod servicedesk;

@@ -21,14 +21,15 @@ pub const UNCOMMITTED: [&str; 5] = [
     "commit_failed",
 ];
 
-const COLUMNS: &str = "c.sys_id, c.number, c.title, c.description, c.state, c.cdm_application, c.committed_at, \
+/// The columns a changeset is read with (`c` the changeset, `a` its application).
+pub const CHANGESET_COLUMNS: &str = "c.sys_id, c.number, c.title, c.description, c.state, c.cdm_application, c.committed_at, \
      c.committed_by, c.publish_option, c.auto_validate, c.snapshot_name, c.snapshot_description, \
      c.last_conflict_detection_time, c.last_updated, c.sys_created_on, c.sys_created_by, c.sys_updated_on, \
      c.sys_updated_by, a.name AS app_name, a.type AS app_type, a.root_main_id";
 
 fn select(condition: &str) -> String {
     format!(
-        "SELECT {COLUMNS} FROM sn_cdm_changeset c JOIN sn_cdm_application a ON a.sys_id = c.cdm_application \
+        "SELECT {CHANGESET_COLUMNS} FROM sn_cdm_changeset c JOIN sn_cdm_application a ON a.sys_id = c.cdm_application \
          WHERE {condition}"
     )
 }

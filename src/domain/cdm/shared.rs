@@ -13,7 +13,8 @@ use crate::registry;
 use crate::storage::{Row, Tx, Value};
 use crate::time::now_string;
 
-const COLUMNS: &str =
+/// The columns a shared component record is read with.
+pub const SHARED_COMPONENT_COLUMNS: &str =
     "sys_id, name, description, cdm_shared_library, node, node_main, main_id, state, \
      version_counter, sys_created_on, sys_created_by, sys_updated_on, sys_updated_by";
 
@@ -33,7 +34,7 @@ pub async fn record_commit(
     };
     let existing = tx
         .fetch_all(
-            &format!("SELECT {COLUMNS} FROM sn_cdm_shared_component WHERE cdm_shared_library = $1"),
+            &format!("SELECT {SHARED_COMPONENT_COLUMNS} FROM sn_cdm_shared_component WHERE cdm_shared_library = $1"),
             &[Value::from(library)],
         )
         .await?;
@@ -122,7 +123,9 @@ pub async fn impacted(tx: &mut Tx, changeset: &Row) -> Result<Vec<Row>> {
     );
     let records = tx
         .fetch_all(
-            &format!("SELECT {COLUMNS} FROM sn_cdm_shared_component ORDER BY name"),
+            &format!(
+                "SELECT {SHARED_COMPONENT_COLUMNS} FROM sn_cdm_shared_component ORDER BY name"
+            ),
             &[],
         )
         .await?;

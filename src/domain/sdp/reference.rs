@@ -57,12 +57,17 @@ impl Reference {
     }
 }
 
-const COLUMNS: &str = "kind, id, name, internal_name, parent_id, status_type, color, sort_index";
+/// The columns a reference record is read with.
+pub const REFERENCE_COLUMNS: &str =
+    "kind, id, name, internal_name, parent_id, status_type, color, sort_index";
 
 /// Every reference record, by (kind, id) (a few dozen rows).
 pub async fn all(db: &Db) -> Result<HashMap<(String, i64), Reference>> {
     let rows = db
-        .fetch_all(&format!("SELECT {COLUMNS} FROM sdp_reference"), &[])
+        .fetch_all(
+            &format!("SELECT {REFERENCE_COLUMNS} FROM sdp_reference"),
+            &[],
+        )
         .await?;
     Ok(rows
         .iter()
@@ -74,7 +79,7 @@ pub async fn all(db: &Db) -> Result<HashMap<(String, i64), Reference>> {
 pub async fn list(db: &Db, kind: &str) -> Result<Vec<Reference>> {
     let rows = db
         .fetch_all(
-            &format!("SELECT {COLUMNS} FROM sdp_reference WHERE kind = $1 ORDER BY COALESCE(sort_index, id), id"),
+            &format!("SELECT {REFERENCE_COLUMNS} FROM sdp_reference WHERE kind = $1 ORDER BY COALESCE(sort_index, id), id"),
             &[Value::from(kind)],
         )
         .await?;
@@ -117,11 +122,11 @@ pub async fn resolve(
     };
     let (sql, key) = match (obj.get("id").filter(|v| !v.is_null()), obj.get("name").filter(|v| !v.is_null())) {
         (Some(id), _) => (
-            format!("SELECT {COLUMNS} FROM sdp_reference WHERE kind = $1 AND id = $2{parent_sql}"),
+            format!("SELECT {REFERENCE_COLUMNS} FROM sdp_reference WHERE kind = $1 AND id = $2{parent_sql}"),
             Value::Int(parse_id(&format!("{field}.id"), id)?),
         ),
         (None, Some(Json::String(name))) => (
-            format!("SELECT {COLUMNS} FROM sdp_reference WHERE kind = $1 AND LOWER(name) = LOWER($2){parent_sql} ORDER BY id"),
+            format!("SELECT {REFERENCE_COLUMNS} FROM sdp_reference WHERE kind = $1 AND LOWER(name) = LOWER($2){parent_sql} ORDER BY id"),
             Value::Text(name.clone()),
         ),
         (None, Some(_)) => return Err(Error::wrong_type(&format!("{field}.name"), "a string")),

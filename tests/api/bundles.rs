@@ -19,8 +19,7 @@ async fn row(app: &TestApp, table: &str, id: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_documented_bundle_example_answers_its_shape_with_computed_aggregates() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let res = app.get(&format!("{BUNDLE}?sendAggregation=true")).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     let b = &res.body;
@@ -55,8 +54,7 @@ async fn the_documented_bundle_example_answers_its_shape_with_computed_aggregate
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aggregates_follow_the_bundles_tasks_enhancements_and_states() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     for (approval, release) in [
         ("approved", demo::GATED_RELEASE_ID),
         ("requested", demo::GATED_RELEASE_ID),
@@ -124,8 +122,7 @@ async fn aggregates_follow_the_bundles_tasks_enhancements_and_states() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundles_refuse_drafts_but_a_release_may_be_in_several() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let other = app
         .post(
             "/api/now/table/sn_dpr_model_release_bundle",
@@ -168,8 +165,7 @@ async fn bundles_refuse_drafts_but_a_release_may_be_in_several() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundle_requests_are_checked() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     assert_eq!(
         app.get("/api/sn_dpr/digital_product_release/bundle/0123456789abcdef0123456789abcdef")
             .await
@@ -196,8 +192,7 @@ async fn bundle_requests_are_checked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_documented_retarget_examples_move_the_target_and_replan_the_phases() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let release = demo::RETARGET_RELEASE_ID;
     let res = app
         .request(
@@ -247,8 +242,7 @@ async fn the_documented_retarget_examples_move_the_target_and_replan_the_phases(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retargeting_is_refused_when_the_rules_say_so() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let release = demo::RETARGET_RELEASE_ID;
     let before = row(&app, "sn_dpr_model_release", release).await;
     let targets = app.count("sn_dpr_model_release_target").await;
@@ -355,8 +349,7 @@ async fn retargeting_is_refused_when_the_rules_say_so() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cached_answers_follow_every_committed_write() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let url = format!("{BUNDLE}?sendAggregation=true");
     let first = app.get(&url).await.body["aggregates"]["enhancementAggregate"].clone();
     assert_eq!(first, json!({"Open": 0, "Closed": 0}));

@@ -52,8 +52,7 @@ const SUMMARY: &[&str] = &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_changeset_example_answers_its_documented_shape() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
 
     // GET changesets (Chset-946).
     let res = app
@@ -314,8 +313,7 @@ async fn every_changeset_example_answers_its_documented_shape() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_documented_errors_answer_in_the_cdm_envelope() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let res = app
         .request(
             "POST",

@@ -238,8 +238,7 @@ fn path_of(link: &str) -> &str {
 }
 
 async fn demo_app() -> TestApp {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     app
 }
 

@@ -20,8 +20,7 @@ fn keys(v: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_example_succeeds_as_written_against_the_demo_data() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
 
     // GET bundle with aggregates.
     let res = app

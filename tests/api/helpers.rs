@@ -18,11 +18,11 @@ use tollgate::storage::{migrations, ConnectOptions, Db};
 
 pub const ADMIN_PASSWORD: &str = "admin-password";
 
-/// Drops the test's PostgreSQL schema or SQLite file when the test ends,
+/// Drops the test's PostgreSQL database or SQLite file when the test ends,
 /// even when it panicked.
 pub enum Cleanup {
     Sqlite(std::path::PathBuf),
-    Postgres { url: String, schema: String },
+    Postgres { url: String, database: String },
 }
 
 impl Drop for Cleanup {
@@ -33,8 +33,8 @@ impl Drop for Cleanup {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
             }
-            Cleanup::Postgres { url, schema } => {
-                let (url, schema) = (url.clone(), schema.clone());
+            Cleanup::Postgres { url, database } => {
+                let (url, database) = (url.clone(), database.clone());
                 // A runtime of its own: Drop may run inside or outside one.
                 let _ = std::thread::spawn(move || {
                     let rt = tokio::runtime::Builder::new_current_thread()
@@ -42,28 +42,14 @@ impl Drop for Cleanup {
                         .build();
                     if let Ok(rt) = rt {
                         rt.block_on(async {
-                            if let Ok(db) = Db::connect(
-                                &url,
-                                &ConnectOptions {
-                                    max_connections: 1,
-                                    pg_schema: None,
-                                },
-                            )
-                            .await
-                            {
+                            if let Ok(db) = pg_admin(&url).await {
                                 // The test's pool may still hold connections
                                 // (one mid-transaction, whose rollback needs
-                                // the runtime this drop is blocking): end them.
+                                // the runtime this drop is blocking): FORCE
+                                // ends them.
                                 let _ = db
                                     .execute(
-                                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                                         WHERE application_name = $1 AND pid <> pg_backend_pid()",
-                                        &[tollgate::storage::Value::Text(schema.clone())],
-                                    )
-                                    .await;
-                                let _ = db
-                                    .execute(
-                                        &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+                                        &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
                                         &[],
                                     )
                                     .await;
@@ -76,6 +62,204 @@ impl Drop for Cleanup {
             }
         }
     }
+}
+
+/// Which prepared database a test starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Template {
+    /// Migrated, with the roles and the admin user.
+    Base,
+    /// `Base` with the demo data loaded.
+    Demo,
+}
+
+/// The two templates, built once per test process: migrating, hashing the
+/// admin's password and loading the demo data are paid once, and every
+/// test copies the template it starts from.
+enum Templates {
+    /// Both databases' bytes (`VACUUM INTO` copies: one file, no WAL); a
+    /// test writes them to its own file.
+    Sqlite { base: Vec<u8>, demo: Vec<u8> },
+    /// Template databases on the server of `TOLLGATE_TEST_DATABASE_URL`;
+    /// a test's database is `CREATE DATABASE ... TEMPLATE` one of them.
+    Postgres { base: String, demo: String },
+}
+
+static TEMPLATES: std::sync::OnceLock<Templates> = std::sync::OnceLock::new();
+
+fn test_database_url() -> Option<String> {
+    std::env::var("TOLLGATE_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// The templates, built by the first test that needs them. They are built
+/// on a thread with a runtime of its own, closed when done: a pool must not
+/// outlive the runtime it was opened on, and each test has its own.
+fn templates() -> &'static Templates {
+    TEMPLATES.get_or_init(|| {
+        std::thread::spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the templates")
+                .block_on(build_templates())
+        })
+        .join()
+        .expect("the test database templates are built")
+    })
+}
+
+async fn build_templates() -> Templates {
+    match test_database_url() {
+        Some(url) => build_pg_templates(&url).await,
+        None => build_sqlite_templates().await,
+    }
+}
+
+/// Migrates, seeds the roles and creates the admin user.
+async fn prepare_base(db: &Db) {
+    migrations::run(db).await.expect("migrate");
+    users::seed_roles(db).await.expect("seed roles");
+    let all_roles: Vec<&str> = tollgate::identity::roles::ALL
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    users::upsert_user(
+        db,
+        &NewUser {
+            sys_id: Some(tollgate::demo::ADMIN_ID),
+            user_name: "admin",
+            first_name: "System",
+            last_name: "Administrator",
+            email: "admin@example.com",
+            password: Some(ADMIN_PASSWORD),
+            roles: &all_roles,
+        },
+        "test",
+    )
+    .await
+    .expect("admin user");
+}
+
+async fn build_sqlite_templates() -> Templates {
+    let dir =
+        std::env::temp_dir().join(format!("tollgate-template-{}", tollgate::ids::new_sys_id()));
+    std::fs::create_dir_all(&dir).expect("template folder");
+    let work = dir.join("work.db");
+    let db = Db::connect(
+        &format!("sqlite://{}", work.display()),
+        &ConnectOptions {
+            max_connections: 1,
+            pg_schema: None,
+        },
+    )
+    .await
+    .expect("open the sqlite template");
+    let snapshot = |name: &str| {
+        let (db, path) = (db.clone(), dir.join(name));
+        async move {
+            let quoted = path.display().to_string().replace('\'', "''");
+            db.execute(&format!("VACUUM INTO '{quoted}'"), &[])
+                .await
+                .expect("VACUUM INTO");
+            std::fs::read(&path).expect("read the template")
+        }
+    };
+    prepare_base(&db).await;
+    let base = snapshot("base.db").await;
+    tollgate::demo::load(&db).await.expect("demo data");
+    let demo = snapshot("demo.db").await;
+    db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Templates::Sqlite { base, demo }
+}
+
+/// A one-connection pool on the database the URL names.
+async fn pg_admin(url: &str) -> Result<Db, tollgate::storage::StorageError> {
+    Db::connect(
+        url,
+        &ConnectOptions {
+            max_connections: 1,
+            pg_schema: None,
+        },
+    )
+    .await
+}
+
+/// `url` with its database name replaced by `database`.
+fn pg_url_for(url: &str, database: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let authority_start = head.find("://").map_or(0, |i| i + 3);
+    let base = match head[authority_start..].find('/') {
+        Some(i) => &head[..authority_start + i],
+        None => head,
+    };
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+/// How long a template database of an ended test process is kept before a
+/// later process drops it (a process cannot drop its own at exit).
+const STALE_TEMPLATE_SECS: u64 = 3 * 3600;
+
+async fn build_pg_templates(url: &str) -> Templates {
+    let admin = pg_admin(url)
+        .await
+        .expect("TOLLGATE_TEST_DATABASE_URL must name a reachable PostgreSQL server");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    // Templates left by processes that ended long ago.
+    for row in admin
+        .fetch_all(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'tollgate_tmpl_%'",
+            &[],
+        )
+        .await
+        .expect("list template databases")
+    {
+        let name = row.string("datname");
+        let made = name
+            .split('_')
+            .nth(2)
+            .and_then(|t| t.parse::<u64>().ok())
+            .unwrap_or(now);
+        if now.saturating_sub(made) > STALE_TEMPLATE_SECS {
+            let _ = admin
+                .execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), &[])
+                .await;
+        }
+    }
+    let id = &tollgate::ids::new_sys_id()[..16];
+    let base = format!("tollgate_tmpl_{now}_{id}_base");
+    let demo = format!("tollgate_tmpl_{now}_{id}_demo");
+    admin
+        .execute(&format!("CREATE DATABASE {base}"), &[])
+        .await
+        .expect("create the base template database");
+    let db = pg_admin(&pg_url_for(url, &base))
+        .await
+        .expect("connect to the base template");
+    prepare_base(&db).await;
+    db.close().await;
+    admin
+        .execute(&format!("CREATE DATABASE {demo} TEMPLATE {base}"), &[])
+        .await
+        .expect("create the demo template database");
+    let db = pg_admin(&pg_url_for(url, &demo))
+        .await
+        .expect("connect to the demo template");
+    tollgate::demo::load(&db).await.expect("demo data");
+    db.close().await;
+    admin.close().await;
+    Templates::Postgres { base, demo }
 }
 
 pub struct TestApp {
@@ -122,44 +306,61 @@ pub fn test_settings() -> Settings {
     }
 }
 
-/// A database of the test's own, migrated.
+/// A database of the test's own: migrated, with the roles and the admin
+/// user.
 pub async fn fresh_db() -> (Db, Cleanup) {
+    db_from(Template::Base).await
+}
+
+/// A database of the test's own, a copy of `template`.
+async fn db_from(template: Template) -> (Db, Cleanup) {
+    // Policies run in evaluator processes of the built binary, as in the
+    // server (the demo data is loaded with them too).
+    tollgate::policy::sandbox::install(tollgate::policy::sandbox::SandboxConfig::new(
+        std::path::PathBuf::from(env!("CARGO_BIN_EXE_tollgate")),
+        &Settings::default(),
+    ));
     let id = tollgate::ids::new_sys_id();
-    match std::env::var("TOLLGATE_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    {
-        Some(url) => {
-            let schema = format!("t_{id}");
-            let admin = Db::connect(
-                &url,
+    match templates() {
+        Templates::Postgres { base, demo } => {
+            let url = test_database_url().expect("TOLLGATE_TEST_DATABASE_URL");
+            let source = match template {
+                Template::Base => base,
+                Template::Demo => demo,
+            };
+            let database = format!("tollgate_t_{id}");
+            let admin = pg_admin(&url).await.expect("connect to PostgreSQL");
+            admin
+                .execute(
+                    &format!("CREATE DATABASE {database} TEMPLATE {source}"),
+                    &[],
+                )
+                .await
+                .expect("create the test database");
+            admin.close().await;
+            let cleanup = Cleanup::Postgres {
+                url: url.clone(),
+                database: database.clone(),
+            };
+            let db = Db::connect(
+                &pg_url_for(&url, &database),
                 &ConnectOptions {
-                    max_connections: 1,
+                    max_connections: 5,
                     pg_schema: None,
                 },
             )
             .await
-            .expect("TOLLGATE_TEST_DATABASE_URL must name a reachable PostgreSQL server");
-            admin
-                .execute(&format!("CREATE SCHEMA {schema}"), &[])
-                .await
-                .expect("create schema");
-            admin.close().await;
-            let db = Db::connect(
-                &url,
-                &ConnectOptions {
-                    max_connections: 5,
-                    pg_schema: Some(schema.clone()),
-                },
-            )
-            .await
-            .expect("connect to the test schema");
-            migrations::run(&db).await.expect("migrate");
-            users::seed_roles(&db).await.expect("seed roles");
-            (db, Cleanup::Postgres { url, schema })
+            .expect("connect to the test database");
+            (db, cleanup)
         }
-        None => {
+        Templates::Sqlite { base, demo } => {
+            let bytes = match template {
+                Template::Base => base,
+                Template::Demo => demo,
+            };
             let path = std::env::temp_dir().join(format!("tollgate-test-{id}.db"));
+            std::fs::write(&path, bytes).expect("copy the template");
+            let cleanup = Cleanup::Sqlite(path.clone());
             let db = Db::connect(
                 &format!("sqlite://{}", path.display()),
                 &ConnectOptions {
@@ -169,14 +370,13 @@ pub async fn fresh_db() -> (Db, Cleanup) {
             )
             .await
             .expect("open sqlite");
-            migrations::run(&db).await.expect("migrate");
-            users::seed_roles(&db).await.expect("seed roles");
-            (db, Cleanup::Sqlite(path))
+            (db, cleanup)
         }
     }
 }
 
 impl TestApp {
+    /// A test app over an empty database (migrated, with the admin user).
     pub async fn spawn() -> TestApp {
         TestApp::spawn_with_settings(test_settings()).await
     }
@@ -188,32 +388,33 @@ impl TestApp {
     }
 
     pub async fn spawn_with(settings: Settings, handlers: Vec<Arc<dyn JobHandler>>) -> TestApp {
-        // Policies run in evaluator processes of the built binary, as in
-        // the server.
-        tollgate::policy::sandbox::install(tollgate::policy::sandbox::SandboxConfig::new(
-            std::path::PathBuf::from(env!("CARGO_BIN_EXE_tollgate")),
-            &Settings::default(),
-        ));
-        let (db, cleanup) = fresh_db().await;
-        let all_roles: Vec<&str> = tollgate::identity::roles::ALL
-            .iter()
-            .map(|(n, _)| *n)
-            .collect();
-        users::upsert_user(
-            &db,
-            &NewUser {
-                sys_id: Some(tollgate::demo::ADMIN_ID),
-                user_name: "admin",
-                first_name: "System",
-                last_name: "Administrator",
-                email: "admin@example.com",
-                password: Some(ADMIN_PASSWORD),
-                roles: &all_roles,
-            },
-            "test",
-        )
-        .await
-        .expect("admin user");
+        TestApp::spawn_from(Template::Base, settings, handlers).await
+    }
+
+    /// A test app whose database starts with the demo data: what
+    /// `spawn()` then `demo()` gives, copied from a template.
+    pub async fn spawn_demo() -> TestApp {
+        TestApp::spawn_demo_with_settings(test_settings()).await
+    }
+
+    pub async fn spawn_demo_with_settings(settings: Settings) -> TestApp {
+        let handlers = tollgate::app::job_handlers(&settings);
+        TestApp::spawn_demo_with(settings, handlers).await
+    }
+
+    pub async fn spawn_demo_with(
+        settings: Settings,
+        handlers: Vec<Arc<dyn JobHandler>>,
+    ) -> TestApp {
+        TestApp::spawn_from(Template::Demo, settings, handlers).await
+    }
+
+    async fn spawn_from(
+        template: Template,
+        settings: Settings,
+        handlers: Vec<Arc<dyn JobHandler>>,
+    ) -> TestApp {
+        let (db, cleanup) = db_from(template).await;
         let state = AppState::new(db.clone(), settings, handlers);
         let router = tollgate::http::router(state.clone());
         TestApp {
@@ -224,7 +425,8 @@ impl TestApp {
         }
     }
 
-    /// Loads the demo data set.
+    /// Loads the demo data set into this app's database, adding what is
+    /// missing (a test that wants it from the start uses `spawn_demo`).
     pub async fn demo(&self) {
         tollgate::demo::load(&self.db).await.expect("demo data");
     }

@@ -80,8 +80,7 @@ async fn advance(app: &TestApp, now: &str) -> lifecycle::Advanced {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stage_phase_completes_when_its_tasks_are_done_and_the_next_starts_by_hand() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let id = stage_release(&app).await;
     let task = app
         .post(
@@ -150,8 +149,7 @@ async fn a_stage_phase_completes_when_its_tasks_are_done_and_the_next_starts_by_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_next_phase_of_a_stage_release_starts_by_hand() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let timed = timeline_release(&app).await;
     let p = phases(&app, &timed).await;
     let res = app
@@ -207,8 +205,7 @@ async fn only_the_next_phase_of_a_stage_release_starts_by_hand() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_timeline_pass_completes_overdue_phases_unless_policies_hold_them() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let id = timeline_release(&app).await;
     let first = phases(&app, &id).await[0]["sys_id"]
         .as_str()
@@ -261,8 +258,7 @@ async fn the_timeline_pass_completes_overdue_phases_unless_policies_hold_them() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pending_timeline_release_starts_on_its_planned_start() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let id = timeline_release(&app).await;
     // Put the release back before its start (nothing in the API does this yet).
     app.db
@@ -287,8 +283,7 @@ async fn a_pending_timeline_release_starts_on_its_planned_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarting_resets_that_phase_and_every_later_one() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let id = timeline_release(&app).await;
     for _ in 0..2 {
         assert_eq!(
@@ -326,8 +321,7 @@ async fn restarting_resets_that_phase_and_every_later_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_stage_release_waits_for_its_phase_to_be_started() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let id = stage_release(&app).await;
     let first = phases(&app, &id).await[0]["sys_id"]
         .as_str()
@@ -358,8 +352,7 @@ async fn a_restarted_stage_release_waits_for_its_phase_to_be_started() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarts_are_refused_when_there_is_nothing_to_restart() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let id = timeline_release(&app).await;
     let p = phases(&app, &id).await;
     let pending = p[3]["sys_id"].as_str().unwrap();

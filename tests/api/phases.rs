@@ -128,8 +128,7 @@ async fn release_state(app: &TestApp, release: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phase_without_policies_completes_and_the_next_one_starts() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let release = two_product_release(&app).await;
     let plan = current_phase(&app, &release).await;
     assert_eq!(plan["name"], "Plan");
@@ -154,8 +153,7 @@ async fn a_phase_without_policies_completes_and_the_next_one_starts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phase_completes_only_when_every_policy_is_compliant_for_every_product() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let policy = map_policy(&app, "Security scan passed", "Plan").await;
     let release = two_product_release(&app).await;
 
@@ -213,8 +211,7 @@ async fn a_phase_completes_only_when_every_policy_is_compliant_for_every_product
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_the_last_phase_the_release_goes_to_review_by_default() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let release = two_product_release(&app).await;
     for _ in 0..4 {
         let res = app.post(&complete_path(&release), json!({})).await;
@@ -236,8 +233,7 @@ async fn the_auto_transition_properties_decide_where_the_release_goes() {
         ("true", "true", "completed"),
         ("false", "false", "in_progress"),
     ] {
-        let app = TestApp::spawn().await;
-        app.demo().await;
+        let app = TestApp::spawn_demo().await;
         for (name, value) in [
             (
                 "sn_dpr_model.auto_transition_release_to_completed",
@@ -266,8 +262,7 @@ async fn the_auto_transition_properties_decide_where_the_release_goes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_release_id_gets_the_documented_answer() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     for id in ["a", "0123456789abcdef0123456789abcdef"] {
         let res = app.post(&complete_path(id), json!({})).await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST);
@@ -289,8 +284,7 @@ async fn an_invalid_release_id_gets_the_documented_answer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn completing_a_phase_takes_a_release_role() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let release = two_product_release(&app).await;
     let user = app.user("rudy", &["sn_dpr_model.release_user"]).await;
     let res = app
@@ -308,8 +302,7 @@ async fn completing_a_phase_takes_a_release_role() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_policy_status_summarises_results_per_product() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let scan = map_policy(&app, "Policy Name 1", "Plan").await;
     let config = map_policy(&app, "Policy Name 2", "Plan").await;
     let release = two_product_release(&app).await;

@@ -155,8 +155,7 @@ async fn a_policy_that_does_not_compile_is_refused_with_the_compilers_message() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_evaluates_every_policy_for_every_product_and_gates_the_phase() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let policy = policy_on_plan(&app, "Enhancements closed", ENHANCEMENTS_CLOSED).await;
     let release = release_with_two_products(&app).await;
     let enhancement = app
@@ -264,8 +263,7 @@ async fn a_run_evaluates_every_policy_for_every_product_and_gates_the_phase() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_policy_that_fails_at_run_time_is_recorded_non_compliant_with_the_error() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     policy_on_plan(&app, "Divides", DIVIDES_BY_ZERO).await;
     let release = release_with_two_products(&app).await;
     assert_eq!(
@@ -289,8 +287,7 @@ async fn a_policy_that_fails_at_run_time_is_recorded_non_compliant_with_the_erro
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_needs_an_in_progress_release_and_the_product_manager_role() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let res = app.post(&run_path("a"), json!({})).await;
     assert_eq!(
         res.body,
@@ -325,9 +322,8 @@ const ASKS_FOR_48_GB: &str = "package tollgate.policy\n\ndefault compliant := fa
 const RUNS_FOR_MINUTES: &str = "package tollgate.policy\n\ndefault compliant := false\n\ncompliant if count([x | some i in numbers.range(1, 3000); some j in numbers.range(1, 3000); x := i * j]) > 0\n";
 
 /// Runs `rego` as the only policy of a new release's phase; the details of
-/// every (product, policy) result.
+/// every (product, policy) result. `app` starts with the demo data.
 async fn run_one_policy(app: &TestApp, name: &str, rego: &str) -> Vec<Value> {
-    app.demo().await;
     policy_on_plan(app, name, rego).await;
     let release = release_with_two_products(app).await;
     assert_eq!(
@@ -343,7 +339,7 @@ async fn run_one_policy(app: &TestApp, name: &str, rego: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_policy_over_the_memory_limit_fails_its_evaluation_and_the_server_goes_on() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_demo().await;
     for d in run_one_policy(&app, "Greedy", ASKS_FOR_48_GB).await {
         assert_eq!(d["status"], "non_compliant", "{d}");
         assert_eq!(d["reason"], "Policy evaluation failed", "{d}");
@@ -368,7 +364,7 @@ async fn a_policy_over_the_memory_limit_fails_its_evaluation_and_the_server_goes
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_policy_over_the_time_limit_fails_its_evaluation() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_demo().await;
     for d in run_one_policy(&app, "Slow", RUNS_FOR_MINUTES).await {
         assert_eq!(d["status"], "non_compliant", "{d}");
         let output = d["executionOutput"].as_str().unwrap().to_lowercase();

@@ -63,8 +63,7 @@ fn example_with_included_versions() -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_documented_primary_release_example_creates_versions_and_child_releases() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let res = app.post(RELEASE, example_with_included_versions()).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
     assert_eq!(res.body["result"]["error"], false);
@@ -122,8 +121,7 @@ async fn the_documented_primary_release_example_creates_versions_and_child_relea
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_release_gets_the_templates_phases_and_starts_the_first() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let res = app.post(RELEASE, example_with_included_versions()).await;
     let id = res.body["result"]["releaseId"].as_str().unwrap().to_owned();
     let phases = phases(&app, &id).await;
@@ -152,8 +150,7 @@ async fn a_release_gets_the_templates_phases_and_starts_the_first() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_documented_draft_example_moves_the_draft_release_to_in_progress() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let body = json!({
         "name": "Q4 2025 Product Release",
         "releaseTarget": "077e1ffb97bc4e107bc2341de053afe2",
@@ -198,8 +195,7 @@ async fn the_documented_draft_example_moves_the_draft_release_to_in_progress() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_documented_independent_release_example_validates_a_new_version() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let res = app
         .post(
             RELEASE,
@@ -230,8 +226,7 @@ async fn the_documented_independent_release_example_validates_a_new_version() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_draft_release_starts_no_phase_and_a_release_date_creates_a_target() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let res = app
         .post(
             RELEASE,
@@ -261,8 +256,7 @@ async fn a_draft_release_starts_no_phase_and_a_release_date_creates_a_target() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_releases_name_the_field_and_write_nothing() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let valid = json!({"name": "R", "productId": demo::PRODUCT_PAYMENTS, "releaseOwner": demo::ADMIN_ID, "templateId": demo::TEMPLATE_TIMELINE});
     let cases: Vec<(&str, Value)> = vec![
         ("name", json!({"name": ""})),
@@ -325,8 +319,7 @@ async fn refused_releases_name_the_field_and_write_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_product_managers_and_release_admins_create_releases() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let body =
         json!({"name": "R", "productId": demo::PRODUCT_PAYMENTS, "releaseOwner": demo::ADMIN_ID});
     let res = app
@@ -346,8 +339,7 @@ async fn only_product_managers_and_release_admins_create_releases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_table_api_cannot_change_a_releases_state_or_phase() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let path = format!(
         "/api/now/table/sn_dpr_model_release/{}",
         demo::DRAFT_RELEASE_ID

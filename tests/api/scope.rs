@@ -74,8 +74,7 @@ fn with(base: &Value, change: Value) -> Value {
 }
 
 async fn demo_app() -> TestApp {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     app
 }
 

@@ -41,8 +41,7 @@ impl Sdp {
     }
 
     async fn with_demo_releases() -> Sdp {
-        let app = TestApp::spawn().await;
-        app.demo().await;
+        let app = TestApp::spawn_demo().await;
         app.user("tech", &["sdp.technician"]).await;
         let key = tollgate::identity::users::create_api_key(&app.db, "tech", "sdp")
             .await
@@ -1869,8 +1868,7 @@ async fn the_list_cache_keys_on_a_hash_of_list_info_and_holds_at_most_its_byte_b
         answer_cache_bytes: budget,
         ..test_settings()
     };
-    let app = TestApp::spawn_with_settings(settings).await;
-    app.demo().await;
+    let app = TestApp::spawn_demo_with_settings(settings).await;
     let admin = Auth::admin();
     let list = |input: Value| {
         let body = form(&input);

@@ -219,8 +219,7 @@ async fn the_location_of_a_created_record_reads_it_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reading_one_record_returns_it_in_a_result_envelope() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let res = app
         .get(&format!("/api/now/table/cmn_schedule/{SCHEDULE_ID}"))
         .await;
@@ -393,8 +392,7 @@ async fn updating_a_missing_record_is_404() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_read_back_can_be_written_back_unchanged() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let created = create(&app, "sn_dpr_model_release_target", target_body()).await;
     let sys_id = created["sys_id"].as_str().unwrap();
     assert_eq!(created["release_calendar"]["value"], CALENDAR_ID);
@@ -736,8 +734,7 @@ async fn a_bad_limit_or_offset_is_400_naming_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_fields_render_as_link_and_value_and_the_link_resolves() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let res = app
         .get(&format!(
             "/api/now/table/sn_dpr_model_release_calendar/{CALENDAR_ID}"
@@ -762,7 +759,7 @@ async fn reference_fields_render_as_link_and_value_and_the_link_resolves() {
         "lists render references the same way"
     );
 
-    let public = TestApp::spawn_with(
+    let public = TestApp::spawn_demo_with(
         tollgate::config::Settings {
             public_url: Some("https://tollgate.example.com/".into()),
             ..crate::helpers::test_settings()
@@ -770,7 +767,6 @@ async fn reference_fields_render_as_link_and_value_and_the_link_resolves() {
         Vec::new(),
     )
     .await;
-    public.demo().await;
     let res = public
         .get(&format!(
             "/api/now/table/sn_dpr_model_release_calendar/{CALENDAR_ID}"
@@ -785,8 +781,7 @@ async fn reference_fields_render_as_link_and_value_and_the_link_resolves() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn display_value_true_shows_reference_and_choice_display_values() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let res = app
         .get(&format!(
             "/api/now/table/sn_dpr_model_release_calendar/{CALENDAR_ID}?sysparm_display_value=true"
@@ -822,8 +817,7 @@ async fn display_value_true_shows_reference_and_choice_display_values() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn display_value_all_shows_both_values() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let res = app
         .get(&format!(
             "/api/now/table/sn_dpr_model_release_calendar/{CALENDAR_ID}?sysparm_display_value=all"
@@ -862,8 +856,7 @@ async fn display_value_all_shows_both_values() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exclude_reference_link_drops_the_links() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let path = format!("/api/now/table/sn_dpr_model_release_calendar/{CALENDAR_ID}");
     let res = app
         .get(&format!("{path}?sysparm_exclude_reference_link=true"))
@@ -917,8 +910,7 @@ async fn an_unknown_table_is_400_naming_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reference_to_a_missing_record_is_refused_naming_the_field_and_nothing_is_written() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let targets = app.count("sn_dpr_model_release_target").await;
     let mut body = target_body();
     body["release_calendar"] = json!(NO_SUCH_ID);
@@ -969,8 +961,7 @@ async fn a_reference_to_a_missing_record_is_refused_naming_the_field_and_nothing
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_value_of_the_wrong_type_is_400_naming_the_field() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let users = app.count("sys_user").await;
     let res = app
         .post(
@@ -1013,8 +1004,7 @@ async fn a_value_of_the_wrong_type_is_400_naming_the_field() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_mandatory_field_is_400_naming_it() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let users = app.count("sys_user").await;
     let targets = app.count("sn_dpr_model_release_target").await;
     let res = app
@@ -1057,8 +1047,7 @@ async fn a_missing_mandatory_field_is_400_naming_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_field_is_refused() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let targets = app.count("sn_dpr_model_release_target").await;
     let mut body = target_body();
     body["series"] = json!("my-series");
@@ -1227,8 +1216,7 @@ async fn user_password_is_never_shown_and_is_stored_hashed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_referenced_user_is_refused_with_409_and_changes_nothing() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let res = app
         .request(
             "DELETE",
@@ -1370,8 +1358,7 @@ async fn a_request_without_credentials_is_401() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_without_the_tables_roles_is_403() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let reader = app.user("reader", &["sn_dpr_model.release_user"]).await;
     let nobody = app.user("nobody", &[]).await;
 

@@ -189,8 +189,7 @@ async fn hostile_bodies_from_a_user_without_roles_get_a_4xx_in_the_family_envelo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_bodies_from_an_admin_get_a_4xx_and_change_nothing() {
-    let app = TestApp::spawn().await;
-    app.demo().await;
+    let app = TestApp::spawn_demo().await;
     let users_before = app.count("sys_user").await;
     let update_sets_before = app.count("sys_update_set").await;
     for (method, path) in WRITE_ENDPOINTS {

@@ -55,6 +55,10 @@ async fn spawn() -> TestApp {
     TestApp::spawn_with_settings(loopback_settings()).await
 }
 
+async fn spawn_demo() -> TestApp {
+    TestApp::spawn_demo_with_settings(loopback_settings()).await
+}
+
 /// Runs every due job to its end, as a worker would.
 async fn run_jobs(app: &TestApp) {
     while let Some(job) = app
@@ -915,8 +919,7 @@ async fn committed_batch(app: &TestApp) -> (String, String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_example_makes_an_update_set_in_progress_in_the_scope() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let res = app
         .raw(
             "POST",
@@ -972,8 +975,7 @@ async fn create_example_makes_an_update_set_in_progress_in_the_scope() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retrieve_example_copies_the_complete_set_with_its_two_updates() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     serve_demo_source(&app).await;
     let res = app
         .raw(
@@ -1032,8 +1034,7 @@ async fn retrieve_example_copies_the_complete_set_with_its_two_updates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preview_example_previews_the_retrieved_set() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     assert_eq!(remote_state(&app, PREVIEW_SET).await, "loaded");
     let res = app
         .raw(
@@ -1060,8 +1061,7 @@ async fn preview_example_previews_the_retrieved_set() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_example_applies_the_set_and_makes_its_local_copy() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let property = "4ee89999c9e19e10f877184664aecd01";
     assert!(record(&app, "sys_properties", property).await.is_none());
     let res = app
@@ -1112,8 +1112,7 @@ async fn commit_example_applies_the_set_and_makes_its_local_copy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_multiple_example_commits_both_sets_in_order() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let res = app
         .raw(
             "POST",
@@ -1164,8 +1163,7 @@ async fn commit_multiple_example_commits_both_sets_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn back_out_example_deletes_the_property_the_set_inserted() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     assert!(record(&app, "sys_properties", COMMITTED_PROPERTY)
         .await
         .is_some());
@@ -1201,8 +1199,7 @@ async fn back_out_example_deletes_the_property_the_set_inserted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_versioned_urls_answer_like_the_default_ones() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let res = cicd(
         &app,
         &format!("/api/sn_cicd/v1/update_set/preview/{PREVIEW_SET}"),
@@ -1225,8 +1222,7 @@ async fn the_versioned_urls_answer_like_the_default_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xml_is_answered_when_asked_for_and_progress_reads_as_xml() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let res = xml_call(
         &app,
         "POST",
@@ -1294,8 +1290,7 @@ async fn xml_is_answered_when_asked_for_and_progress_reads_as_xml() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_xml_request_body_is_read_like_json() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     commit_ok(&app, COMMIT_SET).await;
     let path = format!(
         "/api/sn_cicd/update_set/commitMultiple?remote_update_set_ids={COMMIT_SET}%2C{FIRST_OF_MULTIPLE}"
@@ -1346,8 +1341,7 @@ async fn an_xml_request_body_is_read_like_json() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_come_back_as_xml_when_xml_is_asked_for() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let res = xml_call(
         &app,
         "POST",
@@ -1420,8 +1414,7 @@ async fn errors_come_back_as_xml_when_xml_is_asked_for() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_to_configuration_are_captured_into_the_current_update_set() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let set = new_update_set(&app, "Captured").await;
     make_current(&app, &set).await;
     let original = payload_here(
@@ -1534,8 +1527,7 @@ async fn writes_to_configuration_are_captured_into_the_current_update_set() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cascaded_delete_is_captured_with_the_record_it_follows() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let template = create(
         &app,
         "sn_dpr_model_release_template",
@@ -1583,8 +1575,7 @@ async fn a_cascaded_delete_is_captured_with_the_record_it_follows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_captured_without_a_current_update_set_in_progress() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let before = (
         app.count("sys_update_xml").await,
         app.count("sys_update_version").await,
@@ -1652,8 +1643,7 @@ async fn nothing_is_captured_without_a_current_update_set_in_progress() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_users_current_set_does_not_capture_the_admins_writes() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let set = new_update_set(&app, "Rita's").await;
     create(
         &app,
@@ -1673,8 +1663,7 @@ async fn another_users_current_set_does_not_capture_the_admins_writes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_tables_are_never_captured() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let set = new_update_set(&app, "Data").await;
     make_current(&app, &set).await;
     let before = (
@@ -1718,8 +1707,7 @@ async fn data_tables_are_never_captured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_refuses_a_missing_name_a_missing_or_unknown_scope_and_a_duplicate() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let base = "/api/sn_cicd/update_set/create";
     refused(
         &app,
@@ -1785,8 +1773,7 @@ async fn create_refuses_a_missing_name_a_missing_or_unknown_scope_and_a_duplicat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retrieve_refuses_a_missing_set_or_source_an_unknown_source_and_a_bad_flag() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let base = "/api/sn_cicd/update_set/retrieve";
     refused(
         &app,
@@ -1851,8 +1838,7 @@ async fn retrieve_refuses_a_missing_set_or_source_an_unknown_source_and_a_bad_fl
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preview_and_commit_refuse_unknown_and_committed_sets() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     refused(
         &app,
         &format!("/api/sn_cicd/update_set/preview/{UNKNOWN_ID}"),
@@ -1905,8 +1891,7 @@ async fn preview_and_commit_refuse_unknown_and_committed_sets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_multiple_refuses_committed_repeated_unknown_and_missing_ids() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let base = "/api/sn_cicd/update_set/commitMultiple";
     refused(
         &app,
@@ -1979,8 +1964,7 @@ async fn commit_multiple_refuses_committed_repeated_unknown_and_missing_ids() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn back_out_refuses_unknown_unfinished_and_backed_out_sets() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let base = "/api/sn_cicd/update_set/back_out";
     refused(&app, base, None, StatusCode::BAD_REQUEST, "update_set_id").await;
     refused(
@@ -2021,8 +2005,7 @@ async fn back_out_refuses_unknown_unfinished_and_backed_out_sets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cicd_role_is_required_and_credentials_are_checked() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let nobody = app.user("x", &[]).await;
     let automation = app.user("automation", &[CICD_AUTOMATION]).await;
     let calls = [
@@ -2078,8 +2061,7 @@ async fn the_cicd_role_is_required_and_credentials_are_checked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_that_is_down_fails_the_retrieval_saying_it_could_not_be_reached() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let addr = closed_port().await;
     let error = failed_retrieval(&app, &format!("http://{addr}"), BASELINE_SET).await;
     assert!(
@@ -2091,8 +2073,7 @@ async fn a_remote_that_is_down_fails_the_retrieval_saying_it_could_not_be_reache
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_that_answers_garbage_fails_the_retrieval_saying_it_is_not_json() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let addr = canned_server(
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 8\r\nConnection: close\r\n\r\nnot json",
     )
@@ -2104,8 +2085,7 @@ async fn a_remote_that_answers_garbage_fails_the_retrieval_saying_it_is_not_json
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_that_refuses_the_credentials_fails_the_retrieval_with_its_status() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let addr = serve(&app).await;
     let source =
         remote_instance(&app, &format!("http://{addr}"), "admin", "not-the-password").await;
@@ -2135,8 +2115,7 @@ async fn a_remote_that_does_not_answer_in_time_fails_the_retrieval() {
             }
         })
         .collect();
-    let app = TestApp::spawn_with(loopback_settings(), handlers).await;
-    app.demo().await;
+    let app = TestApp::spawn_demo_with(loopback_settings(), handlers).await;
     let addr = silent_server().await;
     let started = std::time::Instant::now();
     let error = failed_retrieval(&app, &format!("http://{addr}"), BASELINE_SET).await;
@@ -2150,8 +2129,7 @@ async fn a_remote_that_does_not_answer_in_time_fails_the_retrieval() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_a_complete_update_set_that_exists_on_the_remote_can_be_retrieved() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let addr = serve(&app).await;
     let url = format!("http://{addr}");
     let unfinished = new_update_set(&app, "Still%20editing").await;
@@ -2179,8 +2157,7 @@ async fn only_a_complete_update_set_that_exists_on_the_remote_can_be_retrieved()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_that_fails_on_the_second_page_leaves_nothing_half_retrieved() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ace";
     let addr = paged_remote(
         SET,
@@ -2233,8 +2210,7 @@ async fn a_remote_that_fails_on_the_second_page_leaves_nothing_half_retrieved() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_update_that_is_not_well_formed_fails_the_retrieval() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5acf";
     let bad = json!({"result": [{
         "sys_id": "9999aaaa9999aaaa9999aaaa9999aaaa", "name": "x", "table": "sys_properties",
@@ -2277,8 +2253,7 @@ async fn a_remote_instance_password_is_stored_encrypted_and_shown_masked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_preview_previews_and_cleanup_retrieved_replaces_the_earlier_copy() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     serve_demo_source(&app).await;
     let retrieve = |extra: &'static str| {
         format!("/api/sn_cicd/update_set/retrieve?update_set_id={BASELINE_SET}&update_source_id={SOURCE_ID}{extra}")
@@ -2350,8 +2325,7 @@ async fn auto_preview_previews_and_cleanup_retrieved_replaces_the_earlier_copy()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cleanup_retrieved_removes_the_earlier_copys_preview_problems_too() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     serve_demo_source(&app).await;
     let retrieve = |extra: &'static str| {
         format!("/api/sn_cicd/update_set/retrieve?update_set_id={BASELINE_SET}&update_source_id={SOURCE_ID}{extra}")
@@ -2396,8 +2370,7 @@ async fn cleanup_retrieved_removes_the_earlier_copys_preview_problems_too() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preview_finds_a_collision_with_a_local_change_made_after_the_base() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let here = template_description(&app).await;
     let colliding = template_change_set(&app, "Colliding", "An older description", "Remote").await;
     let clean = template_change_set(&app, "Clean", &here, "Remote").await;
@@ -2433,8 +2406,7 @@ async fn preview_finds_a_collision_with_a_local_change_made_after_the_base() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preview_finds_a_reference_to_a_record_missing_on_both_sides() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let phase = records(
         &app,
         "sn_dpr_model_template_phase",
@@ -2493,8 +2465,7 @@ async fn preview_finds_a_reference_to_a_record_missing_on_both_sides() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preview_finds_an_update_based_on_a_retrieved_set_not_yet_committed() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let earlier_remote_id = "eaea0000eaea0000eaea0000eaea0001";
     let earlier = retrieved_set(
         &app,
@@ -2541,8 +2512,7 @@ async fn preview_finds_an_update_based_on_a_retrieved_set_not_yet_committed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preview_finds_two_updates_of_one_record_in_a_set_as_a_conflict() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let here = template_description(&app).await;
     let set = template_change_set(&app, "Twice the template", &here, "First").await;
     preview_ok(&app, &set).await;
@@ -2584,8 +2554,7 @@ async fn preview_finds_two_updates_of_one_record_in_a_set_as_a_conflict() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_later_update_of_the_same_record_is_previewed_against_the_earlier_one() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let (set, second) = chained_template_set(&app).await;
     preview_ok(&app, &set).await;
     let problems = problems_of(&app, &set).await;
@@ -2603,8 +2572,7 @@ async fn a_later_update_of_the_same_record_is_previewed_against_the_earlier_one(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepting_both_updates_of_a_conflict_applies_them_in_order() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let original = template_description(&app).await;
     let (set, _) = chained_template_set(&app).await;
     preview_ok(&app, &set).await;
@@ -2638,8 +2606,7 @@ async fn accepting_both_updates_of_a_conflict_applies_them_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_refuses_unresolved_problems_and_changes_nothing() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let here = template_description(&app).await;
     let set = template_change_set(&app, "Colliding", "An older description", "Remote").await;
     preview_ok(&app, &set).await;
@@ -2679,8 +2646,7 @@ async fn commit_refuses_unresolved_problems_and_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_skipped_problem_leaves_its_update_out_of_the_commit() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let here = template_description(&app).await;
     let property = tollgate::ids::new_sys_id();
     let mut updates = vec![change(
@@ -2756,8 +2722,7 @@ async fn a_skipped_problem_leaves_its_update_out_of_the_commit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_accepted_problem_lets_the_remote_update_win() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let set = template_change_set(&app, "Accept", "Older", "Remote wins").await;
     preview_ok(&app, &set).await;
     let problems = problems_of(&app, &set).await;
@@ -2775,8 +2740,7 @@ async fn an_accepted_problem_lets_the_remote_update_win() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn force_commit_commits_despite_unresolved_problems() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let set = template_change_set(&app, "Forced", "Older", "Forced in").await;
     preview_ok(&app, &set).await;
     assert_eq!(problems_of(&app, &set).await.len(), 1);
@@ -2801,8 +2765,7 @@ async fn force_commit_commits_despite_unresolved_problems() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_multiple_stops_at_the_first_failure_keeping_the_ones_before() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let here = template_description(&app).await;
     let (p1, p3) = (tollgate::ids::new_sys_id(), tollgate::ids::new_sys_id());
     let good = retrieved_set(
@@ -2867,8 +2830,7 @@ async fn commit_multiple_stops_at_the_first_failure_keeping_the_ones_before() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn back_out_restores_updated_records_and_removes_inserted_ones() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let before = payload_here(
         &app,
         "sn_dpr_model_release_template",
@@ -2944,8 +2906,7 @@ async fn back_out_restores_updated_records_and_removes_inserted_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn back_out_happens_in_one_go_or_not_at_all() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let before = payload_here(
         &app,
         "sn_dpr_model_release_template",
@@ -3001,8 +2962,7 @@ async fn back_out_happens_in_one_go_or_not_at_all() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollback_installs_backs_out_the_whole_batch_latest_first() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let original = template_description(&app).await;
     let (first, second, property) = committed_batch(&app).await;
     // Backing out the first set of the batch takes the second with it.
@@ -3023,8 +2983,7 @@ async fn rollback_installs_backs_out_the_whole_batch_latest_first() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_rollback_installs_only_the_named_set_is_backed_out() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let (first, second, property) = committed_batch(&app).await;
     back_out_ok(&app, &second, false).await;
     assert_eq!(
@@ -3045,8 +3004,7 @@ async fn without_rollback_installs_only_the_named_set_is_backed_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollback_installs_defaults_to_true() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let original = template_description(&app).await;
     let (first, second, _) = committed_batch(&app).await;
     let p = finish(
@@ -3073,10 +3031,8 @@ async fn rollback_installs_defaults_to_true() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_captured_on_one_server_is_retrieved_previewed_committed_and_backed_out_on_another(
 ) {
-    let a = spawn().await;
-    a.demo().await;
-    let b = spawn().await;
-    b.demo().await;
+    let a = spawn_demo().await;
+    let b = spawn_demo().await;
     let a_addr = serve(&a).await;
 
     // B's own edit of the template, made before (the deliberate collision).
@@ -3203,8 +3159,7 @@ async fn a_change_captured_on_one_server_is_retrieved_previewed_committed_and_ba
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_to_a_data_table_is_a_preview_problem_and_never_applied() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let user = tollgate::ids::new_sys_id();
     let mut payload = system_fields(&user);
     payload["user_name"] = json!("smuggled.in");
@@ -3248,8 +3203,7 @@ async fn an_update_to_a_data_table_is_a_preview_problem_and_never_applied() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_committed_delete_is_backed_out_by_recreating_the_record() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let property = create(
         &app,
         "sys_properties",
@@ -3286,8 +3240,7 @@ async fn a_committed_delete_is_backed_out_by_recreating_the_record() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delete_of_a_record_changed_here_since_its_base_is_a_collision() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let property = create(
         &app,
         "sys_properties",
@@ -3315,8 +3268,7 @@ async fn a_delete_of_a_record_changed_here_since_its_base_is_a_collision() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_names_the_set_its_base_version_came_from() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let first = new_update_set(&app, "First").await;
     make_current(&app, &first).await;
     patch(
@@ -3359,8 +3311,7 @@ async fn an_update_names_the_set_its_base_version_came_from() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_retrieve_percentage_only_moves_forward() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ad0";
     let pages: Vec<(u16, String)> = (0..5).map(|n| (200, full_page(n * 2_000))).collect();
     let addr = fake_remote(SET, pages, Duration::from_millis(300)).await;
@@ -3418,8 +3369,7 @@ async fn the_retrieve_percentage_only_moves_forward() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_commits_of_one_set_racing_apply_it_once() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     // A race shows only sometimes: run several.
     for round in 1..=6 {
         let here = template_description(&app).await;
@@ -3480,8 +3430,7 @@ async fn two_commits_of_one_set_racing_apply_it_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writing_a_remote_instance_back_as_read_keeps_its_password() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let addr = serve(&app).await;
     let source = remote_instance(&app, &format!("http://{addr}"), "admin", ADMIN_PASSWORD).await;
     // A client reads the record (password masked), edits one field and
@@ -3510,8 +3459,7 @@ async fn writing_a_remote_instance_back_as_read_keeps_its_password() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retrieved_update_sets_and_their_updates_are_written_by_the_server_only() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let cicd_user = app.user("pipeline", &[CICD_AUTOMATION]).await;
     let existing = retrieved_set(
         &app,
@@ -3606,8 +3554,7 @@ async fn commit_as(app: &TestApp, auth: &Auth, set: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_writes_only_tables_the_committing_user_may_write() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let cicd_user = app.user("pipeline", &[CICD_AUTOMATION]).await;
     let property = tollgate::ids::new_sys_id();
     let policy = tollgate::ids::new_sys_id();
@@ -3644,8 +3591,7 @@ async fn a_commit_writes_only_tables_the_committing_user_may_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_validates_each_update_like_a_direct_write() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let policy = tollgate::ids::new_sys_id();
     let mut broken = policy_payload(&policy, "Does not compile");
     broken["rego"] = json!("package tollgate.policy\n\ncompliant if {{{ nonsense");
@@ -3675,8 +3621,7 @@ async fn a_commit_validates_each_update_like_a_direct_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_committed_record_names_the_committing_user_not_the_payloads_claim() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let property = tollgate::ids::new_sys_id();
     let mut claimed = property_payload(&property, "sn_test.truthful", "1");
     claimed["sys_created_by"] = json!("someone.else");
@@ -3698,8 +3643,7 @@ async fn a_committed_record_names_the_committing_user_not_the_payloads_claim() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_cannot_store_ciphertext_in_a_secret_column() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let pipeline = app.user("pipeline", &[CICD_AUTOMATION]).await;
     let stored = |app: &TestApp, id: String| {
         let db = app.db.clone();
@@ -3809,12 +3753,11 @@ async fn a_remote_instance_is_reached_only_when_remote_allow_lists_its_host() {
         // The right host on another port.
         vec![format!("127.0.0.1:{}", port.wrapping_add(1).max(1))],
     ] {
-        let app = TestApp::spawn_with_settings(tollgate::config::Settings {
+        let app = TestApp::spawn_demo_with_settings(tollgate::config::Settings {
             remote_allow: allow.clone(),
             ..test_settings()
         })
         .await;
-        app.demo().await;
         let error = failed_retrieval(&app, &format!("http://{addr}"), BASELINE_SET).await;
         assert!(
             error.contains("remote_allow") && error.contains(&format!("127.0.0.1:{port}")),
@@ -3829,8 +3772,7 @@ async fn a_remote_instance_is_reached_only_when_remote_allow_lists_its_host() {
 
     // Listed (host alone: any port), the remote is retrieved from (the
     // control).
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let remote = fake_remote(BASELINE_SET, vec![], Duration::ZERO).await;
     let source = remote_instance(&app, &format!("http://{remote}"), "admin", ADMIN_PASSWORD).await;
     let p = finish(
@@ -3936,8 +3878,7 @@ async fn changing_a_remote_instance_url_clears_its_stored_password() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retrieval_update_set_id_must_be_a_sys_id() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let jobs = app.count("tollgate_job").await;
     for bad in [
         "..%2Fsys_user",
@@ -3960,8 +3901,7 @@ async fn a_retrieval_update_set_id_must_be_a_sys_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_a_remote_answers_is_not_echoed_into_the_progress_record() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let addr = canned_server(
         "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\nconnection: close\r\n\
          content-length: 56\r\n\r\n{\"error\":{\"message\":\"internal banner: ssh-2.0-openssh\"}}",
@@ -4068,19 +4008,17 @@ async fn an_https_remote_is_trusted_through_the_system_roots_or_remote_ca_file_o
     let url = format!("https://{addr}");
 
     // Not signed by a trusted root: refused, saying why.
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     let error = failed_retrieval(&app, &url, SET).await;
     assert!(error.contains(&url), "{error}");
     assert!(error.to_lowercase().contains("certificate"), "{error}");
 
     // A CA file that does not exist is named in the failure.
-    let app = TestApp::spawn_with_settings(tollgate::config::Settings {
+    let app = TestApp::spawn_demo_with_settings(tollgate::config::Settings {
         remote_ca_file: Some("/nonexistent/tollgate-ca.pem".into()),
         ..loopback_settings()
     })
     .await;
-    app.demo().await;
     let error = failed_retrieval(&app, &url, SET).await;
     assert!(error.contains("remote_ca_file"), "{error}");
 
@@ -4089,12 +4027,11 @@ async fn an_https_remote_is_trusted_through_the_system_roots_or_remote_ca_file_o
     std::fs::create_dir_all(&dir).unwrap();
     let ca_file = dir.join("ca.pem");
     std::fs::write(&ca_file, ca_pem).unwrap();
-    let app = TestApp::spawn_with_settings(tollgate::config::Settings {
+    let app = TestApp::spawn_demo_with_settings(tollgate::config::Settings {
         remote_ca_file: Some(ca_file.display().to_string()),
         ..loopback_settings()
     })
     .await;
-    app.demo().await;
     let source = remote_instance(&app, &url, "admin", ADMIN_PASSWORD).await;
     let p = finish(
         &app,
@@ -4125,8 +4062,7 @@ fn limited(update: impl FnOnce(&mut tollgate::config::Settings)) -> tollgate::co
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retrieval_reads_at_most_retrieve_max_updates() {
     const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ad1";
-    let app = TestApp::spawn_with_settings(limited(|s| s.retrieve_max_updates = 3_000)).await;
-    app.demo().await;
+    let app = TestApp::spawn_demo_with_settings(limited(|s| s.retrieve_max_updates = 3_000)).await;
     // A remote that keeps answering full pages.
     let pages = (0..5).map(|i| (200, full_page(i * 2_000))).collect();
     let addr = fake_remote(SET, pages, Duration::ZERO).await;
@@ -4140,8 +4076,7 @@ async fn a_retrieval_reads_at_most_retrieve_max_updates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retrieval_reads_at_most_retrieve_max_bytes() {
     const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ad2";
-    let app = TestApp::spawn_with_settings(limited(|s| s.retrieve_max_bytes = 100_000)).await;
-    app.demo().await;
+    let app = TestApp::spawn_demo_with_settings(limited(|s| s.retrieve_max_bytes = 100_000)).await;
     let addr = fake_remote(SET, vec![(200, full_page(0))], Duration::ZERO).await;
     let error = failed_retrieval(&app, &format!("http://{addr}"), SET).await;
     assert!(
@@ -4153,8 +4088,7 @@ async fn a_retrieval_reads_at_most_retrieve_max_bytes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retrieval_ends_after_retrieve_timeout() {
     const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ad3";
-    let app = TestApp::spawn_with_settings(limited(|s| s.retrieve_timeout = 1)).await;
-    app.demo().await;
+    let app = TestApp::spawn_demo_with_settings(limited(|s| s.retrieve_timeout = 1)).await;
     // Each page answers well within one request's limit, but the pages
     // together take longer than the retrieval may.
     let pages = (0..50).map(|i| (200, full_page(i * 2_000))).collect();
@@ -4167,8 +4101,7 @@ async fn a_retrieval_ends_after_retrieve_timeout() {
 async fn a_remote_answer_larger_than_retrieve_max_answer_bytes_fails_the_retrieval() {
     const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ad4";
     let app =
-        TestApp::spawn_with_settings(limited(|s| s.retrieve_max_answer_bytes = 100_000)).await;
-    app.demo().await;
+        TestApp::spawn_demo_with_settings(limited(|s| s.retrieve_max_answer_bytes = 100_000)).await;
     // One page of 2,000 updates is far more than 100,000 bytes, though the
     // retrieval in all (retrieve_max_bytes) may read much more.
     let addr = fake_remote(SET, vec![(200, full_page(0))], Duration::ZERO).await;
@@ -4218,8 +4151,7 @@ fn retrieve_max_answer_bytes_defaults_to_16_mib_and_is_capped_by_retrieve_max_by
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_answer_of_the_wrong_shape_fails_without_being_materialised() {
     const SET: &str = "5ace5ace5ace5ace5ace5ace5ace5ad5";
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     // Each answer is wrong from its first element on, and is cut off after
     // a long run of further elements: a parser that read the whole answer
     // before looking at its shape would fail at the cut as "not JSON". A
@@ -4273,8 +4205,7 @@ async fn a_remote_answer_of_the_wrong_shape_fails_without_being_materialised() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retired_unbound_secrets_are_counted_for_the_operator_and_not_decrypted() {
-    let app = spawn().await;
-    app.demo().await;
+    let app = spawn_demo().await;
     assert!(tollgate::secrets::retired_values(&app.db)
         .await
         .unwrap()

@@ -33,7 +33,7 @@ BASE="http://127.0.0.1:$PORT/api/sn_dpr/digital_product_release"
 curl -fs -o /dev/null -H "$AUTH" "$BASE/bundle/bbbb0000000000000000000000000001"
 
 echo "== GET bundle/{id}?sendAggregation=true (1,000 releases), ${DURATION}s, ${CONNECTIONS} connections"
-curl -fs -H "$AUTH" "$BASE/bundle/bbbb0000000000000000000000000001?sendAggregation=true" | head -c 400; echo
+curl -fs -H "$AUTH" "$BASE/bundle/bbbb0000000000000000000000000001?sendAggregation=true" | head -c 400 || true; echo
 taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "$AUTH" \
     "$BASE/bundle/bbbb0000000000000000000000000001?sendAggregation=true"
 

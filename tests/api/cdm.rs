@@ -2456,3 +2456,99 @@ async fn an_uploaded_document_with_secure_values_is_never_readable_without_the_s
     .await;
     assert_eq!(ok(&res)[0]["value"], "n3w-s3cret-value", "{}", res.text);
 }
+
+/// Creates a CDI at `path`, creating its missing parents.
+async fn create_with_parents(app: &TestApp, number: &str, path: String) -> TestResponse {
+    let params = [
+        ("changesetNumber", number),
+        ("fullNamePath", path.as_str()),
+        ("type", "cdi"),
+        ("value", "1"),
+        ("autoCreateParents", "true"),
+    ];
+    admin(
+        app,
+        "POST",
+        &format!("/api/sn_cdm/editor/nodes?{}", qs(&params)),
+    )
+    .await
+}
+
+/// A slash path of `n` names `a` (`a/a/.../a`).
+fn names(n: usize) -> String {
+    vec!["a"; n].join("/")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tree_nests_at_most_128_levels_and_deeper_paths_create_nothing() {
+    let app = TestApp::spawn().await;
+    create_app(&app, APP).await;
+    create_deployable(&app, APP, "Dev_1", "Development").await;
+    let (number, _) = changeset(&app, APP).await;
+    let nodes = app.count("sn_cdm_node").await;
+    let queued = app.count("sn_cdm_request_queue").await;
+    // The finding's trigger: thousands of auto-created parents. Refused
+    // before anything is created, naming the parameter.
+    let res = create_with_parents(&app, &number, format!("payments/deployables/Dev_1/{}/x", names(3000))).await;
+    assert_refused(&res, "fullNamePath");
+    assert_refused(&res, "at most 128 levels");
+    // One name past the limit (deployables and Dev_1 are levels 1 and 2).
+    let res = create_with_parents(&app, &number, format!("payments/deployables/Dev_1/{}/x", names(126))).await;
+    assert_refused(&res, "fullNamePath");
+    assert_eq!(app.count("sn_cdm_node").await, nodes, "a refusal creates no node");
+
+    // An upload's namePath is refused the same way, before it is queued.
+    let res = upload(
+        &app,
+        "deployables",
+        &[
+            ("appName", APP),
+            ("deployableName", "Dev_1"),
+            ("namePath", &names(129)),
+            ("dataFormat", "json"),
+            ("changesetNumber", &number),
+        ],
+        "{\"k\": 1}",
+    )
+    .await;
+    assert_refused(&res, "namePath");
+    assert_eq!(app.count("sn_cdm_request_queue").await, queued);
+
+    // A namePath within the limit whose content nests past it: the job
+    // refuses at the first node too deep and its whole upload is undone.
+    let mut deep = String::from("1");
+    for _ in 0..10 {
+        deep = format!("{{\"b\": {deep}}}");
+    }
+    let res = upload(
+        &app,
+        "deployables",
+        &[
+            ("appName", APP),
+            ("deployableName", "Dev_1"),
+            ("namePath", &names(120)),
+            ("dataFormat", "json"),
+            ("changesetNumber", &number),
+        ],
+        &deep,
+    )
+    .await;
+    let id = ok(&res)["upload_id"].as_str().unwrap().to_owned();
+    run_jobs(&app).await;
+    let status = upload_status(&app, &id).await;
+    assert_eq!(status["state"], "error", "{status}");
+    assert!(
+        status.to_string().contains("at most 128 levels"),
+        "{status}"
+    );
+    assert_eq!(app.count("sn_cdm_node").await, nodes, "a failed upload creates no node");
+
+    // The deepest tree allowed is made, committed and resolved into a
+    // snapshot (resolution recurses once per level).
+    let res = create_with_parents(&app, &number, format!("payments/deployables/Dev_1/{}/x", names(125))).await;
+    let node = ok(&res);
+    assert_eq!(node["level"].as_str().unwrap_or_default(), "128", "{node}");
+    assert_committed(&commit(&app, &number, &[]).await);
+    let v1 = snapshot(&app, "Dev_1-v1.dpl").await;
+    assert_eq!(v1["cdi_count"], "1", "{v1}");
+}

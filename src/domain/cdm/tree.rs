@@ -396,6 +396,39 @@ pub fn check_new_name(tree: &Tree, parent: &Node, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The deepest a node may sit below its application's root (the root is
+/// level 0): the same limit as an uploaded document's nesting
+/// (`parse::MAX_DEPTH`). Resolving, merging, masking and exporting a tree
+/// recurse once per level, and every node stores its parent's whole
+/// `node_path`, so an unbounded depth would overflow the stack of whatever
+/// reads the tree and grow storage with the square of the depth.
+pub const MAX_LEVEL: i64 = super::parse::MAX_DEPTH as i64;
+
+/// Refuses a new node below `parent` when it would sit deeper than
+/// `MAX_LEVEL`.
+pub fn check_depth(parent: &Node) -> Result<()> {
+    if parent.level >= MAX_LEVEL {
+        return Err(refusal(format!(
+            "'{}' cannot hold a child: a tree nests at most {MAX_LEVEL} levels below the application",
+            parent.name
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a name path parameter (`fullNamePath`, `namePath`) whose
+/// `segments` below the application could not all exist in a tree, before
+/// anything is created (with `autoCreateParents` every segment is a node).
+pub fn check_path_depth(field: &str, segments: usize) -> Result<()> {
+    if segments as i64 > MAX_LEVEL {
+        return Err(refusal(format!(
+            "{field} has {segments} names below the application; a tree nests at most {MAX_LEVEL} levels"
+        ))
+        .with_field(field));
+    }
+    Ok(())
+}
+
 /// Records a new node in a changeset; returns it (as the changeset sees it).
 pub async fn add(
     tx: &mut Tx,
@@ -404,6 +437,9 @@ pub async fn add(
     new: NewNode<'_>,
     actor: &str,
 ) -> Result<Node> {
+    // Every way of making a user node comes through here, so this is where
+    // the depth is bounded whatever the caller checked before.
+    check_depth(new.parent)?;
     let main_id = next_number(tx, "cdm_main_id").await?;
     let now = now_string();
     let parent = new.parent.clone();

@@ -2552,3 +2552,38 @@ async fn a_tree_nests_at_most_128_levels_and_deeper_paths_create_nothing() {
     let v1 = snapshot(&app, "Dev_1-v1.dpl").await;
     assert_eq!(v1["cdi_count"], "1", "{v1}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_count_empty_objects_and_lists_against_the_node_limit() {
+    let app = TestApp::spawn().await;
+    create_app(&app, APP).await;
+    let (number, _) = changeset(&app, APP).await;
+    let params = [
+        ("appName", APP),
+        ("namePath", "svc"),
+        ("dataFormat", "json"),
+        ("changesetNumber", number.as_str()),
+    ];
+    let queued = app.count("sn_cdm_request_queue").await;
+    let nodes = app.count("sn_cdm_node").await;
+    // 10,001 empty objects hold no value but would make 10,001 components.
+    let empties: Map<String, Value> = (0..10_001)
+        .map(|i| (format!("k{i}"), json!({})))
+        .collect();
+    let res = upload(&app, "components", &params, &Value::Object(empties).to_string()).await;
+    assert_refused(&res, "10001 nodes");
+    assert_refused(&res, "at most 10000");
+    // Empty lists likewise.
+    let lists: Map<String, Value> = (0..10_001)
+        .map(|i| (format!("k{i}"), json!([])))
+        .collect();
+    let res = upload(&app, "components", &params, &Value::Object(lists).to_string()).await;
+    assert_refused(&res, "10001 nodes");
+    assert_eq!(app.count("sn_cdm_request_queue").await, queued, "a refusal queues nothing");
+    assert_eq!(app.count("sn_cdm_node").await, nodes);
+
+    // Exactly the limit is taken: a list node and its 9,999 elements.
+    let items: Vec<Value> = (0..9_999).map(|i| json!(i)).collect();
+    let res = upload(&app, "components", &params, &json!({"list": items}).to_string()).await;
+    assert!(ok(&res)["upload_id"].is_string(), "{}", res.text);
+}

@@ -2587,3 +2587,82 @@ async fn uploads_count_empty_objects_and_lists_against_the_node_limit() {
     let res = upload(&app, "components", &params, &json!({"list": items}).to_string()).await;
     assert!(ok(&res)["upload_id"].is_string(), "{}", res.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_policies_are_evaluated_with_no_transaction_open() {
+    use tollgate::domain::cdm::snapshots;
+    use tollgate::storage::Value as Db;
+    let app = TestApp::spawn().await;
+    create_app(&app, APP).await;
+    create_deployable(&app, APP, "Dev_1", "Development").await;
+    let res = app
+        .post(
+            "/api/now/table/sn_pace_policy",
+            json!({"name": "port-5432", "rego": PORT_POLICY}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    ok(&admin(
+        &app,
+        "POST",
+        "/api/sn_cdm/policies/mappings?appName=payments&deployableName=Dev_1&policyName=port-5432",
+    )
+    .await);
+    let (a, _) = changeset(&app, APP).await;
+    upload_ok(
+        &app,
+        "components",
+        &[
+            ("appName", APP),
+            ("namePath", "svc"),
+            ("dataFormat", "yaml"),
+            ("changesetNumber", &a),
+        ],
+        "db:\n  port: 6543\n",
+    )
+    .await;
+    include(&app, &a, "/payments/components/svc", "/payments/deployables/Dev_1").await;
+    assert_committed(&commit(&app, &a, &[]).await);
+    let v1 = snapshot(&app, "Dev_1-v1.dpl").await;
+    let id = v1["sys_id"].as_str().unwrap().to_owned();
+
+    // Another writer holds the write lock (on SQLite, the database's; on
+    // PostgreSQL, the snapshot's row) for the whole validation: the inputs
+    // are read in a read transaction and the policies are evaluated with
+    // no transaction at all, so neither waits for it.
+    let mut writer = app.db.begin().await.unwrap();
+    writer
+        .execute(
+            "UPDATE sn_cdm_snapshot SET description = description WHERE sys_id = $1",
+            &[Db::from(id.as_str())],
+        )
+        .await
+        .unwrap();
+    let mut read = app.db.begin_read().await.unwrap();
+    let row = snapshots::by_id(&mut read, &id).await.unwrap().unwrap();
+    let validation = snapshots::prepare_validation(&mut read, &row).await.unwrap();
+    read.rollback().await.unwrap();
+    let verdicts = snapshots::evaluate(&validation).await;
+    assert_eq!(verdicts.outcome, "failed");
+    writer.rollback().await.unwrap();
+    assert_eq!(
+        snapshot(&app, "Dev_1-v1.dpl").await["validation"],
+        v1["validation"],
+        "evaluating records nothing"
+    );
+
+    // The request answers as it always did: the verdicts are recorded.
+    let res = admin(
+        &app,
+        "PUT",
+        "/api/sn_cdm/snapshots/validate?appName=payments&deployableName=Dev_1&name=Dev_1-v1.dpl",
+    )
+    .await;
+    assert_eq!(ok(&res)["validation"], "failed", "{}", res.text);
+    let after = snapshot(&app, "Dev_1-v1.dpl").await;
+    assert_eq!(after["validation"], "failed", "{after}");
+    assert!(
+        after["validation_result"].as_str().unwrap_or_default().contains("port-5432"),
+        "{after}"
+    );
+}

@@ -2489,13 +2489,27 @@ async fn a_tree_nests_at_most_128_levels_and_deeper_paths_create_nothing() {
     let queued = app.count("sn_cdm_request_queue").await;
     // The finding's trigger: thousands of auto-created parents. Refused
     // before anything is created, naming the parameter.
-    let res = create_with_parents(&app, &number, format!("payments/deployables/Dev_1/{}/x", names(3000))).await;
+    let res = create_with_parents(
+        &app,
+        &number,
+        format!("payments/deployables/Dev_1/{}/x", names(3000)),
+    )
+    .await;
     assert_refused(&res, "fullNamePath");
     assert_refused(&res, "at most 128 levels");
     // One name past the limit (deployables and Dev_1 are levels 1 and 2).
-    let res = create_with_parents(&app, &number, format!("payments/deployables/Dev_1/{}/x", names(126))).await;
+    let res = create_with_parents(
+        &app,
+        &number,
+        format!("payments/deployables/Dev_1/{}/x", names(126)),
+    )
+    .await;
     assert_refused(&res, "fullNamePath");
-    assert_eq!(app.count("sn_cdm_node").await, nodes, "a refusal creates no node");
+    assert_eq!(
+        app.count("sn_cdm_node").await,
+        nodes,
+        "a refusal creates no node"
+    );
 
     // An upload's namePath is refused the same way, before it is queued.
     let res = upload(
@@ -2541,11 +2555,20 @@ async fn a_tree_nests_at_most_128_levels_and_deeper_paths_create_nothing() {
         status.to_string().contains("at most 128 levels"),
         "{status}"
     );
-    assert_eq!(app.count("sn_cdm_node").await, nodes, "a failed upload creates no node");
+    assert_eq!(
+        app.count("sn_cdm_node").await,
+        nodes,
+        "a failed upload creates no node"
+    );
 
     // The deepest tree allowed is made, committed and resolved into a
     // snapshot (resolution recurses once per level).
-    let res = create_with_parents(&app, &number, format!("payments/deployables/Dev_1/{}/x", names(125))).await;
+    let res = create_with_parents(
+        &app,
+        &number,
+        format!("payments/deployables/Dev_1/{}/x", names(125)),
+    )
+    .await;
     let node = ok(&res);
     assert_eq!(node["level"].as_str().unwrap_or_default(), "128", "{node}");
     assert_committed(&commit(&app, &number, &[]).await);
@@ -2567,24 +2590,42 @@ async fn uploads_count_empty_objects_and_lists_against_the_node_limit() {
     let queued = app.count("sn_cdm_request_queue").await;
     let nodes = app.count("sn_cdm_node").await;
     // 10,001 empty objects hold no value but would make 10,001 components.
-    let empties: Map<String, Value> = (0..10_001)
-        .map(|i| (format!("k{i}"), json!({})))
-        .collect();
-    let res = upload(&app, "components", &params, &Value::Object(empties).to_string()).await;
+    let empties: Map<String, Value> = (0..10_001).map(|i| (format!("k{i}"), json!({}))).collect();
+    let res = upload(
+        &app,
+        "components",
+        &params,
+        &Value::Object(empties).to_string(),
+    )
+    .await;
     assert_refused(&res, "10001 nodes");
     assert_refused(&res, "at most 10000");
     // Empty lists likewise.
-    let lists: Map<String, Value> = (0..10_001)
-        .map(|i| (format!("k{i}"), json!([])))
-        .collect();
-    let res = upload(&app, "components", &params, &Value::Object(lists).to_string()).await;
+    let lists: Map<String, Value> = (0..10_001).map(|i| (format!("k{i}"), json!([]))).collect();
+    let res = upload(
+        &app,
+        "components",
+        &params,
+        &Value::Object(lists).to_string(),
+    )
+    .await;
     assert_refused(&res, "10001 nodes");
-    assert_eq!(app.count("sn_cdm_request_queue").await, queued, "a refusal queues nothing");
+    assert_eq!(
+        app.count("sn_cdm_request_queue").await,
+        queued,
+        "a refusal queues nothing"
+    );
     assert_eq!(app.count("sn_cdm_node").await, nodes);
 
     // Exactly the limit is taken: a list node and its 9,999 elements.
     let items: Vec<Value> = (0..9_999).map(|i| json!(i)).collect();
-    let res = upload(&app, "components", &params, &json!({"list": items}).to_string()).await;
+    let res = upload(
+        &app,
+        "components",
+        &params,
+        &json!({"list": items}).to_string(),
+    )
+    .await;
     assert!(ok(&res)["upload_id"].is_string(), "{}", res.text);
 }
 
@@ -2621,7 +2662,13 @@ async fn snapshot_policies_are_evaluated_with_no_transaction_open() {
         "db:\n  port: 6543\n",
     )
     .await;
-    include(&app, &a, "/payments/components/svc", "/payments/deployables/Dev_1").await;
+    include(
+        &app,
+        &a,
+        "/payments/components/svc",
+        "/payments/deployables/Dev_1",
+    )
+    .await;
     assert_committed(&commit(&app, &a, &[]).await);
     let v1 = snapshot(&app, "Dev_1-v1.dpl").await;
     let id = v1["sys_id"].as_str().unwrap().to_owned();
@@ -2640,7 +2687,9 @@ async fn snapshot_policies_are_evaluated_with_no_transaction_open() {
         .unwrap();
     let mut read = app.db.begin_read().await.unwrap();
     let row = snapshots::by_id(&mut read, &id).await.unwrap().unwrap();
-    let validation = snapshots::prepare_validation(&mut read, &row).await.unwrap();
+    let validation = snapshots::prepare_validation(&mut read, &row)
+        .await
+        .unwrap();
     read.rollback().await.unwrap();
     let verdicts = snapshots::evaluate(&validation).await;
     assert_eq!(verdicts.outcome, "failed");
@@ -2662,7 +2711,10 @@ async fn snapshot_policies_are_evaluated_with_no_transaction_open() {
     let after = snapshot(&app, "Dev_1-v1.dpl").await;
     assert_eq!(after["validation"], "failed", "{after}");
     assert!(
-        after["validation_result"].as_str().unwrap_or_default().contains("port-5432"),
+        after["validation_result"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("port-5432"),
         "{after}"
     );
 }

@@ -92,10 +92,7 @@ fn ini(text: &str) -> Result<Json> {
             }
             let header = &line[1..line.len() - 1];
             check_depth(header, i + 1, "ini")?;
-            section = header
-                .split('.')
-                .map(|s| s.trim().to_owned())
-                .collect();
+            section = header.split('.').map(|s| s.trim().to_owned()).collect();
             continue;
         }
         let split = line.find('=').ok_or_else(|| {
@@ -227,8 +224,8 @@ mod tests {
     }
 
     #[test]
-    fn section_headers_and_keys_past_the_depth_limit_are_refused_before_their_names_are_collected(
-    ) {
+    fn section_headers_and_keys_past_the_depth_limit_are_refused_before_their_names_are_collected()
+    {
         // A header alone, with no key under it: it used to be split into a
         // vector of every name and kept, and only a key line below it was
         // refused. It is refused at the header, by counting its dots.

@@ -48,12 +48,10 @@ enum Which<'a> {
 /// The snapshot a request names, or the error the request answers.
 async fn find(tx: &mut Tx, which: &Which<'_>, action: Action) -> Result<Row> {
     match *which {
-        Which::Id(id) => snapshots::by_id(tx, id)
-            .await?
-            .ok_or_else(|| match action {
-                Action::Validate => refusal(format!("Invalid Snapshot id:{id}")),
-                _ => request_error(action.name(), "Snapshot not found"),
-            }),
+        Which::Id(id) => snapshots::by_id(tx, id).await?.ok_or_else(|| match action {
+            Action::Validate => refusal(format!("Invalid Snapshot id:{id}")),
+            _ => request_error(action.name(), "Snapshot not found"),
+        }),
         Which::Name {
             app,
             deployable,

@@ -2456,3 +2456,265 @@ async fn an_uploaded_document_with_secure_values_is_never_readable_without_the_s
     .await;
     assert_eq!(ok(&res)[0]["value"], "n3w-s3cret-value", "{}", res.text);
 }
+
+/// Creates a CDI at `path`, creating its missing parents.
+async fn create_with_parents(app: &TestApp, number: &str, path: String) -> TestResponse {
+    let params = [
+        ("changesetNumber", number),
+        ("fullNamePath", path.as_str()),
+        ("type", "cdi"),
+        ("value", "1"),
+        ("autoCreateParents", "true"),
+    ];
+    admin(
+        app,
+        "POST",
+        &format!("/api/sn_cdm/editor/nodes?{}", qs(&params)),
+    )
+    .await
+}
+
+/// A slash path of `n` names `a` (`a/a/.../a`).
+fn names(n: usize) -> String {
+    vec!["a"; n].join("/")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tree_nests_at_most_128_levels_and_deeper_paths_create_nothing() {
+    let app = TestApp::spawn().await;
+    create_app(&app, APP).await;
+    create_deployable(&app, APP, "Dev_1", "Development").await;
+    let (number, _) = changeset(&app, APP).await;
+    let nodes = app.count("sn_cdm_node").await;
+    let queued = app.count("sn_cdm_request_queue").await;
+    // The finding's trigger: thousands of auto-created parents. Refused
+    // before anything is created, naming the parameter.
+    let res = create_with_parents(
+        &app,
+        &number,
+        format!("payments/deployables/Dev_1/{}/x", names(3000)),
+    )
+    .await;
+    assert_refused(&res, "fullNamePath");
+    assert_refused(&res, "at most 128 levels");
+    // One name past the limit (deployables and Dev_1 are levels 1 and 2).
+    let res = create_with_parents(
+        &app,
+        &number,
+        format!("payments/deployables/Dev_1/{}/x", names(126)),
+    )
+    .await;
+    assert_refused(&res, "fullNamePath");
+    assert_eq!(
+        app.count("sn_cdm_node").await,
+        nodes,
+        "a refusal creates no node"
+    );
+
+    // An upload's namePath is refused the same way, before it is queued.
+    let res = upload(
+        &app,
+        "deployables",
+        &[
+            ("appName", APP),
+            ("deployableName", "Dev_1"),
+            ("namePath", &names(129)),
+            ("dataFormat", "json"),
+            ("changesetNumber", &number),
+        ],
+        "{\"k\": 1}",
+    )
+    .await;
+    assert_refused(&res, "namePath");
+    assert_eq!(app.count("sn_cdm_request_queue").await, queued);
+
+    // A namePath within the limit whose content nests past it: the job
+    // refuses at the first node too deep and its whole upload is undone.
+    let mut deep = String::from("1");
+    for _ in 0..10 {
+        deep = format!("{{\"b\": {deep}}}");
+    }
+    let res = upload(
+        &app,
+        "deployables",
+        &[
+            ("appName", APP),
+            ("deployableName", "Dev_1"),
+            ("namePath", &names(120)),
+            ("dataFormat", "json"),
+            ("changesetNumber", &number),
+        ],
+        &deep,
+    )
+    .await;
+    let id = ok(&res)["upload_id"].as_str().unwrap().to_owned();
+    run_jobs(&app).await;
+    let status = upload_status(&app, &id).await;
+    assert_eq!(status["state"], "error", "{status}");
+    assert!(
+        status.to_string().contains("at most 128 levels"),
+        "{status}"
+    );
+    assert_eq!(
+        app.count("sn_cdm_node").await,
+        nodes,
+        "a failed upload creates no node"
+    );
+
+    // The deepest tree allowed is made, committed and resolved into a
+    // snapshot (resolution recurses once per level).
+    let res = create_with_parents(
+        &app,
+        &number,
+        format!("payments/deployables/Dev_1/{}/x", names(125)),
+    )
+    .await;
+    let node = ok(&res);
+    assert_eq!(node["level"].as_str().unwrap_or_default(), "128", "{node}");
+    assert_committed(&commit(&app, &number, &[]).await);
+    let v1 = snapshot(&app, "Dev_1-v1.dpl").await;
+    assert_eq!(v1["cdi_count"], "1", "{v1}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_count_empty_objects_and_lists_against_the_node_limit() {
+    let app = TestApp::spawn().await;
+    create_app(&app, APP).await;
+    let (number, _) = changeset(&app, APP).await;
+    let params = [
+        ("appName", APP),
+        ("namePath", "svc"),
+        ("dataFormat", "json"),
+        ("changesetNumber", number.as_str()),
+    ];
+    let queued = app.count("sn_cdm_request_queue").await;
+    let nodes = app.count("sn_cdm_node").await;
+    // 10,001 empty objects hold no value but would make 10,001 components.
+    let empties: Map<String, Value> = (0..10_001).map(|i| (format!("k{i}"), json!({}))).collect();
+    let res = upload(
+        &app,
+        "components",
+        &params,
+        &Value::Object(empties).to_string(),
+    )
+    .await;
+    assert_refused(&res, "10001 nodes");
+    assert_refused(&res, "at most 10000");
+    // Empty lists likewise.
+    let lists: Map<String, Value> = (0..10_001).map(|i| (format!("k{i}"), json!([]))).collect();
+    let res = upload(
+        &app,
+        "components",
+        &params,
+        &Value::Object(lists).to_string(),
+    )
+    .await;
+    assert_refused(&res, "10001 nodes");
+    assert_eq!(
+        app.count("sn_cdm_request_queue").await,
+        queued,
+        "a refusal queues nothing"
+    );
+    assert_eq!(app.count("sn_cdm_node").await, nodes);
+
+    // Exactly the limit is taken: a list node and its 9,999 elements.
+    let items: Vec<Value> = (0..9_999).map(|i| json!(i)).collect();
+    let res = upload(
+        &app,
+        "components",
+        &params,
+        &json!({"list": items}).to_string(),
+    )
+    .await;
+    assert!(ok(&res)["upload_id"].is_string(), "{}", res.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_policies_are_evaluated_with_no_transaction_open() {
+    use tollgate::domain::cdm::snapshots;
+    use tollgate::storage::Value as Db;
+    let app = TestApp::spawn().await;
+    create_app(&app, APP).await;
+    create_deployable(&app, APP, "Dev_1", "Development").await;
+    let res = app
+        .post(
+            "/api/now/table/sn_pace_policy",
+            json!({"name": "port-5432", "rego": PORT_POLICY}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    ok(&admin(
+        &app,
+        "POST",
+        "/api/sn_cdm/policies/mappings?appName=payments&deployableName=Dev_1&policyName=port-5432",
+    )
+    .await);
+    let (a, _) = changeset(&app, APP).await;
+    upload_ok(
+        &app,
+        "components",
+        &[
+            ("appName", APP),
+            ("namePath", "svc"),
+            ("dataFormat", "yaml"),
+            ("changesetNumber", &a),
+        ],
+        "db:\n  port: 6543\n",
+    )
+    .await;
+    include(
+        &app,
+        &a,
+        "/payments/components/svc",
+        "/payments/deployables/Dev_1",
+    )
+    .await;
+    assert_committed(&commit(&app, &a, &[]).await);
+    let v1 = snapshot(&app, "Dev_1-v1.dpl").await;
+    let id = v1["sys_id"].as_str().unwrap().to_owned();
+
+    // Another writer holds the write lock (on SQLite, the database's; on
+    // PostgreSQL, the snapshot's row) for the whole validation: the inputs
+    // are read in a read transaction and the policies are evaluated with
+    // no transaction at all, so neither waits for it.
+    let mut writer = app.db.begin().await.unwrap();
+    writer
+        .execute(
+            "UPDATE sn_cdm_snapshot SET description = description WHERE sys_id = $1",
+            &[Db::from(id.as_str())],
+        )
+        .await
+        .unwrap();
+    let mut read = app.db.begin_read().await.unwrap();
+    let row = snapshots::by_id(&mut read, &id).await.unwrap().unwrap();
+    let validation = snapshots::prepare_validation(&mut read, &row)
+        .await
+        .unwrap();
+    read.rollback().await.unwrap();
+    let verdicts = snapshots::evaluate(&validation).await;
+    assert_eq!(verdicts.outcome, "failed");
+    writer.rollback().await.unwrap();
+    assert_eq!(
+        snapshot(&app, "Dev_1-v1.dpl").await["validation"],
+        v1["validation"],
+        "evaluating records nothing"
+    );
+
+    // The request answers as it always did: the verdicts are recorded.
+    let res = admin(
+        &app,
+        "PUT",
+        "/api/sn_cdm/snapshots/validate?appName=payments&deployableName=Dev_1&name=Dev_1-v1.dpl",
+    )
+    .await;
+    assert_eq!(ok(&res)["validation"], "failed", "{}", res.text);
+    let after = snapshot(&app, "Dev_1-v1.dpl").await;
+    assert_eq!(after["validation"], "failed", "{after}");
+    assert!(
+        after["validation_result"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("port-5432"),
+        "{after}"
+    );
+}

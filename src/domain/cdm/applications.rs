@@ -194,11 +194,7 @@ async fn committed_child(
     node.classifier = Some(classifier.to_owned());
     node.system_folder = name == "vars";
     tree::insert(tx, &node).await?;
-    tree.children
-        .entry(parent.main_id)
-        .or_default()
-        .push(main_id);
-    tree.nodes.insert(main_id, node.clone());
+    tree.attach(node.clone());
     Ok(node)
 }
 

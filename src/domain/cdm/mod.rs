@@ -77,7 +77,8 @@ pub mod node_type {
 /// Names the system folders use, which user nodes may not take.
 pub const RESERVED_NAMES: [&str; 4] = ["vars", "collections", "deployables", "components"];
 
-/// Most CDIs a deployable (resolved) or a component may hold.
+/// Most CDIs a deployable (resolved) or a component may hold; also the most
+/// nodes (values and containers alike) one upload may make.
 pub const MAX_CDIS: usize = 10_000;
 /// Most open changesets an application may have.
 pub const MAX_OPEN_CHANGESETS: i64 = 10;

@@ -61,6 +61,7 @@ fn properties(text: &str) -> Result<Json> {
             )));
         }
         let value = line[split + 1..].trim();
+        check_depth(key, i + 1, "properties")?;
         let path: Vec<&str> = key.split('.').collect();
         insert_path(
             &mut root,
@@ -89,10 +90,9 @@ fn ini(text: &str) -> Result<Json> {
                     i + 1
                 )));
             }
-            section = line[1..line.len() - 1]
-                .split('.')
-                .map(|s| s.trim().to_owned())
-                .collect();
+            let header = &line[1..line.len() - 1];
+            check_depth(header, i + 1, "ini")?;
+            section = header.split('.').map(|s| s.trim().to_owned()).collect();
             continue;
         }
         let split = line.find('=').ok_or_else(|| {
@@ -109,6 +109,8 @@ fn ini(text: &str) -> Result<Json> {
             )));
         }
         let value = line[split + 1..].trim().trim_matches('"');
+        // The section is at most MAX_DEPTH long (checked above) and the key
+        // adds one level: `insert_path` refuses a dotted key that goes past.
         let mut path: Vec<&str> = section.iter().map(String::as_str).collect();
         path.push(key);
         insert_path(
@@ -120,6 +122,19 @@ fn ini(text: &str) -> Result<Json> {
         )?;
     }
     Ok(Json::Object(root))
+}
+
+/// Refuses a dotted key or section header nesting past `MAX_DEPTH`,
+/// counted before its names are collected: a 5 MB header of dots would
+/// otherwise allocate a vector of millions of names (and a `String` each)
+/// only to be refused afterwards.
+fn check_depth(dotted: &str, line: usize, format: &str) -> Result<()> {
+    if dotted.bytes().filter(|&b| b == b'.').count() >= MAX_DEPTH {
+        return Err(refusal(format!(
+            "Invalid {format} content: line {line}: the key nests deeper than {MAX_DEPTH} levels"
+        )));
+    }
+    Ok(())
 }
 
 fn insert_path(
@@ -206,6 +221,30 @@ mod tests {
         assert!(parse("ini", &section).is_err());
         let ok = format!("{}=1", vec!["a"; 128].join("."));
         assert!(parse("properties", &ok).is_ok());
+    }
+
+    #[test]
+    fn section_headers_and_keys_past_the_depth_limit_are_refused_before_their_names_are_collected()
+    {
+        // A header alone, with no key under it: it used to be split into a
+        // vector of every name and kept, and only a key line below it was
+        // refused. It is refused at the header, by counting its dots.
+        let header = format!("[{}]\n", vec!["a"; 200_000].join("."));
+        let err = parse("ini", &header).unwrap_err();
+        assert!(err.message.contains("line 1"), "{}", err.message);
+        assert!(err.message.contains("deeper than 128"), "{}", err.message);
+        let last = format!("ok=1\n[{}]\n", vec!["a"; 129].join("."));
+        let err = parse("ini", &last).unwrap_err();
+        assert!(err.message.contains("line 2"), "{}", err.message);
+        // 128 levels of section are taken (a key below them goes one past).
+        let at_limit = format!("[{}]\n", vec!["a"; 128].join("."));
+        assert!(parse("ini", &at_limit).is_ok());
+        let err = parse("ini", &format!("{at_limit}k=1\n")).unwrap_err();
+        assert!(err.message.contains("line 2"), "{}", err.message);
+        // Properties keys are counted the same way.
+        let key = format!("{}=1", vec!["a"; 129].join("."));
+        let err = parse("properties", &key).unwrap_err();
+        assert!(err.message.contains("deeper than 128"), "{}", err.message);
     }
 
     #[test]

@@ -365,11 +365,26 @@ fn snapshot_version(r: &Row) -> i64 {
         .unwrap_or(0)
 }
 
-/// Validates a snapshot with the policies mapped to its deployable:
-/// `passed` when every active policy is compliant (or none is mapped),
-/// `failed` when one is not, `execution_error` when one could not be
-/// evaluated. Records the verdicts.
-pub async fn validate(tx: &mut Tx, snapshot: &Row, actor: &str) -> Result<String> {
+/// What validating a snapshot needs, read before any policy runs: the
+/// mapped policies and the input they are evaluated against.
+pub struct Validation {
+    pub snapshot_id: String,
+    /// The snapshot's content when read: a validation is recorded only on
+    /// the content it judged.
+    pub content: String,
+    policies: Vec<(String, String)>,
+    input: Json,
+}
+
+/// The verdicts of a validation, computed with no transaction open.
+pub struct Verdicts {
+    pub outcome: &'static str,
+    verdicts: Vec<Json>,
+}
+
+/// Reads what validating `snapshot` needs (the active policies mapped to
+/// its deployable). A read transaction does: nothing is written.
+pub async fn prepare_validation(tx: &mut Tx, snapshot: &Row) -> Result<Validation> {
     let policies = tx
         .fetch_all(
             "SELECT p.name, p.rego FROM sn_cdm_pace_policy_mapping m JOIN sn_pace_policy p ON p.sys_id = m.policy \
@@ -377,8 +392,8 @@ pub async fn validate(tx: &mut Tx, snapshot: &Row, actor: &str) -> Result<String
             &[Value::from(snapshot.string("cdm_deployable_id")), Value::Bool(true)],
         )
         .await?;
-    let config: Json =
-        serde_json::from_str(&snapshot.string("content")).unwrap_or(Json::Object(Map::new()));
+    let content = snapshot.string("content");
+    let config: Json = serde_json::from_str(&content).unwrap_or(Json::Object(Map::new()));
     let input = json!({
         "application": snapshot.string("app_name"),
         "deployable": {
@@ -388,11 +403,29 @@ pub async fn validate(tx: &mut Tx, snapshot: &Row, actor: &str) -> Result<String
         "snapshot": snapshot.string("name"),
         "config": masked(&config),
     });
+    Ok(Validation {
+        snapshot_id: snapshot.string("sys_id"),
+        content,
+        policies: policies
+            .iter()
+            .map(|p| (p.string("name"), p.string("rego")))
+            .collect(),
+        input,
+    })
+}
+
+/// Evaluates the mapped policies: `passed` when every one is compliant (or
+/// none is mapped), `failed` when one is not, `execution_error` when one
+/// could not be evaluated. It takes no transaction on purpose: each
+/// evaluation may run for the whole policy time limit, and a transaction
+/// held over them would hold SQLite's write lock (every write on the
+/// server) for as long.
+pub async fn evaluate(validation: &Validation) -> Verdicts {
     let mut outcome = "passed";
     let mut verdicts = Vec::new();
-    for p in &policies {
+    for (name, rego) in &validation.policies {
         let verdict = crate::policy::sandbox::global()
-            .evaluate(&p.string("rego"), &input)
+            .evaluate(rego, &validation.input)
             .await;
         if verdict.reason == crate::policy::REASON_EVALUATION_FAILED {
             outcome = "execution_error";
@@ -400,26 +433,50 @@ pub async fn validate(tx: &mut Tx, snapshot: &Row, actor: &str) -> Result<String
             outcome = "failed";
         }
         verdicts.push(json!({
-            "policy": p.string("name"),
+            "policy": name,
             "compliant": verdict.compliant,
             "reason": verdict.reason,
             "output": verdict.output,
         }));
     }
+    Verdicts { outcome, verdicts }
+}
+
+/// Records the verdicts on the snapshot.
+pub async fn record_validation(
+    tx: &mut Tx,
+    snapshot_id: &str,
+    verdicts: Verdicts,
+    actor: &str,
+) -> Result<()> {
     let now = now_string();
     tx.execute(
         "UPDATE sn_cdm_snapshot SET validation = $1, validation_result = $2, last_validated = $3, \
          sys_updated_on = $3, sys_updated_by = $4, sys_mod_count = sys_mod_count + 1 WHERE sys_id = $5",
         &[
-            Value::from(outcome),
-            Value::Text(Json::Array(verdicts).to_string()),
+            Value::from(verdicts.outcome),
+            Value::Text(Json::Array(verdicts.verdicts).to_string()),
             Value::Text(now),
             Value::from(actor),
-            Value::from(snapshot.string("sys_id")),
+            Value::from(snapshot_id),
         ],
     )
     .await?;
-    Ok(outcome.to_owned())
+    Ok(())
+}
+
+/// Validates a snapshot inside the caller's transaction and records the
+/// verdicts; returns the outcome. Only for a caller that must validate
+/// within a larger transaction (a commit's auto-validation): it holds that
+/// transaction over the evaluations. Requests validate with
+/// `prepare_validation`, `evaluate` and `record_validation`, with no
+/// transaction open while policies run.
+pub async fn validate(tx: &mut Tx, snapshot: &Row, actor: &str) -> Result<String> {
+    let validation = prepare_validation(tx, snapshot).await?;
+    let verdicts = evaluate(&validation).await;
+    let outcome = verdicts.outcome.to_owned();
+    record_validation(tx, &validation.snapshot_id, verdicts, actor).await?;
+    Ok(outcome)
 }
 
 /// Publishes a snapshot: it must have passed validation, its deployable

@@ -141,6 +141,13 @@ impl Node {
 pub struct Tree {
     pub nodes: HashMap<i64, Node>,
     pub children: HashMap<i64, Vec<i64>>,
+    /// Each parent's children by name (the first in `children` order when
+    /// two share one), so finding a child by name does not scan its
+    /// siblings: an upload looks every key up, and a scan per key is
+    /// quadratic in a component's width. Kept by `add`, `attach`, `update`,
+    /// `delete` and `add_libraries`, the only ways nodes join, leave or are
+    /// renamed in a tree.
+    names: HashMap<i64, HashMap<String, i64>>,
 }
 
 impl Tree {
@@ -158,7 +165,45 @@ impl Tree {
                 (na.position, &na.name).cmp(&(nb.position, &nb.name))
             });
         }
-        Tree { nodes, children }
+        let mut tree = Tree {
+            nodes,
+            children,
+            names: HashMap::new(),
+        };
+        let parents: Vec<i64> = tree.children.keys().copied().collect();
+        for parent in parents {
+            tree.reindex(parent);
+        }
+        tree
+    }
+
+    /// Rebuilds one parent's name index from its children (after a rename
+    /// or a delete, which may uncover a sibling of the same name).
+    fn reindex(&mut self, parent: i64) {
+        let mut index = HashMap::new();
+        for id in self.children.get(&parent).into_iter().flatten() {
+            if let Some(n) = self.nodes.get(id) {
+                index.entry(n.name.clone()).or_insert(*id);
+            }
+        }
+        if index.is_empty() {
+            self.names.remove(&parent);
+        } else {
+            self.names.insert(parent, index);
+        }
+    }
+
+    /// Adds a node under its parent (last among its siblings).
+    pub fn attach(&mut self, node: Node) {
+        if let Some(parent) = node.parent {
+            self.children.entry(parent).or_default().push(node.main_id);
+            self.names
+                .entry(parent)
+                .or_default()
+                .entry(node.name.clone())
+                .or_insert(node.main_id);
+        }
+        self.nodes.insert(node.main_id, node);
     }
 
     pub fn get(&self, main_id: i64) -> Option<&Node> {
@@ -174,7 +219,10 @@ impl Tree {
     }
 
     pub fn child(&self, parent: i64, name: &str) -> Option<&Node> {
-        self.children_of(parent).find(|n| n.name == name)
+        self.names
+            .get(&parent)?
+            .get(name)
+            .and_then(|id| self.nodes.get(id))
     }
 
     /// The node at `names` below `from` (names relative to it).
@@ -283,6 +331,12 @@ pub async fn add_libraries(tx: &mut Tx, tree: &mut Tree, targets: &[i64]) -> Res
         let other = committed(tx, &library.string("application")).await?;
         for (id, kids) in other.children {
             tree.children.entry(id).or_default().extend(kids);
+        }
+        for (parent, names) in other.names {
+            let index = tree.names.entry(parent).or_default();
+            for (name, id) in names {
+                index.entry(name).or_insert(id);
+            }
         }
         tree.nodes.extend(other.nodes);
     }
@@ -396,6 +450,39 @@ pub fn check_new_name(tree: &Tree, parent: &Node, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The deepest a node may sit below its application's root (the root is
+/// level 0): the same limit as an uploaded document's nesting
+/// (`parse::MAX_DEPTH`). Resolving, merging, masking and exporting a tree
+/// recurse once per level, and every node stores its parent's whole
+/// `node_path`, so an unbounded depth would overflow the stack of whatever
+/// reads the tree and grow storage with the square of the depth.
+pub const MAX_LEVEL: i64 = super::parse::MAX_DEPTH as i64;
+
+/// Refuses a new node below `parent` when it would sit deeper than
+/// `MAX_LEVEL`.
+pub fn check_depth(parent: &Node) -> Result<()> {
+    if parent.level >= MAX_LEVEL {
+        return Err(refusal(format!(
+            "'{}' cannot hold a child: a tree nests at most {MAX_LEVEL} levels below the application",
+            parent.name
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a name path parameter (`fullNamePath`, `namePath`) whose
+/// `segments` below the application could not all exist in a tree, before
+/// anything is created (with `autoCreateParents` every segment is a node).
+pub fn check_path_depth(field: &str, segments: usize) -> Result<()> {
+    if segments as i64 > MAX_LEVEL {
+        return Err(refusal(format!(
+            "{field} has {segments} names below the application; a tree nests at most {MAX_LEVEL} levels"
+        ))
+        .with_field(field));
+    }
+    Ok(())
+}
+
 /// Records a new node in a changeset; returns it (as the changeset sees it).
 pub async fn add(
     tx: &mut Tx,
@@ -404,6 +491,9 @@ pub async fn add(
     new: NewNode<'_>,
     actor: &str,
 ) -> Result<Node> {
+    // Every way of making a user node comes through here, so this is where
+    // the depth is bounded whatever the caller checked before.
+    check_depth(new.parent)?;
     let main_id = next_number(tx, "cdm_main_id").await?;
     let now = now_string();
     let parent = new.parent.clone();
@@ -438,11 +528,7 @@ pub async fn add(
         sys_updated_by: actor.to_owned(),
     };
     insert(tx, &node).await?;
-    tree.children
-        .entry(parent.main_id)
-        .or_default()
-        .push(main_id);
-    tree.nodes.insert(main_id, node.clone());
+    tree.attach(node.clone());
     Ok(node)
 }
 
@@ -581,7 +667,11 @@ pub async fn update(
         next.status = "updated".into();
     }
     let next = record_pending(tx, &current, next, changeset, actor).await?;
+    let renamed = next.name != current.name;
     tree.nodes.insert(main_id, next.clone());
+    if let (true, Some(parent)) = (renamed, current.parent) {
+        tree.reindex(parent);
+    }
     Ok(next)
 }
 
@@ -657,7 +747,7 @@ pub async fn delete(
     main_id: i64,
     actor: &str,
 ) -> Result<usize> {
-    user_node(tree, main_id, "deleted")?;
+    let parent = user_node(tree, main_id, "deleted")?.parent;
     let ids = tree.subtree(main_id);
     let now = now_string();
     for id in &ids {
@@ -678,8 +768,16 @@ pub async fn delete(
         gone.sys_updated_by = actor.to_owned();
         record_pending(tx, &current, gone, changeset, actor).await?;
     }
+    // A set: `retain` runs over every child list of the tree.
+    let gone: std::collections::HashSet<i64> = ids.iter().copied().collect();
     for list in tree.children.values_mut() {
-        list.retain(|c| !ids.contains(c));
+        list.retain(|c| !gone.contains(c));
+    }
+    for id in &ids {
+        tree.names.remove(id);
+    }
+    if let Some(parent) = parent {
+        tree.reindex(parent);
     }
     Ok(ids.len())
 }
@@ -744,4 +842,43 @@ pub fn check_child_type(parent: &Node, child_type: &str) -> Result<()> {
 /// The main_id a client's error should not need: kept for messages.
 pub fn not_found(path: &str) -> Error {
     refusal(format!("Node not found at path '{path}'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(parent: Option<&Node>, main_id: i64, name: &str, position: i64) -> Node {
+        let mut n = Node::committed("app", parent, main_id, name, node_type::CDI, "t");
+        n.position = Some(position);
+        n
+    }
+
+    #[test]
+    fn children_are_found_by_name_through_the_index_as_in_sibling_order() {
+        let root = node(None, 1, "app", 0);
+        let first = node(Some(&root), 2, "a", 1);
+        let other = node(Some(&root), 3, "b", 2);
+        let twin = node(Some(&root), 4, "a", 3);
+        let mut tree = Tree::from_nodes([root.clone(), twin, other, first]);
+        // Two siblings of one name (a conflict commits can leave): the
+        // first in sibling order is found, as a scan found it.
+        assert_eq!(tree.child(1, "a").map(|n| n.main_id), Some(2));
+        assert_eq!(tree.child(1, "b").map(|n| n.main_id), Some(3));
+        assert!(tree.child(1, "c").is_none());
+        assert!(tree.child(2, "a").is_none());
+        tree.attach(node(Some(&root), 5, "c", 4));
+        assert_eq!(tree.child(1, "c").map(|n| n.main_id), Some(5));
+        // Gone from the tree (as `delete` leaves it): the twin is found.
+        tree.nodes.remove(&2);
+        tree.children.get_mut(&1).unwrap().retain(|&c| c != 2);
+        tree.reindex(1);
+        assert_eq!(tree.child(1, "a").map(|n| n.main_id), Some(4));
+        // Renamed (as `update` leaves it).
+        tree.nodes.get_mut(&3).unwrap().name = "d".into();
+        tree.reindex(1);
+        assert!(tree.child(1, "b").is_none());
+        assert_eq!(tree.child(1, "d").map(|n| n.main_id), Some(3));
+        assert_eq!(tree.find(1, &["d".to_string()]).map(|n| n.main_id), Some(3));
+    }
 }

@@ -35,21 +35,26 @@ pub struct Options {
     pub skip_redundant_overrides: bool,
 }
 
-/// Counts the leaf values of parsed content (the CDIs it would hold).
-pub fn leaf_count(value: &Json) -> usize {
+/// Counts the nodes parsed content would make: every value, object and
+/// list (an empty `{}` or `[]` is still a component or an array), so that
+/// content of empty containers cannot slip past the limit that bounds the
+/// work (and the write lock) of an upload job.
+pub fn node_count(value: &Json) -> usize {
     match value {
-        Json::Object(m) => m.values().map(leaf_count).sum(),
-        Json::Array(items) => items.iter().map(leaf_count).sum(),
+        Json::Object(m) => 1 + m.values().map(node_count).sum::<usize>(),
+        Json::Array(items) => 1 + items.iter().map(node_count).sum::<usize>(),
         _ => 1,
     }
 }
 
-/// Refuses content over the per-component CDI limit.
+/// Refuses content that would make more nodes than a component may hold
+/// CDIs (`MAX_CDIS`): containers count, so the limit bounds the nodes an
+/// upload creates, not only its values.
 pub fn check_limits(content: &Map<String, Json>) -> Result<()> {
-    let n: usize = content.values().map(leaf_count).sum();
+    let n: usize = content.values().map(node_count).sum();
     if n > MAX_CDIS {
         return Err(refusal(format!(
-            "The content holds {n} values; a component may hold at most {MAX_CDIS} CDIs"
+            "The content holds {n} nodes (values, objects and lists); an upload may make at most {MAX_CDIS}, as a component may hold at most {MAX_CDIS} CDIs"
         )));
     }
     Ok(())

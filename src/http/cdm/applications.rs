@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::domain::cdm::jobs::{self, ExportRequest, UploadRequest};
 use crate::domain::cdm::upload::{self, Options, Target};
 use crate::domain::cdm::{
-    applications, changesets, commit, export, parse, refusal, snapshots, split_path,
+    applications, changesets, commit, export, parse, refusal, snapshots, split_path, tree,
     MAX_UPLOAD_BYTES,
 };
 use crate::error::Result;
@@ -63,6 +63,10 @@ async fn upload(
         UploadKind::Deployables => Target::Deployable(query.required("deployableName")?),
     };
     let name_path = split_path(&query.opt("namePath").unwrap_or_default());
+    // Below the target folder (itself one or two levels down); `tree::add`
+    // bounds the exact level when the job runs, this refuses a path that
+    // can never fit before anything is queued.
+    tree::check_path_depth("namePath", name_path.len())?;
     if matches!(kind, UploadKind::Components) && name_path.is_empty() {
         return Err(refusal(
             "Missing required param 'namePath': the component to upload into",

@@ -116,6 +116,9 @@ pub async fn create_node(
     let secure = query.flag("secure", false)?;
     let auto_parents = query.flag("autoCreateParents", false)?;
     let value = query.0.get("value").cloned();
+    // The first name is the application's; refused before the transaction
+    // opens, so a path too deep to exist creates nothing.
+    tree::check_path_depth("fullNamePath", split_path(&path).len().saturating_sub(1))?;
     let actor = auth.caller.user_name.clone();
     let mut tx = state.db.begin().await?;
     let (changeset, app, mut names, mut tree) =

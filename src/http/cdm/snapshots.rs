@@ -35,35 +35,107 @@ impl Action {
     }
 }
 
-async fn act(tx: &mut Tx, snapshot: &Row, action: Action, actor: &str) -> Result<()> {
-    match action {
-        Action::Validate => {
-            if snapshot.bool("published") {
-                return Err(request_error(
-                    "validate",
-                    format!(
-                        "Snapshot '{}' is already published",
-                        snapshot.string("name")
-                    ),
-                ));
-            }
-            snapshots::validate(tx, snapshot, actor).await.map(|_| ())
-        }
-        Action::Publish => snapshots::publish(tx, snapshot, actor).await,
-        Action::Unpublish => snapshots::unpublish(tx, snapshot, actor).await,
+/// How a request names its snapshot.
+enum Which<'a> {
+    Id(&'a str),
+    Name {
+        app: &'a str,
+        deployable: &'a str,
+        name: &'a str,
+    },
+}
+
+/// The snapshot a request names, or the error the request answers.
+async fn find(tx: &mut Tx, which: &Which<'_>, action: Action) -> Result<Row> {
+    match *which {
+        Which::Id(id) => snapshots::by_id(tx, id).await?.ok_or_else(|| match action {
+            Action::Validate => refusal(format!("Invalid Snapshot id:{id}")),
+            _ => request_error(action.name(), "Snapshot not found"),
+        }),
+        Which::Name {
+            app,
+            deployable,
+            name,
+        } => snapshots::by_name(tx, app, deployable, name)
+            .await?
+            .ok_or_else(|| snapshots::not_found_by_name(name)),
     }
 }
 
-async fn by_id(state: AppState, actor: &str, id: &str, action: Action) -> Result<Response> {
+fn refuse_published(snapshot: &Row) -> Result<()> {
+    if snapshot.bool("published") {
+        return Err(request_error(
+            "validate",
+            format!(
+                "Snapshot '{}' is already published",
+                snapshot.string("name")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Validates the snapshot `which` names and returns it as recorded. The
+/// policies run with no transaction open (each may take the whole policy
+/// time limit; on SQLite a write transaction held over them would stop
+/// every write on the server): the inputs are read in a read transaction,
+/// the verdicts written in a short write transaction that checks again that
+/// the snapshot is there, unpublished, with the content that was judged.
+async fn validate(state: &AppState, actor: &str, which: &Which<'_>) -> Result<Row> {
+    let mut read = state.db.begin_read().await?;
+    let prepared = async {
+        let snapshot = find(&mut read, which, Action::Validate).await?;
+        refuse_published(&snapshot)?;
+        snapshots::prepare_validation(&mut read, &snapshot).await
+    }
+    .await;
+    read.rollback().await?;
+    let validation = prepared?;
+    let verdicts = snapshots::evaluate(&validation).await;
     let mut tx = state.db.begin().await?;
-    let snapshot = snapshots::by_id(&mut tx, id)
+    let snapshot = find(&mut tx, which, Action::Validate).await?;
+    refuse_published(&snapshot)?;
+    if snapshot.string("sys_id") != validation.snapshot_id
+        || snapshot.string("content") != validation.content
+    {
+        return Err(request_error(
+            "validate",
+            format!(
+                "Snapshot '{}' changed while it was validated; validate it again",
+                snapshot.string("name")
+            ),
+        ));
+    }
+    snapshots::record_validation(&mut tx, &validation.snapshot_id, verdicts, actor).await?;
+    let row = snapshots::by_id(&mut tx, &validation.snapshot_id)
         .await?
-        .ok_or_else(|| match action {
-            Action::Validate => refusal(format!("Invalid Snapshot id:{id}")),
-            _ => request_error(action.name(), "Snapshot not found"),
-        })?;
-    act(&mut tx, &snapshot, action, actor).await?;
+        .ok_or_else(|| request_error("validate", "Snapshot not found"))?;
     tx.commit().await?;
+    Ok(row)
+}
+
+/// Publishes or unpublishes (short writes, no policy runs) in one
+/// transaction; validates with `validate`. Returns the snapshot as it is
+/// afterwards.
+async fn act(state: &AppState, actor: &str, which: &Which<'_>, action: Action) -> Result<Row> {
+    if let Action::Validate = action {
+        return validate(state, actor, which).await;
+    }
+    let mut tx = state.db.begin().await?;
+    let snapshot = find(&mut tx, which, action).await?;
+    match action {
+        Action::Publish => snapshots::publish(&mut tx, &snapshot, actor).await?,
+        _ => snapshots::unpublish(&mut tx, &snapshot, actor).await?,
+    }
+    let row = snapshots::by_id(&mut tx, &snapshot.string("sys_id"))
+        .await?
+        .expect("exists");
+    tx.commit().await?;
+    Ok(row)
+}
+
+async fn by_id(state: AppState, actor: &str, id: &str, action: Action) -> Result<Response> {
+    act(&state, actor, &Which::Id(id), action).await?;
     Ok(result(Json_::String(String::new())))
 }
 
@@ -77,15 +149,12 @@ async fn by_name(
     let app = q.required("appName")?;
     let deployable = q.required("deployableName")?;
     let name = q.required("name")?;
-    let mut tx = state.db.begin().await?;
-    let snapshot = snapshots::by_name(&mut tx, &app, &deployable, &name)
-        .await?
-        .ok_or_else(|| snapshots::not_found_by_name(&name))?;
-    act(&mut tx, &snapshot, action, actor).await?;
-    let row = snapshots::by_id(&mut tx, &snapshot.string("sys_id"))
-        .await?
-        .expect("exists");
-    tx.commit().await?;
+    let which = Which::Name {
+        app: &app,
+        deployable: &deployable,
+        name: &name,
+    };
+    let row = act(&state, actor, &which, action).await?;
     let base = base_url(headers, &state.settings);
     Ok(result(only_fields(
         snapshots::record(&row, &base),

@@ -39,14 +39,13 @@ impl ClientAddr {
         ClientAddr::from_extensions(&parts.extensions)
     }
 
+    /// The address `http::proxy` resolved for this request (every request
+    /// passes that layer first).
     pub fn from_extensions(extensions: &axum::http::Extensions) -> ClientAddr {
-        if let Some(super::proxy::ClientIp(client)) = extensions.get() {
-            return ClientAddr(*client);
-        }
         ClientAddr(
             extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|info| info.0.ip()),
+                .get::<super::proxy::ClientIp>()
+                .and_then(|ip| ip.0),
         )
     }
 }

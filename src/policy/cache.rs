@@ -132,7 +132,8 @@ fn evict_least_recently_used(entries: &mut HashMap<String, Arc<Entry>>) {
     }
 }
 
-fn hash(source: &str) -> u64 {
+/// The hash a cached entry keeps of its source text.
+pub(super) fn hash(source: &str) -> u64 {
     let mut h = DefaultHasher::new();
     source.hash(&mut h);
     h.finish()

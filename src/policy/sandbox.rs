@@ -19,8 +19,6 @@
 //! evaluator. The protocol is one JSON request per line on the evaluator's
 //! standard input and one JSON answer per line on its standard output.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -331,7 +329,8 @@ pub fn worker_main(args: &[String]) -> i32 {
         return 2;
     }
     super::set_time_limit(Duration::from_millis(time_limit_ms));
-    let cache = PolicyCache::new(256);
+    // The evaluator is a process of its own: its global cache is its own.
+    let cache = PolicyCache::global();
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout().lock();
     for line in stdin.lock().lines() {
@@ -339,7 +338,7 @@ pub fn worker_main(args: &[String]) -> i32 {
         let answer = match serde_json::from_str::<Request>(&line) {
             Ok(Request::Check { source }) => Answer::Checked(super::compile(&source).map(|_| ())),
             Ok(Request::Evaluate { source, input }) => {
-                let key = format!("{:016x}", hash(&source));
+                let key = format!("{:016x}", super::cache::hash(&source));
                 Answer::Evaluated(match cache.get_or_compile(&key, 0, &source) {
                     Ok(compiled) => super::evaluate(&compiled, &input),
                     Err(message) => Verdict::failed(message),
@@ -372,12 +371,6 @@ fn limit_address_space(extra_mb: u64) -> std::io::Result<()> {
         .unwrap_or(0);
     let limit = current_kb * 1024 + extra_mb * 1024 * 1024;
     rlimit::setrlimit(rlimit::Resource::AS, limit, limit)
-}
-
-fn hash(text: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    text.hash(&mut h);
-    h.finish()
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 
 use crate::error::{Error, Result};
-use crate::storage::{Db, Tx, Value};
+use crate::storage::{Db, Executor, Tx, Value};
 
 /// Stored ciphertexts start with this.
 const PREFIX: &str = "enc:v2:";
@@ -140,15 +140,16 @@ pub async fn encrypt(tx: &mut Tx, clear: &str, binding: &Binding<'_>) -> Result<
 }
 
 /// Decrypts a stored value where `binding` says it belongs; values stored
-/// before encryption pass through.
-pub async fn decrypt(db: &Db, stored: &str, binding: &Binding<'_>) -> Result<String> {
+/// before encryption pass through. Reads the key from the pool (`&db`) or
+/// inside a transaction (`&mut tx`, which sees a key it created itself).
+pub async fn decrypt(mut ex: impl Executor, stored: &str, binding: &Binding<'_>) -> Result<String> {
     if !is_encrypted(stored) {
         return Ok(stored.to_owned());
     }
     let key = match CONFIGURED.get() {
         Some(k) => *k,
         None => {
-            let row = db
+            let row = ex
                 .fetch_optional(
                     "SELECT value FROM tollgate_secret WHERE name = 'data_key'",
                     &[],
@@ -157,15 +158,6 @@ pub async fn decrypt(db: &Db, stored: &str, binding: &Binding<'_>) -> Result<Str
             decode_key(&row.map(|r| r.string("value")).unwrap_or_default())?
         }
     };
-    open(&key, stored, binding)
-}
-
-/// Decrypts inside a transaction (which may have created the key).
-pub async fn decrypt_in_tx(tx: &mut Tx, stored: &str, binding: &Binding<'_>) -> Result<String> {
-    if !is_encrypted(stored) {
-        return Ok(stored.to_owned());
-    }
-    let key = key_in_tx(tx).await?;
     open(&key, stored, binding)
 }
 

@@ -254,7 +254,7 @@ async fn property(tx: &mut Tx, id: &str, name: &str, value: &str) -> Result<Map<
         ],
     )
     .await?;
-    let row = crate::domain::records::get_in_tx(tx, table, id)
+    let row = crate::domain::records::get(&mut *tx, table, id)
         .await?
         .expect("just inserted");
     Ok(payload_of(table, &row))

@@ -15,7 +15,7 @@ use crate::identity::rights::{self, TableWrite};
 use crate::identity::{self, users::bump_identity_epoch, Caller};
 use crate::ids::{is_sys_id, new_sys_id};
 use crate::registry::{quote, table, Column, ColumnType, SqlKind, Table, SYSTEM_COLUMNS, TABLES};
-use crate::storage::{Db, Row, Tx, Value};
+use crate::storage::{Db, Executor, Row, Tx, Value};
 use crate::time::{now_string, parse_date, parse_date_time, DATE_FORMAT, DATE_TIME_FORMAT};
 
 /// Tables whose changes alter who may do what: writing them drops every
@@ -45,7 +45,9 @@ pub(crate) fn select_list(table: &Table) -> String {
         .join(", ")
 }
 
-pub async fn get(db: &Db, table: &Table, sys_id: &str) -> Result<Option<Row>> {
+/// One record of `table` by sys_id, from the pool (`&db`) or inside a
+/// transaction (`&mut tx`).
+pub async fn get(mut ex: impl Executor, table: &Table, sys_id: &str) -> Result<Option<Row>> {
     if !is_sys_id(sys_id) {
         return Ok(None);
     }
@@ -55,17 +57,7 @@ pub async fn get(db: &Db, table: &Table, sys_id: &str) -> Result<Option<Row>> {
         table.storage(),
         table.class_filter()
     );
-    Ok(db.fetch_optional(&sql, &[Value::from(sys_id)]).await?)
-}
-
-pub async fn get_in_tx(tx: &mut Tx, table: &Table, sys_id: &str) -> Result<Option<Row>> {
-    let sql = format!(
-        "SELECT {} FROM {} WHERE sys_id = $1{}",
-        select_list(table),
-        table.storage(),
-        table.class_filter()
-    );
-    Ok(tx.fetch_optional(&sql, &[Value::from(sys_id)]).await?)
+    Ok(ex.fetch_optional(&sql, &[Value::from(sys_id)]).await?)
 }
 
 pub struct ListRequest {
@@ -182,7 +174,7 @@ pub async fn insert_as(
     )
     .await?;
     note_identity_change(&mut tx, table).await?;
-    let row = get_in_tx(&mut tx, table, &id)
+    let row = get(&mut tx, table, &id)
         .await?
         .ok_or_else(|| Error::internal("inserted row vanished"))?;
     if table.name == "sn_cdm_application" {
@@ -269,7 +261,7 @@ pub async fn insert_values(
             err => err,
         })?;
     if let Some(set) = capturing_set(tx, table, actor).await? {
-        let after = get_in_tx(tx, table, &id).await?;
+        let after = get(&mut *tx, table, &id).await?;
         // Boxed: capturing writes records itself (a recursive future).
         Box::pin(record_write(
             tx,
@@ -339,7 +331,7 @@ pub async fn update_as(
     if let Some(caller) = caller {
         rights::check_write(&mut tx, caller, table, TableWrite::Update { sys_id, input }).await?;
     }
-    let current = get_in_tx(&mut tx, table, sys_id)
+    let current = get(&mut tx, table, sys_id)
         .await?
         .ok_or_else(|| record_not_found(table, sys_id))?;
     let mut values = Vec::new();
@@ -380,7 +372,7 @@ pub async fn update_as(
     )
     .await?;
     note_identity_change(&mut tx, table).await?;
-    let row = get_in_tx(&mut tx, table, sys_id)
+    let row = get(&mut tx, table, sys_id)
         .await?
         .ok_or_else(|| record_not_found(table, sys_id))?;
     tx.commit().await?;
@@ -398,7 +390,7 @@ pub async fn update_values(
     encrypt_secrets(tx, table, sys_id, &mut values).await?;
     let capture = capturing_set(tx, table, actor).await?;
     let before = match capture {
-        Some(_) => get_in_tx(tx, table, sys_id).await?,
+        Some(_) => get(&mut *tx, table, sys_id).await?,
         None => None,
     };
     let mut sets = vec![
@@ -424,7 +416,7 @@ pub async fn update_values(
         return Err(record_not_found(table, sys_id));
     }
     if let Some(set) = capture {
-        let after = get_in_tx(tx, table, sys_id).await?;
+        let after = get(&mut *tx, table, sys_id).await?;
         Box::pin(record_write(
             tx,
             &set,
@@ -457,7 +449,7 @@ pub async fn delete_as(
     if let Some(caller) = caller {
         rights::check_write(&mut tx, caller, table, TableWrite::Delete { sys_id }).await?;
     }
-    let Some(before) = get_in_tx(&mut tx, table, sys_id).await? else {
+    let Some(before) = get(&mut tx, table, sys_id).await? else {
         return Err(record_not_found(table, sys_id));
     };
     for other in TABLES {

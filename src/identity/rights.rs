@@ -89,7 +89,7 @@ pub async fn check_write(
             if let TableWrite::Update { sys_id, .. } | TableWrite::Delete { sys_id } = write {
                 // The grant as it stands: revoking it (or moving it) is
                 // changing that user's rights with that role.
-                if let Some(row) = records::get_in_tx(tx, table, sys_id).await? {
+                if let Some(row) = records::get(&mut *tx, table, sys_id).await? {
                     may_manage_user(tx, caller, &row.string("user"), "user").await?;
                     may_grant(tx, caller, &row.string("role")).await?;
                 }
@@ -130,7 +130,7 @@ fn reference(input: &Map<String, Json>, name: &str) -> Option<String> {
 
 /// The caller holds every role `user_id` holds.
 async fn may_manage_user(tx: &mut Tx, caller: &Caller, user_id: &str, field: &str) -> Result<()> {
-    let missing: Vec<String> = users::role_names_in_tx(tx, user_id)
+    let missing: Vec<String> = users::role_names(&mut *tx, user_id)
         .await?
         .into_iter()
         .filter(|r| !caller.roles.contains(r))
@@ -194,7 +194,7 @@ async fn existing_owned_by_caller(
     column: &Column,
     sys_id: &str,
 ) -> Result<()> {
-    match records::get_in_tx(tx, table, sys_id).await? {
+    match records::get(&mut *tx, table, sys_id).await? {
         Some(row) if row.string(column.name) == caller.user_id => Ok(()),
         // Another user's record is as invisible to writes as to reads.
         _ => Err(records::record_not_found(table, sys_id)),

@@ -3,7 +3,7 @@
 use super::{password, roles};
 use crate::error::{Error, Result};
 use crate::ids::{new_sys_id, random_secret};
-use crate::storage::{Db, Tx, Value};
+use crate::storage::{Db, Executor, Tx, Value};
 use crate::time::now_string;
 
 const ROLE_NAMES: &str =
@@ -11,14 +11,8 @@ const ROLE_NAMES: &str =
      WHERE h.\"user\" = $1 ORDER BY r.name";
 
 /// The names of the roles a user holds.
-pub async fn role_names(db: &Db, user_id: &str) -> Result<Vec<String>> {
-    let rows = db.fetch_all(ROLE_NAMES, &[Value::from(user_id)]).await?;
-    Ok(rows.iter().map(|r| r.string("name")).collect())
-}
-
-/// [`role_names`], inside the caller's transaction.
-pub async fn role_names_in_tx(tx: &mut Tx, user_id: &str) -> Result<Vec<String>> {
-    let rows = tx.fetch_all(ROLE_NAMES, &[Value::from(user_id)]).await?;
+pub async fn role_names(mut ex: impl Executor, user_id: &str) -> Result<Vec<String>> {
+    let rows = ex.fetch_all(ROLE_NAMES, &[Value::from(user_id)]).await?;
     Ok(rows.iter().map(|r| r.string("name")).collect())
 }
 

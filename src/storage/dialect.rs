@@ -2,9 +2,6 @@
 
 use super::Backend;
 
-/// The row-locking suffix for a "claim the next free row" sub-select:
-/// PostgreSQL skips rows another replica holds; SQLite has one writer at a
-/// time, so the write transaction alone makes the claim exclusive.
 /// Locks the rows a SELECT reads until the transaction ends (PostgreSQL; a
 /// SQLite write transaction holds the whole database already).
 pub fn for_update(backend: Backend) -> &'static str {
@@ -22,9 +19,57 @@ pub fn for_update_of(backend: Backend, alias: &str) -> String {
     }
 }
 
+/// The row-locking suffix for a "claim the next free row" sub-select:
+/// PostgreSQL skips rows another replica holds; SQLite has one writer at a
+/// time, so the write transaction alone makes the claim exclusive.
 pub fn skip_locked(backend: Backend) -> &'static str {
     match backend {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
+    }
+}
+
+/// How many arguments a statement takes: its highest `$n` outside quoted
+/// literals and identifiers (SQLite counts the same way).
+pub fn placeholder_count(sql: &str) -> usize {
+    let bytes = sql.as_bytes();
+    let mut highest = 0;
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'\'' || b == b'"' => quote = Some(b),
+            None if b == b'$' => {
+                let digits = bytes[i + 1..]
+                    .iter()
+                    .take_while(|d| d.is_ascii_digit())
+                    .count();
+                if digits > 0 {
+                    let n = sql[i + 1..i + 1 + digits].parse().unwrap_or(usize::MAX);
+                    highest = highest.max(n);
+                    i += digits;
+                }
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    highest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placeholder_count;
+
+    #[test]
+    fn placeholders_are_counted_outside_literals_by_their_highest_number() {
+        assert_eq!(placeholder_count("SELECT 1"), 0);
+        assert_eq!(placeholder_count("SELECT a FROM t WHERE b = $1 AND c = $1"), 1);
+        assert_eq!(placeholder_count("UPDATE t SET a = $2 WHERE id = $10"), 10);
+        assert_eq!(placeholder_count("SELECT '$3', \"$4\" FROM t WHERE a = $1"), 1);
+        assert_eq!(placeholder_count("SELECT 'it''s $5' WHERE a = $2"), 2);
     }
 }

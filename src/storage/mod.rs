@@ -34,6 +34,14 @@ pub enum StorageError {
     Busy,
     #[error("database error: {0}")]
     Database(Box<dyn std::error::Error + Send + Sync>),
+    /// A statement given more or fewer arguments than it has placeholders:
+    /// a bug in the code that built it, refused on both databases.
+    #[error("the statement has {placeholders} placeholders but was given {given} arguments")]
+    ArgumentCount { placeholders: usize, given: usize },
+    /// A column read as a type it does not hold, or not selected at all: a
+    /// bug in the code that reads it, refused rather than read as NULL.
+    #[error("column {column}: {problem}")]
+    Column { column: String, problem: String },
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
     #[error(
@@ -56,6 +64,106 @@ impl From<sqlx::Error> for StorageError {
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// Where SQL runs: the pool (each statement on its own) or a transaction.
+///
+/// Read helpers take `impl Executor` so one function serves both: pass `&db`
+/// (or a `Db`) to read from the pool, `&mut tx` to read inside a transaction
+/// and see its own uncommitted writes.
+pub trait Executor: Send {
+    fn backend(&self) -> Backend;
+
+    fn fetch_all(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+    ) -> impl std::future::Future<Output = Result<Vec<Row>>> + Send;
+
+    fn fetch_optional(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+    ) -> impl std::future::Future<Output = Result<Option<Row>>> + Send;
+
+    fn execute(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+    ) -> impl std::future::Future<Output = Result<u64>> + Send;
+}
+
+impl Executor for &Db {
+    fn backend(&self) -> Backend {
+        Db::backend(self)
+    }
+    async fn fetch_all(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
+        Db::fetch_all(self, sql, args).await
+    }
+    async fn fetch_optional(&mut self, sql: &str, args: &[Value]) -> Result<Option<Row>> {
+        Db::fetch_optional(self, sql, args).await
+    }
+    async fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64> {
+        Db::execute(self, sql, args).await
+    }
+}
+
+impl Executor for Db {
+    fn backend(&self) -> Backend {
+        Db::backend(self)
+    }
+    async fn fetch_all(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
+        Db::fetch_all(self, sql, args).await
+    }
+    async fn fetch_optional(&mut self, sql: &str, args: &[Value]) -> Result<Option<Row>> {
+        Db::fetch_optional(self, sql, args).await
+    }
+    async fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64> {
+        Db::execute(self, sql, args).await
+    }
+}
+
+impl Executor for Tx {
+    fn backend(&self) -> Backend {
+        Tx::backend(self)
+    }
+    async fn fetch_all(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
+        Tx::fetch_all(self, sql, args).await
+    }
+    async fn fetch_optional(&mut self, sql: &str, args: &[Value]) -> Result<Option<Row>> {
+        Tx::fetch_optional(self, sql, args).await
+    }
+    async fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64> {
+        Tx::execute(self, sql, args).await
+    }
+}
+
+/// A borrowed executor is one too, so a helper can pass `&mut ex` on.
+impl<E: Executor + ?Sized> Executor for &mut E {
+    fn backend(&self) -> Backend {
+        (**self).backend()
+    }
+    fn fetch_all(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+    ) -> impl std::future::Future<Output = Result<Vec<Row>>> + Send {
+        (**self).fetch_all(sql, args)
+    }
+    fn fetch_optional(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+    ) -> impl std::future::Future<Output = Result<Option<Row>>> + Send {
+        (**self).fetch_optional(sql, args)
+    }
+    fn execute(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+    ) -> impl std::future::Future<Output = Result<u64>> + Send {
+        (**self).execute(sql, args)
+    }
+}
 
 /// A pool of connections to one of the two databases. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -141,30 +249,31 @@ impl Db {
     pub async fn fetch_all(&self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
         match &self.pools {
             Pools::Sqlite(p) => p.fetch_all(sql, args).await,
-            Pools::Postgres(p) => Ok(bind_pg(sql, args)
+            Pools::Postgres(p) => Ok(bind_pg(sql, args)?
                 .fetch_all(p)
                 .await?
                 .iter()
                 .map(decode_pg)
-                .collect()),
+                .collect::<Result<_>>()?),
         }
     }
 
     pub async fn fetch_optional(&self, sql: &str, args: &[Value]) -> Result<Option<Row>> {
         match &self.pools {
             Pools::Sqlite(p) => Ok(p.fetch_all(sql, args).await?.into_iter().next()),
-            Pools::Postgres(p) => Ok(bind_pg(sql, args)
+            Pools::Postgres(p) => Ok(bind_pg(sql, args)?
                 .fetch_optional(p)
                 .await?
                 .as_ref()
-                .map(decode_pg)),
+                .map(decode_pg)
+                .transpose()?),
         }
     }
 
     pub async fn execute(&self, sql: &str, args: &[Value]) -> Result<u64> {
         match &self.pools {
             Pools::Sqlite(p) => p.execute(sql, args).await,
-            Pools::Postgres(p) => Ok(bind_pg(sql, args).execute(p).await?.rows_affected()),
+            Pools::Postgres(p) => Ok(bind_pg(sql, args)?.execute(p).await?.rows_affected()),
         }
     }
 
@@ -252,12 +361,12 @@ impl Tx {
     pub async fn fetch_all(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
         match &mut self.inner {
             TxInner::Sqlite(t) => t.fetch_all(sql, args),
-            TxInner::Postgres(t) => Ok(bind_pg(sql, args)
+            TxInner::Postgres(t) => Ok(bind_pg(sql, args)?
                 .fetch_all(&mut **t)
                 .await?
                 .iter()
                 .map(decode_pg)
-                .collect()),
+                .collect::<Result<_>>()?),
         }
     }
 
@@ -268,7 +377,7 @@ impl Tx {
     pub async fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64> {
         match &mut self.inner {
             TxInner::Sqlite(t) => t.execute(sql, args),
-            TxInner::Postgres(t) => Ok(bind_pg(sql, args).execute(&mut **t).await?.rows_affected()),
+            TxInner::Postgres(t) => Ok(bind_pg(sql, args)?.execute(&mut **t).await?.rows_affected()),
         }
     }
 
@@ -325,51 +434,67 @@ macro_rules! bind_values {
 fn bind_pg<'q>(
     sql: &'q str,
     args: &'q [Value],
-) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
-    bind_values!(sql, args)
+) -> Result<sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>> {
+    let placeholders = dialect::placeholder_count(sql);
+    if placeholders != args.len() {
+        return Err(StorageError::ArgumentCount {
+            placeholders,
+            given: args.len(),
+        });
+    }
+    Ok(bind_values!(sql, args))
 }
 
-fn decode_pg(row: &PgRow) -> Row {
+/// Decodes a PostgreSQL row into [`Value`]s. A value that cannot be read as
+/// its column's type, or a type Tollgate never stores, is an error (never a
+/// silent NULL).
+fn decode_pg(row: &PgRow) -> Result<Row> {
     let mut columns = Vec::with_capacity(row.len());
     for (i, col) in row.columns().iter().enumerate() {
-        let value = match col.type_info().name() {
+        let type_name = col.type_info().name();
+        let failed = |err: sqlx::Error| StorageError::Column {
+            column: col.name().to_owned(),
+            problem: format!("cannot be read as {type_name}: {err}"),
+        };
+        let value = match type_name {
             "BOOL" => row
                 .try_get::<Option<bool>, _>(i)
-                .ok()
-                .flatten()
+                .map_err(failed)?
                 .map(Value::Bool),
             "INT8" => row
                 .try_get::<Option<i64>, _>(i)
-                .ok()
-                .flatten()
+                .map_err(failed)?
                 .map(Value::Int),
             "INT4" => row
                 .try_get::<Option<i32>, _>(i)
-                .ok()
-                .flatten()
+                .map_err(failed)?
                 .map(|v| Value::Int(v.into())),
             "INT2" => row
                 .try_get::<Option<i16>, _>(i)
-                .ok()
-                .flatten()
+                .map_err(failed)?
                 .map(|v| Value::Int(v.into())),
             "FLOAT8" => row
                 .try_get::<Option<f64>, _>(i)
-                .ok()
-                .flatten()
+                .map_err(failed)?
                 .map(Value::Float),
             "FLOAT4" => row
                 .try_get::<Option<f32>, _>(i)
-                .ok()
-                .flatten()
+                .map_err(failed)?
                 .map(|v| Value::Float(v.into())),
-            _ => row
+            "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => row
                 .try_get::<Option<String>, _>(i)
-                .ok()
-                .flatten()
+                .map_err(failed)?
                 .map(Value::Text),
+            other => {
+                return Err(StorageError::Column {
+                    column: col.name().to_owned(),
+                    problem: format!(
+                        "has type {other}, which Tollgate does not read; cast it in the query"
+                    ),
+                })
+            }
         };
         columns.push((col.name().to_owned(), value.unwrap_or(Value::Null)));
     }
-    Row { columns }
+    Ok(Row { columns })
 }

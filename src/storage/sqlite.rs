@@ -257,7 +257,13 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, args: &[Value]) -> Result<()> 
     // `$n` is parameter n: no lookup by name, which SQLite does with a
     // linear scan (quadratic for a many-row INSERT).
     let count = stmt.parameter_count();
-    for (i, arg) in args.iter().enumerate().take(count) {
+    if count != args.len() {
+        return Err(StorageError::ArgumentCount {
+            placeholders: count,
+            given: args.len(),
+        });
+    }
+    for (i, arg) in args.iter().enumerate() {
         let index = i + 1;
         match arg {
             Value::Null | Value::NullInt | Value::NullBool | Value::NullFloat => {

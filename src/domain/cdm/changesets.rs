@@ -60,15 +60,6 @@ pub async fn by_id(tx: &mut Tx, sys_id: &str) -> Result<Option<Row>> {
         .map_err(Into::into)
 }
 
-pub async fn by_number_db(db: &Db, given: &str) -> Result<Option<Row>> {
-    let Some(number) = canonical_changeset_number(given) else {
-        return Ok(None);
-    };
-    db.fetch_optional(&select("c.number = $1"), &[Value::from(number)])
-        .await
-        .map_err(Into::into)
-}
-
 /// The changeset `given` names, which must exist.
 pub async fn require(tx: &mut Tx, given: &str, operation: &str) -> Result<Row> {
     by_number(tx, given)

@@ -133,7 +133,7 @@ async fn upload_request(tx: &mut Tx, request_id: &str, actor: &str) -> Result<St
     // Stored encrypted (sn_cdm_request_queue.payload is a secret column):
     // the document may hold values of secure nodes.
     let binding = crate::secrets::Binding::new("sn_cdm_request_queue", "payload", request_id);
-    let document = crate::secrets::decrypt_in_tx(tx, &request.string("payload"), &binding).await?;
+    let document = crate::secrets::decrypt(&mut *tx, &request.string("payload"), &binding).await?;
     let content: Map<String, Json> = serde_json::from_str(&document).unwrap_or_default();
     let app = super::applications::find_active(tx, &params.application, None)
         .await?

@@ -635,7 +635,7 @@ pub async fn update(
         Some(v) => v.map(str::to_owned),
         None if current.secure => match &current.secure_value {
             Some(s) => Some(
-                crate::secrets::decrypt_in_tx(tx, s, &crate::secrets::Binding::cdm_secure_value())
+                crate::secrets::decrypt(&mut *tx, s, &crate::secrets::Binding::cdm_secure_value())
                     .await?,
             ),
             None => None,

@@ -8,7 +8,7 @@ use super::super::records::update_values;
 use super::releases::state;
 use crate::error::{Error, ErrorKind, Result};
 use crate::registry::table;
-use crate::storage::{Db, Row, Tx, Value};
+use crate::storage::{Db, Executor, Row, Tx, Value};
 use crate::time::format_date_time;
 
 /// A product the release ships, with the version it ships of it.
@@ -42,32 +42,12 @@ pub fn invalid_release() -> Error {
     Error::new(ErrorKind::Invalid, "Release ID is invalid").with_field("releaseId")
 }
 
-/// A storage handle the read helpers accept: the pool or a transaction.
-pub enum Reader<'a> {
-    Db(&'a Db),
-    Tx(&'a mut Tx),
-}
-
-impl Reader<'_> {
-    async fn all(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
-        Ok(match self {
-            Reader::Db(db) => db.fetch_all(sql, args).await?,
-            Reader::Tx(tx) => tx.fetch_all(sql, args).await?,
-        })
-    }
-
-    async fn one(&mut self, sql: &str, args: &[Value]) -> Result<Option<Row>> {
-        Ok(self.all(sql, args).await?.into_iter().next())
-    }
-}
-
 /// The release and its current phase, both of which must be In Progress.
-pub async fn release_in_progress(r: &mut Reader<'_>, release_id: &str) -> Result<(Row, Row)> {
+pub async fn release_in_progress(mut r: impl Executor, release_id: &str) -> Result<(Row, Row)> {
     if !crate::ids::is_sys_id(release_id) {
         return Err(invalid_release());
     }
-    let release = r
-        .one(
+    let release = r.fetch_optional(
             "SELECT sys_id, name, state, product, version, current_phase, process_type FROM sn_dpr_model_release WHERE sys_id = $1",
             &[Value::from(release_id)],
         )
@@ -79,8 +59,7 @@ pub async fn release_in_progress(r: &mut Reader<'_>, release_id: &str) -> Result
     let phase_id = release
         .text("current_phase")
         .ok_or_else(|| Error::conflict("The release has no current phase"))?;
-    let phase = r
-        .one(
+    let phase = r.fetch_optional(
             "SELECT sys_id, name, state, template_phase, \"order\" FROM sn_dpr_model_release_phase WHERE sys_id = $1",
             &[Value::from(&phase_id)],
         )
@@ -95,9 +74,8 @@ pub async fn release_in_progress(r: &mut Reader<'_>, release_id: &str) -> Result
 }
 
 /// The release's own product and those of its child releases.
-pub async fn release_products(r: &mut Reader<'_>, release_id: &str) -> Result<Vec<ReleaseProduct>> {
-    let rows = r
-        .all(
+pub async fn release_products(mut r: impl Executor, release_id: &str) -> Result<Vec<ReleaseProduct>> {
+    let rows = r.fetch_all(
             "SELECT r.product, p.name AS product_name, r.version, v.version AS version_name, v.name AS version_full \
              FROM sn_dpr_model_release r \
              JOIN cmdb_model p ON p.sys_id = r.product \
@@ -124,14 +102,13 @@ pub async fn release_products(r: &mut Reader<'_>, release_id: &str) -> Result<Ve
 
 /// The active policies mapped to a template phase.
 pub async fn phase_policies(
-    r: &mut Reader<'_>,
+    mut r: impl Executor,
     template_phase: Option<&str>,
 ) -> Result<Vec<PhasePolicy>> {
     let Some(template_phase) = template_phase else {
         return Ok(Vec::new());
     };
-    let rows = r
-        .all(
+    let rows = r.fetch_all(
             "SELECT p.sys_id, p.name, p.rego, p.sys_mod_count FROM sn_dpr_model_template_phase_policy m \
              JOIN sn_pace_policy p ON p.sys_id = m.policy \
              WHERE m.template_phase = $1 AND p.active = $2 ORDER BY p.name, p.sys_id",
@@ -151,11 +128,10 @@ pub async fn phase_policies(
 
 /// Stored results for a release phase, by (product, policy).
 pub async fn executions(
-    r: &mut Reader<'_>,
+    mut r: impl Executor,
     release_phase: &str,
 ) -> Result<HashMap<(String, String), Execution>> {
-    let rows = r
-        .all(
+    let rows = r.fetch_all(
             "SELECT product, policy, status, reason, output, last_run_at FROM sn_dpr_model_policy_execution \
              WHERE release_phase = $1",
             &[Value::from(release_phase)],
@@ -251,7 +227,7 @@ async fn open_tasks(tx: &mut Tx, release_id: &str) -> Result<Vec<String>> {
 /// timeline release the next phase starts at once; in a stage release it
 /// waits to be started by hand.
 pub async fn complete_phase_in(tx: &mut Tx, release_id: &str, actor: &str) -> Result<Completed> {
-    let (release, phase) = release_in_progress(&mut Reader::Tx(tx), release_id).await?;
+    let (release, phase) = release_in_progress(&mut *tx, release_id).await?;
     let stage = release.string("process_type") == "stage";
     if stage {
         let open = open_tasks(tx, release_id).await?;
@@ -264,10 +240,10 @@ pub async fn complete_phase_in(tx: &mut Tx, release_id: &str, actor: &str) -> Re
         }
     }
     let phase_id = phase.string("sys_id");
-    let products = release_products(&mut Reader::Tx(tx), release_id).await?;
+    let products = release_products(&mut *tx, release_id).await?;
     let policies =
-        phase_policies(&mut Reader::Tx(tx), phase.text("template_phase").as_deref()).await?;
-    let results = executions(&mut Reader::Tx(tx), &phase_id).await?;
+        phase_policies(&mut *tx, phase.text("template_phase").as_deref()).await?;
+    let results = executions(&mut *tx, &phase_id).await?;
     let mut blocking = Vec::new();
     for product in &products {
         for policy in &policies {

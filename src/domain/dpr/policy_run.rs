@@ -5,7 +5,7 @@
 use serde_json::{json, Value as Json};
 
 use super::phases::{
-    phase_policies, release_in_progress, release_products, PhasePolicy, Reader, ReleaseProduct,
+    phase_policies, release_in_progress, release_products, PhasePolicy, ReleaseProduct,
 };
 use crate::error::{Error, Result};
 use crate::ids::new_sys_id;
@@ -19,7 +19,7 @@ pub const RUN_POLICIES: &str = "dpr.run_policies";
 /// Schedules a run for the release's current phase; the release and the
 /// phase must be In Progress. Returns the job id.
 pub async fn schedule(db: &Db, jobs: &JobQueue, release_id: &str, actor: &str) -> Result<String> {
-    let (_, phase) = release_in_progress(&mut Reader::Db(db), release_id).await?;
+    let (_, phase) = release_in_progress(db, release_id).await?;
     let payload = json!({"release": release_id, "phase": phase.string("sys_id"), "actor": actor});
     jobs.enqueue(RUN_POLICIES, &payload, actor).await
 }
@@ -157,16 +157,15 @@ impl JobHandler for RunPolicies {
             let phase_id = ctx.payload["phase"].as_str().unwrap_or_default().to_owned();
             let actor = ctx.payload["actor"].as_str().unwrap_or("system").to_owned();
             let db = ctx.db();
-            let mut reader = Reader::Db(db);
-            let template_phase = db
+                        let template_phase = db
                 .fetch_optional(
                     "SELECT template_phase FROM sn_dpr_model_release_phase WHERE sys_id = $1",
                     &[Value::from(&phase_id)],
                 )
                 .await?
                 .and_then(|r| r.text("template_phase"));
-            let products = release_products(&mut reader, &release_id).await?;
-            let policies = phase_policies(&mut reader, template_phase.as_deref()).await?;
+            let products = release_products(db, &release_id).await?;
+            let policies = phase_policies(db, template_phase.as_deref()).await?;
             ctx.progress(
                 10,
                 &format!(

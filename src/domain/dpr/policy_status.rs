@@ -1,7 +1,7 @@
 //! The policy compliance of a release's current phase, per product.
 
 use super::phases::{
-    executions, phase_policies, release_in_progress, release_products, Reader, ReleaseProduct,
+    executions, phase_policies, release_in_progress, release_products, ReleaseProduct,
 };
 use crate::error::Result;
 use crate::storage::Db;
@@ -61,11 +61,10 @@ pub struct PolicyStatus {
 }
 
 pub async fn policy_status(db: &Db, release_id: &str) -> Result<PolicyStatus> {
-    let mut r = Reader::Db(db);
-    let (_, phase) = release_in_progress(&mut r, release_id).await?;
-    let products = release_products(&mut r, release_id).await?;
-    let policies = phase_policies(&mut r, phase.text("template_phase").as_deref()).await?;
-    let stored = executions(&mut r, &phase.string("sys_id")).await?;
+        let (_, phase) = release_in_progress(db, release_id).await?;
+    let products = release_products(db, release_id).await?;
+    let policies = phase_policies(db, phase.text("template_phase").as_deref()).await?;
+    let stored = executions(db, &phase.string("sys_id")).await?;
     let mut out = Vec::with_capacity(products.len());
     let mut timestamp: Option<String> = None;
     for product in products {

@@ -4,7 +4,7 @@
 use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
 use serde_json::json;
 
-use super::super::records::{exists, get_in_tx, insert_values, update_values};
+use super::super::records::{exists, get, insert_values, update_values};
 use crate::error::{Error, ErrorKind, Result};
 use crate::jobs::JobQueue;
 use crate::registry::table;
@@ -108,7 +108,7 @@ async fn must_exist(
 }
 
 async fn row(tx: &mut Tx, table_name: &str, id: &str) -> Result<Option<Row>> {
-    get_in_tx(tx, dpr_table(table_name)?, id).await
+    get(&mut *tx, dpr_table(table_name)?, id).await
 }
 
 /// The class a new version of `product` is stored in.

@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 
-use super::super::records::{exists, get_in_tx, insert_values};
+use super::super::records::{exists, get, insert_values};
 use super::phases::invalid_release;
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::roles;
@@ -175,7 +175,7 @@ async fn release_by_path_id(tx: &mut Tx, release_id: &str) -> Result<Row> {
     if !crate::ids::is_sys_id(release_id) {
         return Err(invalid_release());
     }
-    get_in_tx(tx, registered("sn_dpr_model_release")?, release_id)
+    get(&mut *tx, registered("sn_dpr_model_release")?, release_id)
         .await?
         .ok_or_else(invalid_release)
 }
@@ -203,7 +203,7 @@ pub async fn create_enhancement(db: &Db, req: NewEnhancement, actor: &str) -> Re
     let product_id = required(req.product, "productSysId")?;
     let mut tx = db.begin().await?;
     let models = registered("cmdb_model")?;
-    let product = get_in_tx(&mut tx, models, &product_id)
+    let product = get(&mut tx, models, &product_id)
         .await?
         .ok_or_else(|| {
             Error::invalid(
@@ -220,7 +220,7 @@ pub async fn create_enhancement(db: &Db, req: NewEnhancement, actor: &str) -> Re
         ));
     }
     if let Some(version_id) = &req.version {
-        let version = get_in_tx(&mut tx, models, version_id)
+        let version = get(&mut tx, models, version_id)
             .await?
             .ok_or_else(|| {
                 Error::invalid(
@@ -239,7 +239,7 @@ pub async fn create_enhancement(db: &Db, req: NewEnhancement, actor: &str) -> Re
         check_enhancement_release(&mut tx, release_id, &product_id, req.version.as_deref()).await?;
     }
     if let Some(feature_id) = &req.feature {
-        let feature = get_in_tx(
+        let feature = get(
             &mut tx,
             registered("sn_dpr_model_product_feature")?,
             feature_id,

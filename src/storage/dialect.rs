@@ -67,9 +67,15 @@ mod tests {
     #[test]
     fn placeholders_are_counted_outside_literals_by_their_highest_number() {
         assert_eq!(placeholder_count("SELECT 1"), 0);
-        assert_eq!(placeholder_count("SELECT a FROM t WHERE b = $1 AND c = $1"), 1);
+        assert_eq!(
+            placeholder_count("SELECT a FROM t WHERE b = $1 AND c = $1"),
+            1
+        );
         assert_eq!(placeholder_count("UPDATE t SET a = $2 WHERE id = $10"), 10);
-        assert_eq!(placeholder_count("SELECT '$3', \"$4\" FROM t WHERE a = $1"), 1);
+        assert_eq!(
+            placeholder_count("SELECT '$3', \"$4\" FROM t WHERE a = $1"),
+            1
+        );
         assert_eq!(placeholder_count("SELECT 'it''s $5' WHERE a = $2"), 2);
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod dialect;
 pub mod migrations;
+mod record;
 mod sqlite;
 mod value;
 
@@ -17,6 +18,7 @@ use sqlx::{Column, PgPool, Postgres, Row as _, TypeInfo};
 
 use sqlite::{SqlitePool, SqliteTx};
 
+pub use record::{FromValue, Record, ToValue};
 pub use value::{Row, Value};
 
 /// Which database a [`Db`] talks to.
@@ -90,6 +92,42 @@ pub trait Executor: Send {
         sql: &str,
         args: &[Value],
     ) -> impl std::future::Future<Output = Result<u64>> + Send;
+
+    /// The rows of a query decoded as typed records (see [`record!`](crate::record)).
+    fn fetch_records<R: Record + Send>(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+    ) -> impl std::future::Future<Output = Result<Vec<R>>> + Send
+    where
+        Self: Sized,
+    {
+        async move {
+            self.fetch_all(sql, args)
+                .await?
+                .iter()
+                .map(R::from_row)
+                .collect()
+        }
+    }
+
+    /// The first row of a query, if any, decoded as a typed record.
+    fn fetch_record<R: Record + Send>(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+    ) -> impl std::future::Future<Output = Result<Option<R>>> + Send
+    where
+        Self: Sized,
+    {
+        async move {
+            self.fetch_optional(sql, args)
+                .await?
+                .as_ref()
+                .map(R::from_row)
+                .transpose()
+        }
+    }
 }
 
 impl Executor for &Db {
@@ -377,7 +415,9 @@ impl Tx {
     pub async fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64> {
         match &mut self.inner {
             TxInner::Sqlite(t) => t.execute(sql, args),
-            TxInner::Postgres(t) => Ok(bind_pg(sql, args)?.execute(&mut **t).await?.rows_affected()),
+            TxInner::Postgres(t) => {
+                Ok(bind_pg(sql, args)?.execute(&mut **t).await?.rows_affected())
+            }
         }
     }
 

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use tollgate::registry::{self, SqlKind, SYSTEM_COLUMNS, TABLES};
-use tollgate::storage::{migrations, Backend, Db, Value};
+use tollgate::storage::{migrations, Backend, Db, Record, Value};
 
 use crate::helpers::fresh_db;
 
@@ -198,11 +198,6 @@ fn column_lists() -> Vec<(&'static str, String, &'static str)> {
     };
     vec![
         (
-            "NODE_COLUMNS",
-            cdm::tree::NODE_COLUMNS.to_owned(),
-            "sn_cdm_node",
-        ),
-        (
             "DEPLOYABLE_COLUMNS",
             tollgate::http::cdm::DEPLOYABLE_COLUMNS.to_owned(),
             "sn_cdm_deployable d",
@@ -257,7 +252,7 @@ fn declared_column_lists() -> Vec<String> {
                         .chars()
                         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                         .collect();
-                    if name.ends_with("COLUMNS") && rest[name.len()..].starts_with(':') {
+                    if name.ends_with("_COLUMNS") && rest[name.len()..].starts_with(':') {
                         out.push(name);
                     }
                 }
@@ -383,4 +378,94 @@ async fn the_runner_refuses_to_start_when_an_applied_script_has_changed() {
     assert!(migrations::run(&db).await.is_err());
     let recorded = recorded_checksums(&db).await;
     assert_eq!(recorded[1].1, Some(migrations::checksum("an older text")));
+}
+
+/// Where a typed record (`record!`) disagrees with its table: a column it
+/// reads that does not exist, another SQL type, or a non-`Option` field over
+/// a column that accepts NULL (which would fail to decode at run time).
+async fn record_problems<R: Record>(db: &Db) -> Vec<String> {
+    let actual = columns_of(db, R::TABLE).await;
+    if actual.is_empty() {
+        return vec![format!("{}: no such table", R::TABLE)];
+    }
+    let mut problems = Vec::new();
+    for (i, column) in R::COLUMNS.iter().enumerate() {
+        let Some(found) = actual.get(*column) else {
+            problems.push(format!("{}.{column}: no such column", R::TABLE));
+            continue;
+        };
+        if found.ty != R::SQL_TYPES[i] {
+            problems.push(format!(
+                "{}.{column}: the record reads {}, the table has {}",
+                R::TABLE,
+                R::SQL_TYPES[i],
+                found.ty
+            ));
+        }
+        if !R::NULLABLE[i] && !found.not_null {
+            problems.push(format!(
+                "{}.{column}: the table accepts NULL but the record's field is not an Option",
+                R::TABLE
+            ));
+        }
+    }
+    problems
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_typed_record_matches_its_table() {
+    let (db, _cleanup) = fresh_db().await;
+    let mut problems = Vec::new();
+    problems.extend(record_problems::<tollgate::domain::cdm::tree::Node>(&db).await);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_given_the_wrong_number_of_arguments_is_refused_on_both_databases() {
+    use tollgate::storage::StorageError;
+    let (db, _cleanup) = fresh_db().await;
+    let count = |err: StorageError| match err {
+        StorageError::ArgumentCount {
+            placeholders,
+            given,
+        } => (placeholders, given),
+        other => panic!("expected an argument count error, got {other}"),
+    };
+    let sql = "SELECT name FROM sys_user WHERE user_name = $1";
+    let too_few = db.fetch_all(sql, &[]).await.expect_err("too few");
+    assert_eq!(count(too_few), (1, 0));
+    let too_many = db
+        .fetch_all(sql, &[Value::from("admin"), Value::from("extra")])
+        .await
+        .expect_err("too many");
+    assert_eq!(count(too_many), (1, 2));
+    let mut tx = db.begin().await.expect("begin");
+    let in_tx = tx
+        .execute(
+            "UPDATE sys_user SET name = $1 WHERE sys_id = $2",
+            &[Value::from("x")],
+        )
+        .await
+        .expect_err("too few in a transaction");
+    assert_eq!(count(in_tx), (2, 1));
+    tx.rollback().await.expect("rollback");
+    assert!(db.fetch_all(sql, &[Value::from("admin")]).await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_of_a_type_tollgate_does_not_read_is_an_error_not_null() {
+    use tollgate::storage::StorageError;
+    let (db, _cleanup) = fresh_db().await;
+    if db.backend() == Backend::Sqlite {
+        // SQLite has no such types: every value is NULL, integer, real,
+        // text or blob, and all of them decode.
+        return;
+    }
+    match db.fetch_all("SELECT 1.5::numeric AS amount", &[]).await {
+        Err(StorageError::Column { column, problem }) => {
+            assert_eq!(column, "amount");
+            assert!(problem.contains("NUMERIC"), "{problem}");
+        }
+        other => panic!("expected a column error, got {other:?}"),
+    }
 }

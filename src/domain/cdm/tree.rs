@@ -8,79 +8,47 @@ use super::{encode_main_id, node_type, refusal, RESERVED_NAMES};
 use crate::domain::records::next_number;
 use crate::error::{Error, Result};
 use crate::ids::new_sys_id;
-use crate::storage::{Row, Tx, Value};
+use crate::storage::{Executor, Record, Tx, Value};
 use crate::time::now_string;
 
-/// One version of a node.
-#[derive(Clone, Debug)]
-pub struct Node {
-    pub sys_id: String,
-    pub application: String,
-    pub main_id: i64,
-    pub parent: Option<i64>,
-    pub node_path: String,
-    pub level: i64,
-    pub node_type: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub value: Option<String>,
-    pub secure_value: Option<String>,
-    pub secure: bool,
-    pub status: String,
-    pub classifier: Option<String>,
-    pub position: Option<i64>,
-    pub changeset_id: Option<String>,
-    pub previous_version: Option<String>,
-    pub effective_from: Option<i64>,
-    pub effective_to: Option<i64>,
-    pub system_folder: bool,
-    pub linked_to: Option<i64>,
-    pub conflict: bool,
-    pub conflict_type: Option<String>,
-    pub sys_created_on: String,
-    pub sys_created_by: String,
-    pub sys_updated_on: String,
-    pub sys_updated_by: String,
+crate::record! {
+    /// One version of a node.
+    #[derive(Clone, Debug)]
+    pub struct Node in "sn_cdm_node" {
+        pub sys_id: String,
+        pub application: String,
+        pub main_id: i64,
+        #[column = "parent_main_id"]
+        pub parent: Option<i64>,
+        pub node_path: String,
+        pub level: i64,
+        #[column = "type"]
+        pub node_type: String,
+        pub name: String,
+        pub description: Option<String>,
+        pub value: Option<String>,
+        pub secure_value: Option<String>,
+        pub secure: bool,
+        pub status: String,
+        #[column = "node_classifier"]
+        pub classifier: Option<String>,
+        pub position: Option<i64>,
+        pub changeset_id: Option<String>,
+        pub previous_version: Option<String>,
+        pub effective_from: Option<i64>,
+        pub effective_to: Option<i64>,
+        pub system_folder: bool,
+        pub linked_to: Option<i64>,
+        pub conflict: bool,
+        pub conflict_type: Option<String>,
+        pub sys_created_on: String,
+        pub sys_created_by: String,
+        pub sys_updated_on: String,
+        pub sys_updated_by: String,
+    }
 }
 
-pub const NODE_COLUMNS: &str = "sys_id, application, main_id, parent_main_id, node_path, level, type, name, \
-     description, value, secure_value, secure, status, node_classifier, position, changeset_id, \
-     previous_version, effective_from, effective_to, system_folder, linked_to, conflict, conflict_type, \
-     sys_created_on, sys_created_by, sys_updated_on, sys_updated_by";
-
 impl Node {
-    pub fn from_row(r: &Row) -> Node {
-        Node {
-            sys_id: r.string("sys_id"),
-            application: r.string("application"),
-            main_id: r.int("main_id").unwrap_or_default(),
-            parent: r.int("parent_main_id"),
-            node_path: r.string("node_path"),
-            level: r.int("level").unwrap_or_default(),
-            node_type: r.string("type"),
-            name: r.string("name"),
-            description: r.text("description"),
-            value: r.text("value"),
-            secure_value: r.text("secure_value"),
-            secure: r.bool("secure"),
-            status: r.string("status"),
-            classifier: r.text("node_classifier"),
-            position: r.int("position"),
-            changeset_id: r.text("changeset_id"),
-            previous_version: r.text("previous_version"),
-            effective_from: r.int("effective_from"),
-            effective_to: r.int("effective_to"),
-            system_folder: r.bool("system_folder"),
-            linked_to: r.int("linked_to"),
-            conflict: r.bool("conflict"),
-            conflict_type: r.text("conflict_type"),
-            sys_created_on: r.string("sys_created_on"),
-            sys_created_by: r.string("sys_created_by"),
-            sys_updated_on: r.string("sys_updated_on"),
-            sys_updated_by: r.string("sys_updated_by"),
-        }
-    }
-
     pub fn is_pending(&self) -> bool {
         self.effective_from.is_none()
     }
@@ -266,31 +234,31 @@ impl Tree {
 
 /// The committed tree of an application now.
 pub async fn committed(tx: &mut Tx, application: &str) -> Result<Tree> {
-    let rows = tx
-        .fetch_all(
-            &format!(
-                "SELECT {NODE_COLUMNS} FROM sn_cdm_node WHERE application = $1 AND effective_to IS NULL \
-                 AND effective_from IS NOT NULL AND status <> 'deleted'"
+    let nodes: Vec<Node> = tx
+        .fetch_records(
+            &Node::select_where(
+                "application = $1 AND effective_to IS NULL \
+                 AND effective_from IS NOT NULL AND status <> 'deleted'",
             ),
             &[Value::from(application)],
         )
         .await?;
-    Ok(Tree::from_nodes(rows.iter().map(Node::from_row)))
+    Ok(Tree::from_nodes(nodes))
 }
 
 /// The committed tree as it was at `at` (milliseconds since the epoch):
 /// the versions effective then.
 pub async fn as_of(tx: &mut Tx, application: &str, at: i64) -> Result<Tree> {
-    let rows = tx
-        .fetch_all(
-            &format!(
-                "SELECT {NODE_COLUMNS} FROM sn_cdm_node WHERE application = $1 AND effective_from <= $2 \
-                 AND (effective_to IS NULL OR effective_to > $2) AND status <> 'deleted'"
+    let nodes: Vec<Node> = tx
+        .fetch_records(
+            &Node::select_where(
+                "application = $1 AND effective_from <= $2 \
+                 AND (effective_to IS NULL OR effective_to > $2) AND status <> 'deleted'",
             ),
             &[Value::from(application), Value::Int(at)],
         )
         .await?;
-    Ok(Tree::from_nodes(rows.iter().map(Node::from_row)))
+    Ok(Tree::from_nodes(nodes))
 }
 
 /// Adds to `tree` the committed trees of the shared libraries whose
@@ -366,16 +334,15 @@ pub async fn dependents_of(tx: &mut Tx, library: &str) -> Result<Vec<String>> {
 
 /// The pending versions of a changeset.
 pub async fn pending(tx: &mut Tx, changeset: &str) -> Result<Vec<Node>> {
-    let rows = tx
-        .fetch_all(
-            &format!(
-                "SELECT {NODE_COLUMNS} FROM sn_cdm_node WHERE changeset_id = $1 AND effective_from IS NULL \
-                 ORDER BY main_id"
+    Ok(tx
+        .fetch_records(
+            &Node::select_where(
+                "changeset_id = $1 AND effective_from IS NULL \
+                 ORDER BY main_id",
             ),
             &[Value::from(changeset)],
         )
-        .await?;
-    Ok(rows.iter().map(Node::from_row).collect())
+        .await?)
 }
 
 /// The tree as a changeset sees it: the committed tree with the
@@ -551,45 +518,12 @@ pub async fn store_value(
 }
 
 pub async fn insert(tx: &mut Tx, n: &Node) -> Result<()> {
-    tx.execute(
-        "INSERT INTO sn_cdm_node (sys_id, sys_created_on, sys_created_by, sys_updated_on, sys_updated_by, \
-         sys_mod_count, sys_class_name, application, main_id, main_id_encoded, parent_main_id, node_path, level, \
-         type, name, description, value, secure_value, secure, status, node_classifier, position, changeset_id, \
-         previous_version, effective_from, effective_to, system_folder, linked_to, conflict, conflict_type) \
-         VALUES ($1, $2, $3, $4, $5, 0, 'sn_cdm_node', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
-        &[
-            Value::from(&n.sys_id),
-            Value::from(&n.sys_created_on),
-            Value::from(&n.sys_created_by),
-            Value::from(&n.sys_updated_on),
-            Value::from(&n.sys_updated_by),
-            Value::from(&n.application),
-            Value::Int(n.main_id),
-            Value::Text(encode_main_id(n.main_id)),
-            Value::from(n.parent),
-            Value::from(&n.node_path),
-            Value::Int(n.level),
-            Value::from(&n.node_type),
-            Value::from(&n.name),
-            Value::from(n.description.clone()),
-            Value::from(n.value.clone()),
-            Value::from(n.secure_value.clone()),
-            Value::Bool(n.secure),
-            Value::from(&n.status),
-            Value::from(n.classifier.clone()),
-            Value::from(n.position),
-            Value::from(n.changeset_id.clone()),
-            Value::from(n.previous_version.clone()),
-            Value::from(n.effective_from),
-            Value::from(n.effective_to),
-            Value::Bool(n.system_folder),
-            Value::from(n.linked_to),
-            Value::Bool(n.conflict),
-            Value::from(n.conflict_type.clone()),
-        ],
-    )
-    .await?;
+    let (sql, args) = n.insert(vec![
+        ("main_id_encoded", Value::Text(encode_main_id(n.main_id))),
+        ("sys_mod_count", Value::Int(0)),
+        ("sys_class_name", Value::from("sn_cdm_node")),
+    ]);
+    tx.execute(&sql, &args).await?;
     Ok(())
 }
 

@@ -74,7 +74,10 @@ pub async fn release_in_progress(mut r: impl Executor, release_id: &str) -> Resu
 }
 
 /// The release's own product and those of its child releases.
-pub async fn release_products(mut r: impl Executor, release_id: &str) -> Result<Vec<ReleaseProduct>> {
+pub async fn release_products(
+    mut r: impl Executor,
+    release_id: &str,
+) -> Result<Vec<ReleaseProduct>> {
     let rows = r.fetch_all(
             "SELECT r.product, p.name AS product_name, r.version, v.version AS version_name, v.name AS version_full \
              FROM sn_dpr_model_release r \
@@ -241,8 +244,7 @@ pub async fn complete_phase_in(tx: &mut Tx, release_id: &str, actor: &str) -> Re
     }
     let phase_id = phase.string("sys_id");
     let products = release_products(&mut *tx, release_id).await?;
-    let policies =
-        phase_policies(&mut *tx, phase.text("template_phase").as_deref()).await?;
+    let policies = phase_policies(&mut *tx, phase.text("template_phase").as_deref()).await?;
     let results = executions(&mut *tx, &phase_id).await?;
     let mut blocking = Vec::new();
     for product in &products {

@@ -157,7 +157,7 @@ impl JobHandler for RunPolicies {
             let phase_id = ctx.payload["phase"].as_str().unwrap_or_default().to_owned();
             let actor = ctx.payload["actor"].as_str().unwrap_or("system").to_owned();
             let db = ctx.db();
-                        let template_phase = db
+            let template_phase = db
                 .fetch_optional(
                     "SELECT template_phase FROM sn_dpr_model_release_phase WHERE sys_id = $1",
                     &[Value::from(&phase_id)],

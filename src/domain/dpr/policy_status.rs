@@ -61,7 +61,7 @@ pub struct PolicyStatus {
 }
 
 pub async fn policy_status(db: &Db, release_id: &str) -> Result<PolicyStatus> {
-        let (_, phase) = release_in_progress(db, release_id).await?;
+    let (_, phase) = release_in_progress(db, release_id).await?;
     let products = release_products(db, release_id).await?;
     let policies = phase_policies(db, phase.text("template_phase").as_deref()).await?;
     let stored = executions(db, &phase.string("sys_id")).await?;

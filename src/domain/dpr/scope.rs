@@ -203,14 +203,12 @@ pub async fn create_enhancement(db: &Db, req: NewEnhancement, actor: &str) -> Re
     let product_id = required(req.product, "productSysId")?;
     let mut tx = db.begin().await?;
     let models = registered("cmdb_model")?;
-    let product = get(&mut tx, models, &product_id)
-        .await?
-        .ok_or_else(|| {
-            Error::invalid(
-                "productSysId",
-                format!("no product or service with sys_id {product_id}"),
-            )
-        })?;
+    let product = get(&mut tx, models, &product_id).await?.ok_or_else(|| {
+        Error::invalid(
+            "productSysId",
+            format!("no product or service with sys_id {product_id}"),
+        )
+    })?;
     if !PRODUCT_CLASSES.contains(&product.string("sys_class_name").as_str()) {
         return Err(Error::invalid(
             "productSysId",
@@ -220,14 +218,12 @@ pub async fn create_enhancement(db: &Db, req: NewEnhancement, actor: &str) -> Re
         ));
     }
     if let Some(version_id) = &req.version {
-        let version = get(&mut tx, models, version_id)
-            .await?
-            .ok_or_else(|| {
-                Error::invalid(
-                    "versionSysId",
-                    format!("no product version with sys_id {version_id}"),
-                )
-            })?;
+        let version = get(&mut tx, models, version_id).await?.ok_or_else(|| {
+            Error::invalid(
+                "versionSysId",
+                format!("no product version with sys_id {version_id}"),
+            )
+        })?;
         if version.text("product").as_deref() != Some(product_id.as_str()) {
             return Err(Error::invalid(
                 "versionSysId",

@@ -17,7 +17,7 @@ use crate::domain::cdm::{commit, jobs, node_type, request_error, snapshots, MASK
 use crate::error::Result;
 use crate::http::extract::{Authorized, QueryParams};
 use crate::http::{base_url, PathParams};
-use crate::storage::{Row, Tx, Value};
+use crate::storage::{Executor, Record, Row, Tx, Value};
 
 /// `DELETE /api/sn_cdm/changesets?changesetNumber=`
 pub async fn delete(
@@ -211,17 +211,11 @@ pub async fn activity(
     let changeset = changesets::require(&mut tx, &number, "activity").await?;
     let id = changeset.string("sys_id");
     let versions: Vec<Node> = tx
-        .fetch_all(
-            &format!(
-                "SELECT {} FROM sn_cdm_node WHERE changeset_id = $1 ORDER BY main_id",
-                tree::NODE_COLUMNS
-            ),
+        .fetch_records(
+            &Node::select_where("changeset_id = $1 ORDER BY main_id"),
             &[Value::from(&id)],
         )
-        .await?
-        .iter()
-        .map(Node::from_row)
-        .collect();
+        .await?;
     let names: HashMap<String, String> = tx
         .fetch_all(
             "SELECT main_id, name FROM sn_cdm_node WHERE application = $1 ORDER BY sys_created_on",
@@ -239,16 +233,10 @@ pub async fn activity(
     let mut rows = Vec::new();
     for v in &versions {
         let previous = match &v.previous_version {
-            Some(p) => tx
-                .fetch_optional(
-                    &format!(
-                        "SELECT {} FROM sn_cdm_node WHERE sys_id = $1",
-                        tree::NODE_COLUMNS
-                    ),
-                    &[Value::from(p)],
-                )
-                .await?
-                .map(|r| Node::from_row(&r)),
+            Some(p) => {
+                tx.fetch_record::<Node>(&Node::select_where("sys_id = $1"), &[Value::from(p)])
+                    .await?
+            }
             None => None,
         };
         // The path below the application: the names of the ids in node_path after the root.
@@ -376,17 +364,16 @@ pub async fn impacted_deployable_nodes(
     let rows = impacted(&mut tx, &changeset).await?;
     let mut nodes = Vec::new();
     for d in &rows {
-        let node = tx
-            .fetch_optional(
-                &format!(
-                    "SELECT {} FROM sn_cdm_node WHERE main_id = $1 AND effective_from IS NOT NULL ORDER BY effective_from DESC LIMIT 1",
-                    tree::NODE_COLUMNS
+        let node: Option<Node> = tx
+            .fetch_record(
+                &Node::select_where(
+                    "main_id = $1 AND effective_from IS NOT NULL ORDER BY effective_from DESC LIMIT 1",
                 ),
                 &[Value::Int(d.int("main_id").unwrap_or_default())],
             )
             .await?;
         if let Some(n) = node {
-            nodes.push(plain_node(&Node::from_row(&n)));
+            nodes.push(plain_node(&n));
         }
     }
     tx.rollback().await?;

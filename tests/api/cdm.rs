@@ -132,6 +132,7 @@ async fn upload_ok(app: &TestApp, kind: &str, params: &[(&str, &str)], body: &st
     let res = upload(app, kind, params, body).await;
     let id = ok(&res)["upload_id"].as_str().unwrap().to_owned();
     app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     let status = upload_status(app, &id).await;
     assert_eq!(status["state"], "completed", "{status}");
     assert_eq!(status["processing_state"], "PROCESSED", "{status}");
@@ -233,6 +234,7 @@ async fn commit(app: &TestApp, number: &str, extra: &[(&str, &str)]) -> Value {
     .await;
     let id = ok(&res)["commit_id"].as_str().unwrap().to_owned();
     app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     let status = commit_status(app, &id).await;
     assert_eq!(status["commit_id"], id.as_str());
     assert_eq!(status["type"], "commit");
@@ -250,6 +252,7 @@ async fn commit_by_id(app: &TestApp, sys_id: &str, extra: &[(&str, &str)]) -> Va
     .await;
     let id = ok(&res)["commit_id"].as_str().unwrap().to_owned();
     app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     commit_status(app, &id).await
 }
 
@@ -369,6 +372,7 @@ async fn export(
     .await;
     let id = ok(&res)["export_id"].as_str().unwrap().to_owned();
     app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     let status = call(
         app,
         "GET",
@@ -1411,6 +1415,7 @@ async fn uploads_cannot_create_nodes_with_reserved_names() {
     let status = if res.status == StatusCode::OK {
         let id = res.body["result"]["upload_id"].as_str().unwrap().to_owned();
         app.run_jobs().await.assert_all_succeeded();
+        app.assert_no_jobs_left().await;
         Some(upload_status(&app, &id).await)
     } else {
         assert_refused(&res, "reserved");
@@ -2023,6 +2028,7 @@ async fn concurrent_edits_of_one_node_in_one_changeset_keep_one_pending_version(
         .count();
     assert_eq!(accepted, 1, "{} / {}", first.text, second.text);
     app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     let versions = app
         .db
         .fetch_optional(
@@ -2412,6 +2418,7 @@ async fn an_uploaded_document_with_secure_values_is_never_readable_without_the_s
 
     // The upload job still reads it, and the new value lands (encrypted).
     app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     assert_eq!(upload_status(&app, &upload_id).await["state"], "completed");
     for auth in [&viewer, &keeper] {
         let res = call(
@@ -2536,6 +2543,7 @@ async fn a_tree_nests_at_most_128_levels_and_deeper_paths_create_nothing() {
     .await;
     let id = ok(&res)["upload_id"].as_str().unwrap().to_owned();
     app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     let status = upload_status(&app, &id).await;
     assert_eq!(status["state"], "error", "{status}");
     assert!(

@@ -274,6 +274,7 @@ async fn every_changeset_example_answers_its_documented_shape() {
         .expect("commit_id")
         .to_owned();
     app.run_jobs().await;
+    app.assert_no_jobs_left().await;
     for id in [first, second] {
         let res = app
             .get(&format!("/api/sn_cdm/changesets/commit-status/{id}"))

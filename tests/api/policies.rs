@@ -181,6 +181,7 @@ async fn a_run_evaluates_every_policy_for_every_product_and_gates_the_phase() {
         "scheduled, not run yet"
     );
     app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
 
     let status = app.get(&status_path(&release)).await;
     let all = details(&status.body);
@@ -220,6 +221,7 @@ async fn a_run_evaluates_every_policy_for_every_product_and_gates_the_phase() {
         StatusCode::CREATED
     );
     app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     let status = app.get(&status_path(&release)).await;
     assert_eq!(
         status.body["result"]["overallSummary"]["compliant"], true,
@@ -258,6 +260,7 @@ async fn a_policy_that_fails_at_run_time_is_recorded_non_compliant_with_the_erro
         StatusCode::CREATED
     );
     app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     let status = app.get(&status_path(&release)).await;
     for d in details(&status.body) {
         assert_eq!(d["status"], "non_compliant");
@@ -318,6 +321,7 @@ async fn run_one_policy(app: &TestApp, name: &str, rego: &str) -> Vec<Value> {
         StatusCode::CREATED
     );
     app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     let status = app.get(&status_path(&release)).await;
     let details = details(&status.body);
     assert!(!details.is_empty(), "{}", status.text);

@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Settings;
 use crate::identity::{users, Identity, EPOCH_POLL};
-use crate::jobs::{spawn_workers, JobHandler, JobQueue};
+use crate::jobs::{spawn_workers, JobQueue, JobRegistry};
 use crate::metrics::Metrics;
 use crate::storage::{migrations, ConnectOptions, Db};
 
@@ -28,38 +28,34 @@ pub struct AppState {
 
 /// The job kinds this build runs (the family issues add theirs), set up
 /// from the server's settings.
-pub fn job_handlers(settings: &Settings) -> Vec<Arc<dyn JobHandler>> {
-    vec![
-        Arc::new(crate::domain::dpr::jobs::CreateIncludedVersions),
-        Arc::new(crate::domain::dpr::policy_run::RunPolicies),
-        Arc::new(crate::domain::dpr::lifecycle::AdvanceTimeline),
-        Arc::new(crate::domain::update_sets::jobs::Retrieve {
-            policy: crate::domain::update_sets::remote::RemotePolicy::from_settings(settings),
-        }),
-        Arc::new(crate::domain::update_sets::jobs::Preview),
-        Arc::new(crate::domain::update_sets::jobs::Commit),
-        Arc::new(crate::domain::update_sets::jobs::CommitMultiple),
-        Arc::new(crate::domain::update_sets::jobs::BackOut),
-        Arc::new(crate::domain::cdm::jobs::Commit),
-        Arc::new(crate::domain::cdm::jobs::Upload),
-        Arc::new(crate::domain::cdm::jobs::Export),
-    ]
+pub fn job_handlers(settings: &Settings) -> JobRegistry {
+    use crate::domain::{cdm, dpr, update_sets};
+    JobRegistry::new()
+        .register::<dpr::jobs::CreateIncludedVersions>()
+        .register::<dpr::policy_run::RunPolicies>()
+        .register::<dpr::lifecycle::AdvanceTimeline>()
+        .register_with::<update_sets::jobs::Retrieve>(
+            update_sets::remote::RemotePolicy::from_settings(settings),
+        )
+        .register::<update_sets::jobs::Preview>()
+        .register::<update_sets::jobs::Commit>()
+        .register::<update_sets::jobs::CommitMultiple>()
+        .register::<update_sets::jobs::BackOut>()
+        .register::<cdm::jobs::Commit>()
+        .register::<cdm::jobs::Upload>()
+        .register::<cdm::jobs::Export>()
 }
 
 impl AppState {
     /// Builds the state over an open, migrated database.
-    pub fn new(db: Db, settings: Settings, handlers: Vec<Arc<dyn JobHandler>>) -> AppState {
+    pub fn new(db: Db, settings: Settings, jobs: JobRegistry) -> AppState {
         crate::identity::password::configure(settings.max_concurrent_password_hashes);
         let identity = Arc::new(Identity::new(
             db.clone(),
             Duration::from_secs(settings.access_token_ttl),
             settings.failed_logins_per_address,
         ));
-        let jobs = JobQueue::new(
-            db.clone(),
-            Duration::from_secs(settings.job_lease),
-            handlers,
-        );
+        let jobs = JobQueue::new(db.clone(), Duration::from_secs(settings.job_lease), jobs);
         let answers = Arc::new(crate::answer_cache::AnswerCache::new(
             settings.answer_cache_bytes,
         ));

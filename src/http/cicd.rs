@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::domain::update_sets::{back_out, create, jobs, preview};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::roles;
-use crate::jobs::{JobState, Progress};
+use crate::jobs::{Job, JobState, Progress};
 
 pub struct CicdAutomation;
 impl RoleSet for CicdAutomation {
@@ -116,14 +116,10 @@ impl Params {
 async fn queued(
     state: &AppState,
     headers: &HeaderMap,
-    kind: &str,
+    job: impl Job,
     actor: &str,
-    fields: Json_,
 ) -> Result<Response> {
-    let id = state
-        .jobs
-        .enqueue_once(kind, &jobs::payload(actor, fields), actor)
-        .await?;
+    let id = job.enqueue(&state.jobs, actor).await?;
     let progress = state
         .jobs
         .progress(&id)
@@ -210,20 +206,14 @@ pub async fn retrieve(
             .with_field("update_source_id"))
         }
     };
-    let fields = json!({
-        "update_set_id": update_set_id,
-        "update_source_id": source.string("sys_id"),
-        "auto_preview": p.flag("auto_preview", false)?,
-        "cleanup_retrieved": p.flag("cleanup_retrieved", false)?,
-    });
-    queued(
-        &state,
-        &headers,
-        jobs::RETRIEVE,
-        &auth.caller.user_name,
-        fields,
-    )
-    .await
+    let job = jobs::Retrieve {
+        update_set_id,
+        update_source_id: source.string("sys_id"),
+        auto_preview: p.flag("auto_preview", false)?,
+        cleanup_retrieved: p.flag("cleanup_retrieved", false)?,
+        actor: auth.caller.user_name.clone(),
+    };
+    queued(&state, &headers, job, &auth.caller.user_name).await
 }
 
 /// The retrieved set a path names, which must exist and not be committed.
@@ -247,14 +237,11 @@ pub async fn preview_update_set(
 ) -> Result<Response> {
     let id = params.get("remote_update_set_id")?;
     uncommitted_remote_set(&state, id).await?;
-    queued(
-        &state,
-        &headers,
-        jobs::PREVIEW,
-        &auth.caller.user_name,
-        json!({"remote_update_set_id": id}),
-    )
-    .await
+    let job = jobs::Preview {
+        remote_update_set_id: id.to_owned(),
+        actor: auth.caller.user_name.clone(),
+    };
+    queued(&state, &headers, job, &auth.caller.user_name).await
 }
 
 /// `POST /api/sn_cicd/update_set/commit/{remote_update_set_id}`
@@ -270,14 +257,12 @@ pub async fn commit_update_set(
     let id = params.get("remote_update_set_id")?;
     let force = p.flag("force_commit", false)?;
     uncommitted_remote_set(&state, id).await?;
-    queued(
-        &state,
-        &headers,
-        jobs::COMMIT,
-        &auth.caller.user_name,
-        json!({"remote_update_set_id": id, "force_commit": force}),
-    )
-    .await
+    let job = jobs::Commit {
+        remote_update_set_id: id.to_owned(),
+        force_commit: force,
+        actor: auth.caller.user_name.clone(),
+    };
+    queued(&state, &headers, job, &auth.caller.user_name).await
 }
 
 /// `POST /api/sn_cicd/update_set/commitMultiple`
@@ -316,14 +301,12 @@ pub async fn commit_multiple(
             )));
         }
     }
-    queued(
-        &state,
-        &headers,
-        jobs::COMMIT_MULTIPLE,
-        &auth.caller.user_name,
-        json!({"remote_update_set_ids": ids, "force_commit": force}),
-    )
-    .await
+    let job = jobs::CommitMultiple {
+        remote_update_set_ids: ids,
+        force_commit: force,
+        actor: auth.caller.user_name.clone(),
+    };
+    queued(&state, &headers, job, &auth.caller.user_name).await
 }
 
 /// `POST /api/sn_cicd/update_set/back_out`
@@ -341,12 +324,10 @@ pub async fn back_out_update_set(
     if let Some(refused) = back_out::refusal(&set) {
         return Err(refused);
     }
-    queued(
-        &state,
-        &headers,
-        jobs::BACK_OUT,
-        &auth.caller.user_name,
-        json!({"update_set_id": id, "rollback_installs": rollback_installs}),
-    )
-    .await
+    let job = jobs::BackOut {
+        update_set_id: id,
+        rollback_installs,
+        actor: auth.caller.user_name.clone(),
+    };
+    queued(&state, &headers, job, &auth.caller.user_name).await
 }

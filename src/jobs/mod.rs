@@ -8,16 +8,23 @@
 //! that died leaves its lease to expire; another claims the job and runs it
 //! again, and a worker that comes back from the dead cannot complete it a
 //! second time. A failure is retried with exponential backoff.
+//!
+//! A kind of job is a type implementing [`Job`]: its fields are the payload
+//! (stored as JSON with the row), `Job::run` is the work. A [`JobRegistry`]
+//! lists the types a queue runs; it erases each type once, in
+//! [`JobRegistry::register_with`], so the queue sees only kind names.
 
 mod worker;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value as Json;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use tokio::sync::Notify;
 
 use crate::error::{Error, Result};
@@ -67,7 +74,7 @@ impl JobState {
     ];
 }
 
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What a finished job hands back: the transaction holding its effects (the
 /// queue commits it together with the job's completion) and the record it
@@ -78,21 +85,164 @@ pub struct Outcome {
     pub result: Option<(String, String)>,
 }
 
-/// One kind of asynchronous work.
-pub trait JobHandler: Send + Sync {
+/// One kind of asynchronous work. The type's fields are the job's payload,
+/// stored as JSON with its row: renaming a field (or [`Job::KIND`]) would
+/// strand the jobs already queued under the old name, so rename with
+/// `#[serde(rename = "...")]` instead.
+pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The kind name stored with each job.
-    fn kind(&self) -> &'static str;
+    const KIND: &'static str;
+
+    /// How many times the job is attempted, a failure retried with backoff.
+    /// `1` for work whose failure is an answer for the client (a commit
+    /// refused for its content, a remote instance down): it runs at most
+    /// once, and a worker that dies in the middle of it fails it once its
+    /// lease expires.
+    const ATTEMPTS: i64 = DEFAULT_ATTEMPTS;
+
+    /// What the job needs from the server beyond its payload (settings, a
+    /// test's hooks), handed over once in [`JobRegistry::register_with`];
+    /// `()` for most.
+    type Env: Send + Sync + 'static;
+
     /// Runs the job. Effects go into a transaction from [`JobContext::begin`]
-    /// and come back in the [`Outcome`]; nothing is committed by the handler.
-    fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>>;
+    /// and come back in the [`Outcome`]; nothing is committed by the job.
+    /// (Implement it as an `async fn`.)
+    fn run(self, ctx: &JobContext, env: &Self::Env)
+        -> impl Future<Output = Result<Outcome>> + Send;
+
+    /// Queues the job and wakes a worker; returns its id (the progress id
+    /// clients poll).
+    fn enqueue(
+        &self,
+        queue: &JobQueue,
+        created_by: &str,
+    ) -> impl Future<Output = Result<String>> + Send {
+        async move {
+            let id = new_sys_id();
+            let args = enqueue_args::<Self>(&id, self, created_by)?;
+            queue.db.execute(ENQUEUE_SQL, &args).await?;
+            queue.notify.notify_one();
+            Ok(id)
+        }
+    }
+
+    /// Queues the job inside the caller's transaction, so the job exists
+    /// only if the work that asked for it lands. Call [`JobQueue::wake`]
+    /// after the commit: a worker woken before it would not see the job yet
+    /// (on PostgreSQL) and would wait for its next poll.
+    fn enqueue_in(
+        &self,
+        tx: &mut Tx,
+        created_by: &str,
+    ) -> impl Future<Output = Result<String>> + Send {
+        async move {
+            let id = new_sys_id();
+            let args = enqueue_args::<Self>(&id, self, created_by)?;
+            tx.execute(ENQUEUE_SQL, &args).await?;
+            Ok(id)
+        }
+    }
+}
+
+/// How a run ended short of an [`Outcome`].
+enum Failure {
+    /// The job failed; it is retried while it has attempts left.
+    Failed(Error),
+    /// The stored payload does not fit the kind's type: no attempt can run
+    /// it, so it fails at once with this message.
+    Poison(String),
+}
+
+/// A registered job type, erased: reads the payload into the type and runs it.
+trait Runner: Send + Sync {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a JobContext,
+    ) -> BoxFuture<'a, std::result::Result<Outcome, Failure>>;
+}
+
+struct Registered<J: Job> {
+    env: J::Env,
+    job: PhantomData<fn() -> J>,
+}
+
+impl<J: Job> Runner for Registered<J> {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a JobContext,
+    ) -> BoxFuture<'a, std::result::Result<Outcome, Failure>> {
+        match serde_json::from_str::<J>(&ctx.payload) {
+            Ok(job) => {
+                Box::pin(async move { job.run(ctx, &self.env).await.map_err(Failure::Failed) })
+            }
+            Err(err) => {
+                tracing::error!(job = %ctx.id, kind = J::KIND, error = %err, "unreadable job payload");
+                Box::pin(std::future::ready(Err(Failure::Poison(format!(
+                    "The stored parameters of this {} job cannot be read ({err}), so it cannot run; \
+                     it is not retried",
+                    J::KIND
+                )))))
+            }
+        }
+    }
+}
+
+/// The job types a queue runs, by kind.
+#[derive(Clone, Default)]
+pub struct JobRegistry {
+    runners: HashMap<&'static str, Arc<dyn Runner>>,
+}
+
+impl JobRegistry {
+    pub fn new() -> JobRegistry {
+        JobRegistry::default()
+    }
+
+    /// Adds a job type that needs nothing beyond its payload.
+    pub fn register<J: Job<Env = ()>>(self) -> JobRegistry {
+        self.register_with::<J>(())
+    }
+
+    /// Adds a job type with what it needs from the server. Panics when
+    /// another type already claimed its kind (two types would share the
+    /// stored rows): a programming error every test that builds the
+    /// registry catches.
+    pub fn register_with<J: Job>(self, env: J::Env) -> JobRegistry {
+        assert!(
+            !self.runners.contains_key(J::KIND),
+            "two job types have the kind {}",
+            J::KIND
+        );
+        self.replace_with::<J>(env)
+    }
+
+    /// Adds a job type or replaces the one registered for its kind (a test
+    /// that runs a kind with other settings).
+    pub fn replace_with<J: Job>(mut self, env: J::Env) -> JobRegistry {
+        let runner: Arc<dyn Runner> = Arc::new(Registered::<J> {
+            env,
+            job: PhantomData,
+        });
+        self.runners.insert(J::KIND, runner);
+        self
+    }
+
+    /// The registered kinds, sorted.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        let mut kinds: Vec<_> = self.runners.keys().copied().collect();
+        kinds.sort_unstable();
+        kinds
+    }
 }
 
 /// A claimed job, as a handler sees it.
 pub struct JobContext {
     pub id: String,
     pub kind: String,
-    pub payload: Json,
     pub attempt: i64,
+    /// The stored JSON, read into the kind's type by its [`Runner`].
+    payload: String,
     owner: String,
     db: Db,
     lease: Duration,
@@ -101,14 +251,6 @@ pub struct JobContext {
 impl JobContext {
     pub fn db(&self) -> &Db {
         &self.db
-    }
-
-    /// A string field of the payload (empty when absent).
-    pub fn payload_str(&self, name: &str) -> &str {
-        self.payload
-            .get(name)
-            .and_then(Json::as_str)
-            .unwrap_or_default()
     }
 
     pub async fn begin(&self) -> Result<Tx> {
@@ -150,7 +292,7 @@ fn lease_lost() -> Error {
 pub struct JobQueue {
     db: Db,
     lease: Duration,
-    handlers: Arc<HashMap<&'static str, Arc<dyn JobHandler>>>,
+    runners: Arc<HashMap<&'static str, Arc<dyn Runner>>>,
     notify: Arc<Notify>,
 }
 
@@ -196,12 +338,11 @@ pub fn backoff(attempt: i64) -> Duration {
 }
 
 impl JobQueue {
-    pub fn new(db: Db, lease: Duration, handlers: Vec<Arc<dyn JobHandler>>) -> JobQueue {
-        let handlers = handlers.into_iter().map(|h| (h.kind(), h)).collect();
+    pub fn new(db: Db, lease: Duration, registry: JobRegistry) -> JobQueue {
         JobQueue {
             db,
             lease,
-            handlers: Arc::new(handlers),
+            runners: Arc::new(registry.runners),
             notify: Arc::new(Notify::new()),
         }
     }
@@ -210,65 +351,7 @@ impl JobQueue {
         &self.db
     }
 
-    /// Queues a job; returns its id (the progress id clients poll). A
-    /// failure is retried with backoff.
-    pub async fn enqueue(&self, kind: &str, payload: &Json, created_by: &str) -> Result<String> {
-        self.enqueue_with_attempts(kind, payload, created_by, DEFAULT_ATTEMPTS)
-            .await
-    }
-
-    /// Queues a job that runs at most once (a worker that dies in the middle
-    /// of it fails it once its lease expires): for work whose failure is an answer for the client,
-    /// such as a commit refused for its content or a remote instance down.
-    pub async fn enqueue_once(
-        &self,
-        kind: &str,
-        payload: &Json,
-        created_by: &str,
-    ) -> Result<String> {
-        self.enqueue_with_attempts(kind, payload, created_by, 1)
-            .await
-    }
-
-    async fn enqueue_with_attempts(
-        &self,
-        kind: &str,
-        payload: &Json,
-        created_by: &str,
-        attempts: i64,
-    ) -> Result<String> {
-        let id = new_sys_id();
-        self.db
-            .execute(
-                &enqueue_sql(),
-                &enqueue_args(&id, kind, payload, created_by, attempts),
-            )
-            .await?;
-        self.notify.notify_one();
-        Ok(id)
-    }
-
-    /// Queues a job inside the caller's transaction, so the job exists only
-    /// if the work that asked for it lands. Call [`JobQueue::wake`] after
-    /// the commit: a worker woken before it would not see the job yet (on
-    /// PostgreSQL) and would wait for its next poll.
-    pub async fn enqueue_in(
-        &self,
-        tx: &mut Tx,
-        kind: &str,
-        payload: &Json,
-        created_by: &str,
-    ) -> Result<String> {
-        let id = new_sys_id();
-        tx.execute(
-            &enqueue_sql(),
-            &enqueue_args(&id, kind, payload, created_by, DEFAULT_ATTEMPTS),
-        )
-        .await?;
-        Ok(id)
-    }
-
-    /// Wakes a worker for a job queued with [`JobQueue::enqueue_in`] whose
+    /// Wakes a worker for a job queued with [`Job::enqueue_in`] whose
     /// transaction has committed.
     pub fn wake(&self) {
         self.notify.notify_one();
@@ -339,7 +422,7 @@ impl JobQueue {
         Ok(Some(JobContext {
             id: row.string("id"),
             kind: row.string("kind"),
-            payload: serde_json::from_str(&row.string("payload")).unwrap_or(Json::Null),
+            payload: row.string("payload"),
             attempt: row.int("attempts").unwrap_or(1),
             owner: owner.to_owned(),
             db: self.db.clone(),
@@ -380,17 +463,21 @@ impl JobQueue {
     /// completion; failure schedules a retry or, past the last attempt, fails
     /// it. Returns the state it reached (`Running` when the lease was lost).
     pub async fn execute(&self, ctx: JobContext) -> JobState {
-        let handler = self.handlers.get(ctx.kind.as_str()).cloned();
-        let outcome = match handler {
-            Some(h) => h.run(&ctx).await,
-            None => Err(Error::internal(format!(
+        let runner = self.runners.get(ctx.kind.as_str()).cloned();
+        let outcome = match runner {
+            Some(r) => r.run(&ctx).await,
+            None => Err(Failure::Failed(Error::internal(format!(
                 "no handler for job kind {}",
                 ctx.kind
-            ))),
+            )))),
         };
         let result = match outcome {
             Ok(outcome) => self.complete(&ctx, outcome).await,
-            Err(err) => self.fail(&ctx, &err).await,
+            Err(Failure::Failed(err)) => self.fail(&ctx, &err).await,
+            Err(Failure::Poison(message)) => self
+                .fail_for_good(&ctx.id, &ctx.owner, &message)
+                .await
+                .map(|()| JobState::Failed),
         };
         match result {
             Ok(state) => state,
@@ -470,13 +557,23 @@ impl JobQueue {
 
     /// Fails a job whose handler panicked (no retry: it would panic again).
     pub async fn fail_panicked(&self, id: &str, owner: &str) -> Result<()> {
+        self.fail_for_good(
+            id,
+            owner,
+            "An unexpected error occurred while running the job",
+        )
+        .await
+    }
+
+    /// Fails a running job at once, whatever attempts it has left.
+    async fn fail_for_good(&self, id: &str, owner: &str, error: &str) -> Result<()> {
         self.db
             .execute(
                 "UPDATE tollgate_job SET state = 'failed', error = $1, status_message = 'This operation failed', \
                  lease_owner = NULL, lease_expires_at = NULL, updated_on = $2 \
                  WHERE id = $3 AND lease_owner = $4 AND state = 'running'",
                 &[
-                    Value::from("An unexpected error occurred while running the job"),
+                    Value::from(error),
                     Value::Text(now_string()),
                     Value::from(id),
                     Value::from(owner),
@@ -521,36 +618,72 @@ impl JobQueue {
 pub const ABANDONED_MESSAGE: &str = "The worker running this job stopped before finishing it \
      (the process died or hung) and the job has used all of its attempts; it is not run again";
 
-/// Attempts of a job queued with [`JobQueue::enqueue`].
-const DEFAULT_ATTEMPTS: i64 = 3;
-
-fn enqueue_sql() -> String {
-    "INSERT INTO tollgate_job (id, kind, payload, state, attempts, max_attempts, run_at, \
-     percent_complete, status_message, created_by, created_on, updated_on) \
-     VALUES ($1, $2, $3, 'pending', 0, $7, $4, 0, 'Pending', $5, $6, $6)"
-        .to_owned()
+/// The actor of a job whose payload names none.
+pub fn system() -> String {
+    "system".to_owned()
 }
 
-fn enqueue_args(
-    id: &str,
-    kind: &str,
-    payload: &Json,
-    created_by: &str,
-    max_attempts: i64,
-) -> Vec<Value> {
-    vec![
+/// Attempts of a job whose type keeps the default [`Job::ATTEMPTS`].
+const DEFAULT_ATTEMPTS: i64 = 3;
+
+const ENQUEUE_SQL: &str =
+    "INSERT INTO tollgate_job (id, kind, payload, state, attempts, max_attempts, run_at, \
+     percent_complete, status_message, created_by, created_on, updated_on) \
+     VALUES ($1, $2, $3, 'pending', 0, $7, $4, 0, 'Pending', $5, $6, $6)";
+
+fn enqueue_args<J: Job>(id: &str, job: &J, created_by: &str) -> Result<Vec<Value>> {
+    let payload = serde_json::to_string(job)
+        .map_err(|e| Error::internal(format!("job payload of {}: {e}", J::KIND)))?;
+    Ok(vec![
         Value::from(id),
-        Value::from(kind),
-        Value::Text(payload.to_string()),
+        Value::from(J::KIND),
+        Value::Text(payload),
         Value::Int(now_millis()),
         Value::from(created_by),
         Value::Text(now_string()),
-        Value::Int(max_attempts),
-    ]
+        Value::Int(J::ATTEMPTS),
+    ])
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct First {}
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Second {}
+
+    impl Job for First {
+        const KIND: &'static str = "test.same";
+        type Env = ();
+        async fn run(self, _: &JobContext, _: &()) -> Result<Outcome> {
+            Err(Error::conflict("never run"))
+        }
+    }
+
+    impl Job for Second {
+        const KIND: &'static str = "test.same";
+        type Env = ();
+        async fn run(self, _: &JobContext, _: &()) -> Result<Outcome> {
+            Err(Error::conflict("never run"))
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "two job types have the kind test.same")]
+    fn two_job_types_cannot_share_a_kind() {
+        let _ = JobRegistry::new().register::<First>().register::<Second>();
+    }
+
+    #[test]
+    fn a_replaced_kind_is_registered_once() {
+        let registry = JobRegistry::new()
+            .register::<First>()
+            .replace_with::<Second>(());
+        assert_eq!(registry.kinds(), ["test.same"]);
+    }
+
     #[test]
     fn backoff_doubles_and_is_capped() {
         assert_eq!(super::backoff(1).as_secs(), 2);

@@ -10,7 +10,6 @@ use std::pin::Pin;
 
 use axum::http::StatusCode;
 use serde_json::{json, Map, Value};
-use tollgate::jobs::JobState;
 
 use crate::helpers::*;
 
@@ -33,18 +32,6 @@ fn qs(pairs: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish()
-}
-
-async fn run_jobs(app: &TestApp) {
-    while let Some(job) = app
-        .state
-        .jobs
-        .claim("t", chrono::Utc::now().timestamp_millis())
-        .await
-        .unwrap()
-    {
-        assert_eq!(app.state.jobs.execute(job).await, JobState::Succeeded);
-    }
 }
 
 async fn call(app: &TestApp, method: &str, path: &str, auth: &Auth) -> TestResponse {
@@ -144,7 +131,8 @@ async fn upload_status(app: &TestApp, id: &str) -> Value {
 async fn upload_ok(app: &TestApp, kind: &str, params: &[(&str, &str)], body: &str) -> Value {
     let res = upload(app, kind, params, body).await;
     let id = ok(&res)["upload_id"].as_str().unwrap().to_owned();
-    run_jobs(app).await;
+    app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     let status = upload_status(app, &id).await;
     assert_eq!(status["state"], "completed", "{status}");
     assert_eq!(status["processing_state"], "PROCESSED", "{status}");
@@ -245,7 +233,8 @@ async fn commit(app: &TestApp, number: &str, extra: &[(&str, &str)]) -> Value {
     )
     .await;
     let id = ok(&res)["commit_id"].as_str().unwrap().to_owned();
-    run_jobs(app).await;
+    app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     let status = commit_status(app, &id).await;
     assert_eq!(status["commit_id"], id.as_str());
     assert_eq!(status["type"], "commit");
@@ -262,7 +251,8 @@ async fn commit_by_id(app: &TestApp, sys_id: &str, extra: &[(&str, &str)]) -> Va
     )
     .await;
     let id = ok(&res)["commit_id"].as_str().unwrap().to_owned();
-    run_jobs(app).await;
+    app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     commit_status(app, &id).await
 }
 
@@ -381,7 +371,8 @@ async fn export(
     )
     .await;
     let id = ok(&res)["export_id"].as_str().unwrap().to_owned();
-    run_jobs(app).await;
+    app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     let status = call(
         app,
         "GET",
@@ -1423,7 +1414,8 @@ async fn uploads_cannot_create_nodes_with_reserved_names() {
     .await;
     let status = if res.status == StatusCode::OK {
         let id = res.body["result"]["upload_id"].as_str().unwrap().to_owned();
-        run_jobs(&app).await;
+        app.run_jobs().await.assert_all_succeeded();
+        app.assert_no_jobs_left().await;
         Some(upload_status(&app, &id).await)
     } else {
         assert_refused(&res, "reserved");
@@ -2035,7 +2027,8 @@ async fn concurrent_edits_of_one_node_in_one_changeset_keep_one_pending_version(
         .filter(|r| r.status == axum::http::StatusCode::OK)
         .count();
     assert_eq!(accepted, 1, "{} / {}", first.text, second.text);
-    run_jobs(&app).await;
+    app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     let versions = app
         .db
         .fetch_optional(
@@ -2424,7 +2417,8 @@ async fn an_uploaded_document_with_secure_values_is_never_readable_without_the_s
     );
 
     // The upload job still reads it, and the new value lands (encrypted).
-    run_jobs(&app).await;
+    app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     assert_eq!(upload_status(&app, &upload_id).await["state"], "completed");
     for auth in [&viewer, &keeper] {
         let res = call(
@@ -2548,7 +2542,8 @@ async fn a_tree_nests_at_most_128_levels_and_deeper_paths_create_nothing() {
     )
     .await;
     let id = ok(&res)["upload_id"].as_str().unwrap().to_owned();
-    run_jobs(&app).await;
+    app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     let status = upload_status(&app, &id).await;
     assert_eq!(status["state"], "error", "{status}");
     assert!(

@@ -22,18 +22,6 @@ fn sorted(names: &[&str]) -> Vec<String> {
     v
 }
 
-async fn run_jobs(app: &TestApp) {
-    while let Some(ctx) = app
-        .state
-        .jobs
-        .claim("test", chrono::Utc::now().timestamp_millis())
-        .await
-        .unwrap()
-    {
-        app.state.jobs.execute(ctx).await;
-    }
-}
-
 const SUMMARY: &[&str] = &[
     "sys_id",
     "number",
@@ -285,7 +273,8 @@ async fn every_changeset_example_answers_its_documented_shape() {
         .as_str()
         .expect("commit_id")
         .to_owned();
-    run_jobs(&app).await;
+    app.run_jobs().await;
+    app.assert_no_jobs_left().await;
     for id in [first, second] {
         let res = app
             .get(&format!("/api/sn_cdm/changesets/commit-status/{id}"))

@@ -366,16 +366,8 @@ async fn metrics_count_requests_by_route_and_status_and_show_jobs() {
         app.get("/api/nothing/abc123").await.status,
         StatusCode::BAD_REQUEST
     );
-    app.state
-        .jobs
-        .enqueue("test_kind", &json!({}), "test")
-        .await
-        .unwrap();
-    app.state
-        .jobs
-        .enqueue("test_kind", &json!({}), "test")
-        .await
-        .unwrap();
+    app.queue_raw_job("test_kind", "{}").await;
+    app.queue_raw_job("test_kind", "{}").await;
 
     let res = app.request("GET", "/metrics", &Auth::admin(), None).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);

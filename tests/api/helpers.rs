@@ -1,7 +1,5 @@
 //! The test application: a router over a fresh database, driven in-process.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
@@ -13,7 +11,7 @@ use tower::ServiceExt;
 use tollgate::app::AppState;
 use tollgate::config::Settings;
 use tollgate::identity::users::{self, NewUser};
-use tollgate::jobs::JobHandler;
+use tollgate::jobs::{JobRegistry, JobState, Progress};
 use tollgate::storage::{migrations, ConnectOptions, Db};
 
 pub const ADMIN_PASSWORD: &str = "admin-password";
@@ -383,12 +381,12 @@ impl TestApp {
 
     /// A test app with these settings and the job handlers they set up.
     pub async fn spawn_with_settings(settings: Settings) -> TestApp {
-        let handlers = tollgate::app::job_handlers(&settings);
-        TestApp::spawn_with(settings, handlers).await
+        let jobs = tollgate::app::job_handlers(&settings);
+        TestApp::spawn_with(settings, jobs).await
     }
 
-    pub async fn spawn_with(settings: Settings, handlers: Vec<Arc<dyn JobHandler>>) -> TestApp {
-        TestApp::spawn_from(Template::Base, settings, handlers).await
+    pub async fn spawn_with(settings: Settings, jobs: JobRegistry) -> TestApp {
+        TestApp::spawn_from(Template::Base, settings, jobs).await
     }
 
     /// A test app whose database starts with the demo data: what
@@ -398,24 +396,17 @@ impl TestApp {
     }
 
     pub async fn spawn_demo_with_settings(settings: Settings) -> TestApp {
-        let handlers = tollgate::app::job_handlers(&settings);
-        TestApp::spawn_demo_with(settings, handlers).await
+        let jobs = tollgate::app::job_handlers(&settings);
+        TestApp::spawn_demo_with(settings, jobs).await
     }
 
-    pub async fn spawn_demo_with(
-        settings: Settings,
-        handlers: Vec<Arc<dyn JobHandler>>,
-    ) -> TestApp {
-        TestApp::spawn_from(Template::Demo, settings, handlers).await
+    pub async fn spawn_demo_with(settings: Settings, jobs: JobRegistry) -> TestApp {
+        TestApp::spawn_from(Template::Demo, settings, jobs).await
     }
 
-    async fn spawn_from(
-        template: Template,
-        settings: Settings,
-        handlers: Vec<Arc<dyn JobHandler>>,
-    ) -> TestApp {
+    async fn spawn_from(template: Template, settings: Settings, jobs: JobRegistry) -> TestApp {
         let (db, cleanup) = db_from(template).await;
-        let state = AppState::new(db.clone(), settings, handlers);
+        let state = AppState::new(db.clone(), settings, jobs);
         let router = tollgate::http::router(state.clone());
         TestApp {
             state,
@@ -578,5 +569,93 @@ impl TestApp {
             .unwrap()
             .and_then(|r| r.int("n"))
             .unwrap()
+    }
+
+    /// Runs every due job to its end, as a worker would (a job queued by
+    /// another runs too); returns each one's final progress, in order. A job
+    /// that failed and waits for its retry is not due, so this ends.
+    pub async fn run_jobs(&self) -> RanJobs {
+        let jobs = &self.state.jobs;
+        let mut ran = Vec::new();
+        while let Some(job) = jobs
+            .claim("test-worker", chrono::Utc::now().timestamp_millis())
+            .await
+            .unwrap()
+        {
+            let id = job.id.clone();
+            jobs.execute(job).await;
+            ran.push(jobs.progress(&id).await.unwrap().expect("the job ran"));
+        }
+        RanJobs(ran)
+    }
+
+    /// Fails the test when a job is still pending or running: one it queued
+    /// and never ran, or one that failed and waits for a retry.
+    pub async fn assert_no_jobs_left(&self) {
+        let left = self
+            .db
+            .fetch_all(
+                "SELECT id, kind, state, attempts, error FROM tollgate_job \
+                 WHERE state IN ('pending', 'running') ORDER BY id",
+                &[],
+            )
+            .await
+            .unwrap();
+        let left: Vec<String> = left
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} ({}, {} attempt(s), error {:?})",
+                    r.string("kind"),
+                    r.string("id"),
+                    r.string("state"),
+                    r.int("attempts").unwrap_or(0),
+                    r.string("error")
+                )
+            })
+            .collect();
+        assert!(left.is_empty(), "jobs left behind: {left:#?}");
+    }
+
+    /// Writes a job row as a server of an earlier version did: its kind and
+    /// its payload's JSON text, due at once. Returns its id.
+    pub async fn queue_raw_job(&self, kind: &str, payload: &str) -> String {
+        let id = tollgate::ids::new_sys_id();
+        let now = "2026-01-01 00:00:00";
+        self.db
+            .execute(
+                "INSERT INTO tollgate_job (id, kind, payload, state, attempts, max_attempts, run_at, \
+                 percent_complete, status_message, created_by, created_on, updated_on) \
+                 VALUES ($1, $2, $3, 'pending', 0, 3, 0, 0, 'Pending', 'test', $4, $4)",
+                &[
+                    tollgate::storage::Value::from(id.as_str()),
+                    tollgate::storage::Value::from(kind),
+                    tollgate::storage::Value::from(payload),
+                    tollgate::storage::Value::from(now),
+                ],
+            )
+            .await
+            .unwrap();
+        id
+    }
+}
+
+/// What [`TestApp::run_jobs`] ran: each job's final progress.
+pub struct RanJobs(pub Vec<Progress>);
+
+impl RanJobs {
+    /// Fails the test unless every job that ran succeeded.
+    pub fn assert_all_succeeded(&self) {
+        for p in &self.0 {
+            assert_eq!(
+                p.state,
+                JobState::Succeeded,
+                "{} job {} ended {:?}: {}",
+                p.kind,
+                p.id,
+                p.state,
+                p.error
+            );
+        }
     }
 }

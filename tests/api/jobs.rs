@@ -5,72 +5,82 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::Notify;
 use tollgate::error::{Error, Result};
-use tollgate::jobs::{BoxFuture, JobContext, JobHandler, JobQueue, JobState, Outcome};
+use tollgate::jobs::{Job, JobContext, JobQueue, JobRegistry, JobState, Outcome};
 use tollgate::storage::Value;
 
 use crate::helpers::*;
 
 /// Writes one `sys_properties` row per run (named by job and attempt), so a
 /// second completion would show as a second row.
+#[derive(Serialize, Deserialize)]
 struct RecordEffect {
-    /// When set, the first attempt waits here (a long job to kill).
-    hold_first_attempt: Option<Arc<Notify>>,
+    value: String,
 }
 
-impl JobHandler for RecordEffect {
-    fn kind(&self) -> &'static str {
-        "test.record_effect"
-    }
+/// When set, the first attempt of a [`RecordEffect`] waits here (a long job
+/// to kill).
+type HoldFirstAttempt = Option<Arc<Notify>>;
 
-    fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async move {
-            ctx.progress(40, "working").await?;
-            if let (Some(hold), 1) = (&self.hold_first_attempt, ctx.attempt) {
-                hold.notified().await;
-            }
-            let mut tx = ctx.begin().await?;
-            let id = tollgate::ids::new_sys_id();
-            let table = tollgate::registry::table("sys_properties").unwrap();
-            tollgate::domain::records::insert_values(
-                &mut tx,
-                table,
-                Some(id.clone()),
-                vec![
-                    (
-                        "name",
-                        Value::Text(format!("effect-{}-{}", ctx.id, ctx.attempt)),
-                    ),
-                    ("value", Value::from("done")),
-                ],
-                "job",
-            )
-            .await?;
-            Ok(Outcome {
-                tx,
-                message: "Effect recorded".into(),
-                result: Some(("sys_properties".into(), id)),
-            })
+impl Job for RecordEffect {
+    const KIND: &'static str = "test.record_effect";
+    type Env = HoldFirstAttempt;
+
+    async fn run(self, ctx: &JobContext, hold: &HoldFirstAttempt) -> Result<Outcome> {
+        ctx.progress(40, "working").await?;
+        if let (Some(hold), 1) = (hold, ctx.attempt) {
+            hold.notified().await;
+        }
+        let mut tx = ctx.begin().await?;
+        let id = tollgate::ids::new_sys_id();
+        let table = tollgate::registry::table("sys_properties").unwrap();
+        tollgate::domain::records::insert_values(
+            &mut tx,
+            table,
+            Some(id.clone()),
+            vec![
+                (
+                    "name",
+                    Value::Text(format!("effect-{}-{}", ctx.id, ctx.attempt)),
+                ),
+                ("value", Value::Text(self.value)),
+            ],
+            "job",
+        )
+        .await?;
+        Ok(Outcome {
+            tx,
+            message: "Effect recorded".into(),
+            result: Some(("sys_properties".into(), id)),
         })
     }
 }
 
-struct AlwaysFails;
-
-impl JobHandler for AlwaysFails {
-    fn kind(&self) -> &'static str {
-        "test.always_fails"
+fn effect() -> RecordEffect {
+    RecordEffect {
+        value: "done".into(),
     }
+}
 
-    fn run<'a>(&'a self, _ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async {
-            Err(Error::invalid(
-                "remote",
-                "the remote instance answered garbage",
-            ))
-        })
+fn record_effect(hold: HoldFirstAttempt) -> JobRegistry {
+    JobRegistry::new().register_with::<RecordEffect>(hold)
+}
+
+#[derive(Serialize, Deserialize)]
+struct AlwaysFails {}
+
+impl Job for AlwaysFails {
+    const KIND: &'static str = "test.always_fails";
+    type Env = ();
+
+    async fn run(self, _: &JobContext, _: &()) -> Result<Outcome> {
+        Err(Error::invalid(
+            "remote",
+            "the remote instance answered garbage",
+        ))
     }
 }
 
@@ -86,8 +96,8 @@ async fn effects(app: &TestApp, job: &str) -> i64 {
         .unwrap()
 }
 
-async fn app_with(handlers: Vec<Arc<dyn JobHandler>>) -> TestApp {
-    TestApp::spawn_with(test_settings(), handlers).await
+async fn app_with(jobs: JobRegistry) -> TestApp {
+    TestApp::spawn_with(test_settings(), jobs).await
 }
 
 fn now() -> i64 {
@@ -101,15 +111,9 @@ fn queue(app: &TestApp) -> &JobQueue {
 #[tokio::test]
 async fn a_job_whose_worker_was_killed_is_taken_over_and_completes_exactly_once() {
     let hold = Arc::new(Notify::new());
-    let app = app_with(vec![Arc::new(RecordEffect {
-        hold_first_attempt: Some(hold.clone()),
-    })])
-    .await;
+    let app = app_with(record_effect(Some(hold.clone()))).await;
     let q = queue(&app).clone();
-    let job = q
-        .enqueue("test.record_effect", &json!({}), "test")
-        .await
-        .unwrap();
+    let job = effect().enqueue(&q, "test").await.unwrap();
 
     // Worker A claims the job and is killed in the middle of it.
     let a = q.claim("worker-a", now()).await.unwrap().expect("A claims");
@@ -143,19 +147,14 @@ async fn a_job_whose_worker_was_killed_is_taken_over_and_completes_exactly_once(
     let p = q.progress(&job).await.unwrap().unwrap();
     assert_eq!(p.state, JobState::Succeeded);
     assert_eq!(p.percent_complete, 100);
+    app.assert_no_jobs_left().await;
 }
 
 #[tokio::test]
 async fn a_job_whose_worker_died_on_its_last_attempt_is_failed_not_run_again() {
-    let app = app_with(vec![Arc::new(RecordEffect {
-        hold_first_attempt: None,
-    })])
-    .await;
+    let app = app_with(record_effect(None)).await;
     let q = queue(&app).clone();
-    let job = q
-        .enqueue("test.record_effect", &json!({}), "test")
-        .await
-        .unwrap();
+    let job = effect().enqueue(&q, "test").await.unwrap();
 
     // Three workers in a row claim the job and die in it (a poison job that
     // takes the process down): each lease expires with the job still running.
@@ -199,41 +198,30 @@ async fn a_job_whose_worker_died_on_its_last_attempt_is_failed_not_run_again() {
         q.progress(&job).await.unwrap().unwrap().state,
         JobState::Failed
     );
+    app.assert_no_jobs_left().await;
 }
 
 #[tokio::test]
 async fn a_worker_that_lost_its_lease_cannot_complete_the_job_a_second_time() {
-    let app = app_with(vec![Arc::new(RecordEffect {
-        hold_first_attempt: None,
-    })])
-    .await;
+    let app = app_with(record_effect(None)).await;
     let q = queue(&app).clone();
-    let job = q
-        .enqueue("test.record_effect", &json!({}), "test")
-        .await
-        .unwrap();
+    let job = effect().enqueue(&q, "test").await.unwrap();
     let zombie = q.claim("worker-a", now()).await.unwrap().unwrap();
     let taker = q.claim("worker-b", now() + 31_000).await.unwrap().unwrap();
     assert_eq!(q.execute(taker).await, JobState::Succeeded);
     // A comes back from the dead and runs its copy to the end.
     assert_ne!(q.execute(zombie).await, JobState::Succeeded);
     assert_eq!(effects(&app, &job).await, 1, "exactly one completion");
+    app.assert_no_jobs_left().await;
 }
 
 #[tokio::test]
 async fn two_workers_racing_for_jobs_never_run_one_twice() {
-    let app = app_with(vec![Arc::new(RecordEffect {
-        hold_first_attempt: None,
-    })])
-    .await;
+    let app = app_with(record_effect(None)).await;
     let q = queue(&app).clone();
     let mut jobs = Vec::new();
     for _ in 0..6 {
-        jobs.push(
-            q.enqueue("test.record_effect", &json!({}), "test")
-                .await
-                .unwrap(),
-        );
+        jobs.push(effect().enqueue(&q, "test").await.unwrap());
     }
     let mut tasks = Vec::new();
     for w in ["w1", "w2"] {
@@ -262,16 +250,14 @@ async fn two_workers_racing_for_jobs_never_run_one_twice() {
     for job in &jobs {
         assert_eq!(effects(&app, job).await, 1);
     }
+    app.assert_no_jobs_left().await;
 }
 
 #[tokio::test]
 async fn a_failing_job_is_retried_with_backoff_and_then_fails() {
-    let app = app_with(vec![Arc::new(AlwaysFails)]).await;
+    let app = app_with(JobRegistry::new().register::<AlwaysFails>()).await;
     let q = queue(&app).clone();
-    let job = q
-        .enqueue("test.always_fails", &json!({}), "test")
-        .await
-        .unwrap();
+    let job = AlwaysFails {}.enqueue(&q, "test").await.unwrap();
     let mut clock = now();
     for attempt in 1..=3 {
         let ctx = q.claim("w", clock).await.unwrap().expect("due");
@@ -291,19 +277,14 @@ async fn a_failing_job_is_retried_with_backoff_and_then_fails() {
     let p = q.progress(&job).await.unwrap().unwrap();
     assert_eq!(p.state, JobState::Failed);
     assert!(p.error.contains("garbage"), "{}", p.error);
+    app.assert_no_jobs_left().await;
 }
 
 #[tokio::test]
 async fn the_progress_endpoint_follows_a_job_from_pending_to_successful() {
-    let app = app_with(vec![Arc::new(RecordEffect {
-        hold_first_attempt: None,
-    })])
-    .await;
+    let app = app_with(record_effect(None)).await;
     let q = queue(&app).clone();
-    let job = q
-        .enqueue("test.record_effect", &json!({}), "test")
-        .await
-        .unwrap();
+    let job = effect().enqueue(&q, "test").await.unwrap();
     let path = format!("/api/sn_cicd/progress/{job}");
 
     let res = app.get(&path).await;
@@ -336,6 +317,7 @@ async fn the_progress_endpoint_follows_a_job_from_pending_to_successful() {
     let record = app.get(path).await;
     assert_eq!(record.status, StatusCode::OK);
     assert_eq!(record.body["result"]["value"], "done");
+    app.assert_no_jobs_left().await;
 }
 
 #[tokio::test]
@@ -351,15 +333,9 @@ async fn an_unknown_progress_id_is_404() {
 #[tokio::test]
 async fn worker_pools_run_queued_jobs_and_release_leases_on_shutdown() {
     let hold = Arc::new(Notify::new());
-    let app = app_with(vec![Arc::new(RecordEffect {
-        hold_first_attempt: Some(hold.clone()),
-    })])
-    .await;
+    let app = app_with(record_effect(Some(hold.clone()))).await;
     let q = queue(&app).clone();
-    let job = q
-        .enqueue("test.record_effect", &json!({}), "test")
-        .await
-        .unwrap();
+    let job = effect().enqueue(&q, "test").await.unwrap();
     let pool = tollgate::jobs::spawn_workers(&q, 1);
     // Wait (bounded) until the worker is inside the job.
     for _ in 0..500 {
@@ -390,21 +366,12 @@ async fn worker_pools_run_queued_jobs_and_release_leases_on_shutdown() {
 
 #[tokio::test]
 async fn finished_jobs_are_swept_after_their_retention_but_unfinished_ones_stay() {
-    let app = app_with(vec![Arc::new(RecordEffect {
-        hold_first_attempt: None,
-    })])
-    .await;
+    let app = app_with(record_effect(None)).await;
     let q = queue(&app).clone();
-    let done = q
-        .enqueue("test.record_effect", &json!({}), "test")
-        .await
-        .unwrap();
+    let done = effect().enqueue(&q, "test").await.unwrap();
     let ctx = q.claim("w", now()).await.unwrap().unwrap();
     assert_eq!(q.execute(ctx).await, JobState::Succeeded);
-    let waiting = q
-        .enqueue("test.record_effect", &json!({}), "test")
-        .await
-        .unwrap();
+    let waiting = effect().enqueue(&q, "test").await.unwrap();
     assert_eq!(
         q.sweep_finished("2000-01-01 00:00:00").await.unwrap(),
         0,
@@ -418,33 +385,24 @@ async fn finished_jobs_are_swept_after_their_retention_but_unfinished_ones_stay(
     );
 }
 
-struct Panics;
+#[derive(Serialize, Deserialize)]
+struct Panics {}
 
-impl JobHandler for Panics {
-    fn kind(&self) -> &'static str {
-        "test.panics"
-    }
+impl Job for Panics {
+    const KIND: &'static str = "test.panics";
+    type Env = ();
 
-    fn run<'a>(&'a self, _ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async { panic!("a bug in a handler") })
+    async fn run(self, _: &JobContext, _: &()) -> Result<Outcome> {
+        panic!("a bug in a handler")
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handler_that_panics_fails_its_job_and_the_worker_goes_on() {
-    let app = app_with(vec![
-        Arc::new(Panics),
-        Arc::new(RecordEffect {
-            hold_first_attempt: None,
-        }),
-    ])
-    .await;
+    let app = app_with(record_effect(None).register::<Panics>()).await;
     let q = queue(&app).clone();
-    let bad = q.enqueue("test.panics", &json!({}), "test").await.unwrap();
-    let good = q
-        .enqueue("test.record_effect", &json!({}), "test")
-        .await
-        .unwrap();
+    let bad = Panics {}.enqueue(&q, "test").await.unwrap();
+    let good = effect().enqueue(&q, "test").await.unwrap();
     let pool = tollgate::jobs::spawn_workers(&q, 1);
     // Wait (bounded) until both jobs have ended.
     for _ in 0..500 {
@@ -474,4 +432,207 @@ async fn a_handler_that_panics_fails_its_job_and_the_worker_goes_on() {
         JobState::Succeeded,
         "the one worker went on to the next job"
     );
+    app.assert_no_jobs_left().await;
+}
+
+/// Like [`AlwaysFails`], for work whose failure is the answer: one attempt.
+#[derive(Serialize, Deserialize)]
+struct FailsOnce {}
+
+impl Job for FailsOnce {
+    const KIND: &'static str = "test.fails_once";
+    const ATTEMPTS: i64 = 1;
+    type Env = ();
+
+    async fn run(self, _: &JobContext, _: &()) -> Result<Outcome> {
+        Err(Error::conflict("the remote instance is down"))
+    }
+}
+
+#[tokio::test]
+async fn a_job_type_with_one_attempt_fails_at_its_first_failure() {
+    let app = app_with(JobRegistry::new().register::<FailsOnce>()).await;
+    let q = queue(&app).clone();
+    let job = FailsOnce {}.enqueue(&q, "test").await.unwrap();
+    let ran = app.run_jobs().await;
+    assert_eq!(ran.0.len(), 1);
+    assert_eq!(ran.0[0].id, job);
+    assert_eq!(ran.0[0].state, JobState::Failed, "no retry");
+    assert!(ran.0[0].error.contains("down"), "{}", ran.0[0].error);
+    app.assert_no_jobs_left().await;
+}
+
+#[tokio::test]
+async fn a_job_queued_in_a_transaction_exists_only_if_it_commits() {
+    let app = app_with(record_effect(None)).await;
+    let mut tx = app.db.begin().await.unwrap();
+    effect().enqueue_in(&mut tx, "test").await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(app.count("tollgate_job").await, 0);
+
+    let mut tx = app.db.begin().await.unwrap();
+    let job = effect().enqueue_in(&mut tx, "test").await.unwrap();
+    tx.commit().await.unwrap();
+    queue(&app).wake();
+    app.run_jobs().await.assert_all_succeeded();
+    assert_eq!(effects(&app, &job).await, 1);
+    app.assert_no_jobs_left().await;
+}
+
+/// A row whose payload does not fit its kind's type (written by hand, or by
+/// a bug) can never run: it fails at its first attempt with a clear error,
+/// is not retried, and the worker goes on to the next job.
+#[tokio::test]
+async fn a_job_whose_payload_cannot_be_read_fails_at_once_and_the_queue_goes_on() {
+    let app = app_with(record_effect(None)).await;
+    let q = queue(&app).clone();
+    let missing = app
+        .queue_raw_job("test.record_effect", r#"{"other": 1}"#)
+        .await;
+    let wrong_type = app
+        .queue_raw_job("test.record_effect", r#"{"value": 7}"#)
+        .await;
+    let not_json = app.queue_raw_job("test.record_effect", "not json").await;
+    let good = effect().enqueue(&q, "test").await.unwrap();
+
+    let ran = app.run_jobs().await;
+    assert_eq!(ran.0.len(), 4, "each job ran once");
+    for (bad, cause) in [
+        (&missing, "missing field `value`"),
+        (&wrong_type, "invalid type"),
+        (&not_json, "expected"),
+    ] {
+        let p = q.progress(bad).await.unwrap().unwrap();
+        assert_eq!(p.state, JobState::Failed, "{bad}");
+        assert_eq!(p.attempts, 1, "not retried: {}", p.error);
+        assert!(p.error.contains("test.record_effect"), "{}", p.error);
+        assert!(p.error.contains("cannot be read"), "{}", p.error);
+        assert!(p.error.contains(cause), "{}", p.error);
+        assert_eq!(effects(&app, bad).await, 0);
+    }
+    assert_eq!(
+        q.progress(&good).await.unwrap().unwrap().state,
+        JobState::Succeeded
+    );
+    app.assert_no_jobs_left().await;
+
+    // The progress endpoint says why.
+    let res = app.get(&format!("/api/sn_cicd/progress/{missing}")).await;
+    assert_eq!(res.body["result"]["status_label"], "Failed", "{}", res.text);
+    assert!(
+        res.body["result"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `value`"),
+        "{}",
+        res.text
+    );
+}
+
+#[tokio::test]
+async fn assert_no_jobs_left_sees_a_job_never_run() {
+    let app = app_with(record_effect(None)).await;
+    effect().enqueue(queue(&app), "test").await.unwrap();
+    let left = tokio::spawn(async move { app.assert_no_jobs_left().await }).await;
+    let panic = left.expect_err("a pending job is left behind");
+    assert!(panic.is_panic());
+}
+
+/// Every kind this build runs, with the payload an earlier server stored for
+/// it: the kind names and JSON field names are what queued rows hold, so a
+/// job queued before an upgrade still runs after it.
+#[test]
+fn every_kind_reads_and_writes_the_payload_stored_before_typed_jobs() {
+    use tollgate::domain::{cdm, dpr, update_sets};
+
+    fn same<J: Job>(kind: &str, stored: serde_json::Value) {
+        assert_eq!(J::KIND, kind);
+        let job: J =
+            serde_json::from_value(stored.clone()).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert_eq!(serde_json::to_value(&job).unwrap(), stored, "{kind}");
+    }
+
+    same::<dpr::jobs::CreateIncludedVersions>(
+        "dpr.create_included_versions",
+        json!({"release": "r1", "items": [{"product": "p1", "version": "1.1"}], "actor": "admin"}),
+    );
+    same::<dpr::policy_run::RunPolicies>(
+        "dpr.run_policies",
+        json!({"release": "r1", "phase": "ph1", "actor": "admin"}),
+    );
+    same::<dpr::lifecycle::AdvanceTimeline>("dpr.advance_timeline", json!({}));
+    same::<update_sets::jobs::Retrieve>(
+        "cicd.update_set.retrieve",
+        json!({"update_set_id": "s1", "update_source_id": "src1", "auto_preview": true,
+               "cleanup_retrieved": false, "actor": "admin"}),
+    );
+    same::<update_sets::jobs::Preview>(
+        "cicd.update_set.preview",
+        json!({"remote_update_set_id": "r1", "actor": "admin"}),
+    );
+    same::<update_sets::jobs::Commit>(
+        "cicd.update_set.commit",
+        json!({"remote_update_set_id": "r1", "force_commit": false, "actor": "admin"}),
+    );
+    same::<update_sets::jobs::CommitMultiple>(
+        "cicd.update_set.commit_multiple",
+        json!({"remote_update_set_ids": ["r1", "r2"], "force_commit": true, "actor": "admin"}),
+    );
+    same::<update_sets::jobs::BackOut>(
+        "cicd.update_set.back_out",
+        json!({"update_set_id": "u1", "rollback_installs": false, "actor": "admin"}),
+    );
+    same::<cdm::jobs::Commit>(
+        "cdm.commit",
+        json!({"request_id": "q1", "changeset_id": "c1", "actor": "admin"}),
+    );
+    same::<cdm::jobs::Upload>("cdm.upload", json!({"request_id": "q1", "actor": "admin"}));
+    same::<cdm::jobs::Export>("cdm.export", json!({"request_id": "q1", "actor": "admin"}));
+
+    // ...and those are all the kinds the server runs.
+    let mut listed = vec![
+        "dpr.create_included_versions",
+        "dpr.run_policies",
+        "dpr.advance_timeline",
+        "cicd.update_set.retrieve",
+        "cicd.update_set.preview",
+        "cicd.update_set.commit",
+        "cicd.update_set.commit_multiple",
+        "cicd.update_set.back_out",
+        "cdm.commit",
+        "cdm.upload",
+        "cdm.export",
+    ];
+    listed.sort_unstable();
+    assert_eq!(
+        tollgate::app::job_handlers(&test_settings()).kinds(),
+        listed
+    );
+}
+
+/// Defaults an earlier server's reader applied to absent fields still hold.
+#[test]
+fn absent_payload_fields_keep_their_earlier_defaults() {
+    use tollgate::domain::{dpr, update_sets};
+    let back_out: update_sets::jobs::BackOut =
+        serde_json::from_value(json!({"update_set_id": "u1"})).unwrap();
+    assert!(back_out.rollback_installs);
+    assert_eq!(back_out.actor, "system");
+    let retrieve: update_sets::jobs::Retrieve =
+        serde_json::from_value(json!({"update_set_id": "s1", "update_source_id": "x"})).unwrap();
+    assert!(!retrieve.auto_preview && !retrieve.cleanup_retrieved);
+    let run: dpr::policy_run::RunPolicies =
+        serde_json::from_value(json!({"release": "r1", "phase": "p1"})).unwrap();
+    assert_eq!(run.actor, "system");
+}
+
+#[tokio::test]
+async fn a_timeline_pass_queued_by_an_earlier_server_runs() {
+    let app = TestApp::spawn().await;
+    let id = app.queue_raw_job("dpr.advance_timeline", "{}").await;
+    let ran = app.run_jobs().await;
+    ran.assert_all_succeeded();
+    assert_eq!(ran.0.len(), 1);
+    assert_eq!(ran.0[0].id, id);
+    app.assert_no_jobs_left().await;
 }

@@ -4,7 +4,6 @@
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 use tollgate::demo;
-use tollgate::jobs::JobState;
 
 use crate::helpers::*;
 
@@ -36,18 +35,6 @@ fn run_path(release: &str) -> String {
 
 fn status_path(release: &str) -> String {
     format!("/api/sn_dpr/digital_product_release/releases/{release}/policies/status")
-}
-
-async fn run_jobs(app: &TestApp) {
-    while let Some(job) = app
-        .state
-        .jobs
-        .claim("test-worker", chrono::Utc::now().timestamp_millis())
-        .await
-        .unwrap()
-    {
-        assert_eq!(app.state.jobs.execute(job).await, JobState::Succeeded);
-    }
 }
 
 async fn policy_on_plan(app: &TestApp, name: &str, rego: &str) -> String {
@@ -193,7 +180,8 @@ async fn a_run_evaluates_every_policy_for_every_product_and_gates_the_phase() {
             .all(|d| d["status"] == "not_run"),
         "scheduled, not run yet"
     );
-    run_jobs(&app).await;
+    app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
 
     let status = app.get(&status_path(&release)).await;
     let all = details(&status.body);
@@ -232,7 +220,8 @@ async fn a_run_evaluates_every_policy_for_every_product_and_gates_the_phase() {
             .status,
         StatusCode::CREATED
     );
-    run_jobs(&app).await;
+    app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     let status = app.get(&status_path(&release)).await;
     assert_eq!(
         status.body["result"]["overallSummary"]["compliant"], true,
@@ -270,7 +259,8 @@ async fn a_policy_that_fails_at_run_time_is_recorded_non_compliant_with_the_erro
         app.post(&run_path(&release), json!({})).await.status,
         StatusCode::CREATED
     );
-    run_jobs(&app).await;
+    app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     let status = app.get(&status_path(&release)).await;
     for d in details(&status.body) {
         assert_eq!(d["status"], "non_compliant");
@@ -330,7 +320,8 @@ async fn run_one_policy(app: &TestApp, name: &str, rego: &str) -> Vec<Value> {
         app.post(&run_path(&release), json!({})).await.status,
         StatusCode::CREATED
     );
-    run_jobs(app).await;
+    app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     let status = app.get(&status_path(&release)).await;
     let details = details(&status.body);
     assert!(!details.is_empty(), "{}", status.text);

@@ -4,7 +4,6 @@
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 use tollgate::demo;
-use tollgate::jobs::JobState;
 
 use crate::helpers::*;
 
@@ -30,18 +29,6 @@ async fn children(app: &TestApp, primary: &str) -> Vec<Value> {
         .get(&format!("/api/now/table/sn_dpr_model_release?sysparm_query=primary_release={primary}^ORDERBYname"))
         .await;
     res.body["result"].as_array().unwrap().clone()
-}
-
-async fn run_jobs(app: &TestApp) {
-    while let Some(job) = app
-        .state
-        .jobs
-        .claim("test-worker", chrono::Utc::now().timestamp_millis())
-        .await
-        .unwrap()
-    {
-        assert_eq!(app.state.jobs.execute(job).await, JobState::Succeeded);
-    }
 }
 
 fn example_with_included_versions() -> Value {
@@ -102,7 +89,8 @@ async fn the_documented_primary_release_example_creates_versions_and_child_relea
         .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.text);
     assert_eq!(p.body["result"]["state"], "pending");
-    run_jobs(&app).await;
+    app.run_jobs().await.assert_all_succeeded();
+    app.assert_no_jobs_left().await;
     let p = app
         .get(&format!("/api/now/table/sys_progress_worker/{progress}"))
         .await;
@@ -117,6 +105,34 @@ async fn the_documented_primary_release_example_creates_versions_and_child_relea
     assert!(products.contains(&demo::PRODUCT_IDENTITY));
     assert!(products.contains(&demo::PRODUCT_NOTIFICATIONS));
     assert!(kids.iter().all(|k| k["state"] == "in_progress"));
+}
+
+/// A job row stored by an earlier server, in the JSON it wrote, runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn included_versions_queued_by_an_earlier_server_are_created() {
+    let app = TestApp::spawn_demo().await;
+    let mut body = example_with_included_versions();
+    let auto = body
+        .as_object_mut()
+        .unwrap()
+        .remove("autoCreateIncludedVersions")
+        .unwrap();
+    let res = app.post(RELEASE, body).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let id = res.body["result"]["releaseId"].as_str().unwrap().to_owned();
+    assert_eq!(children(&app, &id).await.len(), 1);
+    app.assert_no_jobs_left().await;
+
+    let payload = json!({"release": id, "items": auto, "actor": "admin"}).to_string();
+    app.queue_raw_job("dpr.create_included_versions", &payload)
+        .await;
+    app.run_jobs().await.assert_all_succeeded();
+    let kids = children(&app, &id).await;
+    assert_eq!(kids.len(), 2);
+    assert!(kids
+        .iter()
+        .any(|k| k["product"]["value"] == auto[0]["product"]));
+    app.assert_no_jobs_left().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

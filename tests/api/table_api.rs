@@ -764,7 +764,7 @@ async fn reference_fields_render_as_link_and_value_and_the_link_resolves() {
             public_url: Some("https://tollgate.example.com/".into()),
             ..crate::helpers::test_settings()
         },
-        Vec::new(),
+        tollgate::jobs::JobRegistry::new(),
     )
     .await;
     let res = public

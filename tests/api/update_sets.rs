@@ -24,7 +24,6 @@ use tollgate::demo::update_sets::{
 use tollgate::domain::update_sets::jobs as us_jobs;
 use tollgate::domain::update_sets::remote::RemotePolicy;
 use tollgate::identity::roles::CICD_AUTOMATION;
-use tollgate::jobs::JobHandler;
 use tollgate::storage::Value as DbValue;
 
 use crate::helpers::*;
@@ -57,19 +56,6 @@ async fn spawn() -> TestApp {
 
 async fn spawn_demo() -> TestApp {
     TestApp::spawn_demo_with_settings(loopback_settings()).await
-}
-
-/// Runs every due job to its end, as a worker would.
-async fn run_jobs(app: &TestApp) {
-    while let Some(job) = app
-        .state
-        .jobs
-        .claim("test", chrono::Utc::now().timestamp_millis())
-        .await
-        .unwrap()
-    {
-        app.state.jobs.execute(job).await;
-    }
 }
 
 /// The `result` of `GET /api/sn_cicd/progress/{id}`.
@@ -114,7 +100,9 @@ fn pending(res: &TestResponse) -> String {
 /// Runs the jobs an asynchronous call queued; returns its final progress.
 async fn finish(app: &TestApp, res: &TestResponse) -> Value {
     let id = pending(res);
-    run_jobs(app).await;
+    app.run_jobs().await;
+    // Each operation runs once: run or not, nothing waits for a retry.
+    app.assert_no_jobs_left().await;
     progress(app, &id).await
 }
 
@@ -1206,7 +1194,7 @@ async fn the_versioned_urls_answer_like_the_default_ones() {
     )
     .await;
     let id = pending(&res);
-    run_jobs(&app).await;
+    app.run_jobs().await;
     let res = app.get(&format!("/api/sn_cicd/v1/progress/{id}")).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     assert_successful(&res.body["result"]);
@@ -1254,7 +1242,7 @@ async fn xml_is_answered_when_asked_for_and_progress_reads_as_xml() {
         .expect("progress id")
         .to_owned();
     assert!(xml_text(progress_xml, "url").unwrap().ends_with(&id));
-    run_jobs(&app).await;
+    app.run_jobs().await;
     let res = xml_call(&app, "GET", &format!("/api/sn_cicd/progress/{id}"), None).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     assert_eq!(xml_text(&res.text, "status"), Some("2"), "{}", res.text);
@@ -1314,7 +1302,7 @@ async fn an_xml_request_body_is_read_like_json() {
     let id = xml_text(xml_text(&res.text, "progress").unwrap(), "id")
         .unwrap()
         .to_owned();
-    run_jobs(&app).await;
+    app.run_jobs().await;
     assert_successful(&progress(&app, &id).await);
     assert_eq!(remote_state(&app, FIRST_OF_MULTIPLE).await, "committed");
 
@@ -2100,22 +2088,13 @@ async fn a_remote_that_refuses_the_credentials_fails_the_retrieval_with_its_stat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_that_does_not_answer_in_time_fails_the_retrieval() {
-    let handlers: Vec<Arc<dyn JobHandler>> = tollgate::app::job_handlers(&loopback_settings())
-        .into_iter()
-        .map(|h| -> Arc<dyn JobHandler> {
-            if h.kind() == us_jobs::RETRIEVE {
-                Arc::new(us_jobs::Retrieve {
-                    policy: RemotePolicy {
-                        request_timeout: Duration::from_millis(300),
-                        ..RemotePolicy::from_settings(&loopback_settings())
-                    },
-                })
-            } else {
-                h
-            }
-        })
-        .collect();
-    let app = TestApp::spawn_demo_with(loopback_settings(), handlers).await;
+    let jobs = tollgate::app::job_handlers(&loopback_settings()).replace_with::<us_jobs::Retrieve>(
+        RemotePolicy {
+            request_timeout: Duration::from_millis(300),
+            ..RemotePolicy::from_settings(&loopback_settings())
+        },
+    );
+    let app = TestApp::spawn_demo_with(loopback_settings(), jobs).await;
     let addr = silent_server().await;
     let started = std::time::Instant::now();
     let error = failed_retrieval(&app, &format!("http://{addr}"), BASELINE_SET).await;

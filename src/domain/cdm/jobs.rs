@@ -3,42 +3,45 @@
 //! is recorded on the request, which the status endpoints read; the job
 //! itself only fails when the server could not record it.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value as Json};
 
 use super::commit::{self, finish_request};
 use super::upload::{self, Options, Target};
 use super::{changesets, export, snapshots};
-use crate::error::Result;
-use crate::jobs::{BoxFuture, JobContext, JobHandler, Outcome};
-use crate::storage::{Row, Tx};
+use crate::error::{Error, ErrorKind, Result};
+use crate::jobs::{Job, JobContext, Outcome};
+use crate::storage::{Row, Tx, Value};
 
-pub const COMMIT: &str = "cdm.commit";
-pub const UPLOAD: &str = "cdm.upload";
-pub const EXPORT: &str = "cdm.export";
+/// A CDM request run as a job: its work, and how its failure is recorded on
+/// the request.
+trait Request: Sync {
+    fn request_id(&self) -> &str;
+    /// The work, in the job's transaction; returns the job's message.
+    async fn work(&self, tx: &mut Tx) -> Result<String>;
+    /// Records on the request that `work` failed for its content.
+    async fn record_failure(&self, tx: &mut Tx, error: Error) -> Result<()>;
+}
 
-/// Runs `work` in a transaction; when it fails for its content, the
-/// transaction is dropped and `on_failure` records the error in a fresh one.
-async fn run_request<'a, W, F>(ctx: &'a JobContext, work: W, on_failure: F) -> Result<Outcome>
-where
-    W: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<String>>,
-    F: for<'t> FnOnce(&'t mut Tx, crate::error::Error) -> BoxFuture<'t, Result<()>>,
-{
+/// Runs the request's work in a transaction; when it fails for its content,
+/// the transaction is dropped and the failure recorded in a fresh one.
+async fn run_request(ctx: &JobContext, request: &impl Request) -> Result<Outcome> {
     let mut tx = ctx.begin().await?;
-    match work(&mut tx).await {
+    match request.work(&mut tx).await {
         Ok(message) => Ok(Outcome {
             tx,
             message,
             result: Some((
                 "sn_cdm_request_queue".into(),
-                ctx.payload_str("request_id").to_owned(),
+                request.request_id().to_owned(),
             )),
         }),
-        Err(error) if error.kind == crate::error::ErrorKind::Internal => Err(error),
+        Err(error) if error.kind == ErrorKind::Internal => Err(error),
         Err(error) => {
             tx.rollback().await?;
             let mut tx = ctx.begin().await?;
             let message = error.message.clone();
-            on_failure(&mut tx, error).await?;
+            request.record_failure(&mut tx, error).await?;
             Ok(Outcome {
                 tx,
                 message,
@@ -48,30 +51,34 @@ where
     }
 }
 
-pub struct Commit;
+/// Commits a changeset for its commit request.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Commit {
+    pub request_id: String,
+    pub changeset_id: String,
+    pub actor: String,
+}
 
-impl JobHandler for Commit {
-    fn kind(&self) -> &'static str {
-        COMMIT
+impl Request for Commit {
+    fn request_id(&self) -> &str {
+        &self.request_id
     }
 
-    fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async move {
-            let request = ctx.payload_str("request_id").to_owned();
-            let changeset = ctx.payload_str("changeset_id").to_owned();
-            let actor = ctx.payload_str("actor").to_owned();
-            let (r1, c1, a1) = (request.clone(), changeset.clone(), actor.clone());
-            run_request(
-                ctx,
-                move |tx| Box::pin(async move { commit::run_request(tx, &r1, &c1, &a1).await }),
-                move |tx, error| {
-                    Box::pin(async move {
-                        commit::record_failure(tx, &request, &changeset, &error).await
-                    })
-                },
-            )
-            .await
-        })
+    async fn work(&self, tx: &mut Tx) -> Result<String> {
+        commit::run_request(tx, &self.request_id, &self.changeset_id, &self.actor).await
+    }
+
+    async fn record_failure(&self, tx: &mut Tx, error: Error) -> Result<()> {
+        commit::record_failure(tx, &self.request_id, &self.changeset_id, &error).await
+    }
+}
+
+impl Job for Commit {
+    const KIND: &'static str = "cdm.commit";
+    type Env = ();
+
+    async fn run(self, ctx: &JobContext, _: &()) -> Result<Outcome> {
+        run_request(ctx, &self).await
     }
 }
 
@@ -88,39 +95,48 @@ pub struct UploadRequest {
     pub publish_option: String,
 }
 
-pub struct Upload;
+/// Runs an upload request (its parameters and document are stored on the
+/// request).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Upload {
+    pub request_id: String,
+    pub actor: String,
+}
 
-impl JobHandler for Upload {
-    fn kind(&self) -> &'static str {
-        UPLOAD
+impl Request for Upload {
+    fn request_id(&self) -> &str {
+        &self.request_id
     }
 
-    fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async move {
-            let request_id = ctx.payload_str("request_id").to_owned();
-            let actor = ctx.payload_str("actor").to_owned();
-            let (r1, a1) = (request_id.clone(), actor.clone());
-            run_request(
-                ctx,
-                move |tx| Box::pin(async move { upload_request(tx, &r1, &a1).await }),
-                move |tx, error| {
-                    Box::pin(async move {
-                        finish_request(tx, &request_id, Ok(Json::String(format!(
-                            "Error encountered during execution of request.\n{}",
-                            error.message
-                        ))))
-                        .await?;
-                        tx.execute(
-                            "UPDATE sn_cdm_request_queue SET state = 'error', errors = $1 WHERE sys_id = $2",
-                            &[crate::storage::Value::Text(error.message.clone()), crate::storage::Value::from(&request_id)],
-                        )
-                        .await?;
-                        Ok(())
-                    })
-                },
-            )
-            .await
-        })
+    async fn work(&self, tx: &mut Tx) -> Result<String> {
+        upload_request(tx, &self.request_id, &self.actor).await
+    }
+
+    async fn record_failure(&self, tx: &mut Tx, error: Error) -> Result<()> {
+        finish_request(
+            tx,
+            &self.request_id,
+            Ok(Json::String(format!(
+                "Error encountered during execution of request.\n{}",
+                error.message
+            ))),
+        )
+        .await?;
+        tx.execute(
+            "UPDATE sn_cdm_request_queue SET state = 'error', errors = $1 WHERE sys_id = $2",
+            &[Value::Text(error.message), Value::from(&self.request_id)],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl Job for Upload {
+    const KIND: &'static str = "cdm.upload";
+    type Env = ();
+
+    async fn run(self, ctx: &JobContext, _: &()) -> Result<Outcome> {
+        run_request(ctx, &self).await
     }
 }
 
@@ -229,28 +245,34 @@ pub struct ExportRequest {
     pub restrict_export: bool,
 }
 
-pub struct Export;
+/// Runs an export request (its parameters are stored on the request).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Export {
+    pub request_id: String,
+    /// Who asked; kept in the payload as queued rows have it.
+    pub actor: String,
+}
 
-impl JobHandler for Export {
-    fn kind(&self) -> &'static str {
-        EXPORT
+impl Request for Export {
+    fn request_id(&self) -> &str {
+        &self.request_id
     }
 
-    fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async move {
-            let request_id = ctx.payload_str("request_id").to_owned();
-            let r1 = request_id.clone();
-            run_request(
-                ctx,
-                move |tx| Box::pin(async move { export_request(tx, &r1).await }),
-                move |tx, error| {
-                    Box::pin(
-                        async move { finish_request(tx, &request_id, Err(error.message)).await },
-                    )
-                },
-            )
-            .await
-        })
+    async fn work(&self, tx: &mut Tx) -> Result<String> {
+        export_request(tx, &self.request_id).await
+    }
+
+    async fn record_failure(&self, tx: &mut Tx, error: Error) -> Result<()> {
+        finish_request(tx, &self.request_id, Err(error.message)).await
+    }
+}
+
+impl Job for Export {
+    const KIND: &'static str = "cdm.export";
+    type Env = ();
+
+    async fn run(self, ctx: &JobContext, _: &()) -> Result<Outcome> {
+        run_request(ctx, &self).await
     }
 }
 

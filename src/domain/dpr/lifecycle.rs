@@ -4,7 +4,7 @@
 //!   and completes when its release's related tasks are done and its policies
 //!   compliant; the next phase then waits to be started.
 //! - **Timeline-oriented** releases: phases follow their planned dates. A
-//!   scheduled job ([`ADVANCE_TIMELINE`]) starts Pending releases on their
+//!   scheduled job ([`AdvanceTimeline`]) starts Pending releases on their
 //!   planned start, restarts Restarting ones, and completes a phase whose
 //!   planned end has passed once its policies are compliant (the next phase
 //!   starts with it). A phase held by a non-compliant policy stays open.
@@ -15,18 +15,15 @@
 //! Only one phase of a release is In Progress at a time.
 
 use chrono::Utc;
-use serde_json::json;
 
 use super::super::records::update_values;
 use super::phases::{complete_phase_in, invalid_release};
 use super::releases::state;
 use crate::error::{Error, Result};
-use crate::jobs::{BoxFuture, JobContext, JobHandler, JobQueue, Outcome};
+use crate::jobs::{Job, JobContext, JobQueue, Outcome};
 use crate::registry::table;
 use crate::storage::{Db, Row, Tx, Value};
 use crate::time::format_date_time;
-
-pub const ADVANCE_TIMELINE: &str = "dpr.advance_timeline";
 
 fn tables() -> Result<(
     &'static crate::registry::Table,
@@ -239,27 +236,26 @@ pub async fn advance_timeline(tx: &mut Tx, now: &str, actor: &str) -> Result<Adv
     Ok(out)
 }
 
-/// The scheduled pass, run through the job queue.
-pub struct AdvanceTimeline;
+/// The scheduled pass, run through the job queue. It has no parameters
+/// (stored as `{}`).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct AdvanceTimeline {}
 
-impl JobHandler for AdvanceTimeline {
-    fn kind(&self) -> &'static str {
-        ADVANCE_TIMELINE
-    }
+impl Job for AdvanceTimeline {
+    const KIND: &'static str = "dpr.advance_timeline";
+    type Env = ();
 
-    fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async move {
-            let mut tx = ctx.begin().await?;
-            let now = format_date_time(Utc::now());
-            let done = advance_timeline(&mut tx, &now, "system").await?;
-            Ok(Outcome {
-                tx,
-                message: format!(
-                    "Timeline: {} started, {} phases completed, {} held by policies",
-                    done.started, done.completed, done.held
-                ),
-                result: None,
-            })
+    async fn run(self, ctx: &JobContext, _: &()) -> Result<Outcome> {
+        let mut tx = ctx.begin().await?;
+        let now = format_date_time(Utc::now());
+        let done = advance_timeline(&mut tx, &now, "system").await?;
+        Ok(Outcome {
+            tx,
+            message: format!(
+                "Timeline: {} started, {} phases completed, {} held by policies",
+                done.started, done.completed, done.held
+            ),
+            result: None,
         })
     }
 }
@@ -272,13 +268,11 @@ pub async fn schedule_timeline_pass(jobs: &JobQueue) -> Result<Option<String>> {
         .db()
         .fetch_optional(
             "SELECT id FROM tollgate_job WHERE kind = $1 AND state IN ('pending', 'running') LIMIT 1",
-            &[Value::from(ADVANCE_TIMELINE)],
+            &[Value::from(AdvanceTimeline::KIND)],
         )
         .await?;
     if busy.is_some() {
         return Ok(None);
     }
-    Ok(Some(
-        jobs.enqueue(ADVANCE_TIMELINE, &json!({}), "system").await?,
-    ))
+    Ok(Some(AdvanceTimeline {}.enqueue(jobs, "system").await?))
 }

@@ -9,19 +9,21 @@ use super::phases::{
 };
 use crate::error::{Error, Result};
 use crate::ids::new_sys_id;
-use crate::jobs::{BoxFuture, JobContext, JobHandler, JobQueue, Outcome};
+use crate::jobs::{Job, JobContext, JobQueue, Outcome};
 use crate::policy::Verdict;
 use crate::storage::{Db, Row, Value};
 use crate::time::now_string;
-
-pub const RUN_POLICIES: &str = "dpr.run_policies";
 
 /// Schedules a run for the release's current phase; the release and the
 /// phase must be In Progress. Returns the job id.
 pub async fn schedule(db: &Db, jobs: &JobQueue, release_id: &str, actor: &str) -> Result<String> {
     let (_, phase) = release_in_progress(db, release_id).await?;
-    let payload = json!({"release": release_id, "phase": phase.string("sys_id"), "actor": actor});
-    jobs.enqueue(RUN_POLICIES, &payload, actor).await
+    let job = RunPolicies {
+        release: release_id.to_owned(),
+        phase: phase.string("sys_id"),
+        actor: actor.to_owned(),
+    };
+    job.enqueue(jobs, actor).await
 }
 
 fn nullable(row: &Row, name: &str) -> Json {
@@ -141,104 +143,106 @@ async fn evaluate_all(
 }
 
 /// Runs the policies of one release phase.
-pub struct RunPolicies;
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct RunPolicies {
+    pub release: String,
+    pub phase: String,
+    #[serde(default = "crate::jobs::system")]
+    pub actor: String,
+}
 
-impl JobHandler for RunPolicies {
-    fn kind(&self) -> &'static str {
-        RUN_POLICIES
-    }
+impl Job for RunPolicies {
+    const KIND: &'static str = "dpr.run_policies";
+    type Env = ();
 
-    fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async move {
-            let release_id = ctx.payload["release"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let phase_id = ctx.payload["phase"].as_str().unwrap_or_default().to_owned();
-            let actor = ctx.payload["actor"].as_str().unwrap_or("system").to_owned();
-            let db = ctx.db();
-            let template_phase = db
+    async fn run(self, ctx: &JobContext, _: &()) -> Result<Outcome> {
+        let RunPolicies {
+            release: release_id,
+            phase: phase_id,
+            actor,
+        } = self;
+        let db = ctx.db();
+        let template_phase = db
+            .fetch_optional(
+                "SELECT template_phase FROM sn_dpr_model_release_phase WHERE sys_id = $1",
+                &[Value::from(&phase_id)],
+            )
+            .await?
+            .and_then(|r| r.text("template_phase"));
+        let products = release_products(db, &release_id).await?;
+        let policies = phase_policies(db, template_phase.as_deref()).await?;
+        ctx.progress(
+            10,
+            &format!(
+                "Evaluating {} policies for {} products",
+                policies.len(),
+                products.len()
+            ),
+        )
+        .await?;
+        let (release, phase, enhancements, tasks, key_dates) =
+            shared_input(db, &release_id, &phase_id).await?;
+        let base = json!({"release": release, "phase": phase, "enhancements": enhancements, "tasks": tasks, "key_dates": key_dates});
+        let mut per_product = Vec::with_capacity(products.len());
+        for p in products {
+            let class = db
                 .fetch_optional(
-                    "SELECT template_phase FROM sn_dpr_model_release_phase WHERE sys_id = $1",
-                    &[Value::from(&phase_id)],
+                    "SELECT sys_class_name FROM cmdb_model WHERE sys_id = $1",
+                    &[Value::from(&p.product)],
                 )
                 .await?
-                .and_then(|r| r.text("template_phase"));
-            let products = release_products(db, &release_id).await?;
-            let policies = phase_policies(db, template_phase.as_deref()).await?;
-            ctx.progress(
-                10,
-                &format!(
-                    "Evaluating {} policies for {} products",
-                    policies.len(),
-                    products.len()
-                ),
+                .map(|r| r.string("sys_class_name"))
+                .unwrap_or_default();
+            let version = match &p.version {
+                Some(v) => json!({"sys_id": v, "name": p.version_name}),
+                None => Json::Null,
+            };
+            let doc = json!({"product": {"sys_id": p.product, "name": p.product_name, "class": class}, "version": version});
+            per_product.push((p, class, doc));
+        }
+        let verdicts = evaluate_all(&per_product, &policies, &base).await;
+        ctx.progress(80, "Recording results").await?;
+        let now = now_string();
+        let mut tx = ctx.begin().await?;
+        for (product, policy, verdict) in &verdicts {
+            let status = if verdict.compliant {
+                "compliant"
+            } else {
+                "non_compliant"
+            };
+            tx.execute(
+                "INSERT INTO sn_dpr_model_policy_execution (sys_id, sys_created_on, sys_created_by, sys_updated_on, \
+                 sys_updated_by, sys_mod_count, \"release\", release_phase, product, version, policy, status, reason, output, last_run_at) \
+                 VALUES ($1, $2, $3, $2, $3, 0, $4, $5, $6, \
+                    (SELECT version FROM sn_dpr_model_release WHERE (sys_id = $4 OR primary_release = $4) AND product = $6 LIMIT 1), \
+                    $7, $8, $9, $10, $2) \
+                 ON CONFLICT (release_phase, product, policy) DO UPDATE SET status = $8, reason = $9, output = $10, \
+                    last_run_at = $2, sys_updated_on = $2, sys_updated_by = $3, \
+                    sys_mod_count = sn_dpr_model_policy_execution.sys_mod_count + 1",
+                &[
+                    Value::Text(new_sys_id()),
+                    Value::Text(now.clone()),
+                    Value::from(&actor),
+                    Value::from(&release_id),
+                    Value::from(&phase_id),
+                    Value::from(product),
+                    Value::from(policy),
+                    Value::from(status),
+                    Value::from(&verdict.reason),
+                    Value::from(&verdict.output),
+                ],
             )
             .await?;
-            let (release, phase, enhancements, tasks, key_dates) =
-                shared_input(db, &release_id, &phase_id).await?;
-            let base = json!({"release": release, "phase": phase, "enhancements": enhancements, "tasks": tasks, "key_dates": key_dates});
-            let mut per_product = Vec::with_capacity(products.len());
-            for p in products {
-                let class = db
-                    .fetch_optional(
-                        "SELECT sys_class_name FROM cmdb_model WHERE sys_id = $1",
-                        &[Value::from(&p.product)],
-                    )
-                    .await?
-                    .map(|r| r.string("sys_class_name"))
-                    .unwrap_or_default();
-                let version = match &p.version {
-                    Some(v) => json!({"sys_id": v, "name": p.version_name}),
-                    None => Json::Null,
-                };
-                let doc = json!({"product": {"sys_id": p.product, "name": p.product_name, "class": class}, "version": version});
-                per_product.push((p, class, doc));
-            }
-            let verdicts = evaluate_all(&per_product, &policies, &base).await;
-            ctx.progress(80, "Recording results").await?;
-            let now = now_string();
-            let mut tx = ctx.begin().await?;
-            for (product, policy, verdict) in &verdicts {
-                let status = if verdict.compliant {
-                    "compliant"
-                } else {
-                    "non_compliant"
-                };
-                tx.execute(
-                    "INSERT INTO sn_dpr_model_policy_execution (sys_id, sys_created_on, sys_created_by, sys_updated_on, \
-                     sys_updated_by, sys_mod_count, \"release\", release_phase, product, version, policy, status, reason, output, last_run_at) \
-                     VALUES ($1, $2, $3, $2, $3, 0, $4, $5, $6, \
-                        (SELECT version FROM sn_dpr_model_release WHERE (sys_id = $4 OR primary_release = $4) AND product = $6 LIMIT 1), \
-                        $7, $8, $9, $10, $2) \
-                     ON CONFLICT (release_phase, product, policy) DO UPDATE SET status = $8, reason = $9, output = $10, \
-                        last_run_at = $2, sys_updated_on = $2, sys_updated_by = $3, \
-                        sys_mod_count = sn_dpr_model_policy_execution.sys_mod_count + 1",
-                    &[
-                        Value::Text(new_sys_id()),
-                        Value::Text(now.clone()),
-                        Value::from(&actor),
-                        Value::from(&release_id),
-                        Value::from(&phase_id),
-                        Value::from(product),
-                        Value::from(policy),
-                        Value::from(status),
-                        Value::from(&verdict.reason),
-                        Value::from(&verdict.output),
-                    ],
-                )
-                .await?;
-            }
-            let compliant = verdicts.iter().filter(|(_, _, v)| v.compliant).count();
-            Ok(Outcome {
-                tx,
-                message: format!(
-                    "{} policy evaluations: {compliant} compliant, {} non-compliant",
-                    verdicts.len(),
-                    verdicts.len() - compliant
-                ),
-                result: Some(("sn_dpr_model_release".into(), release_id)),
-            })
+        }
+        let compliant = verdicts.iter().filter(|(_, _, v)| v.compliant).count();
+        Ok(Outcome {
+            tx,
+            message: format!(
+                "{} policy evaluations: {compliant} compliant, {} non-compliant",
+                verdicts.len(),
+                verdicts.len() - compliant
+            ),
+            result: Some(("sn_dpr_model_release".into(), release_id)),
         })
     }
 }

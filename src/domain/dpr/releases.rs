@@ -2,18 +2,14 @@
 //! their phases from the template, and starting them.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
-use serde_json::json;
 
 use super::super::records::{exists, get, insert_values, update_values};
+use super::jobs::CreateIncludedVersions;
 use crate::error::{Error, ErrorKind, Result};
-use crate::jobs::JobQueue;
+use crate::jobs::{Job, JobQueue};
 use crate::registry::table;
 use crate::storage::{Db, Row, Tx, Value};
 use crate::time::DATE_TIME_FORMAT;
-
-/// The job kind that creates the versions and child releases of
-/// `autoCreateIncludedVersions`.
-pub const CREATE_INCLUDED_VERSIONS: &str = "dpr.create_included_versions";
 
 /// Release states, as stored.
 pub mod state {
@@ -27,9 +23,11 @@ pub mod state {
 }
 
 /// A version to create and release as a child of the primary release.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct IncludedVersion {
+    #[serde(default)]
     pub product: String,
+    #[serde(default)]
     pub version: String,
 }
 
@@ -238,16 +236,12 @@ pub async fn create(db: &Db, jobs: &JobQueue, req: NewRelease, actor: &str) -> R
     let progress_id = if req.auto_create_included.is_empty() {
         None
     } else {
-        let items: Vec<_> = req
-            .auto_create_included
-            .iter()
-            .map(|i| json!({"product": i.product, "version": i.version}))
-            .collect();
-        let payload = json!({"release": release_id, "items": items, "actor": actor});
-        Some(
-            jobs.enqueue_in(&mut tx, CREATE_INCLUDED_VERSIONS, &payload, actor)
-                .await?,
-        )
+        let job = CreateIncludedVersions {
+            release: release_id.clone(),
+            items: req.auto_create_included.clone(),
+            actor: actor.to_owned(),
+        };
+        Some(job.enqueue_in(&mut tx, actor).await?)
     };
     tx.commit().await?;
     if progress_id.is_some() {

@@ -21,6 +21,7 @@ use crate::error::Result;
 use crate::http::extract::{read_body, Authenticated, Authorized, QueryParams};
 use crate::http::{base_url, PathParams};
 use crate::identity::roles;
+use crate::jobs::Job;
 use crate::storage::Value;
 
 /// Which upload endpoint was called.
@@ -134,15 +135,11 @@ async fn upload(
         &actor,
     )
     .await?;
-    state
-        .jobs
-        .enqueue_in(
-            &mut tx,
-            jobs::UPLOAD,
-            &json!({"request_id": request, "actor": actor}),
-            &actor,
-        )
-        .await?;
+    let job = jobs::Upload {
+        request_id: request.clone(),
+        actor: actor.clone(),
+    };
+    job.enqueue_in(&mut tx, &actor).await?;
     tx.commit().await?;
     state.jobs.wake();
     Ok(result(json!({ "upload_id": request })))
@@ -480,15 +477,11 @@ pub async fn create_export(
         &[Value::from(d.string("sys_id")), Value::from(&request)],
     )
     .await?;
-    state
-        .jobs
-        .enqueue_in(
-            &mut tx,
-            jobs::EXPORT,
-            &json!({"request_id": request, "actor": actor}),
-            &actor,
-        )
-        .await?;
+    let job = jobs::Export {
+        request_id: request.clone(),
+        actor: actor.clone(),
+    };
+    job.enqueue_in(&mut tx, &actor).await?;
     tx.commit().await?;
     state.jobs.wake();
     Ok(result(json!({ "export_id": request })))

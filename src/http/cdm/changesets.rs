@@ -17,6 +17,7 @@ use crate::domain::cdm::{commit, jobs, node_type, request_error, snapshots, MASK
 use crate::error::Result;
 use crate::http::extract::{Authorized, QueryParams};
 use crate::http::{base_url, PathParams};
+use crate::jobs::Job;
 use crate::storage::{Executor, Record, Row, Tx, Value};
 
 /// `DELETE /api/sn_cdm/changesets?changesetNumber=`
@@ -87,7 +88,6 @@ pub async fn create(
 }
 
 async fn queue_commit(
-    state: &AppState,
     tx: &mut Tx,
     changeset: &Row,
     q: &Query<'_>,
@@ -98,15 +98,12 @@ async fn queue_commit(
         .opt("publishOption")
         .unwrap_or_else(|| "publish_none".into());
     let request = commit::ask(tx, changeset, auto_validate, &publish, actor).await?;
-    state
-        .jobs
-        .enqueue_in(
-            tx,
-            jobs::COMMIT,
-            &json!({"request_id": request, "changeset_id": changeset.string("sys_id"), "actor": actor}),
-            actor,
-        )
-        .await?;
+    let job = jobs::Commit {
+        request_id: request.clone(),
+        changeset_id: changeset.string("sys_id"),
+        actor: actor.to_owned(),
+    };
+    job.enqueue_in(tx, actor).await?;
     Ok(result(json!({ "commit_id": request })))
 }
 
@@ -122,14 +119,7 @@ pub async fn commit_by_id(
     let changeset = changesets::by_id(&mut tx, id)
         .await?
         .ok_or_else(|| request_error("commit", format!("Changeset '{id}' does not exist")))?;
-    let response = queue_commit(
-        &state,
-        &mut tx,
-        &changeset,
-        &Query(&q),
-        &auth.caller.user_name,
-    )
-    .await?;
+    let response = queue_commit(&mut tx, &changeset, &Query(&q), &auth.caller.user_name).await?;
     tx.commit().await?;
     state.jobs.wake();
     Ok(response)
@@ -145,8 +135,7 @@ pub async fn commit_by_number(
     let number = query.required("changesetNumber")?;
     let mut tx = state.db.begin().await?;
     let changeset = changesets::require(&mut tx, &number, "commit").await?;
-    let response =
-        queue_commit(&state, &mut tx, &changeset, &query, &auth.caller.user_name).await?;
+    let response = queue_commit(&mut tx, &changeset, &query, &auth.caller.user_name).await?;
     tx.commit().await?;
     state.jobs.wake();
     Ok(response)

@@ -117,9 +117,24 @@ impl Row {
         self.columns.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
-    /// A text column, or `None` when it is NULL or absent.
+    /// The value of a column the query must have selected. Reading one it did
+    /// not select is a bug in the caller: debug builds (the test suite) stop
+    /// at it; release builds log it and read NULL. Typed records
+    /// ([`record!`](crate::record)) make it a [`StorageError`](super::StorageError) instead.
+    fn selected(&self, name: &str) -> &Value {
+        match self.get(name) {
+            Some(v) => v,
+            None => {
+                debug_assert!(false, "column {name} was not selected by the query");
+                tracing::error!(column = name, "a column the query did not select was read");
+                &Value::Null
+            }
+        }
+    }
+
+    /// A text column, or `None` when it is NULL.
     pub fn text(&self, name: &str) -> Option<String> {
-        match self.get(name)? {
+        match self.selected(name) {
             Value::Text(s) => Some(s.clone()),
             v if v.is_null() => None,
             v => Some(v.to_display_string()),
@@ -131,11 +146,37 @@ impl Row {
         self.text(name).unwrap_or_default()
     }
 
+    /// An integer column, or `None` when it is NULL.
     pub fn int(&self, name: &str) -> Option<i64> {
-        self.get(name).and_then(Value::as_i64)
+        match self.selected(name) {
+            Value::Int(i) => Some(*i),
+            Value::Bool(b) => Some(i64::from(*b)),
+            v if v.is_null() => None,
+            v => {
+                debug_assert!(false, "column {name} holds {v:?}, not an integer");
+                tracing::error!(
+                    column = name,
+                    "a column was read as an integer but holds another type"
+                );
+                None
+            }
+        }
     }
 
+    /// A boolean column; false when NULL.
     pub fn bool(&self, name: &str) -> bool {
-        self.get(name).and_then(Value::as_bool).unwrap_or(false)
+        match self.selected(name) {
+            Value::Bool(b) => *b,
+            Value::Int(i) => *i != 0,
+            v if v.is_null() => false,
+            v => {
+                debug_assert!(false, "column {name} holds {v:?}, not a boolean");
+                tracing::error!(
+                    column = name,
+                    "a column was read as a boolean but holds another type"
+                );
+                false
+            }
+        }
     }
 }

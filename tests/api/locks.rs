@@ -567,24 +567,22 @@ async fn two_closes_of_one_release_close_it_once() {
 }
 
 /// A caller's v3 user is made on its first request: two first requests at
-/// once make one.
+/// once (notes added to a release, whose first step is finding the caller's
+/// v3 user) make one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_first_requests_of_a_caller_make_one_v3_user() {
     let app = Arc::new(TestApp::spawn_demo().await);
+    let tech = v3_user(&app, "tech").await;
+    let id = v3_release(&app, &tech).await;
+    let path = format!("/api/v3/releases/{id}/notes");
     for round in 0..ROUNDS {
         let name = format!("newcomer{round}");
         let auth = v3_user(&app, &name).await;
-        let body = json!({"release": {"title": "First", "template": {"id": "1"}}});
+        let note = json!({"note": {"description": "First"}});
         let (a, b) = race(
             round,
-            send_v3(
-                &app,
-                "POST",
-                "/api/v3/releases".into(),
-                auth.clone(),
-                body.clone(),
-            ),
-            send_v3(&app, "POST", "/api/v3/releases".into(), auth, body),
+            send_v3(&app, "POST", path.clone(), auth.clone(), note.clone()),
+            send_v3(&app, "POST", path.clone(), auth, note),
         )
         .await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);

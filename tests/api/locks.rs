@@ -353,6 +353,53 @@ async fn a_retarget_racing_the_last_completion_replans_the_phase_or_is_refused()
     }
 }
 
+/// Two timeline passes at once (two replicas) over a Restarting release:
+/// its phase starts once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_timeline_passes_at_once_start_a_restarted_phase_once() {
+    let app = Arc::new(TestApp::spawn_demo().await);
+    for round in 0..ROUNDS {
+        let res = app
+            .post(
+                &format!("{DPR}/release"),
+                json!({"name": "Timed", "productId": demo::PRODUCT_PAYMENTS, "releaseOwner": demo::ADMIN_ID, "templateId": demo::TEMPLATE_TIMELINE}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+        let id = res.body["result"]["releaseId"].as_str().unwrap().to_owned();
+        let first = phases(&app, &id).await[0]["sys_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let res = app
+            .post(
+                &format!("{DPR}/release/{id}/restart"),
+                json!({"phaseSysId": first}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+        let pass = |app: &Arc<TestApp>| {
+            let app = app.clone();
+            async move {
+                let mut tx = app.db.begin().await.unwrap();
+                // Restarting releases are due whatever the date.
+                let done = tollgate::domain::dpr::lifecycle::advance_timeline(
+                    &mut tx,
+                    "2000-01-01 00:00:00",
+                    "test",
+                )
+                .await
+                .unwrap();
+                tx.commit().await.unwrap();
+                done.started
+            }
+        };
+        let (a, b) = race(round, pass(&app), pass(&app)).await;
+        assert_eq!(a + b, 1, "round {round}: started {a} + {b}");
+        assert_eq!(release(&app, &id).await["state"], "in_progress");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // ServiceDesk-style releases: approvals and stages
 // ---------------------------------------------------------------------------
@@ -972,6 +1019,13 @@ async fn two_back_outs_of_one_update_set_back_it_out_once() {
 /// finds it done (neither waits for the other forever).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_back_outs_of_one_batch_back_it_out_once() {
+    // Each round needs the demo's batch afresh: a new app each.
+    for round in 0..3 {
+        back_outs_of_one_batch(round).await;
+    }
+}
+
+async fn back_outs_of_one_batch(round: u64) {
     let app = Arc::new(TestApp::spawn_demo().await);
     let batch = queue_cicd(
         &app,
@@ -999,7 +1053,7 @@ async fn two_back_outs_of_one_batch_back_it_out_once() {
     };
     let first = queue_cicd(&app, &back_out(&locals[0]), None).await;
     let second = queue_cicd(&app, &back_out(&locals[1]), None).await;
-    run_two_jobs_at_once(&app, 0).await;
+    run_two_jobs_at_once(&app, round).await;
     one_succeeded(
         &progress(&app, &first).await,
         &progress(&app, &second).await,

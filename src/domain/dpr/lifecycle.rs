@@ -208,8 +208,8 @@ pub struct Advanced {
 pub async fn advance_timeline(tx: &mut Tx, now: &str, actor: &str) -> Result<Advanced> {
     let mut out = Advanced::default();
     // Pending releases whose planned start has come, and Restarting ones,
-    // locked (in sys_id order) so a restart or start by hand takes turns
-    // with the pass; a release that moved on meanwhile no longer matches.
+    // locked (in sys_id order): two passes at once (replicas) take turns,
+    // and the second no longer finds the releases the first started.
     let due = tx
         .fetch_all(
             &format!(

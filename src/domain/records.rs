@@ -290,8 +290,12 @@ pub fn new_system_values(sys_id: &str, now: &str, actor: &str) -> Vec<Value> {
     ]
 }
 
-/// The next value of a per-table counter, inside the caller's transaction
-/// (on PostgreSQL the row lock orders concurrent replicas).
+/// The next value of a per-table counter, inside the caller's transaction.
+/// It needs no `Tx::lock`: the bump is one `UPDATE ... SET value = value + 1
+/// RETURNING value`, which on PostgreSQL waits for another transaction's
+/// bump of the row and then adds to its result, and the first row is made
+/// by `INSERT ... ON CONFLICT DO NOTHING`, which waits the same way
+/// (tests/api/locks.rs, `concurrent_creates_get_distinct_numbers`).
 pub async fn next_number(tx: &mut Tx, counter: &str) -> Result<i64> {
     tx.execute(
         "INSERT INTO tollgate_counter (name, value) VALUES ($1, 1000) ON CONFLICT (name) DO NOTHING",

@@ -451,6 +451,40 @@ impl Tx {
     }
 }
 
+/// Row locks for commands that read, check a rule and write.
+///
+/// PostgreSQL runs transactions READ COMMITTED: two callers can both read
+/// "phase In Progress", both pass the check and both write. Such a command
+/// first locks the row its rule protects; the second caller then waits at
+/// the lock until the first commits, and its check reads the state the
+/// first left. SQLite needs no lock: a write transaction (`Db::begin`,
+/// `BEGIN IMMEDIATE`) already holds the database's write lock, so writers
+/// run one at a time (a `Db::begin_read` transaction holds no such lock,
+/// and is never written in). How to add one: docs/ARCHITECTURE.md.
+impl Tx {
+    /// Locks the row of `table` whose `sys_id` is given until the
+    /// transaction ends; answers whether the row exists. `table` is a name
+    /// from code (it is written into the SQL), never from a request.
+    pub async fn lock(&mut self, table: &'static str, sys_id: &str) -> Result<bool> {
+        self.lock_by(table, "sys_id", Value::from(sys_id)).await
+    }
+
+    /// [`Tx::lock`] for a table keyed by another column (the v3 tables'
+    /// numeric `id`).
+    pub async fn lock_by(
+        &mut self,
+        table: &'static str,
+        key: &'static str,
+        value: Value,
+    ) -> Result<bool> {
+        let sql = format!(
+            "SELECT 1 AS found FROM {table} WHERE {key} = $1{}",
+            dialect::for_update(self.backend())
+        );
+        Ok(self.fetch_optional(&sql, &[value]).await?.is_some())
+    }
+}
+
 /// Binds values to a PostgreSQL query.
 macro_rules! bind_values {
     ($sql:expr, $args:expr) => {{

@@ -13,6 +13,7 @@ mod examples;
 mod identity;
 mod jobs;
 mod lifecycle;
+mod locks;
 mod phases;
 mod policies;
 mod registry;

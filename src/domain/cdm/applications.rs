@@ -106,6 +106,8 @@ pub async fn create_deployable(
     }
     check_deployable_name(name, "create")?;
     let app_id = app.string("sys_id");
+    // The name is checked against the committed tree, then committed.
+    tx.lock("sn_cdm_application", &app_id).await?;
     let mut tree = tree::committed(tx, &app_id).await?;
     let root = app.int("root_main_id").unwrap_or_default();
     let folder = tree
@@ -229,6 +231,8 @@ pub async fn create_application(
 /// record stays, `deleted`, with its snapshots as history.
 pub async fn delete_deployable(tx: &mut Tx, app: &Row, name: &str, actor: &str) -> Result<String> {
     let app_id = app.string("sys_id");
+    // Checked active, then deleted and committed: one at a time per application.
+    tx.lock("sn_cdm_application", &app_id).await?;
     let record = active_deployable(tx, app, name, "delete").await?;
     let title = format!(
         "Auto generated for deletion of CDM Deployable {name}{}",
@@ -279,6 +283,7 @@ pub async fn update_deployable(
     actor: &str,
 ) -> Result<String> {
     let app_id = app.string("sys_id");
+    tx.lock("sn_cdm_application", &app_id).await?;
     let record = active_deployable(tx, app, name, "update").await?;
     let id = record.string("sys_id");
     let mut values: Vec<(&'static str, Value)> = Vec::new();

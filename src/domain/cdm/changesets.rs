@@ -102,6 +102,8 @@ pub async fn create(tx: &mut Tx, new: &NewChangeset<'_>, actor: &str) -> Result<
         .await?
         .ok_or_else(|| request_error("create", "Application not found"))?;
     let app_id = app.string("sys_id");
+    // The open changesets are counted, then one is added.
+    tx.lock("sn_cdm_application", &app_id).await?;
     let placeholders: Vec<String> = (2..=UNCOMMITTED.len() + 1)
         .map(|i| format!("${i}"))
         .collect();

@@ -281,6 +281,11 @@ pub async fn commit(
         .await?
         .ok_or_else(|| request_error("commit", "Changeset not found"))?;
     let app = cs.string("cdm_application");
+    // Conflict detection compares with the application's committed tree:
+    // commits of two changesets of one application take turns, so the
+    // second detects what the first committed (the changeset row is locked
+    // already, by `by_id`; the application always comes second).
+    tx.lock("sn_cdm_application", &app).await?;
     let pending = tree::pending(tx, changeset_id).await?;
     let mut current = tree::committed_with_libraries(tx, &app).await?;
     let included: Vec<i64> = pending

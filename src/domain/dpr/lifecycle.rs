@@ -35,10 +35,13 @@ fn tables() -> Result<(
     ))
 }
 
+/// The release, locked until the transaction ends: starting and restarting
+/// check its state and phases, then change them (see `Tx::lock`).
 async fn release_row(tx: &mut Tx, release_id: &str) -> Result<Row> {
     if !crate::ids::is_sys_id(release_id) {
         return Err(invalid_release());
     }
+    tx.lock("sn_dpr_model_release", release_id).await?;
     tx.fetch_optional(
         "SELECT sys_id, state, process_type, current_phase FROM sn_dpr_model_release WHERE sys_id = $1",
         &[Value::from(release_id)],
@@ -201,11 +204,16 @@ pub struct Advanced {
 /// `YYYY-MM-DD hh:mm:ss`), in the caller's transaction.
 pub async fn advance_timeline(tx: &mut Tx, now: &str, actor: &str) -> Result<Advanced> {
     let mut out = Advanced::default();
-    // Pending releases whose planned start has come, and Restarting ones.
+    // Pending releases whose planned start has come, and Restarting ones,
+    // locked (in sys_id order): two passes at once (replicas) take turns,
+    // and the second no longer finds the releases the first started.
     let due = tx
         .fetch_all(
-            "SELECT sys_id FROM sn_dpr_model_release WHERE process_type = 'timeline' AND \
-             ((state = 'pending' AND planned_start <= $1) OR state = 'restarting') ORDER BY sys_id",
+            &format!(
+                "SELECT sys_id FROM sn_dpr_model_release WHERE process_type = 'timeline' AND \
+                 ((state = 'pending' AND planned_start <= $1) OR state = 'restarting') ORDER BY sys_id{}",
+                crate::storage::dialect::for_update(tx.backend())
+            ),
             &[Value::from(now)],
         )
         .await?;

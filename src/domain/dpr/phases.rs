@@ -230,6 +230,11 @@ async fn open_tasks(tx: &mut Tx, release_id: &str) -> Result<Vec<String>> {
 /// timeline release the next phase starts at once; in a stage release it
 /// waits to be started by hand.
 pub async fn complete_phase_in(tx: &mut Tx, release_id: &str, actor: &str) -> Result<Completed> {
+    // The release row guards its phases: two completions take turns, and the
+    // second reads the phase the first completed.
+    if crate::ids::is_sys_id(release_id) {
+        tx.lock("sn_dpr_model_release", release_id).await?;
+    }
     let (release, phase) = release_in_progress(&mut *tx, release_id).await?;
     let stage = release.string("process_type") == "stage";
     if stage {

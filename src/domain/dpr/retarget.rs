@@ -46,6 +46,9 @@ pub async fn retarget(db: &Db, release_id: &str, target: NewTarget, actor: &str)
         return Err(invalid_release());
     }
     let mut tx = db.begin().await?;
+    // Retargeting checks the state and re-plans the phases still to run,
+    // which a completion or a restart changes: they take turns on the release.
+    tx.lock("sn_dpr_model_release", release_id).await?;
     let release = tx
         .fetch_optional(
             "SELECT sys_id, name, state, owner, current_phase FROM sn_dpr_model_release WHERE sys_id = $1",

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::history;
 use super::reference::{self, resolve};
-use super::releases::{release_not_found, resolve_user, time_json, View};
+use super::releases::{lock_release, release_not_found, resolve_user, time_json, View};
 use crate::domain::records::next_number;
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::Caller;
@@ -117,6 +117,8 @@ pub async fn add_level(
     let release_id = row.int("id").unwrap_or(0);
     let obj = level_input(input)?;
     let mut tx = db.begin().await?;
+    // The next level number is read, then taken.
+    lock_release(&mut tx, release_id).await?;
     let stage = match obj.get("stage") {
         Some(v) => resolve(&mut tx, "stage", "stage", v, None)
             .await?
@@ -207,6 +209,7 @@ pub async fn edit_level(
     let release_id = row.int("id").unwrap_or(0);
     let obj = level_input(input)?;
     let mut tx = db.begin().await?;
+    lock_release(&mut tx, release_id).await?;
     let level_id = undecided_level(&mut tx, release_id, level, "changed").await?;
     match obj.get("name") {
         None => {}
@@ -254,6 +257,7 @@ pub async fn delete_level(db: &Db, release: &str, level: &str, caller: &Caller) 
     let row = release_for_levels(db, release, caller).await?;
     let release_id = row.int("id").unwrap_or(0);
     let mut tx = db.begin().await?;
+    lock_release(&mut tx, release_id).await?;
     let level_id = undecided_level(&mut tx, release_id, level, "deleted").await?;
     tx.execute(
         "DELETE FROM sdp_approver WHERE level_id = $1",
@@ -295,6 +299,9 @@ pub async fn decide(
         Error::not_found(format!("No approval level {level}")).with_field("approval_level_id")
     })?;
     let mut tx = db.begin().await?;
+    // Two decisions on one level take turns: the second sees the first's
+    // decision and the level status it led to.
+    lock_release(&mut tx, release_id).await?;
     let lvl = tx
         .fetch_optional(
             "SELECT id, status, rule_percent FROM sdp_approval_level WHERE id = $1 AND release_id = $2",

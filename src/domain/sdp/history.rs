@@ -11,13 +11,15 @@ use crate::storage::{Db, Row, Tx, Value};
 
 /// The v3 user that stands for a Tollgate caller (made on first use).
 pub async fn user_for(tx: &mut Tx, caller: &Caller) -> Result<i64> {
-    if let Some(row) = tx
-        .fetch_optional(
-            "SELECT id FROM sdp_user WHERE sys_user = $1",
-            &[Value::from(&caller.user_id)],
-        )
-        .await?
-    {
+    let find = "SELECT id FROM sdp_user WHERE sys_user = $1";
+    let args = [Value::from(&caller.user_id)];
+    if let Some(row) = tx.fetch_optional(find, &args).await? {
+        return Ok(row.int("id").unwrap_or(0));
+    }
+    // Made on first use: two first requests of one caller take turns on
+    // the caller's sys_user row, and the second finds what the first made.
+    tx.lock("sys_user", &caller.user_id).await?;
+    if let Some(row) = tx.fetch_optional(find, &args).await? {
         return Ok(row.int("id").unwrap_or(0));
     }
     let id = next_number(tx, "sdp_user").await?;

@@ -477,9 +477,11 @@ pub async fn add(db: &Db, input: &Map<String, Json>, caller: &Caller) -> Result<
 }
 
 /// Parses a release id and reads the release in the transaction (4007 when
-/// there is none).
+/// there is none), locked until it ends: edits check the stage they move
+/// from, trash and restore the trash state (see `Tx::lock`).
 async fn load_release(tx: &mut Tx, id: &str) -> Result<(i64, Row)> {
     let release_id: i64 = id.trim().parse().map_err(|_| release_not_found(id))?;
+    lock_release(tx, release_id).await?;
     let row = tx
         .fetch_optional(
             "SELECT * FROM sdp_release WHERE id = $1",
@@ -942,8 +944,19 @@ async fn set_role_holder(tx: &mut Tx, release_id: i64, internal: &str, user: i64
     Ok(())
 }
 
+/// Locks a release's row until the transaction ends. Every command that
+/// checks a release's state (stage, trash, closed, approval levels) and then
+/// changes it takes this one lock first, so they take turns per release.
+pub(crate) async fn lock_release(tx: &mut Tx, release_id: i64) -> Result<bool> {
+    Ok(tx
+        .lock_by("sdp_release", "id", Value::Int(release_id))
+        .await?)
+}
+
+/// The release, which must be open (not in the trash, not closed); locked.
 async fn open_release(tx: &mut Tx, id: &str) -> Result<i64> {
     let release_id: i64 = id.trim().parse().map_err(|_| release_not_found(id))?;
+    lock_release(tx, release_id).await?;
     let row = tx
         .fetch_optional(
             "SELECT deleted_time, completed_time FROM sdp_release WHERE id = $1",

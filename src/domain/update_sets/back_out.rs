@@ -72,12 +72,34 @@ pub async fn back_out(
     rollback_installs: bool,
     actor: &str,
 ) -> Result<BackedOut> {
+    // A set's batch never changes, so it is read before any lock. A whole
+    // batch is locked in one order (latest first) before the named set is
+    // checked: two back-outs of sets of one batch then take turns, where
+    // each would otherwise hold its own set and wait for the other's.
+    let batch = tx
+        .fetch_optional(
+            "SELECT install_batch FROM sys_update_set WHERE sys_id = $1",
+            &[Value::from(update_set_id)],
+        )
+        .await?
+        .ok_or_else(|| no_update_set(update_set_id))?
+        .string("install_batch");
+    let whole_batch = rollback_installs && !batch.is_empty();
+    if whole_batch {
+        tx.fetch_all(
+            &format!(
+                "SELECT sys_id FROM sys_update_set WHERE install_batch = $1 ORDER BY sys_id DESC{}",
+                crate::storage::dialect::for_update(tx.backend())
+            ),
+            &[Value::from(&batch)],
+        )
+        .await?;
+    }
     let set = update_set(tx, update_set_id).await?;
     if let Some(refused) = refusal(&set) {
         return Err(refused);
     }
-    let batch = set.string("install_batch");
-    let sets: Vec<String> = if rollback_installs && !batch.is_empty() {
+    let sets: Vec<String> = if whole_batch {
         tx.fetch_all(
             "SELECT sys_id FROM sys_update_set WHERE install_batch = $1 AND backed_out = $2 ORDER BY sys_id DESC",
             &[Value::from(&batch), Value::Bool(false)],

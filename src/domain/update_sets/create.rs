@@ -57,6 +57,9 @@ pub async fn create(db: &Db, new: &NewUpdateSet<'_>, actor: &str) -> Result<Stri
         }
     };
     let mut tx = db.begin().await?;
+    // The name is checked free in the scope, then taken: one create at a
+    // time per scope.
+    tx.lock("sys_scope", &scope.string("sys_id")).await?;
     let taken = tx
         .fetch_optional(
             "SELECT sys_id FROM sys_update_set WHERE application = $1 AND name = $2 AND state = 'in progress'",

@@ -29,7 +29,7 @@ use tokio::sync::Notify;
 
 use crate::error::{Error, Result};
 use crate::ids::new_sys_id;
-use crate::storage::{dialect, Db, Row, Tx, Value};
+use crate::storage::{dialect, Db, Executor, Record, Tx, Value};
 use crate::time::{now_millis, now_string};
 
 pub use worker::{spawn_workers, WorkerPool};
@@ -310,22 +310,38 @@ pub struct Progress {
     pub attempts: i64,
 }
 
-impl Progress {
-    fn from_row(row: &Row) -> Progress {
-        let result = match (row.text("result_table"), row.text("result_id")) {
+crate::record! {
+    /// The columns of a job that its progress shows.
+    pub struct JobProgressRow in "tollgate_job" {
+        pub id: String,
+        pub kind: String,
+        pub state: String,
+        pub percent_complete: i64,
+        pub status_message: Option<String>,
+        pub status_detail: Option<String>,
+        pub error: Option<String>,
+        pub result_table: Option<String>,
+        pub result_id: Option<String>,
+        pub attempts: i64,
+    }
+}
+
+impl From<JobProgressRow> for Progress {
+    fn from(row: JobProgressRow) -> Progress {
+        let result = match (row.result_table, row.result_id) {
             (Some(t), Some(i)) => Some((t, i)),
             _ => None,
         };
         Progress {
-            id: row.string("id"),
-            kind: row.string("kind"),
-            state: JobState::parse(&row.string("state")),
-            percent_complete: row.int("percent_complete").unwrap_or(0),
-            status_message: row.string("status_message"),
-            status_detail: row.string("status_detail"),
-            error: row.string("error"),
+            id: row.id,
+            kind: row.kind,
+            state: JobState::parse(&row.state),
+            percent_complete: row.percent_complete,
+            status_message: row.status_message.unwrap_or_default(),
+            status_detail: row.status_detail.unwrap_or_default(),
+            error: row.error.unwrap_or_default(),
             result,
-            attempts: row.int("attempts").unwrap_or(0),
+            attempts: row.attempts,
         }
     }
 }
@@ -358,15 +374,10 @@ impl JobQueue {
     }
 
     pub async fn progress(&self, id: &str) -> Result<Option<Progress>> {
-        let row = self
-            .db
-            .fetch_optional(
-                "SELECT id, kind, state, percent_complete, status_message, status_detail, error, \
-                 result_table, result_id, attempts FROM tollgate_job WHERE id = $1",
-                &[Value::from(id)],
-            )
+        let row: Option<JobProgressRow> = (&self.db)
+            .fetch_record(&JobProgressRow::select_where("id = $1"), &[Value::from(id)])
             .await?;
-        Ok(row.as_ref().map(Progress::from_row))
+        Ok(row.map(Progress::from))
     }
 
     /// Job counts by state (for metrics).

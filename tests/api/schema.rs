@@ -417,6 +417,9 @@ async fn every_typed_record_matches_its_table() {
     let (db, _cleanup) = fresh_db().await;
     let mut problems = Vec::new();
     problems.extend(record_problems::<tollgate::domain::cdm::tree::Node>(&db).await);
+    problems.extend(record_problems::<tollgate::domain::dpr::phases::ReleaseHead>(&db).await);
+    problems.extend(record_problems::<tollgate::domain::dpr::phases::PhaseHead>(&db).await);
+    problems.extend(record_problems::<tollgate::jobs::JobProgressRow>(&db).await);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

@@ -8,7 +8,7 @@ use super::super::records::update_values;
 use super::releases::state;
 use crate::error::{Error, ErrorKind, Result};
 use crate::registry::table;
-use crate::storage::{Db, Executor, Row, Tx, Value};
+use crate::storage::{Db, Executor, Record, Row, Tx, Value};
 use crate::time::format_date_time;
 
 /// A product the release ships, with the version it ships of it.
@@ -42,30 +42,62 @@ pub fn invalid_release() -> Error {
     Error::new(ErrorKind::Invalid, "Release ID is invalid").with_field("releaseId")
 }
 
+crate::record! {
+    /// What the phase commands read of a release.
+    #[derive(Clone, Debug)]
+    pub struct ReleaseHead in "sn_dpr_model_release" {
+        pub sys_id: String,
+        pub name: String,
+        pub state: String,
+        pub product: String,
+        pub version: Option<String>,
+        pub current_phase: Option<String>,
+        pub process_type: Option<String>,
+    }
+}
+
+crate::record! {
+    /// What the phase commands read of a release phase.
+    #[derive(Clone, Debug)]
+    pub struct PhaseHead in "sn_dpr_model_release_phase" {
+        pub sys_id: String,
+        pub name: String,
+        pub state: String,
+        pub template_phase: Option<String>,
+        pub order: i64,
+    }
+}
+
 /// The release and its current phase, both of which must be In Progress.
-pub async fn release_in_progress(mut r: impl Executor, release_id: &str) -> Result<(Row, Row)> {
+pub async fn release_in_progress(
+    mut r: impl Executor,
+    release_id: &str,
+) -> Result<(ReleaseHead, PhaseHead)> {
     if !crate::ids::is_sys_id(release_id) {
         return Err(invalid_release());
     }
-    let release = r.fetch_optional(
-            "SELECT sys_id, name, state, product, version, current_phase, process_type FROM sn_dpr_model_release WHERE sys_id = $1",
+    let release: ReleaseHead = r
+        .fetch_record(
+            &ReleaseHead::select_where("sys_id = $1"),
             &[Value::from(release_id)],
         )
         .await?
         .ok_or_else(invalid_release)?;
-    if release.string("state") != state::IN_PROGRESS {
+    if release.state != state::IN_PROGRESS {
         return Err(Error::conflict("The release is not In Progress"));
     }
     let phase_id = release
-        .text("current_phase")
+        .current_phase
+        .clone()
         .ok_or_else(|| Error::conflict("The release has no current phase"))?;
-    let phase = r.fetch_optional(
-            "SELECT sys_id, name, state, template_phase, \"order\" FROM sn_dpr_model_release_phase WHERE sys_id = $1",
+    let phase: PhaseHead = r
+        .fetch_record(
+            &PhaseHead::select_where("sys_id = $1"),
             &[Value::from(&phase_id)],
         )
         .await?
         .ok_or_else(|| Error::conflict("The release has no current phase"))?;
-    if phase.string("state") != "in_progress" {
+    if phase.state != "in_progress" {
         return Err(Error::conflict(
             "The current phase of the release is not In Progress",
         ));
@@ -236,20 +268,20 @@ pub async fn complete_phase_in(tx: &mut Tx, release_id: &str, actor: &str) -> Re
         tx.lock("sn_dpr_model_release", release_id).await?;
     }
     let (release, phase) = release_in_progress(&mut *tx, release_id).await?;
-    let stage = release.string("process_type") == "stage";
+    let stage = release.process_type.as_deref() == Some("stage");
     if stage {
         let open = open_tasks(tx, release_id).await?;
         if !open.is_empty() {
             return Err(Error::conflict(format!(
                 "The phase {} cannot be completed: related tasks not done: {}",
-                phase.string("name"),
+                phase.name,
                 open.join(", ")
             )));
         }
     }
-    let phase_id = phase.string("sys_id");
+    let phase_id = phase.sys_id.clone();
     let products = release_products(&mut *tx, release_id).await?;
-    let policies = phase_policies(&mut *tx, phase.text("template_phase").as_deref()).await?;
+    let policies = phase_policies(&mut *tx, phase.template_phase.as_deref()).await?;
     let results = executions(&mut *tx, &phase_id).await?;
     let mut blocking = Vec::new();
     for product in &products {
@@ -269,7 +301,7 @@ pub async fn complete_phase_in(tx: &mut Tx, release_id: &str, actor: &str) -> Re
     if !blocking.is_empty() {
         return Err(Error::conflict(format!(
             "The phase {} cannot be completed: policies not compliant: {}",
-            phase.string("name"),
+            phase.name,
             blocking.join("; ")
         )));
     }
@@ -307,11 +339,11 @@ pub async fn complete_phase_in(tx: &mut Tx, release_id: &str, actor: &str) -> Re
                 actor,
             )
             .await?;
-            release.string("state")
+            release.state
         }
         Some(next_id) => {
             super::lifecycle::begin_phase(tx, release_id, next_id, actor).await?;
-            release.string("state")
+            release.state
         }
         None => {
             let target = after_last_phase(tx).await?;

@@ -20,7 +20,7 @@ pub async fn schedule(db: &Db, jobs: &JobQueue, release_id: &str, actor: &str) -
     let (_, phase) = release_in_progress(db, release_id).await?;
     let job = RunPolicies {
         release: release_id.to_owned(),
-        phase: phase.string("sys_id"),
+        phase: phase.sys_id,
         actor: actor.to_owned(),
     };
     job.enqueue(jobs, actor).await

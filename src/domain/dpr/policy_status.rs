@@ -63,8 +63,8 @@ pub struct PolicyStatus {
 pub async fn policy_status(db: &Db, release_id: &str) -> Result<PolicyStatus> {
     let (_, phase) = release_in_progress(db, release_id).await?;
     let products = release_products(db, release_id).await?;
-    let policies = phase_policies(db, phase.text("template_phase").as_deref()).await?;
-    let stored = executions(db, &phase.string("sys_id")).await?;
+    let policies = phase_policies(db, phase.template_phase.as_deref()).await?;
+    let stored = executions(db, &phase.sys_id).await?;
     let mut out = Vec::with_capacity(products.len());
     let mut timestamp: Option<String> = None;
     for product in products {
@@ -99,7 +99,7 @@ pub async fn policy_status(db: &Db, release_id: &str) -> Result<PolicyStatus> {
     }
     let summary = Summary::of(out.iter().flat_map(|p| p.results.iter()));
     Ok(PolicyStatus {
-        phase_name: phase.string("name"),
+        phase_name: phase.name,
         summary,
         timestamp,
         products: out,

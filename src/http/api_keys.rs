@@ -10,11 +10,27 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value as Json_};
 
+use super::endpoint::Endpoint;
 use super::extract::{Authorized, JsonObject, QueryParams, RoleSet};
 use super::PathParams;
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::identity::api_keys;
+
+/// The endpoints, below `/api/tollgate[/{version}]`.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::get("/api_keys", list)
+            .summary("API keys: list (never the key or its hash; ?user=NAME narrows)")
+            .query(&["user"]),
+        Endpoint::post("/api_keys", create)
+            .summary("Create an API key for a user (user, name, optional expires_in_days or expires YYYY-MM-DD); the answer shows the key once")
+            .success(201),
+        Endpoint::delete("/api_keys/{id}", revoke)
+            .summary("Revoke an API key: it stops working at once")
+            .success(204),
+    ]
+}
 
 /// Only `admin` (an empty role set is admin alone).
 pub struct AdminOnly;

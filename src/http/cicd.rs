@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value as Json_};
 
+use super::endpoint::Endpoint;
 use super::extract::{Authorized, JsonObject, QueryParams, RoleSet};
 use super::{base_url, PathParams};
 use crate::app::AppState;
@@ -18,6 +19,34 @@ use crate::domain::update_sets::{back_out, create, jobs, preview};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::roles;
 use crate::jobs::{Job, JobState, Progress};
+
+/// The family's endpoints, below `/api/sn_cicd[/{version}]`. Their
+/// parameters may come in the query string or the body, so the document
+/// lists them as optional query parameters.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::get("/progress/{progress_id}", progress)
+            .summary("Progress of an asynchronous operation"),
+        Endpoint::post("/update_set/create", create_update_set)
+            .summary("Create an update set in progress in an application scope (update_set_name, scope or sys_id, description)")
+            .query(&["update_set_name", "scope", "sys_id", "description"])
+            .success(201),
+        Endpoint::post("/update_set/retrieve", retrieve)
+            .summary("Retrieve a complete update set from a remote instance (update_set_id, update_source_id or update_source_instance_id, auto_preview, cleanup_retrieved); asynchronous")
+            .query(&["update_set_id", "update_source_id", "update_source_instance_id", "auto_preview", "cleanup_retrieved"]),
+        Endpoint::post("/update_set/preview/{remote_update_set_id}", preview_update_set)
+            .summary("Preview a retrieved update set for collisions, missing objects, uncommitted updates and conflicts; asynchronous"),
+        Endpoint::post("/update_set/commit/{remote_update_set_id}", commit_update_set)
+            .summary("Commit a retrieved update set in one transaction (force_commit accepts unresolved problems); asynchronous")
+            .query(&["force_commit"]),
+        Endpoint::post("/update_set/commitMultiple", commit_multiple)
+            .summary("Commit retrieved update sets in the given order, stopping at the first failure (remote_update_set_ids, force_commit); asynchronous")
+            .query(&["remote_update_set_ids", "force_commit"]),
+        Endpoint::post("/update_set/back_out", back_out_update_set)
+            .summary("Back out a committed update set (update_set_id, rollback_installs); asynchronous")
+            .query(&["update_set_id", "rollback_installs"]),
+    ]
+}
 
 pub struct CicdAutomation;
 impl RoleSet for CicdAutomation {

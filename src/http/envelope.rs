@@ -1,7 +1,7 @@
-//! The error envelopes of the API families, chosen by path and rendered in
-//! one place. Handlers and extractors return [`Error`]; its `IntoResponse`
-//! only parks it in the response, and [`render_errors`] (a middleware that
-//! knows the request path) turns it into the family's body.
+//! The error envelopes of the API families, rendered in one place. Handlers
+//! and extractors return [`Error`]; its `IntoResponse` only parks it in the
+//! response, and [`render_errors`] (a layer on each family's router, see
+//! `http::endpoint::ApiFamily`) turns it into the family's body.
 
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::error::{Error, ErrorKind};
 
-/// The API family a path belongs to.
+/// The error envelope of an API family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Family {
     /// Table API, CDM, CI/CD: `{"error": {...}, "status": "failure"}`.
@@ -29,22 +29,6 @@ pub enum Family {
     Other,
 }
 
-impl Family {
-    pub fn of(path: &str) -> Family {
-        if path.starts_with("/api/v3/") || path == "/api/v3" {
-            Family::ServiceDesk
-        } else if path.starts_with("/api/sn_dpr/") {
-            Family::DigitalProductRelease
-        } else if path.starts_with("/api/sn_cdm/") || path.starts_with("/sn_cdm/") {
-            Family::ConfigurationData
-        } else if path.starts_with("/api/") {
-            Family::ServiceNow
-        } else {
-            Family::Other
-        }
-    }
-}
-
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
@@ -53,9 +37,9 @@ impl IntoResponse for Error {
     }
 }
 
-/// Renders a parked [`Error`] in the envelope of the request's family.
-pub async fn render_errors(request: Request, next: Next) -> Response {
-    let family = Family::of(request.uri().path());
+/// Renders a parked [`Error`] in the envelope of `family`, whose router
+/// this layer wraps.
+pub async fn render_errors(family: Family, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     match response.extensions_mut().remove::<Error>() {
         Some(error) => render(family, &error),
@@ -203,17 +187,6 @@ fn service_desk(error: &Error) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn families_are_chosen_by_path() {
-        assert_eq!(Family::of("/api/v3/releases"), Family::ServiceDesk);
-        assert_eq!(
-            Family::of("/api/sn_dpr/v1/digital_product_release/x"),
-            Family::DigitalProductRelease
-        );
-        assert_eq!(Family::of("/api/now/table/sys_user"), Family::ServiceNow);
-        assert_eq!(Family::of("/healthz"), Family::Other);
-    }
 
     #[test]
     fn servicedesk_codes_follow_the_vendor_table() {

@@ -108,7 +108,10 @@ impl FromRequest<AppState> for JsonObject {
     type Rejection = Error;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Error> {
-        let xml = super::xml::speaks_xml(request.uri().path())
+        let xml = request
+            .extensions()
+            .get::<super::xml::SpeaksXml>()
+            .is_some()
             && super::xml::is_xml_body(request.headers());
         let bytes = read_body(request, state.settings.body_limit).await?;
         if xml {

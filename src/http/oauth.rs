@@ -9,10 +9,17 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use super::endpoint::Endpoint;
 use super::extract::{ClientAddr, FormBody};
 use crate::app::AppState;
 use crate::error::ErrorKind;
 use crate::identity::IssuedTokens;
+
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![Endpoint::post("/oauth_token.do", token)
+        .summary("OAuth 2 token (password and refresh_token grants, form-encoded)")
+        .public()]
+}
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (

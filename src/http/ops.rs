@@ -6,8 +6,28 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use super::endpoint::Endpoint;
 use crate::app::AppState;
 use crate::storage::migrations;
+
+/// The operations endpoints. Metrics and this document need credentials
+/// unless a setting opens them.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::get("/healthz", healthz)
+            .summary("The process is up")
+            .public(),
+        Endpoint::get("/readyz", readyz)
+            .summary("The database is reachable and migrated")
+            .public(),
+        Endpoint::get("/metrics", metrics)
+            .summary("Prometheus metrics")
+            .public_if(|s| s.public_metrics, "public_metrics"),
+        Endpoint::get("/openapi.json", openapi)
+            .summary("This document")
+            .public_if(|s| s.public_openapi, "public_openapi"),
+    ]
+}
 
 /// The process is up.
 pub async fn healthz() -> Response {
@@ -36,6 +56,10 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// The document, built once: it depends only on the endpoint lists and the
+/// table registry.
 pub async fn openapi() -> Response {
-    Json(super::openapi::document()).into_response()
+    static DOCUMENT: std::sync::OnceLock<axum::body::Bytes> = std::sync::OnceLock::new();
+    let body = DOCUMENT.get_or_init(|| super::openapi::document().to_string().into());
+    super::json_bytes(body.clone())
 }

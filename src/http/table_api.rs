@@ -7,6 +7,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use super::endpoint::Endpoint;
 use super::extract::{Authenticated, JsonObject, QueryParams};
 use super::{base_url, PathParams};
 use crate::app::AppState;
@@ -19,6 +20,52 @@ use crate::registry::{self, ColumnType, Table};
 use crate::storage::Row;
 
 const DEFAULT_LIMIT: i64 = 10_000;
+
+/// The shape of records in answers.
+const RENDER_QUERY: &[&str] = &[
+    "sysparm_fields",
+    "sysparm_display_value",
+    "sysparm_exclude_reference_link",
+];
+
+/// The Table API's endpoints, below `/api/now[/{version}]`. Roles depend on
+/// the table, so the handlers check them.
+pub fn endpoints() -> Vec<Endpoint> {
+    const READ: &str = "the table's read roles";
+    const WRITE: &str = "the table's write roles";
+    let one = "/table/{table}/{sys_id}";
+    vec![
+        Endpoint::get("/table/{table}", list)
+            .summary("List records of a table (sysparm_query, sysparm_fields, sysparm_limit, sysparm_offset, sysparm_display_value, sysparm_exclude_reference_link)")
+            .query(&["sysparm_query", "sysparm_limit", "sysparm_offset"])
+            .query(RENDER_QUERY)
+            .checked_by_handler(READ),
+        Endpoint::post("/table/{table}", create)
+            .summary("Create a record")
+            .query(RENDER_QUERY)
+            .success(201)
+            .checked_by_handler(WRITE),
+        Endpoint::get(one, get_one)
+            .summary("Read one record")
+            .query(RENDER_QUERY)
+            .checked_by_handler(READ),
+        Endpoint::put(one, update)
+            .summary("Update fields of a record")
+            .query(RENDER_QUERY)
+            .checked_by_handler(WRITE),
+        Endpoint::patch(one, update)
+            .summary("Update fields of a record")
+            .query(RENDER_QUERY)
+            .checked_by_handler(WRITE),
+        Endpoint::delete(one, delete)
+            .summary("Delete a record")
+            .success(204)
+            .checked_by_handler(WRITE),
+    ]
+    .into_iter()
+    .map(|e| e.example("table", "sys_user"))
+    .collect()
+}
 
 fn resolve_table(params: &PathParams) -> Result<&'static Table> {
     let name = params.get("table")?;

@@ -15,10 +15,10 @@ use serde_json::{Map, Value as Json};
 use super::envelope::{render, Family};
 use crate::error::Error;
 
-/// Whether requests to `path` may carry and ask for XML.
-pub fn speaks_xml(path: &str) -> bool {
-    path.starts_with("/api/sn_cicd")
-}
+/// Marks a request to a family that speaks XML (set by [`negotiate`], the
+/// layer on that family's router), so the body extractor reads XML bodies.
+#[derive(Clone, Copy, Debug)]
+pub struct SpeaksXml;
 
 /// Whether the request's body is XML.
 pub fn is_xml_body(headers: &HeaderMap) -> bool {
@@ -28,13 +28,12 @@ pub fn is_xml_body(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.to_ascii_lowercase().contains("xml"))
 }
 
-/// Turns the answer into XML for `/api/sn_cicd` requests whose `Accept`
-/// prefers it; other requests pass through. The request body is not read
-/// here: that happens in the body extractor, after authentication.
-pub async fn negotiate(request: Request, next: Next) -> Response {
-    if !speaks_xml(request.uri().path()) {
-        return next.run(request).await;
-    }
+/// The layer of the families that speak XML (`/api/sn_cicd`): marks the
+/// request so an XML body is read as one, and turns the answer into XML when
+/// the client's `Accept` prefers it. The request body is not read here: that
+/// happens in the body extractor, after authentication.
+pub async fn negotiate(mut request: Request, next: Next) -> Response {
+    request.extensions_mut().insert(SpeaksXml);
     let wants_xml = prefers_xml(request.headers());
     let response = next.run(request).await;
     if wants_xml {

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use serde_json::{json, Value as Json};
 
 use tollgate::demo::ADMIN_ID;
-use tollgate::http::openapi::ENDPOINTS;
+use tollgate::http::families;
 
 use crate::helpers::{test_settings, Auth, TestApp, TestResponse};
 
@@ -69,6 +69,50 @@ async fn a_path_under_api_naming_no_endpoint_is_400_with_the_exact_envelope() {
             res.text
         );
         assert_eq!(res.body, no_resource_body(), "POST {path}");
+    }
+}
+
+/// Each family answers the paths below its prefixes that name nothing, in
+/// its own envelope: CDM (also below the `/sn_cdm` alias, where only one
+/// endpoint routes) with its `Error:` message, CI/CD in XML when asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_path_naming_nothing_below_a_family_prefix_keeps_the_family_envelope() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/api/sn_cdm/nothing",
+        "/api/sn_cdm/v1/changesets/nothing",
+        "/sn_cdm/nothing",
+        // Routed under /api/sn_cdm, not under the alias.
+        "/sn_cdm/changesets/activity",
+    ] {
+        for auth in [Auth::admin(), Auth::None] {
+            let res = app.request("GET", path, &auth, None).await;
+            assert_eq!(res.status, StatusCode::BAD_REQUEST, "{path}: {}", res.text);
+            assert_eq!(
+                res.body,
+                json!({"error": {"message": format!("Error: {NO_RESOURCE}"), "detail": ""}, "status": "failure"}),
+                "{path} ({auth:?})"
+            );
+        }
+    }
+    for path in ["/api/sn_cicd/nothing", "/api/sn_cicd"] {
+        let req = axum::http::Request::get(path)
+            .header("accept", "application/xml")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = app.send(req).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{path}: {}", res.text);
+        assert_eq!(
+            res.header("content-type"),
+            Some("application/xml"),
+            "{path}"
+        );
+        assert!(
+            res.text
+                .contains(&format!("<message>{NO_RESOURCE}</message>")),
+            "{}",
+            res.text
+        );
     }
 }
 
@@ -408,25 +452,6 @@ async fn metrics_count_requests_by_route_and_status_and_show_jobs() {
     );
 }
 
-/// A concrete path for a listed template: placeholders get plausible values.
-fn concrete(template: &str) -> String {
-    template
-        .replace("{table}", "sys_user")
-        .replace("{sys_id}", "0123456789abcdef0123456789abcdef")
-        .replace("{progress_id}", "0123456789abcdef0123456789abcdef")
-}
-
-/// The same path with a version segment after the family prefix, for
-/// ServiceNow-style paths (`/api/<family>/...`).
-fn versioned(path: &str) -> Option<String> {
-    let rest = path.strip_prefix("/api/")?;
-    let (family, tail) = rest.split_once('/')?;
-    if family == "v3" {
-        return None;
-    }
-    Some(format!("/api/{family}/v1/{tail}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_lists_every_endpoint_and_every_listed_endpoint_is_routed() {
     let app = TestApp::spawn().await;
@@ -441,62 +466,51 @@ async fn openapi_lists_every_endpoint_and_every_listed_endpoint_is_routed() {
         res.text
     );
     let paths = doc["paths"].as_object().expect("paths");
+    let families = families();
     let listed: BTreeSet<&str> = paths.keys().map(String::as_str).collect();
-    let expected: BTreeSet<&str> = ENDPOINTS.iter().map(|e| e.path).collect();
+    let expected: BTreeSet<String> = families
+        .iter()
+        .flat_map(|f| f.endpoints.iter().map(|e| f.documented_path(e)))
+        .collect();
+    let expected: BTreeSet<&str> = expected.iter().map(String::as_str).collect();
     assert_eq!(listed, expected, "the document lists exactly the endpoints");
-    for e in ENDPOINTS {
-        assert!(
-            paths[e.path].get(e.method).is_some(),
-            "{} {} is listed",
-            e.method,
-            e.path
-        );
-    }
 
     let mut checked = HashSet::new();
-    for e in ENDPOINTS {
-        let method = e.method.to_uppercase();
-        let path = concrete(e.path);
-        let mut variants = vec![path.clone()];
-        variants.extend(versioned(&path));
-        for path in variants {
-            let res = match e.body {
-                Some("form") => {
-                    app.raw(
-                        &method,
-                        &path,
-                        &Auth::None,
-                        Some("grant_type=none"),
-                        "application/x-www-form-urlencoded",
-                    )
-                    .await
-                }
-                Some(_) => {
-                    app.request(&method, &path, &Auth::admin(), Some(json!({})))
-                        .await
-                }
-                None => app.request(&method, &path, &Auth::admin(), None).await,
-            };
+    for family in &families {
+        for e in &family.endpoints {
+            let method = e.method.as_str();
             assert!(
-                !res.text.contains(NO_RESOURCE),
-                "{method} {path} is routed: {} {}",
-                res.status,
-                res.text
+                paths[&family.documented_path(e)]
+                    .get(method.to_ascii_lowercase())
+                    .is_some(),
+                "{method} {} is listed",
+                family.documented_path(e)
             );
-            assert_ne!(
-                res.status,
-                StatusCode::METHOD_NOT_ALLOWED,
-                "{method} {path}: {}",
-                res.text
-            );
-            assert!(
-                !res.status.is_server_error(),
-                "{method} {path}: {} {}",
-                res.status,
-                res.text
-            );
-            checked.insert((method.clone(), path));
+            // Every form: versioned, unversioned, aliases, trailing slashes.
+            for path in family.example_paths(e) {
+                let res = app.request(method, &path, &Auth::admin(), None).await;
+                assert!(
+                    !res.text.contains(NO_RESOURCE),
+                    "{method} {path} is routed: {} {}",
+                    res.status,
+                    res.text
+                );
+                assert_ne!(
+                    res.status,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path}: {}",
+                    res.text
+                );
+                assert!(
+                    !res.status.is_server_error(),
+                    "{method} {path}: {} {}",
+                    res.status,
+                    res.text
+                );
+                checked.insert((method, path));
+            }
         }
     }
-    assert!(checked.len() >= ENDPOINTS.len());
+    let endpoints: usize = families.iter().map(|f| f.endpoints.len()).sum();
+    assert!(checked.len() > endpoints, "versioned forms are checked too");
 }

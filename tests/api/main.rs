@@ -4,9 +4,11 @@
 
 mod helpers;
 
+mod access;
 mod bundles;
 mod cdm;
 mod cdm_examples;
+mod document;
 mod dpr;
 mod envelopes;
 mod examples;

@@ -145,21 +145,6 @@ impl Executor for &Db {
     }
 }
 
-impl Executor for Db {
-    fn backend(&self) -> Backend {
-        Db::backend(self)
-    }
-    async fn fetch_all(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
-        Db::fetch_all(self, sql, args).await
-    }
-    async fn fetch_optional(&mut self, sql: &str, args: &[Value]) -> Result<Option<Row>> {
-        Db::fetch_optional(self, sql, args).await
-    }
-    async fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64> {
-        Db::execute(self, sql, args).await
-    }
-}
-
 impl Executor for Tx {
     fn backend(&self) -> Backend {
         Tx::backend(self)

@@ -366,9 +366,10 @@ pub async fn update_values(
 ) -> Result<()> {
     encrypt_secrets(tx, table, sys_id, &mut values).await?;
     let watching = watchers(tx, table, actor).await?;
-    let before = match watching.is_empty() {
-        false => get(&mut *tx, table, sys_id).await?,
-        true => None,
+    let before = if watching.is_empty() {
+        None
+    } else {
+        get(&mut *tx, table, sys_id).await?
     };
     let mut sets = vec![
         "sys_updated_on = $1".to_owned(),

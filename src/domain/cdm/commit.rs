@@ -532,7 +532,7 @@ mod tests {
         newer.sys_id = "newer".into();
         newer.changeset_id = Some("Chset-3".into());
         t.nodes.insert(3, newer);
-        let found = detect(&[update.clone()], &t);
+        let found = detect(std::slice::from_ref(&update), &t);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].kind, "updated_node");
         assert!(found[0].reason.contains("Chset-3"), "{}", found[0].reason);

@@ -89,13 +89,16 @@ impl ReleaseChange {
             .with_field(*field));
         }
         let adding = purpose == Purpose::Add;
-        let mut change = ReleaseChange::default();
-        change.title = match input.get("title") {
+        let title = match input.get("title") {
             Some(Json::String(t)) if !t.trim().is_empty() => Some(t.clone()),
             Some(Json::String(_)) | Some(Json::Null) => return Err(Error::missing("title")),
             Some(_) => return Err(Error::wrong_type("title", "a string")),
             None if adding => return Err(Error::missing("title")),
             None => None,
+        };
+        let mut change = ReleaseChange {
+            title,
+            ..ReleaseChange::default()
         };
         change.description = match input.get("description") {
             Some(Json::String(d)) => Some(Some(d.clone())),

@@ -100,3 +100,49 @@ fn forget_password_of_a_moved_url(current: &Row, values: &mut Values) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::table_api::SECRET_MASK;
+
+    fn write(pairs: &[(&str, Value)]) -> Values {
+        let sources = crate::registry::table("sys_update_set_source").unwrap();
+        pairs
+            .iter()
+            .map(|(n, v)| (sources.column(n).unwrap(), v.clone()))
+            .collect()
+    }
+
+    fn password(values: &Values) -> Option<&Value> {
+        values
+            .iter()
+            .find(|(c, _)| c.name == "password")
+            .map(|(_, v)| v)
+    }
+
+    #[test]
+    fn a_moved_url_forgets_the_password_unless_a_new_one_is_given() {
+        let current = Row {
+            columns: vec![("url".into(), Value::from("https://a.example.com"))],
+        };
+        // Moved, the password kept (shown masked): cleared.
+        let mut values = write(&[
+            ("url", Value::from("https://b.example.com")),
+            ("password", Value::from(SECRET_MASK)),
+        ]);
+        forget_password_of_a_moved_url(&current, &mut values);
+        assert_eq!(password(&values), Some(&Value::Null));
+        // Moved with a new password: kept.
+        let mut values = write(&[
+            ("url", Value::from("https://b.example.com")),
+            ("password", Value::from("new")),
+        ]);
+        forget_password_of_a_moved_url(&current, &mut values);
+        assert_eq!(password(&values), Some(&Value::from("new")));
+        // Not moved: nothing added.
+        let mut values = write(&[("url", Value::from("https://a.example.com"))]);
+        forget_password_of_a_moved_url(&current, &mut values);
+        assert_eq!(password(&values), None);
+    }
+}

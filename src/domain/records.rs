@@ -9,32 +9,16 @@ use std::collections::HashMap;
 use serde_json::{Map, Value as Json};
 
 use super::encoded_query::EncodedQuery;
-use super::update_sets::capture::{capturing_set, record_write};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::rights::{self, TableWrite};
-use crate::identity::{self, users::bump_identity_epoch, Caller};
+use crate::identity::{self, Caller};
 use crate::ids::{is_sys_id, new_sys_id};
+use crate::registry::hooks::{hooks, watchers, RowWatch, RowWrite, Values};
 use crate::registry::{quote, table, Column, ColumnType, SqlKind, Table, SYSTEM_COLUMNS, TABLES};
 use crate::storage::{Db, Executor, Row, Tx, Value};
 use crate::time::{now_string, parse_date, parse_date_time, DATE_FORMAT, DATE_TIME_FORMAT};
 
-/// Tables whose changes alter who may do what: writing them drops every
-/// replica's credential cache.
-pub fn touches_identity(table: &Table) -> bool {
-    matches!(
-        table.name,
-        "sys_user" | "sys_user_role" | "sys_user_has_role"
-    )
-}
-
-/// Inside a write's transaction: when the table is an identity table, moves
-/// the identity epoch so every replica drops its credential cache.
-async fn note_identity_change(tx: &mut Tx, table: &Table) -> Result<()> {
-    if touches_identity(table) {
-        bump_identity_epoch(tx).await?;
-    }
-    Ok(())
-}
+pub use crate::identity::hooks::touches_identity;
 
 pub(crate) fn select_list(table: &Table) -> String {
     table
@@ -158,13 +142,13 @@ pub async fn insert_as(
         }
         values.push((column, value));
     }
-    table_rules(table, &values).await?;
+    check_table_rules(table, &values).await?;
     let mut tx = db.begin().await?;
     if let Some(caller) = caller {
         rights::check_write(&mut tx, caller, table, TableWrite::Insert(input)).await?;
     }
     check_references(&mut tx, &values).await?;
-    table_rules_in_tx(&mut tx, table, &values).await?;
+    check_table_rules_in_tx(&mut tx, table, &values).await?;
     let id = insert_values(
         &mut tx,
         table,
@@ -173,20 +157,11 @@ pub async fn insert_as(
         actor,
     )
     .await?;
-    note_identity_change(&mut tx, table).await?;
     let row = get(&mut tx, table, &id)
         .await?
         .ok_or_else(|| Error::internal("inserted row vanished"))?;
-    if table.name == "sn_cdm_application" {
-        // An application is born with its tree (root and system folders).
-        crate::domain::cdm::applications::build_tree(
-            &mut tx,
-            &id,
-            &row.string("name"),
-            None,
-            actor,
-        )
-        .await?;
+    for hook in hooks(table) {
+        hook.after_insert(&mut tx, &row, actor).await?;
     }
     tx.commit().await?;
     Ok(row)
@@ -260,19 +235,19 @@ pub async fn insert_values(
             ),
             err => err,
         })?;
-    if let Some(set) = capturing_set(tx, table, actor).await? {
+    let watching = watchers(tx, table, actor).await?;
+    if !watching.is_empty() {
         let after = get(&mut *tx, table, &id).await?;
-        // Boxed: capturing writes records itself (a recursive future).
-        Box::pin(record_write(
-            tx,
-            &set,
+        let write = || RowWrite {
             table,
-            &id,
-            None,
-            after.as_ref(),
+            sys_id: &id,
+            before: None,
+            after: after.as_ref(),
             actor,
-        ))
-        .await?;
+        };
+        for watch in &watching {
+            watch.written(tx, write()).await?;
+        }
     }
     Ok(id)
 }
@@ -357,16 +332,12 @@ pub async fn update_as(
         }
         values.push((column, value));
     }
-    table_rules(table, &values).await?;
+    check_table_rules(table, &values).await?;
     check_references(&mut tx, &values).await?;
-    table_rules_in_tx(&mut tx, table, &values).await?;
-    if table.name == "sys_user" {
-        let changed: Vec<(&str, Value)> = values.iter().map(|(c, v)| (c.name, v.clone())).collect();
-        if identity::users::ends_sessions(&changed) {
-            identity::users::revoke_tokens(&mut tx, sys_id).await?;
-        }
+    check_table_rules_in_tx(&mut tx, table, &values).await?;
+    for hook in hooks(table) {
+        hook.before_update(&mut tx, &current, &mut values).await?;
     }
-    forget_secrets_of_a_moved_url(table, &current, &mut values);
     update_values(
         &mut tx,
         table,
@@ -375,10 +346,12 @@ pub async fn update_as(
         actor,
     )
     .await?;
-    note_identity_change(&mut tx, table).await?;
     let row = get(&mut tx, table, sys_id)
         .await?
         .ok_or_else(|| record_not_found(table, sys_id))?;
+    for hook in hooks(table) {
+        hook.after_update(&mut tx, &row).await?;
+    }
     tx.commit().await?;
     Ok(row)
 }
@@ -392,10 +365,11 @@ pub async fn update_values(
     actor: &str,
 ) -> Result<()> {
     encrypt_secrets(tx, table, sys_id, &mut values).await?;
-    let capture = capturing_set(tx, table, actor).await?;
-    let before = match capture {
-        Some(_) => get(&mut *tx, table, sys_id).await?,
-        None => None,
+    let watching = watchers(tx, table, actor).await?;
+    let before = if watching.is_empty() {
+        None
+    } else {
+        get(&mut *tx, table, sys_id).await?
     };
     let mut sets = vec![
         "sys_updated_on = $1".to_owned(),
@@ -419,18 +393,18 @@ pub async fn update_values(
     if n == 0 {
         return Err(record_not_found(table, sys_id));
     }
-    if let Some(set) = capture {
+    if !watching.is_empty() {
         let after = get(&mut *tx, table, sys_id).await?;
-        Box::pin(record_write(
-            tx,
-            &set,
+        let write = || RowWrite {
             table,
             sys_id,
-            before.as_ref(),
-            after.as_ref(),
+            before: before.as_ref(),
+            after: after.as_ref(),
             actor,
-        ))
-        .await?;
+        };
+        for watch in &watching {
+            watch.written(tx, write()).await?;
+        }
     }
     Ok(())
 }
@@ -464,7 +438,8 @@ pub async fn delete_as(
                     if column.cascade {
                         // Cascaded deletes are changes too: captured, so
                         // they travel and can be backed out.
-                        if let Some(set) = capturing_set(&mut tx, other, actor).await? {
+                        let watching = watchers(&mut tx, other, actor).await?;
+                        if !watching.is_empty() {
                             let sql = format!(
                                 "SELECT {} FROM {} WHERE {col} = $1",
                                 select_list(other),
@@ -472,8 +447,7 @@ pub async fn delete_as(
                             );
                             for child in tx.fetch_all(&sql, &[Value::from(sys_id)]).await? {
                                 let id = child.string("sys_id");
-                                record_write(&mut tx, &set, other, &id, Some(&child), None, actor)
-                                    .await?;
+                                deleted(&mut tx, &watching, other, &id, &child, actor).await?;
                             }
                         }
                         tx.execute(
@@ -507,14 +481,34 @@ pub async fn delete_as(
         &[Value::from(sys_id)],
     )
     .await?;
-    if table.name == "sys_user" {
-        identity::users::forget_credentials(&mut tx, sys_id).await?;
+    let watching = watchers(&mut tx, table, actor).await?;
+    deleted(&mut tx, &watching, table, sys_id, &before, actor).await?;
+    for hook in hooks(table) {
+        hook.after_delete(&mut tx, &before).await?;
     }
-    if let Some(set) = capturing_set(&mut tx, table, actor).await? {
-        record_write(&mut tx, &set, table, sys_id, Some(&before), None, actor).await?;
-    }
-    note_identity_change(&mut tx, table).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Shows the watchers of a table the deletion of one of its rows.
+async fn deleted(
+    tx: &mut Tx,
+    watching: &[Box<dyn RowWatch>],
+    table: &Table,
+    sys_id: &str,
+    before: &Row,
+    actor: &str,
+) -> Result<()> {
+    for watch in watching {
+        let write = RowWrite {
+            table,
+            sys_id,
+            before: Some(before),
+            after: None,
+            actor,
+        };
+        watch.written(tx, write).await?;
+    }
     Ok(())
 }
 
@@ -736,91 +730,30 @@ pub async fn validate_payload(
         }
         values.push((column, value));
     }
-    table_rules(table, &values).await?;
+    check_table_rules(table, &values).await?;
     check_references(tx, &values).await?;
-    table_rules_in_tx(tx, table, &values).await?;
+    check_table_rules_in_tx(tx, table, &values).await?;
     Ok(())
 }
 
-/// Rules particular to a table, checked on every insert and update.
-async fn table_rules(table: &Table, values: &[(&'static Column, Value)]) -> Result<()> {
-    if table.name == "sys_update_set_source" {
-        // The form of a remote instance URL; whether the server may reach
-        // it is its configuration's say, checked when it is used.
-        if let Some((_, Value::Text(url))) = values.iter().find(|(c, _)| c.name == "url") {
-            crate::domain::update_sets::remote::parse_url(url)?;
-        }
-    }
-    if table.name == "sn_pace_policy" {
-        // A policy that does not compile is refused when it is saved (the
-        // check runs in the policy sandbox, like every evaluation).
-        if let Some((_, Value::Text(source))) = values.iter().find(|(c, _)| c.name == "rego") {
-            crate::policy::sandbox::global()
-                .check(source)
-                .await
-                .map_err(|message| {
-                    Error::invalid("rego", format!("the policy does not compile: {message}"))
-                })?;
-        }
+/// Rules particular to a table (its hooks' [`check`]), checked on every
+/// insert and update before its records are read.
+///
+/// [`check`]: crate::registry::hooks::TableHooks::check
+async fn check_table_rules(table: &Table, values: &Values) -> Result<()> {
+    for hook in hooks(table) {
+        hook.check(values).await?;
     }
     Ok(())
 }
 
-/// A remote instance whose URL changes forgets its stored password (unless
-/// the same write gives a new one): the password was given for the old
-/// address, and sending it wherever the URL now points would hand it to
-/// whoever changed the URL.
-fn forget_secrets_of_a_moved_url(
-    table: &Table,
-    current: &Row,
-    values: &mut Vec<(&'static Column, Value)>,
-) {
-    if table.name != "sys_update_set_source" {
-        return;
-    }
-    let moved = values
-        .iter()
-        .any(|(c, v)| c.name == "url" && v.to_display_string() != current.string("url"));
-    if !moved {
-        return;
-    }
-    let new_password = values.iter().any(|(c, v)| {
-        c.name == "password"
-            && !v.is_null()
-            && v.as_str() != Some(crate::http::table_api::SECRET_MASK)
-            && v.as_str() != Some("")
-    });
-    if !new_password {
-        values.retain(|(c, _)| c.name != "password");
-        if let Some(column) = table.column("password") {
-            values.push((column, Value::Null));
-        }
-    }
-}
-
-/// Rules particular to a table that read other records.
-async fn table_rules_in_tx(
-    tx: &mut Tx,
-    table: &Table,
-    values: &[(&'static Column, Value)],
-) -> Result<()> {
-    if table.name == "sn_dpr_model_release_bundle_member" {
-        // Draft releases cannot join a bundle.
-        if let Some((_, Value::Text(release))) = values.iter().find(|(c, _)| c.name == "release") {
-            let state = tx
-                .fetch_optional(
-                    "SELECT state FROM sn_dpr_model_release WHERE sys_id = $1",
-                    &[Value::from(release)],
-                )
-                .await?
-                .map(|r| r.string("state"));
-            if state.as_deref() == Some("draft") {
-                return Err(Error::invalid(
-                    "release",
-                    "a Draft release cannot join a bundle",
-                ));
-            }
-        }
+/// Rules particular to a table that read other records (its hooks'
+/// [`check_in_tx`]).
+///
+/// [`check_in_tx`]: crate::registry::hooks::TableHooks::check_in_tx
+async fn check_table_rules_in_tx(tx: &mut Tx, table: &Table, values: &Values) -> Result<()> {
+    for hook in hooks(table) {
+        hook.check_in_tx(tx, values).await?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@
 //! [`EPOCH_POLL`] on every other replica, which polls a shared counter.
 
 pub mod api_keys;
+pub mod hooks;
 pub mod password;
 pub mod rights;
 pub mod roles;

@@ -3,6 +3,7 @@
 //! validation are driven by it, so a table appears everywhere by being
 //! registered once (in [`tables`]).
 
+pub mod hooks;
 mod tables;
 
 pub use tables::TABLES;

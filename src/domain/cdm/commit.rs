@@ -461,3 +461,153 @@ pub async fn record_failure(
     .await?;
     finish_request(tx, request_id, Err(error.message.clone())).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A committed node `main_id` named `name` under `parent`.
+    fn node(tree: &mut Tree, parent: Option<i64>, main_id: i64, name: &str, ty: &str) -> Node {
+        let parent = parent.and_then(|p| tree.get(p).cloned());
+        let mut n = Node::committed("app", parent.as_ref(), main_id, name, ty, "t");
+        n.changeset_id = Some("Chset-1".into());
+        tree.attach(n.clone());
+        n
+    }
+
+    /// A pending version of `of` made by another changeset, with `status`.
+    fn pending(of: &Node, status: &str) -> Node {
+        let mut v = of.clone();
+        v.sys_id = format!("v-{}", of.main_id);
+        v.previous_version = Some(of.sys_id.clone());
+        v.effective_from = None;
+        v.changeset_id = Some("Chset-2".into());
+        v.status = status.into();
+        v
+    }
+
+    /// A new node's pending version under `parent`.
+    fn added(parent: i64, main_id: i64, name: &str, ty: &str) -> Node {
+        let mut v = Node::committed("app", None, main_id, name, ty, "t");
+        v.parent = Some(parent);
+        v.sys_id = format!("v-{main_id}");
+        v.effective_from = None;
+        v.status = "new".into();
+        v
+    }
+
+    /// app (1) > folder (2) > cdi (3), and a second cdi (4) under app.
+    fn tree() -> (Tree, Vec<Node>) {
+        let mut t = Tree::default();
+        let app = node(&mut t, None, 1, "app", node_type::APPLICATION);
+        let folder = node(&mut t, Some(1), 2, "folder", node_type::FOLDER);
+        let cdi = node(&mut t, Some(2), 3, "cdi", node_type::CDI);
+        let other = node(&mut t, Some(1), 4, "other", node_type::CDI);
+        (t, vec![app, folder, cdi, other])
+    }
+
+    fn kinds(pending: &[Node], current: &Tree) -> Vec<(String, &'static str)> {
+        detect(pending, current)
+            .into_iter()
+            .map(|c| (c.version, c.kind))
+            .collect()
+    }
+
+    #[test]
+    fn changes_to_what_the_changeset_read_do_not_conflict() {
+        let (t, n) = tree();
+        let mut renamed = pending(&n[2], "updated");
+        renamed.name = "renamed".into();
+        let gone = pending(&n[3], "deleted");
+        let new = added(2, 10, "fresh", node_type::CDI);
+        assert!(kinds(&[renamed, gone, new], &t).is_empty());
+    }
+
+    #[test]
+    fn a_node_changed_or_deleted_since_it_was_read_conflicts() {
+        let (mut t, n) = tree();
+        let update = pending(&n[2], "updated");
+        // Another changeset committed a new version of the cdi since.
+        let mut newer = n[2].clone();
+        newer.sys_id = "newer".into();
+        newer.changeset_id = Some("Chset-3".into());
+        t.nodes.insert(3, newer);
+        let found = detect(std::slice::from_ref(&update), &t);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].kind, "updated_node");
+        assert!(found[0].reason.contains("Chset-3"), "{}", found[0].reason);
+        // Deleted by another changeset.
+        t.nodes.remove(&3);
+        assert_eq!(kinds(&[update], &t), [("v-3".to_owned(), "deleted_node")]);
+    }
+
+    #[test]
+    fn a_name_taken_since_conflicts() {
+        let (t, n) = tree();
+        // New node named like a committed sibling.
+        let twin = added(1, 10, "other", node_type::CDI);
+        assert_eq!(kinds(&[twin], &t), [("v-10".to_owned(), "duplicated_node")]);
+        // Renamed to a committed sibling's name.
+        let mut renamed = pending(&n[1], "updated");
+        renamed.name = "other".into();
+        assert_eq!(
+            kinds(std::slice::from_ref(&renamed), &t),
+            [("v-2".to_owned(), "duplicated_node")]
+        );
+        // Unless the sibling is itself changed by the changeset.
+        let mut moved = pending(&n[3], "updated");
+        moved.name = "elsewhere".into();
+        assert!(kinds(&[renamed, moved], &t).is_empty());
+    }
+
+    #[test]
+    fn a_new_node_needs_its_parent_and_an_include_its_target() {
+        let (t, n) = tree();
+        let orphan = added(99, 10, "x", node_type::CDI);
+        assert_eq!(
+            kinds(&[orphan], &t),
+            [("v-10".to_owned(), "orphaned_descendant")]
+        );
+        // A parent added by the same changeset will be there.
+        let parent = added(1, 11, "new_folder", node_type::FOLDER);
+        let child = added(11, 12, "x", node_type::CDI);
+        assert!(kinds(&[parent, child], &t).is_empty());
+        // An include of a node the same changeset deletes.
+        let mut include = added(1, 13, "link", node_type::LINKED);
+        include.linked_to = Some(4);
+        let gone = pending(&n[3], "deleted");
+        assert_eq!(
+            kinds(&[include.clone(), gone], &t),
+            [("v-13".to_owned(), "invalid_include")]
+        );
+        include.linked_to = Some(98);
+        assert_eq!(
+            kinds(&[include], &t),
+            [("v-13".to_owned(), "invalid_include")]
+        );
+    }
+
+    #[test]
+    fn a_deleted_node_must_take_its_children_and_not_be_included() {
+        let (mut t, n) = tree();
+        // The folder deleted without its cdi, which another changeset keeps.
+        let folder = pending(&n[1], "deleted");
+        assert_eq!(
+            kinds(std::slice::from_ref(&folder), &t),
+            [("v-2".to_owned(), "incomplete_deleted_parent")]
+        );
+        let cdi = pending(&n[2], "deleted");
+        assert!(kinds(&[folder, cdi], &t).is_empty());
+        // A committed include of the node.
+        let mut include = Node::committed("app", t.get(1), 20, "link", node_type::LINKED, "t");
+        include.linked_to = Some(4);
+        t.attach(include.clone());
+        let other = pending(&n[3], "deleted");
+        assert_eq!(
+            kinds(std::slice::from_ref(&other), &t),
+            [("v-4".to_owned(), "incomplete_deleted_ref")]
+        );
+        // Deleting the include too is fine.
+        assert!(kinds(&[other, pending(&include, "deleted")], &t).is_empty());
+    }
+}

@@ -16,6 +16,7 @@ pub mod applications;
 pub mod changesets;
 pub mod commit;
 pub mod export;
+pub mod hooks;
 pub mod jobs;
 pub mod parse;
 pub mod shared;

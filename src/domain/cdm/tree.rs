@@ -815,4 +815,72 @@ mod tests {
         assert_eq!(tree.child(1, "d").map(|n| n.main_id), Some(3));
         assert_eq!(tree.find(1, &["d".to_string()]).map(|n| n.main_id), Some(3));
     }
+
+    /// app (1) > deployables (2) > Dev_1 (3) > cdi (5), and vars (4) > x (6).
+    fn sample() -> Tree {
+        let root = node(None, 1, "app", 0);
+        let deployables = node(Some(&root), 2, "deployables", 2);
+        let dev = node(Some(&deployables), 3, "Dev_1", 0);
+        let vars = node(Some(&root), 4, "vars", 1);
+        let cdi = node(Some(&dev), 5, "cdi", 0);
+        let x = node(Some(&vars), 6, "x", 0);
+        Tree::from_nodes([cdi, x, dev, vars, deployables, root])
+    }
+
+    #[test]
+    fn children_come_in_position_order_then_by_name() {
+        let root = node(None, 1, "app", 0);
+        let b = node(Some(&root), 2, "b", 1);
+        let a = node(Some(&root), 3, "a", 1);
+        let first = node(Some(&root), 4, "z", 0);
+        let tree = Tree::from_nodes([b, a, root, first]);
+        let order: Vec<i64> = tree.children_of(1).map(|n| n.main_id).collect();
+        assert_eq!(order, [4, 3, 2]);
+        assert_eq!(tree.children_of(4).count(), 0);
+    }
+
+    #[test]
+    fn paths_are_names_from_below_the_root() {
+        let tree = sample();
+        assert_eq!(tree.path_of(5), "deployables/Dev_1/cdi");
+        assert_eq!(tree.path_of(4), "vars");
+        assert_eq!(tree.path_of(1), "");
+        let names: Vec<String> = ["deployables", "Dev_1", "cdi"].map(String::from).to_vec();
+        assert_eq!(tree.find(1, &names).map(|n| n.main_id), Some(5));
+        assert_eq!(tree.find(2, &names[1..]).map(|n| n.main_id), Some(5));
+        assert!(tree.find(1, &names[1..]).is_none());
+        assert_eq!(tree.find(3, &[]).map(|n| n.main_id), Some(3));
+        // Stored paths follow the main_ids from the root.
+        assert_eq!(tree.get(5).unwrap().level, 3);
+        assert!(tree
+            .get(5)
+            .unwrap()
+            .node_path
+            .starts_with(&tree.get(3).unwrap().node_path));
+    }
+
+    #[test]
+    fn a_subtree_is_a_node_and_everything_below_it() {
+        let tree = sample();
+        let mut below = tree.subtree(2);
+        below.sort();
+        assert_eq!(below, [2, 3, 5]);
+        let mut all = tree.subtree(1);
+        all.sort();
+        assert_eq!(all, [1, 2, 3, 4, 5, 6]);
+        assert_eq!(tree.subtree(6), [6]);
+    }
+
+    #[test]
+    fn attached_nodes_come_last_and_are_found_by_name() {
+        let mut tree = sample();
+        let root = tree.get(1).unwrap().clone();
+        tree.attach(node(Some(&root), 7, "late", 0));
+        let order: Vec<i64> = tree.children_of(1).map(|n| n.main_id).collect();
+        assert_eq!(order, [4, 2, 7]);
+        assert_eq!(tree.child(1, "late").map(|n| n.main_id), Some(7));
+        // A second node of a name does not hide the first.
+        tree.attach(node(Some(&root), 8, "late", 0));
+        assert_eq!(tree.child(1, "late").map(|n| n.main_id), Some(7));
+    }
 }

@@ -2,6 +2,7 @@
 
 pub mod bundles;
 pub mod calendars;
+pub mod hooks;
 pub mod jobs;
 pub mod lifecycle;
 pub mod phases;

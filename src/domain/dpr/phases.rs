@@ -191,8 +191,8 @@ pub async fn executions(
 /// Where a release goes after its last phase, from the
 /// `sn_dpr_model.auto_transition_release_to_completed` (default false) and
 /// `sn_dpr_model.auto_transition_release_to_review` (default true)
-/// properties; Completed wins when both are true.
-async fn after_last_phase(tx: &mut Tx) -> Result<Option<&'static str>> {
+/// properties ([`state_after_last_phase`]).
+async fn after_last_phase(tx: &mut Tx) -> Result<&'static str> {
     let flag = |rows: &[Row], name: &str, default: bool| {
         rows.iter()
             .find(|r| r.string("name") == name)
@@ -208,20 +208,77 @@ async fn after_last_phase(tx: &mut Tx) -> Result<Option<&'static str>> {
             ],
         )
         .await?;
-    if flag(
-        &rows,
-        "sn_dpr_model.auto_transition_release_to_completed",
-        false,
-    ) {
-        Ok(Some(state::COMPLETED))
-    } else if flag(
-        &rows,
-        "sn_dpr_model.auto_transition_release_to_review",
-        true,
-    ) {
-        Ok(Some(state::REVIEW))
+    Ok(state_after_last_phase(
+        flag(
+            &rows,
+            "sn_dpr_model.auto_transition_release_to_completed",
+            false,
+        ),
+        flag(
+            &rows,
+            "sn_dpr_model.auto_transition_release_to_review",
+            true,
+        ),
+    ))
+}
+
+/// The state a release takes after its last phase: Completed when the
+/// release auto-completes (which wins), else Review when it auto-reviews,
+/// else it stays In Progress.
+fn state_after_last_phase(to_completed: bool, to_review: bool) -> &'static str {
+    if to_completed {
+        state::COMPLETED
+    } else if to_review {
+        state::REVIEW
     } else {
-        Ok(None)
+        state::IN_PROGRESS
+    }
+}
+
+/// What holds a phase open: each (policy, product) pair whose stored result
+/// is not compliant (a pair never evaluated is `not_run`), as
+/// `<policy> for <product> (<status>)`. Every policy mapped to the phase
+/// must be compliant for every product of the release.
+fn blocking_policies(
+    products: &[ReleaseProduct],
+    policies: &[PhasePolicy],
+    results: &HashMap<(String, String), Execution>,
+) -> Vec<String> {
+    let mut blocking = Vec::new();
+    for product in products {
+        for policy in policies {
+            let status = results
+                .get(&(product.product.clone(), policy.policy.clone()))
+                .map(|e| e.status.as_str())
+                .unwrap_or("not_run");
+            if status != "compliant" {
+                blocking.push(format!(
+                    "{} for {} ({status})",
+                    policy.name, product.product_name
+                ));
+            }
+        }
+    }
+    blocking
+}
+
+/// What follows a completed phase.
+#[derive(Debug, PartialEq, Eq)]
+enum AfterPhase<'a> {
+    /// A stage release's next phase waits to be started by hand.
+    AwaitStart,
+    /// A timeline release's next phase starts at once.
+    Begin(&'a str),
+    /// That was the last phase ([`state_after_last_phase`]).
+    Last,
+}
+
+/// The next pending phase (`next`, first by order) decides.
+fn after_phase(next: Option<&str>, stage: bool) -> AfterPhase<'_> {
+    match next {
+        Some(_) if stage => AfterPhase::AwaitStart,
+        Some(next) => AfterPhase::Begin(next),
+        None => AfterPhase::Last,
     }
 }
 
@@ -283,21 +340,7 @@ pub async fn complete_phase_in(tx: &mut Tx, release_id: &str, actor: &str) -> Re
     let products = release_products(&mut *tx, release_id).await?;
     let policies = phase_policies(&mut *tx, phase.template_phase.as_deref()).await?;
     let results = executions(&mut *tx, &phase_id).await?;
-    let mut blocking = Vec::new();
-    for product in &products {
-        for policy in &policies {
-            let status = results
-                .get(&(product.product.clone(), policy.policy.clone()))
-                .map(|e| e.status.as_str())
-                .unwrap_or("not_run");
-            if status != "compliant" {
-                blocking.push(format!(
-                    "{} for {} ({status})",
-                    policy.name, product.product_name
-                ));
-            }
-        }
-    }
+    let blocking = blocking_policies(&products, &policies, &results);
     if !blocking.is_empty() {
         return Err(Error::conflict(format!(
             "The phase {} cannot be completed: policies not compliant: {}",
@@ -328,8 +371,8 @@ pub async fn complete_phase_in(tx: &mut Tx, release_id: &str, actor: &str) -> Re
         )
         .await?
         .map(|r| r.string("sys_id"));
-    let release_state = match &next {
-        Some(_) if stage => {
+    let release_state = match after_phase(next.as_deref(), stage) {
+        AfterPhase::AwaitStart => {
             // Stage phases start by hand (`start_phase`).
             update_values(
                 tx,
@@ -341,13 +384,12 @@ pub async fn complete_phase_in(tx: &mut Tx, release_id: &str, actor: &str) -> Re
             .await?;
             release.state
         }
-        Some(next_id) => {
+        AfterPhase::Begin(next_id) => {
             super::lifecycle::begin_phase(tx, release_id, next_id, actor).await?;
             release.state
         }
-        None => {
-            let target = after_last_phase(tx).await?;
-            let new_state = target.unwrap_or(state::IN_PROGRESS);
+        AfterPhase::Last => {
+            let new_state = after_last_phase(tx).await?;
             update_values(
                 tx,
                 releases,
@@ -367,4 +409,82 @@ pub async fn complete_phase_in(tx: &mut Tx, release_id: &str, actor: &str) -> Re
         next_phase: next,
         release_state,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn product(id: &str) -> ReleaseProduct {
+        ReleaseProduct {
+            product: id.into(),
+            product_name: format!("Product {id}"),
+            version: None,
+            version_name: String::new(),
+        }
+    }
+
+    fn policy(id: &str) -> PhasePolicy {
+        PhasePolicy {
+            policy: id.into(),
+            name: format!("Policy {id}"),
+            rego: String::new(),
+            revision: 0,
+        }
+    }
+
+    fn result(product: &str, policy: &str, status: &str) -> ((String, String), Execution) {
+        (
+            (product.into(), policy.into()),
+            Execution {
+                status: status.into(),
+                reason: String::new(),
+                output: String::new(),
+                last_run_at: None,
+            },
+        )
+    }
+
+    #[test]
+    fn a_phase_is_held_by_every_pair_not_compliant() {
+        let products = [product("a"), product("b")];
+        let policies = [policy("p"), policy("q")];
+        let results: HashMap<_, _> = [
+            result("a", "p", "compliant"),
+            result("a", "q", "non_compliant"),
+            result("b", "p", "compliant"),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            blocking_policies(&products, &policies, &results),
+            [
+                "Policy q for Product a (non_compliant)",
+                "Policy q for Product b (not_run)"
+            ]
+        );
+        let all: HashMap<_, _> = ["a", "b"]
+            .iter()
+            .flat_map(|p| [result(p, "p", "compliant"), result(p, "q", "compliant")])
+            .collect();
+        assert!(blocking_policies(&products, &policies, &all).is_empty());
+        // No mapped policy: nothing holds the phase.
+        assert!(blocking_policies(&products, &[], &results).is_empty());
+    }
+
+    #[test]
+    fn a_completed_phase_starts_the_next_or_waits_or_ends_the_plan() {
+        assert_eq!(after_phase(Some("n"), false), AfterPhase::Begin("n"));
+        assert_eq!(after_phase(Some("n"), true), AfterPhase::AwaitStart);
+        assert_eq!(after_phase(None, true), AfterPhase::Last);
+        assert_eq!(after_phase(None, false), AfterPhase::Last);
+    }
+
+    #[test]
+    fn after_the_last_phase_completed_wins_over_review() {
+        assert_eq!(state_after_last_phase(true, true), state::COMPLETED);
+        assert_eq!(state_after_last_phase(true, false), state::COMPLETED);
+        assert_eq!(state_after_last_phase(false, true), state::REVIEW);
+        assert_eq!(state_after_last_phase(false, false), state::IN_PROGRESS);
+    }
 }

@@ -1,6 +1,7 @@
 //! ServiceDesk-style (v3) release records: reference data and releases.
 
 pub mod approvals;
+pub mod change;
 pub mod entities;
 pub mod history;
 pub mod list;

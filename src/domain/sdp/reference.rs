@@ -100,9 +100,89 @@ pub fn parse_id(field: &str, value: &Json) -> Result<i64> {
     }
 }
 
-/// Resolves `{"id": ...}` or `{"name": ...}` to a reference of `kind`;
-/// `parent` restricts the match (a status within its stage). `null` is
-/// `None`.
+/// How a request names a record: by id, or by name (matched
+/// case-insensitively).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum By {
+    Id(i64),
+    Name(String),
+}
+
+/// A record a request names, with the request's own words for it (the
+/// JSON given, which "not found" messages quote).
+#[derive(Clone, Debug)]
+pub struct Named {
+    pub by: By,
+    pub given: String,
+}
+
+/// Parses `{"id": ...}` or `{"name": ...}` (the id wins when both are
+/// given); `null` is `None`.
+pub fn parse_named(field: &str, value: &Json) -> Result<Option<Named>> {
+    let obj = match value {
+        Json::Null => return Ok(None),
+        Json::Object(o) => o,
+        _ => return Err(Error::wrong_type(field, "an object with id or name")),
+    };
+    let by = match (
+        obj.get("id").filter(|v| !v.is_null()),
+        obj.get("name").filter(|v| !v.is_null()),
+    ) {
+        (Some(id), _) => By::Id(parse_id(&format!("{field}.id"), id)?),
+        (None, Some(Json::String(name))) => By::Name(name.clone()),
+        (None, Some(_)) => return Err(Error::wrong_type(&format!("{field}.name"), "a string")),
+        (None, None) => return Err(Error::invalid(field, "give the id or the name")),
+    };
+    Ok(Some(Named {
+        by,
+        given: value.to_string(),
+    }))
+}
+
+/// Finds the reference of `kind` a request names; `parent` restricts the
+/// match (a status within its stage).
+pub async fn lookup(
+    tx: &mut Tx,
+    kind: &str,
+    field: &str,
+    named: &Named,
+    parent: Option<i64>,
+) -> Result<Reference> {
+    let parent_sql = if parent.is_some() {
+        " AND parent_id = $3"
+    } else {
+        ""
+    };
+    let (sql, key) = match &named.by {
+        By::Id(id) => (
+            format!("SELECT {REFERENCE_COLUMNS} FROM sdp_reference WHERE kind = $1 AND id = $2{parent_sql}"),
+            Value::Int(*id),
+        ),
+        By::Name(name) => (
+            format!("SELECT {REFERENCE_COLUMNS} FROM sdp_reference WHERE kind = $1 AND LOWER(name) = LOWER($2){parent_sql} ORDER BY id"),
+            Value::Text(name.clone()),
+        ),
+    };
+    let mut args = vec![Value::from(kind), key];
+    if let Some(p) = parent {
+        args.push(Value::Int(p));
+    }
+    let found = tx.fetch_optional(&sql, &args).await?;
+    let given = &named.given;
+    match found {
+        Some(row) => Ok(Reference::from_row(&row)),
+        None => Err(Error::invalid(
+            field,
+            match parent {
+                Some(_) => format!("no {kind} {given} in the given stage"),
+                None => format!("no {kind} {given}"),
+            },
+        )),
+    }
+}
+
+/// Resolves `{"id": ...}` or `{"name": ...}` to a reference of `kind`
+/// ([`parse_named`], then [`lookup`]). `null` is `None`.
 pub async fn resolve(
     tx: &mut Tx,
     kind: &str,
@@ -110,41 +190,8 @@ pub async fn resolve(
     value: &Json,
     parent: Option<i64>,
 ) -> Result<Option<Reference>> {
-    let obj = match value {
-        Json::Null => return Ok(None),
-        Json::Object(o) => o,
-        _ => return Err(Error::wrong_type(field, "an object with id or name")),
-    };
-    let parent_sql = if parent.is_some() {
-        " AND parent_id = $3"
-    } else {
-        ""
-    };
-    let (sql, key) = match (obj.get("id").filter(|v| !v.is_null()), obj.get("name").filter(|v| !v.is_null())) {
-        (Some(id), _) => (
-            format!("SELECT {REFERENCE_COLUMNS} FROM sdp_reference WHERE kind = $1 AND id = $2{parent_sql}"),
-            Value::Int(parse_id(&format!("{field}.id"), id)?),
-        ),
-        (None, Some(Json::String(name))) => (
-            format!("SELECT {REFERENCE_COLUMNS} FROM sdp_reference WHERE kind = $1 AND LOWER(name) = LOWER($2){parent_sql} ORDER BY id"),
-            Value::Text(name.clone()),
-        ),
-        (None, Some(_)) => return Err(Error::wrong_type(&format!("{field}.name"), "a string")),
-        (None, None) => return Err(Error::invalid(field, "give the id or the name")),
-    };
-    let mut args = vec![Value::from(kind), key];
-    if let Some(p) = parent {
-        args.push(Value::Int(p));
-    }
-    let found = tx.fetch_optional(&sql, &args).await?;
-    match found {
-        Some(row) => Ok(Some(Reference::from_row(&row))),
-        None => Err(Error::invalid(
-            field,
-            match parent {
-                Some(_) => format!("no {kind} {value} in the given stage"),
-                None => format!("no {kind} {value}"),
-            },
-        )),
+    match parse_named(field, value)? {
+        Some(named) => Ok(Some(lookup(tx, kind, field, &named, parent).await?)),
+        None => Ok(None),
     }
 }

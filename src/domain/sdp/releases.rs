@@ -7,15 +7,18 @@ use std::collections::HashMap;
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Map, Value as Json};
 
+use super::change::{
+    check_schedule, parse_user, stage_after, status_move, Purpose, ReleaseChange, Stage, StatusMove,
+};
 use super::history;
-use super::reference::{self, parse_id, resolve, Reference};
+use super::reference::{self, lookup, By, Named, Reference};
 use crate::domain::records::next_number as next_id;
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::Caller;
 use crate::storage::{Db, Row, Tx, Value};
 
 /// Reference fields of a release: (request key, reference kind, column).
-const REFERENCES: &[(&str, &str, &str)] = &[
+pub(super) const REFERENCES: &[(&str, &str, &str)] = &[
     ("template", "template", "template_id"),
     ("impact", "impact", "impact_id"),
     ("priority", "priority", "priority_id"),
@@ -30,7 +33,7 @@ const REFERENCES: &[(&str, &str, &str)] = &[
 ];
 
 /// Date-time fields: (request key, column).
-const TIMES: &[(&str, &str)] = &[
+pub(super) const TIMES: &[(&str, &str)] = &[
     ("scheduled_start_time", "scheduled_start"),
     ("scheduled_end_time", "scheduled_end"),
     ("next_review_on", "next_review_on"),
@@ -43,7 +46,7 @@ fn stage_index(sort_index: Option<i64>, id: i64) -> i64 {
 }
 
 /// The descriptive sub-records: (key, display name, stage id).
-const DESCRIPTIVE: &[(&str, &str, i64)] = &[
+pub(super) const DESCRIPTIVE: &[(&str, &str, i64)] = &[
     ("roll_out_plan", "Rollout Plan", 2),
     ("back_out_plan", "Backout Plan", 2),
     ("checklist", "CheckList", 2),
@@ -57,23 +60,9 @@ async fn write_descriptive(
     tx: &mut Tx,
     release_id: i64,
     by: i64,
-    input: &Map<String, Json>,
+    change: &ReleaseChange,
 ) -> Result<()> {
-    for (key, _, _) in DESCRIPTIVE {
-        let Some(value) = input.get(*key) else {
-            continue;
-        };
-        let description = match value {
-            Json::Null => None,
-            Json::Object(o) => match o.get("description") {
-                None | Some(Json::Null) => None,
-                Some(Json::String(d)) => Some(d.clone()),
-                Some(_) => {
-                    return Err(Error::wrong_type(&format!("{key}.description"), "a string"))
-                }
-            },
-            _ => return Err(Error::wrong_type(key, "an object with description")),
-        };
+    for (key, description) in &change.descriptive {
         tx.execute(
             "DELETE FROM sdp_release_descriptive WHERE release_id = $1 AND field = $2",
             &[Value::Int(release_id), Value::from(*key)],
@@ -81,29 +70,12 @@ async fn write_descriptive(
         .await?;
         tx.execute(
             "INSERT INTO sdp_release_descriptive (release_id, field, description, updated_by, updated_on) VALUES ($1, $2, $3, $4, $5)",
-            &[Value::Int(release_id), Value::from(*key), Value::from(description), Value::Int(by), Value::Int(Utc::now().timestamp_millis())],
+            &[Value::Int(release_id), Value::from(*key), Value::from(description.clone()), Value::Int(by), Value::Int(Utc::now().timestamp_millis())],
         )
         .await?;
     }
     Ok(())
 }
-
-/// Fields only the server sets.
-const READ_ONLY: &[&str] = &[
-    "id",
-    "short_description",
-    "created_time",
-    "completed_time",
-    "deleted_time",
-    "release_requester",
-    "release_engineer",
-    "release_manager",
-    "workflow",
-    "notes_present",
-    "closure_code",
-    "configuration_items",
-    "image_token",
-];
 
 /// `{"display_value": "Jun 22, 2020 03:36 PM", "value": "1592820360370"}` (UTC).
 pub fn time_json(ms: Option<i64>) -> Json {
@@ -112,20 +84,6 @@ pub fn time_json(ms: Option<i64>) -> Json {
             json!({"display_value": t.format("%b %d, %Y %I:%M %p").to_string(), "value": t.timestamp_millis().to_string()})
         }
         None => Json::Null,
-    }
-}
-
-fn parse_time(field: &str, value: &Json) -> Result<Option<i64>> {
-    match value {
-        Json::Null => Ok(None),
-        Json::Object(o) => match o.get("value") {
-            Some(v) => parse_id(&format!("{field}.value"), v).map(Some),
-            None => Err(Error::missing(&format!("{field}.value"))),
-        },
-        _ => Err(Error::wrong_type(
-            field,
-            "an object with value (epoch milliseconds)",
-        )),
     }
 }
 
@@ -152,176 +110,116 @@ struct Changes {
 }
 
 pub(crate) async fn resolve_user(tx: &mut Tx, field: &str, value: &Json) -> Result<i64> {
-    let obj = value
-        .as_object()
-        .ok_or_else(|| Error::wrong_type(field, "an object with id or name"))?;
-    let row = match (obj.get("id").filter(|v| !v.is_null()), obj.get("name")) {
-        (Some(id), _) => {
-            tx.fetch_optional(
-                "SELECT id FROM sdp_user WHERE id = $1",
-                &[Value::Int(parse_id(&format!("{field}.id"), id)?)],
-            )
-            .await?
+    lookup_user(tx, field, &parse_user(field, value)?).await
+}
+
+/// The id of the user a request names.
+async fn lookup_user(tx: &mut Tx, field: &str, user: &Named) -> Result<i64> {
+    let row = match &user.by {
+        By::Id(id) => {
+            tx.fetch_optional("SELECT id FROM sdp_user WHERE id = $1", &[Value::Int(*id)])
+                .await?
         }
-        (None, Some(Json::String(name))) => {
+        By::Name(name) => {
             tx.fetch_optional(
                 "SELECT id FROM sdp_user WHERE LOWER(name) = LOWER($1) ORDER BY id",
                 &[Value::from(name)],
             )
             .await?
         }
-        _ => return Err(Error::invalid(field, "give the user's id or name")),
     };
     row.and_then(|r| r.int("id"))
-        .ok_or_else(|| Error::invalid(field, format!("no user {value}")))
+        .ok_or_else(|| Error::invalid(field, format!("no user {}", user.given)))
 }
 
-/// Validates a request's release object against the stored release
-/// (`current`, for edits) and turns it into column changes.
-async fn changes(tx: &mut Tx, input: &Map<String, Json>, current: Option<&Row>) -> Result<Changes> {
-    if let Some(field) = READ_ONLY.iter().find(|f| input.contains_key(**f)) {
-        return Err(Error::new(
-            ErrorKind::ReadOnly,
-            format!("{field} cannot be set: the server maintains it"),
-        )
-        .with_field(*field));
-    }
+/// Looks up what a parsed request names, against the stored release
+/// (`current`, for edits), and turns it into column changes.
+async fn changes(tx: &mut Tx, change: &ReleaseChange, current: Option<&Row>) -> Result<Changes> {
     let mut columns: Vec<(&'static str, Value)> = Vec::new();
-    match input.get("title") {
-        Some(Json::String(t)) if !t.trim().is_empty() => {
-            columns.push(("title", Value::Text(t.clone())))
-        }
-        Some(Json::String(_)) | Some(Json::Null) => return Err(Error::missing("title")),
-        Some(_) => return Err(Error::wrong_type("title", "a string")),
-        None if current.is_none() => return Err(Error::missing("title")),
-        None => {}
+    if let Some(title) = &change.title {
+        columns.push(("title", Value::Text(title.clone())));
     }
-    match input.get("description") {
-        Some(Json::String(d)) => columns.push(("description", Value::Text(d.clone()))),
-        Some(Json::Null) => columns.push(("description", Value::Null)),
-        Some(_) => return Err(Error::wrong_type("description", "a string")),
-        None => {}
+    if let Some(description) = &change.description {
+        columns.push(("description", Value::from(description.clone())));
     }
-    if let Some(v) = input.get("emergency") {
-        let b = v
-            .as_bool()
-            .ok_or_else(|| Error::wrong_type("emergency", "a boolean"))?;
-        columns.push(("emergency", Value::Bool(b)));
+    if let Some(emergency) = change.emergency {
+        columns.push(("emergency", Value::Bool(emergency)));
     }
-    for (key, kind, column) in REFERENCES {
-        match input.get(*key) {
-            Some(v) => {
-                let found = resolve(tx, kind, key, v, None).await?;
-                if *key == "template" && found.is_none() {
-                    return Err(Error::missing("template"));
-                }
-                columns.push((column, Value::from(found.map(|r| r.id))));
-            }
-            None if *key == "template" && current.is_none() => {
-                return Err(Error::missing("template"))
-            }
-            None => {}
-        }
+    for r in &change.references {
+        let id = match &r.named {
+            Some(named) => Some(lookup(tx, r.kind, r.key, named, None).await?.id),
+            None => None,
+        };
+        columns.push((r.column, Value::from(id)));
     }
     // The stage, then the status within it (names repeat across stages).
-    let current_stage = current.and_then(|r| r.int("stage_id"));
-    let stage = match input.get("stage") {
-        Some(v) => Some(
-            resolve(tx, "stage", "stage", v, None)
-                .await?
-                .ok_or_else(|| Error::missing("stage"))?,
-        ),
+    let requested = match &change.stage {
+        Some(named) => Some(lookup(tx, "stage", "stage", named, None).await?),
         None => None,
     };
-    let stage_id = stage.as_ref().map(|s| s.id).or(current_stage).unwrap_or(1);
-    if let (Some(new), Some(cur)) = (&stage, current_stage) {
-        if stage_index(new.sort_index, new.id) < stage_index(None, cur) && new.id != cur {
-            return Err(Error::invalid(
-                "stage",
-                "a release moves forward through the stages, not back",
-            ));
-        }
-    }
-    match input.get("status") {
-        Some(v) => {
-            let status = resolve(tx, "status", "status", v, Some(stage_id))
-                .await?
-                .ok_or_else(|| Error::missing("status"))?;
-            columns.push(("stage_id", Value::Int(stage_id)));
-            columns.push(("status_id", Value::Int(status.id)));
-        }
-        None if stage.is_some() || current.is_none() => {
-            // A stage without a status starts at the stage's first status.
-            let first = tx
-                .fetch_optional(
-                    "SELECT id FROM sdp_reference WHERE kind = 'status' AND parent_id = $1 ORDER BY id LIMIT 1",
-                    &[Value::Int(stage_id)],
-                )
-                .await?
-                .and_then(|r| r.int("id"))
-                .ok_or_else(|| Error::internal("a stage without statuses"))?;
-            columns.push(("stage_id", Value::Int(stage_id)));
-            columns.push(("status_id", Value::Int(first)));
-        }
-        None => {}
-    }
-    for (key, column) in TIMES {
-        if let Some(v) = input.get(*key) {
-            columns.push((column, Value::from(parse_time(key, v)?)));
-        }
-    }
-    let start = columns
-        .iter()
-        .find(|(c, _)| *c == "scheduled_start")
-        .map(|(_, v)| v.as_i64())
-        .unwrap_or_else(|| current.and_then(|r| r.int("scheduled_start")));
-    let end = columns
-        .iter()
-        .find(|(c, _)| *c == "scheduled_end")
-        .map(|(_, v)| v.as_i64())
-        .unwrap_or_else(|| current.and_then(|r| r.int("scheduled_end")));
-    if let (Some(s), Some(e)) = (start, end) {
-        if s > e {
-            return Err(Error::new(
-                ErrorKind::TimeMismatch,
-                "scheduled_start_time is after scheduled_end_time",
+    let stage_id = stage_after(
+        current.and_then(|r| r.int("stage_id")).map(Stage::of_id),
+        requested.as_ref().map(|s| Stage {
+            id: s.id,
+            index: stage_index(s.sort_index, s.id),
+        }),
+    )?;
+    let purpose = match current {
+        Some(_) => Purpose::Edit,
+        None => Purpose::Add,
+    };
+    let status_id = match status_move(change.status.is_some(), requested.is_some(), purpose) {
+        StatusMove::Named => match &change.status {
+            Some(named) => Some(lookup(tx, "status", "status", named, Some(stage_id)).await?.id),
+            None => None,
+        },
+        StatusMove::StageStart => Some(
+            tx.fetch_optional(
+                "SELECT id FROM sdp_reference WHERE kind = 'status' AND parent_id = $1 ORDER BY id LIMIT 1",
+                &[Value::Int(stage_id)],
             )
-            .with_field("scheduled_start_time"));
-        }
+            .await?
+            .and_then(|r| r.int("id"))
+            .ok_or_else(|| Error::internal("a stage without statuses"))?,
+        ),
+        StatusMove::Unchanged => None,
+    };
+    if let Some(status_id) = status_id {
+        columns.push(("stage_id", Value::Int(stage_id)));
+        columns.push(("status_id", Value::Int(status_id)));
     }
-    if let Some(v) = input.get("services") {
-        let items = v
-            .as_array()
-            .ok_or_else(|| Error::wrong_type("services", "an array"))?;
+    for (_, column, value) in &change.times {
+        columns.push((column, Value::from(*value)));
+    }
+    let stored = |column: &str| current.and_then(|r| r.int(column));
+    check_schedule(
+        change
+            .time("scheduled_start")
+            .unwrap_or_else(|| stored("scheduled_start")),
+        change
+            .time("scheduled_end")
+            .unwrap_or_else(|| stored("scheduled_end")),
+    )?;
+    if let Some(services) = &change.services {
         let mut ids = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            let r = resolve(tx, "service", &format!("services[{i}]"), item, None).await?;
-            ids.extend(r.map(|r| r.id.to_string()));
+        for (field, named) in services {
+            ids.push(
+                lookup(tx, "service", field, named, None)
+                    .await?
+                    .id
+                    .to_string(),
+            );
         }
         columns.push(("services", Value::Text(ids.join(","))));
     }
-    let roles = match input.get("roles") {
-        Some(v) => {
-            let items = v
-                .as_array()
-                .ok_or_else(|| Error::wrong_type("roles", "an array"))?;
+    let roles = match &change.roles {
+        Some(holders) => {
             let mut out = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                let role = resolve(
-                    tx,
-                    "role",
-                    &format!("roles[{i}].role"),
-                    item.get("role").unwrap_or(&Json::Null),
-                    None,
-                )
-                .await?
-                .ok_or_else(|| Error::missing(&format!("roles[{i}].role")))?;
-                let user = resolve_user(
-                    tx,
-                    &format!("roles[{i}].user"),
-                    item.get("user").unwrap_or(&Json::Null),
-                )
-                .await?;
+            for holder in holders {
+                let role_field = format!("{}.role", holder.field);
+                let role = lookup(tx, "role", &role_field, &holder.role, None).await?;
+                let user_field = format!("{}.user", holder.field);
+                let user = lookup_user(tx, &user_field, &holder.user).await?;
                 out.push((role.id, user));
             }
             Some(out)
@@ -355,7 +253,7 @@ async fn note_status_change(
     release_id: i64,
     by: i64,
     before: Option<(i64, i64)>,
-    input: &Map<String, Json>,
+    comment: Option<&str>,
 ) -> Result<()> {
     let now = tx
         .fetch_optional(
@@ -371,12 +269,12 @@ async fn note_status_change(
     if before == Some(after) {
         return Ok(());
     }
-    let comment = match input.get("comment") {
-        Some(Json::String(c)) if !c.trim().is_empty() => c.clone(),
-        _ if before.is_none() => {
+    let comment = match comment {
+        Some(c) => c.to_owned(),
+        None if before.is_none() => {
             "The above Stage/Status is set as part of 'Release' creation".to_owned()
         }
-        _ => "Stage/Status changed".to_owned(),
+        None => "Stage/Status changed".to_owned(),
     };
     let id = next_id(tx, "sdp_status_comment").await?;
     tx.execute(
@@ -442,8 +340,9 @@ pub async fn status_comments(db: &Db, id: &str) -> Result<Vec<Json>> {
 /// Adds a release; returns its id.
 pub async fn add(db: &Db, input: &Map<String, Json>, caller: &Caller) -> Result<i64> {
     let actor = caller.user_name.as_str();
+    let change = ReleaseChange::parse(input, Purpose::Add)?;
     let mut tx = db.begin().await?;
-    let Changes { columns, roles } = changes(&mut tx, input, None).await?;
+    let Changes { columns, roles } = changes(&mut tx, &change, None).await?;
     let id = next_id(&mut tx, "sdp_release").await?;
     let mut names = vec!["id", "created_time", "created_by"];
     let mut args = vec![
@@ -470,8 +369,8 @@ pub async fn add(db: &Db, input: &Map<String, Json>, caller: &Caller) -> Result<
     }
     let by = history::user_for(&mut tx, caller).await?;
     history::record(&mut tx, id, by, "create", "Release Created", json!([])).await?;
-    write_descriptive(&mut tx, id, by, input).await?;
-    note_status_change(&mut tx, id, by, None, input).await?;
+    write_descriptive(&mut tx, id, by, &change).await?;
+    note_status_change(&mut tx, id, by, None, change.comment.as_deref()).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -498,9 +397,10 @@ pub async fn edit(db: &Db, id: &str, input: &Map<String, Json>, caller: &Caller)
     super::permissions::of(db, release_id, caller)
         .await?
         .require_edit()?;
+    let change = ReleaseChange::parse(input, Purpose::Edit)?;
     let mut tx = db.begin().await?;
     let (_, current) = load_release(&mut tx, id).await?;
-    let Changes { columns, roles } = changes(&mut tx, input, Some(&current)).await?;
+    let Changes { columns, roles } = changes(&mut tx, &change, Some(&current)).await?;
     let diff: Vec<Json> = columns
         .iter()
         .filter(|(c, v)| current.get(c).map(Value::to_display_string) != Some(v.to_display_string()))
@@ -542,12 +442,19 @@ pub async fn edit(db: &Db, id: &str, input: &Map<String, Json>, caller: &Caller)
         Json::Array(diff),
     )
     .await?;
-    write_descriptive(&mut tx, release_id, by, input).await?;
+    write_descriptive(&mut tx, release_id, by, &change).await?;
     let before = (
         current.int("stage_id").unwrap_or(0),
         current.int("status_id").unwrap_or(0),
     );
-    note_status_change(&mut tx, release_id, by, Some(before), input).await?;
+    note_status_change(
+        &mut tx,
+        release_id,
+        by,
+        Some(before),
+        change.comment.as_deref(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(release_id)
 }
@@ -1134,7 +1041,8 @@ pub async fn close(db: &Db, id: &str, input: &Map<String, Json>, caller: &Caller
     let comment = input.get("comment").and_then(Json::as_str).unwrap_or("");
     let diff = json!([{"field": {"name": "status", "display_name": "Status"}, "previous_value": null, "current_value": wanted, "comment": comment}]);
     history::record(&mut tx, release_id, by, "close", "Release Closed", diff).await?;
-    note_status_change(&mut tx, release_id, by, Some((0, 0)), input).await?;
+    let comment = super::change::status_comment(input);
+    note_status_change(&mut tx, release_id, by, Some((0, 0)), comment.as_deref()).await?;
     tx.commit().await?;
     Ok(release_id)
 }

@@ -11,6 +11,7 @@ pub mod back_out;
 pub mod capture;
 pub mod commit;
 pub mod create;
+pub mod hooks;
 pub mod jobs;
 pub mod preview;
 pub mod remote;

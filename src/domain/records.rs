@@ -531,7 +531,7 @@ async fn encrypt_secrets(
             .is_some_and(|c| c.ty == ColumnType::Secret)
     };
     values.retain(|(name, value)| {
-        !(is_secret(name) && value.as_str() == Some(crate::http::table_api::SECRET_MASK))
+        !(is_secret(name) && value.as_str() == Some(crate::registry::SECRET_MASK))
     });
     for (name, value) in values.iter_mut() {
         if let (true, Value::Text(clear)) = (is_secret(name), &*value) {
@@ -783,7 +783,7 @@ fn forget_secrets_of_a_moved_url(
     let new_password = values.iter().any(|(c, v)| {
         c.name == "password"
             && !v.is_null()
-            && v.as_str() != Some(crate::http::table_api::SECRET_MASK)
+            && v.as_str() != Some(crate::registry::SECRET_MASK)
             && v.as_str() != Some("")
     });
     if !new_password {

@@ -198,11 +198,6 @@ fn column_lists() -> Vec<(&'static str, String, &'static str)> {
     };
     vec![
         (
-            "DEPLOYABLE_COLUMNS",
-            tollgate::http::cdm::DEPLOYABLE_COLUMNS.to_owned(),
-            "sn_cdm_deployable d",
-        ),
-        (
             "SNAPSHOT_COLUMNS",
             cdm::snapshots::SNAPSHOT_COLUMNS.to_owned(),
             "sn_cdm_snapshot s, sn_cdm_deployable d, sn_cdm_application a",
@@ -417,6 +412,8 @@ async fn every_typed_record_matches_its_table() {
     let (db, _cleanup) = fresh_db().await;
     let mut problems = Vec::new();
     problems.extend(record_problems::<tollgate::domain::cdm::tree::Node>(&db).await);
+    problems.extend(record_problems::<tollgate::domain::cdm::deployables::Deployable>(&db).await);
+    problems.extend(record_problems::<tollgate::domain::cdm::mappings::PolicyMapping>(&db).await);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

@@ -12,6 +12,7 @@ pub mod capture;
 pub mod commit;
 pub mod create;
 pub mod jobs;
+pub mod operations;
 pub mod preview;
 pub mod remote;
 pub mod retrieve;

@@ -178,7 +178,7 @@ impl RecordView<'_> {
             ColumnType::Reference(target)
                 if !value.is_empty() && !self.opts.exclude_reference_link =>
             {
-                Some(super::view::record_url(&self.base, target, &value))
+                Some(super::view::record_url(self.base, target, &value))
             }
             _ => None,
         };

@@ -1,17 +1,17 @@
 //! The update-set operations as the CI/CD API asks for them: each checks
-//! what it names and queues its job in one transaction, and answers with
-//! the job's progress. The work itself runs in [`super::jobs`].
+//! what it names, queues its job and answers with the job's progress. The
+//! work itself runs in [`super::jobs`], which checks again under the set's
+//! row lock; the checks here take no lock, so a request never waits for a
+//! running commit of the same set.
 
 use super::{back_out, jobs, preview};
 use crate::error::{Error, ErrorKind, Result};
 use crate::jobs::{Job, JobQueue, Progress};
-use crate::storage::{Db, Tx, Value};
+use crate::storage::{Db, Value};
 
-/// Commits `tx` (in which `job` was queued as `id`), wakes a worker and
-/// reads the job's progress.
-async fn queued(tx: Tx, job_queue: &JobQueue, id: String) -> Result<Progress> {
-    tx.commit().await?;
-    job_queue.wake();
+/// Queues `job` (which wakes a worker) and reads its progress.
+async fn queue(job_queue: &JobQueue, job: impl Job, actor: &str) -> Result<Progress> {
+    let id = job.enqueue(job_queue, actor).await?;
     job_queue
         .progress(&id)
         .await?
@@ -45,9 +45,8 @@ pub async fn retrieve(
     req: RetrieveRequest,
     actor: &str,
 ) -> Result<Progress> {
-    let mut tx = db.begin().await?;
     let source = match &req.source {
-        Some(Source::Id(id)) => tx
+        Some(Source::Id(id)) => db
             .fetch_optional(
                 "SELECT sys_id FROM sys_update_set_source WHERE sys_id = $1",
                 &[Value::from(id)],
@@ -57,7 +56,7 @@ pub async fn retrieve(
                 Error::not_found("No Record found")
                     .with_detail(format!("update_source_id: no remote instance {id}"))
             })?,
-        Some(Source::Instance(instance)) => tx
+        Some(Source::Instance(instance)) => db
             .fetch_optional(
                 "SELECT sys_id FROM sys_update_set_source WHERE instance_id = $1",
                 &[Value::from(instance)],
@@ -76,22 +75,20 @@ pub async fn retrieve(
             .with_field("update_source_id"))
         }
     };
-    let id = jobs::Retrieve {
+    let job = jobs::Retrieve {
         update_set_id: req.update_set_id,
         update_source_id: source.string("sys_id"),
         auto_preview: req.auto_preview,
         cleanup_retrieved: req.cleanup_retrieved,
         actor: actor.to_owned(),
-    }
-    .enqueue_in(&mut tx, actor)
-    .await?;
-    queued(tx, job_queue, id).await
+    };
+    queue(job_queue, job, actor).await
 }
 
 /// The retrieved set `id` names, which must exist and not be committed
 /// yet; `force_hint` adds how commitMultiple passes over committed sets.
-async fn check_uncommitted(tx: &mut Tx, id: &str, force_hint: bool) -> Result<()> {
-    let set = preview::remote_set(tx, id).await?;
+async fn check_uncommitted(db: &Db, id: &str, force_hint: bool) -> Result<()> {
+    let set = preview::find_remote_set(db, id).await?;
     if set.string("state") == "committed" {
         let hint = if force_hint {
             "; pass force_commit=true to pass over committed sets"
@@ -108,14 +105,12 @@ async fn check_uncommitted(tx: &mut Tx, id: &str, force_hint: bool) -> Result<()
 
 /// Queues the preview of a retrieved, uncommitted update set.
 pub async fn preview(db: &Db, job_queue: &JobQueue, id: &str, actor: &str) -> Result<Progress> {
-    let mut tx = db.begin().await?;
-    check_uncommitted(&mut tx, id, false).await?;
+    check_uncommitted(db, id, false).await?;
     let job = jobs::Preview {
         remote_update_set_id: id.to_owned(),
         actor: actor.to_owned(),
     };
-    let job_id = job.enqueue_in(&mut tx, actor).await?;
-    queued(tx, job_queue, job_id).await
+    queue(job_queue, job, actor).await
 }
 
 /// Queues the commit of a retrieved, uncommitted update set.
@@ -126,15 +121,13 @@ pub async fn commit(
     force_commit: bool,
     actor: &str,
 ) -> Result<Progress> {
-    let mut tx = db.begin().await?;
-    check_uncommitted(&mut tx, id, false).await?;
+    check_uncommitted(db, id, false).await?;
     let job = jobs::Commit {
         remote_update_set_id: id.to_owned(),
         force_commit,
         actor: actor.to_owned(),
     };
-    let job_id = job.enqueue_in(&mut tx, actor).await?;
-    queued(tx, job_queue, job_id).await
+    queue(job_queue, job, actor).await
 }
 
 /// The ids of `remote_update_set_ids` (comma-separated): at least one, none
@@ -169,12 +162,11 @@ pub async fn commit_multiple(
     force_commit: bool,
     actor: &str,
 ) -> Result<Progress> {
-    let mut tx = db.begin().await?;
     for id in &ids {
         if force_commit {
-            preview::remote_set(&mut tx, id).await?;
+            preview::find_remote_set(db, id).await?;
         } else {
-            check_uncommitted(&mut tx, id, true).await?;
+            check_uncommitted(db, id, true).await?;
         }
     }
     let job = jobs::CommitMultiple {
@@ -182,8 +174,7 @@ pub async fn commit_multiple(
         force_commit,
         actor: actor.to_owned(),
     };
-    let job_id = job.enqueue_in(&mut tx, actor).await?;
-    queued(tx, job_queue, job_id).await
+    queue(job_queue, job, actor).await
 }
 
 /// Queues the back-out of a complete update set not yet backed out.
@@ -194,8 +185,7 @@ pub async fn back_out(
     rollback_installs: bool,
     actor: &str,
 ) -> Result<Progress> {
-    let mut tx = db.begin().await?;
-    let set = back_out::update_set(&mut tx, id).await?;
+    let set = back_out::find_update_set(db, id).await?;
     if let Some(refused) = back_out::refusal(&set) {
         return Err(refused);
     }
@@ -204,8 +194,7 @@ pub async fn back_out(
         rollback_installs,
         actor: actor.to_owned(),
     };
-    let job_id = job.enqueue_in(&mut tx, actor).await?;
-    queued(tx, job_queue, job_id).await
+    queue(job_queue, job, actor).await
 }
 
 #[cfg(test)]

@@ -529,7 +529,7 @@ async fn encrypt_secrets(
             .is_some_and(|c| c.ty == ColumnType::Secret)
     };
     values.retain(|(name, value)| {
-        !(is_secret(name) && value.as_str() == Some(crate::http::table_api::SECRET_MASK))
+        !(is_secret(name) && value.as_str() == Some(crate::registry::SECRET_MASK))
     });
     for (name, value) in values.iter_mut() {
         if let (true, Value::Text(clear)) = (is_secret(name), &*value) {

@@ -15,6 +15,7 @@ pub mod ops;
 pub mod proxy;
 pub mod sdp;
 pub mod table_api;
+pub mod view;
 pub mod xml;
 
 use std::collections::HashMap;

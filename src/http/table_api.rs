@@ -137,8 +137,9 @@ impl RenderOptions {
     }
 }
 
-/// How a set secret is shown.
-pub const SECRET_MASK: &str = "*******";
+/// How a set secret is shown (defined by the registry, which the domain's
+/// writes read it from too).
+pub use crate::registry::SECRET_MASK;
 
 type Displays = HashMap<(String, String), String>;
 
@@ -224,7 +225,7 @@ impl RecordView<'_> {
             ColumnType::Reference(target)
                 if !value.is_empty() && !self.opts.exclude_reference_link =>
             {
-                Some(format!("{}/api/now/table/{target}/{value}", self.base))
+                Some(super::view::record_url(self.base, target, &value))
             }
             _ => None,
         };
@@ -446,11 +447,10 @@ pub async fn create(
     let opts = RenderOptions::from_query(&q)?;
     let row = records::insert_as(&state.db, table, &body, &caller.user_name, Some(&caller)).await?;
     after_write(&state, table);
-    let location = format!(
-        "{}/api/now/table/{}/{}",
-        base_url(&headers, &state.settings),
+    let location = super::view::record_url(
+        &base_url(&headers, &state.settings),
         table.name,
-        row.string("sys_id")
+        &row.string("sys_id"),
     );
     let mut response = one_record(&state, table, row, &opts, &headers).await?;
     *response.status_mut() = StatusCode::CREATED;

@@ -36,6 +36,10 @@ pub enum ColumnType {
     Secret,
 }
 
+/// How a set [`ColumnType::Secret`] is shown; a write that echoes it back
+/// leaves the secret as it was.
+pub const SECRET_MASK: &str = "*******";
+
 impl ColumnType {
     /// Never filtered on or shown in clear through the APIs.
     pub fn is_secret(self) -> bool {

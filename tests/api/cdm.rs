@@ -1563,6 +1563,43 @@ compliant if {
 }
 "#;
 
+/// Policy mappings are numbered by the registry (`MAP` prefix, the table's
+/// counter), whoever inserts them: the mappings API and the Table API share
+/// one sequence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_mappings_are_numbered_by_the_registry_whoever_inserts_them() {
+    let app = TestApp::spawn().await;
+    create_app(&app, APP).await;
+    let deployable = create_deployable(&app, APP, "Dev_1", "Development").await;
+    let mut policies = Vec::new();
+    for name in ["port-5432", "port-6543"] {
+        let res = app
+            .post(
+                "/api/now/table/sn_pace_policy",
+                json!({"name": name, "rego": PORT_POLICY}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+        policies.push(res.body["result"]["sys_id"].as_str().unwrap().to_owned());
+    }
+    let res = admin(
+        &app,
+        "POST",
+        "/api/sn_cdm/policies/mappings?appName=payments&deployableName=Dev_1&policyName=port-5432",
+    )
+    .await;
+    assert_eq!(ok(&res)["number"], "MAP0001001", "{}", res.text);
+    let id = deployable["sys_id"].as_str().unwrap();
+    let res = app
+        .post(
+            "/api/now/table/sn_cdm_pace_policy_mapping",
+            json!({"policy": policies[1], "document": id, "document_ref": id}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    assert_eq!(res.body["result"]["number"], "MAP0001002", "{}", res.text);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshots_are_validated_by_mapped_policies_and_only_valid_ones_publish() {
     let app = TestApp::spawn().await;

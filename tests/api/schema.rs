@@ -198,11 +198,6 @@ fn column_lists() -> Vec<(&'static str, String, &'static str)> {
     };
     vec![
         (
-            "DEPLOYABLE_COLUMNS",
-            tollgate::http::cdm::DEPLOYABLE_COLUMNS.to_owned(),
-            "sn_cdm_deployable d",
-        ),
-        (
             "SNAPSHOT_COLUMNS",
             cdm::snapshots::SNAPSHOT_COLUMNS.to_owned(),
             "sn_cdm_snapshot s, sn_cdm_deployable d, sn_cdm_application a",
@@ -420,6 +415,8 @@ async fn every_typed_record_matches_its_table() {
     problems.extend(record_problems::<tollgate::domain::dpr::phases::ReleaseHead>(&db).await);
     problems.extend(record_problems::<tollgate::domain::dpr::phases::PhaseHead>(&db).await);
     problems.extend(record_problems::<tollgate::jobs::JobProgressRow>(&db).await);
+    problems.extend(record_problems::<tollgate::domain::cdm::deployables::Deployable>(&db).await);
+    problems.extend(record_problems::<tollgate::domain::cdm::mappings::PolicyMapping>(&db).await);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

@@ -1,15 +1,18 @@
 //! Changesets: created for an application or shared library, the unit in
 //! which configuration changes are made and committed.
 
+use std::collections::HashMap;
+
 use serde_json::{json, Value as Json};
 
+use super::tree::Node;
 use super::{
     applications, canonical_changeset_number, refusal, request_error, MAX_OPEN_CHANGESETS,
 };
 use crate::domain::records::{insert_values, next_number};
 use crate::error::Result;
 use crate::registry;
-use crate::storage::{Db, Row, Tx, Value};
+use crate::storage::{Db, Executor, Record, Row, Tx, Value};
 use crate::time::now_string;
 
 /// States in which a changeset is not yet committed ("open" for the limit).
@@ -205,32 +208,6 @@ pub fn summary(row: &Row, with_detection_time: bool) -> Json {
     out
 }
 
-/// The record shape of the list: references as `{value, link}`.
-pub fn record(row: &Row, base: &str) -> Json {
-    let reference = |table: &str, id: Option<String>| match id {
-        Some(id) => json!({"value": id, "link": format!("{base}/api/now/table/{table}/{id}")}),
-        None => Json::String(String::new()),
-    };
-    json!({
-        "description": text_or_null(row, "description"),
-        "cdm_application": reference("sn_cdm_application", row.text("cdm_application")),
-        "sys_updated_on": row.string("sys_updated_on"),
-        "title": row.string("title"),
-        "number": row.string("number"),
-        "sys_id": row.string("sys_id"),
-        "sys_updated_by": row.string("sys_updated_by"),
-        "committed_at": row.string("committed_at"),
-        "sys_created_on": row.string("sys_created_on"),
-        "committed_by": reference("sys_user", row.text("committed_by")),
-        "state": row.string("state"),
-        "auto_validate": row.bool("auto_validate"),
-        "publish_option": row.string("publish_option"),
-        "last_conflict_detection_time": row.string("last_conflict_detection_time"),
-        "sys_created_by": row.string("sys_created_by"),
-        "last_updated": row.string("last_updated"),
-    })
-}
-
 /// The changesets of an application, newest first, optionally one number
 /// or one state.
 pub async fn list(
@@ -281,25 +258,81 @@ pub async fn list(
     Ok(rows)
 }
 
-/// Keeps only the named keys of each object (`returnFields`).
-pub fn only_fields(value: Json, fields: Option<&str>) -> Json {
-    let Some(fields) = fields.map(str::trim).filter(|f| !f.is_empty()) else {
-        return value;
-    };
-    let names: Vec<String> = fields
-        .trim_matches(|c| c == '[' || c == ']')
-        .split(',')
-        .map(|f| f.trim().trim_matches(|c| c == '"' || c == '\'').to_owned())
-        .filter(|f| !f.is_empty())
+/// Creates an open changeset (see [`create`]) in its own transaction.
+pub async fn open(db: &Db, new: &NewChangeset<'_>, actor: &str) -> Result<Row> {
+    let mut tx = db.begin().await?;
+    let row = create(&mut tx, new, actor).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Deletes the uncommitted changeset `given` names (see [`delete`]) in its
+/// own transaction.
+pub async fn discard(db: &Db, given: &str) -> Result<()> {
+    let mut tx = db.begin().await?;
+    delete(&mut tx, given).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One version a changeset made, with the version it replaced.
+pub struct Activity {
+    pub version: Node,
+    pub previous: Option<Node>,
+    /// The names below the application root, joined by `/`.
+    pub path: String,
+}
+
+/// The versions the changeset `given` names made, by node; returns the
+/// changeset's sys_id with them.
+pub async fn activity(db: &Db, given: &str) -> Result<(String, Vec<Activity>)> {
+    let mut tx = db.begin_read().await?;
+    let changeset = require(&mut tx, given, "activity").await?;
+    let id = changeset.string("sys_id");
+    let versions: Vec<Node> = tx
+        .fetch_records(
+            &Node::select_where("changeset_id = $1 ORDER BY main_id"),
+            &[Value::from(&id)],
+        )
+        .await?;
+    let names: HashMap<String, String> = tx
+        .fetch_all(
+            "SELECT main_id, name FROM sn_cdm_node WHERE application = $1 ORDER BY sys_created_on",
+            &[Value::from(changeset.string("cdm_application"))],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            (
+                super::encode_main_id(r.int("main_id").unwrap_or_default()),
+                r.string("name"),
+            )
+        })
         .collect();
-    let keep = |v: Json| match v {
-        Json::Object(map) => {
-            Json::Object(map.into_iter().filter(|(k, _)| names.contains(k)).collect())
-        }
-        other => other,
-    };
-    match value {
-        Json::Array(items) => Json::Array(items.into_iter().map(keep).collect()),
-        other => keep(other),
+    let mut out = Vec::with_capacity(versions.len());
+    for version in versions {
+        let previous = match &version.previous_version {
+            Some(p) => {
+                tx.fetch_record::<Node>(&Node::select_where("sys_id = $1"), &[Value::from(p)])
+                    .await?
+            }
+            None => None,
+        };
+        // The path below the application: the names of the ids in
+        // node_path after the root.
+        let path: Vec<String> = version
+            .node_path
+            .split('!')
+            .filter(|s| !s.is_empty())
+            .skip(1)
+            .map(|enc| names.get(enc).cloned().unwrap_or_default())
+            .collect();
+        out.push(Activity {
+            version,
+            previous,
+            path: path.join("/"),
+        });
     }
+    tx.rollback().await?;
+    Ok((id, out))
 }

@@ -3,10 +3,13 @@
 //! the rendering and are revealed (or masked) when a reader fetches it, by
 //! what that reader may see.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value as Json};
 
 use super::{refusal, MASK};
 use crate::error::Result;
+use crate::storage::Db;
 
 pub const FORMATS: [&str; 4] = ["json", "yaml", "properties", "ini"];
 
@@ -93,6 +96,44 @@ fn ini(root: &str, config: &Map<String, Json>) -> String {
         .map(|(name, lines)| format!("[{name}]\n{}", lines.join("\n")))
         .collect::<Vec<_>>()
         .join("\n\n")
+}
+
+/// An export's content as a reader sees it: secure values in clear when
+/// `clear` (the caller holds the secrets role), masked otherwise. A token
+/// that does not open as a CDM secure value (retired enc:v1, or text that
+/// only looks like a ciphertext) stays masked: revealed is only what the
+/// server sealed for CDM.
+pub async fn content_for_reader(db: &Db, content: &Json, clear: bool) -> Json {
+    if !clear {
+        return reveal_secrets(content, &|_| None);
+    }
+    let mut tokens = Vec::new();
+    collect_tokens(content, &mut tokens);
+    let mut opened = HashMap::new();
+    for t in tokens {
+        match crate::secrets::decrypt(db, &t, &crate::secrets::Binding::cdm_secure_value()).await {
+            Ok(v) => {
+                opened.insert(t, v);
+            }
+            Err(err) => tracing::warn!(error = %err.message, "an export token stays masked"),
+        }
+    }
+    reveal_secrets(content, &|t| opened.get(t).cloned())
+}
+
+fn collect_tokens(v: &Json, out: &mut Vec<String>) {
+    match v {
+        Json::Object(m) => m.values().for_each(|v| collect_tokens(v, out)),
+        Json::Array(items) => items.iter().for_each(|v| collect_tokens(v, out)),
+        Json::String(s) => {
+            out.extend(
+                crate::secrets::tokens(s)
+                    .into_iter()
+                    .map(|(start, end)| s[start..end].to_owned()),
+            );
+        }
+        _ => {}
+    }
 }
 
 /// Replaces the encrypted secure values in a rendering: decrypted with

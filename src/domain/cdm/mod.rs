@@ -15,10 +15,14 @@
 pub mod applications;
 pub mod changesets;
 pub mod commit;
+pub mod deployables;
+pub mod editor;
 pub mod export;
 pub mod hooks;
 pub mod jobs;
+pub mod mappings;
 pub mod parse;
+pub mod requests;
 pub mod shared;
 pub mod snapshots;
 pub mod tree;

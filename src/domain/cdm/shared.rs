@@ -10,7 +10,7 @@ use super::tree::Tree;
 use crate::domain::records::insert_values;
 use crate::error::Result;
 use crate::registry;
-use crate::storage::{Row, Tx, Value};
+use crate::storage::{Db, Row, Tx, Value};
 use crate::time::now_string;
 
 /// The columns a shared component record is read with.
@@ -186,4 +186,45 @@ pub async fn applications_using(tx: &mut Tx, library: &str, component: &str) -> 
             ],
         )
         .await?)
+}
+
+/// The shared component records the active application `app_name`
+/// includes (see [`used_by`]).
+pub async fn components_of(db: &Db, app_name: &str) -> Result<Vec<Row>> {
+    let mut tx = db.begin_read().await?;
+    let app = super::applications::find_active(&mut tx, app_name, Some("application"))
+        .await?
+        .ok_or_else(|| {
+            super::refusal(format!(
+                "Could not find active application with name: '{app_name}'"
+            ))
+        })?;
+    let rows = used_by(&mut tx, &app.string("sys_id")).await?;
+    tx.rollback().await?;
+    Ok(rows)
+}
+
+/// The applications that include a library's shared component (see
+/// [`applications_using`]).
+pub async fn applications_of_component(
+    db: &Db,
+    library: &str,
+    component: &str,
+) -> Result<Vec<Row>> {
+    let mut tx = db.begin_read().await?;
+    let apps = applications_using(&mut tx, library, component).await?;
+    tx.rollback().await?;
+    Ok(apps)
+}
+
+/// The shared components the changeset `number` names impacts (see
+/// [`impacted`]).
+pub async fn impacted_by_number(db: &Db, number: &str) -> Result<Vec<Row>> {
+    let mut tx = db.begin_read().await?;
+    let changeset = super::changesets::by_number(&mut tx, number)
+        .await?
+        .ok_or_else(|| super::refusal("The passed changeset does not exist"))?;
+    let rows = impacted(&mut tx, &changeset).await?;
+    tx.rollback().await?;
+    Ok(rows)
 }

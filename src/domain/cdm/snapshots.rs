@@ -12,7 +12,7 @@ use super::{node_type, refusal, request_error, MASK, MAX_CDIS};
 use crate::domain::records::{insert_values, next_number};
 use crate::error::Result;
 use crate::registry;
-use crate::storage::{Row, Tx, Value};
+use crate::storage::{Db, Row, Tx, Value};
 use crate::time::now_string;
 
 /// A deployable's resolved configuration.
@@ -546,28 +546,6 @@ pub async fn unpublish(tx: &mut Tx, snapshot: &Row, actor: &str) -> Result<()> {
     Ok(())
 }
 
-/// The snapshot record as the snapshot endpoints answer it.
-pub fn record(row: &Row, base: &str) -> Json {
-    let reference = |table: &str, id: String| json!({"value": id, "link": format!("{base}/api/now/table/{table}/{id}")});
-    json!({
-        "changeset_id": reference("sn_cdm_changeset", row.string("changeset_id")),
-        "cdm_deployable_id": reference("sn_cdm_deployable", row.string("cdm_deployable_id")),
-        "cdm_application_id": reference("sn_cdm_application", row.string("cdm_application_id")),
-        "description": row.text("description"),
-        "published": row.bool("published"),
-        "sys_updated_on": row.string("sys_updated_on"),
-        "last_published": row.string("last_published"),
-        "last_validated": row.string("last_validated"),
-        "number": row.string("number"),
-        "sys_id": row.string("sys_id"),
-        "sys_updated_by": row.string("sys_updated_by"),
-        "sys_created_on": row.string("sys_created_on"),
-        "name": row.string("name"),
-        "validation": row.string("validation"),
-        "sys_created_by": row.string("sys_created_by"),
-    })
-}
-
 /// The snapshot a path id names, which must exist.
 pub async fn require(tx: &mut Tx, id: &str, operation: &str) -> Result<Row> {
     by_id(tx, id)
@@ -577,4 +555,122 @@ pub async fn require(tx: &mut Tx, id: &str, operation: &str) -> Result<Row> {
 
 pub fn not_found_by_name(name: &str) -> crate::error::Error {
     refusal(format!("Snapshot '{name}' not found"))
+}
+
+/// What the snapshot endpoints do to a snapshot.
+#[derive(Clone, Copy, Debug)]
+pub enum Action {
+    Validate,
+    Publish,
+    Unpublish,
+}
+
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Action::Validate => "validate",
+            Action::Publish => "publish",
+            Action::Unpublish => "unpublish",
+        }
+    }
+}
+
+/// How a request names its snapshot.
+pub enum Which<'a> {
+    Id(&'a str),
+    Name {
+        app: &'a str,
+        deployable: &'a str,
+        name: &'a str,
+    },
+}
+
+/// The snapshot a request names, or the error the request answers.
+async fn find(tx: &mut Tx, which: &Which<'_>, action: Action) -> Result<Row> {
+    match *which {
+        Which::Id(id) => by_id(tx, id).await?.ok_or_else(|| match action {
+            Action::Validate => refusal(format!("Invalid Snapshot id:{id}")),
+            _ => request_error(action.name(), "Snapshot not found"),
+        }),
+        Which::Name {
+            app,
+            deployable,
+            name,
+        } => by_name(tx, app, deployable, name)
+            .await?
+            .ok_or_else(|| not_found_by_name(name)),
+    }
+}
+
+fn refuse_published(snapshot: &Row) -> Result<()> {
+    if snapshot.bool("published") {
+        return Err(request_error(
+            "validate",
+            format!(
+                "Snapshot '{}' is already published",
+                snapshot.string("name")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Validates the snapshot `which` names and returns it as recorded. The
+/// policies run with no transaction open (each may take the whole policy
+/// time limit; on SQLite a write transaction held over them would stop
+/// every write on the server): the inputs are read in a read transaction,
+/// the verdicts written in a short write transaction that checks again that
+/// the snapshot is there, unpublished, with the content that was judged.
+async fn validate_named(db: &Db, which: &Which<'_>, actor: &str) -> Result<Row> {
+    let mut read = db.begin_read().await?;
+    let prepared = async {
+        let snapshot = find(&mut read, which, Action::Validate).await?;
+        refuse_published(&snapshot)?;
+        prepare_validation(&mut read, &snapshot).await
+    }
+    .await;
+    read.rollback().await?;
+    let validation = prepared?;
+    let verdicts = evaluate(&validation).await;
+    let mut tx = db.begin().await?;
+    let snapshot = find(&mut tx, which, Action::Validate).await?;
+    refuse_published(&snapshot)?;
+    if snapshot.string("sys_id") != validation.snapshot_id
+        || snapshot.string("content") != validation.content
+    {
+        return Err(request_error(
+            "validate",
+            format!(
+                "Snapshot '{}' changed while it was validated; validate it again",
+                snapshot.string("name")
+            ),
+        ));
+    }
+    record_validation(&mut tx, &validation.snapshot_id, verdicts, actor).await?;
+    let row = by_id(&mut tx, &validation.snapshot_id)
+        .await?
+        .ok_or_else(|| request_error("validate", "Snapshot not found"))?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Validates, publishes or unpublishes the snapshot `which` names; returns
+/// it as it is afterwards. Publishing and unpublishing are short writes in
+/// one transaction; validation runs its policies outside any (see
+/// `validate_named`).
+pub async fn act(db: &Db, which: &Which<'_>, action: Action, actor: &str) -> Result<Row> {
+    if let Action::Validate = action {
+        return validate_named(db, which, actor).await;
+    }
+    let mut tx = db.begin().await?;
+    let snapshot = find(&mut tx, which, action).await?;
+    match action {
+        Action::Publish => publish(&mut tx, &snapshot, actor).await?,
+        _ => unpublish(&mut tx, &snapshot, actor).await?,
+    }
+    let row = by_id(&mut tx, &snapshot.string("sys_id"))
+        .await?
+        .ok_or_else(|| request_error(action.name(), "Snapshot not found"))?;
+    tx.commit().await?;
+    Ok(row)
 }

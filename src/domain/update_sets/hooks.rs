@@ -88,7 +88,7 @@ fn forget_password_of_a_moved_url(current: &Row, values: &mut Values) {
     let new_password = values.iter().any(|(c, v)| {
         c.name == "password"
             && !v.is_null()
-            && v.as_str() != Some(crate::http::table_api::SECRET_MASK)
+            && v.as_str() != Some(crate::registry::SECRET_MASK)
             && v.as_str() != Some("")
     });
     if !new_password {
@@ -104,7 +104,7 @@ fn forget_password_of_a_moved_url(current: &Row, values: &mut Values) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::table_api::SECRET_MASK;
+    use crate::registry::SECRET_MASK;
 
     fn write(pairs: &[(&str, Value)]) -> Values {
         let sources = crate::registry::table("sys_update_set_source").unwrap();

@@ -13,6 +13,7 @@ pub mod commit;
 pub mod create;
 pub mod hooks;
 pub mod jobs;
+pub mod operations;
 pub mod preview;
 pub mod remote;
 pub mod retrieve;

@@ -340,7 +340,7 @@ pub(super) const SN_CDM_PACE_POLICY_MAPPING: Table = Table {
     read_roles: CDM_READERS,
     write_roles: &[CDM_ADMIN],
     extends: None,
-    number_prefix: None,
+    number_prefix: Some("MAP"),
     view: false,
     configuration: false,
 };

@@ -2,6 +2,12 @@
 //! asynchronous work, and the update-set operations. Parameters come from
 //! the query string or the body (JSON, or XML turned into JSON by
 //! [`super::xml`]); answers are JSON, or XML when the client asks for it.
+//!
+//! Handlers read the parameters into typed arguments, authorise, call one
+//! operation of `domain::update_sets::operations` (which checks and queues
+//! in its own transaction), and shape the answer with [`view`].
+
+pub mod view;
 
 use std::collections::HashMap;
 
@@ -9,16 +15,17 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Map, Value as Json_};
+use serde_json::{Map, Value as Json_};
 
 use super::endpoint::Endpoint;
 use super::extract::{Authorized, JsonObject, QueryParams, RoleSet};
 use super::{base_url, PathParams};
 use crate::app::AppState;
-use crate::domain::update_sets::{back_out, create, jobs, preview};
-use crate::error::{Error, ErrorKind, Result};
+use crate::domain::update_sets::operations::{self, RetrieveRequest, Source};
+use crate::domain::update_sets::{create, retrieve as retrieval};
+use crate::error::{Error, Result};
 use crate::identity::roles;
-use crate::jobs::{Job, JobState, Progress};
+use crate::jobs::Progress;
 
 /// The family's endpoints, below `/api/sn_cicd[/{version}]`. Their
 /// parameters may come in the query string or the body, so the document
@@ -53,37 +60,6 @@ impl RoleSet for CicdAutomation {
     const ANY_OF: &'static [&'static str] = &[roles::CICD_AUTOMATION];
 }
 
-/// The `status` code and label of a job state, as the progress API names them.
-pub fn status_of(state: JobState) -> (&'static str, &'static str) {
-    match state {
-        JobState::Pending => ("0", "Pending"),
-        JobState::Running => ("1", "Running"),
-        JobState::Succeeded => ("2", "Successful"),
-        JobState::Failed => ("3", "Failed"),
-        JobState::Canceled => ("4", "Canceled"),
-    }
-}
-
-/// The progress body shared by every asynchronous sn_cicd answer.
-pub fn progress_body(base: &str, p: &Progress) -> Json_ {
-    let (status, label) = status_of(p.state);
-    let mut links = json!({
-        "progress": {"id": p.id, "url": format!("{base}/api/sn_cicd/progress/{}", p.id)}
-    });
-    if let Some((table, id)) = &p.result {
-        links["results"] = json!({"id": id, "url": format!("{base}/api/now/table/{table}/{id}")});
-    }
-    json!({
-        "links": links,
-        "status": status,
-        "status_label": label,
-        "status_message": p.status_message,
-        "status_detail": p.status_detail,
-        "error": p.error,
-        "percent_complete": p.percent_complete,
-    })
-}
-
 /// `GET /api/sn_cicd/progress/{progress_id}`
 pub async fn progress(
     State(state): State<AppState>,
@@ -95,9 +71,10 @@ pub async fn progress(
     let progress = state.jobs.progress(id).await?.ok_or_else(|| {
         Error::not_found("No Record found").with_detail(format!("No progress record with id {id}"))
     })?;
-    Ok(Json(
-        json!({"result": progress_body(&base_url(&headers, &state.settings), &progress)}),
-    ))
+    Ok(Json(view::progress(
+        &base_url(&headers, &state.settings),
+        &progress,
+    )))
 }
 
 /// The request's parameters: the query string, then the body's fields.
@@ -141,21 +118,13 @@ impl Params {
     }
 }
 
-/// Queues an update-set job and answers with its (pending) progress.
-async fn queued(
-    state: &AppState,
-    headers: &HeaderMap,
-    job: impl Job,
-    actor: &str,
-) -> Result<Response> {
-    let id = job.enqueue(&state.jobs, actor).await?;
-    let progress = state
-        .jobs
-        .progress(&id)
-        .await?
-        .ok_or_else(|| Error::internal("queued job vanished"))?;
-    let body = json!({"result": progress_body(&base_url(headers, &state.settings), &progress)});
-    Ok(Json(body).into_response())
+/// The answer of a queued operation: its (pending) progress.
+fn queued(state: &AppState, headers: &HeaderMap, progress: &Progress) -> Response {
+    Json(view::progress(
+        &base_url(headers, &state.settings),
+        progress,
+    ))
+    .into_response()
 }
 
 /// `POST /api/sn_cicd/update_set/create`
@@ -181,15 +150,11 @@ pub async fn create_update_set(
         &auth.caller.user_name,
     )
     .await?;
-    let body = json!({"result": {
-        "status": "2",
-        "status_label": "",
-        "status_message": format!("Successfully created update set: {name}"),
-        "status_detail": "",
-        "error": "",
-        "update_set_id": id,
-    }});
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(view::created_update_set(&name, &id)),
+    )
+        .into_response())
 }
 
 /// `POST /api/sn_cicd/update_set/retrieve`
@@ -202,59 +167,24 @@ pub async fn retrieve(
 ) -> Result<Response> {
     let p = Params::new(query, body);
     let update_set_id = p.required("update_set_id")?;
-    crate::domain::update_sets::retrieve::check_update_set_id(&update_set_id)?;
-    let source = match (p.text("update_source_id")?, p.text("update_source_instance_id")?) {
-        (Some(id), _) => state
-            .db
-            .fetch_optional(
-                "SELECT sys_id FROM sys_update_set_source WHERE sys_id = $1",
-                &[crate::storage::Value::from(&id)],
-            )
-            .await?
-            .ok_or_else(|| {
-                Error::not_found("No Record found")
-                    .with_detail(format!("update_source_id: no remote instance {id}"))
-            })?,
-        (None, Some(instance)) => state
-            .db
-            .fetch_optional(
-                "SELECT sys_id FROM sys_update_set_source WHERE instance_id = $1",
-                &[crate::storage::Value::from(&instance)],
-            )
-            .await?
-            .ok_or_else(|| {
-                Error::not_found("No Record found").with_detail(format!(
-                    "update_source_instance_id: no remote instance has instance id {instance}"
-                ))
-            })?,
-        (None, None) => {
-            return Err(Error::new(
-                ErrorKind::Missing,
-                "update_source_id or update_source_instance_id is required: the remote instance to retrieve from",
-            )
-            .with_field("update_source_id"))
-        }
+    retrieval::check_update_set_id(&update_set_id)?;
+    let source = match (
+        p.text("update_source_id")?,
+        p.text("update_source_instance_id")?,
+    ) {
+        (Some(id), _) => Some(Source::Id(id)),
+        (None, Some(instance)) => Some(Source::Instance(instance)),
+        (None, None) => None,
     };
-    let job = jobs::Retrieve {
+    let request = RetrieveRequest {
         update_set_id,
-        update_source_id: source.string("sys_id"),
+        source,
         auto_preview: p.flag("auto_preview", false)?,
         cleanup_retrieved: p.flag("cleanup_retrieved", false)?,
-        actor: auth.caller.user_name.clone(),
     };
-    queued(&state, &headers, job, &auth.caller.user_name).await
-}
-
-/// The retrieved set a path names, which must exist and not be committed.
-async fn uncommitted_remote_set(state: &AppState, id: &str) -> Result<()> {
-    let set = preview::find_remote_set(&state.db, id).await?;
-    if set.string("state") == "committed" {
-        return Err(Error::conflict(format!(
-            "The retrieved update set {id} ({}) is already committed",
-            set.string("name")
-        )));
-    }
-    Ok(())
+    let progress =
+        operations::retrieve(&state.db, &state.jobs, request, &auth.caller.user_name).await?;
+    Ok(queued(&state, &headers, &progress))
 }
 
 /// `POST /api/sn_cicd/update_set/preview/{remote_update_set_id}`
@@ -265,12 +195,8 @@ pub async fn preview_update_set(
     params: PathParams,
 ) -> Result<Response> {
     let id = params.get("remote_update_set_id")?;
-    uncommitted_remote_set(&state, id).await?;
-    let job = jobs::Preview {
-        remote_update_set_id: id.to_owned(),
-        actor: auth.caller.user_name.clone(),
-    };
-    queued(&state, &headers, job, &auth.caller.user_name).await
+    let progress = operations::preview(&state.db, &state.jobs, id, &auth.caller.user_name).await?;
+    Ok(queued(&state, &headers, &progress))
 }
 
 /// `POST /api/sn_cicd/update_set/commit/{remote_update_set_id}`
@@ -285,13 +211,9 @@ pub async fn commit_update_set(
     let p = Params::new(query, body);
     let id = params.get("remote_update_set_id")?;
     let force = p.flag("force_commit", false)?;
-    uncommitted_remote_set(&state, id).await?;
-    let job = jobs::Commit {
-        remote_update_set_id: id.to_owned(),
-        force_commit: force,
-        actor: auth.caller.user_name.clone(),
-    };
-    queued(&state, &headers, job, &auth.caller.user_name).await
+    let progress =
+        operations::commit(&state.db, &state.jobs, id, force, &auth.caller.user_name).await?;
+    Ok(queued(&state, &headers, &progress))
 }
 
 /// `POST /api/sn_cicd/update_set/commitMultiple`
@@ -303,39 +225,12 @@ pub async fn commit_multiple(
     JsonObject(body): JsonObject,
 ) -> Result<Response> {
     let p = Params::new(query, body);
-    let list = p.required("remote_update_set_ids")?;
-    let ids: Vec<String> = list
-        .split(',')
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect();
-    if ids.is_empty() {
-        return Err(Error::missing("remote_update_set_ids"));
-    }
-    for (i, id) in ids.iter().enumerate() {
-        if ids[..i].contains(id) {
-            return Err(Error::invalid(
-                "remote_update_set_ids",
-                format!("{id} is listed twice"),
-            ));
-        }
-    }
+    let ids = operations::remote_set_ids(&p.required("remote_update_set_ids")?)?;
     let force = p.flag("force_commit", false)?;
-    for id in &ids {
-        let set = preview::find_remote_set(&state.db, id).await?;
-        if set.string("state") == "committed" && !force {
-            return Err(Error::conflict(format!(
-                "The retrieved update set {id} ({}) is already committed; pass force_commit=true to pass over committed sets",
-                set.string("name")
-            )));
-        }
-    }
-    let job = jobs::CommitMultiple {
-        remote_update_set_ids: ids,
-        force_commit: force,
-        actor: auth.caller.user_name.clone(),
-    };
-    queued(&state, &headers, job, &auth.caller.user_name).await
+    let progress =
+        operations::commit_multiple(&state.db, &state.jobs, ids, force, &auth.caller.user_name)
+            .await?;
+    Ok(queued(&state, &headers, &progress))
 }
 
 /// `POST /api/sn_cicd/update_set/back_out`
@@ -349,14 +244,13 @@ pub async fn back_out_update_set(
     let p = Params::new(query, body);
     let id = p.required("update_set_id")?;
     let rollback_installs = p.flag("rollback_installs", true)?;
-    let set = back_out::find_update_set(&state.db, &id).await?;
-    if let Some(refused) = back_out::refusal(&set) {
-        return Err(refused);
-    }
-    let job = jobs::BackOut {
-        update_set_id: id,
+    let progress = operations::back_out(
+        &state.db,
+        &state.jobs,
+        &id,
         rollback_installs,
-        actor: auth.caller.user_name.clone(),
-    };
-    queued(&state, &headers, job, &auth.caller.user_name).await
+        &auth.caller.user_name,
+    )
+    .await?;
+    Ok(queued(&state, &headers, &progress))
 }

@@ -10,7 +10,7 @@ const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Series {
     count: u64,
     sum: f64,
@@ -63,16 +63,20 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP tollgate_http_requests_total HTTP requests by route and status.\n");
         out.push_str("# TYPE tollgate_http_requests_total counter\n");
-        let map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        let mut all: Vec<(&str, &str, u16, &Series)> = map
-            .iter()
-            .flat_map(|(route, v)| {
-                v.iter()
-                    .map(move |(m, st, s)| (m.as_str(), route.as_str(), *st, s))
-            })
-            .collect();
-        all.sort_by(|a, b| (a.1, a.0, a.2).cmp(&(b.1, b.0, b.2)));
-        for (method, route, status, s) in all.iter().copied() {
+        // Copy the series out and format after releasing the lock: requests
+        // record into the same map, and formatting hundreds of series takes
+        // milliseconds they would otherwise wait.
+        let mut all: Vec<(String, String, u16, Series)> = {
+            let map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+            map.iter()
+                .flat_map(|(route, v)| {
+                    v.iter()
+                        .map(move |(m, st, s)| (m.clone(), route.clone(), *st, s.clone()))
+                })
+                .collect()
+        };
+        all.sort_by(|a, b| (&a.1, &a.0, a.2).cmp(&(&b.1, &b.0, b.2)));
+        for (method, route, status, s) in &all {
             let _ = writeln!(
                 out,
                 "tollgate_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {}",
@@ -82,7 +86,7 @@ impl Metrics {
         }
         out.push_str("# HELP tollgate_http_request_duration_seconds HTTP request latency by route and status.\n");
         out.push_str("# TYPE tollgate_http_request_duration_seconds histogram\n");
-        for (method, route, status, s) in all.iter().copied() {
+        for (method, route, status, s) in &all {
             let labels = format!(
                 "method=\"{method}\",route=\"{}\",status=\"{status}\"",
                 escape(route)
@@ -110,7 +114,6 @@ impl Metrics {
                 s.count
             );
         }
-        drop(map);
         out.push_str("# HELP tollgate_jobs Background jobs by state.\n");
         out.push_str("# TYPE tollgate_jobs gauge\n");
         for state in crate::jobs::JobState::ALL {

@@ -143,6 +143,22 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
             Ok(id)
         }
     }
+
+    /// Queues the job in `tx`, commits `tx` and wakes a worker: the job
+    /// exists exactly when the rest of the transaction's work does.
+    fn enqueue_committing(
+        &self,
+        mut tx: Tx,
+        queue: &JobQueue,
+        created_by: &str,
+    ) -> impl Future<Output = Result<String>> + Send {
+        async move {
+            let id = self.enqueue_in(&mut tx, created_by).await?;
+            tx.commit().await?;
+            queue.wake();
+            Ok(id)
+        }
+    }
 }
 
 /// How a run ended short of an [`Outcome`].

@@ -46,32 +46,40 @@ pub trait Record: Sized {
         )
     }
 
-    /// An INSERT of this record into [`Record::TABLE`], with `extra` columns
-    /// the struct does not carry (derived or constant ones); the statement
-    /// and its arguments come from the same list, so their counts agree.
-    fn insert(&self, extra: Vec<(&'static str, Value)>) -> (String, Vec<Value>) {
-        let mut columns: Vec<&str> = Self::COLUMNS.to_vec();
-        let mut args = self.values();
-        for (column, value) in extra {
-            columns.push(column);
-            args.push(value);
-        }
+    /// The INSERT statement of this record type into [`Record::TABLE`],
+    /// followed by `extra_columns` the struct does not carry (derived or
+    /// constant ones). A caller inserting many rows builds it once.
+    fn insert_sql(extra_columns: &[&str]) -> String {
+        let columns: Vec<&str> = Self::COLUMNS.iter().chain(extra_columns).copied().collect();
         let names = columns
             .iter()
             .map(|c| format!("\"{c}\""))
             .collect::<Vec<_>>()
             .join(", ");
-        let placeholders = (1..=args.len())
+        let placeholders = (1..=columns.len())
             .map(|i| format!("${i}"))
             .collect::<Vec<_>>()
             .join(", ");
-        (
-            format!(
-                "INSERT INTO {} ({names}) VALUES ({placeholders})",
-                Self::TABLE
-            ),
-            args,
+        format!(
+            "INSERT INTO {} ({names}) VALUES ({placeholders})",
+            Self::TABLE
         )
+    }
+
+    /// The arguments of [`Record::insert_sql`]: the fields, then `extra`
+    /// values in the order of its extra columns.
+    fn insert_args(&self, extra: Vec<Value>) -> Vec<Value> {
+        let mut args = self.values();
+        args.extend(extra);
+        args
+    }
+
+    /// An INSERT of this record, with `extra` columns the struct does not
+    /// carry; the statement and its arguments come from the same list, so
+    /// their counts agree.
+    fn insert(&self, extra: Vec<(&'static str, Value)>) -> (String, Vec<Value>) {
+        let (columns, values): (Vec<&str>, Vec<Value>) = extra.into_iter().unzip();
+        (Self::insert_sql(&columns), self.insert_args(values))
     }
 }
 

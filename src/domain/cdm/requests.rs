@@ -57,10 +57,8 @@ pub async fn queue_upload(
         request_id: id.clone(),
         actor: actor.to_owned(),
     }
-    .enqueue_in(&mut tx, actor)
+    .enqueue_committing(tx, job_queue, actor)
     .await?;
-    tx.commit().await?;
-    job_queue.wake();
     Ok(id)
 }
 
@@ -93,10 +91,8 @@ pub async fn queue_commit(
         changeset_id: changeset.string("sys_id"),
         actor: actor.to_owned(),
     }
-    .enqueue_in(&mut tx, actor)
+    .enqueue_committing(tx, job_queue, actor)
     .await?;
-    tx.commit().await?;
-    job_queue.wake();
     Ok(id)
 }
 
@@ -166,10 +162,8 @@ pub async fn queue_export(
         request_id: id.clone(),
         actor: actor.to_owned(),
     }
-    .enqueue_in(&mut tx, actor)
+    .enqueue_committing(tx, job_queue, actor)
     .await?;
-    tx.commit().await?;
-    job_queue.wake();
     Ok(id)
 }
 

@@ -518,12 +518,16 @@ pub async fn store_value(
 }
 
 pub async fn insert(tx: &mut Tx, n: &Node) -> Result<()> {
-    let (sql, args) = n.insert(vec![
-        ("main_id_encoded", Value::Text(encode_main_id(n.main_id))),
-        ("sys_mod_count", Value::Int(0)),
-        ("sys_class_name", Value::from("sn_cdm_node")),
+    // Uploads insert thousands of nodes: the statement is built once.
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL
+        .get_or_init(|| Node::insert_sql(&["main_id_encoded", "sys_mod_count", "sys_class_name"]));
+    let args = n.insert_args(vec![
+        Value::Text(encode_main_id(n.main_id)),
+        Value::Int(0),
+        Value::from("sn_cdm_node"),
     ]);
-    tx.execute(&sql, &args).await?;
+    tx.execute(sql, &args).await?;
     Ok(())
 }
 

@@ -80,7 +80,14 @@ pub enum Purpose {
 
 impl ReleaseChange {
     /// Parses a request's `release` object.
-    pub fn parse(input: &Map<String, Json>, purpose: Purpose) -> Result<ReleaseChange> {
+    /// `max_items` bounds the `services` and `roles` lists (the
+    /// `max_query_terms` setting): each item costs lookups in the write
+    /// transaction, so their number is refused before any is parsed.
+    pub fn parse(
+        input: &Map<String, Json>,
+        purpose: Purpose,
+        max_items: usize,
+    ) -> Result<ReleaseChange> {
         if let Some(field) = READ_ONLY.iter().find(|f| input.contains_key(**f)) {
             return Err(Error::new(
                 ErrorKind::ReadOnly,
@@ -146,6 +153,12 @@ impl ReleaseChange {
             let items = v
                 .as_array()
                 .ok_or_else(|| Error::wrong_type("services", "an array"))?;
+            if items.len() > max_items {
+                return Err(Error::invalid(
+                    "services",
+                    format!("lists more than {max_items} items"),
+                ));
+            }
             let mut services = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 let field = format!("services[{i}]");
@@ -159,6 +172,12 @@ impl ReleaseChange {
             let items = v
                 .as_array()
                 .ok_or_else(|| Error::wrong_type("roles", "an array"))?;
+            if items.len() > max_items {
+                return Err(Error::invalid(
+                    "roles",
+                    format!("lists more than {max_items} items"),
+                ));
+            }
             let mut roles = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 let role_field = format!("roles[{i}].role");
@@ -385,17 +404,17 @@ mod tests {
 
     #[test]
     fn a_new_release_needs_a_title_and_a_template() {
-        let err = ReleaseChange::parse(&object(json!({"template": {"id": 1}})), Purpose::Add)
+        let err = ReleaseChange::parse(&object(json!({"template": {"id": 1}})), Purpose::Add, 100)
             .err()
             .unwrap();
         assert_eq!(err.field.as_deref(), Some("title"));
-        let err = ReleaseChange::parse(&object(json!({"title": "x"})), Purpose::Add)
+        let err = ReleaseChange::parse(&object(json!({"title": "x"})), Purpose::Add, 100)
             .err()
             .unwrap();
         assert_eq!(err.field.as_deref(), Some("template"));
-        assert!(ReleaseChange::parse(&object(json!({"title": "x"})), Purpose::Edit).is_ok());
+        assert!(ReleaseChange::parse(&object(json!({"title": "x"})), Purpose::Edit, 100).is_ok());
         // The template can never be cleared.
-        let err = ReleaseChange::parse(&object(json!({"template": null})), Purpose::Edit)
+        let err = ReleaseChange::parse(&object(json!({"template": null})), Purpose::Edit, 100)
             .err()
             .unwrap();
         assert_eq!(err.kind, ErrorKind::Missing);
@@ -415,6 +434,7 @@ mod tests {
                 "comment": "  ",
             })),
             Purpose::Add,
+            100,
         )
         .unwrap();
         assert_eq!(change.title.as_deref(), Some("Q3"));
@@ -485,11 +505,26 @@ mod tests {
                 ErrorKind::WrongType,
             ),
         ] {
-            let err = ReleaseChange::parse(&object(input.clone()), Purpose::Edit)
+            let err = ReleaseChange::parse(&object(input.clone()), Purpose::Edit, 100)
                 .err()
                 .unwrap_or_else(|| panic!("{input} was accepted"));
             assert_eq!(err.field.as_deref(), Some(field), "{input}");
             assert_eq!(err.kind, kind, "{input}");
+        }
+    }
+
+    #[test]
+    fn service_and_role_lists_longer_than_the_limit_are_refused_before_parsing() {
+        for key in ["services", "roles"] {
+            let err = ReleaseChange::parse(
+                &object(json!({"title": "x", key: [1, 2, 3]})),
+                Purpose::Edit,
+                2,
+            )
+            .err()
+            .expect("refused");
+            assert_eq!(err.field.as_deref(), Some(key));
+            assert!(err.message.contains("more than 2"), "{}", err.message);
         }
     }
 }

@@ -338,9 +338,14 @@ pub async fn status_comments(db: &Db, id: &str) -> Result<Vec<Json>> {
 }
 
 /// Adds a release; returns its id.
-pub async fn add(db: &Db, input: &Map<String, Json>, caller: &Caller) -> Result<i64> {
+pub async fn add(
+    db: &Db,
+    input: &Map<String, Json>,
+    caller: &Caller,
+    max_items: usize,
+) -> Result<i64> {
     let actor = caller.user_name.as_str();
-    let change = ReleaseChange::parse(input, Purpose::Add)?;
+    let change = ReleaseChange::parse(input, Purpose::Add, max_items)?;
     let mut tx = db.begin().await?;
     let Changes { columns, roles } = changes(&mut tx, &change, None).await?;
     let id = next_id(&mut tx, "sdp_release").await?;
@@ -392,12 +397,18 @@ async fn load_release(tx: &mut Tx, id: &str) -> Result<(i64, Row)> {
 }
 
 /// Edits the fields a request names; the history records what changed.
-pub async fn edit(db: &Db, id: &str, input: &Map<String, Json>, caller: &Caller) -> Result<i64> {
+pub async fn edit(
+    db: &Db,
+    id: &str,
+    input: &Map<String, Json>,
+    caller: &Caller,
+    max_items: usize,
+) -> Result<i64> {
     let release_id: i64 = id.parse().map_err(|_| release_not_found(id))?;
     super::permissions::of(db, release_id, caller)
         .await?
         .require_edit()?;
-    let change = ReleaseChange::parse(input, Purpose::Edit)?;
+    let change = ReleaseChange::parse(input, Purpose::Edit, max_items)?;
     let mut tx = db.begin().await?;
     let (_, current) = load_release(&mut tx, id).await?;
     let Changes { columns, roles } = changes(&mut tx, &change, Some(&current)).await?;

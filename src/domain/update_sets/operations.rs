@@ -130,9 +130,16 @@ pub async fn commit(
     queue(job_queue, job, actor).await
 }
 
-/// The ids of `remote_update_set_ids` (comma-separated): at least one, none
-/// listed twice.
-pub fn remote_set_ids(list: &str) -> Result<Vec<String>> {
+/// The ids of `remote_update_set_ids` (comma-separated): at least one, at
+/// most `max` (the `max_query_terms` setting), none listed twice.
+pub fn remote_set_ids(list: &str, max: usize) -> Result<Vec<String>> {
+    // Counted before collecting, so an oversized list allocates nothing.
+    if list.split(',').filter(|s| !s.trim().is_empty()).count() > max {
+        return Err(Error::invalid(
+            "remote_update_set_ids",
+            format!("lists more than {max} update sets"),
+        ));
+    }
     let ids: Vec<String> = list
         .split(',')
         .map(|s| s.trim().to_owned())
@@ -141,8 +148,9 @@ pub fn remote_set_ids(list: &str) -> Result<Vec<String>> {
     if ids.is_empty() {
         return Err(Error::missing("remote_update_set_ids"));
     }
-    for (i, id) in ids.iter().enumerate() {
-        if ids[..i].contains(id) {
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    for id in &ids {
+        if !seen.insert(id.as_str()) {
             return Err(Error::invalid(
                 "remote_update_set_ids",
                 format!("{id} is listed twice"),
@@ -203,13 +211,24 @@ mod tests {
 
     #[test]
     fn remote_set_ids_are_listed_once_each() {
-        assert_eq!(remote_set_ids(" a, b ,,c").unwrap(), vec!["a", "b", "c"]);
-        assert!(remote_set_ids(" , ").is_err());
-        let twice = remote_set_ids("a,b,a").unwrap_err();
+        assert_eq!(
+            remote_set_ids(" a, b ,,c", 10).unwrap(),
+            vec!["a", "b", "c"]
+        );
+        assert!(remote_set_ids(" , ", 10).is_err());
+        let twice = remote_set_ids("a,b,a", 10).unwrap_err();
         assert!(
             twice.message.contains("a is listed twice"),
             "{}",
             twice.message
         );
+    }
+
+    #[test]
+    fn more_remote_set_ids_than_the_limit_are_refused() {
+        assert!(remote_set_ids("a,b,c", 3).is_ok());
+        let over = remote_set_ids("a,b,c,d", 3).unwrap_err();
+        assert_eq!(over.field.as_deref(), Some("remote_update_set_ids"));
+        assert!(over.message.contains("more than 3"), "{}", over.message);
     }
 }

@@ -225,7 +225,10 @@ pub async fn commit_multiple(
     JsonObject(body): JsonObject,
 ) -> Result<Response> {
     let p = Params::new(query, body);
-    let ids = operations::remote_set_ids(&p.required("remote_update_set_ids")?)?;
+    let ids = operations::remote_set_ids(
+        &p.required("remote_update_set_ids")?,
+        state.settings.max_query_terms,
+    )?;
     let force = p.flag("force_commit", false)?;
     let progress =
         operations::commit_multiple(&state.db, &state.jobs, ids, force, &auth.caller.user_name)

@@ -39,7 +39,13 @@ pub async fn add(
     auth: Authorized<Staff>,
     InputData(input): InputData,
 ) -> Result<Response> {
-    let id = releases::add(&state.db, release_object(&input)?, &auth.caller).await?;
+    let id = releases::add(
+        &state.db,
+        release_object(&input)?,
+        &auth.caller,
+        state.settings.max_query_terms,
+    )
+    .await?;
     Ok(one(
         StatusCode::CREATED,
         releases::get(&state.db, &id.to_string()).await?,
@@ -70,6 +76,7 @@ pub async fn edit(
         params.get("release_id")?,
         release_object(&input)?,
         &auth.caller,
+        state.settings.max_query_terms,
     )
     .await?;
     Ok(one(

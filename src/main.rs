@@ -112,6 +112,9 @@ fn main() {
         }
     };
     runtime.block_on(async_main());
+    // A job abandoned at shutdown may still run on a blocking thread (see
+    // `jobs::worker`); its effects can no longer land, so do not wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
 }
 
 async fn async_main() {

@@ -18,6 +18,14 @@ pub fn now_millis() -> i64 {
     Utc::now().timestamp_millis()
 }
 
+/// A time in milliseconds since the epoch as `YYYY-MM-DD hh:mm:ss UTC`.
+pub fn format_millis(ms: i64) -> String {
+    match DateTime::<Utc>::from_timestamp_millis(ms) {
+        Some(t) => format!("{} UTC", format_date_time(t)),
+        None => format!("{ms} ms after the epoch"),
+    }
+}
+
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), DATE_FORMAT).ok()
 }

@@ -7,13 +7,16 @@
 //! marking it done, on the condition that it still holds the lease. A worker
 //! that died leaves its lease to expire; another claims the job and runs it
 //! again, and a worker that comes back from the dead cannot complete it a
-//! second time. A failure is retried with exponential backoff.
+//! second time. While a handler works, a heartbeat renews its lease (see
+//! [`heartbeat`]), so a job longer than the lease is never taken over from a
+//! live worker. A failure is retried with exponential backoff.
 //!
 //! A kind of job is a type implementing [`Job`]: its fields are the payload
 //! (stored as JSON with the row), `Job::run` is the work. A [`JobRegistry`]
 //! lists the types a queue runs; it erases each type once, in
 //! [`JobRegistry::register_with`], so the queue sees only kind names.
 
+mod heartbeat;
 mod worker;
 
 use std::collections::HashMap;
@@ -32,6 +35,7 @@ use crate::ids::new_sys_id;
 use crate::storage::{dialect, Db, Executor, Record, Tx, Value};
 use crate::time::{now_millis, now_string};
 
+pub use heartbeat::interval as heartbeat_interval;
 pub use worker::{spawn_workers, WorkerPool};
 
 /// The states a job moves through.
@@ -124,6 +128,30 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
             queue.db.execute(ENQUEUE_SQL, &args).await?;
             queue.notify.notify_one();
             Ok(id)
+        }
+    }
+
+    /// Queues the job unless one of its kind queued the same way is still
+    /// pending or running; returns its id, or `None` when one was already
+    /// waiting. A unique index decides, so several replicas asking at the
+    /// same moment queue one job between them.
+    fn enqueue_once(
+        &self,
+        queue: &JobQueue,
+        created_by: &str,
+    ) -> impl Future<Output = Result<Option<String>>> + Send {
+        async move {
+            let id = new_sys_id();
+            let mut args = enqueue_args::<Self>(&id, self, created_by)?;
+            args.push(Value::from(Self::KIND));
+            match queue.db.execute(ENQUEUE_ONCE_SQL, &args).await {
+                Ok(_) => {
+                    queue.notify.notify_one();
+                    Ok(Some(id))
+                }
+                Err(crate::storage::StorageError::UniqueViolation) => Ok(None),
+                Err(err) => Err(err.into()),
+            }
         }
     }
 
@@ -278,18 +306,20 @@ impl JobContext {
     pub async fn progress(&self, percent: i64, message: &str) -> Result<()> {
         let n = self
             .db
-            .execute(
+            .execute_fresh(
                 "UPDATE tollgate_job SET percent_complete = $1, status_message = $2, \
                  lease_expires_at = $3, updated_on = $4 \
                  WHERE id = $5 AND lease_owner = $6 AND state = 'running'",
-                &[
-                    Value::Int(percent.clamp(0, 100)),
-                    Value::from(message),
-                    Value::Int(now_millis() + self.lease.as_millis() as i64),
-                    Value::Text(now_string()),
-                    Value::from(&self.id),
-                    Value::from(&self.owner),
-                ],
+                || {
+                    vec![
+                        Value::Int(percent.clamp(0, 100)),
+                        Value::from(message),
+                        Value::Int(now_millis() + self.lease.as_millis() as i64),
+                        Value::Text(now_string()),
+                        Value::from(&self.id),
+                        Value::from(&self.owner),
+                    ]
+                },
             )
             .await?;
         if n == 0 {
@@ -324,6 +354,9 @@ pub struct Progress {
     pub error: String,
     pub result: Option<(String, String)>,
     pub attempts: i64,
+    /// When the lease of a running job expires (milliseconds since the
+    /// epoch), unless its heartbeat renews it first.
+    pub lease_expires_at: Option<i64>,
 }
 
 crate::record! {
@@ -339,6 +372,8 @@ crate::record! {
         pub result_table: Option<String>,
         pub result_id: Option<String>,
         pub attempts: i64,
+        pub max_attempts: i64,
+        pub lease_expires_at: Option<i64>,
     }
 }
 
@@ -358,8 +393,50 @@ impl From<JobProgressRow> for Progress {
             error: row.error.unwrap_or_default(),
             result,
             attempts: row.attempts,
+            lease_expires_at: row.lease_expires_at,
         }
     }
+}
+
+/// What an operator should read for a running job whose worker has missed
+/// its lease renewals (killed, hung, or cut off from the database): the job
+/// is not stuck, it waits for its lease to expire and is then taken over (or
+/// failed, on its last attempt). `None` while the heartbeat keeps up.
+fn stalled_message(row: &JobProgressRow, now_ms: i64, lease: Duration) -> Option<String> {
+    if row.state != JobState::Running.as_str() {
+        return None;
+    }
+    let expires = row.lease_expires_at?;
+    let lease_ms = lease.as_millis() as i64;
+    let renewed = expires - lease_ms;
+    // Two missed beats: one late renewal is a busy database, not a dead worker.
+    let beat_ms = heartbeat::interval(lease).as_millis() as i64;
+    if now_ms - renewed <= 2 * beat_ms {
+        return None;
+    }
+    let at = crate::time::format_millis(expires);
+    let last = row.attempts >= row.max_attempts;
+    Some(match (now_ms < expires, last) {
+        (true, false) => format!(
+            "The worker running this job has not renewed its lease since {}; if it does not \
+             come back, another worker takes the job over when the lease expires at {at}",
+            crate::time::format_millis(renewed)
+        ),
+        (true, true) => format!(
+            "The worker running this job has not renewed its lease since {}; this is its last \
+             attempt, so if it does not come back the job is marked failed when the lease \
+             expires at {at}",
+            crate::time::format_millis(renewed)
+        ),
+        (false, false) => format!(
+            "The worker running this job stopped (its lease expired at {at}); another worker \
+             takes the job over at its next poll"
+        ),
+        (false, true) => format!(
+            "The worker running this job stopped on its last attempt (its lease expired at \
+             {at}); the job is marked failed at the next poll"
+        ),
+    })
 }
 
 /// Delay before retry number `attempt` (1-based): 2, 4, 8 ... seconds, at
@@ -393,7 +470,14 @@ impl JobQueue {
         let row: Option<JobProgressRow> = (&self.db)
             .fetch_record(&JobProgressRow::select_where("id = $1"), &[Value::from(id)])
             .await?;
-        Ok(row.map(Progress::from))
+        Ok(row.map(|row| {
+            let stalled = stalled_message(&row, now_millis(), self.lease);
+            let mut progress = Progress::from(row);
+            if let Some(message) = stalled {
+                progress.status_message = message;
+            }
+            progress
+        }))
     }
 
     /// Job counts by state (for metrics).
@@ -486,18 +570,67 @@ impl JobQueue {
         Ok(n)
     }
 
+    /// Renews the lease `owner` holds on job `id`; false when it no longer
+    /// holds it (another worker took the job over, or it ended).
+    pub async fn renew_lease(&self, id: &str, owner: &str) -> Result<bool> {
+        let lease = self.lease;
+        let n = self
+            .db
+            .execute_fresh(
+                "UPDATE tollgate_job SET lease_expires_at = $1 \
+                 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+                || {
+                    vec![
+                        Value::Int(now_millis() + lease.as_millis() as i64),
+                        Value::from(id),
+                        Value::from(owner),
+                    ]
+                },
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
     /// Runs a claimed job to its end: success commits its effects with its
     /// completion; failure schedules a retry or, past the last attempt, fails
     /// it. Returns the state it reached (`Running` when the lease was lost).
     pub async fn execute(&self, ctx: JobContext) -> JobState {
+        self.execute_until(ctx, std::future::pending()).await
+    }
+
+    /// [`JobQueue::execute`], abandoning the run when `abandon` resolves
+    /// first (a worker pool out of shutdown grace): the handler is dropped at
+    /// its next await, its transaction rolled back, and the job keeps its
+    /// lease for the pool to hand back. A heartbeat renews the lease while
+    /// the handler runs; when another worker has taken the job over, the run
+    /// stops the same way.
+    pub async fn execute_until(
+        &self,
+        ctx: JobContext,
+        abandon: impl Future<Output = ()> + Send,
+    ) -> JobState {
         let runner = self.runners.get(ctx.kind.as_str()).cloned();
-        let outcome = match runner {
-            Some(r) => r.run(&ctx).await,
-            None => Err(Failure::Failed(Error::internal(format!(
-                "no handler for job kind {}",
-                ctx.kind
-            )))),
+        let mut heartbeat = heartbeat::Heartbeat::start(self, &ctx.id, &ctx.owner);
+        let run = async {
+            match runner {
+                Some(r) => r.run(&ctx).await,
+                None => Err(Failure::Failed(Error::internal(format!(
+                    "no handler for job kind {}",
+                    ctx.kind
+                )))),
+            }
         };
+        let outcome = tokio::select! {
+            outcome = run => outcome,
+            () = heartbeat.lost() => return JobState::Running,
+            () = abandon => {
+                tracing::warn!(job = %ctx.id, "job abandoned at shutdown; its effects are discarded");
+                return JobState::Running;
+            }
+        };
+        // Renewals stop before the end is recorded: a late one could only
+        // find the job finished, but it would wait on the completion's lock.
+        drop(heartbeat);
         let result = match outcome {
             Ok(outcome) => self.complete(&ctx, outcome).await,
             Err(Failure::Failed(err)) => self.fail(&ctx, &err).await,
@@ -657,6 +790,12 @@ const ENQUEUE_SQL: &str =
     "INSERT INTO tollgate_job (id, kind, payload, state, attempts, max_attempts, run_at, \
      percent_complete, status_message, created_by, created_on, updated_on) \
      VALUES ($1, $2, $3, 'pending', 0, $7, $4, 0, 'Pending', $5, $6, $6)";
+
+/// [`ENQUEUE_SQL`] with the job's unique key (`$8`, see `enqueue_once`).
+const ENQUEUE_ONCE_SQL: &str =
+    "INSERT INTO tollgate_job (id, kind, payload, state, attempts, max_attempts, run_at, \
+     percent_complete, status_message, created_by, created_on, updated_on, unique_key) \
+     VALUES ($1, $2, $3, 'pending', 0, $7, $4, 0, 'Pending', $5, $6, $6, $8)";
 
 fn enqueue_args<J: Job>(id: &str, job: &J, created_by: &str) -> Result<Vec<Value>> {
     let payload = serde_json::to_string(job)

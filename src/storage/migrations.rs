@@ -84,6 +84,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "migration_checksums",
         include_str!("../../migrations/0014_migration_checksums.sql"),
     ),
+    (
+        15,
+        "job_heartbeat",
+        include_str!("../../migrations/0015_job_heartbeat.sql"),
+    ),
 ];
 
 /// The migration that adds `checksum` to the bookkeeping table: from it on,

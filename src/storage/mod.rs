@@ -300,6 +300,18 @@ impl Db {
         }
     }
 
+    /// Runs a write whose arguments are computed when its turn comes: on
+    /// SQLite after waiting for the process's writer lock, which a long
+    /// transaction may hold for seconds. For values that must be fresh when
+    /// they land, such as a lease's expiry (computed before the wait, it
+    /// could already be past when written).
+    pub async fn execute_fresh(&self, sql: &str, args: impl FnOnce() -> Vec<Value>) -> Result<u64> {
+        match &self.pools {
+            Pools::Sqlite(p) => p.execute_fresh(sql, args).await,
+            Pools::Postgres(p) => Ok(bind_pg(sql, &args())?.execute(p).await?.rows_affected()),
+        }
+    }
+
     /// Runs a script of several statements (migrations).
     pub async fn execute_script(&self, sql: &str) -> Result<()> {
         match &self.pools {

@@ -151,6 +151,15 @@ impl SqlitePool {
         result
     }
 
+    /// A write whose arguments are computed once the writer lock is held.
+    pub async fn execute_fresh(&self, sql: &str, args: impl FnOnce() -> Vec<Value>) -> Result<u64> {
+        let _guard = self.write_lock().await;
+        let conn = self.acquire()?;
+        let result = execute(&conn, sql, &args());
+        self.release(conn);
+        result
+    }
+
     pub async fn execute_script(&self, sql: &str) -> Result<()> {
         let _guard = self.write_lock().await;
         let conn = self.acquire()?;

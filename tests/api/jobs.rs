@@ -636,3 +636,248 @@ async fn a_timeline_pass_queued_by_an_earlier_server_runs() {
     assert_eq!(ran.0[0].id, id);
     app.assert_no_jobs_left().await;
 }
+
+/// Sleeps three times the lease of the queues in these tests before it
+/// records its effect, and counts its runs.
+#[derive(Serialize, Deserialize)]
+struct OutlivesItsLease {}
+
+const SHORT_LEASE: Duration = Duration::from_millis(300);
+
+impl Job for OutlivesItsLease {
+    const KIND: &'static str = "test.outlives_its_lease";
+    type Env = Arc<std::sync::atomic::AtomicUsize>;
+
+    async fn run(self, ctx: &JobContext, runs: &Self::Env) -> Result<Outcome> {
+        runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(SHORT_LEASE * 3).await;
+        RecordEffect {
+            value: "long".into(),
+        }
+        .run(ctx, &None)
+        .await
+    }
+}
+
+/// One replica per queue: each its own pool of two workers on the same
+/// database, as two processes would be.
+async fn a_job_outliving_its_lease_finishes_once_on(replicas: usize) {
+    let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let registry = || {
+        JobRegistry::new()
+            .register_with::<OutlivesItsLease>(runs.clone())
+            .register_with::<RecordEffect>(None)
+    };
+    let app = app_with(registry()).await;
+    let queues: Vec<JobQueue> = (0..replicas)
+        .map(|_| JobQueue::new(app.db.clone(), SHORT_LEASE, registry()))
+        .collect();
+    let job = OutlivesItsLease {}
+        .enqueue(&queues[0], "test")
+        .await
+        .unwrap();
+    let pools: Vec<_> = queues
+        .iter()
+        .map(|q| tollgate::jobs::spawn_workers(q, 2))
+        .collect();
+    // Bounded wait for the end: ten times what the job takes.
+    for _ in 0..300 {
+        if queues[0].progress(&job).await.unwrap().unwrap().state != JobState::Running
+            && queues[0].progress(&job).await.unwrap().unwrap().state != JobState::Pending
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for pool in pools {
+        pool.shutdown(Duration::from_secs(5)).await;
+    }
+    let p = queues[0].progress(&job).await.unwrap().unwrap();
+    assert_eq!(p.state, JobState::Succeeded, "{}", p.error);
+    assert_eq!(p.attempts, 1, "never taken over from its live worker");
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(effects(&app, &job).await, 1);
+    app.assert_no_jobs_left().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_running_three_times_its_lease_finishes_once() {
+    a_job_outliving_its_lease_finishes_once_on(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_running_three_times_its_lease_finishes_once_with_two_replicas() {
+    a_job_outliving_its_lease_finishes_once_on(2).await;
+}
+
+#[tokio::test]
+async fn a_run_whose_lease_was_taken_over_stops_and_its_effects_never_land() {
+    let app = app_with(record_effect(None)).await;
+    let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let q = JobQueue::new(
+        app.db.clone(),
+        SHORT_LEASE,
+        JobRegistry::new().register_with::<OutlivesItsLease>(runs),
+    );
+    let job = OutlivesItsLease {}.enqueue(&q, "test").await.unwrap();
+    let a = q.claim("worker-a", now()).await.unwrap().unwrap();
+    // Another worker took the job over (A's process was thought dead).
+    app.db
+        .execute(
+            "UPDATE tollgate_job SET lease_owner = 'worker-b' WHERE id = $1",
+            &[Value::from(job.as_str())],
+        )
+        .await
+        .unwrap();
+    // A's heartbeat finds the lease gone and stops the run before its effect.
+    assert_eq!(q.execute(a).await, JobState::Running);
+    assert_eq!(effects(&app, &job).await, 0);
+}
+
+#[tokio::test]
+async fn the_progress_of_a_job_whose_worker_stopped_says_it_waits_for_the_lease() {
+    let app = app_with(record_effect(None)).await;
+    let lease = Duration::from_secs(10);
+    let q = JobQueue::new(app.db.clone(), lease, record_effect(None));
+    // A claim `ago` milliseconds back, its lease never renewed since.
+    let claimed_ago = |id: String, ago: i64| {
+        let (q, db) = (q.clone(), app.db.clone());
+        async move {
+            q.claim("worker", now()).await.unwrap().unwrap();
+            db.execute(
+                "UPDATE tollgate_job SET lease_expires_at = $1 WHERE id = $2",
+                &[Value::Int(now() - ago + 10_000), Value::from(id.as_str())],
+            )
+            .await
+            .unwrap();
+        }
+    };
+    let message = |id: String| {
+        let q = q.clone();
+        async move { q.progress(&id).await.unwrap().unwrap().status_message }
+    };
+
+    // A live worker: its claim just set the lease.
+    let live = effect().enqueue(&q, "test").await.unwrap();
+    let _ctx = q.claim("alive", now()).await.unwrap().unwrap();
+    assert_eq!(message(live.clone()).await, "Pending");
+
+    // A worker killed eight seconds ago: no renewal for more than two beats,
+    // the lease not yet expired.
+    let quiet = effect().enqueue(&q, "test").await.unwrap();
+    claimed_ago(quiet.clone(), 8_000).await;
+    let m = message(quiet.clone()).await;
+    assert!(m.contains("has not renewed its lease since"), "{m}");
+    assert!(
+        m.contains("another worker takes the job over when the lease expires at"),
+        "{m}"
+    );
+
+    // Eleven seconds ago: the lease has expired.
+    let dead = effect().enqueue(&q, "test").await.unwrap();
+    claimed_ago(dead.clone(), 11_000).await;
+    let m = message(dead.clone()).await;
+    assert!(m.contains("stopped (its lease expired at"), "{m}");
+    assert!(m.contains("takes the job over at its next poll"), "{m}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_scheduling_the_timeline_together_queue_one_pass() {
+    let app = TestApp::spawn().await;
+    let asks: Vec<_> = (0..8)
+        .map(|_| {
+            let jobs = app.state.jobs.clone();
+            tokio::spawn(async move {
+                tollgate::domain::dpr::lifecycle::schedule_timeline_pass(&jobs)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut queued = Vec::new();
+    for ask in asks {
+        queued.extend(ask.await.unwrap());
+    }
+    assert_eq!(queued.len(), 1, "one pass queued: {queued:?}");
+    let n = app
+        .db
+        .fetch_optional(
+            "SELECT COUNT(*) AS n FROM tollgate_job WHERE kind = 'dpr.advance_timeline'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .and_then(|r| r.int("n"));
+    assert_eq!(n, Some(1));
+    // Once it has run, the next pass can be queued.
+    app.run_jobs().await.assert_all_succeeded();
+    assert!(
+        tollgate::domain::dpr::lifecycle::schedule_timeline_pass(&app.state.jobs)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+/// Blocks its thread, as a long run of SQLite statements does (they run
+/// inline, see `storage::sqlite`), until told to stop.
+#[derive(Serialize, Deserialize)]
+struct HoldsItsThread {}
+
+impl Job for HoldsItsThread {
+    const KIND: &'static str = "test.holds_its_thread";
+    type Env = Arc<std::sync::atomic::AtomicBool>;
+
+    async fn run(self, ctx: &JobContext, release: &Self::Env) -> Result<Outcome> {
+        ctx.progress(50, "holding").await?;
+        while !release.load(std::sync::atomic::Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(Outcome {
+            tx: ctx.begin().await?,
+            message: "released".into(),
+            result: None,
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_job_holding_its_thread_leaves_the_async_workers_free() {
+    let release = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let app = app_with(JobRegistry::new().register_with::<HoldsItsThread>(release.clone())).await;
+    let q = queue(&app).clone();
+    let job = HoldsItsThread {}.enqueue(&q, "test").await.unwrap();
+    // Were the job on the runtime's one async worker, nothing else would run
+    // until it let go: let go after three seconds in any case, so that case
+    // fails below instead of hanging.
+    let backstop = release.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(3));
+        backstop.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let pool = tollgate::jobs::spawn_workers(&q, 1);
+    for _ in 0..500 {
+        if q.progress(&job).await.unwrap().unwrap().percent_complete == 50 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The async worker still runs other tasks (a request's, say) while the
+    // job holds its thread: this one finishes while the job is running.
+    tokio::spawn(async { tokio::time::sleep(Duration::from_millis(20)).await })
+        .await
+        .unwrap();
+    let state = q.progress(&job).await.unwrap().unwrap().state;
+    release.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        state,
+        JobState::Running,
+        "the async worker waited for the job"
+    );
+    pool.shutdown(Duration::from_secs(10)).await;
+    app.run_jobs().await;
+    assert_eq!(
+        q.progress(&job).await.unwrap().unwrap().state,
+        JobState::Succeeded
+    );
+}

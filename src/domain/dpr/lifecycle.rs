@@ -268,19 +268,9 @@ impl Job for AdvanceTimeline {
     }
 }
 
-/// Queues a timeline pass unless one is already waiting or running (several
-/// replicas may ask at once; a pass is idempotent, so a rare duplicate is
-/// harmless).
+/// Queues a timeline pass unless one is already waiting or running. Every
+/// replica asks now and then; the job's unique key (see `Job::enqueue_once`)
+/// makes sure that replicas asking at the same moment queue one pass.
 pub async fn schedule_timeline_pass(jobs: &JobQueue) -> Result<Option<String>> {
-    let busy = jobs
-        .db()
-        .fetch_optional(
-            "SELECT id FROM tollgate_job WHERE kind = $1 AND state IN ('pending', 'running') LIMIT 1",
-            &[Value::from(AdvanceTimeline::KIND)],
-        )
-        .await?;
-    if busy.is_some() {
-        return Ok(None);
-    }
-    Ok(Some(AdvanceTimeline {}.enqueue(jobs, "system").await?))
+    AdvanceTimeline {}.enqueue_once(jobs, "system").await
 }

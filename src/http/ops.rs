@@ -18,7 +18,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             .summary("The process is up")
             .public(),
         Endpoint::get("/readyz", readyz)
-            .summary("The database is reachable and migrated, and the process is not shutting down")
+            .summary("The database is reachable and migrated, and the server is not draining")
             .public(),
         Endpoint::get("/metrics", metrics)
             .summary("Prometheus metrics")

@@ -192,6 +192,45 @@ async fn a_slow_client_does_not_hold_the_shutdown_past_drain_and_deadline() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_in_flight_when_the_listener_closes_is_answered_and_its_connection_closed() {
+    let mut server = RunningServer::start(settings(
+        Duration::from_secs(10),
+        Duration::from_millis(200),
+        Duration::from_secs(600),
+    ))
+    .await;
+    let body = "grant_type=password&username=admin&password=wrong";
+    let mut client = TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST /oauth_token.do HTTP/1.1\r\nHost: tollgate.test\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    client.write_all(head.as_bytes()).await.unwrap();
+    client.write_all(&body.as_bytes()[..5]).await.unwrap();
+
+    server.signal_shutdown();
+    let listener_closed = async {
+        while TcpStream::connect(server.addr).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(GENEROUS, listener_closed)
+        .await
+        .expect("the listener closes after the drain");
+    // The request's body arrives after the listener closed: it is still
+    // answered (the deadline is far off), and the answer says the
+    // connection ends with it.
+    client.write_all(&body.as_bytes()[5..]).await.unwrap();
+    let answer = closed_within(&mut client, GENEROUS).await;
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 401"), "{answer}");
+    assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
+    let result = server.stopped_within(GENEROUS).await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_the_signal_readyz_answers_draining_while_requests_are_still_served() {
     // A drain longer than the test: the window cannot close under it.
     let mut server = RunningServer::start(settings(

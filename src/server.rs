@@ -9,8 +9,9 @@
 //!
 //! A connection's bytes reach hyper through [`serve_connection`], which takes
 //! any stream: a TLS acceptor would wrap the accepted `TcpStream` inside the
-//! connection's task (so a slow handshake never holds the accept loop) and
-//! hand the TLS stream on.
+//! connection's task, where [`serve`] spawns it (so a slow handshake never
+//! holds the accept loop; it would need a deadline of its own), and hand the
+//! TLS stream on.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -25,7 +26,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower::ServiceExt;
@@ -48,12 +49,24 @@ pub struct ListenerOptions {
     pub shutdown_deadline: Duration,
 }
 
+/// Where connections come from: a `TcpListener` (tests also use one that
+/// fails on purpose).
+pub trait Accept: Send {
+    fn accept(&mut self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send;
+}
+
+impl Accept for TcpListener {
+    fn accept(&mut self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send {
+        TcpListener::accept(self)
+    }
+}
+
 /// Serves `router` on `listener` until `stop_accepting` resolves; then
 /// closes the listener, asks every connection to finish (an idle one closes
 /// at once, a busy one after its current answer) and drops those still open
 /// after `shutdown_deadline`. Returns when no connection is left.
 pub async fn serve(
-    listener: TcpListener,
+    mut listener: impl Accept,
     router: Router,
     options: ListenerOptions,
     stop_accepting: impl Future<Output = ()>,
@@ -72,12 +85,16 @@ pub async fn serve(
         tokio::select! {
             biased;
             () = &mut stop_accepting => break,
+            // Reaps finished connections so the set holds only open ones
+            // (before accepting: a flood of connections must not starve it).
+            Some(done) = connections.join_next(), if !connections.is_empty() => log_end(done),
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     backoff = ACCEPT_BACKOFF_MIN;
                     // Small answers go out at once rather than waiting for
                     // the peer's delayed ACK.
                     let _ = stream.set_nodelay(true);
+                    // A TLS handshake would go in this task, before hyper.
                     connections.spawn(serve_connection(
                         stream,
                         peer,
@@ -98,8 +115,6 @@ pub async fn serve(
                     backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                 }
             },
-            // Reaps finished connections so the set holds only open ones.
-            Some(done) = connections.join_next(), if !connections.is_empty() => log_end(done),
         }
     }
     drop(listener);
@@ -185,4 +200,64 @@ fn is_peer_error(err: &io::Error) -> bool {
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::ConnectionReset
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A listener whose first `errors` accepts fail as when the process is
+    /// out of file descriptors.
+    struct Exhausted {
+        inner: TcpListener,
+        errors: usize,
+    }
+
+    impl Accept for Exhausted {
+        async fn accept(&mut self) -> io::Result<(TcpStream, SocketAddr)> {
+            if self.errors > 0 {
+                self.errors -= 1;
+                return Err(io::Error::other("Too many open files (os error 24)"));
+            }
+            self.inner.accept().await
+        }
+    }
+
+    #[tokio::test]
+    async fn accept_errors_pause_the_loop_but_do_not_end_it() {
+        let inner = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = inner.local_addr().unwrap();
+        let router = Router::new().route("/", axum::routing::get(|| async { "ok" }));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let options = ListenerOptions {
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_deadline: Duration::from_secs(1),
+        };
+        let server = tokio::spawn(serve(
+            Exhausted { inner, errors: 5 },
+            router,
+            options,
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        tokio::time::timeout(Duration::from_secs(20), client.read_to_string(&mut answer))
+            .await
+            .expect("answered once accepting works again")
+            .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(!server.is_finished(), "the loop goes on");
+        stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(20), server)
+            .await
+            .expect("stops when told")
+            .unwrap();
+    }
 }

@@ -1,6 +1,7 @@
 //! The application: its shared state, start-up and graceful shutdown.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +25,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
     pub answers: Arc<crate::answer_cache::AnswerCache>,
+    /// Set when shutdown begins: `/readyz` then answers 503 so that load
+    /// balancers stop sending before the listener closes.
+    pub draining: Arc<AtomicBool>,
 }
 
 /// The job kinds this build runs (the family issues add theirs), set up
@@ -66,6 +70,7 @@ impl AppState {
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
             answers,
+            draining: Arc::new(AtomicBool::new(false)),
         }
     }
 }
@@ -84,8 +89,10 @@ pub async fn bootstrap_admin(db: &Db, settings: &Settings) -> anyhow::Result<Opt
     Ok(users::ensure_admin(db, settings.admin_password.as_deref()).await?)
 }
 
-/// Serves on `listener` until `shutdown` resolves; then finishes in-flight
-/// requests, stops the job workers and releases their leases.
+/// Serves on `listener` until `shutdown` resolves; then drains (`/readyz`
+/// answers 503 for `shutdown_drain` while requests are still served), closes
+/// the listener, gives in-flight requests up to `shutdown_deadline`, stops the
+/// job workers and releases their leases.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
@@ -125,13 +132,27 @@ pub async fn serve(
     });
     let router = crate::http::router(state.clone());
     tracing::info!(address = %listener.local_addr()?, "listening");
-    // The peer address limits failed logins per client (identity::throttle).
-    axum::serve(
+    let draining = state.draining.clone();
+    let drain = state.settings.shutdown_drain;
+    let stop_accepting = async move {
+        shutdown.await;
+        draining.store(true, Ordering::Relaxed);
+        tracing::info!(
+            drain_secs = drain.as_secs_f64(),
+            "draining: /readyz answers 503 while requests are still served"
+        );
+        tokio::time::sleep(drain).await;
+    };
+    crate::server::serve(
         listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        router,
+        crate::server::ListenerOptions {
+            header_read_timeout: state.settings.header_read_timeout,
+            shutdown_deadline: state.settings.shutdown_deadline,
+        },
+        stop_accepting,
     )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    .await;
     epoch_task.abort();
     if let Some(task) = timeline {
         task.abort();

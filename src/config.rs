@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::time::Duration;
 
 use clap::Args;
 use serde::Deserialize;
@@ -132,6 +133,18 @@ pub struct SettingsArgs {
     /// `retrieve_max_bytes`); a larger one fails the retrieval unread.
     #[arg(long, env = "TOLLGATE_RETRIEVE_MAX_ANSWER_BYTES", global = true)]
     pub retrieve_max_answer_bytes: Option<u64>,
+    /// Seconds a connection may take to send a complete request head (also
+    /// the idle time allowed between keep-alive requests); then it is closed.
+    #[arg(long, env = "TOLLGATE_HEADER_READ_TIMEOUT", global = true)]
+    pub header_read_timeout: Option<u64>,
+    /// Seconds after SIGTERM during which /readyz answers 503 while requests
+    /// are still served, before the listener closes.
+    #[arg(long, env = "TOLLGATE_SHUTDOWN_DRAIN", global = true)]
+    pub shutdown_drain: Option<u64>,
+    /// Seconds in-flight requests get after the listener closes; then their
+    /// connections are dropped.
+    #[arg(long, env = "TOLLGATE_SHUTDOWN_DEADLINE", global = true)]
+    pub shutdown_deadline: Option<u64>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -168,6 +181,9 @@ struct FileSettings {
     retrieve_timeout: Option<u64>,
     form_body_limit: Option<usize>,
     retrieve_max_answer_bytes: Option<u64>,
+    header_read_timeout: Option<u64>,
+    shutdown_drain: Option<u64>,
+    shutdown_deadline: Option<u64>,
 }
 
 /// The effective settings.
@@ -204,6 +220,10 @@ pub struct Settings {
     pub retrieve_timeout: u64,
     pub form_body_limit: usize,
     pub retrieve_max_answer_bytes: u64,
+    /// Read in whole seconds; a `Duration` so that tests can use less.
+    pub header_read_timeout: Duration,
+    pub shutdown_drain: Duration,
+    pub shutdown_deadline: Duration,
 }
 
 impl Default for Settings {
@@ -240,6 +260,9 @@ impl Default for Settings {
             retrieve_timeout: 600,
             form_body_limit: 16 * 1024,
             retrieve_max_answer_bytes: 16 * 1024 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_drain: Duration::from_secs(5),
+            shutdown_deadline: Duration::from_secs(30),
         }
     }
 }
@@ -412,6 +435,20 @@ impl Settings {
                 .or(file.retrieve_max_answer_bytes)
                 .unwrap_or(d.retrieve_max_answer_bytes)
                 .clamp(1, retrieve_max_bytes),
+            header_read_timeout: args
+                .header_read_timeout
+                .or(file.header_read_timeout)
+                .map_or(d.header_read_timeout, |s| Duration::from_secs(s.max(1))),
+            // 0 is allowed: no drain (nothing routes by /readyz), or no
+            // grace for in-flight requests.
+            shutdown_drain: args
+                .shutdown_drain
+                .or(file.shutdown_drain)
+                .map_or(d.shutdown_drain, Duration::from_secs),
+            shutdown_deadline: args
+                .shutdown_deadline
+                .or(file.shutdown_deadline)
+                .map_or(d.shutdown_deadline, Duration::from_secs),
         })
     }
 }
@@ -458,6 +495,9 @@ const KNOWN_ENV: &[&str] = &[
     "TOLLGATE_RETRIEVE_MAX_BYTES",
     "TOLLGATE_RETRIEVE_TIMEOUT",
     "TOLLGATE_RETRIEVE_MAX_ANSWER_BYTES",
+    "TOLLGATE_HEADER_READ_TIMEOUT",
+    "TOLLGATE_SHUTDOWN_DRAIN",
+    "TOLLGATE_SHUTDOWN_DEADLINE",
 ];
 
 fn warn_about_misspelled_env() {
@@ -513,6 +553,33 @@ mod tests {
         assert_eq!(s.retrieve_max_answer_bytes, 1000);
         let d = Settings::load(&SettingsArgs::default()).unwrap();
         assert_eq!(d.retrieve_max_answer_bytes, 16 * 1024 * 1024);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn connection_timeouts_are_read_in_seconds_with_documented_defaults() {
+        let d = Settings::load(&SettingsArgs::default()).unwrap();
+        assert_eq!(d.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(d.shutdown_drain, Duration::from_secs(5));
+        assert_eq!(d.shutdown_deadline, Duration::from_secs(30));
+        let dir = std::env::temp_dir().join(format!("tollgate-cfg-{}", crate::ids::new_sys_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.toml");
+        std::fs::write(
+            &path,
+            "header_read_timeout = 0\nshutdown_drain = 0\nshutdown_deadline = 7\n",
+        )
+        .unwrap();
+        let args = SettingsArgs {
+            config: Some(path.display().to_string()),
+            shutdown_deadline: Some(3),
+            ..Default::default()
+        };
+        let s = Settings::load(&args).unwrap();
+        // No header-read timeout at all is not offered: 0 reads as 1 s.
+        assert_eq!(s.header_read_timeout, Duration::from_secs(1));
+        assert_eq!(s.shutdown_drain, Duration::ZERO);
+        assert_eq!(s.shutdown_deadline, Duration::from_secs(3));
         std::fs::remove_dir_all(dir).ok();
     }
 

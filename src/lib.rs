@@ -31,6 +31,8 @@ pub mod policy;
 pub mod registry;
 /// Reversible encryption of stored secrets.
 pub mod secrets;
+/// The HTTP listener: connections, header-read timeout, bounded shutdown.
+pub mod server;
 /// The storage boundary over SQLite and PostgreSQL, and migrations.
 pub mod storage;
 /// Date-time formats of records.

@@ -18,7 +18,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             .summary("The process is up")
             .public(),
         Endpoint::get("/readyz", readyz)
-            .summary("The database is reachable and migrated")
+            .summary("The database is reachable and migrated, and the server is not draining")
             .public(),
         Endpoint::get("/metrics", metrics)
             .summary("Prometheus metrics")
@@ -34,8 +34,16 @@ pub async fn healthz() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
 
-/// The database answers and its schema is the one this binary expects.
+/// The database answers and its schema is the one this binary expects, and
+/// the process is not shutting down.
 pub async fn readyz(State(state): State<AppState>) -> Response {
+    if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "draining"})),
+        )
+            .into_response();
+    }
     match migrations::current_version(&state.db).await {
         Ok(v) if v == migrations::latest_version() => Json(json!({"status": "ready", "schema_version": v})).into_response(),
         Ok(v) => (

@@ -659,3 +659,60 @@ impl RanJobs {
         }
     }
 }
+
+/// The real server (`app::serve`) listening on 127.0.0.1 at a free port,
+/// over a database of its own, until the test sends the shutdown signal
+/// (dropped unstopped, it is aborted).
+pub struct RunningServer {
+    pub addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _cleanup: Cleanup,
+}
+
+impl RunningServer {
+    pub async fn start(settings: Settings) -> RunningServer {
+        let (db, cleanup) = fresh_db().await;
+        let handlers = tollgate::app::job_handlers(&settings);
+        let state = AppState::new(db, settings, handlers);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a free port");
+        let addr = listener.local_addr().expect("its address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(tollgate::app::serve(state, listener, async {
+            let _ = stopped.await;
+        }));
+        RunningServer {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+            _cleanup: cleanup,
+        }
+    }
+
+    /// Sends the shutdown signal (SIGTERM's effect).
+    pub fn signal_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Waits for `serve` to return, failing the test past `bound` (a
+    /// generous bound: it proves the shutdown ends, not how fast).
+    pub async fn stopped_within(&mut self, bound: std::time::Duration) -> anyhow::Result<()> {
+        let task = self.task.take().expect("the server is running");
+        tokio::time::timeout(bound, task)
+            .await
+            .unwrap_or_else(|_| panic!("serve did not return within {bound:?} of the signal"))
+            .expect("the serve task ends without panicking")
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

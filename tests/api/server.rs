@@ -1,12 +1,16 @@
-//! The real server on a TCP port: it answers, and shuts down gracefully.
+//! The real server on a TCP port: it answers, keeps connections alive,
+//! closes slow ones, drains and shuts down within its deadline.
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tollgate::app::{self, AppState};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tollgate::config::Settings;
 
 use crate::helpers::*;
+
+/// Long enough for a loaded CI machine; a bound proves "ends", not "fast".
+const GENEROUS: Duration = Duration::from_secs(20);
 
 async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
@@ -17,21 +21,105 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     answer
 }
 
+/// One answer read off a connection that stays open.
+struct Answer {
+    status: u16,
+    /// The head, lowercased.
+    head: String,
+    body: String,
+}
+
+/// A client connection that sends requests one after another (keep-alive).
+struct Client {
+    stream: BufReader<TcpStream>,
+}
+
+impl Client {
+    async fn connect(addr: std::net::SocketAddr) -> Client {
+        Client {
+            stream: BufReader::new(TcpStream::connect(addr).await.expect("connect")),
+        }
+    }
+
+    async fn get(&mut self, path: &str, extra_headers: &str) -> Answer {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: tollgate.test\r\n{extra_headers}\r\n");
+        self.stream
+            .get_mut()
+            .write_all(request.as_bytes())
+            .await
+            .expect("send the request");
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            let n = self.stream.read_line(&mut line).await.expect("read a line");
+            assert!(n > 0, "the connection closed mid-answer: {head}");
+            if line == "\r\n" {
+                break;
+            }
+            head.push_str(&line.to_ascii_lowercase());
+        }
+        let status = head[9..12].parse().expect("a status code");
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .unwrap_or_else(|| panic!("a content-length: {head}"))
+            .trim()
+            .parse()
+            .unwrap();
+        let mut body = vec![0; length];
+        self.stream.read_exact(&mut body).await.expect("the body");
+        Answer {
+            status,
+            head,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+}
+
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Authorization: Basic {token}\r\n")
+}
+
+/// Reads until the server closes the connection; panics if it is still
+/// open after `bound`. Returns what the server sent before closing.
+async fn closed_within(stream: &mut TcpStream, bound: Duration) -> Vec<u8> {
+    let mut sent = Vec::new();
+    match tokio::time::timeout(bound, stream.read_to_end(&mut sent)).await {
+        Ok(_) => sent, // EOF or a reset: closed either way
+        Err(_) => panic!("the server still holds the connection after {bound:?}"),
+    }
+}
+
+/// A connection that sent half a request head and then nothing.
+async fn slow_client(addr: std::net::SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: tollgate.test\r\nX-Slow: ")
+        .await
+        .unwrap();
+    stream
+}
+
+fn settings(header_read_timeout: Duration, drain: Duration, deadline: Duration) -> Settings {
+    Settings {
+        header_read_timeout,
+        shutdown_drain: drain,
+        shutdown_deadline: deadline,
+        ..test_settings()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_answers_on_its_port_and_stops_when_told() {
-    let (db, _cleanup) = fresh_db().await;
-    let settings = tollgate::config::Settings {
+    let mut server = RunningServer::start(Settings {
         workers: 1,
+        shutdown_drain: Duration::from_millis(100),
         ..test_settings()
-    };
-    let handlers = app::job_handlers(&settings);
-    let state = AppState::new(db, settings, handlers);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app::serve(state, listener, async {
-        let _ = stopped.await;
-    }));
+    })
+    .await;
+    let addr = server.addr;
 
     let answer = http_get(addr, "/healthz").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
@@ -42,14 +130,187 @@ async fn the_server_answers_on_its_port_and_stops_when_told() {
     let answer = http_get(addr, "/readyz").await;
     assert!(answer.contains("\"ready\""), "{answer}");
 
-    stop.send(()).unwrap();
-    let result = tokio::time::timeout(Duration::from_secs(20), server)
-        .await
-        .expect("serve returns after the shutdown signal")
-        .expect("serve task");
+    server.signal_shutdown();
+    let result = server.stopped_within(GENEROUS).await;
     assert!(result.is_ok(), "{result:?}");
     assert!(
         TcpStream::connect(addr).await.is_err(),
         "the port is closed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_without_a_complete_request_head_is_closed_after_the_header_read_timeout() {
+    let server = RunningServer::start(settings(
+        Duration::from_millis(300),
+        Duration::ZERO,
+        Duration::from_secs(1),
+    ))
+    .await;
+    // Half a head, then silence.
+    let mut slow = slow_client(server.addr).await;
+    let sent = closed_within(&mut slow, Duration::from_secs(5)).await;
+    assert!(
+        sent.is_empty(),
+        "closed without an answer: {}",
+        String::from_utf8_lossy(&sent)
+    );
+    // Nothing at all.
+    let mut silent = TcpStream::connect(server.addr).await.unwrap();
+    closed_within(&mut silent, Duration::from_secs(5)).await;
+    // Idle after an answer: the next head has the same time to arrive.
+    let mut client = Client::connect(server.addr).await;
+    assert_eq!(client.get("/healthz", "").await.status, 200);
+    closed_within(client.stream.get_mut(), Duration::from_secs(5)).await;
+    // The server itself is unharmed.
+    assert!(http_get(server.addr, "/healthz")
+        .await
+        .starts_with("HTTP/1.1 200"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_client_does_not_hold_the_shutdown_past_drain_and_deadline() {
+    // The header-read timeout is far beyond the test's bound: only the
+    // shutdown deadline can end the slow connection in time.
+    let mut server = RunningServer::start(settings(
+        Duration::from_secs(600),
+        Duration::from_millis(200),
+        Duration::from_secs(1),
+    ))
+    .await;
+    let mut slow = slow_client(server.addr).await;
+    // The server has accepted connections (and so the slow one, queued
+    // before it) once it answers this.
+    assert!(http_get(server.addr, "/healthz")
+        .await
+        .starts_with("HTTP/1.1 200"));
+
+    server.signal_shutdown();
+    let result = server.stopped_within(GENEROUS).await;
+    assert!(result.is_ok(), "{result:?}");
+    closed_within(&mut slow, Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_in_flight_when_the_listener_closes_is_answered_and_its_connection_closed() {
+    let mut server = RunningServer::start(settings(
+        Duration::from_secs(10),
+        Duration::from_millis(200),
+        Duration::from_secs(600),
+    ))
+    .await;
+    let body = "grant_type=password&username=admin&password=wrong";
+    let mut client = TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST /oauth_token.do HTTP/1.1\r\nHost: tollgate.test\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    client.write_all(head.as_bytes()).await.unwrap();
+    client.write_all(&body.as_bytes()[..5]).await.unwrap();
+
+    server.signal_shutdown();
+    let listener_closed = async {
+        while TcpStream::connect(server.addr).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(GENEROUS, listener_closed)
+        .await
+        .expect("the listener closes after the drain");
+    // The request's body arrives after the listener closed: it is still
+    // answered (the deadline is far off), and the answer says the
+    // connection ends with it.
+    client.write_all(&body.as_bytes()[5..]).await.unwrap();
+    let answer = closed_within(&mut client, GENEROUS).await;
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 401"), "{answer}");
+    assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
+    let result = server.stopped_within(GENEROUS).await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_signal_readyz_answers_draining_while_requests_are_still_served() {
+    // A drain longer than the test: the window cannot close under it.
+    let mut server = RunningServer::start(settings(
+        Duration::from_secs(10),
+        Duration::from_secs(600),
+        Duration::from_secs(1),
+    ))
+    .await;
+    let mut kept = Client::connect(server.addr).await;
+    let ready = kept.get("/readyz", "").await;
+    assert_eq!(ready.status, 200, "{}", ready.body);
+
+    server.signal_shutdown();
+    let draining = async {
+        loop {
+            let answer = http_get(server.addr, "/readyz").await;
+            if answer.starts_with("HTTP/1.1 503") {
+                return answer;
+            }
+            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let answer = tokio::time::timeout(GENEROUS, draining)
+        .await
+        .expect("/readyz answers 503 after the signal");
+    assert!(answer.contains(r#"{"status":"draining"}"#), "{answer}");
+
+    // New connections and kept-alive ones are still served.
+    assert!(http_get(server.addr, "/healthz")
+        .await
+        .starts_with("HTTP/1.1 200"));
+    let users = kept
+        .get(
+            "/api/now/table/sys_user?sysparm_limit=1",
+            &basic("admin", ADMIN_PASSWORD),
+        )
+        .await;
+    assert_eq!(users.status, 200, "{}", users.body);
+    let ready = kept.get("/readyz", "").await;
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    assert!(ready.head.contains("content-type: application/json"));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&ready.body).unwrap(),
+        serde_json::json!({"status": "draining"})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keep_alive_connection_serves_many_requests_and_the_peer_address_reaches_the_login_throttle(
+) {
+    // The peer (127.0.0.1) is a trusted proxy, so each forwarded client has
+    // a budget of its own: only if the server passes the peer address on.
+    let server = RunningServer::start(Settings {
+        trusted_proxies: "127.0.0.0/8".parse().unwrap(),
+        failed_logins_per_address: 2,
+        ..test_settings()
+    })
+    .await;
+    let mut client = Client::connect(server.addr).await;
+    const USERS: &str = "/api/now/table/sys_user?sysparm_limit=1";
+    let from = |ip: &str, user: &str| format!("X-Forwarded-For: {ip}\r\n{}", basic(user, "wrong"));
+    for user in ["u1", "u2"] {
+        let answer = client.get(USERS, &from("198.51.100.7", user)).await;
+        assert_eq!(answer.status, 401, "{}", answer.body);
+    }
+    let answer = client.get(USERS, &from("198.51.100.7", "u3")).await;
+    assert_eq!(answer.status, 429, "{}", answer.body);
+    let answer = client.get(USERS, &from("203.0.113.5", "u3")).await;
+    assert_eq!(
+        answer.status, 401,
+        "another client behind the proxy has its own budget: {}",
+        answer.body
+    );
+    // All on one connection.
+    let answer = client.get("/healthz", "").await;
+    assert_eq!(answer.status, 200);
+    assert!(
+        !answer.head.contains("connection: close"),
+        "{}",
+        answer.head
     );
 }

@@ -1,7 +1,7 @@
 """Driver of bench/long_jobs.sh: runs one long job on server B and reports
 its time, B's peak memory and /healthz latency while it ran.
 Usage: long_jobs.py update_set|upload PORT_A PORT_B PASSWORD B_PID N SET_ID"""
-import base64, http.client, json, sys, threading, time, urllib.request
+import base64, http.client, json, sys, threading, time, urllib.error, urllib.request
 
 kind, port_a, port_b, password, b_pid, n, set_id = sys.argv[1:8]
 n = int(n)
@@ -14,9 +14,12 @@ def call(method, path, body=None, raw=None):
     req = urllib.request.Request(base + path, method=method, data=data, headers={
         "Authorization": auth, "Accept": "application/json",
         "Content-Type": "text/plain" if raw is not None else "application/json"})
-    with urllib.request.urlopen(req, timeout=600) as r:
-        text = r.read()
-        return json.loads(text) if text else None
+    try:
+        with urllib.request.urlopen(req, timeout=600) as r:
+            text = r.read()
+            return json.loads(text) if text else None
+    except urllib.error.HTTPError as e:
+        sys.exit(f"{method} {path[:120]}: {e.code} {e.read()[:500]!r}")
 
 
 def peak_memory_mb():
@@ -60,13 +63,15 @@ class HealthProbe(threading.Thread):
                 f"({len(s)} probes, {self.failures} failed)")
 
 
-def timed(label, start_request, progress_path, done, ok):
+def timed(label, start_request, poll, done, ok):
+    """Starts a job (start_request returns what poll needs), polls it until
+    done, and reports; exits when ok says it failed."""
     probe = HealthProbe()
     probe.start()
     start = time.perf_counter()
     progress_id = start_request()
     while True:
-        r = call("GET", progress_path(progress_id))["result"]
+        r = poll(progress_id)
         if done(r):
             break
         time.sleep(0.05)
@@ -80,7 +85,7 @@ def timed(label, start_request, progress_path, done, ok):
 
 
 def progress(i):
-    return f"/api/sn_cicd/progress/{i}"
+    return call("GET", f"/api/sn_cicd/progress/{i}")["result"]
 
 
 def finished(r):
@@ -107,16 +112,27 @@ if kind == "update_set":
     attempts = {j["name"]: j["sys_mod_count"] for j in jobs if j["name"].startswith("cicd.")}
     print(f"  attempts per job kind (1 = never taken over): {attempts}")
 else:
-    print(f"== CDM component upload of {n:,} values")
+    # One upload may make at most 10,000 nodes (values and containers: the
+    # vendor's limit per component, `cdm::MAX_CDIS`), so N values go in
+    # uploads of at most 9,000 values, one component each, queued together.
+    chunks = [min(9000, n - i) for i in range(0, n, 9000)]
+    print(f"== CDM component uploads of {n:,} values ({len(chunks)} upload(s) queued together)")
     app = f"bench{n}"
     call("POST", "/api/now/table/sn_cdm_application", {"name": app})
     app_id = call("GET", f"/api/now/table/sn_cdm_application?sysparm_query=name={app}")["result"][0]["sys_id"]
     call("POST", f"/api/sn_cdm/applications/deployables/create?appSysId={app_id}&envType=Development&quantity=1")
     number = call("POST", f"/api/sn_cdm/changesets/create?appName={app}")["result"]["number"]
-    groups = {f"group{g:03d}": {f"key{k:05d}": f"value {g}-{k}" for k in range(n // 50)} for g in range(50)}
-    body = json.dumps(groups).encode()
-    timed(f"upload ({len(body) / 1e6:.1f} MB)",
-          lambda: call("POST", f"/api/sn_cdm/applications/uploads/components?appName={app}&namePath=service&dataFormat=json&changesetNumber={number}",
-                       raw=body)["result"]["upload_id"],
-          lambda i: f"/api/sn_cdm/applications/upload-status/{i}",
-          lambda r: r["state"] in ("completed", "error"), lambda r: r["state"] == "completed")
+    bodies = [json.dumps({f"group{g:03d}": {f"key{k:03d}": f"value {c}-{g}-{k}" for k in range(200) if g * 200 + k < size}
+                          for g in range((size + 199) // 200)}).encode() for c, size in enumerate(chunks)]
+
+    def start_uploads():
+        return [call("POST", f"/api/sn_cdm/applications/uploads/components?appName={app}&namePath=service{c}&dataFormat=json&changesetNumber={number}",
+                     raw=body)["result"]["upload_id"] for c, body in enumerate(bodies)]
+
+    def states(ids):
+        return {"states": [call("GET", f"/api/sn_cdm/applications/upload-status/{i}")["result"]["state"] for i in ids]}
+
+    probe_total = sum(len(b) for b in bodies) / 1e6
+    timed(f"uploads ({probe_total:.1f} MB)", start_uploads, states,
+          lambda r: all(s in ("completed", "error") for s in r["states"]),
+          lambda r: all(s == "completed" for s in r["states"]))

@@ -15,8 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SET_SIZES="${1:-10000 100000 200000}"
-UPLOAD_SIZES="${2:-10000 50000}"
+SET_SIZES="${1-10000 100000 200000}"
+UPLOAD_SIZES="${2-10000 50000}"
 PORT_A="${TOLLGATE_BENCH_PORT:-18121}"
 PORT_B=$((PORT_A + 1))
 PASSWORD="bench-password"
@@ -26,6 +26,7 @@ trap 'kill "${A_PID:-0}" "${B_PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 cargo build --release --quiet
 export TOLLGATE_ADMIN_PASSWORD="$PASSWORD"
 export TOLLGATE_LOG=warn
+export TOLLGATE_REMOTE_ALLOW="127.0.0.1:$PORT_A"
 export TOLLGATE_JOB_LEASE="${TOLLGATE_JOB_LEASE:-5}"
 # The largest set must fit the retrieval limits (a configured limit, not a
 # failure for want of a lease).

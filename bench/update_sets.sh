@@ -24,6 +24,7 @@ trap 'kill "${A_PID:-0}" "${B_PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 cargo build --release --quiet
 export TOLLGATE_ADMIN_PASSWORD="$PASSWORD"
 export TOLLGATE_LOG=warn
+export TOLLGATE_REMOTE_ALLOW="127.0.0.1:$PORT_A"
 
 TOLLGATE_DATABASE_URL="sqlite://$WORK/a.db" ./target/release/tollgate demo >/dev/null
 python3 bench/seed_update_set.py "$WORK/a.db" "$UPDATES" "$SET_ID"

@@ -23,7 +23,8 @@ PASSWORD="bench-password"
 WORK="$(mktemp -d)"
 trap 'kill "${A_PID:-0}" "${B_PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-cargo build --release --quiet
+source bench/common.sh
+bench_build
 export TOLLGATE_ADMIN_PASSWORD="$PASSWORD"
 export TOLLGATE_LOG=warn
 export TOLLGATE_REMOTE_ALLOW="127.0.0.1:$PORT_A"
@@ -32,21 +33,12 @@ export TOLLGATE_JOB_LEASE="${TOLLGATE_JOB_LEASE:-5}"
 # failure for want of a lease).
 export TOLLGATE_RETRIEVE_MAX_UPDATES=250000
 
-wait_ready() {
-    for _ in $(seq 1 300); do
-        curl -fs "http://127.0.0.1:$1/readyz" >/dev/null && return 0
-        sleep 0.1
-    done
-    echo "server on port $1 did not become ready" >&2
-    exit 1
-}
-
 start_b() {
     rm -f "$WORK"/b.db*
     B_URL="sqlite://$WORK/b.db"
     if [ -n "${BENCH_TARGET_PG:-}" ]; then
         B_URL="$BENCH_TARGET_PG"
-        psql "${B_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS ${B_URL##*/}" -c "CREATE DATABASE ${B_URL##*/}" >/dev/null
+        recreate_pg "$B_URL"
     fi
     TOLLGATE_DATABASE_URL="$B_URL" ./target/release/tollgate demo >/dev/null
     TOLLGATE_DATABASE_URL="$B_URL" TOLLGATE_LISTEN="127.0.0.1:$PORT_B" \
@@ -60,7 +52,9 @@ stop_b() {
     wait "$B_PID" 2>/dev/null || true
 }
 
-echo "== database: ${BENCH_TARGET_PG:+PostgreSQL}${BENCH_TARGET_PG:-SQLite}; job lease ${TOLLGATE_JOB_LEASE} s"
+DATABASE="SQLite"
+[ -n "${BENCH_TARGET_PG:-}" ] && DATABASE="PostgreSQL"
+echo "== database: $DATABASE; job lease ${TOLLGATE_JOB_LEASE} s"
 for n in $SET_SIZES; do
     set_id="beefbeefbeefbeefbeefbeef$(printf '%08d' "$n")"
     rm -f "$WORK"/a.db*

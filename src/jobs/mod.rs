@@ -340,6 +340,39 @@ pub struct JobQueue {
     lease: Duration,
     runners: Arc<HashMap<&'static str, Arc<dyn Runner>>>,
     notify: Arc<Notify>,
+    /// The jobs this process is running now. Their workers are alive by
+    /// definition, whatever their lease says: on SQLite a job's own write
+    /// transaction holds back its heartbeat (the renewal waits for the
+    /// write lock), which must not read as a stopped worker.
+    running_here: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+}
+
+/// Marks a job as running in this process until dropped.
+struct RunningHere {
+    jobs: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    id: String,
+}
+
+impl RunningHere {
+    fn new(queue: &JobQueue, id: &str) -> RunningHere {
+        let jobs = queue.running_here.clone();
+        jobs.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_owned());
+        RunningHere {
+            jobs,
+            id: id.to_owned(),
+        }
+    }
+}
+
+impl Drop for RunningHere {
+    fn drop(&mut self) {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.id);
+    }
 }
 
 /// A job's progress, as status endpoints show it.
@@ -453,6 +486,7 @@ impl JobQueue {
             lease,
             runners: Arc::new(registry.runners),
             notify: Arc::new(Notify::new()),
+            running_here: Arc::default(),
         }
     }
 
@@ -471,7 +505,16 @@ impl JobQueue {
             .fetch_record(&JobProgressRow::select_where("id = $1"), &[Value::from(id)])
             .await?;
         Ok(row.map(|row| {
-            let stalled = stalled_message(&row, now_millis(), self.lease);
+            let here = self
+                .running_here
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&row.id);
+            let stalled = if here {
+                None
+            } else {
+                stalled_message(&row, now_millis(), self.lease)
+            };
             let mut progress = Progress::from(row);
             if let Some(message) = stalled {
                 progress.status_message = message;
@@ -610,6 +653,7 @@ impl JobQueue {
         abandon: impl Future<Output = ()> + Send,
     ) -> JobState {
         let runner = self.runners.get(ctx.kind.as_str()).cloned();
+        let _here = RunningHere::new(self, &ctx.id);
         let mut heartbeat = heartbeat::Heartbeat::start(self, &ctx.id, &ctx.owner);
         let run = async {
             match runner {

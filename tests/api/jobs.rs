@@ -781,6 +781,39 @@ async fn the_progress_of_a_job_whose_worker_stopped_says_it_waits_for_the_lease(
     assert!(m.contains("takes the job over at its next poll"), "{m}");
 }
 
+#[tokio::test]
+async fn a_job_running_in_this_process_never_reads_as_stalled() {
+    // However late its renewal (on SQLite its own transaction holds the
+    // heartbeat back), a job this process runs has a live worker.
+    let hold = Arc::new(Notify::new());
+    let app = app_with(record_effect(Some(hold.clone()))).await;
+    let q = JobQueue::new(
+        app.db.clone(),
+        Duration::from_secs(10),
+        record_effect(Some(hold.clone())),
+    );
+    let busy = effect().enqueue(&q, "test").await.unwrap();
+    let ctx = q.claim("here", now()).await.unwrap().unwrap();
+    let runner = q.clone();
+    let run = tokio::spawn(async move { runner.execute(ctx).await });
+    while q.progress(&busy).await.unwrap().unwrap().percent_complete < 40 {
+        tokio::task::yield_now().await;
+    }
+    app.db
+        .execute(
+            "UPDATE tollgate_job SET lease_expires_at = $1 WHERE id = $2",
+            &[Value::Int(now() - 1_000), Value::from(busy.as_str())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        q.progress(&busy).await.unwrap().unwrap().status_message,
+        "working"
+    );
+    hold.notify_one();
+    assert_eq!(run.await.unwrap(), JobState::Succeeded);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_scheduling_the_timeline_together_queue_one_pass() {
     let app = TestApp::spawn().await;

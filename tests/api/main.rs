@@ -8,6 +8,7 @@ mod access;
 mod bundles;
 mod cdm;
 mod cdm_examples;
+mod cli;
 mod document;
 mod dpr;
 mod envelopes;

@@ -17,6 +17,7 @@ mod identity;
 mod jobs;
 mod lifecycle;
 mod locks;
+mod me;
 mod phases;
 mod policies;
 mod registry;

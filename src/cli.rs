@@ -1,17 +1,18 @@
 //! The `tollgate` command line: its subcommands and what each reads.
 //!
 //! Each subcommand takes only the settings it uses: `serve` all of them,
-//! `demo` the database and what the demo data depends on, the others the
-//! database alone (see [`crate::config`]). Only `serve`, `migrate` and
+//! `demo` the database and what the demo data depends on, `policy eval` the
+//! policy limits, the others the database alone (see [`crate::config`]). Only `serve`, `migrate` and
 //! `demo` may create or migrate a database; the others refuse one that does
 //! not exist yet or is not current (see [`app::open_existing_database`]).
 
 use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
 use crate::app::{self, AppState};
-use crate::config::{DatabaseArgs, DemoArgs, Settings, SettingsArgs};
+use crate::config::{DatabaseArgs, DemoArgs, PolicyArgs, Settings, SettingsArgs};
 use crate::identity::{api_keys, users};
 use crate::storage::{migrations, ConnectOptions};
 
@@ -58,7 +59,33 @@ pub enum Command {
         #[command(flatten)]
         settings: DemoArgs,
     },
+    /// Try Rego policies without a server or a database.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
 }
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// Evaluate POLICY (a .rego file) against INPUT (a JSON file, the
+    /// policy's `input`) as the server does, in an evaluator process under
+    /// the same limits, and print the verdict as JSON. Exit status: 0
+    /// compliant, 1 non-compliant (or the evaluation failed), 2 not
+    /// evaluated (a file unreadable, INPUT not JSON, or POLICY refused as it
+    /// would be on save).
+    Eval {
+        policy: PathBuf,
+        input: PathBuf,
+        #[command(flatten)]
+        limits: PolicyArgs,
+    },
+}
+
+/// `policy eval`'s exit status when the policy is not compliant.
+pub const EXIT_NON_COMPLIANT: i32 = 1;
+/// `policy eval`'s exit status when nothing was evaluated.
+pub const EXIT_NOT_EVALUATED: i32 = 2;
 
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
@@ -122,12 +149,16 @@ impl Command {
                     | ApikeyCommand::Revoke { database, .. },
             } => database.settings_args(),
             Command::Demo { settings } => settings.settings_args(),
+            Command::Policy {
+                command: PolicyCommand::Eval { limits, .. },
+            } => limits.settings_args(),
         }
     }
 }
 
-/// Runs one command to its end.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs one command to its end; `Ok` carries the exit status (only `policy
+/// eval` answers other than 0 without an error).
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     let settings = Settings::load(&cli.command.settings_args())?;
     let evaluator = std::env::current_exe()
         .map_err(|e| anyhow::anyhow!("cannot find this program to run policy evaluators: {e}"))?;
@@ -273,8 +304,54 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::config::redact_url(&settings.database_url)
             );
         }
+        Command::Policy {
+            command: PolicyCommand::Eval { policy, input, .. },
+        } => return Ok(policy_eval(&policy, &input).await),
     }
-    Ok(())
+    Ok(0)
+}
+
+/// `tollgate policy eval POLICY INPUT`: the save check, then one evaluation,
+/// both through the sandbox the server uses (installed above with the
+/// settings' limits).
+async fn policy_eval(policy: &Path, input: &Path) -> i32 {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let prepared = read(policy).and_then(|source| {
+        let text = read(input)?;
+        let input: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not JSON: {e}", input.display()))?;
+        Ok((source, input))
+    });
+    let (source, input_doc) = match prepared {
+        Ok(prepared) => prepared,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_NOT_EVALUATED;
+        }
+    };
+    let sandbox = crate::policy::sandbox::global();
+    if let Err(message) = sandbox.check(&source).await {
+        eprintln!(
+            "error: {} would be refused on save:\n{message}",
+            policy.display()
+        );
+        return EXIT_NOT_EVALUATED;
+    }
+    let verdict = sandbox.evaluate(&source, &input_doc).await;
+    match serde_json::to_string_pretty(&verdict) {
+        Ok(text) => println!("{text}"),
+        Err(e) => {
+            eprintln!("error: the verdict cannot be shown: {e}");
+            return EXIT_NOT_EVALUATED;
+        }
+    }
+    if verdict.compliant {
+        0
+    } else {
+        EXIT_NON_COMPLIANT
+    }
 }
 
 /// This instance's own address, where the demo remote instance points.
@@ -378,6 +455,20 @@ mod tests {
         }
         for server_only in ["workers", "body-limit", "request-timeout"] {
             assert!(!flags.contains(&server_only.to_owned()), "{flags:?}");
+        }
+    }
+
+    #[test]
+    fn policy_eval_lists_the_policy_limits_and_no_database() {
+        let flags = long_flags(&["policy", "eval"]);
+        for flag in ["policy-time-limit-ms", "policy-memory-limit-mb", "config"] {
+            assert!(
+                flags.contains(&flag.to_owned()),
+                "policy eval lacks --{flag}"
+            );
+        }
+        for other in ["database", "listen", "workers"] {
+            assert!(!flags.contains(&other.to_owned()), "{flags:?}");
         }
     }
 

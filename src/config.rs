@@ -67,6 +67,32 @@ impl DemoArgs {
     }
 }
 
+/// What `policy eval` reads: the limits every evaluation runs under, as in
+/// the server (and the file they may come from).
+#[derive(Args, Clone, Debug, Default)]
+pub struct PolicyArgs {
+    /// TOML file with further settings.
+    #[arg(long, env = "TOLLGATE_CONFIG")]
+    pub config: Option<String>,
+    /// Milliseconds the evaluation may run.
+    #[arg(long, env = "TOLLGATE_POLICY_TIME_LIMIT_MS")]
+    pub policy_time_limit_ms: Option<u64>,
+    /// Mebibytes of memory the policy evaluator process may use.
+    #[arg(long, env = "TOLLGATE_POLICY_MEMORY_LIMIT_MB")]
+    pub policy_memory_limit_mb: Option<u64>,
+}
+
+impl PolicyArgs {
+    pub fn settings_args(&self) -> SettingsArgs {
+        SettingsArgs {
+            config: self.config.clone(),
+            policy_time_limit_ms: self.policy_time_limit_ms,
+            policy_memory_limit_mb: self.policy_memory_limit_mb,
+            ..Default::default()
+        }
+    }
+}
+
 /// The settings `serve` reads from flags and the environment; anything
 /// unset falls back to the TOML file, then defaults.
 #[derive(Args, Clone, Debug, Default)]

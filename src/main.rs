@@ -42,9 +42,13 @@ fn main() {
 async fn async_main() {
     let cli = Cli::parse();
     init_logging();
-    if let Err(err) = cli::run(cli).await {
-        // One line for the operator; no backtrace.
-        eprintln!("error: {err:#}");
-        std::process::exit(1);
+    match cli::run(cli).await {
+        Ok(0) => {}
+        Ok(status) => std::process::exit(status),
+        Err(err) => {
+            // One line for the operator; no backtrace.
+            eprintln!("error: {err:#}");
+            std::process::exit(1);
+        }
     }
 }

@@ -190,3 +190,119 @@ async fn an_older_schema_is_refused_rather_than_migrated() {
     assert_eq!(keys, Some(0), "the refused command created a key");
     db.close().await;
 }
+
+const POLICIES_MD: &str = include_str!("../../docs/POLICIES.md");
+
+/// The fenced block after `<!-- test: {name} -->` in docs/POLICIES.md.
+fn doc_block(name: &str) -> &'static str {
+    let marker = format!("<!-- test: {name} -->");
+    let start = POLICIES_MD
+        .find(&marker)
+        .unwrap_or_else(|| panic!("docs/POLICIES.md has no {marker}"));
+    let rest = &POLICIES_MD[start + marker.len()..];
+    let body = &rest[rest.find("```").expect("a fence")..];
+    let body = &body[body.find('\n').expect("a fence line") + 1..];
+    &body[..body.find("\n```").expect("a closing fence") + 1]
+}
+
+#[test]
+fn policy_eval_prints_the_documented_verdict_and_exits_by_it() {
+    let dir = Folder::new();
+    std::fs::write(dir.0.join("example1.rego"), doc_block("example1 policy")).expect("policy");
+    std::fs::write(dir.0.join("example1.json"), doc_block("example1 input")).expect("input");
+    let out = tollgate(
+        &dir.0,
+        &["policy", "eval", "example1.rego", "example1.json"],
+        "",
+    );
+    let (said, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "non-compliant: {said} {err}");
+    let printed: serde_json::Value = serde_json::from_str(&said).expect("the verdict as JSON");
+    let documented: serde_json::Value =
+        serde_json::from_str(doc_block("policy eval output")).expect("documented output");
+    assert_eq!(printed, documented);
+    let verdict: serde_json::Value =
+        serde_json::from_str(doc_block("example1 verdict")).expect("example 1 verdict");
+    assert_eq!(printed, verdict, "the page's two verdicts agree");
+
+    // All enhancements closed: compliant, status 0.
+    let closed = doc_block("example1 input").replace("\"open\"", "\"closed\"");
+    std::fs::write(dir.0.join("closed.json"), closed).expect("input");
+    let out = tollgate(
+        &dir.0,
+        &["policy", "eval", "example1.rego", "closed.json"],
+        "",
+    );
+    let (said, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said} {err}");
+    let printed: serde_json::Value = serde_json::from_str(&said).expect("JSON");
+    assert_eq!(printed["compliant"], true);
+    assert_eq!(printed["reason"], "All checks passed");
+}
+
+#[test]
+fn policy_eval_refuses_what_a_save_refuses_and_unreadable_input() {
+    let dir = Folder::new();
+    std::fs::write(
+        dir.0.join("v0.rego"),
+        "package tollgate.policy\n\ndefault compliant := false\ncompliant {\n\ttrue\n}\n",
+    )
+    .expect("policy");
+    std::fs::write(dir.0.join("input.json"), "{}").expect("input");
+    let out = tollgate(&dir.0, &["policy", "eval", "v0.rego", "input.json"], "");
+    let (said, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said} {err}");
+    assert!(
+        err.contains("v0.rego would be refused on save")
+            && err.contains("`if` keyword is required before rule body")
+            && err.contains("policy.rego:4:"),
+        "{err}"
+    );
+    assert!(said.is_empty(), "no verdict: {said}");
+    std::fs::write(dir.0.join("ok.rego"), doc_block("example1 policy")).expect("policy");
+    std::fs::write(dir.0.join("bad.json"), "{\"enhancements\": [").expect("input");
+    let out = tollgate(&dir.0, &["policy", "eval", "ok.rego", "bad.json"], "");
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("bad.json is not JSON"), "{err}");
+    let out = tollgate(&dir.0, &["policy", "eval", "ok.rego", "missing.json"], "");
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot read missing.json"), "{err}");
+}
+
+#[test]
+fn policy_eval_runs_under_the_servers_memory_limit() {
+    let dir = Folder::new();
+    std::fs::write(
+        dir.0.join("big.rego"),
+        "package tollgate.policy\n\ndefault compliant := false\n\
+         compliant if count(numbers.range(1, 2000000000)) > 0\n",
+    )
+    .expect("policy");
+    std::fs::write(dir.0.join("input.json"), "{}").expect("input");
+    let out = tollgate(
+        &dir.0,
+        &[
+            "policy",
+            "eval",
+            "--policy-memory-limit-mb",
+            "64",
+            "big.rego",
+            "input.json",
+        ],
+        "",
+    );
+    let (said, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said} {err}");
+    let printed: serde_json::Value = serde_json::from_str(&said).expect("JSON");
+    assert_eq!(printed["compliant"], false);
+    assert_eq!(printed["reason"], "Policy evaluation failed");
+    assert!(
+        printed["output"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("needed more memory than the limit of 64 MiB"),
+        "{said}"
+    );
+}

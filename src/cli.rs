@@ -35,7 +35,7 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
         #[command(flatten)]
-        settings: SettingsArgs,
+        settings: Box<SettingsArgs>,
     },
     /// Create the database when missing, apply pending migrations and exit.
     Migrate {
@@ -137,7 +137,7 @@ impl Command {
     /// The settings flags and environment this command read.
     fn settings_args(&self) -> SettingsArgs {
         match self {
-            Command::Serve { settings, .. } => settings.clone(),
+            Command::Serve { settings, .. } => (**settings).clone(),
             Command::Migrate { database }
             | Command::User {
                 command: UserCommand::Add { database, .. },

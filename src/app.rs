@@ -114,7 +114,9 @@ pub async fn open_existing_database(
             );
         }
     }
-    let db = Db::connect(url, options).await?;
+    let db = Db::connect(url, options)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database at {shown}: {e}"))?;
     let installed = match migrations::installed_version(&db).await {
         Ok(version) => version,
         Err(err) => {

@@ -75,11 +75,68 @@ impl AppState {
     }
 }
 
-/// Opens the configured database and applies pending migrations.
+/// Opens the configured database, creating it when missing (SQLite), and
+/// applies pending migrations: for `serve`, `migrate` and `demo`, the
+/// commands that set a database up.
 pub async fn open_database(settings: &Settings, options: &ConnectOptions) -> anyhow::Result<Db> {
     let db = Db::connect(&settings.database_url, options).await?;
     migrations::run(&db).await?;
     users::seed_roles(&db).await?;
+    Ok(db)
+}
+
+/// Opens the configured database for a command that works on an existing
+/// one (`user`, `apikey`): it is neither created nor migrated here. A
+/// missing SQLite file, a database without Tollgate's schema, or a schema
+/// older than this binary is refused with a message naming the URL and how
+/// to set it up, so that a command run in the wrong directory (or against
+/// the wrong server) does not quietly act on a new, empty database.
+///
+/// A schema newer than this binary is accepted, as `serve` accepts it:
+/// during a rolling upgrade the older binary still runs on it.
+pub async fn open_existing_database(
+    settings: &Settings,
+    options: &ConnectOptions,
+) -> anyhow::Result<Db> {
+    let url = &settings.database_url;
+    let shown = crate::config::redact_url(url);
+    const HOW: &str = "create it with `tollgate migrate` (or start `tollgate serve`), \
+                       or name the right one with --database or TOLLGATE_DATABASE_URL";
+    if let Some(path) = crate::storage::sqlite_file_path(url) {
+        let path = std::path::Path::new(path);
+        if !path.exists() {
+            let full = std::env::current_dir()
+                .map(|dir| dir.join(path))
+                .unwrap_or_else(|_| path.to_path_buf());
+            anyhow::bail!(
+                "no database at {shown} (the file {} does not exist); {HOW}",
+                full.display()
+            );
+        }
+    }
+    let db = Db::connect(url, options)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database at {shown}: {e}"))?;
+    let installed = match migrations::installed_version(&db).await {
+        Ok(version) => version,
+        Err(err) => {
+            db.close().await;
+            return Err(err.into());
+        }
+    };
+    let latest = migrations::latest_version();
+    let refusal = match installed {
+        None => Some(format!("the database at {shown} holds no Tollgate schema; {HOW}")),
+        Some(version) if version < latest => Some(format!(
+            "the database at {shown} has schema version {version} and this tollgate needs \
+             {latest}; apply the migrations with `tollgate migrate` (or start `tollgate serve`) first"
+        )),
+        Some(_) => None,
+    };
+    if let Some(message) = refusal {
+        db.close().await;
+        anyhow::bail!(message);
+    }
     Ok(db)
 }
 

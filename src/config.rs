@@ -8,142 +8,212 @@ use std::time::Duration;
 use clap::Args;
 use serde::Deserialize;
 
-/// The settings `serve` (and the other commands) read from flags and the
-/// environment; anything unset falls back to the TOML file, then defaults.
+/// Where the database is, and the file of further settings: all that the
+/// commands working on a database (`migrate`, `user`, `apikey`) read from
+/// flags and the environment. The file is read whole, as for `serve`.
+#[derive(Args, Clone, Debug, Default)]
+pub struct DatabaseArgs {
+    /// TOML file with further settings.
+    #[arg(long, env = "TOLLGATE_CONFIG")]
+    pub config: Option<String>,
+    /// sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long = "database", env = "TOLLGATE_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    /// These flags as the settings flags, the others unset (so they come
+    /// from the file or the defaults).
+    pub fn settings_args(&self) -> SettingsArgs {
+        SettingsArgs {
+            config: self.config.clone(),
+            database_url: self.database_url.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+/// What `demo` reads besides the database: the admin it may create, the
+/// key that encrypts the demo remote instance's password, and the address
+/// that instance points at (this server's).
+#[derive(Args, Clone, Debug, Default)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Password for the `admin` user, when the database has none yet.
+    #[arg(long, env = "TOLLGATE_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Key (64 hex digits) that encrypts stored secrets; the server's.
+    #[arg(long, env = "TOLLGATE_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// The server's base URL, where the demo remote instance points.
+    #[arg(long, env = "TOLLGATE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The server's listen address, where the demo remote instance points
+    /// when no public URL is set.
+    #[arg(long, env = "TOLLGATE_LISTEN")]
+    pub listen: Option<String>,
+}
+
+impl DemoArgs {
+    pub fn settings_args(&self) -> SettingsArgs {
+        SettingsArgs {
+            admin_password: self.admin_password.clone(),
+            secret_key: self.secret_key.clone(),
+            public_url: self.public_url.clone(),
+            listen: self.listen.clone(),
+            ..self.database.settings_args()
+        }
+    }
+}
+
+/// What `policy eval` reads: the limits every evaluation runs under, as in
+/// the server (and the file they may come from).
+#[derive(Args, Clone, Debug, Default)]
+pub struct PolicyArgs {
+    /// TOML file with further settings.
+    #[arg(long, env = "TOLLGATE_CONFIG")]
+    pub config: Option<String>,
+    /// Milliseconds the evaluation may run.
+    #[arg(long, env = "TOLLGATE_POLICY_TIME_LIMIT_MS")]
+    pub policy_time_limit_ms: Option<u64>,
+    /// Mebibytes of memory the policy evaluator process may use.
+    #[arg(long, env = "TOLLGATE_POLICY_MEMORY_LIMIT_MB")]
+    pub policy_memory_limit_mb: Option<u64>,
+}
+
+impl PolicyArgs {
+    pub fn settings_args(&self) -> SettingsArgs {
+        SettingsArgs {
+            config: self.config.clone(),
+            policy_time_limit_ms: self.policy_time_limit_ms,
+            policy_memory_limit_mb: self.policy_memory_limit_mb,
+            ..Default::default()
+        }
+    }
+}
+
+/// The settings `serve` reads from flags and the environment; anything
+/// unset falls back to the TOML file, then defaults.
 #[derive(Args, Clone, Debug, Default)]
 pub struct SettingsArgs {
     /// TOML file with further settings.
-    #[arg(long, env = "TOLLGATE_CONFIG", global = true)]
+    #[arg(long, env = "TOLLGATE_CONFIG")]
     pub config: Option<String>,
     /// Address to listen on.
-    #[arg(long, env = "TOLLGATE_LISTEN", global = true)]
+    #[arg(long, env = "TOLLGATE_LISTEN")]
     pub listen: Option<String>,
     /// sqlite://PATH or postgres://USER@HOST/DB.
-    #[arg(long = "database", env = "TOLLGATE_DATABASE_URL", global = true)]
+    #[arg(long = "database", env = "TOLLGATE_DATABASE_URL")]
     pub database_url: Option<String>,
     /// Password for the `admin` user created on first start.
-    #[arg(
-        long,
-        env = "TOLLGATE_ADMIN_PASSWORD",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "TOLLGATE_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
     /// Base URL used in reference and progress links (default: from the Host header).
-    #[arg(long, env = "TOLLGATE_PUBLIC_URL", global = true)]
+    #[arg(long, env = "TOLLGATE_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Largest accepted request body in bytes.
-    #[arg(long, env = "TOLLGATE_BODY_LIMIT", global = true)]
+    #[arg(long, env = "TOLLGATE_BODY_LIMIT")]
     pub body_limit: Option<usize>,
     /// Lifetime of OAuth access tokens in seconds.
-    #[arg(long, env = "TOLLGATE_ACCESS_TOKEN_TTL", global = true)]
+    #[arg(long, env = "TOLLGATE_ACCESS_TOKEN_TTL")]
     pub access_token_ttl: Option<u64>,
     /// Background job workers in this process.
-    #[arg(long, env = "TOLLGATE_WORKERS", global = true)]
+    #[arg(long, env = "TOLLGATE_WORKERS")]
     pub workers: Option<usize>,
     /// Seconds a claimed job stays leased before another replica may take it.
-    #[arg(long, env = "TOLLGATE_JOB_LEASE", global = true)]
+    #[arg(long, env = "TOLLGATE_JOB_LEASE")]
     pub job_lease: Option<u64>,
     /// Database connections in the pool.
-    #[arg(long, env = "TOLLGATE_MAX_CONNECTIONS", global = true)]
+    #[arg(long, env = "TOLLGATE_MAX_CONNECTIONS")]
     pub max_connections: Option<u32>,
     /// Seconds before a request is answered 503.
-    #[arg(long, env = "TOLLGATE_REQUEST_TIMEOUT", global = true)]
+    #[arg(long, env = "TOLLGATE_REQUEST_TIMEOUT")]
     pub request_timeout: Option<u64>,
     /// Seconds between passes that move timeline releases on their dates.
-    #[arg(long, env = "TOLLGATE_TIMELINE_TICK", global = true)]
+    #[arg(long, env = "TOLLGATE_TIMELINE_TICK")]
     pub timeline_tick: Option<u64>,
     /// Key (64 hex digits) that encrypts stored secrets such as remote
     /// instance passwords.
-    #[arg(
-        long,
-        env = "TOLLGATE_SECRET_KEY",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "TOLLGATE_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
     /// Deepest element nesting accepted in an XML request body.
-    #[arg(long, env = "TOLLGATE_XML_MAX_DEPTH", global = true)]
+    #[arg(long, env = "TOLLGATE_XML_MAX_DEPTH")]
     pub xml_max_depth: Option<usize>,
     /// Serve /metrics without credentials (default: authenticated callers only).
-    #[arg(long, env = "TOLLGATE_PUBLIC_METRICS", global = true)]
+    #[arg(long, env = "TOLLGATE_PUBLIC_METRICS")]
     pub public_metrics: Option<bool>,
     /// Serve /openapi.json without credentials (default: authenticated callers only).
-    #[arg(long, env = "TOLLGATE_PUBLIC_OPENAPI", global = true)]
+    #[arg(long, env = "TOLLGATE_PUBLIC_OPENAPI")]
     pub public_openapi: Option<bool>,
     /// Proxies whose X-Forwarded-Host/-Proto are believed: comma-separated
     /// addresses or CIDR ranges (default: none).
-    #[arg(long, env = "TOLLGATE_TRUSTED_PROXIES", global = true)]
+    #[arg(long, env = "TOLLGATE_TRUSTED_PROXIES")]
     pub trusted_proxies: Option<String>,
     /// Largest page a list answers (`sysparm_limit`, `row_count`).
-    #[arg(long, env = "TOLLGATE_MAX_PAGE_SIZE", global = true)]
+    #[arg(long, env = "TOLLGATE_MAX_PAGE_SIZE")]
     pub max_page_size: Option<i64>,
     /// Most conditions one encoded query (`sysparm_query`) may hold.
-    #[arg(long, env = "TOLLGATE_MAX_QUERY_TERMS", global = true)]
+    #[arg(long, env = "TOLLGATE_MAX_QUERY_TERMS")]
     pub max_query_terms: Option<usize>,
     /// Milliseconds one policy evaluation may run.
-    #[arg(long, env = "TOLLGATE_POLICY_TIME_LIMIT_MS", global = true)]
+    #[arg(long, env = "TOLLGATE_POLICY_TIME_LIMIT_MS")]
     pub policy_time_limit_ms: Option<u64>,
     /// Mebibytes of memory one policy evaluator process may use.
-    #[arg(long, env = "TOLLGATE_POLICY_MEMORY_LIMIT_MB", global = true)]
+    #[arg(long, env = "TOLLGATE_POLICY_MEMORY_LIMIT_MB")]
     pub policy_memory_limit_mb: Option<u64>,
     /// Policy evaluator processes (evaluations running at once).
-    #[arg(long, env = "TOLLGATE_POLICY_WORKERS", global = true)]
+    #[arg(long, env = "TOLLGATE_POLICY_WORKERS")]
     pub policy_workers: Option<usize>,
     /// Argon2 password checks and hashes running at once in this process
     /// (each holds about 19 MiB); further ones wait their turn.
-    #[arg(long, env = "TOLLGATE_MAX_CONCURRENT_PASSWORD_HASHES", global = true)]
+    #[arg(long, env = "TOLLGATE_MAX_CONCURRENT_PASSWORD_HASHES")]
     pub max_concurrent_password_hashes: Option<usize>,
     /// Failed authentications one client address may make per minute;
     /// beyond them its credentials are answered 429 until the minute ends.
-    #[arg(long, env = "TOLLGATE_FAILED_LOGINS_PER_ADDRESS", global = true)]
+    #[arg(long, env = "TOLLGATE_FAILED_LOGINS_PER_ADDRESS")]
     pub failed_logins_per_address: Option<u32>,
     /// Bytes the answer cache (v3 lists, bundle aggregates, policy status)
     /// may hold in this process.
-    #[arg(long, env = "TOLLGATE_ANSWER_CACHE_BYTES", global = true)]
+    #[arg(long, env = "TOLLGATE_ANSWER_CACHE_BYTES")]
     pub answer_cache_bytes: Option<usize>,
     /// Remote instances update sets may be retrieved from: hosts, each
     /// optionally with `:port` (`*.example.com` for a domain's hosts),
     /// comma-separated. Empty: none. Loopback and link-local addresses are
     /// reached only when listed as such.
-    #[arg(
-        long,
-        env = "TOLLGATE_REMOTE_ALLOW",
-        global = true,
-        value_delimiter = ','
-    )]
+    #[arg(long, env = "TOLLGATE_REMOTE_ALLOW", value_delimiter = ',')]
     pub remote_allow: Option<Vec<String>>,
     /// PEM file of CA certificates trusted for https:// remote instances,
     /// besides the system's roots.
-    #[arg(long, env = "TOLLGATE_REMOTE_CA_FILE", global = true)]
+    #[arg(long, env = "TOLLGATE_REMOTE_CA_FILE")]
     pub remote_ca_file: Option<String>,
     /// Most updates one retrieval may read from a remote instance.
-    #[arg(long, env = "TOLLGATE_RETRIEVE_MAX_UPDATES", global = true)]
+    #[arg(long, env = "TOLLGATE_RETRIEVE_MAX_UPDATES")]
     pub retrieve_max_updates: Option<usize>,
     /// Most bytes of answers one retrieval may read from a remote instance.
-    #[arg(long, env = "TOLLGATE_RETRIEVE_MAX_BYTES", global = true)]
+    #[arg(long, env = "TOLLGATE_RETRIEVE_MAX_BYTES")]
     pub retrieve_max_bytes: Option<u64>,
     /// Seconds one retrieval may take in all.
-    #[arg(long, env = "TOLLGATE_RETRIEVE_TIMEOUT", global = true)]
+    #[arg(long, env = "TOLLGATE_RETRIEVE_TIMEOUT")]
     pub retrieve_timeout: Option<u64>,
     /// Largest form-encoded request body (the OAuth token request), in bytes.
-    #[arg(long, env = "TOLLGATE_FORM_BODY_LIMIT", global = true)]
+    #[arg(long, env = "TOLLGATE_FORM_BODY_LIMIT")]
     pub form_body_limit: Option<usize>,
     /// Most bytes one answer of a remote instance may hold (at most
     /// `retrieve_max_bytes`); a larger one fails the retrieval unread.
-    #[arg(long, env = "TOLLGATE_RETRIEVE_MAX_ANSWER_BYTES", global = true)]
+    #[arg(long, env = "TOLLGATE_RETRIEVE_MAX_ANSWER_BYTES")]
     pub retrieve_max_answer_bytes: Option<u64>,
     /// Seconds a connection may take to send a complete request head (also
     /// the idle time allowed between keep-alive requests); then it is closed.
-    #[arg(long, env = "TOLLGATE_HEADER_READ_TIMEOUT", global = true)]
+    #[arg(long, env = "TOLLGATE_HEADER_READ_TIMEOUT")]
     pub header_read_timeout: Option<u64>,
     /// Seconds after SIGTERM during which /readyz answers 503 while requests
     /// are still served, before the listener closes.
-    #[arg(long, env = "TOLLGATE_SHUTDOWN_DRAIN", global = true)]
+    #[arg(long, env = "TOLLGATE_SHUTDOWN_DRAIN")]
     pub shutdown_drain: Option<u64>,
     /// Seconds in-flight requests get after the listener closes; then their
     /// connections are dropped.
-    #[arg(long, env = "TOLLGATE_SHUTDOWN_DEADLINE", global = true)]
+    #[arg(long, env = "TOLLGATE_SHUTDOWN_DEADLINE")]
     pub shutdown_deadline: Option<u64>,
 }
 
@@ -286,8 +356,8 @@ impl fmt::Debug for Settings {
     }
 }
 
-/// Hides a password in a database URL.
-fn redact_url(url: &str) -> String {
+/// Hides a password in a database URL (for logs and error messages).
+pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = &url[scheme + 3..at];

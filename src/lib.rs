@@ -6,6 +6,8 @@
 pub mod answer_cache;
 /// Start-up, shared state and graceful shutdown.
 pub mod app;
+/// The `tollgate` command line and what each subcommand does.
+pub mod cli;
 /// Layered settings: flags, `TOLLGATE_*` variables, a TOML file.
 pub mod config;
 /// `tollgate demo`: the records the API documents' examples name.

@@ -9,6 +9,7 @@ pub mod dpr;
 pub mod endpoint;
 pub mod envelope;
 pub mod extract;
+pub mod me;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
@@ -197,10 +198,13 @@ pub fn families() -> Vec<ApiFamily> {
         )
         .claiming_bare_prefix(),
         ApiFamily::new(
-            "API keys",
+            "Tollgate's own (API keys, who am I)",
             "/api/tollgate",
             Envelope::ServiceNow,
-            api_keys::endpoints(),
+            [api_keys::endpoints(), me::endpoints()]
+                .into_iter()
+                .flatten()
+                .collect(),
         )
         .versioned(),
         // Any other path under `/api/` names nothing, in the ServiceNow envelope.

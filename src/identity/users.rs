@@ -16,6 +16,45 @@ pub async fn role_names(mut ex: impl Executor, user_id: &str) -> Result<Vec<Stri
     Ok(rows.iter().map(|r| r.string("name")).collect())
 }
 
+/// A user's own record, as `GET /api/tollgate/me` shows it to that user.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Profile {
+    pub sys_id: String,
+    pub user_name: String,
+    pub name: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+}
+
+/// The record of the user `user_id`; None when it is gone.
+pub async fn profile(db: &Db, user_id: &str) -> Result<Option<Profile>> {
+    let row = db
+        .fetch_optional(
+            "SELECT sys_id, user_name, name, first_name, last_name, email \
+             FROM sys_user WHERE sys_id = $1",
+            &[Value::from(user_id)],
+        )
+        .await?;
+    Ok(row.map(|r| {
+        let (first_name, last_name) = (r.string("first_name"), r.string("last_name"));
+        // Records made through the Table API may leave `name` empty; the
+        // vendor fills it from the first and last names.
+        let name = match r.string("name") {
+            n if n.is_empty() => format!("{first_name} {last_name}").trim().to_owned(),
+            n => n,
+        };
+        Profile {
+            sys_id: r.string("sys_id"),
+            user_name: r.string("user_name"),
+            name,
+            first_name,
+            last_name,
+            email: r.string("email"),
+        }
+    }))
+}
+
 /// Records that identity data changed, so every replica drops its cache.
 pub async fn bump_identity_epoch(tx: &mut Tx) -> Result<()> {
     tx.execute(

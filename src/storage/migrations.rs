@@ -227,6 +227,35 @@ async fn record_missing_checksums(db: &Db) -> Result<()> {
     Ok(())
 }
 
+/// The schema version a database holds, read without changing anything:
+/// `None` when it holds no Tollgate schema (no bookkeeping table). Refuses,
+/// as [`run`] does, a database whose applied scripts have changed since.
+pub async fn installed_version(db: &Db) -> Result<Option<i64>> {
+    let sql = match db.backend() {
+        Backend::Sqlite => {
+            "SELECT COUNT(*) AS n FROM sqlite_master \
+             WHERE type = 'table' AND name = 'tollgate_schema_migrations'"
+        }
+        // The schema the connection works in (tests and operators may set
+        // `search_path`), not any schema of the database.
+        Backend::Postgres => {
+            "SELECT COUNT(*) AS n FROM information_schema.tables \
+             WHERE table_name = 'tollgate_schema_migrations' AND table_schema = current_schema()"
+        }
+    };
+    let present = db
+        .fetch_optional(sql, &[])
+        .await?
+        .and_then(|r| r.int("n"))
+        .unwrap_or(0)
+        > 0;
+    if !present {
+        return Ok(None);
+    }
+    verify_checksums(db).await?;
+    Ok(Some(current_version(db).await?))
+}
+
 /// The schema version in the database (0 when never migrated).
 pub async fn current_version(db: &Db) -> Result<i64> {
     let row = db

@@ -16,6 +16,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{Column, PgPool, Postgres, Row as _, TypeInfo};
 
+pub use sqlite::file_path as sqlite_file_path;
 use sqlite::{SqlitePool, SqliteTx};
 
 pub use record::{FromValue, Record, ToValue};

@@ -67,15 +67,19 @@ fn is_read(sql: &str) -> bool {
         && (head[..6].eq_ignore_ascii_case("select") || head[..4].eq_ignore_ascii_case("with"))
 }
 
+/// The file a `sqlite://PATH` (or `sqlite:PATH`) URL names, as written
+/// (relative paths are relative to the working directory).
+pub fn file_path(url: &str) -> Option<&str> {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .map(|p| p.split('?').next().unwrap_or(p))
+        .filter(|p| !p.is_empty() && *p != ":memory:")
+}
+
 impl SqlitePool {
     /// Opens `sqlite://PATH` (or `sqlite:PATH`), creating the file when missing.
     pub fn open(url: &str) -> Result<SqlitePool> {
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .map(|p| p.split('?').next().unwrap_or(p))
-            .filter(|p| !p.is_empty() && *p != ":memory:")
-            .ok_or_else(|| StorageError::UnsupportedUrl(url.to_owned()))?;
+        let path = file_path(url).ok_or_else(|| StorageError::UnsupportedUrl(url.to_owned()))?;
         let pool = SqlitePool {
             inner: Arc::new(Inner {
                 path: PathBuf::from(path),

@@ -62,6 +62,39 @@ impl Drop for Cleanup {
     }
 }
 
+impl Cleanup {
+    /// The URL of the database this cleans up after.
+    pub fn database_url(&self) -> String {
+        match self {
+            Cleanup::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Cleanup::Postgres { url, database } => pg_url_for(url, database),
+        }
+    }
+}
+
+/// A database that exists but holds nothing (no Tollgate schema): an empty
+/// SQLite file, or a new PostgreSQL database on the test server.
+pub async fn empty_database() -> Cleanup {
+    let id = tollgate::ids::new_sys_id();
+    match test_database_url() {
+        Some(url) => {
+            let database = format!("tollgate_t_{id}");
+            let admin = pg_admin(&url).await.expect("connect to PostgreSQL");
+            admin
+                .execute(&format!("CREATE DATABASE {database}"), &[])
+                .await
+                .expect("create an empty database");
+            admin.close().await;
+            Cleanup::Postgres { url, database }
+        }
+        None => {
+            let path = std::env::temp_dir().join(format!("tollgate-test-{id}.db"));
+            std::fs::write(&path, b"").expect("create an empty file");
+            Cleanup::Sqlite(path)
+        }
+    }
+}
+
 /// Which prepared database a test starts from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Template {

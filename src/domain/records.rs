@@ -635,6 +635,11 @@ async fn validate_text(column: &Column, text: String) -> Result<Value> {
     if text.is_empty() {
         return Ok(Value::Null);
     }
+    // PostgreSQL cannot store a NUL in text (SQLite can): refused on both,
+    // so a record means the same on either database.
+    if text.contains('\0') {
+        return Err(Error::invalid(name, "contains a NUL character"));
+    }
     match column.ty {
         ColumnType::DateTime | ColumnType::LocalDateTime => parse_date_time(&text)
             .map(|t| Value::Text(t.format(DATE_TIME_FORMAT).to_string()))

@@ -34,6 +34,22 @@ pub enum StorageError {
     UniqueViolation,
     #[error("the database is busy; try again")]
     Busy,
+    /// A row the database's integrity rules refuse (NOT NULL, CHECK,
+    /// FOREIGN KEY), with the column and constraint where the database
+    /// names them. The client's request is at fault, so it is a 400 naming
+    /// the field (see `crate::error`), never the SQL.
+    #[error("{kind} constraint failed{}", describe_constraint(table.as_deref(), column.as_deref(), constraint.as_deref()))]
+    Constraint {
+        kind: ConstraintKind,
+        table: Option<String>,
+        column: Option<String>,
+        constraint: Option<String>,
+    },
+    /// A value the database cannot store in its column (PostgreSQL's data
+    /// exceptions: a NUL character in text, a number out of range, text
+    /// that is no valid value of the column's type).
+    #[error("the database cannot store a value{}", column.as_deref().map(|c| format!(" of column {c}")).unwrap_or_default())]
+    InvalidValue { column: Option<String> },
     #[error("database error: {0}")]
     Database(Box<dyn std::error::Error + Send + Sync>),
     /// A statement given more or fewer arguments than it has placeholders:
@@ -54,11 +70,80 @@ pub enum StorageError {
     MigrationChanged { version: i64, name: String },
 }
 
+/// Which integrity rule of the database a write broke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConstraintKind {
+    NotNull,
+    Check,
+    ForeignKey,
+}
+
+impl std::fmt::Display for ConstraintKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConstraintKind::NotNull => "NOT NULL",
+            ConstraintKind::Check => "CHECK",
+            ConstraintKind::ForeignKey => "FOREIGN KEY",
+        })
+    }
+}
+
+fn describe_constraint(
+    table: Option<&str>,
+    column: Option<&str>,
+    constraint: Option<&str>,
+) -> String {
+    let mut out = String::new();
+    match (table, column) {
+        (Some(t), Some(c)) => out.push_str(&format!(" on {t}.{c}")),
+        (None, Some(c)) => out.push_str(&format!(" on {c}")),
+        (Some(t), None) => out.push_str(&format!(" on {t}")),
+        (None, None) => {}
+    }
+    if let Some(name) = constraint {
+        out.push_str(&format!(" ({name})"));
+    }
+    out
+}
+
 impl From<sqlx::Error> for StorageError {
     fn from(err: sqlx::Error) -> Self {
         if let Some(db) = err.as_database_error() {
-            if db.is_unique_violation() {
-                return StorageError::UniqueViolation;
+            let kind = match db.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => return StorageError::UniqueViolation,
+                sqlx::error::ErrorKind::NotNullViolation => Some(ConstraintKind::NotNull),
+                sqlx::error::ErrorKind::CheckViolation => Some(ConstraintKind::Check),
+                sqlx::error::ErrorKind::ForeignKeyViolation => Some(ConstraintKind::ForeignKey),
+                _ => None,
+            };
+            let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
+            let column = pg.and_then(|e| e.column()).map(str::to_owned);
+            if let Some(kind) = kind {
+                return StorageError::Constraint {
+                    kind,
+                    table: db.table().map(str::to_owned),
+                    column,
+                    constraint: db.constraint().map(str::to_owned),
+                };
+            }
+            // Class 22, data exceptions, is about the values a statement
+            // was given, which come from a request; the exceptions a bug
+            // in a statement causes (division by zero and the like) stay
+            // internal errors.
+            const VALUE_EXCEPTIONS: &[&str] = &[
+                "22001", // string_data_right_truncation
+                "22003", // numeric_value_out_of_range
+                "22007", // invalid_datetime_format
+                "22008", // datetime_field_overflow
+                "22021", // character_not_in_repertoire (a NUL in text)
+                "22P02", // invalid_text_representation
+                "22P05", // untranslatable_character
+            ];
+            if db
+                .code()
+                .is_some_and(|code| VALUE_EXCEPTIONS.contains(&code.as_ref()))
+            {
+                return StorageError::InvalidValue { column };
             }
         }
         StorageError::Database(Box::new(err))

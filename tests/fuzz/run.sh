@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Property-based fuzzing of the HTTP API (issue 15): schemathesis generates
+# requests from the served /openapi.json, valid and invalid, and checks every
+# answer. Zero 5xx is the bar: any server error, or a server that stops
+# answering, fails the run.
+#
+# It serves the debug binary with the demo data on a free port, on a
+# throwaway SQLite database, as `admin` with a known password, so destructive
+# calls (deleting users, committing changesets) harm nothing.
+#
+# Settings (environment):
+#   TOLLGATE_FUZZ_MAX_TIME   seconds of generation (default 150; the whole
+#                            run stays under 4 minutes on 2 cores)
+#   TOLLGATE_FUZZ_SEED       a seed, to replay a run (default: random,
+#                            printed by schemathesis)
+#   TOLLGATE_FUZZ_CACHE      where the pinned schemathesis venv lives
+#                            (default ~/.cache/tollgate-fuzz), so a re-run
+#                            skips the install
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+SCHEMATHESIS_VERSION=4.32.5
+MAX_TIME="${TOLLGATE_FUZZ_MAX_TIME:-150}"
+CACHE="${TOLLGATE_FUZZ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tollgate-fuzz}"
+VENV="$CACHE/schemathesis-$SCHEMATHESIS_VERSION"
+TARGET="${CARGO_TARGET_DIR:-target}"
+PASSWORD="fuzz-admin-password"
+
+echo "== building the debug binary"
+cargo build --locked --quiet
+BINARY="$TARGET/debug/tollgate"
+
+if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+    echo "== installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
+    rm -rf "$VENV"
+    mkdir -p "$CACHE"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+WORK="$(mktemp -d)"
+SERVER_PID=""
+cleanup() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "== starting tollgate serve --demo"
+# The fuzzer's probes with wrong credentials must not lock its own address
+# out of the run: the per-address budget is raised (the per-user backoff
+# stays, see the ignored_auth note below).
+TOLLGATE_ADMIN_PASSWORD="$PASSWORD" \
+    TOLLGATE_LOG_FORMAT=json \
+    TOLLGATE_LOG=info \
+    TOLLGATE_FAILED_LOGINS_PER_ADDRESS=1000000 \
+    "$BINARY" serve --demo --listen 127.0.0.1:0 \
+    --database "sqlite://$WORK/fuzz.db" >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+
+ADDRESS=""
+for _ in $(seq 1 120); do
+    ADDRESS="$(grep -m1 '"message":"listening"' "$WORK/server.log" 2>/dev/null \
+        | sed -E 's/.*"address":"([^"]+)".*/\1/' || true)"
+    [ -n "$ADDRESS" ] && break
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        echo "FAIL: the server exited before listening:" >&2
+        cat "$WORK/server.log" >&2
+        exit 1
+    fi
+    sleep 0.5
+done
+if [ -z "$ADDRESS" ]; then
+    echo "FAIL: the server did not start listening within 60 s" >&2
+    tail -50 "$WORK/server.log" >&2
+    exit 1
+fi
+echo "   listening on $ADDRESS"
+
+SEED_ARGS=()
+if [ -n "${TOLLGATE_FUZZ_SEED:-}" ]; then
+    SEED_ARGS=(--seed "$TOLLGATE_FUZZ_SEED")
+fi
+
+echo "== schemathesis: every check, ${MAX_TIME} s"
+# Every check runs except two that disagree with documented behaviour:
+# - positive_data_acceptance expects every schema-valid request to succeed,
+#   but a schema cannot say that an id must name an existing record, that a
+#   release must be in a given state, or that a changeset must be open; the
+#   vendor documents 400/404 for those (docs/ERRORS.md), and so do we.
+# - ignored_auth expects 401 or 403 for wrong credentials; after three
+#   failures for one user name from one address Tollgate answers 429 with
+#   Retry-After (docs/AUTHENTICATION.md), which the check counts as a
+#   failure. It is still a refusal; tests/api/access.rs checks that every
+#   endpoint refuses missing and wrong credentials.
+set +e
+timeout --kill-after=10 "$((MAX_TIME + 60))" \
+    "$VENV/bin/schemathesis" run "http://$ADDRESS/openapi.json" \
+    --auth "admin:$PASSWORD" \
+    --checks all \
+    --exclude-checks positive_data_acceptance,ignored_auth \
+    --max-time "$MAX_TIME" \
+    --workers 2 \
+    --request-timeout 30 \
+    --generation-database none \
+    --no-color \
+    "${SEED_ARGS[@]}"
+STATUS=$?
+set -e
+
+# The server's side of the story: an internal error or a panic is a 5xx
+# schemathesis saw, but the log tells its cause.
+if grep -E '"level":"ERROR"|panicked' "$WORK/server.log" >"$WORK/errors.log"; then
+    echo "== the server logged errors:"
+    head -50 "$WORK/errors.log"
+    STATUS=1
+fi
+if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "FAIL: the server died during the run" >&2
+    tail -50 "$WORK/server.log" >&2
+    STATUS=1
+fi
+if [ "$STATUS" -ne 0 ]; then
+    echo "FAIL: fuzzing found failures (exit $STATUS)" >&2
+    exit "$STATUS"
+fi
+echo "== fuzzing passed: no server errors"

@@ -201,10 +201,9 @@ impl From<crate::storage::StorageError> for Error {
                     (ConstraintKind::Check, Some(field)) => {
                         Error::invalid(&field, "the value is not one the table accepts")
                     }
-                    (ConstraintKind::Check, None) => Error::new(
-                        ErrorKind::Invalid,
-                        "A value is not one the table accepts",
-                    ),
+                    (ConstraintKind::Check, None) => {
+                        Error::new(ErrorKind::Invalid, "A value is not one the table accepts")
+                    }
                     (ConstraintKind::ForeignKey, Some(field)) => Error::invalid(
                         &field,
                         "names a record that does not exist, or the record is still referenced",

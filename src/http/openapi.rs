@@ -37,9 +37,7 @@ fn refusals(family: Envelope) -> &'static [(&'static str, &'static str)] {
     );
     const BUSY: (&str, &str) = ("503", "The database is busy or unreachable; retry");
     match family {
-        Envelope::ServiceNow | Envelope::Other => {
-            &[NOT_FOUND, CONFLICT, TOO_LARGE, TOO_MANY, BUSY]
-        }
+        Envelope::ServiceNow | Envelope::Other => &[NOT_FOUND, CONFLICT, TOO_LARGE, TOO_MANY, BUSY],
         // Conflicts are failures of the request's content here (400).
         Envelope::DigitalProductRelease | Envelope::ServiceDesk => {
             &[NOT_FOUND, TOO_LARGE, TOO_MANY, BUSY]

@@ -106,6 +106,17 @@ fn describe_constraint(
     out
 }
 
+/// The column of PostgreSQL's `Key (column)=(value) ...` detail, when it
+/// is one plain column.
+fn key_column(detail: &str) -> Option<&str> {
+    let rest = detail.strip_prefix("Key (")?;
+    let column = &rest[..rest.find(")=(")?];
+    column
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        .then_some(column)
+}
+
 impl From<sqlx::Error> for StorageError {
     fn from(err: sqlx::Error) -> Self {
         if let Some(db) = err.as_database_error() {
@@ -117,7 +128,13 @@ impl From<sqlx::Error> for StorageError {
                 _ => None,
             };
             let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
-            let column = pg.and_then(|e| e.column()).map(str::to_owned);
+            // PostgreSQL names the column of a NOT NULL violation; for a
+            // foreign key only its detail does (`Key (column)=(value) is not
+            // present...`), of which the column name is kept, not the value.
+            let column = pg
+                .and_then(|e| e.column())
+                .or_else(|| pg.and_then(|e| e.detail()).and_then(key_column))
+                .map(str::to_owned);
             if let Some(kind) = kind {
                 return StorageError::Constraint {
                     kind,
@@ -641,4 +658,17 @@ fn decode_pg(row: &PgRow) -> Result<Row> {
         columns.push((col.name().to_owned(), value.unwrap_or(Value::Null)));
     }
     Ok(Row { columns })
+}
+
+#[cfg(test)]
+mod constraint_tests {
+    #[test]
+    fn a_postgres_key_detail_gives_its_column_but_not_its_value() {
+        assert_eq!(
+            super::key_column("Key (parent)=(abc) is not present in table \"t\"."),
+            Some("parent")
+        );
+        assert_eq!(super::key_column("Key (a, b)=(1, 2) is not present"), None);
+        assert_eq!(super::key_column("Failing row contains (x)."), None);
+    }
 }

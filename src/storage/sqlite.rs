@@ -402,3 +402,53 @@ mod positional_tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod constraint_tests {
+    use super::{constraint_violation, ConstraintKind, StorageError};
+
+    fn parts(err: StorageError) -> (Option<String>, Option<String>, Option<String>) {
+        match err {
+            StorageError::Constraint {
+                table,
+                column,
+                constraint,
+                ..
+            } => (table, column, constraint),
+            other => panic!("not a constraint error: {other}"),
+        }
+    }
+
+    #[test]
+    fn sqlite_messages_give_the_table_column_or_constraint_they_name() {
+        assert_eq!(
+            parts(constraint_violation(
+                ConstraintKind::NotNull,
+                "NOT NULL constraint failed: sn_cdm_node.application"
+            )),
+            (Some("sn_cdm_node".into()), Some("application".into()), None)
+        );
+        assert_eq!(
+            parts(constraint_violation(
+                ConstraintKind::Check,
+                "CHECK constraint failed: positive_amount"
+            )),
+            (None, None, Some("positive_amount".into()))
+        );
+        // An unnamed CHECK is reported as its expression: SQL, never shown.
+        assert_eq!(
+            parts(constraint_violation(
+                ConstraintKind::Check,
+                "CHECK constraint failed: amount > 0"
+            )),
+            (None, None, None)
+        );
+        assert_eq!(
+            parts(constraint_violation(
+                ConstraintKind::ForeignKey,
+                "FOREIGN KEY constraint failed"
+            )),
+            (None, None, None)
+        );
+    }
+}

@@ -27,3 +27,4 @@ mod servicedesk;
 mod table_api;
 mod trust;
 mod update_sets;
+mod write_integrity;

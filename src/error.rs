@@ -217,11 +217,16 @@ impl From<crate::storage::StorageError> for Error {
             }
             StorageError::InvalidValue { column } => {
                 tracing::warn!(column, "database refused a value");
-                let problem = "the database cannot store this value (a NUL character, a number \
-                               out of range, or text that is not of the field's type)";
+                let problem = "it holds a NUL character, a number out of range, or text that \
+                               is not of the field's type";
                 match column {
-                    Some(column) => Error::invalid(&column, problem),
-                    None => Error::new(ErrorKind::Invalid, format!("A value: {problem}")),
+                    Some(column) => {
+                        Error::invalid(&column, format!("the value cannot be used: {problem}"))
+                    }
+                    None => Error::new(
+                        ErrorKind::Invalid,
+                        format!("A value in the request cannot be used: {problem}"),
+                    ),
                 }
             }
             StorageError::Busy => {

@@ -13,6 +13,10 @@
 #                            run stays under 4 minutes on 2 cores)
 #   TOLLGATE_FUZZ_SEED       a seed, to replay a run (default: random,
 #                            printed by schemathesis)
+#   TOLLGATE_FUZZ_DATABASE_URL  a database to serve instead of the
+#                            throwaway SQLite file, e.g. an empty PostgreSQL
+#                            database; the run deletes and rewrites records,
+#                            so never name one that matters
 #   TOLLGATE_FUZZ_CACHE      where the pinned schemathesis venv lives
 #                            (default ~/.cache/tollgate-fuzz), so a re-run
 #                            skips the install
@@ -57,7 +61,7 @@ TOLLGATE_ADMIN_PASSWORD="$PASSWORD" \
     TOLLGATE_LOG=info \
     TOLLGATE_FAILED_LOGINS_PER_ADDRESS=1000000 \
     "$BINARY" serve --demo --listen 127.0.0.1:0 \
-    --database "sqlite://$WORK/fuzz.db" >"$WORK/server.log" 2>&1 &
+    --database "${TOLLGATE_FUZZ_DATABASE_URL:-sqlite://$WORK/fuzz.db}" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 
 ADDRESS=""

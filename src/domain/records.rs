@@ -318,7 +318,7 @@ pub async fn update_as(
         let Some(column) = writable_column(table, name) else {
             continue;
         };
-        let value = coerce(column, raw).await?;
+        let mut value = coerce(column, raw).await?;
         if column.read_only {
             let unchanged = current.get(column.name).map(Value::to_display_string)
                 == Some(value.to_display_string());
@@ -327,8 +327,15 @@ pub async fn update_as(
             }
             continue;
         }
-        if column.mandatory && (value.is_null() || value.as_str() == Some("")) {
-            return Err(Error::missing(column.name));
+        if value.is_null() || value.as_str() == Some("") {
+            if column.mandatory {
+                return Err(Error::missing(column.name));
+            }
+            // An emptied field with a default takes it, as on insert (a
+            // boolean emptied is false): such columns are NOT NULL.
+            if let Some(default) = column.default {
+                value = parse_stored(column, default);
+            }
         }
         values.push((column, value));
     }

@@ -142,6 +142,26 @@ async fn every_registered_column_exists_in_its_table_with_the_registry_type_and_
                     table.name, column.name
                 ));
             }
+            // An update may empty any field a client writes: a NOT NULL
+            // one must be mandatory (emptying it is refused) or have a
+            // registry default (emptying it stores the default), even
+            // where the database has a default of its own (issue 15: PUT
+            // sys_user with `"locked_out": null` was a NOT NULL failure).
+            let client_written = !table.server_written() && !column.read_only;
+            let system = SYSTEM_COLUMNS.iter().any(|s| s.name == column.name)
+                || (column.name == "sys_class_name" && table.in_hierarchy());
+            if found.not_null
+                && client_written
+                && !system
+                && !column.mandatory
+                && column.default.is_none()
+            {
+                problems.push(format!(
+                    "{}.{}: NOT NULL in {storage}, but an update may empty it: make it mandatory \
+                     or give it a default in the registry",
+                    table.name, column.name
+                ));
+            }
             if found.not_null && !found.has_default && !always_given {
                 problems.push(format!(
                     "{}.{}: NOT NULL in {storage} without a default, but neither mandatory nor \

@@ -47,6 +47,12 @@ SERVER_PID=""
 cleanup() {
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill "$SERVER_PID" 2>/dev/null || true
+        # A graceful stop, bounded: a hung shutdown must not hang CI.
+        for _ in $(seq 1 20); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.5
+        done
+        kill -9 "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
     fi
     rm -rf "$WORK"
@@ -57,7 +63,10 @@ echo "== starting tollgate serve --demo"
 # The fuzzer's probes with wrong credentials must not lock its own address
 # out of the run: the per-address budget is raised (the per-user backoff
 # stays, see the ignored_auth note below).
-TOLLGATE_ADMIN_PASSWORD="$PASSWORD" \
+# The script's own settings are not the server's (it would warn about them).
+env -u TOLLGATE_FUZZ_MAX_TIME -u TOLLGATE_FUZZ_SEED -u TOLLGATE_FUZZ_CACHE \
+    -u TOLLGATE_FUZZ_DATABASE_URL \
+    TOLLGATE_ADMIN_PASSWORD="$PASSWORD" \
     TOLLGATE_LOG_FORMAT=json \
     TOLLGATE_LOG=info \
     TOLLGATE_FAILED_LOGINS_PER_ADDRESS=1000000 \

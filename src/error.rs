@@ -215,8 +215,8 @@ impl From<crate::storage::StorageError> for Error {
                     ),
                 }
             }
-            StorageError::InvalidValue { column } => {
-                tracing::warn!(column, "database refused a value");
+            StorageError::InvalidValue { column, code } => {
+                tracing::warn!(column, code, "database refused a value");
                 let problem = "it holds a NUL character, a number out of range, or text that \
                                is not of the field's type";
                 match column {

@@ -48,8 +48,12 @@ pub enum StorageError {
     /// A value the database cannot store in its column (PostgreSQL's data
     /// exceptions: a NUL character in text, a number out of range, text
     /// that is no valid value of the column's type).
-    #[error("the database cannot store a value{}", column.as_deref().map(|c| format!(" of column {c}")).unwrap_or_default())]
-    InvalidValue { column: Option<String> },
+    #[error("the database cannot take a value{} (SQLSTATE {code})", column.as_deref().map(|c| format!(" of column {c}")).unwrap_or_default())]
+    InvalidValue {
+        column: Option<String>,
+        /// The SQLSTATE, for the log: which of the exceptions it was.
+        code: String,
+    },
     #[error("database error: {0}")]
     Database(Box<dyn std::error::Error + Send + Sync>),
     /// A statement given more or fewer arguments than it has placeholders:
@@ -156,11 +160,14 @@ impl From<sqlx::Error> for StorageError {
                 "22P02", // invalid_text_representation
                 "22P05", // untranslatable_character
             ];
-            if db
+            if let Some(code) = db
                 .code()
-                .is_some_and(|code| VALUE_EXCEPTIONS.contains(&code.as_ref()))
+                .filter(|code| VALUE_EXCEPTIONS.contains(&code.as_ref()))
             {
-                return StorageError::InvalidValue { column };
+                return StorageError::InvalidValue {
+                    column,
+                    code: code.into_owned(),
+                };
             }
         }
         StorageError::Database(Box::new(err))

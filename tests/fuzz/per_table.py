@@ -29,7 +29,14 @@ def column_schema(schema):
     if "enum" in schema:
         return {"enum": schema["enum"] + ["", None]}
     if "oneOf" in schema:
-        return {"oneOf": schema["oneOf"] + [{"type": "null"}]}
+        # A reference: a sys_id, or the {link, value} object the server
+        # shows, of which a write reads `value` only.
+        return {
+            "oneOf": [
+                {"type": ["string", "number", "boolean", "null"]},
+                {"type": "object", "properties": {"value": {"type": "string"}}},
+            ]
+        }
     kind = schema.get("description")
     if kind == "integer":
         return {"type": ["integer", "string", "null"]}

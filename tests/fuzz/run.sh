@@ -18,6 +18,8 @@
 #                            throwaway SQLite file, e.g. an empty PostgreSQL
 #                            database; the run deletes and rewrites records,
 #                            so never name one that matters
+#   TOLLGATE_FUZZ_KEEP       a file to copy the server's log to (JSON lines),
+#                            to find the cause of a failure
 #   TOLLGATE_FUZZ_CACHE      where the pinned schemathesis venv lives
 #                            (default ~/.cache/tollgate-fuzz), so a re-run
 #                            skips the install
@@ -55,6 +57,7 @@ cleanup() {
         kill -9 "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
     fi
+    [ -n "${TOLLGATE_FUZZ_KEEP:-}" ] && cp "$WORK/server.log" "$TOLLGATE_FUZZ_KEEP" || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -65,7 +68,7 @@ echo "== starting tollgate serve --demo"
 # stays, see the ignored_auth note below).
 # The script's own settings are not the server's (it would warn about them).
 env -u TOLLGATE_FUZZ_MAX_TIME -u TOLLGATE_FUZZ_SEED -u TOLLGATE_FUZZ_CACHE \
-    -u TOLLGATE_FUZZ_DATABASE_URL \
+    -u TOLLGATE_FUZZ_DATABASE_URL -u TOLLGATE_FUZZ_KEEP \
     TOLLGATE_ADMIN_PASSWORD="$PASSWORD" \
     TOLLGATE_LOG_FORMAT=json \
     TOLLGATE_LOG=info \

@@ -26,22 +26,28 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-SCHEMATHESIS_VERSION=4.32.5
+# schemathesis and its dependencies, pinned; the venv is named by the
+# file's hash, so changing a pin installs afresh.
+REQUIREMENTS="tests/fuzz/requirements.txt"
+PINS="$(sha256sum "$REQUIREMENTS" | cut -c1-16)"
 MAX_TIME="${TOLLGATE_FUZZ_MAX_TIME:-180}"
 CACHE="${TOLLGATE_FUZZ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tollgate-fuzz}"
-VENV="$(mkdir -p "$CACHE" && cd "$CACHE" && pwd)/schemathesis-$SCHEMATHESIS_VERSION"
+VENV="$(mkdir -p "$CACHE" && cd "$CACHE" && pwd)/venv-$PINS"
 PASSWORD="fuzz-admin-password"
 
 echo "== building the debug binary"
 cargo build --locked --quiet
 BINARY="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/tollgate"
 
-if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
-    echo "== installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
+# A venv is used only once its install finished (the marker), so an
+# interrupted install is redone rather than half-used.
+if [ ! -f "$VENV/.installed" ]; then
+    echo "== installing schemathesis ($REQUIREMENTS) into $VENV"
     rm -rf "$VENV"
-    mkdir -p "$CACHE"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps \
+        -r "$REQUIREMENTS"
+    touch "$VENV/.installed"
 fi
 
 WORK="$(mktemp -d)"

@@ -174,12 +174,61 @@ impl std::error::Error for Error {}
 
 impl From<crate::storage::StorageError> for Error {
     fn from(err: crate::storage::StorageError) -> Self {
-        use crate::storage::StorageError;
+        use crate::storage::{ConstraintKind, StorageError};
         match err {
             StorageError::UniqueViolation => Error::new(
                 ErrorKind::NotUnique,
                 "A record with the same unique value already exists",
             ),
+            // The database's integrity rules are the last line: the domain
+            // checks mandatory fields and references first, so reaching
+            // here means a rule the domain does not know yet. The client
+            // still gets a 400 naming the field, never the SQL; the log
+            // keeps the whole story.
+            StorageError::Constraint {
+                kind,
+                table,
+                column,
+                constraint,
+            } => {
+                tracing::warn!(%kind, table, column, constraint, "database constraint refused a write");
+                let field = column.or(constraint);
+                match (kind, field) {
+                    (ConstraintKind::NotNull, Some(field)) => Error::missing(&field),
+                    (ConstraintKind::NotNull, None) => {
+                        Error::new(ErrorKind::Missing, "A required field is empty")
+                    }
+                    (ConstraintKind::Check, Some(field)) => {
+                        Error::invalid(&field, "the value is not one the table accepts")
+                    }
+                    (ConstraintKind::Check, None) => {
+                        Error::new(ErrorKind::Invalid, "A value is not one the table accepts")
+                    }
+                    (ConstraintKind::ForeignKey, Some(field)) => Error::invalid(
+                        &field,
+                        "names a record that does not exist, or the record is still referenced",
+                    ),
+                    (ConstraintKind::ForeignKey, None) => Error::new(
+                        ErrorKind::Invalid,
+                        "A reference names a record that does not exist, or the record is still \
+                         referenced",
+                    ),
+                }
+            }
+            StorageError::InvalidValue { column, code } => {
+                tracing::warn!(column, code, "database refused a value");
+                let problem = "it holds a NUL character, a number out of range, or text that \
+                               is not of the field's type";
+                match column {
+                    Some(column) => {
+                        Error::invalid(&column, format!("the value cannot be used: {problem}"))
+                    }
+                    None => Error::new(
+                        ErrorKind::Invalid,
+                        format!("A value in the request cannot be used: {problem}"),
+                    ),
+                }
+            }
             StorageError::Busy => {
                 tracing::warn!("database busy");
                 Error::new(ErrorKind::Unavailable, "The database is busy; try again")

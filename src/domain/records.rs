@@ -318,7 +318,7 @@ pub async fn update_as(
         let Some(column) = writable_column(table, name) else {
             continue;
         };
-        let value = coerce(column, raw).await?;
+        let mut value = coerce(column, raw).await?;
         if column.read_only {
             let unchanged = current.get(column.name).map(Value::to_display_string)
                 == Some(value.to_display_string());
@@ -327,8 +327,15 @@ pub async fn update_as(
             }
             continue;
         }
-        if column.mandatory && (value.is_null() || value.as_str() == Some("")) {
-            return Err(Error::missing(column.name));
+        if value.is_null() || value.as_str() == Some("") {
+            if column.mandatory {
+                return Err(Error::missing(column.name));
+            }
+            // An emptied field with a default takes it, as on insert (a
+            // boolean emptied is false): such columns are NOT NULL.
+            if let Some(default) = column.default {
+                value = parse_stored(column, default);
+            }
         }
         values.push((column, value));
     }
@@ -634,6 +641,11 @@ async fn validate_text(column: &Column, text: String) -> Result<Value> {
     let name = column.name;
     if text.is_empty() {
         return Ok(Value::Null);
+    }
+    // PostgreSQL cannot store a NUL in text (SQLite can): refused on both,
+    // so a record means the same on either database.
+    if text.contains('\0') {
+        return Err(Error::invalid(name, "contains a NUL character"));
     }
     match column.ty {
         ColumnType::DateTime | ColumnType::LocalDateTime => parse_date_time(&text)

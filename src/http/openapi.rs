@@ -6,6 +6,7 @@
 use serde_json::{json, Map, Value as Json};
 
 use super::endpoint::{Access, ApiFamily, Body, Endpoint};
+use super::envelope::Family as Envelope;
 use crate::registry::{ColumnType, TABLES};
 
 fn column_schema(ty: ColumnType) -> Json {
@@ -20,6 +21,42 @@ fn column_schema(ty: ColumnType) -> Json {
     }
 }
 
+/// The refusals an endpoint of `family` may answer besides 400, 401 and
+/// 403, as its envelope maps errors (`http::envelope`): a client that reads
+/// the document knows every status it can get.
+fn refusals(family: Envelope) -> &'static [(&'static str, &'static str)] {
+    const NOT_FOUND: (&str, &str) = ("404", "The addressed record or resource does not exist");
+    const CONFLICT: (&str, &str) = (
+        "409",
+        "The record's state, a unique value or a reference forbids the operation",
+    );
+    const TOO_LARGE: (&str, &str) = ("413", "The request body is larger than the server takes");
+    const TOO_MANY: (&str, &str) = (
+        "429",
+        "Too many failed authentications; retry after Retry-After seconds",
+    );
+    const BUSY: (&str, &str) = ("503", "The database is busy or unreachable; retry");
+    match family {
+        Envelope::ServiceNow | Envelope::Other => &[NOT_FOUND, CONFLICT, TOO_LARGE, TOO_MANY, BUSY],
+        // Conflicts are failures of the request's content here (400).
+        Envelope::DigitalProductRelease | Envelope::ServiceDesk => {
+            &[NOT_FOUND, TOO_LARGE, TOO_MANY, BUSY]
+        }
+        // Every refusal of content or state is a 400, as the CDM pages say.
+        Envelope::ConfigurationData => &[TOO_MANY, BUSY],
+    }
+}
+
+/// The schema of a path parameter: the Table API's `{table}` is one of the
+/// registered tables (so a client, or a fuzzer, knows which exist).
+fn path_schema(name: &str) -> Json {
+    if name == "table" {
+        json!({"type": "string", "enum": TABLES.iter().map(|t| t.name).collect::<Vec<_>>()})
+    } else {
+        json!({"type": "string"})
+    }
+}
+
 /// The operation object of one endpoint.
 fn operation(family: &ApiFamily, e: &Endpoint) -> Json {
     let mut op = json!({
@@ -31,6 +68,9 @@ fn operation(family: &ApiFamily, e: &Endpoint) -> Json {
             "403": {"description": "The caller lacks the role"},
         },
     });
+    for (status, description) in refusals(family.envelope) {
+        op["responses"][*status] = json!({ "description": description });
+    }
     let roles = match e.access {
         Access::Public | Access::PublicIf(..) => None,
         Access::Caller(Some(note)) => Some(format!("{note} (or admin)")),
@@ -46,7 +86,7 @@ fn operation(family: &ApiFamily, e: &Endpoint) -> Json {
     for name in e.path_params() {
         parameters.push(json!({
             "name": e.documented_name(name), "in": "path", "required": true,
-            "schema": {"type": "string"},
+            "schema": path_schema(e.documented_name(name)),
         }));
     }
     for q in &e.query {

@@ -83,11 +83,16 @@ fn can_read(caller: &Caller, table: &Table) -> Result<()> {
 }
 
 fn can_write(caller: &Caller, table: &Table) -> Result<()> {
-    if table.server_written() {
-        return Err(Error::forbidden(&[]).with_detail(format!(
-            "{} is read-only: the server maintains it",
-            table.name
-        )));
+    if let Some(writer) = table.writer() {
+        return Err(Error::new(
+            ErrorKind::Forbidden,
+            format!(
+                "{} is read-only through the Table API: the server maintains it",
+                table.name
+            ),
+        )
+        .with_field("tableName")
+        .with_detail(format!("Its records are written by {writer}")));
     }
     caller.require_any(table.write_roles)
 }

@@ -243,10 +243,20 @@ impl Table {
     }
 
     /// Whether only the server writes this table: views, and the tables
-    /// holding update sets' contents ([`SERVER_WRITTEN`]). The Table API
-    /// refuses every write to them, an admin's included.
+    /// listed in [`SERVER_WRITTEN`]. The Table API refuses every write to
+    /// them, an admin's included (reads stay allowed).
     pub fn server_written(&self) -> bool {
-        self.view || SERVER_WRITTEN.contains(&self.name)
+        self.writer().is_some()
+    }
+
+    /// What writes a server-written table, for the Table API's refusal to
+    /// name the way to change its records; `None` for a table clients write.
+    pub fn writer(&self) -> Option<&'static str> {
+        SERVER_WRITTEN
+            .iter()
+            .find(|(name, _)| *name == self.name)
+            .map(|(_, writer)| *writer)
+            .or(self.view.then_some("the server (it is a read-only view)"))
     }
 
     /// SQL restricting rows of the storage table to this table's classes
@@ -261,13 +271,64 @@ impl Table {
     }
 }
 
-/// Tables written by the server only. A retrieved update set and its updates
-/// come from retrieval (what a remote instance holds), captured updates from
-/// capture (what a user changed here); a commit applies them and a back-out
-/// restores from them. Rows crafted through the Table API would let a user
-/// apply any payload to any table, so no client writes them; their preview
-/// problems stay writable (a problem is resolved by setting its status).
-pub const SERVER_WRITTEN: &[&str] = &["sys_remote_update_set", "sys_update_xml"];
+/// Tables written by the server only, each with what writes it (the Table
+/// API's refusal names it). Their rows carry invariants only the owning
+/// rules keep, and many have NOT NULL columns no client may set:
+///
+/// - A retrieved update set and its updates come from retrieval (what a
+///   remote instance holds), captured updates and versions from capture
+///   (what a user changed here); a commit applies them and a back-out
+///   restores from them. Rows crafted through the Table API would let a
+///   user apply any payload to any table. Their preview problems stay
+///   writable (a problem is resolved by setting its status).
+/// - CDM nodes are versioned by changesets, and deployables, snapshots,
+///   requests and shared components follow from uploads and commits; a row
+///   written beside those rules would break the tree, a snapshot's content
+///   or a queued request.
+/// - Policy executions are the results of the release's policy runs.
+pub const SERVER_WRITTEN: &[(&str, &str)] = &[
+    (
+        "sys_remote_update_set",
+        "update-set retrieval (POST /api/sn_cicd/update_set/retrieve)",
+    ),
+    (
+        "sys_update_xml",
+        "update-set capture and retrieval (/api/sn_cicd/update_set)",
+    ),
+    (
+        "sys_update_version",
+        "update-set capture, commit and back-out (/api/sn_cicd/update_set)",
+    ),
+    (
+        "sn_cdm_node",
+        "the CDM editor and upload APIs, inside a changeset (/api/sn_cdm/editor/nodes, \
+         /api/sn_cdm/applications/uploads)",
+    ),
+    (
+        "sn_cdm_changeset",
+        "the CDM changesets API (/api/sn_cdm/changesets)",
+    ),
+    (
+        "sn_cdm_deployable",
+        "the CDM deployables API (/api/sn_cdm/applications/deployables)",
+    ),
+    (
+        "sn_cdm_snapshot",
+        "changeset commits and the CDM snapshots API (/api/sn_cdm/snapshots)",
+    ),
+    (
+        "sn_cdm_request_queue",
+        "the CDM upload, commit and export endpoints (/api/sn_cdm)",
+    ),
+    (
+        "sn_cdm_shared_component",
+        "commits of a shared library's changesets (/api/sn_cdm/changesets)",
+    ),
+    (
+        "sn_dpr_model_policy_execution",
+        "the release's policy runs (/api/sn_dpr/digital_product_release)",
+    ),
+];
 
 /// Looks a table up by name.
 pub fn table(name: &str) -> Option<&'static Table> {
@@ -283,6 +344,17 @@ pub fn quote(ident: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_server_written_table_is_registered_once() {
+        for (i, (name, _)) in SERVER_WRITTEN.iter().enumerate() {
+            assert!(table(name).is_some(), "{name}");
+            assert!(
+                SERVER_WRITTEN[..i].iter().all(|(other, _)| other != name),
+                "{name} listed twice"
+            );
+        }
+    }
 
     #[test]
     fn every_extended_table_is_registered() {

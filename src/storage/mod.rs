@@ -35,6 +35,26 @@ pub enum StorageError {
     UniqueViolation,
     #[error("the database is busy; try again")]
     Busy,
+    /// A row the database's integrity rules refuse (NOT NULL, CHECK,
+    /// FOREIGN KEY), with the column and constraint where the database
+    /// names them. The client's request is at fault, so it is a 400 naming
+    /// the field (see `crate::error`), never the SQL.
+    #[error("{kind} constraint failed{}", describe_constraint(table.as_deref(), column.as_deref(), constraint.as_deref()))]
+    Constraint {
+        kind: ConstraintKind,
+        table: Option<String>,
+        column: Option<String>,
+        constraint: Option<String>,
+    },
+    /// A value the database cannot store in its column (PostgreSQL's data
+    /// exceptions: a NUL character in text, a number out of range, text
+    /// that is no valid value of the column's type).
+    #[error("the database cannot take a value{} (SQLSTATE {code})", column.as_deref().map(|c| format!(" of column {c}")).unwrap_or_default())]
+    InvalidValue {
+        column: Option<String>,
+        /// The SQLSTATE, for the log: which of the exceptions it was.
+        code: String,
+    },
     #[error("database error: {0}")]
     Database(Box<dyn std::error::Error + Send + Sync>),
     /// A statement given more or fewer arguments than it has placeholders:
@@ -55,11 +75,100 @@ pub enum StorageError {
     MigrationChanged { version: i64, name: String },
 }
 
+/// Which integrity rule of the database a write broke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConstraintKind {
+    NotNull,
+    Check,
+    ForeignKey,
+}
+
+impl std::fmt::Display for ConstraintKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConstraintKind::NotNull => "NOT NULL",
+            ConstraintKind::Check => "CHECK",
+            ConstraintKind::ForeignKey => "FOREIGN KEY",
+        })
+    }
+}
+
+fn describe_constraint(
+    table: Option<&str>,
+    column: Option<&str>,
+    constraint: Option<&str>,
+) -> String {
+    let mut out = String::new();
+    match (table, column) {
+        (Some(t), Some(c)) => out.push_str(&format!(" on {t}.{c}")),
+        (None, Some(c)) => out.push_str(&format!(" on {c}")),
+        (Some(t), None) => out.push_str(&format!(" on {t}")),
+        (None, None) => {}
+    }
+    if let Some(name) = constraint {
+        out.push_str(&format!(" ({name})"));
+    }
+    out
+}
+
+/// The column of PostgreSQL's `Key (column)=(value) ...` detail, when it
+/// is one plain column.
+fn key_column(detail: &str) -> Option<&str> {
+    let rest = detail.strip_prefix("Key (")?;
+    let column = &rest[..rest.find(")=(")?];
+    column
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        .then_some(column)
+}
+
 impl From<sqlx::Error> for StorageError {
     fn from(err: sqlx::Error) -> Self {
         if let Some(db) = err.as_database_error() {
-            if db.is_unique_violation() {
-                return StorageError::UniqueViolation;
+            let kind = match db.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => return StorageError::UniqueViolation,
+                sqlx::error::ErrorKind::NotNullViolation => Some(ConstraintKind::NotNull),
+                sqlx::error::ErrorKind::CheckViolation => Some(ConstraintKind::Check),
+                sqlx::error::ErrorKind::ForeignKeyViolation => Some(ConstraintKind::ForeignKey),
+                _ => None,
+            };
+            let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
+            // PostgreSQL names the column of a NOT NULL violation; for a
+            // foreign key only its detail does (`Key (column)=(value) is not
+            // present...`), of which the column name is kept, not the value.
+            let column = pg
+                .and_then(|e| e.column())
+                .or_else(|| pg.and_then(|e| e.detail()).and_then(key_column))
+                .map(str::to_owned);
+            if let Some(kind) = kind {
+                return StorageError::Constraint {
+                    kind,
+                    table: db.table().map(str::to_owned),
+                    column,
+                    constraint: db.constraint().map(str::to_owned),
+                };
+            }
+            // Class 22, data exceptions, is about the values a statement
+            // was given, which come from a request; the exceptions a bug
+            // in a statement causes (division by zero and the like) stay
+            // internal errors.
+            const VALUE_EXCEPTIONS: &[&str] = &[
+                "22001", // string_data_right_truncation
+                "22003", // numeric_value_out_of_range
+                "22007", // invalid_datetime_format
+                "22008", // datetime_field_overflow
+                "22021", // character_not_in_repertoire (a NUL in text)
+                "22P02", // invalid_text_representation
+                "22P05", // untranslatable_character
+            ];
+            if let Some(code) = db
+                .code()
+                .filter(|code| VALUE_EXCEPTIONS.contains(&code.as_ref()))
+            {
+                return StorageError::InvalidValue {
+                    column,
+                    code: code.into_owned(),
+                };
             }
         }
         StorageError::Database(Box::new(err))
@@ -569,4 +678,17 @@ fn decode_pg(row: &PgRow) -> Result<Row> {
         columns.push((col.name().to_owned(), value.unwrap_or(Value::Null)));
     }
     Ok(Row { columns })
+}
+
+#[cfg(test)]
+mod constraint_tests {
+    #[test]
+    fn a_postgres_key_detail_gives_its_column_but_not_its_value() {
+        assert_eq!(
+            super::key_column("Key (parent)=(abc) is not present in table \"t\"."),
+            Some("parent")
+        );
+        assert_eq!(super::key_column("Key (a, b)=(1, 2) is not present"), None);
+        assert_eq!(super::key_column("Failing row contains (x)."), None);
+    }
 }

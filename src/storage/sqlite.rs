@@ -14,7 +14,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
-use super::{Result, Row, StorageError, Value};
+use super::{ConstraintKind, Result, Row, StorageError, Value};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_IDLE: usize = 16;
@@ -41,13 +41,19 @@ impl std::fmt::Debug for SqlitePool {
 
 impl From<rusqlite::Error> for StorageError {
     fn from(err: rusqlite::Error) -> Self {
-        if let rusqlite::Error::SqliteFailure(e, _) = &err {
-            match e.extended_code {
+        if let rusqlite::Error::SqliteFailure(e, message) = &err {
+            let kind = match e.extended_code {
                 rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                 | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
                     return StorageError::UniqueViolation
                 }
-                _ => {}
+                rusqlite::ffi::SQLITE_CONSTRAINT_NOTNULL => Some(ConstraintKind::NotNull),
+                rusqlite::ffi::SQLITE_CONSTRAINT_CHECK => Some(ConstraintKind::Check),
+                rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => Some(ConstraintKind::ForeignKey),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                return constraint_violation(kind, message.as_deref().unwrap_or(""));
             }
             if matches!(
                 e.code,
@@ -57,6 +63,42 @@ impl From<rusqlite::Error> for StorageError {
             }
         }
         StorageError::Database(Box::new(err))
+    }
+}
+
+/// The typed error of a constraint SQLite refused, from its message:
+/// `NOT NULL constraint failed: table.column`, `CHECK constraint failed:
+/// name` (the constraint's name, or its expression when unnamed) and
+/// `FOREIGN KEY constraint failed` (which names nothing).
+fn constraint_violation(kind: ConstraintKind, message: &str) -> StorageError {
+    let subject = message
+        .split_once("constraint failed:")
+        .map(|(_, rest)| rest.trim())
+        .filter(|rest| !rest.is_empty());
+    let (mut table, mut column, mut constraint) = (None, None, None);
+    match (kind, subject) {
+        (ConstraintKind::NotNull, Some(subject)) => match subject.split_once('.') {
+            Some((t, c)) => {
+                table = Some(t.to_owned());
+                column = Some(c.to_owned());
+            }
+            None => column = Some(subject.to_owned()),
+        },
+        // A plain name is the constraint's; an expression is not shown.
+        (ConstraintKind::Check, Some(subject))
+            if subject
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            constraint = Some(subject.to_owned())
+        }
+        _ => {}
+    }
+    StorageError::Constraint {
+        kind,
+        table,
+        column,
+        constraint,
     }
 }
 
@@ -371,5 +413,55 @@ mod positional_tests {
             super::positional("SELECT 1"),
             std::borrow::Cow::Borrowed(_)
         ));
+    }
+}
+
+#[cfg(test)]
+mod constraint_tests {
+    use super::{constraint_violation, ConstraintKind, StorageError};
+
+    fn parts(err: StorageError) -> (Option<String>, Option<String>, Option<String>) {
+        match err {
+            StorageError::Constraint {
+                table,
+                column,
+                constraint,
+                ..
+            } => (table, column, constraint),
+            other => panic!("not a constraint error: {other}"),
+        }
+    }
+
+    #[test]
+    fn sqlite_messages_give_the_table_column_or_constraint_they_name() {
+        assert_eq!(
+            parts(constraint_violation(
+                ConstraintKind::NotNull,
+                "NOT NULL constraint failed: sn_cdm_node.application"
+            )),
+            (Some("sn_cdm_node".into()), Some("application".into()), None)
+        );
+        assert_eq!(
+            parts(constraint_violation(
+                ConstraintKind::Check,
+                "CHECK constraint failed: positive_amount"
+            )),
+            (None, None, Some("positive_amount".into()))
+        );
+        // An unnamed CHECK is reported as its expression: SQL, never shown.
+        assert_eq!(
+            parts(constraint_violation(
+                ConstraintKind::Check,
+                "CHECK constraint failed: amount > 0"
+            )),
+            (None, None, None)
+        );
+        assert_eq!(
+            parts(constraint_violation(
+                ConstraintKind::ForeignKey,
+                "FOREIGN KEY constraint failed"
+            )),
+            (None, None, None)
+        );
     }
 }

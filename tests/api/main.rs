@@ -29,3 +29,4 @@ mod servicedesk;
 mod table_api;
 mod trust;
 mod update_sets;
+mod write_integrity;

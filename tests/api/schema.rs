@@ -119,14 +119,19 @@ async fn every_registered_column_exists_in_its_table_with_the_registry_type_and_
                 continue;
             }
             // A NOT NULL column without a default of its own must always be
-            // given a value: by the server (system fields, read-only
-            // columns), or because the registry makes it mandatory or
-            // supplies a default; else a Table API insert that leaves it out
-            // fails in the database instead of as a validation error.
+            // given a value: by the server (system fields, and read-only
+            // columns of tables only the server writes), or because the
+            // registry makes it mandatory or supplies a default; else a
+            // Table API insert that leaves it out fails in the database
+            // instead of as a validation error (issue 15: a 500). A
+            // read-only column of a table clients write is never given by
+            // the Table API, so it needs a default.
             let always_given = SYSTEM_COLUMNS.iter().any(|s| s.name == column.name)
-                || column.read_only
+                || (column.read_only && table.server_written())
                 || column.mandatory
-                || column.default.is_some();
+                || column.default.is_some()
+                || (column.name == "number" && table.number_prefix.is_some())
+                || (column.name == "sys_class_name" && table.in_hierarchy());
             // A mandatory column may not be emptied, so its table refuses
             // NULL too (a column of a table extending another cannot: the
             // root's table holds its siblings' rows as well).
@@ -137,10 +142,30 @@ async fn every_registered_column_exists_in_its_table_with_the_registry_type_and_
                     table.name, column.name
                 ));
             }
+            // An update may empty any field a client writes: a NOT NULL
+            // one must be mandatory (emptying it is refused) or have a
+            // registry default (emptying it stores the default), even
+            // where the database has a default of its own (issue 15: PUT
+            // sys_user with `"locked_out": null` was a NOT NULL failure).
+            let client_written = !table.server_written() && !column.read_only;
+            let system = SYSTEM_COLUMNS.iter().any(|s| s.name == column.name)
+                || (column.name == "sys_class_name" && table.in_hierarchy());
+            if found.not_null
+                && client_written
+                && !system
+                && !column.mandatory
+                && column.default.is_none()
+            {
+                problems.push(format!(
+                    "{}.{}: NOT NULL in {storage}, but an update may empty it: make it mandatory \
+                     or give it a default in the registry",
+                    table.name, column.name
+                ));
+            }
             if found.not_null && !found.has_default && !always_given {
                 problems.push(format!(
-                    "{}.{}: NOT NULL in {storage} without a default, but neither mandatory, \
-                     defaulted nor read-only in the registry",
+                    "{}.{}: NOT NULL in {storage} without a default, but neither mandatory nor \
+                     defaulted in the registry, nor read-only in a table only the server writes",
                     table.name, column.name
                 ));
             }

@@ -5,7 +5,9 @@ keep-alive connections: of every 20 operations, 14 reads (Table API lists
 with an encoded query, a record, v3 release lists with a search, the
 metrics), 5 writes (a calendar created, renamed and deleted through the Table
 API; a v3 release edited) and, every 5 seconds, a job (a CDM component
-upload of 200 values into an open changeset, followed to its end)."""
+upload of 200 values into one of three components of an open changeset,
+followed to its end). Calendars are deleted as they are made and uploads
+replace values, so the data stays about the same size; v3 edits add history."""
 import base64, http.client, json, queue, sys, threading, time, urllib.parse
 
 port, password, pid, seconds, rate = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
@@ -101,8 +103,11 @@ def write_v3():
 
 
 def upload_job(app, changeset):
-    groups = {f"g{g}": {f"k{k}": f"v {next_id()}" for k in range(20)} for g in range(10)}
-    status, body = call("POST", f"/api/sn_cdm/applications/uploads/components?appName={app}&namePath=soak{next_id()}"
+    # The same three components again and again, their values changed: the
+    # data stays the same size, so memory should too.
+    n = next_id()
+    groups = {f"g{g}": {f"k{k}": f"v {n}" for k in range(20)} for g in range(10)}
+    status, body = call("POST", f"/api/sn_cdm/applications/uploads/components?appName={app}&namePath=soak{n % 3}"
                         f"&dataFormat=json&changesetNumber={changeset}", raw=json.dumps(groups).encode())
     if status != 200 or not body:
         return

@@ -121,7 +121,9 @@ pub struct SettingsArgs {
     /// Background job workers in this process.
     #[arg(long, env = "TOLLGATE_WORKERS")]
     pub workers: Option<usize>,
-    /// Seconds a claimed job stays leased before another replica may take it.
+    /// Seconds a job whose worker stopped stays leased before another worker
+    /// may take it over (a running job's heartbeat renews it every third).
+    /// At least 1.
     #[arg(long, env = "TOLLGATE_JOB_LEASE")]
     pub job_lease: Option<u64>,
     /// Database connections in the pool.

@@ -54,6 +54,22 @@ def call(method, path, body=None, raw=None, record=True):
         return status, None
 
 
+def database_files():
+    """Open descriptors on the SQLite database file: one per pooled connection."""
+    import os
+    n = 0
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}").endswith(".db"):
+                    n += 1
+            except OSError:
+                pass
+    except OSError:
+        return 0
+    return n
+
+
 def rss_mb():
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -133,6 +149,7 @@ changeset = cs["result"]["number"]
 
 work = queue.Queue(maxsize=1000)
 begin = time.time()
+slot = 0
 
 
 def client():
@@ -146,13 +163,25 @@ def client():
 threads = [threading.Thread(target=client, daemon=True) for _ in range(16)]
 for t in threads:
     t.start()
+# Warm-up burst: every client at once, unpaced, for ten seconds, as traffic
+# peaks do. The server's pools and caches grow to what such a peak needs
+# (on SQLite a pooled connection each, with its page cache), so that growth
+# shows in the warm-up and not as a leak later.
+burst_end = time.time() + 10
+while time.time() < burst_end:
+    work.put(MIX[slot % len(MIX)])
+    slot += 1
+while not work.empty():
+    time.sleep(0.01)
 rss = {}
-interval, slot, next_at, next_job = 1.0 / rate, 0, begin, begin + 5
+files = {}
+interval, next_at, next_job = 1.0 / rate, time.time(), time.time() + 5
 while time.time() - begin < seconds:
     now = time.time()
     minute = int((now - begin) // 60)
     if minute not in rss:
         rss[minute] = rss_mb()
+        files[minute] = database_files()
     if now >= next_job:
         threading.Thread(target=upload_job, args=("soak", changeset), daemon=True).start()
         next_job += 5
@@ -172,12 +201,13 @@ for t in threads:
     t.join(timeout=60)
 rss[int((time.time() - begin) // 60) + 1] = rss_mb()
 
-print(f"{'minute':>6} {'requests':>9} {'req/s':>7} {'p99 ms':>8} {'errors':>7} {'RSS MB at start':>16}")
+print(f"{'minute':>6} {'requests':>9} {'req/s':>7} {'p99 ms':>8} {'errors':>7} {'RSS MB at start':>16} {'db files':>9}")
 for minute in sorted(minutes):
     m = minutes[minute]
     lat = sorted(m["lat"])
     p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))]
-    print(f"{minute + 1:>6} {m['n']:>9} {m['n'] / 60:>7.1f} {p99:>8.1f} {m['errors']:>7} {rss.get(minute, float('nan')):>16.1f}")
+    print(f"{minute + 1:>6} {m['n']:>9} {m['n'] / 60:>7.1f} {p99:>8.1f} {m['errors']:>7} "
+          f"{rss.get(minute, float('nan')):>16.1f} {files.get(minute, 0):>9}")
 final = rss[max(rss)]
 print(f"resident memory at the end: {final:.1f} MB")
 ok = True

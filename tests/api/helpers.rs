@@ -749,3 +749,23 @@ impl Drop for RunningServer {
         }
     }
 }
+
+/// The OAuth password grant (`POST /oauth_token.do`) for `user`.
+pub async fn password_grant(app: &TestApp, user: &str, password: &str) -> TestResponse {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("grant_type", "password"),
+            ("client_id", "cli"),
+            ("username", user),
+            ("password", password),
+        ])
+        .finish();
+    app.raw(
+        "POST",
+        "/oauth_token.do",
+        &Auth::None,
+        Some(&body),
+        "application/x-www-form-urlencoded",
+    )
+    .await
+}

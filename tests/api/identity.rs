@@ -14,23 +14,6 @@ fn form(pairs: &[(&str, &str)]) -> String {
         .finish()
 }
 
-async fn password_grant(app: &TestApp, user: &str, password: &str) -> TestResponse {
-    let body = form(&[
-        ("grant_type", "password"),
-        ("client_id", "cli"),
-        ("username", user),
-        ("password", password),
-    ]);
-    app.raw(
-        "POST",
-        "/oauth_token.do",
-        &Auth::None,
-        Some(&body),
-        "application/x-www-form-urlencoded",
-    )
-    .await
-}
-
 #[tokio::test]
 async fn requests_without_credentials_are_401_in_the_servicenow_envelope() {
     let app = TestApp::spawn().await;

@@ -11,16 +11,7 @@ use crate::helpers::*;
 const ME: &str = "/api/tollgate/me";
 
 async fn token_for(app: &TestApp, user: &str, password: &str) -> String {
-    let body = format!("grant_type=password&client_id=cli&username={user}&password={password}");
-    let res = app
-        .raw(
-            "POST",
-            "/oauth_token.do",
-            &Auth::None,
-            Some(&body),
-            "application/x-www-form-urlencoded",
-        )
-        .await;
+    let res = password_grant(app, user, password).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     res.body["access_token"]
         .as_str()

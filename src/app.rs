@@ -206,6 +206,7 @@ pub async fn serve(
         crate::server::ListenerOptions {
             header_read_timeout: state.settings.header_read_timeout,
             shutdown_deadline: state.settings.shutdown_deadline,
+            max_connections: state.settings.max_client_connections,
         },
         stop_accepting,
     )

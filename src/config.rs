@@ -217,6 +217,10 @@ pub struct SettingsArgs {
     /// connections are dropped.
     #[arg(long, env = "TOLLGATE_SHUTDOWN_DEADLINE")]
     pub shutdown_deadline: Option<u64>,
+    /// Client connections open at once; past it, new connections wait in
+    /// the listen queue until one closes. At least 1.
+    #[arg(long, env = "TOLLGATE_MAX_CLIENT_CONNECTIONS")]
+    pub max_client_connections: Option<usize>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -256,6 +260,7 @@ struct FileSettings {
     header_read_timeout: Option<u64>,
     shutdown_drain: Option<u64>,
     shutdown_deadline: Option<u64>,
+    max_client_connections: Option<usize>,
 }
 
 /// The effective settings.
@@ -296,6 +301,7 @@ pub struct Settings {
     pub header_read_timeout: Duration,
     pub shutdown_drain: Duration,
     pub shutdown_deadline: Duration,
+    pub max_client_connections: usize,
 }
 
 impl Default for Settings {
@@ -335,6 +341,7 @@ impl Default for Settings {
             header_read_timeout: Duration::from_secs(10),
             shutdown_drain: Duration::from_secs(5),
             shutdown_deadline: Duration::from_secs(30),
+            max_client_connections: 1000,
         }
     }
 }
@@ -521,6 +528,11 @@ impl Settings {
                 .shutdown_deadline
                 .or(file.shutdown_deadline)
                 .map_or(d.shutdown_deadline, Duration::from_secs),
+            max_client_connections: args
+                .max_client_connections
+                .or(file.max_client_connections)
+                .unwrap_or(d.max_client_connections)
+                .max(1),
         })
     }
 }
@@ -570,6 +582,7 @@ const KNOWN_ENV: &[&str] = &[
     "TOLLGATE_HEADER_READ_TIMEOUT",
     "TOLLGATE_SHUTDOWN_DRAIN",
     "TOLLGATE_SHUTDOWN_DEADLINE",
+    "TOLLGATE_MAX_CLIENT_CONNECTIONS",
 ];
 
 fn warn_about_misspelled_env() {
@@ -634,6 +647,7 @@ mod tests {
         assert_eq!(d.header_read_timeout, Duration::from_secs(10));
         assert_eq!(d.shutdown_drain, Duration::from_secs(5));
         assert_eq!(d.shutdown_deadline, Duration::from_secs(30));
+        assert_eq!(d.max_client_connections, 1000);
         let dir = std::env::temp_dir().join(format!("tollgate-cfg-{}", crate::ids::new_sys_id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("t.toml");

@@ -47,6 +47,11 @@ pub struct ListenerOptions {
     /// After accepting stops, how long connections may take to finish their
     /// requests before they are dropped.
     pub shutdown_deadline: Duration,
+    /// Connections open at once. At the limit the loop stops accepting, so
+    /// new connections wait in the kernel's listen queue (and are refused
+    /// once it is full) instead of each taking a task and its buffers: a
+    /// flood of idle connections costs a bounded amount of memory.
+    pub max_connections: usize,
 }
 
 /// Where connections come from: a `TcpListener` (tests also use one that
@@ -79,6 +84,8 @@ pub async fn serve(
     // `true` once accepting has stopped: each connection then finishes.
     let (closing, closing_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
+    // A permit per open connection, held by its task until it ends.
+    let slots = Arc::new(tokio::sync::Semaphore::new(options.max_connections.max(1)));
     let mut backoff = ACCEPT_BACKOFF_MIN;
     tokio::pin!(stop_accepting);
     loop {
@@ -88,20 +95,28 @@ pub async fn serve(
             // Reaps finished connections so the set holds only open ones
             // (before accepting: a flood of connections must not starve it).
             Some(done) = connections.join_next(), if !connections.is_empty() => log_end(done),
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
+            accepted = async {
+                // The semaphore is never closed: always a permit.
+                let slot = slots.clone().acquire_owned().await.ok();
+                listener.accept().await.map(|accepted| (accepted, slot))
+            } => match accepted {
+                Ok(((stream, peer), slot)) => {
                     backoff = ACCEPT_BACKOFF_MIN;
                     // Small answers go out at once rather than waiting for
                     // the peer's delayed ACK.
                     let _ = stream.set_nodelay(true);
                     // A TLS handshake would go in this task, before hyper.
-                    connections.spawn(serve_connection(
+                    let connection = serve_connection(
                         stream,
                         peer,
                         router.clone(),
                         http.clone(),
                         closing_rx.clone(),
-                    ));
+                    );
+                    connections.spawn(async move {
+                        let _slot = slot;
+                        connection.await
+                    });
                 }
                 // The peer gave up between its connect and our accept.
                 Err(err) if is_peer_error(&err) => {}
@@ -233,6 +248,7 @@ mod tests {
         let options = ListenerOptions {
             header_read_timeout: Duration::from_secs(10),
             shutdown_deadline: Duration::from_secs(1),
+            max_connections: 10,
         };
         let server = tokio::spawn(serve(
             Exhausted { inner, errors: 5 },

@@ -314,3 +314,28 @@ async fn a_keep_alive_connection_serves_many_requests_and_the_peer_address_reach
         answer.head
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_max_client_connections_a_new_connection_waits_for_a_free_slot() {
+    let server = RunningServer::start(Settings {
+        max_client_connections: 1,
+        header_read_timeout: Duration::from_secs(60),
+        ..test_settings()
+    })
+    .await;
+    // The one slot: a kept-alive client, answered once (so surely accepted).
+    let mut first = Client::connect(server.addr).await;
+    assert_eq!(first.get("/healthz", "").await.status, 200);
+    // Another client's request is not taken while the slot is held.
+    let addr = server.addr;
+    let second = tokio::spawn(async move { http_get(addr, "/healthz").await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "answered past the limit");
+    // Closing the first connection frees the slot.
+    drop(first);
+    let answer = tokio::time::timeout(Duration::from_secs(10), second)
+        .await
+        .expect("answered once a slot is free")
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}

@@ -221,8 +221,23 @@ pub async fn serve(
     Ok(())
 }
 
-/// Resolves on SIGTERM or SIGINT.
+/// Resolves on SIGTERM or SIGINT. A second one while the shutdown runs
+/// ends the process at once (exit status 130): an operator who asks twice
+/// does not want to wait out the drain and the deadline. Jobs then stop
+/// where they are, as after a kill: durable, taken over once their leases
+/// expire.
 pub async fn shutdown_signal() {
+    termination_signal().await;
+    tracing::info!("shutdown signal received; a second one stops the process at once");
+    tokio::spawn(async {
+        termination_signal().await;
+        tracing::warn!("second shutdown signal: stopping at once");
+        std::process::exit(130);
+    });
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn termination_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -241,5 +256,4 @@ pub async fn shutdown_signal() {
         _ = ctrl_c => {}
         _ = term => {}
     }
-    tracing::info!("shutdown signal received");
 }

@@ -306,3 +306,84 @@ fn policy_eval_runs_under_the_servers_memory_limit() {
         "{said}"
     );
 }
+
+/// Starts `tollgate serve` in `folder` with `args`, logging at info; returns
+/// the child and a channel of its log lines.
+fn serve_in(
+    folder: &Folder,
+    args: &[&str],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tollgate"));
+    command.current_dir(&folder.0).arg("serve").args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("TOLLGATE_") {
+            command.env_remove(key);
+        }
+    }
+    let mut child = command
+        .env("TOLLGATE_LOG", "info")
+        .env("TOLLGATE_ADMIN_PASSWORD", "change-me")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run tollgate serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line);
+        }
+    });
+    (child, received)
+}
+
+/// Waits (bounded) for a log line containing `text`.
+fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, text: &str) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < until {
+        if let Ok(line) = lines.recv_timeout(std::time::Duration::from_millis(100)) {
+            if line.contains(text) {
+                return;
+            }
+        }
+    }
+    panic!("no log line with {text:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_second_shutdown_signal_stops_the_server_at_once() {
+    let folder = Folder::new();
+    // A drain of ten minutes: only the second signal can end it in time.
+    let (mut child, lines) = serve_in(
+        &folder,
+        &["--listen", "127.0.0.1:0", "--shutdown-drain", "600"],
+    );
+    wait_for_line(&lines, "listening");
+    let term = |pid: u32| {
+        let status = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    };
+    term(child.id());
+    wait_for_line(&lines, "shutdown signal received");
+    term(child.id());
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > until {
+            let _ = child.kill();
+            panic!("the server still runs after the second signal");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+}

@@ -240,7 +240,8 @@ pub fn router(state: AppState) -> Router {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
                 tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-            }),
+            })
+            .on_failure(log_failure),
         )
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             proxy::strip_untrusted_forwarding(trusted_proxies.clone(), req, next)
@@ -291,4 +292,24 @@ async fn observe(
     let response = next.run(req).await;
     metrics.observe(&method, &route, response.status().as_u16(), start.elapsed());
     response
+}
+
+/// Logs a failed request: a 503 is an answer the server chose (draining at
+/// shutdown, the database busy or unreachable), worth a warning; any other
+/// 5xx, or an error, is a fault.
+fn log_failure(
+    failure: tower_http::classify::ServerErrorsFailureClass,
+    latency: std::time::Duration,
+    _: &tracing::Span,
+) {
+    use tower_http::classify::ServerErrorsFailureClass;
+    let latency_ms = latency.as_millis() as u64;
+    match failure {
+        ServerErrorsFailureClass::StatusCode(code)
+            if code == axum::http::StatusCode::SERVICE_UNAVAILABLE =>
+        {
+            tracing::warn!(status = code.as_u16(), latency_ms, "request answered 503")
+        }
+        other => tracing::error!(classification = %other, latency_ms, "request failed"),
+    }
 }

@@ -226,34 +226,71 @@ pub async fn serve(
 /// does not want to wait out the drain and the deadline. Jobs then stop
 /// where they are, as after a kill: durable, taken over once their leases
 /// expire.
-pub async fn shutdown_signal() {
-    termination_signal().await;
-    tracing::info!("shutdown signal received; a second one stops the process at once");
-    tokio::spawn(async {
-        termination_signal().await;
-        tracing::warn!("second shutdown signal: stopping at once");
-        std::process::exit(130);
-    });
+///
+/// The signal handlers are installed when this is called, not when the
+/// future is first polled: a signal that arrives in between (the server
+/// already listening) is then seen, never lost or left to the default
+/// action; and the second signal is read from the same streams, so one that
+/// follows the first at once is not missed either.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    let mut signals = TerminationSignals::install();
+    async move {
+        signals.next().await;
+        tracing::info!("shutdown signal received; a second one stops the process at once");
+        tokio::spawn(async move {
+            signals.next().await;
+            tracing::warn!("second shutdown signal: stopping at once");
+            std::process::exit(130);
+        });
+    }
 }
 
-/// Resolves on SIGTERM or SIGINT.
-async fn termination_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM and SIGINT, as streams.
+struct TerminationSignals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    terminate: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+impl TerminationSignals {
+    #[cfg(unix)]
+    fn install() -> TerminationSignals {
+        use tokio::signal::unix::{signal, SignalKind};
+        TerminationSignals {
+            terminate: signal(SignalKind::terminate()).ok(),
+            interrupt: signal(SignalKind::interrupt()).ok(),
         }
-    };
+    }
+
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+    fn install() -> TerminationSignals {
+        TerminationSignals {}
+    }
+
+    /// The next SIGTERM or SIGINT.
+    #[cfg(unix)]
+    async fn next(&mut self) {
+        async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
+            match signal {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        let TerminationSignals {
+            terminate,
+            interrupt,
+        } = self;
+        tokio::select! {
+            _ = recv(terminate) => {}
+            _ = recv(interrupt) => {}
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn next(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

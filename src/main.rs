@@ -25,7 +25,7 @@ fn init_logging() {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn return_large_blocks_to_the_system() {
     // SAFETY: mallopt only sets an allocator parameter; called once, before
-    // any thread starts.
+    // the runtime starts any thread.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
@@ -35,13 +35,15 @@ fn return_large_blocks_to_the_system() {
 fn return_large_blocks_to_the_system() {}
 
 fn main() {
-    return_large_blocks_to_the_system();
     // A policy evaluator (see `policy::sandbox`) starts without the server's
     // runtime, settings or logging: it only reads requests from its parent.
+    // It keeps the allocator's defaults: it is short-lived, and its memory
+    // limit must be reached as fast as before.
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some(tollgate::policy::sandbox::WORKER_COMMAND) {
         std::process::exit(tollgate::policy::sandbox::worker_main(&args[2..]));
     }
+    return_large_blocks_to_the_system();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

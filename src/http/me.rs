@@ -38,12 +38,12 @@ pub async fn me(
     let mut roles: Vec<&str> = caller.roles.iter().map(String::as_str).collect();
     roles.sort_unstable();
     Ok(Json(json!({"result": {
+        "name": profile.display_name(),
         "sys_id": profile.sys_id,
         "user_name": profile.user_name,
-        "name": profile.name,
-        "first_name": profile.first_name,
-        "last_name": profile.last_name,
-        "email": profile.email,
+        "first_name": profile.first_name.unwrap_or_default(),
+        "last_name": profile.last_name.unwrap_or_default(),
+        "email": profile.email.unwrap_or_default(),
         "roles": roles,
     }}))
     .into_response())

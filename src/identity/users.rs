@@ -3,7 +3,7 @@
 use super::{password, roles};
 use crate::error::{Error, Result};
 use crate::ids::{new_sys_id, random_secret};
-use crate::storage::{Db, Executor, Tx, Value};
+use crate::storage::{Db, Executor, Record, Tx, Value};
 use crate::time::now_string;
 
 const ROLE_NAMES: &str =
@@ -16,43 +16,43 @@ pub async fn role_names(mut ex: impl Executor, user_id: &str) -> Result<Vec<Stri
     Ok(rows.iter().map(|r| r.string("name")).collect())
 }
 
-/// A user's own record, as `GET /api/tollgate/me` shows it to that user.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Profile {
-    pub sys_id: String,
-    pub user_name: String,
-    pub name: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub email: String,
+crate::record! {
+    /// A user's own record, as `GET /api/tollgate/me` shows it to that user.
+    pub struct Profile in "sys_user" {
+        pub sys_id: String,
+        pub user_name: String,
+        pub name: Option<String>,
+        pub first_name: Option<String>,
+        pub last_name: Option<String>,
+        pub email: Option<String>,
+    }
+}
+
+impl Profile {
+    /// The user's full name. Records made through the Table API may leave
+    /// `name` empty; the vendor fills it from the first and last names.
+    pub fn display_name(&self) -> String {
+        match self.name.as_deref() {
+            Some(name) if !name.is_empty() => name.to_owned(),
+            _ => format!(
+                "{} {}",
+                self.first_name.as_deref().unwrap_or(""),
+                self.last_name.as_deref().unwrap_or("")
+            )
+            .trim()
+            .to_owned(),
+        }
+    }
 }
 
 /// The record of the user `user_id`; None when it is gone.
-pub async fn profile(db: &Db, user_id: &str) -> Result<Option<Profile>> {
-    let row = db
-        .fetch_optional(
-            "SELECT sys_id, user_name, name, first_name, last_name, email \
-             FROM sys_user WHERE sys_id = $1",
+pub async fn profile(mut ex: impl Executor, user_id: &str) -> Result<Option<Profile>> {
+    Ok(ex
+        .fetch_record(
+            &Profile::select_where("sys_id = $1"),
             &[Value::from(user_id)],
         )
-        .await?;
-    Ok(row.map(|r| {
-        let (first_name, last_name) = (r.string("first_name"), r.string("last_name"));
-        // Records made through the Table API may leave `name` empty; the
-        // vendor fills it from the first and last names.
-        let name = match r.string("name") {
-            n if n.is_empty() => format!("{first_name} {last_name}").trim().to_owned(),
-            n => n,
-        };
-        Profile {
-            sys_id: r.string("sys_id"),
-            user_name: r.string("user_name"),
-            name,
-            first_name,
-            last_name,
-            email: r.string("email"),
-        }
-    }))
+        .await?)
 }
 
 /// Records that identity data changed, so every replica drops its cache.

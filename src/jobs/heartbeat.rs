@@ -16,7 +16,7 @@ use super::JobQueue;
 
 /// How often a lease of `lease` is renewed: three times per lease, so one
 /// renewal delayed by a busy database does not lose it.
-pub fn interval(lease: Duration) -> Duration {
+pub(super) fn interval(lease: Duration) -> Duration {
     (lease / 3).max(Duration::from_millis(10))
 }
 

@@ -35,7 +35,6 @@ use crate::ids::new_sys_id;
 use crate::storage::{dialect, Db, Executor, Record, Tx, Value};
 use crate::time::{now_millis, now_string};
 
-pub use heartbeat::interval as heartbeat_interval;
 pub use worker::{spawn_workers, WorkerPool};
 
 /// The states a job moves through.
@@ -387,9 +386,6 @@ pub struct Progress {
     pub error: String,
     pub result: Option<(String, String)>,
     pub attempts: i64,
-    /// When the lease of a running job expires (milliseconds since the
-    /// epoch), unless its heartbeat renews it first.
-    pub lease_expires_at: Option<i64>,
 }
 
 crate::record! {
@@ -426,7 +422,6 @@ impl From<JobProgressRow> for Progress {
             error: row.error.unwrap_or_default(),
             result,
             attempts: row.attempts,
-            lease_expires_at: row.lease_expires_at,
         }
     }
 }
@@ -448,27 +443,25 @@ fn stalled_message(row: &JobProgressRow, now_ms: i64, lease: Duration) -> Option
         return None;
     }
     let at = crate::time::format_millis(expires);
-    let last = row.attempts >= row.max_attempts;
-    Some(match (now_ms < expires, last) {
-        (true, false) => format!(
-            "The worker running this job has not renewed its lease since {}; if it does not \
-             come back, another worker takes the job over when the lease expires at {at}",
+    let (last_attempt, outcome) = if row.attempts >= row.max_attempts {
+        (
+            " (this is its last attempt)",
+            "a worker marks the job failed",
+        )
+    } else {
+        ("", "another worker takes the job over")
+    };
+    Some(if now_ms < expires {
+        format!(
+            "The worker running this job has not renewed its lease since {}{last_attempt}; if it \
+             does not come back, {outcome} when the lease expires at {at}",
             crate::time::format_millis(renewed)
-        ),
-        (true, true) => format!(
-            "The worker running this job has not renewed its lease since {}; this is its last \
-             attempt, so if it does not come back the job is marked failed when the lease \
-             expires at {at}",
-            crate::time::format_millis(renewed)
-        ),
-        (false, false) => format!(
-            "The worker running this job stopped (its lease expired at {at}); another worker \
-             takes the job over at its next poll"
-        ),
-        (false, true) => format!(
-            "The worker running this job stopped on its last attempt (its lease expired at \
-             {at}); the job is marked failed at the next poll"
-        ),
+        )
+    } else {
+        format!(
+            "The worker running this job stopped{last_attempt} (its lease expired at {at}); \
+             {outcome} at its next poll"
+        )
     })
 }
 

@@ -191,17 +191,20 @@ impl SqlitePool {
         } else {
             Some(self.write_lock().await)
         };
-        let conn = self.acquire()?;
-        let result = execute(&conn, sql, args);
-        self.release(conn);
-        result
+        self.execute_now(sql, args)
     }
 
     /// A write whose arguments are computed once the writer lock is held.
     pub async fn execute_fresh(&self, sql: &str, args: impl FnOnce() -> Vec<Value>) -> Result<u64> {
         let _guard = self.write_lock().await;
+        self.execute_now(sql, &args())
+    }
+
+    /// Runs a statement on a pooled connection; the caller holds whatever
+    /// lock it needs.
+    fn execute_now(&self, sql: &str, args: &[Value]) -> Result<u64> {
         let conn = self.acquire()?;
-        let result = execute(&conn, sql, &args());
+        let result = execute(&conn, sql, args);
         self.release(conn);
         result
     }

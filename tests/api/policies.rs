@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 use tollgate::demo;
+use tollgate::config::Settings;
 
 use crate::helpers::*;
 
@@ -330,7 +331,13 @@ async fn run_one_policy(app: &TestApp, name: &str, rego: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_policy_over_the_memory_limit_fails_its_evaluation_and_the_server_goes_on() {
-    let app = TestApp::spawn_demo().await;
+    // A loaded CI machine may take longer than the default second to reach
+    // the memory limit; the time limit must not be met first.
+    let app = TestApp::spawn_demo_with_settings(Settings {
+        policy_time_limit_ms: 60_000,
+        ..test_settings()
+    })
+    .await;
     for d in run_one_policy(&app, "Greedy", ASKS_FOR_48_GB).await {
         assert_eq!(d["status"], "non_compliant", "{d}");
         assert_eq!(d["reason"], "Policy evaluation failed", "{d}");

@@ -6,7 +6,8 @@
 
 use crate::error::{Error, Result};
 use crate::registry::{quote, Column, SqlKind, Table};
-use crate::storage::Value;
+use crate::storage::dialect::{text_candidates, TextKey};
+use crate::storage::{Backend, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operator {
@@ -58,6 +59,9 @@ pub struct EncodedQuery {
     /// OR of groups (`^NQ`); each group an AND of OR-lists (`^OR`).
     pub groups: Vec<Vec<Vec<Condition>>>,
     pub order: Vec<(&'static Column, bool)>,
+    /// The table the rows are stored in (a hierarchy's root), for the
+    /// conditions a text index narrows.
+    pub storage: &'static str,
 }
 
 impl EncodedQuery {
@@ -74,7 +78,10 @@ impl EncodedQuery {
                 ),
             ));
         }
-        let mut query = EncodedQuery::default();
+        let mut query = EncodedQuery {
+            storage: table.storage(),
+            ..EncodedQuery::default()
+        };
         for group_text in text.split("^NQ") {
             let mut group: Vec<Vec<Condition>> = Vec::new();
             for raw in group_text.split('^') {
@@ -125,8 +132,9 @@ impl EncodedQuery {
     }
 
     /// The WHERE clause (without the keyword; `1=1` when empty), its
-    /// parameters numbered from `$first`.
-    pub fn where_sql(&self, first: usize, args: &mut Vec<Value>) -> String {
+    /// parameters numbered from `$first`; on `backend`, a text condition on
+    /// an indexed column is narrowed through the index.
+    pub fn where_sql(&self, backend: Backend, first: usize, args: &mut Vec<Value>) -> String {
         if self.groups.is_empty() {
             return "1=1".to_owned();
         }
@@ -140,7 +148,13 @@ impl EncodedQuery {
                     .map(|ors| {
                         let parts: Vec<String> = ors
                             .iter()
-                            .map(|c| condition_sql(c, &mut next, args))
+                            .map(|c| {
+                                let sql = condition_sql(c, &mut next, args);
+                                match self.index_narrowing(backend, c, &mut next, args) {
+                                    Some(narrowed) => format!("({narrowed} AND {sql})"),
+                                    None => sql,
+                                }
+                            })
                             .collect();
                         format!("({})", parts.join(" OR "))
                     })
@@ -149,6 +163,38 @@ impl EncodedQuery {
             })
             .collect();
         groups.join(" OR ")
+    }
+
+    /// For a contains / starts with / ends with condition on a text-indexed
+    /// column, the index's candidate rows (the exact LIKE still decides).
+    fn index_narrowing(
+        &self,
+        backend: Backend,
+        c: &Condition,
+        next: &mut usize,
+        args: &mut Vec<Value>,
+    ) -> Option<String> {
+        let searches = matches!(
+            c.op,
+            Operator::Like | Operator::StartsWith | Operator::EndsWith
+        );
+        if !searches || !c.column.text_indexed || self.storage.is_empty() {
+            return None;
+        }
+        let mut bind = |v: Value| {
+            args.push(v);
+            let p = format!("${}", *next);
+            *next += 1;
+            p
+        };
+        text_candidates(
+            backend,
+            self.storage,
+            TextKey::SysId,
+            c.column.name,
+            &c.value,
+            &mut bind,
+        )
     }
 
     pub fn order_sql(&self) -> String {
@@ -333,7 +379,7 @@ mod tests {
         )
         .unwrap();
         let mut args = Vec::new();
-        let sql = q.where_sql(1, &mut args);
+        let sql = q.where_sql(Backend::Postgres, 1, &mut args);
         assert_eq!(
             sql,
             "((\"active\" = $1) AND (LOWER(\"user_name\") LIKE $2 ESCAPE '\\' OR \"email\" = $3)) OR ((\"name\" = $4))"
@@ -352,7 +398,7 @@ mod tests {
         )
         .unwrap();
         let mut args = Vec::new();
-        let sql = q.where_sql(1, &mut args);
+        let sql = q.where_sql(Backend::Postgres, 1, &mut args);
         assert!(sql.contains("\"sys_mod_count\" <= $1"), "{sql}");
         assert!(sql.contains("NOT IN ($2, $3)"), "{sql}");
         assert!(
@@ -438,7 +484,7 @@ mod tests {
             fn any_query_parses_or_is_refused_and_binds_what_it_numbers(text in query_text()) {
                 if let Ok(q) = EncodedQuery::parse(users(), &text, 500) {
                     let mut args = Vec::new();
-                    let sql = q.where_sql(1, &mut args);
+                    let sql = q.where_sql(Backend::Postgres, 1, &mut args);
                     for n in 1..=args.len() {
                         prop_assert!(sql.contains(&format!("${n}")), "{sql}");
                     }

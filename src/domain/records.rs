@@ -58,7 +58,7 @@ pub struct ListPage {
 
 pub async fn list(db: &Db, table: &Table, req: &ListRequest) -> Result<ListPage> {
     let mut args = Vec::new();
-    let where_sql = req.query.where_sql(1, &mut args);
+    let where_sql = req.query.where_sql(db.backend(), 1, &mut args);
     let total = if req.count {
         let sql = format!(
             "SELECT COUNT(*) AS n FROM {} WHERE ({where_sql}){}",

@@ -99,6 +99,9 @@ pub struct Column {
     /// For references: deleting the referenced record deletes this one too
     /// (otherwise the delete is refused while a reference exists).
     pub cascade: bool,
+    /// Has a trigram index (migration 16: FTS5 on SQLite, pg_trgm on
+    /// PostgreSQL), so `LIKE`/`STARTSWITH`/`ENDSWITH` on it need no scan.
+    pub text_indexed: bool,
 }
 
 impl Column {
@@ -111,7 +114,12 @@ impl Column {
             read_only: false,
             default: None,
             cascade: false,
+            text_indexed: false,
         }
+    }
+    pub const fn text_indexed(mut self) -> Column {
+        self.text_indexed = true;
+        self
     }
     pub const fn cascade(mut self) -> Column {
         self.cascade = true;

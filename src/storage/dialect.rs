@@ -79,3 +79,47 @@ mod tests {
         assert_eq!(placeholder_count("SELECT 'it''s $5' WHERE a = $2"), 2);
     }
 }
+
+/// How the rows of a table with a text index (migration 16) are found from
+/// its SQLite FTS5 table: by the integer key the FTS rowid repeats, or, for
+/// tables keyed by sys_id, through the `{table}__text_key` table that gives
+/// each sys_id a stable integer.
+#[derive(Clone, Copy, Debug)]
+pub enum TextKey {
+    SysId,
+    Integer(&'static str),
+}
+
+/// The fewest characters the trigram index can look up; a shorter needle is
+/// answered by scanning.
+pub const TRIGRAM: usize = 3;
+
+/// A condition that narrows `table`'s rows to those whose `column` may
+/// contain `needle` (case folded), for a query that keeps its exact
+/// `LOWER(column) LIKE` test beside it; `None` when the index has nothing to
+/// add. On SQLite that is the FTS5 trigram table; on PostgreSQL the pg_trgm
+/// index on `LOWER(column)` serves the LIKE itself, so nothing is added.
+/// `bind` takes the match expression and answers its placeholder.
+pub fn text_candidates(
+    backend: Backend,
+    table: &str,
+    key: TextKey,
+    column: &str,
+    needle: &str,
+    bind: &mut dyn FnMut(super::Value) -> String,
+) -> Option<String> {
+    if backend == Backend::Postgres || needle.chars().count() < TRIGRAM {
+        return None;
+    }
+    // One FTS5 phrase, restricted to the column: inside double quotes every
+    // character is literal except the quote itself, which is doubled.
+    let phrase = format!("{column} : \"{}\"", needle.replace('"', "\"\""));
+    let p = bind(super::Value::Text(phrase));
+    let matching = format!("SELECT rowid FROM {table}__text WHERE {table}__text MATCH {p}");
+    Some(match key {
+        TextKey::Integer(id) => format!("{id} IN ({matching})"),
+        TextKey::SysId => {
+            format!("sys_id IN (SELECT sys_id FROM {table}__text_key WHERE n IN ({matching}))")
+        }
+    })
+}

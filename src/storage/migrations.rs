@@ -1,6 +1,9 @@
 //! Versioned schema migrations, run on start-up and by `tollgate migrate`.
 //!
-//! Each migration is one SQL script that both databases accept. A migration
+//! Each migration is one SQL script that both databases accept; where the
+//! databases differ (SQLite's FTS5 tables, PostgreSQL's extensions), a line
+//! `--! sqlite`, `--! postgres` or `--! both` says which database runs the
+//! statements after it. A migration
 //! runs inside one transaction together with its bookkeeping row, so a crash
 //! leaves it either applied or not; on PostgreSQL an advisory lock keeps two
 //! replicas that start together from applying the same one twice.
@@ -89,6 +92,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job_heartbeat",
         include_str!("../../migrations/0015_job_heartbeat.sql"),
     ),
+    (
+        16,
+        "text_search",
+        include_str!("../../migrations/0016_text_search.sql"),
+    ),
 ];
 
 /// The migration that adds `checksum` to the bookkeeping table: from it on,
@@ -133,7 +141,7 @@ pub async fn run(db: &Db) -> Result<usize> {
             tx.rollback().await?;
             continue;
         }
-        for statement in split_statements(script) {
+        for statement in split_statements(script, tx.backend()) {
             tx.execute(&statement, &[]).await?;
         }
         let mut args = vec![
@@ -267,19 +275,39 @@ pub async fn current_version(db: &Db) -> Result<i64> {
     Ok(row.and_then(|r| r.int("v")).unwrap_or(0))
 }
 
-/// Splits a script into statements at semicolons that end a line, dropping
-/// comment lines. Migrations keep semicolons out of string literals.
-fn split_statements(script: &str) -> Vec<String> {
+/// Splits a script into the statements `backend` runs: at semicolons that
+/// end a line (a trigger's body runs to its `END;` line), dropping comment
+/// lines and the statements of a `--! sqlite` / `--! postgres` section meant
+/// for the other database. Migrations keep semicolons out of string literals.
+fn split_statements(script: &str, backend: Backend) -> Vec<String> {
     let mut statements = Vec::new();
     let mut current = String::new();
+    let mut runs_here = true;
     for line in script.lines() {
         let trimmed = line.trim();
-        if trimmed.starts_with("--") || trimmed.is_empty() {
+        if let Some(section) = trimmed.strip_prefix("--!") {
+            runs_here = match section.trim() {
+                "sqlite" => backend == Backend::Sqlite,
+                "postgres" => backend == Backend::Postgres,
+                _ => true,
+            };
+            continue;
+        }
+        if trimmed.starts_with("--") || trimmed.is_empty() || !runs_here {
             continue;
         }
         current.push_str(line);
         current.push('\n');
-        if trimmed.ends_with(';') {
+        let in_trigger = current
+            .trim_start()
+            .get(..14)
+            .is_some_and(|head| head.eq_ignore_ascii_case("CREATE TRIGGER"));
+        let ends = if in_trigger {
+            trimmed.eq_ignore_ascii_case("END;")
+        } else {
+            trimmed.ends_with(';')
+        };
+        if ends {
             let statement = current.trim().trim_end_matches(';').to_owned();
             statements.push(statement);
             current.clear();
@@ -293,7 +321,7 @@ fn split_statements(script: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{split_statements, MIGRATIONS};
+    use super::{split_statements, Backend, MIGRATIONS};
 
     /// Every script in `migrations/`, in file-name order, is the runner's
     /// list in order, numbered by its file name's prefix, and the list holds
@@ -344,11 +372,34 @@ mod tests {
 
     #[test]
     fn splits_at_line_end_semicolons_and_skips_comments() {
-        let parts =
-            split_statements("-- c\nCREATE TABLE a (x TEXT);\nINSERT INTO a VALUES ('1');\n");
+        let parts = split_statements(
+            "-- c\nCREATE TABLE a (x TEXT);\nINSERT INTO a VALUES ('1');\n",
+            Backend::Sqlite,
+        );
         assert_eq!(
             parts,
             vec!["CREATE TABLE a (x TEXT)", "INSERT INTO a VALUES ('1')"]
+        );
+    }
+
+    #[test]
+    fn a_trigger_runs_to_its_end_and_sections_pick_the_database() {
+        let script = "CREATE TABLE a (x TEXT);\n--! sqlite\nCREATE TRIGGER t AFTER INSERT ON a BEGIN\n    DELETE FROM b;\n    DELETE FROM c;\nEND;\n--! postgres\nCREATE EXTENSION e;\n--! both\nDROP TABLE z;\n";
+        assert_eq!(
+            split_statements(script, Backend::Sqlite),
+            vec![
+                "CREATE TABLE a (x TEXT)",
+                "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n    DELETE FROM b;\n    DELETE FROM c;\nEND",
+                "DROP TABLE z"
+            ]
+        );
+        assert_eq!(
+            split_statements(script, Backend::Postgres),
+            vec![
+                "CREATE TABLE a (x TEXT)",
+                "CREATE EXTENSION e",
+                "DROP TABLE z"
+            ]
         );
     }
 }

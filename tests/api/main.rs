@@ -27,6 +27,7 @@ mod scope;
 mod server;
 mod servicedesk;
 mod table_api;
+mod text_search;
 mod trust;
 mod update_sets;
 mod write_integrity;

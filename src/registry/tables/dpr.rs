@@ -210,8 +210,12 @@ pub(super) const SN_DPR_MODEL_RELEASE: Table = Table {
     label: "Release",
     display_column: "name",
     columns: &[
-        Column::new("number", "Number", T::String).read_only(),
-        Column::new("name", "Name", T::String).mandatory(),
+        Column::new("number", "Number", T::String)
+            .read_only()
+            .text_indexed(),
+        Column::new("name", "Name", T::String)
+            .mandatory()
+            .text_indexed(),
         Column::new("description", "Description", T::String),
         Column::new("state", "State", T::Choice(RELEASE_STATES))
             .default("draft")

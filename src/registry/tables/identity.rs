@@ -11,11 +11,13 @@ pub(super) const SYS_USER: Table = Table {
     label: "User",
     display_column: "name",
     columns: &[
-        Column::new("user_name", "User ID", T::String).mandatory(),
+        Column::new("user_name", "User ID", T::String)
+            .mandatory()
+            .text_indexed(),
         Column::new("first_name", "First name", T::String),
         Column::new("last_name", "Last name", T::String),
-        Column::new("name", "Name", T::String),
-        Column::new("email", "Email", T::String),
+        Column::new("name", "Name", T::String).text_indexed(),
+        Column::new("email", "Email", T::String).text_indexed(),
         Column::new("title", "Title", T::String),
         Column::new("time_zone", "Time zone", T::TimeZone),
         Column::new("active", "Active", T::Boolean).default("true"),

@@ -9,7 +9,9 @@ pub(super) const CMDB_MODEL: Table = Table {
     display_column: "name",
     columns: &[
         Column::new("sys_class_name", "Class", T::String).read_only(),
-        Column::new("name", "Name", T::String).mandatory(),
+        Column::new("name", "Name", T::String)
+            .mandatory()
+            .text_indexed(),
         Column::new("short_description", "Description", T::String),
         Column::new("owned_by", "Owned by", T::Reference("sys_user")),
         Column::new("product", "Product", T::Reference("cmdb_model")),

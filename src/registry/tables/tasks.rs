@@ -23,8 +23,10 @@ pub(super) const TASK: Table = Table {
     display_column: "number",
     columns: &[
         Column::new("sys_class_name", "Class", T::String).read_only(),
-        Column::new("number", "Number", T::String).read_only(),
-        Column::new("short_description", "Short description", T::String),
+        Column::new("number", "Number", T::String)
+            .read_only()
+            .text_indexed(),
+        Column::new("short_description", "Short description", T::String).text_indexed(),
         Column::new("description", "Description", T::String),
         Column::new("state", "State", T::Choice(TASK_STATES)).default("open"),
         Column::new("active", "Active", T::Boolean).default("true"),

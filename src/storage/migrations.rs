@@ -97,6 +97,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "text_search",
         include_str!("../../migrations/0016_text_search.sql"),
     ),
+    (
+        17,
+        "release_tally",
+        include_str!("../../migrations/0017_release_tally.sql"),
+    ),
 ];
 
 /// The migration that adds `checksum` to the bookkeeping table: from it on,
@@ -276,7 +281,8 @@ pub async fn current_version(db: &Db) -> Result<i64> {
 }
 
 /// Splits a script into the statements `backend` runs: at semicolons that
-/// end a line (a trigger's body runs to its `END;` line), dropping comment
+/// end a line (a trigger's body runs to its `END;` line, a `$$`-quoted
+/// function body to its closing `$$`), dropping comment
 /// lines and the statements of a `--! sqlite` / `--! postgres` section meant
 /// for the other database. Migrations keep semicolons out of string literals.
 fn split_statements(script: &str, backend: Backend) -> Vec<String> {
@@ -298,11 +304,18 @@ fn split_statements(script: &str, backend: Backend) -> Vec<String> {
         }
         current.push_str(line);
         current.push('\n');
-        let in_trigger = current
-            .trim_start()
+        // A SQLite trigger's head ends its line with BEGIN (a PostgreSQL
+        // trigger is one line naming its function).
+        let head = current.trim_start().lines().next().unwrap_or_default();
+        let in_trigger = head
             .get(..14)
-            .is_some_and(|head| head.eq_ignore_ascii_case("CREATE TRIGGER"));
-        let ends = if in_trigger {
+            .is_some_and(|start| start.eq_ignore_ascii_case("CREATE TRIGGER"))
+            && head.trim_end().to_ascii_uppercase().ends_with(" BEGIN");
+        // A PostgreSQL function body (`$$ ... $$`) holds statements too.
+        let in_body = current.matches("$$").count() % 2 == 1;
+        let ends = if in_body {
+            false
+        } else if in_trigger {
             trimmed.eq_ignore_ascii_case("END;")
         } else {
             trimmed.ends_with(';')
@@ -384,7 +397,7 @@ mod tests {
 
     #[test]
     fn a_trigger_runs_to_its_end_and_sections_pick_the_database() {
-        let script = "CREATE TABLE a (x TEXT);\n--! sqlite\nCREATE TRIGGER t AFTER INSERT ON a BEGIN\n    DELETE FROM b;\n    DELETE FROM c;\nEND;\n--! postgres\nCREATE EXTENSION e;\n--! both\nDROP TABLE z;\n";
+        let script = "CREATE TABLE a (x TEXT);\n--! sqlite\nCREATE TRIGGER t AFTER INSERT ON a BEGIN\n    DELETE FROM b;\n    DELETE FROM c;\nEND;\n--! postgres\nCREATE EXTENSION e;\nCREATE TRIGGER p AFTER INSERT ON a FOR EACH ROW EXECUTE FUNCTION f();\nCREATE FUNCTION f() RETURNS trigger AS $$\nBEGIN\n    DELETE FROM b;\nEND\n$$;\n--! both\nDROP TABLE z;\n";
         assert_eq!(
             split_statements(script, Backend::Sqlite),
             vec![
@@ -398,6 +411,8 @@ mod tests {
             vec![
                 "CREATE TABLE a (x TEXT)",
                 "CREATE EXTENSION e",
+                "CREATE TRIGGER p AFTER INSERT ON a FOR EACH ROW EXECUTE FUNCTION f()",
+                "CREATE FUNCTION f() RETURNS trigger AS $$\nBEGIN\n    DELETE FROM b;\nEND\n$$",
                 "DROP TABLE z"
             ]
         );

@@ -407,3 +407,124 @@ async fn cached_answers_follow_every_committed_write() {
     );
     assert_eq!(after.body["result"]["overallSummary"]["totalCount"], 3);
 }
+
+/// The counts under the aggregates (kept per release by the database) follow
+/// every kind of change: a task's approval, a relation removed, an
+/// enhancement closed or removed, a task deleted with its relation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregates_follow_approvals_closures_and_deletes() {
+    let app = TestApp::spawn_demo().await;
+    let aggregates = || async {
+        let a = app
+            .get(&format!("{BUNDLE}?sendAggregation=true"))
+            .await
+            .body["aggregates"]
+            .clone();
+        (
+            a["taskAggregate"].clone(),
+            a["enhancementAggregate"].clone(),
+        )
+    };
+    let mut tasks = Vec::new();
+    let mut relations = Vec::new();
+    for _ in 0..3 {
+        let task = app
+            .post(
+                "/api/now/table/change_request",
+                json!({"short_description": "Deploy", "approval": "requested"}),
+            )
+            .await;
+        let task = task.body["result"]["sys_id"].as_str().unwrap().to_owned();
+        let res = app
+            .post(
+                "/api/now/table/sn_dpr_model_release_related_task",
+                json!({"release": demo::GATED_RELEASE_ID, "task": task}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+        relations.push(res.body["result"]["sys_id"].as_str().unwrap().to_owned());
+        tasks.push(task);
+    }
+    let res = app
+        .post(
+            "/api/now/table/sn_dpr_model_product_enhancement",
+            json!({"name": "E", "product": demo::PRODUCT_PAYMENTS, "release": demo::GATED_RELEASE_ID}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let enhancement = res.body["result"]["sys_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        aggregates().await,
+        (
+            json!({"approval": 0, "nonApproval": 3}),
+            json!({"Open": 1, "Closed": 0})
+        )
+    );
+
+    let send = |method: &'static str, path: String, body: Option<Value>| {
+        let app = &app;
+        async move {
+            let res = app.request(method, &path, &Auth::admin(), body).await;
+            assert!(res.status.is_success(), "{method} {path}: {}", res.text);
+        }
+    };
+    send(
+        "PATCH",
+        format!("/api/now/table/change_request/{}", tasks[0]),
+        Some(json!({"approval": "approved"})),
+    )
+    .await;
+    send(
+        "PATCH",
+        format!("/api/now/table/sn_dpr_model_product_enhancement/{enhancement}"),
+        Some(json!({"state": "closed"})),
+    )
+    .await;
+    assert_eq!(
+        aggregates().await,
+        (
+            json!({"approval": 1, "nonApproval": 2}),
+            json!({"Open": 0, "Closed": 1})
+        )
+    );
+
+    send(
+        "DELETE",
+        format!(
+            "/api/now/table/sn_dpr_model_release_related_task/{}",
+            relations[1]
+        ),
+        None,
+    )
+    .await;
+    send(
+        "DELETE",
+        format!("/api/now/table/sn_dpr_model_product_enhancement/{enhancement}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        aggregates().await,
+        (
+            json!({"approval": 1, "nonApproval": 1}),
+            json!({"Open": 0, "Closed": 0})
+        )
+    );
+
+    // Deleting the approved task takes its relation with it (or is refused
+    // while related); either way the counts are those of what remains.
+    let res = app
+        .request(
+            "DELETE",
+            &format!("/api/now/table/change_request/{}", tasks[0]),
+            &Auth::admin(),
+            None,
+        )
+        .await;
+    let expected = if res.status.is_success() {
+        json!({"approval": 0, "nonApproval": 1})
+    } else {
+        json!({"approval": 1, "nonApproval": 1})
+    };
+    assert_eq!(aggregates().await.0, expected, "{}", res.text);
+}

@@ -84,61 +84,39 @@ pub async fn bundle(db: &Db, id: &str, with_aggregates: bool) -> Result<Bundle> 
     })
 }
 
-/// Four grouped counts over the bundle's releases, each one query.
+/// The bundle's releases grouped by state, with the per-release counts the
+/// database keeps in step with every write (`tollgate_release_tally`,
+/// migration 17), and the policies still pending: two statements, whatever
+/// the number of tasks, enhancements and results.
 async fn aggregates(db: &Db, id: &str) -> Result<Aggregates> {
     let arg = [Value::from(id)];
     let mut out = Aggregates::default();
     for row in db
         .fetch_all(
-            "SELECT r.state, COUNT(*) AS n FROM sn_dpr_model_release_bundle_member m \
-             JOIN sn_dpr_model_release r ON r.sys_id = m.\"release\" WHERE m.bundle = $1 GROUP BY r.state",
+            "SELECT r.state, COUNT(*) AS n, \
+                 CAST(COALESCE(SUM(t.tasks_approved), 0) AS BIGINT) AS tasks_approved, \
+                 CAST(COALESCE(SUM(t.tasks_not_approved), 0) AS BIGINT) AS tasks_not_approved, \
+                 CAST(COALESCE(SUM(t.enhancements_open), 0) AS BIGINT) AS enhancements_open, \
+                 CAST(COALESCE(SUM(t.enhancements_closed), 0) AS BIGINT) AS enhancements_closed, \
+                 CAST(COALESCE(SUM(t.policies_executed), 0) AS BIGINT) AS policies_executed \
+             FROM sn_dpr_model_release_bundle_member m \
+             JOIN sn_dpr_model_release r ON r.sys_id = m.\"release\" \
+             LEFT JOIN tollgate_release_tally t ON t.\"release\" = m.\"release\" \
+             WHERE m.bundle = $1 GROUP BY r.state",
             &arg,
         )
         .await?
     {
-        *out.releases.entry(state_label(&row.string("state")).to_owned()).or_default() += row.int("n").unwrap_or(0);
+        let count = |column: &str| row.int(column).unwrap_or(0);
+        *out.releases
+            .entry(state_label(&row.string("state")).to_owned())
+            .or_default() += count("n");
+        out.tasks_approved += count("tasks_approved");
+        out.tasks_not_approved += count("tasks_not_approved");
+        out.enhancements_open += count("enhancements_open");
+        out.enhancements_closed += count("enhancements_closed");
+        out.policies_executed += count("policies_executed");
     }
-    for row in db
-        .fetch_all(
-            "SELECT t.approval, COUNT(*) AS n FROM sn_dpr_model_release_bundle_member m \
-             JOIN sn_dpr_model_release_related_task rt ON rt.\"release\" = m.\"release\" \
-             JOIN task t ON t.sys_id = rt.task WHERE m.bundle = $1 GROUP BY t.approval",
-            &arg,
-        )
-        .await?
-    {
-        let n = row.int("n").unwrap_or(0);
-        if row.string("approval") == "approved" {
-            out.tasks_approved += n;
-        } else {
-            out.tasks_not_approved += n;
-        }
-    }
-    for row in db
-        .fetch_all(
-            "SELECT e.state, COUNT(*) AS n FROM sn_dpr_model_release_bundle_member m \
-             JOIN sn_dpr_model_product_enhancement e ON e.\"release\" = m.\"release\" WHERE m.bundle = $1 GROUP BY e.state",
-            &arg,
-        )
-        .await?
-    {
-        let n = row.int("n").unwrap_or(0);
-        if row.string("state") == "closed" {
-            out.enhancements_closed += n;
-        } else {
-            out.enhancements_open += n;
-        }
-    }
-    out.policies_executed = db
-        .fetch_optional(
-            "SELECT COUNT(*) AS n FROM sn_dpr_model_release_bundle_member m \
-             JOIN sn_dpr_model_policy_execution e ON e.\"release\" = m.\"release\" \
-             WHERE m.bundle = $1 AND e.status IN ('compliant', 'non_compliant')",
-            &arg,
-        )
-        .await?
-        .and_then(|r| r.int("n"))
-        .unwrap_or(0);
     out.policies_pending = db
         .fetch_optional(
             "SELECT COUNT(*) AS n FROM sn_dpr_model_release_bundle_member m \

@@ -528,3 +528,66 @@ async fn aggregates_follow_approvals_closures_and_deletes() {
     };
     assert_eq!(aggregates().await.0, expected, "{}", res.text);
 }
+
+/// Callers missing the same answer together wait for one computation; a
+/// write moves the epoch and the next miss computes again. Abandoned
+/// callers leave nothing behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_misses_of_one_answer_compute_it_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let app = TestApp::spawn_demo().await;
+    let cache = app.state.answers.clone();
+    let computations = Arc::new(AtomicUsize::new(0));
+    let ask = || {
+        let (cache, db, computations) = (cache.clone(), app.db.clone(), computations.clone());
+        tokio::spawn(async move {
+            cache
+                .get_or_compute(&db, "k".into(), || async move {
+                    computations.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    Ok(axum::body::Bytes::from_static(b"answer"))
+                })
+                .await
+                .unwrap()
+        })
+    };
+    let callers: Vec<_> = (0..16).map(|_| ask()).collect();
+    for caller in callers {
+        assert_eq!(caller.await.unwrap(), "answer");
+    }
+    assert_eq!(computations.load(Ordering::SeqCst), 1);
+    assert_eq!(cache.in_flight(), 0);
+
+    // A committed write moves the epoch: computed again, once.
+    let res = app
+        .post(
+            "/api/now/table/change_request",
+            json!({"short_description": "moves the epoch"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let callers: Vec<_> = (0..8).map(|_| ask()).collect();
+    for caller in callers {
+        caller.await.unwrap();
+    }
+    assert_eq!(computations.load(Ordering::SeqCst), 2);
+
+    // Callers abandoned while computing or waiting leave no gate behind.
+    let res = app
+        .post(
+            "/api/now/table/change_request",
+            json!({"short_description": "moves the epoch again"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let callers: Vec<_> = (0..4).map(|_| ask()).collect();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    for caller in &callers {
+        caller.abort();
+    }
+    for caller in callers {
+        let _ = caller.await;
+    }
+    assert_eq!(cache.in_flight(), 0);
+}

@@ -81,7 +81,8 @@ mod tests {
 }
 
 /// How the rows of a table with a text index (migration 16) are found from
-/// its SQLite FTS5 table: by the integer key the FTS rowid repeats, or, for
+/// its SQLite FTS5 tables (one per column, `{table}__text_{column}`): by the
+/// integer key the FTS rowid repeats, or, for
 /// tables keyed by sys_id, through the `{table}__text_key` table that gives
 /// each sys_id a stable integer.
 #[derive(Clone, Copy, Debug)]
@@ -111,11 +112,12 @@ pub fn text_candidates(
     if backend == Backend::Postgres || needle.chars().count() < TRIGRAM {
         return None;
     }
-    // One FTS5 phrase, restricted to the column: inside double quotes every
+    // One FTS5 phrase in the column's own table: inside double quotes every
     // character is literal except the quote itself, which is doubled.
-    let phrase = format!("{column} : \"{}\"", needle.replace('"', "\"\""));
+    let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
     let p = bind(super::Value::Text(phrase));
-    let matching = format!("SELECT rowid FROM {table}__text WHERE {table}__text MATCH {p}");
+    let fts = format!("{table}__text_{column}");
+    let matching = format!("SELECT rowid FROM {fts} WHERE {fts} MATCH {p}");
     Some(match key {
         TextKey::Integer(id) => format!("{id} IN ({matching})"),
         TextKey::SysId => {

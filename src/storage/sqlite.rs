@@ -118,6 +118,11 @@ pub fn file_path(url: &str) -> Option<&str> {
         .filter(|p| !p.is_empty() && *p != ":memory:")
 }
 
+/// How much of the database file reads map into memory (address space, not
+/// memory: pages are the operating system's file cache, shared and
+/// reclaimable). Past it, reads use read calls.
+const MMAP_BYTES: i64 = 1 << 30;
+
 impl SqlitePool {
     /// Opens `sqlite://PATH` (or `sqlite:PATH`), creating the file when missing.
     pub fn open(url: &str) -> Result<SqlitePool> {
@@ -145,6 +150,11 @@ impl SqlitePool {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Reads through a memory map share the operating system's page cache
+        // instead of copying each page into every connection's own 2 MB cache:
+        // index lookups that touch many pages (the text indexes' doclists,
+        // searches over a million rows) cost a fraction of a read call each.
+        conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
         conn.set_prepared_statement_cache_capacity(128);
         Ok(conn)
     }

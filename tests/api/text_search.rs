@@ -223,8 +223,8 @@ async fn v3_title_searches_follow_edits() {
 }
 
 /// Every column the registry marks `text_indexed` has its index: on SQLite
-/// a column of the table's FTS5 table (and, for a table keyed by sys_id,
-/// its key table); on PostgreSQL a pg_trgm index on `LOWER(column)`.
+/// an FTS5 trigram table of its own (and, for a table keyed by sys_id, the
+/// table's key table); on PostgreSQL a pg_trgm index on `LOWER(column)`.
 #[tokio::test]
 async fn every_text_indexed_column_has_its_index() {
     let app = TestApp::spawn().await;
@@ -239,7 +239,7 @@ async fn every_text_indexed_column_has_its_index() {
                         .db
                         .fetch_optional(
                             "SELECT sql FROM sqlite_master WHERE name = $1",
-                            &[SqlValue::Text(format!("{storage}__text"))],
+                            &[SqlValue::Text(format!("{storage}__text_{}", column.name))],
                         )
                         .await
                         .unwrap()
@@ -325,7 +325,7 @@ async fn a_table_api_search_can_use_the_index() {
     };
     let plan = plan.join("\n");
     let uses_index = match app.db.backend() {
-        Backend::Sqlite => plan.contains("sys_user__text VIRTUAL TABLE INDEX"),
+        Backend::Sqlite => plan.contains("sys_user__text_name VIRTUAL TABLE INDEX"),
         Backend::Postgres => plan.contains("sys_user_name_trgm"),
     };
     assert!(uses_index, "{where_sql}\n{plan}");

@@ -18,7 +18,7 @@ use crate::registry::{quote, table, Column, ColumnType, SqlKind, Table, SYSTEM_C
 use crate::storage::{Db, Executor, Row, Tx, Value};
 use crate::time::{now_string, parse_date, parse_date_time, DATE_FORMAT, DATE_TIME_FORMAT};
 
-pub use crate::identity::hooks::touches_identity;
+pub use crate::identity::hooks::{insert_touches_identity, touches_identity};
 
 pub(crate) fn select_list(table: &Table) -> String {
     table

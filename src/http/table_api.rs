@@ -451,7 +451,9 @@ pub async fn create(
     can_write(&caller, table)?;
     let opts = RenderOptions::from_query(&q)?;
     let row = records::insert_as(&state.db, table, &body, &caller.user_name, Some(&caller)).await?;
-    after_write(&state, table);
+    if records::insert_touches_identity(table) {
+        state.identity.clear_cache();
+    }
     let location = super::view::record_url(
         &base_url(&headers, &state.settings),
         table.name,

@@ -1290,3 +1290,57 @@ async fn a_burst_of_one_right_credential_is_checked_once_and_never_throttled() {
     }
     assert_eq!(app.state.identity.password_checks(), before + 1);
 }
+
+/// Creating users (provisioning does it in bulk) keeps every cached
+/// credential: no caller is checked with Argon2 again for it. Changing a
+/// user still drops the cache, so a changed user's rights apply at once.
+#[tokio::test]
+async fn creating_users_keeps_cached_credentials_and_changing_one_drops_them() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        app.get("/api/now/table/sys_user?sysparm_limit=1")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let checks = app.state.identity.password_checks();
+    let mut created = Vec::new();
+    for name in ["new.one", "new.two", "new.three"] {
+        let res = app
+            .post("/api/now/table/sys_user", json!({"user_name": name}))
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+        created.push(res.body["result"]["sys_id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        app.get("/api/now/table/sys_user?sysparm_limit=1")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.state.identity.password_checks(),
+        checks,
+        "the admin's credential stayed cached"
+    );
+    let res = app
+        .request(
+            "PATCH",
+            &format!("/api/now/table/sys_user/{}", created[0]),
+            &Auth::admin(),
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(
+        app.get("/api/now/table/sys_user?sysparm_limit=1")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.state.identity.password_checks(),
+        checks + 1,
+        "a changed user drops the cache"
+    );
+}

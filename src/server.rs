@@ -12,6 +12,15 @@
 //! connection's task, where [`serve`] spawns it (so a slow handshake never
 //! holds the accept loop; it would need a deadline of its own), and hand the
 //! TLS stream on.
+//!
+//! hyper answers a request line it cannot parse (a raw space, `>`, `<` or `"`
+//! in the query) with a bare 400 and no body, before any handler. The first
+//! request line of each connection is therefore read here first (bounded,
+//! within the header-read timeout): when hyper would refuse its target, the
+//! connection is answered in the error envelope of the family the path
+//! belongs to, saying to URL-encode the query, and closed. A later request
+//! on a kept-alive connection still meets hyper's bare 400: finding where it
+//! starts would mean parsing every request's body framing.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -25,7 +34,10 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -112,6 +124,7 @@ pub async fn serve(
                         router.clone(),
                         http.clone(),
                         closing_rx.clone(),
+                        options.header_read_timeout,
                     );
                     connections.spawn(async move {
                         let _slot = slot;
@@ -156,16 +169,44 @@ pub async fn serve(
 
 /// Serves one connection (any byte stream: plain TCP now, TLS later) until
 /// the peer closes it, an error or timeout ends it, or the listener closes
-/// and its current request is answered.
+/// and its current request is answered. The first request head must be
+/// complete within `header_read_timeout` of the connection's opening (hyper
+/// times the later ones).
 pub async fn serve_connection<S>(
-    stream: S,
+    mut stream: S,
     peer: SocketAddr,
     router: Router,
     http: Arc<http1::Builder>,
     mut closing: watch::Receiver<bool>,
+    header_read_timeout: Duration,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let deadline = tokio::time::Instant::now() + header_read_timeout;
+    let mut first = Vec::new();
+    let read = tokio::select! {
+        biased;
+        // An idle connection closes at once when the listener closes.
+        _ = closing.wait_for(|closing| *closing) => return,
+        read = tokio::time::timeout_at(deadline, read_first_line(&mut stream, &mut first)) => read,
+    };
+    match read {
+        // Too slow, gone, or broken: closed without an answer, as hyper does.
+        Err(_) | Ok(Err(_)) => return,
+        Ok(Ok(())) => {}
+    }
+    if let Some(target) = refused_target(&first) {
+        let head_only = first.starts_with(b"HEAD ");
+        answer_refused_target(stream, peer, &String::from_utf8_lossy(target), head_only).await;
+        return;
+    }
+    let stream = Replay {
+        first,
+        offset: 0,
+        inner: stream,
+        deadline: Some(Box::pin(tokio::time::sleep_until(deadline))),
+        head_end: HeadEnd::default(),
+    };
     // Handlers see the peer as `ConnectInfo<SocketAddr>`, as with
     // `into_make_service_with_connect_info` (the login throttle and the
     // trusted-proxy check read it).
@@ -196,6 +237,214 @@ pub async fn serve_connection<S>(
         // A client that went away, sent garbage or was too slow: its
         // business, logged for whoever chases a client's complaint.
         tracing::debug!(%peer, error = %err, "connection ended with an error");
+    }
+}
+
+/// The most of a connection read before its first request line is judged:
+/// a target longer than a URI may be (65 534 bytes) is hyper's to refuse
+/// (414), so the line is read no further.
+const FIRST_LINE_MAX: usize = 65_536 + 64;
+
+/// Reads until `buf` holds a line end, the peer closed, or `buf` is past
+/// [`FIRST_LINE_MAX`]. What was read after the line is kept for hyper.
+async fn read_first_line<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+) -> io::Result<()> {
+    let mut chunk = [0u8; 4096];
+    while buf.len() < FIRST_LINE_MAX {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        let searched = buf.len();
+        buf.extend_from_slice(&chunk[..n]);
+        if buf[searched..].contains(&b'\n') {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The target of an HTTP/1 request line that hyper would refuse because of
+/// the target's bytes: a space, a control byte, or a character the `http`
+/// crate's URI parser (hyper's) does not take, such as `"`, `<`, `>`, `\`,
+/// `^`, `` ` ``, `{`, `|` or `}`. Any other line, well-formed or garbage of
+/// another kind (not HTTP/1, no line end yet), is hyper's to answer.
+pub fn refused_target(first: &[u8]) -> Option<&[u8]> {
+    let end = first.iter().position(|&b| b == b'\n')?;
+    let line = &first[..end];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let space = line.iter().position(|&b| b == b' ')?;
+    let method = &line[..space];
+    if method.is_empty() || !method.iter().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    let rest = &line[space + 1..];
+    let target = rest
+        .strip_suffix(b" HTTP/1.1")
+        .or_else(|| rest.strip_suffix(b" HTTP/1.0"))?;
+    if target.is_empty() || target.len() > 65_534 {
+        return None;
+    }
+    // httparse takes the bytes from `!` to `~` and those above 127.
+    let parses =
+        target.iter().all(|&b| b > b' ' && b != 0x7f) && http::Uri::try_from(target).is_ok();
+    (!parses).then_some(target)
+}
+
+/// Answers a request whose target hyper would refuse, in the envelope of
+/// the family its path belongs to, and closes the connection.
+async fn answer_refused_target<S>(mut stream: S, peer: SocketAddr, target: &str, head_only: bool)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    tracing::debug!(%peer, target, "request target refused: characters to URL-encode");
+    let response = crate::http::refused_target_answer(target);
+    let status = response.status();
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
+    for (name, value) in response.headers() {
+        if let Ok(value) = value.to_str() {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    head.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    ));
+    let mut answer = head.into_bytes();
+    if !head_only {
+        answer.extend_from_slice(&body);
+    }
+    let written = async {
+        stream.write_all(&answer).await?;
+        stream.flush().await?;
+        stream.shutdown().await
+    };
+    if tokio::time::timeout(LINGER, written).await.is_err() {
+        return;
+    }
+    // The rest of the request may still be arriving; closing with unread
+    // bytes would reset the connection and could lose the answer on the
+    // way, so a bounded amount is read and dropped first.
+    let _ = tokio::time::timeout(LINGER, async {
+        let mut sink = [0u8; 4096];
+        let mut left = 256 * 1024usize;
+        while left > 0 {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    })
+    .await;
+}
+
+/// How long a refused request's answer may take to write, and its
+/// connection to linger for the rest of the request.
+const LINGER: Duration = Duration::from_secs(1);
+
+/// The connection as hyper reads it: the bytes read to judge the first
+/// request line, then the stream. Until the first head's blank line has gone
+/// by, reads fail past the connection's header deadline.
+struct Replay<S> {
+    first: Vec<u8>,
+    offset: usize,
+    inner: S,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    head_end: HeadEnd,
+}
+
+/// Finds the end of the first request head (`\r\n\r\n`, or a bare
+/// `\n\n` as httparse also takes) across reads.
+#[derive(Default)]
+struct HeadEnd {
+    /// The last two bytes seen, newest last.
+    tail: [u8; 2],
+}
+
+impl HeadEnd {
+    /// Whether the head ended within `bytes`.
+    fn ends_in(&mut self, bytes: &[u8]) -> bool {
+        for &b in bytes {
+            let [c, d] = self.tail;
+            if b == b'\n' && (d == b'\n' || (d == b'\r' && c == b'\n')) {
+                return true;
+            }
+            self.tail = [d, b];
+        }
+        false
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Replay<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        if let Some(deadline) = &mut this.deadline {
+            if deadline.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the first request head took longer than the header read timeout",
+                )));
+            }
+        }
+        let filled = buf.filled().len();
+        if this.offset < this.first.len() {
+            let n = (this.first.len() - this.offset).min(buf.remaining());
+            buf.put_slice(&this.first[this.offset..this.offset + n]);
+            this.offset += n;
+            if this.offset == this.first.len() {
+                this.first = Vec::new();
+                this.offset = 0;
+            }
+        } else {
+            std::task::ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        }
+        if this.deadline.is_some() && this.head_end.ends_in(&buf.filled()[filled..]) {
+            this.deadline = None;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Replay<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
     }
 }
 
@@ -275,5 +524,36 @@ mod tests {
             .await
             .expect("stops when told")
             .unwrap();
+    }
+
+    #[test]
+    fn targets_hyper_refuses_are_recognised_and_others_left_to_hyper() {
+        let refused = |line: &str| refused_target(line.as_bytes()).is_some();
+        assert!(refused("GET /api/now/table/x?q=a>b HTTP/1.1\r\n"));
+        assert!(refused(
+            "GET /api/v3/requests?input_data={\"a\":1} HTTP/1.1\r\nHost: t\r\n"
+        ));
+        assert!(refused("GET /a`b HTTP/1.1\r\n"));
+        assert!(
+            !refused("GET /api/now/table/x?q=a=1^b=2|{c} HTTP/1.1\r\n"),
+            "hyper takes these"
+        );
+        assert!(refused("GET /a?x=a b HTTP/1.1\r\n"));
+        assert!(refused("GET /a?x=\"q\" HTTP/1.0\n"));
+        assert!(!refused("GET /api/now/table/x?q=a%3Eb HTTP/1.1\r\n"));
+        assert!(!refused("GET /a?x=a=b&c HTTP/1.1\r\n"), "a URL hyper takes");
+        assert!(!refused("GET /a?x=a>b HTTP/1.1"), "no line end yet");
+        assert!(!refused("\x16\x03\x01 garbage\n"), "not HTTP/1");
+        assert!(!refused("PRI * HTTP/2.0\r\n"));
+    }
+
+    #[test]
+    fn the_first_head_ends_at_its_blank_line_across_reads() {
+        let mut end = HeadEnd::default();
+        assert!(!end.ends_in(b"GET / HTTP/1.1\r\nHost: t\r"));
+        assert!(!end.ends_in(b"\n\r"));
+        assert!(end.ends_in(b"\n"));
+        let mut end = HeadEnd::default();
+        assert!(end.ends_in(b"GET / HTTP/1.1\nHost: t\n\n"));
     }
 }

@@ -221,6 +221,55 @@ pub fn families() -> Vec<ApiFamily> {
     ]
 }
 
+/// The envelope of the family that answers `path`: the family with the
+/// longest prefix claiming it (the root family claims every path).
+pub fn envelope_for_path(path: &str) -> Envelope {
+    static CLAIMS: std::sync::OnceLock<Vec<(String, bool, Envelope)>> = std::sync::OnceLock::new();
+    let claims = CLAIMS.get_or_init(|| {
+        let mut claims = Vec::new();
+        for family in families() {
+            let aliases = family.endpoints.iter().filter_map(|e| e.also_under);
+            let mut mounts = vec![family.prefix];
+            for alias in aliases {
+                if !mounts.contains(&alias) {
+                    mounts.push(alias);
+                }
+            }
+            for mount in mounts {
+                let bare = mount == family.prefix && family.claims_bare_prefix;
+                claims.push((mount.to_owned(), bare, family.envelope));
+            }
+        }
+        claims
+    });
+    claims
+        .iter()
+        .filter(|(prefix, bare, _)| {
+            prefix.is_empty()
+                || (*bare && path == prefix.as_str())
+                || path
+                    .strip_prefix(prefix.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+        .max_by_key(|(prefix, _, _)| prefix.len())
+        .map_or(Envelope::Other, |(_, _, envelope)| *envelope)
+}
+
+/// The answer to a request whose target hyper refuses (a raw space, `>`,
+/// `"`...; see `server::refused_target`), in the envelope of the family its
+/// path belongs to.
+pub fn refused_target_answer(target: &str) -> Response {
+    let path = target.split(['?', '#', ' ']).next().unwrap_or("");
+    let error = Error::malformed(
+        "The request URL has characters that must be URL-encoded: URL-encode the query \
+         (for example sysparm_query=a%3Eb for a>b, %20 for a space)",
+    )
+    .with_detail(
+        "Spaces, control characters, < and > are not taken raw in a URL, nor \" in its query or ` in its path",
+    );
+    envelope::render(envelope_for_path(path), &error)
+}
+
 pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     let trusted_proxies = state.settings.trusted_proxies.clone();

@@ -13,6 +13,7 @@ pub mod me;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
+pub mod policy_trial;
 pub mod proxy;
 pub mod sdp;
 pub mod table_api;
@@ -198,13 +199,17 @@ pub fn families() -> Vec<ApiFamily> {
         )
         .claiming_bare_prefix(),
         ApiFamily::new(
-            "Tollgate's own (API keys, who am I)",
+            "Tollgate's own (API keys, who am I, policy trial)",
             "/api/tollgate",
             Envelope::ServiceNow,
-            [api_keys::endpoints(), me::endpoints()]
-                .into_iter()
-                .flatten()
-                .collect(),
+            [
+                api_keys::endpoints(),
+                me::endpoints(),
+                policy_trial::endpoints(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
         )
         .versioned(),
         // Any other path under `/api/` names nothing, in the ServiceNow envelope.

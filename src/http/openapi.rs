@@ -166,6 +166,12 @@ pub fn document() -> Json {
         json!({"type": "object", "required": ["taskIds"], "properties": {
         "taskIds": {"type": "array", "minItems": 1, "items": {"type": "string"}}}}),
     );
+    schemas.insert(
+        "PolicyEval".into(),
+        json!({"type": "object", "required": ["policy", "input"], "properties": {
+        "policy": {"type": "string", "description": "the Rego source, at most 256 KiB"},
+        "input": {"description": "the policy's input document, at most 1 MiB of JSON"}}}),
+    );
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Tollgate", "version": env!("CARGO_PKG_VERSION"), "description": "Release and change control server. ServiceNow-style paths also answer with an optional /{api_version} segment (v1, v2) after the family prefix."},

@@ -20,6 +20,7 @@ mod locks;
 mod me;
 mod phases;
 mod policies;
+mod policy_trial;
 mod registry;
 mod releases;
 mod schema;

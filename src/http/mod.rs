@@ -2,6 +2,7 @@
 //! router. Handlers are thin: parse, authorise, call the domain, shape the
 //! answer.
 
+pub mod api_docs;
 pub mod api_keys;
 pub mod cdm;
 pub mod cicd;
@@ -218,7 +219,7 @@ pub fn families() -> Vec<ApiFamily> {
             "Operations",
             "",
             Envelope::Other,
-            [oauth::endpoints(), ops::endpoints()]
+            [oauth::endpoints(), ops::endpoints(), api_docs::endpoints()]
                 .into_iter()
                 .flatten()
                 .collect(),

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod access;
+mod api_docs;
 mod bundles;
 mod cdm;
 mod cdm_examples;

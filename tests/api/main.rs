@@ -6,10 +6,12 @@ mod helpers;
 
 mod access;
 mod api_docs;
+mod backup;
 mod bundles;
 mod cdm;
 mod cdm_examples;
 mod cli;
+mod deploy;
 mod document;
 mod dpr;
 mod envelopes;

@@ -14,13 +14,11 @@
 //! TLS stream on.
 //!
 //! hyper answers a request line it cannot parse (a raw space, `>`, `<` or `"`
-//! in the query) with a bare 400 and no body, before any handler. The first
-//! request line of each connection is therefore read here first (bounded,
-//! within the header-read timeout): when hyper would refuse its target, the
-//! connection is answered in the error envelope of the family the path
-//! belongs to, saying to URL-encode the query, and closed. A later request
-//! on a kept-alive connection still meets hyper's bare 400: finding where it
-//! starts would mean parsing every request's body framing.
+//! in the query) with a bare 400 and no body, before any handler. Each
+//! connection's stream therefore keeps its last bytes read, and when hyper
+//! writes that bare 400 for a request target it refused, the answer is
+//! replaced by one in the error envelope of the family the path belongs to,
+//! saying to URL-encode the query (see `EnvelopeParseErrors`).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -37,7 +35,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -124,7 +122,6 @@ pub async fn serve(
                         router.clone(),
                         http.clone(),
                         closing_rx.clone(),
-                        options.header_read_timeout,
                     );
                     connections.spawn(async move {
                         let _slot = slot;
@@ -169,44 +166,16 @@ pub async fn serve(
 
 /// Serves one connection (any byte stream: plain TCP now, TLS later) until
 /// the peer closes it, an error or timeout ends it, or the listener closes
-/// and its current request is answered. The first request head must be
-/// complete within `header_read_timeout` of the connection's opening (hyper
-/// times the later ones).
+/// and its current request is answered.
 pub async fn serve_connection<S>(
-    mut stream: S,
+    stream: S,
     peer: SocketAddr,
     router: Router,
     http: Arc<http1::Builder>,
     mut closing: watch::Receiver<bool>,
-    header_read_timeout: Duration,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let deadline = tokio::time::Instant::now() + header_read_timeout;
-    let mut first = Vec::new();
-    let read = tokio::select! {
-        biased;
-        // An idle connection closes at once when the listener closes.
-        _ = closing.wait_for(|closing| *closing) => return,
-        read = tokio::time::timeout_at(deadline, read_first_line(&mut stream, &mut first)) => read,
-    };
-    match read {
-        // Too slow, gone, or broken: closed without an answer, as hyper does.
-        Err(_) | Ok(Err(_)) => return,
-        Ok(Ok(())) => {}
-    }
-    if let Some(target) = refused_target(&first) {
-        let head_only = first.starts_with(b"HEAD ");
-        answer_refused_target(stream, peer, &String::from_utf8_lossy(target), head_only).await;
-        return;
-    }
-    let stream = Replay {
-        first,
-        offset: 0,
-        inner: stream,
-        deadline: Some(Box::pin(tokio::time::sleep_until(deadline))),
-        head_end: HeadEnd::default(),
-    };
     // Handlers see the peer as `ConnectInfo<SocketAddr>`, as with
     // `into_make_service_with_connect_info` (the login throttle and the
     // trusted-proxy check read it).
@@ -221,6 +190,7 @@ pub async fn serve_connection<S>(
             })
         }
     });
+    let stream = EnvelopeParseErrors::new(stream, peer);
     let connection = http.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     let result = tokio::select! {
@@ -238,32 +208,6 @@ pub async fn serve_connection<S>(
         // business, logged for whoever chases a client's complaint.
         tracing::debug!(%peer, error = %err, "connection ended with an error");
     }
-}
-
-/// The most of a connection read before its first request line is judged:
-/// a target longer than a URI may be (65 534 bytes) is hyper's to refuse
-/// (414), so the line is read no further.
-const FIRST_LINE_MAX: usize = 65_536 + 64;
-
-/// Reads until `buf` holds a line end, the peer closed, or `buf` is past
-/// [`FIRST_LINE_MAX`]. What was read after the line is kept for hyper.
-async fn read_first_line<S: AsyncRead + Unpin>(
-    stream: &mut S,
-    buf: &mut Vec<u8>,
-) -> io::Result<()> {
-    let mut chunk = [0u8; 4096];
-    while buf.len() < FIRST_LINE_MAX {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            break;
-        }
-        let searched = buf.len();
-        buf.extend_from_slice(&chunk[..n]);
-        if buf[searched..].contains(&b'\n') {
-            break;
-        }
-    }
-    Ok(())
 }
 
 /// The target of an HTTP/1 request line that hyper would refuse because of
@@ -293,13 +237,112 @@ pub fn refused_target(first: &[u8]) -> Option<&[u8]> {
     (!parses).then_some(target)
 }
 
-/// Answers a request whose target hyper would refuse, in the envelope of
-/// the family its path belongs to, and closes the connection.
-async fn answer_refused_target<S>(mut stream: S, peer: SocketAddr, target: &str, head_only: bool)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    tracing::debug!(%peer, target, "request target refused: characters to URL-encode");
+/// The most recently read bytes kept per connection, where the request line
+/// hyper refused is looked for: as much as hyper's first read of a request
+/// head. A longer refused line is answered with hyper's bare 400.
+const RECENT_MAX: usize = 8 * 1024;
+
+/// What hyper answers a request line it cannot parse with: this head and no
+/// body. Tollgate's own answers always carry a body.
+const BARE_400: &[u8] = b"HTTP/1.1 400 Bad Request\r\n";
+
+/// The connection as hyper sees it, replacing hyper's bare 400 for a
+/// request target it refused by the envelope of the target's family.
+///
+/// hyper refuses such a request line before any handler and writes its
+/// 400 itself. This stream keeps the last bytes read; when hyper writes a
+/// bodiless 400 and those bytes hold a request line whose target hyper
+/// refuses, the answer from `http::refused_target_answer` is written in its
+/// place (hyper then closes the connection, as it would have).
+struct EnvelopeParseErrors<S> {
+    inner: S,
+    peer: SocketAddr,
+    recent: Vec<u8>,
+    /// Whether `recent` lost its beginning (so its first line may be cut).
+    truncated: bool,
+    /// The replacing answer, written before anything else.
+    pending: Vec<u8>,
+    written: usize,
+}
+
+impl<S> EnvelopeParseErrors<S> {
+    fn new(inner: S, peer: SocketAddr) -> Self {
+        EnvelopeParseErrors {
+            inner,
+            peer,
+            recent: Vec::new(),
+            truncated: false,
+            pending: Vec::new(),
+            written: 0,
+        }
+    }
+
+    fn remember(&mut self, read: &[u8]) {
+        if read.len() >= RECENT_MAX {
+            self.recent.clear();
+            self.recent
+                .extend_from_slice(&read[read.len() - RECENT_MAX..]);
+            self.truncated = true;
+            return;
+        }
+        let overflow = (self.recent.len() + read.len()).saturating_sub(RECENT_MAX);
+        if overflow > 0 {
+            self.recent.drain(..overflow);
+            self.truncated = true;
+        }
+        self.recent.extend_from_slice(read);
+    }
+
+    /// The answer replacing `head` when it is hyper's bare 400 for a target
+    /// it refused.
+    fn replacement(&self, head: &[u8]) -> Option<Vec<u8>> {
+        if !head.starts_with(BARE_400) || !head.ends_with(b"\r\n\r\n") {
+            return None;
+        }
+        let lower = head.to_ascii_lowercase();
+        if !lower.windows(19).any(|w| w == b"content-length: 0\r\n") {
+            return None;
+        }
+        // The last line that is a request line hyper refuses: the one it
+        // failed on (its headers, if read, follow it).
+        let starts = std::iter::once(0).filter(|_| !self.truncated).chain(
+            self.recent
+                .iter()
+                .enumerate()
+                .filter(|(_, &b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        let (line, target) = starts
+            .filter_map(|at| refused_target(&self.recent[at..]).map(|t| (at, t)))
+            .last()?;
+        let target = String::from_utf8_lossy(target);
+        tracing::debug!(peer = %self.peer, target = %target, "request target refused: characters to URL-encode");
+        let head_only = self.recent[line..].starts_with(b"HEAD ");
+        Some(refused_target_bytes(&target, head_only))
+    }
+
+    /// Writes what is left of the replacing answer.
+    fn poll_pending(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>
+    where
+        S: AsyncWrite + Unpin,
+    {
+        while self.written < self.pending.len() {
+            let n = std::task::ready!(
+                Pin::new(&mut self.inner).poll_write(cx, &self.pending[self.written..])
+            )?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.written += n;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The full HTTP answer (head and body) to a request whose target hyper
+/// refuses, in the envelope of its path's family.
+fn refused_target_bytes(target: &str, head_only: bool) -> Vec<u8> {
+    use axum::body::HttpBody;
     let response = crate::http::refused_target_answer(target);
     let status = response.status();
     let mut head = format!(
@@ -312,9 +355,15 @@ where
             head.push_str(&format!("{name}: {value}\r\n"));
         }
     }
-    let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
-        .await
-        .unwrap_or_default();
+    // The envelope is a complete JSON body: one frame, ready at once.
+    let mut body = Vec::new();
+    let mut response_body = response.into_body();
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    while let Poll::Ready(Some(Ok(frame))) = Pin::new(&mut response_body).poll_frame(&mut cx) {
+        if let Ok(data) = frame.into_data() {
+            body.extend_from_slice(&data);
+        }
+    }
     head.push_str(&format!(
         "content-length: {}\r\nconnection: close\r\n\r\n",
         body.len()
@@ -323,116 +372,41 @@ where
     if !head_only {
         answer.extend_from_slice(&body);
     }
-    let written = async {
-        stream.write_all(&answer).await?;
-        stream.flush().await?;
-        stream.shutdown().await
-    };
-    if tokio::time::timeout(LINGER, written).await.is_err() {
-        return;
-    }
-    // The rest of the request may still be arriving; closing with unread
-    // bytes would reset the connection and could lose the answer on the
-    // way, so a bounded amount is read and dropped first.
-    let _ = tokio::time::timeout(LINGER, async {
-        let mut sink = [0u8; 4096];
-        let mut left = 256 * 1024usize;
-        while left > 0 {
-            match stream.read(&mut sink).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => left = left.saturating_sub(n),
-            }
-        }
-    })
-    .await;
+    answer
 }
 
-/// How long a refused request's answer may take to write, and its
-/// connection to linger for the rest of the request.
-const LINGER: Duration = Duration::from_secs(1);
-
-/// The connection as hyper reads it: the bytes read to judge the first
-/// request line, then the stream. Until the first head's blank line has gone
-/// by, reads fail past the connection's header deadline.
-struct Replay<S> {
-    first: Vec<u8>,
-    offset: usize,
-    inner: S,
-    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
-    head_end: HeadEnd,
-}
-
-/// Finds the end of the first request head (`\r\n\r\n`, or a bare
-/// `\n\n` as httparse also takes) across reads.
-#[derive(Default)]
-struct HeadEnd {
-    /// The last two bytes seen, newest last.
-    tail: [u8; 2],
-}
-
-impl HeadEnd {
-    /// Whether the head ended within `bytes`.
-    fn ends_in(&mut self, bytes: &[u8]) -> bool {
-        for &b in bytes {
-            let [c, d] = self.tail;
-            if b == b'\n' && (d == b'\n' || (d == b'\r' && c == b'\n')) {
-                return true;
-            }
-            self.tail = [d, b];
-        }
-        false
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Replay<S> {
+impl<S: AsyncRead + Unpin> AsyncRead for EnvelopeParseErrors<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let this = &mut *self;
-        if let Some(deadline) = &mut this.deadline {
-            if deadline.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "the first request head took longer than the header read timeout",
-                )));
-            }
-        }
         let filled = buf.filled().len();
-        if this.offset < this.first.len() {
-            let n = (this.first.len() - this.offset).min(buf.remaining());
-            buf.put_slice(&this.first[this.offset..this.offset + n]);
-            this.offset += n;
-            if this.offset == this.first.len() {
-                this.first = Vec::new();
-                this.offset = 0;
-            }
-        } else {
-            std::task::ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
-        }
-        if this.deadline.is_some() && this.head_end.ends_in(&buf.filled()[filled..]) {
-            this.deadline = None;
-        }
+        std::task::ready!(Pin::new(&mut self.inner).poll_read(cx, buf))?;
+        self.remember(&buf.filled()[filled..]);
         Poll::Ready(Ok(()))
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for Replay<S> {
+impl<S: AsyncWrite + Unpin> AsyncWrite for EnvelopeParseErrors<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        let this = &mut *self;
+        std::task::ready!(this.poll_pending(cx))?;
+        if let Some(answer) = this.replacement(buf) {
+            this.pending = answer;
+            this.written = 0;
+            // hyper's bytes count as written; ours go out now or on the
+            // flush that follows.
+            if let Poll::Ready(Err(err)) = this.poll_pending(cx) {
+                return Poll::Ready(Err(err));
+            }
+            return Poll::Ready(Ok(buf.len()));
+        }
+        Pin::new(&mut this.inner).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -440,11 +414,27 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Replay<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let this = &mut *self;
+        std::task::ready!(this.poll_pending(cx))?;
+        // A bare 400 comes as one slice: that one goes through poll_write.
+        match bufs.iter().find(|b| !b.is_empty()) {
+            Some(first) if first.starts_with(BARE_400) => self.poll_write(cx, first),
+            _ => Pin::new(&mut this.inner).poll_write_vectored(cx, bufs),
+        }
     }
 
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.poll_pending(cx))?;
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.poll_pending(cx))?;
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -547,13 +537,56 @@ mod tests {
         assert!(!refused("PRI * HTTP/2.0\r\n"));
     }
 
+    const BARE: &[u8] =
+        b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\ndate: Wed, 02 Dec 2026 10:19:22 GMT\r\n\r\n";
+
+    fn stream_that_read(bytes: &[u8]) -> EnvelopeParseErrors<()> {
+        let mut stream = EnvelopeParseErrors::new((), "127.0.0.1:1".parse().unwrap());
+        stream.remember(bytes);
+        stream
+    }
+
     #[test]
-    fn the_first_head_ends_at_its_blank_line_across_reads() {
-        let mut end = HeadEnd::default();
-        assert!(!end.ends_in(b"GET / HTTP/1.1\r\nHost: t\r"));
-        assert!(!end.ends_in(b"\n\r"));
-        assert!(end.ends_in(b"\n"));
-        let mut end = HeadEnd::default();
-        assert!(end.ends_in(b"GET / HTTP/1.1\nHost: t\n\n"));
+    fn hypers_bare_400_for_a_refused_target_is_replaced_by_the_family_envelope() {
+        // A kept-alive connection: one good request, then a refused one.
+        let stream = stream_that_read(
+            b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\nGET /api/v3/requests?x=a>b HTTP/1.1\r\nHost: t\r\n\r\n",
+        );
+        let answer = String::from_utf8(stream.replacement(BARE).expect("replaced")).unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{answer}"
+        );
+        assert!(answer.contains("connection: close\r\n"), "{answer}");
+        let body = answer.split_once("\r\n\r\n").unwrap().1;
+        let body: serde_json::Value = serde_json::from_str(body).expect("JSON");
+        assert!(body["response_status"]["messages"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("URL-encode"));
+        // HEAD: the head alone.
+        let stream = stream_that_read(b"HEAD /api/now/table/x?q=a<b HTTP/1.1\r\n");
+        let answer = stream.replacement(BARE).expect("replaced");
+        assert!(answer.ends_with(b"\r\n\r\n"));
+    }
+
+    #[test]
+    fn other_answers_and_other_parse_errors_are_left_alone() {
+        let refused = stream_that_read(b"GET /a?x=a>b HTTP/1.1\r\nHost: t\r\n\r\n");
+        // A 400 with a body is a handler's.
+        let with_body = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 2\r\n\r\n{}";
+        assert!(refused.replacement(with_body).is_none());
+        assert!(refused
+            .replacement(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .is_none());
+        // A bare 400 for a bad header after a good request line stays.
+        let bad_header = stream_that_read(b"GET /a?x=1 HTTP/1.1\r\nBad Header\r\n\r\n");
+        assert!(bad_header.replacement(BARE).is_none());
+        // A cut-off first line is not read as a request line.
+        let mut cut = stream_that_read(&vec![b'x'; RECENT_MAX]);
+        cut.remember(b"T /a>b HTTP/1.1\r\n");
+        assert!(cut.truncated);
+        assert!(cut.replacement(BARE).is_none());
+        assert_eq!(cut.recent.len(), RECENT_MAX, "bounded");
     }
 }

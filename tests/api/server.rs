@@ -401,6 +401,28 @@ async fn a_url_hyper_refuses_is_answered_in_the_family_envelope_saying_to_url_en
         "CDM's form: {message}"
     );
 
+    // On a kept-alive connection, after a request that was answered.
+    let mut client = Client::connect(server.addr).await;
+    assert_eq!(client.get("/healthz", "").await.status, 200);
+    client
+        .stream
+        .get_mut()
+        .write_all(b"GET /api/sn_cicd/progress/x?a=<b> HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut sent = Vec::new();
+    tokio::time::timeout(GENEROUS, client.stream.read_to_end(&mut sent))
+        .await
+        .expect("answered and closed")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&sent);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    let body: serde_json::Value = serde_json::from_str(answer.split_once("\r\n\r\n").unwrap().1)
+        .unwrap_or_else(|e| panic!("a JSON body ({e}): {answer}"));
+    assert_eq!(body["status"], "failure", "{body}");
+    let message = body["error"]["message"].as_str().expect("a message");
+    assert!(message.contains("URL-encode"), "{body}");
+
     // The same query, encoded, reaches the API (which asks for credentials).
     let answer = http_get(server.addr, "/api/now/table/sys_user?sysparm_query=a%3Eb").await;
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");

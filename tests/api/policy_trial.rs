@@ -58,6 +58,9 @@ async fn a_policy_a_save_would_refuse_is_a_400_with_the_compilers_message() {
     let v0 = "package tollgate.policy\n\ndefault compliant := false\ncompliant {\n\ttrue\n}\n";
     let r = app.post(PATH, json!({"policy": v0, "input": {}})).await;
     assert_eq!(r.status, 400, "{}", r.text);
+    let documented: Value =
+        serde_json::from_str(doc_block("policy eval api refusal")).expect("documented refusal");
+    assert_eq!(r.body, documented);
     assert_eq!(r.body["status"], "failure");
     let message = r.body["error"]["message"].as_str().expect("a message");
     assert!(

@@ -313,7 +313,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
 
 /// `tollgate policy eval POLICY INPUT`: the save check, then one evaluation,
 /// both through the sandbox the server uses (installed above with the
-/// settings' limits).
+/// settings' limits), as `POST /api/tollgate/policy/eval` does.
 async fn policy_eval(policy: &Path, input: &Path) -> i32 {
     let read = |path: &Path| {
         std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
@@ -331,15 +331,26 @@ async fn policy_eval(policy: &Path, input: &Path) -> i32 {
             return EXIT_NOT_EVALUATED;
         }
     };
-    let sandbox = crate::policy::sandbox::global();
-    if let Err(message) = sandbox.check(&source).await {
-        eprintln!(
-            "error: {} would be refused on save:\n{message}",
-            policy.display()
-        );
-        return EXIT_NOT_EVALUATED;
-    }
-    let verdict = sandbox.evaluate(&source, &input_doc).await;
+    let verdict = match crate::domain::policy_trial::try_policy(&source, &input_doc).await {
+        Ok(verdict) => verdict,
+        Err(error) if error.kind == crate::error::ErrorKind::Invalid => {
+            eprintln!(
+                "error: {} would be refused on save:\n{}",
+                policy.display(),
+                error.detail.unwrap_or(error.message)
+            );
+            return EXIT_NOT_EVALUATED;
+        }
+        Err(error) => {
+            let path = if error.field.as_deref() == Some("input") {
+                input
+            } else {
+                policy
+            };
+            eprintln!("error: {}: {}", path.display(), error.message);
+            return EXIT_NOT_EVALUATED;
+        }
+    };
     match serde_json::to_string_pretty(&verdict) {
         Ok(text) => println!("{text}"),
         Err(e) => {

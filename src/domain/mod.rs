@@ -3,6 +3,7 @@
 pub mod cdm;
 pub mod dpr;
 pub mod encoded_query;
+pub mod policy_trial;
 pub mod records;
 pub mod sdp;
 pub mod update_sets;

@@ -2,6 +2,7 @@
 //! router. Handlers are thin: parse, authorise, call the domain, shape the
 //! answer.
 
+pub mod api_docs;
 pub mod api_keys;
 pub mod cdm;
 pub mod cicd;
@@ -13,6 +14,7 @@ pub mod me;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
+pub mod policy_trial;
 pub mod proxy;
 pub mod sdp;
 pub mod table_api;
@@ -198,13 +200,17 @@ pub fn families() -> Vec<ApiFamily> {
         )
         .claiming_bare_prefix(),
         ApiFamily::new(
-            "Tollgate's own (API keys, who am I)",
+            "Tollgate's own (API keys, who am I, policy trial)",
             "/api/tollgate",
             Envelope::ServiceNow,
-            [api_keys::endpoints(), me::endpoints()]
-                .into_iter()
-                .flatten()
-                .collect(),
+            [
+                api_keys::endpoints(),
+                me::endpoints(),
+                policy_trial::endpoints(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
         )
         .versioned(),
         // Any other path under `/api/` names nothing, in the ServiceNow envelope.
@@ -213,12 +219,61 @@ pub fn families() -> Vec<ApiFamily> {
             "Operations",
             "",
             Envelope::Other,
-            [oauth::endpoints(), ops::endpoints()]
+            [oauth::endpoints(), ops::endpoints(), api_docs::endpoints()]
                 .into_iter()
                 .flatten()
                 .collect(),
         ),
     ]
+}
+
+/// The envelope of the family that answers `path`: the family with the
+/// longest prefix claiming it (the root family claims every path).
+pub fn envelope_for_path(path: &str) -> Envelope {
+    static CLAIMS: std::sync::OnceLock<Vec<(String, bool, Envelope)>> = std::sync::OnceLock::new();
+    let claims = CLAIMS.get_or_init(|| {
+        let mut claims = Vec::new();
+        for family in families() {
+            let aliases = family.endpoints.iter().filter_map(|e| e.also_under);
+            let mut mounts = vec![family.prefix];
+            for alias in aliases {
+                if !mounts.contains(&alias) {
+                    mounts.push(alias);
+                }
+            }
+            for mount in mounts {
+                let bare = mount == family.prefix && family.claims_bare_prefix;
+                claims.push((mount.to_owned(), bare, family.envelope));
+            }
+        }
+        claims
+    });
+    claims
+        .iter()
+        .filter(|(prefix, bare, _)| {
+            prefix.is_empty()
+                || (*bare && path == prefix.as_str())
+                || path
+                    .strip_prefix(prefix.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+        .max_by_key(|(prefix, _, _)| prefix.len())
+        .map_or(Envelope::Other, |(_, _, envelope)| *envelope)
+}
+
+/// The answer to a request whose target hyper refuses (a raw space, `>`,
+/// `"`...; see `server::refused_target`), in the envelope of the family its
+/// path belongs to.
+pub fn refused_target_answer(target: &str) -> Response {
+    let path = target.split(['?', '#', ' ']).next().unwrap_or("");
+    let error = Error::malformed(
+        "The request URL has characters that must be URL-encoded: URL-encode the query \
+         (for example sysparm_query=a%3Eb for a>b, %20 for a space)",
+    )
+    .with_detail(
+        "Spaces, control characters, < and > are not taken raw in a URL, nor \" in its query or ` in its path",
+    );
+    envelope::render(envelope_for_path(path), &error)
 }
 
 pub fn router(state: AppState) -> Router {

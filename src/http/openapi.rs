@@ -60,6 +60,7 @@ fn path_schema(name: &str) -> Json {
 /// The operation object of one endpoint.
 fn operation(family: &ApiFamily, e: &Endpoint) -> Json {
     let mut op = json!({
+        "tags": [family.name],
         "summary": e.summary,
         "responses": {
             e.success.to_string(): {"description": "Success"},
@@ -122,7 +123,16 @@ fn operation(family: &ApiFamily, e: &Endpoint) -> Json {
 
 pub fn document() -> Json {
     let mut paths = Map::new();
+    let mut tags = Vec::new();
     for family in super::families() {
+        if !family.endpoints.is_empty() {
+            let under = if family.prefix.is_empty() {
+                "At the root".to_owned()
+            } else {
+                format!("Under {}", family.prefix)
+            };
+            tags.push(json!({"name": family.name, "description": under}));
+        }
         for e in &family.endpoints {
             let path = paths
                 .entry(family.documented_path(e))
@@ -166,9 +176,16 @@ pub fn document() -> Json {
         json!({"type": "object", "required": ["taskIds"], "properties": {
         "taskIds": {"type": "array", "minItems": 1, "items": {"type": "string"}}}}),
     );
+    schemas.insert(
+        "PolicyEval".into(),
+        json!({"type": "object", "required": ["policy", "input"], "properties": {
+        "policy": {"type": "string", "description": "the Rego source, at most 256 KiB"},
+        "input": {"description": "the policy's input document, at most 1 MiB of JSON"}}}),
+    );
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Tollgate", "version": env!("CARGO_PKG_VERSION"), "description": "Release and change control server. ServiceNow-style paths also answer with an optional /{api_version} segment (v1, v2) after the family prefix."},
+        "tags": tags,
         "paths": paths,
         "components": {
             "schemas": schemas,

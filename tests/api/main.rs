@@ -5,10 +5,13 @@
 mod helpers;
 
 mod access;
+mod api_docs;
+mod backup;
 mod bundles;
 mod cdm;
 mod cdm_examples;
 mod cli;
+mod deploy;
 mod document;
 mod dpr;
 mod envelopes;
@@ -20,6 +23,7 @@ mod locks;
 mod me;
 mod phases;
 mod policies;
+mod policy_trial;
 mod registry;
 mod releases;
 mod schema;

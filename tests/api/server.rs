@@ -339,3 +339,91 @@ async fn past_max_client_connections_a_new_connection_waits_for_a_free_slot() {
         .unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
+
+/// Sends `request` as raw bytes on a new connection and reads the answer up
+/// to the server's close.
+async fn raw_exchange(
+    addr: std::net::SocketAddr,
+    request: &[u8],
+) -> (u16, String, serde_json::Value) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request).await.unwrap();
+    let sent = closed_within(&mut stream, GENEROUS).await;
+    let answer = String::from_utf8_lossy(&sent).into_owned();
+    let (head, body) = answer
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("an answer with a head: {answer:?}"));
+    let status = head[9..12].parse().expect("a status code");
+    let body = serde_json::from_str(body).unwrap_or_else(|e| panic!("a JSON body ({e}): {answer}"));
+    (status, head.to_ascii_lowercase(), body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_hyper_refuses_is_answered_in_the_family_envelope_saying_to_url_encode() {
+    let server = RunningServer::start(test_settings()).await;
+    // Table API: the ServiceNow envelope.
+    let (status, head, body) = raw_exchange(
+        server.addr,
+        b"GET /api/now/table/sys_user?sysparm_query=a>b HTTP/1.1\r\nHost: t\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    assert_eq!(body["status"], "failure", "{body}");
+    let message = body["error"]["message"].as_str().expect("a message");
+    assert!(message.contains("URL-encode"), "{message}");
+
+    // ServiceDesk (/api/v3): its response_status envelope, for raw quotes
+    // (input_data JSON pasted into the query).
+    let (status, _, body) = raw_exchange(
+        server.addr,
+        b"GET /api/v3/requests?input_data={\"list_info\":{}} HTTP/1.1\r\nHost: t\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["response_status"]["status"], "failed", "{body}");
+    let message = body["response_status"]["messages"][0]["message"]
+        .as_str()
+        .expect("a message");
+    assert!(message.contains("URL-encode"), "{message}");
+
+    // A raw space splits the request line: still the family's envelope.
+    let (status, _, body) = raw_exchange(
+        server.addr,
+        b"GET /api/sn_cdm/applications?name=a b HTTP/1.1\r\nHost: t\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let message = body["error"]["message"].as_str().expect("a message");
+    assert!(
+        message.starts_with("Error: ") && message.contains("URL-encode"),
+        "CDM's form: {message}"
+    );
+
+    // On a kept-alive connection, after a request that was answered.
+    let mut client = Client::connect(server.addr).await;
+    assert_eq!(client.get("/healthz", "").await.status, 200);
+    client
+        .stream
+        .get_mut()
+        .write_all(b"GET /api/sn_cicd/progress/x?a=<b> HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut sent = Vec::new();
+    tokio::time::timeout(GENEROUS, client.stream.read_to_end(&mut sent))
+        .await
+        .expect("answered and closed")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&sent);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    let body: serde_json::Value = serde_json::from_str(answer.split_once("\r\n\r\n").unwrap().1)
+        .unwrap_or_else(|e| panic!("a JSON body ({e}): {answer}"));
+    assert_eq!(body["status"], "failure", "{body}");
+    let message = body["error"]["message"].as_str().expect("a message");
+    assert!(message.contains("URL-encode"), "{body}");
+
+    // The same query, encoded, reaches the API (which asks for credentials).
+    let answer = http_get(server.addr, "/api/now/table/sys_user?sysparm_query=a%3Eb").await;
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+}

@@ -9,6 +9,7 @@ mod bundles;
 mod cdm;
 mod cdm_examples;
 mod cli;
+mod docs;
 mod document;
 mod dpr;
 mod envelopes;

@@ -156,12 +156,11 @@ fn parse_page(name: &str, text: &str) -> Result<Page, String> {
                             }
                         }
                     }
-                    if !pending.is_empty() {
+                    else if !pending.is_empty() {
                         return Err(format!(
                             "{name}:{first}: a doc-test block directive before a ```{info} block"
                         ));
-                    }
-                    if info == "json" {
+                    } else if info == "json" {
                         if let Some(b) = awaiting_answer.take() {
                             page.blocks[b].answer = Some((first, body));
                         }
@@ -186,6 +185,10 @@ fn parse_page(name: &str, text: &str) -> Result<Page, String> {
                     }
                 }
                 Directive::Setting(k, v) => page.settings.push((k, v)),
+                Directive::Text => {
+                    pending.push(Directive::Text);
+                    continue;
+                }
                 d => pending.push(d),
             }
             awaiting_answer = None;

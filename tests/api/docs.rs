@@ -155,8 +155,7 @@ fn parse_page(name: &str, text: &str) -> Result<Page, String> {
                                 ))
                             }
                         }
-                    }
-                    else if !pending.is_empty() {
+                    } else if !pending.is_empty() {
                         return Err(format!(
                             "{name}:{first}: a doc-test block directive before a ```{info} block"
                         ));
@@ -388,14 +387,18 @@ fn matches(pattern: &Pattern, actual: &Value, path: &str, wrong: &mut Vec<String
     };
     match (pattern, actual) {
         (Pattern::Any, _) => {}
-        (Pattern::Placeholder, Value::Object(_) | Value::Array(_)) => {
-            wrong.push(format!("{path}: a single value expected, got {}", shown(actual)))
-        }
+        (Pattern::Placeholder, Value::Object(_) | Value::Array(_)) => wrong.push(format!(
+            "{path}: a single value expected, got {}",
+            shown(actual)
+        )),
         (Pattern::Placeholder, _) => {}
         (Pattern::Exact(Value::Number(a)), Value::Number(b)) if a.as_f64() == b.as_f64() => {}
         (Pattern::Exact(expected), _) => {
             if expected != actual {
-                wrong.push(format!("{path}: {expected} expected, got {}", shown(actual)));
+                wrong.push(format!(
+                    "{path}: {expected} expected, got {}",
+                    shown(actual)
+                ));
             }
         }
         (Pattern::Text { prefix, suffix }, Value::String(s))
@@ -492,12 +495,12 @@ fn script(page: &Page, base_url: &str) -> (String, Vec<(usize, usize)>) {
     // Per runnable block: (first script line of its code, first page line).
     let mut lines = Vec::new();
     for (n, block) in page.runnable().enumerate() {
-        script.push_str(&format!(
+        script.push_str(
             ": > \"$DOCTEST_STATE/statuses\"\n\
              __doctest_failed=\n\
-             trap '__doctest_failed=\"${{__doctest_failed:-$LINENO $BASH_COMMAND}}\"' ERR\n\
-             {{\n"
-        ));
+             trap '__doctest_failed=\"${__doctest_failed:-$LINENO $BASH_COMMAND}\"' ERR\n\
+             {\n",
+        );
         lines.push((script.lines().count() + 1, block.line));
         script.push_str(&block.code.replace(DOC_BASE_URL, base_url));
         script.push_str(&format!(
@@ -571,7 +574,8 @@ async fn run_page(page: &Page, tools: &Tools) -> Result<(), String> {
     }
     let _server = RunningServer::start_on(db, cleanup, listener, settings);
 
-    let dir = std::env::temp_dir().join(format!("tollgate-doctest-{}", tollgate::ids::new_sys_id()));
+    let dir =
+        std::env::temp_dir().join(format!("tollgate-doctest-{}", tollgate::ids::new_sys_id()));
     let (work, state, bin) = (dir.join("work"), dir.join("state"), dir.join("bin"));
     for d in [&work, &state, &bin] {
         std::fs::create_dir_all(d).expect("the page's folders");
@@ -620,7 +624,11 @@ async fn run_page(page: &Page, tools: &Tools) -> Result<(), String> {
         };
         let out = read("out").unwrap_or_default();
         let err = read("err").unwrap_or_default();
-        let shown = format!("\n--- its output:\n{}\n--- its errors:\n{}", clip(&out), clip(&err));
+        let shown = format!(
+            "\n--- its output:\n{}\n--- its errors:\n{}",
+            clip(&out),
+            clip(&err)
+        );
         let failed = read("failed").unwrap_or_default();
         if !failed.is_empty() {
             let (script_line, command) = failed.split_once(' ').unwrap_or((&failed, ""));
@@ -635,7 +643,10 @@ async fn run_page(page: &Page, tools: &Tools) -> Result<(), String> {
             ));
         }
         if rc.trim() != "0" {
-            return Err(format!("{at}: the block ended with status {}{shown}", rc.trim()));
+            return Err(format!(
+                "{at}: the block ended with status {}{shown}",
+                rc.trim()
+            ));
         }
         let statuses: Vec<u16> = read("statuses")
             .unwrap_or_default()
@@ -656,7 +667,9 @@ async fn run_page(page: &Page, tools: &Tools) -> Result<(), String> {
         }
         if let (Some(expected), Some(got)) = (block.status, last) {
             if expected != got {
-                return Err(format!("{at}: status {expected} expected, got {got}{shown}"));
+                return Err(format!(
+                    "{at}: status {expected} expected, got {got}{shown}"
+                ));
             }
         }
         if let Some((text_line, text)) = &block.text {
@@ -670,8 +683,10 @@ async fn run_page(page: &Page, tools: &Tools) -> Result<(), String> {
             }
         }
         if let Some((answer_line, answer)) = &block.answer {
-            let patterns = parse_patterns(&answer.replace(DOC_BASE_URL, &base_url))
-                .map_err(|e| format!("{}:{answer_line}: the answer does not read: {e}", page.name))?;
+            let patterns =
+                parse_patterns(&answer.replace(DOC_BASE_URL, &base_url)).map_err(|e| {
+                    format!("{}:{answer_line}: the answer does not read: {e}", page.name)
+                })?;
             let values: Vec<Value> = serde_json::Deserializer::from_str(&out)
                 .into_iter::<Value>()
                 .collect::<Result<_, _>>()
@@ -818,7 +833,10 @@ async fn every_shell_example_in_the_documents_runs_as_the_page_shows() {
         failures.len(),
         failures.join("\n\n")
     );
-    assert!(only.is_some() || ran > 40, "only {ran} blocks ran: the pages are not read");
+    assert!(
+        only.is_some() || ran > 40,
+        "only {ran} blocks ran: the pages are not read"
+    );
 }
 
 /// A page whose example is wrong fails: a status, a key, a value, a
@@ -848,13 +866,20 @@ async fn a_broken_example_fails_the_harness() {
         .iter()
         .enumerate()
         .map(|(i, body)| {
-            parse_page(&format!("broken{i}.md"), &format!("<!-- doc-test: empty -->\n{body}"))
-                .expect("the page reads")
+            parse_page(
+                &format!("broken{i}.md"),
+                &format!("<!-- doc-test: empty -->\n{body}"),
+            )
+            .expect("the page reads")
         })
         .collect();
     let count = pages.len();
     let failures = run_pages(pages).await;
-    assert_eq!(failures.len(), count, "each broken page fails: {failures:#?}");
+    assert_eq!(
+        failures.len(),
+        count,
+        "each broken page fails: {failures:#?}"
+    );
 
     // And the same pages, written right, pass.
     let right = "<!-- doc-test: empty -->\n\
@@ -885,7 +910,11 @@ fn the_answer_patterns_read_and_match_as_documented() {
     assert!(!check(r#"{"id": "REL...2"}"#, json!({"id": "REL0001001"})).is_empty());
     assert!(check(r#"{"id": "<release>"}"#, json!({"id": "0195"})).is_empty());
     assert!(!check(r#"{"id": "<release>"}"#, json!({"id": {"value": 1}})).is_empty());
-    assert!(check(r#"{"n": 2.0, "ok": true, "x": null}"#, json!({"n": 2, "ok": true, "x": null})).is_empty());
+    assert!(check(
+        r#"{"n": 2.0, "ok": true, "x": null}"#,
+        json!({"n": 2, "ok": true, "x": null})
+    )
+    .is_empty());
     assert!(!check(r#"{"n": 3}"#, json!({"n": 2})).is_empty());
     assert!(parse_patterns("{\"a\" 1}").is_err());
 }

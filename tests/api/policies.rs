@@ -3,8 +3,8 @@
 
 use axum::http::StatusCode;
 use serde_json::{json, Value};
-use tollgate::demo;
 use tollgate::config::Settings;
+use tollgate::demo;
 
 use crate::helpers::*;
 

@@ -918,3 +918,72 @@ fn the_answer_patterns_read_and_match_as_documented() {
     assert!(!check(r#"{"n": 3}"#, json!({"n": 2})).is_empty());
     assert!(parse_patterns("{\"a\" 1}").is_err());
 }
+
+/// docs/DEMO_DATA.md lists every id `src/demo/` names as a constant, and
+/// every record the page lists (`| name | `table` | `id` | ... |`) exists
+/// on a demo server.
+#[tokio::test]
+async fn demo_data_page_lists_every_demo_id_and_each_exists() {
+    let page = std::fs::read_to_string(root().join("docs/DEMO_DATA.md")).expect("the page");
+    let mut constants = 0;
+    for entry in std::fs::read_dir(root().join("src/demo")).expect("src/demo") {
+        let source = std::fs::read_to_string(entry.expect("a file").path()).expect("reads");
+        for line in source.lines().filter(|l| l.contains("const ")) {
+            for id in line.split('"').skip(1).step_by(2) {
+                if tollgate::ids::is_sys_id(id) {
+                    constants += 1;
+                    assert!(
+                        page.contains(id),
+                        "docs/DEMO_DATA.md does not list the demo id {id} ({})",
+                        line.trim()
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        constants > 40,
+        "only {constants} demo ids found in src/demo"
+    );
+
+    let app = crate::helpers::TestApp::spawn_demo().await;
+    let mut checked = 0;
+    for line in page.lines().filter(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let (Some(table), Some(id)) = (cells.get(2), cells.get(3)) else {
+            continue;
+        };
+        let (Some(table), Some(id)) = (
+            table.strip_prefix('`').and_then(|t| t.strip_suffix('`')),
+            id.strip_prefix('`').and_then(|t| t.strip_suffix('`')),
+        ) else {
+            continue;
+        };
+        assert!(
+            table
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "a table name: {table}"
+        );
+        // A registered table that extends another is stored in its root's.
+        let table = tollgate::registry::table(table).map_or(table, |t| t.storage());
+        let (column, value) = match id.parse::<i64>() {
+            Ok(n) => ("id", SqlValue::Int(n)),
+            Err(_) => ("sys_id", SqlValue::from(id)),
+        };
+        let found = app
+            .db
+            .fetch_optional(
+                &format!("SELECT 1 AS found FROM {table} WHERE {column} = $1"),
+                &[value],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{table}: {e}"));
+        assert!(
+            found.is_some(),
+            "docs/DEMO_DATA.md lists {table} {id}, which the demo data lacks"
+        );
+        checked += 1;
+    }
+    assert!(checked > 60, "only {checked} records listed");
+}

@@ -105,7 +105,11 @@ fn is_shell(info: &str) -> bool {
     matches!(info, "sh" | "bash" | "shell")
 }
 
-fn parse_page(name: &str, text: &str) -> Result<Page, String> {
+/// A page's runs: one per start directive (a page may start again, empty or
+/// with the demo, for a section of its own: the blocks after a start
+/// directive run against a server of their own).
+fn parse_page(name: &str, text: &str) -> Result<Vec<Page>, String> {
+    let mut done: Vec<Page> = Vec::new();
     let mut page = Page {
         name: name.to_owned(),
         start: None,
@@ -179,9 +183,21 @@ fn parse_page(name: &str, text: &str) -> Result<Page, String> {
                 .ok_or_else(|| format!("{name}:{number}: a doc-test comment on one line"))?;
             match directive(inner).map_err(|e| format!("{name}:{number}: {e}"))? {
                 Directive::Start(s) => {
-                    if page.start.replace(s).is_some() {
-                        return Err(format!("{name}:{number}: a second start directive"));
+                    if page.start.is_some() {
+                        if page.runnable().next().is_none() {
+                            return Err(format!(
+                                "{name}:{number}: a second start directive with no block to run before it"
+                            ));
+                        }
+                        let next = Page {
+                            name: name.to_owned(),
+                            start: None,
+                            settings: page.settings.clone(),
+                            blocks: Vec::new(),
+                        };
+                        done.push(std::mem::replace(&mut page, next));
                     }
+                    page.start = Some(s);
                 }
                 Directive::Setting(k, v) => page.settings.push((k, v)),
                 Directive::Text => {
@@ -211,7 +227,8 @@ fn parse_page(name: &str, text: &str) -> Result<Page, String> {
              add `<!-- doc-test: demo -->` or `<!-- doc-test: empty -->`"
         ));
     }
-    Ok(page)
+    done.push(page);
+    Ok(done)
 }
 
 // ---------------------------------------------------------------------------
@@ -572,7 +589,23 @@ async fn run_page(page: &Page, tools: &Tools) -> Result<(), String> {
             _ => unreachable!("checked when read"),
         }
     }
-    let _server = RunningServer::start_on(db, cleanup, listener, settings);
+    let _server = RunningServer::start_on(db.clone(), cleanup, listener, settings);
+    // The server queues a timeline pass as it starts; the page reads the
+    // releases as that pass leaves them, not while it runs.
+    for _ in 0..200 {
+        let row = db
+            .fetch_optional(
+                "SELECT COUNT(*) AS n FROM tollgate_job WHERE kind = 'dpr.advance_timeline' \
+                 AND state IN ('succeeded', 'failed')",
+                &[],
+            )
+            .await
+            .expect("read the job queue");
+        if row.and_then(|r| r.int("n")).unwrap_or(0) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let dir =
         std::env::temp_dir().join(format!("tollgate-doctest-{}", tollgate::ids::new_sys_id()));
@@ -821,7 +854,7 @@ async fn every_shell_example_in_the_documents_runs_as_the_page_shows() {
             continue;
         }
         match parse_page(&name, &text) {
-            Ok(page) => parsed.push(page),
+            Ok(pages) => parsed.extend(pages),
             Err(e) => failures.push(e),
         }
     }
@@ -872,6 +905,7 @@ async fn a_broken_example_fails_the_harness() {
             )
             .expect("the page reads")
         })
+        .flatten()
         .collect();
     let count = pages.len();
     let failures = run_pages(pages).await;
@@ -887,9 +921,18 @@ async fn a_broken_example_fails_the_harness() {
         <!-- doc-test: status 400 -->\n\
         ```sh\ncurl -s --user admin:change-me http://127.0.0.1:8080/api/now/table/nope\n```\n\n\
         ```sh\ncurl -s --user admin:change-me \"http://127.0.0.1:8080/api/now/table/sys_user/$ME?sysparm_fields=user_name\"\n```\n\n\
-        ```json\n{\"result\": {\"user_name\": \"admin\"}}\n```\n";
-    let page = parse_page("right.md", right).expect("the page reads");
-    assert_eq!(run_pages(vec![page]).await, Vec::<String>::new());
+        ```json\n{\"result\": {\"user_name\": \"admin\"}}\n```\n\n\
+        <!-- doc-test: demo -->\n\
+        ```sh\necho \"${ME:-a new session}\"\n\
+        curl -s --user admin:change-me http://127.0.0.1:8080/api/now/table/sys_user/dc6770ae3b97a210532fb50f23e45a33?sysparm_fields=name\n```\n\n\
+        <!-- doc-test: text -->\n```text\na new session\n{\"result\":{\"name\":\"Rita Release\"}}\n```\n";
+    let pages = parse_page("right.md", right).expect("the page reads");
+    assert_eq!(
+        pages.len(),
+        2,
+        "a second start directive starts a second run"
+    );
+    assert_eq!(run_pages(pages).await, Vec::<String>::new());
 }
 
 #[test]

@@ -749,15 +749,35 @@ async fn run_page(page: &Page, tools: &Tools) -> Result<(), String> {
 }
 
 /// Whether `got` reads as `expected`, where a line `...` stands for any
-/// number of lines.
+/// number of lines, and `...` within a line for any text.
 fn lines_match(expected: &[&str], got: &[&str]) -> bool {
     match expected.split_first() {
         None => got.is_empty(),
         Some((&"...", rest)) => (0..=got.len()).any(|skip| lines_match(rest, &got[skip..])),
         Some((line, rest)) => got
             .split_first()
-            .is_some_and(|(g, got_rest)| g == line && lines_match(rest, got_rest)),
+            .is_some_and(|(g, got_rest)| line_matches(line, g) && lines_match(rest, got_rest)),
     }
+}
+
+/// Whether `got` reads as `expected`, where `...` stands for any text.
+fn line_matches(expected: &str, got: &str) -> bool {
+    let mut pieces = expected.split("...");
+    let first = pieces.next().unwrap_or_default();
+    let Some(mut rest) = got.strip_prefix(first) else {
+        return false;
+    };
+    let pieces: Vec<&str> = pieces.collect();
+    let Some((last, middle)) = pieces.split_last() else {
+        return rest.is_empty();
+    };
+    for piece in middle {
+        match rest.find(piece) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
 }
 
 fn clip(s: &str) -> String {
@@ -960,6 +980,10 @@ fn the_answer_patterns_read_and_match_as_documented() {
     .is_empty());
     assert!(!check(r#"{"n": 3}"#, json!({"n": 2})).is_empty());
     assert!(parse_patterns("{\"a\" 1}").is_err());
+    assert!(lines_match(&["a ... c", "..."], &["a b c", "d", "e"]));
+    assert!(lines_match(&["x...y...z"], &["x1y2z"]));
+    assert!(!lines_match(&["x...y...z"], &["x1z2y"]));
+    assert!(!lines_match(&["a", "b"], &["a"]));
 }
 
 /// docs/DEMO_DATA.md lists every id `src/demo/` names as a constant, and

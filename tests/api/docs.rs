@@ -918,14 +918,13 @@ async fn a_broken_example_fails_the_harness() {
     let pages: Vec<Page> = broken
         .iter()
         .enumerate()
-        .map(|(i, body)| {
+        .flat_map(|(i, body)| {
             parse_page(
                 &format!("broken{i}.md"),
                 &format!("<!-- doc-test: empty -->\n{body}"),
             )
             .expect("the page reads")
         })
-        .flatten()
         .collect();
     let count = pages.len();
     let failures = run_pages(pages).await;

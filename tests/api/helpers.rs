@@ -343,6 +343,12 @@ pub async fn fresh_db() -> (Db, Cleanup) {
     db_from(Template::Base).await
 }
 
+/// A database of the test's own: migrated, with the admin user, and with
+/// the demo data when `demo`.
+pub async fn database(demo: bool) -> (Db, Cleanup) {
+    db_from(if demo { Template::Demo } else { Template::Base }).await
+}
+
 /// A database of the test's own, a copy of `template`.
 async fn db_from(template: Template) -> (Db, Cleanup) {
     // Policies run in evaluator processes of the built binary, as in the
@@ -706,11 +712,22 @@ pub struct RunningServer {
 impl RunningServer {
     pub async fn start(settings: Settings) -> RunningServer {
         let (db, cleanup) = fresh_db().await;
-        let handlers = tollgate::app::job_handlers(&settings);
-        let state = AppState::new(db, settings, handlers);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a free port");
+        RunningServer::start_on(db, cleanup, listener, settings)
+    }
+
+    /// Serves `db` (see [`database`]) on `listener`: for a test that
+    /// prepares the database knowing the server's address first.
+    pub fn start_on(
+        db: Db,
+        cleanup: Cleanup,
+        listener: tokio::net::TcpListener,
+        settings: Settings,
+    ) -> RunningServer {
+        let handlers = tollgate::app::job_handlers(&settings);
+        let state = AppState::new(db, settings, handlers);
         let addr = listener.local_addr().expect("its address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(tollgate::app::serve(state, listener, async {

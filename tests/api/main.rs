@@ -12,6 +12,7 @@ mod cdm;
 mod cdm_examples;
 mod cli;
 mod deploy;
+mod docs;
 mod document;
 mod dpr;
 mod envelopes;

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::releases::View;
 use crate::error::{Error, Result};
-use crate::storage::dialect::{text_candidates, TextKey};
+use crate::storage::dialect::{text_candidates, TextKey, TextSearch};
 use crate::storage::{Backend, Db, Value};
 
 const MAX_ROWS: i64 = 100;
@@ -132,32 +132,45 @@ fn condition_without_children(
                 "ends with" => format!("%{v}"),
                 _ => format!("%{v}%"),
             };
-            let p = bind(Value::Text(pattern), args);
             if cond == "not contains" {
+                let p = bind(Value::Text(pattern), args);
                 format!("({target} IS NULL OR {target} NOT LIKE {p} ESCAPE '\\')")
             } else {
-                let like = format!("{target} LIKE {p} ESCAPE '\\'");
-                // Title and description have a trigram index: narrow the
-                // rows through it; the LIKE still decides.
+                // Title and description have a trigram index: a contains
+                // search is answered by it; for starts / ends with it
+                // narrows the rows and the LIKE decides.
                 let indexed =
                     reference.is_none() && matches!(column.as_str(), "title" | "description");
+                let search = match cond.as_str() {
+                    "starts with" => TextSearch::StartsWith,
+                    "ends with" => TextSearch::EndsWith,
+                    _ => TextSearch::Contains,
+                };
                 let needle = text_of(&value);
                 let mut bind_index = |v: Value| bind(v, args);
-                let narrowed = if indexed {
+                let index = if indexed {
                     text_candidates(
                         backend,
                         "sdp_release",
                         TextKey::Integer("id"),
                         &column,
                         &needle,
+                        search,
                         &mut bind_index,
                     )
                 } else {
                     None
                 };
-                match narrowed {
-                    Some(narrowed) => format!("({narrowed} AND {like})"),
-                    None => like,
+                match index {
+                    Some(index) if index.decides => index.sql,
+                    Some(index) => {
+                        let p = bind(Value::Text(pattern), args);
+                        format!("({} AND {target} LIKE {p} ESCAPE '\\')", index.sql)
+                    }
+                    None => {
+                        let p = bind(Value::Text(pattern), args);
+                        format!("{target} LIKE {p} ESCAPE '\\'")
+                    }
                 }
             }
         }

@@ -527,6 +527,30 @@ async fn aggregates_follow_approvals_closures_and_deletes() {
         json!({"approval": 1, "nonApproval": 1})
     };
     assert_eq!(aggregates().await.0, expected, "{}", res.text);
+
+    // Policies switched off are no longer waited for.
+    let pending = || async {
+        app.get(&format!("{BUNDLE}?sendAggregation=true"))
+            .await
+            .body["aggregates"]["policyAggregate"]
+            .clone()
+    };
+    assert_eq!(pending().await, json!({"Executed": 2, "Pending": 2}));
+    let active = app
+        .get("/api/now/table/sn_pace_policy?sysparm_query=active=true&sysparm_fields=sys_id")
+        .await;
+    for policy in active.body["result"].as_array().unwrap() {
+        send(
+            "PATCH",
+            format!(
+                "/api/now/table/sn_pace_policy/{}",
+                policy["sys_id"].as_str().unwrap()
+            ),
+            Some(json!({"active": false})),
+        )
+        .await;
+    }
+    assert_eq!(pending().await, json!({"Executed": 2, "Pending": 0}));
 }
 
 /// Callers missing the same answer together wait for one computation; a

@@ -29,166 +29,84 @@ INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approve
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT sys_id AS r FROM sn_dpr_model_release) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+        tasks_not_approved = excluded.tasks_not_approved,
+        enhancements_open = excluded.enhancements_open,
+        enhancements_closed = excluded.enhancements_closed,
+        policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
 
 --! sqlite
 CREATE TRIGGER tollgate_release_tally_release_related_task_insert AFTER INSERT ON sn_dpr_model_release_related_task BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved)
     SELECT s.r,
         (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
+        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved'))
     FROM (SELECT new."release" AS r) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
+        tasks_not_approved = excluded.tasks_not_approved;
 END;
 CREATE TRIGGER tollgate_release_tally_release_related_task_update AFTER UPDATE OF "release", task ON sn_dpr_model_release_related_task BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved)
     SELECT s.r,
         (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
+        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved'))
     FROM (SELECT old."release" AS r) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+        tasks_not_approved = excluded.tasks_not_approved;
+    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved)
     SELECT s.r,
         (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
+        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved'))
     FROM (SELECT new."release" AS r) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
+        tasks_not_approved = excluded.tasks_not_approved;
 END;
 CREATE TRIGGER tollgate_release_tally_release_related_task_delete AFTER DELETE ON sn_dpr_model_release_related_task BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved)
     SELECT s.r,
         (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
+        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved'))
     FROM (SELECT old."release" AS r) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
+        tasks_not_approved = excluded.tasks_not_approved;
 END;
 CREATE TRIGGER tollgate_release_tally_product_enhancement_insert AFTER INSERT ON sn_dpr_model_product_enhancement BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", enhancements_open, enhancements_closed)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
         (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
+        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed')
     FROM (SELECT new."release" AS r) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
+    ON CONFLICT ("release") DO UPDATE SET enhancements_open = excluded.enhancements_open,
+        enhancements_closed = excluded.enhancements_closed;
 END;
 CREATE TRIGGER tollgate_release_tally_product_enhancement_update AFTER UPDATE OF "release", state ON sn_dpr_model_product_enhancement BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", enhancements_open, enhancements_closed)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
         (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
+        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed')
     FROM (SELECT old."release" AS r) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    ON CONFLICT ("release") DO UPDATE SET enhancements_open = excluded.enhancements_open,
+        enhancements_closed = excluded.enhancements_closed;
+    INSERT INTO tollgate_release_tally ("release", enhancements_open, enhancements_closed)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
         (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
+        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed')
     FROM (SELECT new."release" AS r) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
+    ON CONFLICT ("release") DO UPDATE SET enhancements_open = excluded.enhancements_open,
+        enhancements_closed = excluded.enhancements_closed;
 END;
 CREATE TRIGGER tollgate_release_tally_product_enhancement_delete AFTER DELETE ON sn_dpr_model_product_enhancement BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", enhancements_open, enhancements_closed)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
         (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
+        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed')
     FROM (SELECT old."release" AS r) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
+    ON CONFLICT ("release") DO UPDATE SET enhancements_open = excluded.enhancements_open,
+        enhancements_closed = excluded.enhancements_closed;
 END;
 CREATE TRIGGER tollgate_release_tally_policy_execution_insert AFTER INSERT ON sn_dpr_model_policy_execution BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -196,18 +114,12 @@ CREATE TRIGGER tollgate_release_tally_policy_execution_insert AFTER INSERT ON sn
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT new."release" AS r) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
 END;
 CREATE TRIGGER tollgate_release_tally_policy_execution_update AFTER UPDATE OF "release", status, release_phase, policy, product ON sn_dpr_model_policy_execution BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -215,16 +127,10 @@ CREATE TRIGGER tollgate_release_tally_policy_execution_update AFTER UPDATE OF "r
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT old."release" AS r) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -232,18 +138,12 @@ CREATE TRIGGER tollgate_release_tally_policy_execution_update AFTER UPDATE OF "r
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT new."release" AS r) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
 END;
 CREATE TRIGGER tollgate_release_tally_policy_execution_delete AFTER DELETE ON sn_dpr_model_policy_execution BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -251,84 +151,42 @@ CREATE TRIGGER tollgate_release_tally_policy_execution_delete AFTER DELETE ON sn
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT old."release" AS r) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
 END;
 CREATE TRIGGER tollgate_release_tally_task_insert AFTER INSERT ON task BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved)
     SELECT s.r,
         (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
+        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved'))
     FROM (SELECT rt2."release" AS r FROM sn_dpr_model_release_related_task rt2 WHERE rt2.task = new.sys_id) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
+        tasks_not_approved = excluded.tasks_not_approved;
 END;
 CREATE TRIGGER tollgate_release_tally_task_update AFTER UPDATE OF approval ON task BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved)
     SELECT s.r,
         (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
+        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved'))
     FROM (SELECT rt2."release" AS r FROM sn_dpr_model_release_related_task rt2 WHERE rt2.task = old.sys_id) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+        tasks_not_approved = excluded.tasks_not_approved;
+    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved)
     SELECT s.r,
         (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
+        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved'))
     FROM (SELECT rt2."release" AS r FROM sn_dpr_model_release_related_task rt2 WHERE rt2.task = new.sys_id) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
+        tasks_not_approved = excluded.tasks_not_approved;
 END;
 CREATE TRIGGER tollgate_release_tally_task_delete AFTER DELETE ON task BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved)
     SELECT s.r,
         (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
+        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved'))
     FROM (SELECT rt2."release" AS r FROM sn_dpr_model_release_related_task rt2 WHERE rt2.task = old.sys_id) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
+        tasks_not_approved = excluded.tasks_not_approved;
 END;
 CREATE TRIGGER tollgate_release_tally_release_insert AFTER INSERT ON sn_dpr_model_release BEGIN
     INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
@@ -345,8 +203,10 @@ CREATE TRIGGER tollgate_release_tally_release_insert AFTER INSERT ON sn_dpr_mode
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT new.sys_id AS r) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+        tasks_not_approved = excluded.tasks_not_approved,
+        enhancements_open = excluded.enhancements_open,
+        enhancements_closed = excluded.enhancements_closed,
+        policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
 END;
 CREATE TRIGGER tollgate_release_tally_release_update AFTER UPDATE OF current_phase, product ON sn_dpr_model_release BEGIN
@@ -364,8 +224,10 @@ CREATE TRIGGER tollgate_release_tally_release_update AFTER UPDATE OF current_pha
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT old.sys_id AS r) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+        tasks_not_approved = excluded.tasks_not_approved,
+        enhancements_open = excluded.enhancements_open,
+        enhancements_closed = excluded.enhancements_closed,
+        policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
     INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
     SELECT s.r,
@@ -381,8 +243,10 @@ CREATE TRIGGER tollgate_release_tally_release_update AFTER UPDATE OF current_pha
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT new.sys_id AS r) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+        tasks_not_approved = excluded.tasks_not_approved,
+        enhancements_open = excluded.enhancements_open,
+        enhancements_closed = excluded.enhancements_closed,
+        policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
 END;
 CREATE TRIGGER tollgate_release_tally_release_delete AFTER DELETE ON sn_dpr_model_release BEGIN
@@ -400,17 +264,15 @@ CREATE TRIGGER tollgate_release_tally_release_delete AFTER DELETE ON sn_dpr_mode
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT old.sys_id AS r) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+        tasks_not_approved = excluded.tasks_not_approved,
+        enhancements_open = excluded.enhancements_open,
+        enhancements_closed = excluded.enhancements_closed,
+        policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
 END;
 CREATE TRIGGER tollgate_release_tally_release_phase_insert AFTER INSERT ON sn_dpr_model_release_phase BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -418,18 +280,12 @@ CREATE TRIGGER tollgate_release_tally_release_phase_insert AFTER INSERT ON sn_dp
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT r2.sys_id AS r FROM sn_dpr_model_release r2 WHERE r2.current_phase = new.sys_id) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
 END;
 CREATE TRIGGER tollgate_release_tally_release_phase_update AFTER UPDATE OF template_phase ON sn_dpr_model_release_phase BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -437,16 +293,10 @@ CREATE TRIGGER tollgate_release_tally_release_phase_update AFTER UPDATE OF templ
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT r2.sys_id AS r FROM sn_dpr_model_release r2 WHERE r2.current_phase = old.sys_id) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -454,18 +304,12 @@ CREATE TRIGGER tollgate_release_tally_release_phase_update AFTER UPDATE OF templ
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT r2.sys_id AS r FROM sn_dpr_model_release r2 WHERE r2.current_phase = new.sys_id) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
 END;
 CREATE TRIGGER tollgate_release_tally_release_phase_delete AFTER DELETE ON sn_dpr_model_release_phase BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -473,18 +317,12 @@ CREATE TRIGGER tollgate_release_tally_release_phase_delete AFTER DELETE ON sn_dp
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT r2.sys_id AS r FROM sn_dpr_model_release r2 WHERE r2.current_phase = old.sys_id) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
 END;
 CREATE TRIGGER tollgate_release_tally_template_phase_policy_insert AFTER INSERT ON sn_dpr_model_template_phase_policy BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -492,18 +330,12 @@ CREATE TRIGGER tollgate_release_tally_template_phase_policy_insert AFTER INSERT 
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT r2.sys_id AS r FROM sn_dpr_model_release r2 JOIN sn_dpr_model_release_phase ph2 ON ph2.sys_id = r2.current_phase WHERE ph2.template_phase = new.template_phase) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
 END;
 CREATE TRIGGER tollgate_release_tally_template_phase_policy_update AFTER UPDATE OF template_phase, policy ON sn_dpr_model_template_phase_policy BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -511,16 +343,10 @@ CREATE TRIGGER tollgate_release_tally_template_phase_policy_update AFTER UPDATE 
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT r2.sys_id AS r FROM sn_dpr_model_release r2 JOIN sn_dpr_model_release_phase ph2 ON ph2.sys_id = r2.current_phase WHERE ph2.template_phase = old.template_phase) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -528,18 +354,12 @@ CREATE TRIGGER tollgate_release_tally_template_phase_policy_update AFTER UPDATE 
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT r2.sys_id AS r FROM sn_dpr_model_release r2 JOIN sn_dpr_model_release_phase ph2 ON ph2.sys_id = r2.current_phase WHERE ph2.template_phase = new.template_phase) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
 END;
 CREATE TRIGGER tollgate_release_tally_template_phase_policy_delete AFTER DELETE ON sn_dpr_model_template_phase_policy BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -547,18 +367,12 @@ CREATE TRIGGER tollgate_release_tally_template_phase_policy_delete AFTER DELETE 
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT r2.sys_id AS r FROM sn_dpr_model_release r2 JOIN sn_dpr_model_release_phase ph2 ON ph2.sys_id = r2.current_phase WHERE ph2.template_phase = old.template_phase) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
 END;
 CREATE TRIGGER tollgate_release_tally_sn_pace_policy_insert AFTER INSERT ON sn_pace_policy BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -566,18 +380,12 @@ CREATE TRIGGER tollgate_release_tally_sn_pace_policy_insert AFTER INSERT ON sn_p
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT r2.sys_id AS r FROM sn_dpr_model_release r2 JOIN sn_dpr_model_release_phase ph2 ON ph2.sys_id = r2.current_phase JOIN sn_dpr_model_template_phase_policy tp2 ON tp2.template_phase = ph2.template_phase WHERE tp2.policy = new.sys_id) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
 END;
 CREATE TRIGGER tollgate_release_tally_sn_pace_policy_update AFTER UPDATE OF active ON sn_pace_policy BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -585,16 +393,10 @@ CREATE TRIGGER tollgate_release_tally_sn_pace_policy_update AFTER UPDATE OF acti
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT r2.sys_id AS r FROM sn_dpr_model_release r2 JOIN sn_dpr_model_release_phase ph2 ON ph2.sys_id = r2.current_phase JOIN sn_dpr_model_template_phase_policy tp2 ON tp2.template_phase = ph2.template_phase WHERE tp2.policy = old.sys_id) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -602,18 +404,12 @@ CREATE TRIGGER tollgate_release_tally_sn_pace_policy_update AFTER UPDATE OF acti
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT r2.sys_id AS r FROM sn_dpr_model_release r2 JOIN sn_dpr_model_release_phase ph2 ON ph2.sys_id = r2.current_phase JOIN sn_dpr_model_template_phase_policy tp2 ON tp2.template_phase = ph2.template_phase WHERE tp2.policy = new.sys_id) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
 END;
 CREATE TRIGGER tollgate_release_tally_sn_pace_policy_delete AFTER DELETE ON sn_pace_policy BEGIN
-    INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -621,9 +417,7 @@ CREATE TRIGGER tollgate_release_tally_sn_pace_policy_delete AFTER DELETE ON sn_p
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT r2.sys_id AS r FROM sn_dpr_model_release r2 JOIN sn_dpr_model_release_phase ph2 ON ph2.sys_id = r2.current_phase JOIN sn_dpr_model_template_phase_policy tp2 ON tp2.template_phase = ph2.template_phase WHERE tp2.policy = old.sys_id) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
 END;
 
@@ -631,42 +425,22 @@ END;
 CREATE FUNCTION tollgate_release_tally_release_related_task() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' THEN
-        INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+        INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved)
     SELECT s.r,
         (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
+        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved'))
     FROM (SELECT OLD."release" AS r) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
+        tasks_not_approved = excluded.tasks_not_approved;
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+        INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved)
     SELECT s.r,
         (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
+        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved'))
     FROM (SELECT NEW."release" AS r) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
+        tasks_not_approved = excluded.tasks_not_approved;
     END IF;
     RETURN NULL;
 END
@@ -676,42 +450,22 @@ CREATE TRIGGER tollgate_release_tally_release_related_task_update AFTER UPDATE O
 CREATE FUNCTION tollgate_release_tally_product_enhancement() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' THEN
-        INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+        INSERT INTO tollgate_release_tally ("release", enhancements_open, enhancements_closed)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
         (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
+        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed')
     FROM (SELECT OLD."release" AS r) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
+    ON CONFLICT ("release") DO UPDATE SET enhancements_open = excluded.enhancements_open,
+        enhancements_closed = excluded.enhancements_closed;
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+        INSERT INTO tollgate_release_tally ("release", enhancements_open, enhancements_closed)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
         (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
+        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed')
     FROM (SELECT NEW."release" AS r) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
+    ON CONFLICT ("release") DO UPDATE SET enhancements_open = excluded.enhancements_open,
+        enhancements_closed = excluded.enhancements_closed;
     END IF;
     RETURN NULL;
 END
@@ -721,12 +475,8 @@ CREATE TRIGGER tollgate_release_tally_product_enhancement_update AFTER UPDATE OF
 CREATE FUNCTION tollgate_release_tally_policy_execution() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' THEN
-        INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+        INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -734,18 +484,12 @@ BEGIN
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT OLD."release" AS r) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+        INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -753,9 +497,7 @@ BEGIN
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT NEW."release" AS r) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
     END IF;
     RETURN NULL;
@@ -766,42 +508,22 @@ CREATE TRIGGER tollgate_release_tally_policy_execution_update AFTER UPDATE OF "r
 CREATE FUNCTION tollgate_release_tally_task() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' THEN
-        INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+        INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved)
     SELECT s.r,
         (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
+        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved'))
     FROM (SELECT rt2."release" AS r FROM sn_dpr_model_release_related_task rt2 WHERE rt2.task = OLD.sys_id) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
+        tasks_not_approved = excluded.tasks_not_approved;
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+        INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved)
     SELECT s.r,
         (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
+        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved'))
     FROM (SELECT rt2."release" AS r FROM sn_dpr_model_release_related_task rt2 WHERE rt2.task = NEW.sys_id) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
+        tasks_not_approved = excluded.tasks_not_approved;
     END IF;
     RETURN NULL;
 END
@@ -825,8 +547,10 @@ BEGIN
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT OLD.sys_id AS r) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+        tasks_not_approved = excluded.tasks_not_approved,
+        enhancements_open = excluded.enhancements_open,
+        enhancements_closed = excluded.enhancements_closed,
+        policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
     END IF;
     IF TG_OP <> 'DELETE' THEN
@@ -844,8 +568,10 @@ BEGIN
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT NEW.sys_id AS r) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+        tasks_not_approved = excluded.tasks_not_approved,
+        enhancements_open = excluded.enhancements_open,
+        enhancements_closed = excluded.enhancements_closed,
+        policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
     END IF;
     RETURN NULL;
@@ -856,12 +582,8 @@ CREATE TRIGGER tollgate_release_tally_release_update AFTER UPDATE OF current_pha
 CREATE FUNCTION tollgate_release_tally_release_phase() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' THEN
-        INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+        INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -869,18 +591,12 @@ BEGIN
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT r2.sys_id AS r FROM sn_dpr_model_release r2 WHERE r2.current_phase = OLD.sys_id) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+        INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -888,9 +604,7 @@ BEGIN
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT r2.sys_id AS r FROM sn_dpr_model_release r2 WHERE r2.current_phase = NEW.sys_id) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
     END IF;
     RETURN NULL;
@@ -901,12 +615,8 @@ CREATE TRIGGER tollgate_release_tally_release_phase_update AFTER UPDATE OF templ
 CREATE FUNCTION tollgate_release_tally_template_phase_policy() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' THEN
-        INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+        INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -914,18 +624,12 @@ BEGIN
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT r2.sys_id AS r FROM sn_dpr_model_release r2 JOIN sn_dpr_model_release_phase ph2 ON ph2.sys_id = r2.current_phase WHERE ph2.template_phase = OLD.template_phase) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+        INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -933,9 +637,7 @@ BEGIN
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT r2.sys_id AS r FROM sn_dpr_model_release r2 JOIN sn_dpr_model_release_phase ph2 ON ph2.sys_id = r2.current_phase WHERE ph2.template_phase = NEW.template_phase) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
     END IF;
     RETURN NULL;
@@ -946,12 +648,8 @@ CREATE TRIGGER tollgate_release_tally_template_phase_policy_update AFTER UPDATE 
 CREATE FUNCTION tollgate_release_tally_sn_pace_policy() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' THEN
-        INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+        INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -959,18 +657,12 @@ BEGIN
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT r2.sys_id AS r FROM sn_dpr_model_release r2 JOIN sn_dpr_model_release_phase ph2 ON ph2.sys_id = r2.current_phase JOIN sn_dpr_model_template_phase_policy tp2 ON tp2.template_phase = ph2.template_phase WHERE tp2.policy = OLD.sys_id) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved, enhancements_open, enhancements_closed, policies_executed, policies_pending)
+        INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
     SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND t.approval = 'approved'),
-        (SELECT COUNT(*) FROM sn_dpr_model_release_related_task rt JOIN task t ON t.sys_id = rt.task WHERE rt."release" = s.r AND (t.approval IS NULL OR t.approval <> 'approved')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND (e.state IS NULL OR e.state <> 'closed')),
-        (SELECT COUNT(*) FROM sn_dpr_model_product_enhancement e WHERE e."release" = s.r AND e.state = 'closed'),
         (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
         (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
@@ -978,9 +670,7 @@ BEGIN
             WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
     FROM (SELECT r2.sys_id AS r FROM sn_dpr_model_release r2 JOIN sn_dpr_model_release_phase ph2 ON ph2.sys_id = r2.current_phase JOIN sn_dpr_model_template_phase_policy tp2 ON tp2.template_phase = ph2.template_phase WHERE tp2.policy = NEW.sys_id) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET tasks_approved = excluded.tasks_approved,
-        tasks_not_approved = excluded.tasks_not_approved, enhancements_open = excluded.enhancements_open,
-        enhancements_closed = excluded.enhancements_closed, policies_executed = excluded.policies_executed,
+    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
         policies_pending = excluded.policies_pending;
     END IF;
     RETURN NULL;

@@ -3,7 +3,9 @@
 -- the policies of its current phase still waiting for a first evaluation,
 -- recomputed from the rows themselves by triggers whenever one of those rows
 -- changes (a task's approval, a release's phase, a phase's policies, a policy
--- switched on or off), inside the writing transaction. A bundle's
+-- switched on or off), inside the writing transaction. A policy result moves
+-- its release's counts by one at most and is applied as that difference (a
+-- policy run writes hundreds of results). A bundle's
 -- aggregates are then one grouped read over its members instead of a lookup
 -- per task, enhancement and result.
 CREATE TABLE tollgate_release_tally (
@@ -36,6 +38,24 @@ INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approve
         policies_pending = excluded.policies_pending;
 
 --! sqlite
+CREATE TRIGGER tollgate_release_tally_policy_execution_insert AFTER INSERT ON sn_dpr_model_policy_execution BEGIN
+    UPDATE tollgate_release_tally SET policies_executed = policies_executed + CASE WHEN new.status IN ('compliant', 'non_compliant') THEN 1 ELSE 0 END,
+        policies_pending = policies_pending - CASE WHEN EXISTS (SELECT 1 FROM sn_dpr_model_release r JOIN sn_dpr_model_template_phase_policy tp ON tp.policy = new.policy JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase AND ph.template_phase = tp.template_phase JOIN sn_pace_policy p ON p.sys_id = new.policy AND p.active = TRUE WHERE r.sys_id = new."release" AND r.current_phase = new.release_phase AND r.product = new.product) THEN 1 ELSE 0 END
+    WHERE "release" = new."release";
+END;
+CREATE TRIGGER tollgate_release_tally_policy_execution_update AFTER UPDATE OF "release", status, release_phase, policy, product ON sn_dpr_model_policy_execution BEGIN
+    UPDATE tollgate_release_tally SET policies_executed = policies_executed - CASE WHEN old.status IN ('compliant', 'non_compliant') THEN 1 ELSE 0 END,
+        policies_pending = policies_pending + CASE WHEN EXISTS (SELECT 1 FROM sn_dpr_model_release r JOIN sn_dpr_model_template_phase_policy tp ON tp.policy = old.policy JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase AND ph.template_phase = tp.template_phase JOIN sn_pace_policy p ON p.sys_id = old.policy AND p.active = TRUE WHERE r.sys_id = old."release" AND r.current_phase = old.release_phase AND r.product = old.product) THEN 1 ELSE 0 END
+    WHERE "release" = old."release";
+    UPDATE tollgate_release_tally SET policies_executed = policies_executed + CASE WHEN new.status IN ('compliant', 'non_compliant') THEN 1 ELSE 0 END,
+        policies_pending = policies_pending - CASE WHEN EXISTS (SELECT 1 FROM sn_dpr_model_release r JOIN sn_dpr_model_template_phase_policy tp ON tp.policy = new.policy JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase AND ph.template_phase = tp.template_phase JOIN sn_pace_policy p ON p.sys_id = new.policy AND p.active = TRUE WHERE r.sys_id = new."release" AND r.current_phase = new.release_phase AND r.product = new.product) THEN 1 ELSE 0 END
+    WHERE "release" = new."release";
+END;
+CREATE TRIGGER tollgate_release_tally_policy_execution_delete AFTER DELETE ON sn_dpr_model_policy_execution BEGIN
+    UPDATE tollgate_release_tally SET policies_executed = policies_executed - CASE WHEN old.status IN ('compliant', 'non_compliant') THEN 1 ELSE 0 END,
+        policies_pending = policies_pending + CASE WHEN EXISTS (SELECT 1 FROM sn_dpr_model_release r JOIN sn_dpr_model_template_phase_policy tp ON tp.policy = old.policy JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase AND ph.template_phase = tp.template_phase JOIN sn_pace_policy p ON p.sys_id = old.policy AND p.active = TRUE WHERE r.sys_id = old."release" AND r.current_phase = old.release_phase AND r.product = old.product) THEN 1 ELSE 0 END
+    WHERE "release" = old."release";
+END;
 CREATE TRIGGER tollgate_release_tally_release_related_task_insert AFTER INSERT ON sn_dpr_model_release_related_task BEGIN
     INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved)
     SELECT s.r,
@@ -103,56 +123,6 @@ CREATE TRIGGER tollgate_release_tally_product_enhancement_delete AFTER DELETE ON
     FROM (SELECT old."release" AS r) s WHERE s.r IS NOT NULL
     ON CONFLICT ("release") DO UPDATE SET enhancements_open = excluded.enhancements_open,
         enhancements_closed = excluded.enhancements_closed;
-END;
-CREATE TRIGGER tollgate_release_tally_policy_execution_insert AFTER INSERT ON sn_dpr_model_policy_execution BEGIN
-    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
-    SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
-    FROM (SELECT new."release" AS r) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
-END;
-CREATE TRIGGER tollgate_release_tally_policy_execution_update AFTER UPDATE OF "release", status, release_phase, policy, product ON sn_dpr_model_policy_execution BEGIN
-    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
-    SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
-    FROM (SELECT old."release" AS r) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
-    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
-    SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
-    FROM (SELECT new."release" AS r) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
-END;
-CREATE TRIGGER tollgate_release_tally_policy_execution_delete AFTER DELETE ON sn_dpr_model_policy_execution BEGIN
-    INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
-    SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
-    FROM (SELECT old."release" AS r) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
 END;
 CREATE TRIGGER tollgate_release_tally_task_insert AFTER INSERT ON task BEGIN
     INSERT INTO tollgate_release_tally ("release", tasks_approved, tasks_not_approved)
@@ -422,6 +392,23 @@ CREATE TRIGGER tollgate_release_tally_sn_pace_policy_delete AFTER DELETE ON sn_p
 END;
 
 --! postgres
+CREATE FUNCTION tollgate_release_tally_policy_execution() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        UPDATE tollgate_release_tally SET policies_executed = policies_executed - CASE WHEN OLD.status IN ('compliant', 'non_compliant') THEN 1 ELSE 0 END,
+        policies_pending = policies_pending + CASE WHEN EXISTS (SELECT 1 FROM sn_dpr_model_release r JOIN sn_dpr_model_template_phase_policy tp ON tp.policy = OLD.policy JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase AND ph.template_phase = tp.template_phase JOIN sn_pace_policy p ON p.sys_id = OLD.policy AND p.active = TRUE WHERE r.sys_id = OLD."release" AND r.current_phase = OLD.release_phase AND r.product = OLD.product) THEN 1 ELSE 0 END
+    WHERE "release" = OLD."release";
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        UPDATE tollgate_release_tally SET policies_executed = policies_executed + CASE WHEN NEW.status IN ('compliant', 'non_compliant') THEN 1 ELSE 0 END,
+        policies_pending = policies_pending - CASE WHEN EXISTS (SELECT 1 FROM sn_dpr_model_release r JOIN sn_dpr_model_template_phase_policy tp ON tp.policy = NEW.policy JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase AND ph.template_phase = tp.template_phase JOIN sn_pace_policy p ON p.sys_id = NEW.policy AND p.active = TRUE WHERE r.sys_id = NEW."release" AND r.current_phase = NEW.release_phase AND r.product = NEW.product) THEN 1 ELSE 0 END
+    WHERE "release" = NEW."release";
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER tollgate_release_tally_policy_execution_insert_delete AFTER INSERT OR DELETE ON sn_dpr_model_policy_execution FOR EACH ROW EXECUTE FUNCTION tollgate_release_tally_policy_execution();
+CREATE TRIGGER tollgate_release_tally_policy_execution_update AFTER UPDATE OF "release", status, release_phase, policy, product ON sn_dpr_model_policy_execution FOR EACH ROW EXECUTE FUNCTION tollgate_release_tally_policy_execution();
 CREATE FUNCTION tollgate_release_tally_release_related_task() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' THEN
@@ -472,39 +459,6 @@ END
 $$;
 CREATE TRIGGER tollgate_release_tally_product_enhancement_insert_delete AFTER INSERT OR DELETE ON sn_dpr_model_product_enhancement FOR EACH ROW EXECUTE FUNCTION tollgate_release_tally_product_enhancement();
 CREATE TRIGGER tollgate_release_tally_product_enhancement_update AFTER UPDATE OF "release", state ON sn_dpr_model_product_enhancement FOR EACH ROW EXECUTE FUNCTION tollgate_release_tally_product_enhancement();
-CREATE FUNCTION tollgate_release_tally_policy_execution() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
-    SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
-    FROM (SELECT OLD."release" AS r) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        INSERT INTO tollgate_release_tally ("release", policies_executed, policies_pending)
-    SELECT s.r,
-        (SELECT COUNT(*) FROM sn_dpr_model_policy_execution x WHERE x."release" = s.r AND x.status IN ('compliant', 'non_compliant')),
-        (SELECT COUNT(*) FROM sn_dpr_model_release r JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase
-            JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase
-            JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = TRUE
-            WHERE r.sys_id = s.r AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e
-                WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product))
-    FROM (SELECT NEW."release" AS r) s WHERE s.r IS NOT NULL
-    ON CONFLICT ("release") DO UPDATE SET policies_executed = excluded.policies_executed,
-        policies_pending = excluded.policies_pending;
-    END IF;
-    RETURN NULL;
-END
-$$;
-CREATE TRIGGER tollgate_release_tally_policy_execution_insert_delete AFTER INSERT OR DELETE ON sn_dpr_model_policy_execution FOR EACH ROW EXECUTE FUNCTION tollgate_release_tally_policy_execution();
-CREATE TRIGGER tollgate_release_tally_policy_execution_update AFTER UPDATE OF "release", status, release_phase, policy, product ON sn_dpr_model_policy_execution FOR EACH ROW EXECUTE FUNCTION tollgate_release_tally_policy_execution();
 CREATE FUNCTION tollgate_release_tally_task() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' THEN

@@ -615,3 +615,42 @@ async fn concurrent_misses_of_one_answer_compute_it_once() {
     }
     assert_eq!(cache.in_flight(), 0);
 }
+
+/// A policy run's results move the counts one by one: the release whose
+/// two policies waited has them executed, and nothing is pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_run_moves_the_executed_and_pending_counts() {
+    let app = TestApp::spawn_demo().await;
+    let policies = || async {
+        app.get(&format!("{BUNDLE}?sendAggregation=true"))
+            .await
+            .body["aggregates"]["policyAggregate"]
+            .clone()
+    };
+    assert_eq!(policies().await, json!({"Executed": 2, "Pending": 2}));
+    let res = app
+        .post(
+            &format!(
+                "/api/sn_dpr/digital_product_release/release/{}/policies/run",
+                demo::RETARGET_RELEASE_ID
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    app.run_jobs().await.assert_all_succeeded();
+    assert_eq!(policies().await, json!({"Executed": 4, "Pending": 0}));
+    // A second run rewrites the results: the counts stay.
+    let res = app
+        .post(
+            &format!(
+                "/api/sn_dpr/digital_product_release/release/{}/policies/run",
+                demo::RETARGET_RELEASE_ID
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    app.run_jobs().await.assert_all_succeeded();
+    assert_eq!(policies().await, json!({"Executed": 4, "Pending": 0}));
+}

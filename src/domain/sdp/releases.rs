@@ -737,8 +737,7 @@ pub(crate) const DEFAULT_PROFILE_PIC: &str = "/images/default-profile-pic2.svg";
 
 /// The columns of `sdp_user` a user is shown with ([`user_from`]), for a
 /// join on `sdp_user u`.
-pub(crate) const USER_COLUMNS: &str =
-    "u.name, u.email_id, u.phone, u.mobile, u.is_vipuser, u.department";
+pub const USER_COLUMNS: &str = "u.name, u.email_id, u.phone, u.mobile, u.is_vipuser, u.department";
 
 /// A v3 user as releases show it, from a row joined with `sdp_user` whose
 /// user id is in `id_column` (the other columns: [`USER_COLUMNS`]).

@@ -645,3 +645,47 @@ async fn subcategories_and_items_must_belong_to_their_parents() {
     assert_ne!(res.body["release"]["item"]["id"], "6", "{}", res.text);
     assert_eq!(res.body["release"]["item"]["name"], "Install");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_types_are_pre_approved_or_not() {
+    let ex = Examples::new().await;
+    let res = ex
+        .ok(
+            "POST",
+            "/api/v3/release_types",
+            json!({"release_type": {"name": "Routine", "pre_approved": true}}),
+        )
+        .await;
+    assert_eq!(
+        res.body["release_type"]["pre_approved"], true,
+        "{}",
+        res.text
+    );
+    let id = res.body["release_type"]["id"].as_str().unwrap().to_owned();
+    let res = ex
+        .ok(
+            "PUT",
+            &format!("/api/v3/release_types/{id}"),
+            json!({"release_type": {"pre_approved": false}}),
+        )
+        .await;
+    assert_eq!(
+        res.body["release_type"]["pre_approved"], false,
+        "{}",
+        res.text
+    );
+    let minor = ex.get("/api/v3/release_types/2").await;
+    assert_eq!(minor.body["release_type"]["pre_approved"], false);
+    let res = ex
+        .send(
+            "POST",
+            "/api/v3/priorities",
+            json!({"priority": {"name": "Odd", "pre_approved": true}}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+    assert_eq!(
+        res.body["response_status"]["messages"][0]["field"],
+        "pre_approved"
+    );
+}

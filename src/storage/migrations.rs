@@ -102,6 +102,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "release_tally",
         include_str!("../../migrations/0017_release_tally.sql"),
     ),
+    (
+        19,
+        "servicedesk_shapes",
+        include_str!("../../migrations/0019_servicedesk_shapes.sql"),
+    ),
 ];
 
 /// The migration that adds `checksum` to the bookkeeping table: from it on,

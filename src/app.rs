@@ -187,8 +187,16 @@ pub async fn serve(
             }
         })
     });
+    let tls = match &state.settings.tls {
+        Some(files) => Some(crate::server::tls_acceptor(files)?),
+        None => None,
+    };
     let router = crate::http::router(state.clone());
-    tracing::info!(address = %listener.local_addr()?, "listening");
+    tracing::info!(
+        address = %listener.local_addr()?,
+        https = tls.is_some(),
+        "listening"
+    );
     let draining = state.draining.clone();
     let drain = state.settings.shutdown_drain;
     let stop_accepting = async move {
@@ -207,6 +215,7 @@ pub async fn serve(
             header_read_timeout: state.settings.header_read_timeout,
             shutdown_deadline: state.settings.shutdown_deadline,
             max_connections: state.settings.max_client_connections,
+            tls,
         },
         stop_accepting,
     )

@@ -189,6 +189,13 @@ pub struct SettingsArgs {
     /// besides the system's roots.
     #[arg(long, env = "TOLLGATE_REMOTE_CA_FILE")]
     pub remote_ca_file: Option<String>,
+    /// PEM file with the server's certificate chain: with --tls-key, the
+    /// server speaks HTTPS only.
+    #[arg(long, env = "TOLLGATE_TLS_CERT")]
+    pub tls_cert: Option<String>,
+    /// PEM file with the private key of --tls-cert.
+    #[arg(long, env = "TOLLGATE_TLS_KEY")]
+    pub tls_key: Option<String>,
     /// Most updates one retrieval may read from a remote instance.
     #[arg(long, env = "TOLLGATE_RETRIEVE_MAX_UPDATES")]
     pub retrieve_max_updates: Option<usize>,
@@ -252,6 +259,8 @@ struct FileSettings {
     answer_cache_bytes: Option<usize>,
     remote_allow: Option<Vec<String>>,
     remote_ca_file: Option<String>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
     retrieve_max_updates: Option<usize>,
     retrieve_max_bytes: Option<u64>,
     retrieve_timeout: Option<u64>,
@@ -261,6 +270,20 @@ struct FileSettings {
     shutdown_drain: Option<u64>,
     shutdown_deadline: Option<u64>,
     max_client_connections: Option<usize>,
+}
+
+/// PEM files of the server's own certificate chain and private key.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: String,
+    pub key: String,
+}
+
+impl Settings {
+    /// Whether the server speaks HTTPS itself (its links then say https).
+    pub fn serves_tls(&self) -> bool {
+        self.tls.is_some()
+    }
 }
 
 /// The effective settings.
@@ -292,6 +315,8 @@ pub struct Settings {
     pub answer_cache_bytes: usize,
     pub remote_allow: Vec<String>,
     pub remote_ca_file: Option<String>,
+    /// The certificate chain and key files when the server speaks HTTPS.
+    pub tls: Option<TlsFiles>,
     pub retrieve_max_updates: usize,
     pub retrieve_max_bytes: u64,
     pub retrieve_timeout: u64,
@@ -333,6 +358,7 @@ impl Default for Settings {
             answer_cache_bytes: 64 * 1024 * 1024,
             remote_allow: Vec::new(),
             remote_ca_file: None,
+            tls: None,
             retrieve_max_updates: 100_000,
             retrieve_max_bytes: 256 * 1024 * 1024,
             retrieve_timeout: 600,
@@ -493,6 +519,14 @@ impl Settings {
                 .filter(|h| !h.is_empty())
                 .collect(),
             remote_ca_file: args.remote_ca_file.clone().or(file.remote_ca_file),
+            tls: match (
+                args.tls_cert.clone().or(file.tls_cert),
+                args.tls_key.clone().or(file.tls_key),
+            ) {
+                (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+                (None, None) => None,
+                _ => anyhow::bail!("tls_cert and tls_key go together: give both or neither"),
+            },
             retrieve_max_updates: args
                 .retrieve_max_updates
                 .or(file.retrieve_max_updates)
@@ -583,6 +617,8 @@ const KNOWN_ENV: &[&str] = &[
     "TOLLGATE_SHUTDOWN_DRAIN",
     "TOLLGATE_SHUTDOWN_DEADLINE",
     "TOLLGATE_MAX_CLIENT_CONNECTIONS",
+    "TOLLGATE_TLS_CERT",
+    "TOLLGATE_TLS_KEY",
 ];
 
 fn warn_about_misspelled_env() {

@@ -8,10 +8,10 @@
 //! limits, request timeout) is unchanged; this module only owns sockets.
 //!
 //! A connection's bytes reach hyper through [`serve_connection`], which takes
-//! any stream: a TLS acceptor would wrap the accepted `TcpStream` inside the
+//! any stream. With TLS (`tls_cert`/`tls_key`), the handshake runs inside the
 //! connection's task, where [`serve`] spawns it (so a slow handshake never
-//! holds the accept loop; it would need a deadline of its own), and hand the
-//! TLS stream on.
+//! holds the accept loop), bounded by the header-read timeout, and the TLS
+//! stream goes on to hyper.
 //!
 //! hyper answers a request line it cannot parse (a raw space, `>`, `<` or `"`
 //! in the query) with a bare 400 and no body, before any handler. Each
@@ -49,7 +49,7 @@ const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(50);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// How connections are served and closed.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 pub struct ListenerOptions {
     /// A connection that has not sent a complete request head this long
     /// after it opened, or after its previous answer (keep-alive), is closed.
@@ -62,6 +62,40 @@ pub struct ListenerOptions {
     /// once it is full) instead of each taking a task and its buffers: a
     /// flood of idle connections costs a bounded amount of memory.
     pub max_connections: usize,
+    /// Speak HTTPS only: every connection starts with this TLS handshake,
+    /// which must finish within `header_read_timeout`.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// The TLS acceptor for the server's own certificate chain and key (PEM
+/// files): TLS 1.2 and 1.3 with rustls's safe defaults, HTTP/1.1 offered.
+pub fn tls_acceptor(files: &crate::config::TlsFiles) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    use anyhow::Context as _;
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = CertificateDer::pem_file_iter(&files.cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .with_context(|| {
+            format!(
+                "tls_cert {}: not a readable PEM certificate chain",
+                files.cert
+            )
+        })?;
+    if chain.is_empty() {
+        anyhow::bail!("tls_cert {}: holds no certificate", files.cert);
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key)
+        .with_context(|| format!("tls_key {}: not a readable PEM private key", files.key))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .context("TLS protocol versions")?
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .context("tls_cert and tls_key do not make a usable certificate and key")?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
 /// Where connections come from: a `TcpListener` (tests also use one that
@@ -115,17 +149,19 @@ pub async fn serve(
                     // Small answers go out at once rather than waiting for
                     // the peer's delayed ACK.
                     let _ = stream.set_nodelay(true);
-                    // A TLS handshake would go in this task, before hyper.
-                    let connection = serve_connection(
-                        stream,
-                        peer,
-                        router.clone(),
-                        http.clone(),
-                        closing_rx.clone(),
-                    );
+                    let (router, http, closing) = (router.clone(), http.clone(), closing_rx.clone());
+                    let tls = options.tls.clone();
+                    let handshake_limit = options.header_read_timeout;
                     connections.spawn(async move {
                         let _slot = slot;
-                        connection.await
+                        let Some(tls) = tls else {
+                            return serve_connection(stream, peer, router, http, closing).await;
+                        };
+                        match tokio::time::timeout(handshake_limit, tls.accept(stream)).await {
+                            Ok(Ok(stream)) => serve_connection(stream, peer, router, http, closing).await,
+                            Ok(Err(err)) => tracing::debug!(%peer, error = %err, "TLS handshake failed"),
+                            Err(_) => tracing::debug!(%peer, "TLS handshake not finished in time"),
+                        }
                     });
                 }
                 // The peer gave up between its connect and our accept.
@@ -488,6 +524,7 @@ mod tests {
             header_read_timeout: Duration::from_secs(10),
             shutdown_deadline: Duration::from_secs(1),
             max_connections: 10,
+            tls: None,
         };
         let server = tokio::spawn(serve(
             Exhausted { inner, errors: 5 },

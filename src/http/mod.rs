@@ -121,6 +121,8 @@ pub fn base_url(headers: &HeaderMap, settings: &Settings) -> String {
         .unwrap_or("localhost");
     let scheme = match header("x-forwarded-proto") {
         Some(p) if p.eq_ignore_ascii_case("https") => "https",
+        // Served over Tollgate's own TLS: every request came over HTTPS.
+        _ if settings.serves_tls() => "https",
         _ => "http",
     };
     format!("{scheme}://{host}")

@@ -427,3 +427,162 @@ async fn a_url_hyper_refuses_is_answered_in_the_family_envelope_saying_to_url_en
     let answer = http_get(server.addr, "/api/now/table/sys_user?sysparm_query=a%3Eb").await;
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
 }
+
+/// A self-signed certificate for localhost, written as PEM files into a
+/// temporary folder: (the folder, settings naming the files, the
+/// certificate's DER for a client to trust).
+fn tls_files() -> (tempfile_dir::Dir, tollgate::config::TlsFiles, Vec<u8>) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let dir = tempfile_dir::Dir::new();
+    let cert = dir.path.join("cert.pem");
+    let key = dir.path.join("key.pem");
+    std::fs::write(&cert, pem("CERTIFICATE", certified.cert.der())).unwrap();
+    std::fs::write(
+        &key,
+        pem("PRIVATE KEY", &certified.signing_key.serialize_der()),
+    )
+    .unwrap();
+    let files = tollgate::config::TlsFiles {
+        cert: cert.to_string_lossy().into_owned(),
+        key: key.to_string_lossy().into_owned(),
+    };
+    (dir, files, certified.cert.der().to_vec())
+}
+
+/// `der` as a PEM block labelled `label`.
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+mod tempfile_dir {
+    /// A folder removed when dropped.
+    pub struct Dir {
+        pub path: std::path::PathBuf,
+    }
+    impl Dir {
+        pub fn new() -> Dir {
+            let path =
+                std::env::temp_dir().join(format!("tollgate-tls-{}", tollgate::ids::new_sys_id()));
+            std::fs::create_dir_all(&path).unwrap();
+            Dir { path }
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Sends `request` over TLS to `addr`, trusting only `cert`; the whole answer.
+async fn https_exchange(addr: std::net::SocketAddr, cert: &[u8], request: &str) -> String {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from(cert.to_vec()))
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
+    tls.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// With tls_cert and tls_key the server speaks HTTPS: requests are answered
+/// over TLS, links name https, plain HTTP gets no answer, and a client that
+/// never finishes its handshake is closed after the header-read timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_certificate_the_server_speaks_https_only() {
+    let (_dir, files, cert) = tls_files();
+    let mut server = RunningServer::start(Settings {
+        tls: Some(files),
+        header_read_timeout: Duration::from_millis(500),
+        ..test_settings()
+    })
+    .await;
+    let answer = https_exchange(
+        server.addr,
+        &cert,
+        &format!(
+            "GET /api/now/table/sys_user?sysparm_limit=1 HTTP/1.1\r\nHost: localhost\r\n{}\
+             Connection: close\r\n\r\n",
+            basic("admin", ADMIN_PASSWORD)
+        ),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let link = answer
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("link:"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        link.contains("<https://localhost/api/now/table/sys_user"),
+        "{link}"
+    );
+
+    // Plain HTTP on the HTTPS port is not answered as HTTP.
+    let mut plain = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    plain
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), plain.read_to_end(&mut answer)).await;
+    assert!(
+        !String::from_utf8_lossy(&answer).contains("HTTP/1.1 200"),
+        "plain HTTP was answered"
+    );
+
+    // A client that opens a connection and never says anything is closed.
+    let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut byte = [0u8; 1];
+    let closed = tokio::time::timeout(Duration::from_secs(5), silent.read(&mut byte)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "a connection without a handshake stayed open: {closed:?}"
+    );
+    server.signal_shutdown();
+    server
+        .stopped_within(Duration::from_secs(30))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn a_certificate_without_its_key_or_an_unreadable_one_is_refused_at_start() {
+    let (_dir, files, _) = tls_files();
+    assert!(tollgate::server::tls_acceptor(&files).is_ok());
+    let missing = tollgate::config::TlsFiles {
+        cert: files.cert.clone(),
+        key: format!("{}.missing", files.key),
+    };
+    let Err(err) = tollgate::server::tls_acceptor(&missing) else {
+        panic!("a missing key was accepted");
+    };
+    assert!(format!("{err:#}").contains("tls_key"), "{err:#}");
+    let swapped = tollgate::config::TlsFiles {
+        cert: files.key.clone(),
+        key: files.cert.clone(),
+    };
+    assert!(tollgate::server::tls_acceptor(&swapped).is_err());
+}

@@ -318,7 +318,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                         };
                         say!(
                             "{}\t{}\t{}\t{}\t{expires}",
-                            k.id, k.user, k.name, k.created_on
+                            k.id,
+                            k.user,
+                            k.name,
+                            k.created_on
                         );
                     }
                 }

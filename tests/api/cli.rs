@@ -126,7 +126,9 @@ fn a_closed_stdout_ends_a_command_quietly() {
     let dir = Folder::new();
     let out = tollgate(&dir.0, &["migrate"], "");
     assert!(out.status.success(), "{:?}", text(&out));
-    for args in [&["apikey", "create", "admin"][..], &["apikey", "list"]] {
+    let out = tollgate(&dir.0, &["user", "add", "rita"], "s3cret\n");
+    assert!(out.status.success(), "{:?}", text(&out));
+    for args in [&["apikey", "create", "rita"][..], &["apikey", "list"]] {
         // A pipe whose only reader is closed before the command starts: its
         // first write fails, as after `head -n 1` has read its line and left.
         let (reader, writer) = std::io::pipe().expect("a pipe");

@@ -16,6 +16,16 @@ use crate::config::{DatabaseArgs, DemoArgs, PolicyArgs, Settings, SettingsArgs};
 use crate::identity::{api_keys, users};
 use crate::storage::{migrations, ConnectOptions};
 
+/// `println!` for the commands' output, except that a reader that went away
+/// (`tollgate apikey create NAME | head -n 1`) ends the command with
+/// [`StdoutClosed`] instead of a panic: Rust ignores SIGPIPE, so the write
+/// fails with EPIPE, which `println!` turns into "failed printing to stdout".
+macro_rules! say {
+    ($($arg:tt)*) => {
+        say_line(format_args!($($arg)*))?
+    };
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "tollgate",
@@ -86,6 +96,36 @@ pub enum PolicyCommand {
 pub const EXIT_NON_COMPLIANT: i32 = 1;
 /// `policy eval`'s exit status when nothing was evaluated.
 pub const EXIT_NOT_EVALUATED: i32 = 2;
+/// The exit status of a command whose standard output was closed before it
+/// had written everything: the one a shell shows for a process ended by
+/// SIGPIPE, which is what such a command would get without Rust's default.
+pub const EXIT_STDOUT_CLOSED: i32 = 141;
+
+/// Standard output was closed by its reader: nothing more can be said, and
+/// nothing is wrong that an error message could help with (the reader, such
+/// as `head -n 1`, took what it wanted).
+#[derive(Debug)]
+pub struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("standard output was closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+/// Writes one line to standard output and flushes it; a closed output is
+/// [`StdoutClosed`], any other failure an error that says so.
+pub fn say_line(line: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(StdoutClosed.into()),
+        Err(e) => Err(anyhow::anyhow!("cannot write to standard output: {e}")),
+    }
+}
 
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
@@ -177,8 +217,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Serve { demo, .. } => {
             let db = app::open_database(&settings, &options).await?;
             if let Some(password) = app::bootstrap_admin(&db, &settings).await? {
-                println!("Created user admin with password: {password}");
-                println!("(shown once; set TOLLGATE_ADMIN_PASSWORD to choose it)");
+                say!("Created user admin with password: {password}");
+                say!("(shown once; set TOLLGATE_ADMIN_PASSWORD to choose it)");
             }
             if demo {
                 let added = crate::demo::load_with(&db, &self_url(&settings))
@@ -202,7 +242,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let db = crate::storage::Db::connect(&settings.database_url, &options).await?;
             let applied = migrations::run(&db).await?;
             users::seed_roles(&db).await?;
-            println!(
+            say!(
                 "applied {applied} migration(s) to {}; schema version {}",
                 crate::config::redact_url(&settings.database_url),
                 migrations::latest_version()
@@ -232,7 +272,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 roles: &role_refs,
             };
             let id = users::upsert_user(&db, &user, "cli").await.map_err(fail)?;
-            println!(
+            say!(
                 "user {name} ({id}) has roles: {}",
                 users::role_names(&db, &id).await.map_err(fail)?.join(", ")
             );
@@ -261,30 +301,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                         .expires_on
                         .map(|e| format!(", expires {e} UTC"))
                         .unwrap_or_default();
-                    println!(
+                    say!(
                         "API key {} for {user}{until} (shown once, stored hashed):",
                         created.id
                     );
-                    println!("{}", created.key);
+                    say!("{}", created.key);
                 }
                 ApikeyCommand::List { user, .. } => {
                     let keys = api_keys::list(&db, user.as_deref()).await.map_err(fail)?;
-                    println!("ID\tUSER\tNAME\tCREATED\tEXPIRES");
+                    say!("ID\tUSER\tNAME\tCREATED\tEXPIRES");
                     for k in keys {
                         let expires = match (&k.expires_on, k.expired) {
                             (Some(e), true) => format!("{e} (expired)"),
                             (Some(e), false) => e.clone(),
                             (None, _) => "never".to_owned(),
                         };
-                        println!(
+                        say!(
                             "{}\t{}\t{}\t{}\t{expires}",
-                            k.id, k.user, k.name, k.created_on
+                            k.id,
+                            k.user,
+                            k.name,
+                            k.created_on
                         );
                     }
                 }
                 ApikeyCommand::Revoke { id, .. } => {
                     api_keys::revoke(&db, &id).await.map_err(fail)?;
-                    println!("API key {id} revoked");
+                    say!("API key {id} revoked");
                 }
             }
         }
@@ -294,12 +337,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             // creates and migrates one as `serve` does, and says which.
             let db = app::open_database(&settings, &options).await?;
             if let Some(password) = app::bootstrap_admin(&db, &settings).await? {
-                println!("Created user admin with password: {password}");
+                say!("Created user admin with password: {password}");
             }
             let added = crate::demo::load_with(&db, &self_url(&settings))
                 .await
                 .map_err(fail)?;
-            println!(
+            say!(
                 "demo data loaded into {} ({added} record(s) added)",
                 crate::config::redact_url(&settings.database_url)
             );
@@ -352,7 +395,14 @@ async fn policy_eval(policy: &Path, input: &Path) -> i32 {
         }
     };
     match serde_json::to_string_pretty(&verdict) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => match say_line(format_args!("{text}")) {
+            Ok(()) => {}
+            Err(e) if e.is::<StdoutClosed>() => return EXIT_STDOUT_CLOSED,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_NOT_EVALUATED;
+            }
+        },
         Err(e) => {
             eprintln!("error: the verdict cannot be shown: {e}");
             return EXIT_NOT_EVALUATED;

@@ -66,6 +66,9 @@ async fn async_main() {
     match cli::run(cli).await {
         Ok(0) => {}
         Ok(status) => std::process::exit(status),
+        // The reader of our output went away (`... | head -n 1`): end as
+        // quietly as a process ended by SIGPIPE would.
+        Err(err) if err.is::<cli::StdoutClosed>() => std::process::exit(cli::EXIT_STDOUT_CLOSED),
         Err(err) => {
             // One line for the operator; no backtrace.
             eprintln!("error: {err:#}");

@@ -117,6 +117,53 @@ fn demo_sets_up_a_database_in_an_empty_folder_and_says_which() {
     assert!(out.status.success(), "{:?}", text(&out));
 }
 
+/// `tollgate apikey create NAME | head -n 1`: the reader goes away before the
+/// command has printed everything. The command ends without a panic (Rust
+/// ignores SIGPIPE, so each write fails with EPIPE instead), quietly, with a
+/// status that is not success; what it did before (the key) stays done.
+#[test]
+fn a_closed_stdout_ends_a_command_quietly() {
+    let dir = Folder::new();
+    let out = tollgate(&dir.0, &["migrate"], "");
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = tollgate(&dir.0, &["user", "add", "rita"], "s3cret\n");
+    assert!(out.status.success(), "{:?}", text(&out));
+    for args in [&["apikey", "create", "rita"][..], &["apikey", "list"]] {
+        // A pipe whose only reader is closed before the command starts: its
+        // first write fails, as after `head -n 1` has read its line and left.
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tollgate"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("TOLLGATE_") {
+                command.env_remove(key);
+            }
+        }
+        let out = command
+            .current_dir(&dir.0)
+            .args(args)
+            .env("TOLLGATE_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("run tollgate");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+        assert!(err.trim().is_empty(), "{args:?} said: {err}");
+        assert_eq!(
+            out.status.code(),
+            Some(tollgate::cli::EXIT_STDOUT_CLOSED),
+            "{args:?}: {err}"
+        );
+    }
+    // The key was created before its line could not be printed.
+    let out = tollgate(&dir.0, &["apikey", "list"], "");
+    let (listed, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+}
+
 #[tokio::test]
 async fn a_database_without_the_tollgate_schema_is_refused() {
     let dir = Folder::new();

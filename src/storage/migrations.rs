@@ -102,6 +102,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "release_tally",
         include_str!("../../migrations/0017_release_tally.sql"),
     ),
+    (
+        18,
+        "attachments",
+        include_str!("../../migrations/0018_attachments.sql"),
+    ),
 ];
 
 /// The migration that adds `checksum` to the bookkeeping table: from it on,

@@ -561,6 +561,7 @@ pub async fn delete_from_trash(db: &Db, id: &str, caller: &Caller) -> Result<()>
         &[Value::Int(release_id)],
     )
     .await?;
+    crate::domain::attachments::delete_of_release(&mut tx, release_id).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -741,7 +742,10 @@ pub async fn get(db: &Db, id: &str) -> Result<Json> {
     );
     out.insert("assets".into(), json!([]));
     out.insert("configuration_items".into(), json!([]));
-    out.insert("attachments".into(), json!([]));
+    out.insert(
+        "attachments".into(),
+        crate::domain::attachments::release_json(db, release_id).await?,
+    );
     Ok(Json::Object(out))
 }
 

@@ -41,6 +41,13 @@ pub(super) async fn load(tx: &mut Tx) -> Result<usize> {
 pub(super) async fn load_releases(tx: &mut Tx) -> Result<usize> {
     let mut added = 0;
     let now = chrono::Utc::now().timestamp_millis();
+    // The asset the get example shows on release 3.
+    tx.execute(
+        "INSERT INTO sdp_reference (kind, id, name) VALUES ('asset', 1, 'mssql-01.example.com') \
+         ON CONFLICT (kind, id) DO NOTHING",
+        &[],
+    )
+    .await?;
     let releases: [(i64, &str, i64, i64); 3] = [
         (3, "MSSQL Server service pack upgrade", 2, 7),
         (4, "Exchange Server rollout", 1, 1),
@@ -81,11 +88,21 @@ pub(super) async fn load_releases(tx: &mut Tx) -> Result<usize> {
         .await?;
         tx.execute(
             "INSERT INTO sdp_release_history (id, release_id, operation, display_name, by_user, time, description, diff) \
-             VALUES ($1, $2, 'create', 'Release Created', 4, $3, '', '[]')",
+             VALUES ($1, $2, 'add', 'Release Created', 4, $3, '', '[]')",
             &[Value::Int(id * 10), Value::Int(id), Value::Int(now)],
         )
         .await?;
         if id == 3 {
+            tx.execute("UPDATE sdp_release SET assets = '1' WHERE id = 3", &[])
+                .await?;
+            // It left Submission accepted, as the approval summary example
+            // shows ("Jump").
+            tx.execute(
+                "INSERT INTO sdp_status_comment (id, release_id, stage_id, status_id, comment, commented_by, commented_on) \
+                 VALUES (29, 3, 1, 2, 'Jump', 4, $1)",
+                &[Value::Int(now)],
+            )
+            .await?;
             tx.execute(
                 "INSERT INTO sdp_approval_level (id, release_id, stage_id, level, name, rule_percent, status, created_by, created_on, \
                  action_taken_by, action_taken_on, comments) VALUES (301, 3, 1, 1, 'Default', 100, 'Approved', 4, $1, 4, $1, 'recommend')",

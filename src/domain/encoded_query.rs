@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::registry::{quote, Column, SqlKind, Table};
-use crate::storage::dialect::{text_candidates, TextKey};
+use crate::storage::dialect::{text_candidates, Narrowing, TextKey, TextSearch};
 use crate::storage::{Backend, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,13 +148,16 @@ impl EncodedQuery {
                     .map(|ors| {
                         let parts: Vec<String> = ors
                             .iter()
-                            .map(|c| {
-                                let sql = condition_sql(c, &mut next, args);
-                                match self.index_narrowing(backend, c, &mut next, args) {
-                                    Some(narrowed) => format!("({narrowed} AND {sql})"),
-                                    None => sql,
-                                }
-                            })
+                            .map(
+                                |c| match self.index_narrowing(backend, c, &mut next, args) {
+                                    Some(index) if index.decides => index.sql,
+                                    Some(index) => {
+                                        let sql = condition_sql(c, &mut next, args);
+                                        format!("({} AND {sql})", index.sql)
+                                    }
+                                    None => condition_sql(c, &mut next, args),
+                                },
+                            )
                             .collect();
                         format!("({})", parts.join(" OR "))
                     })
@@ -166,19 +169,21 @@ impl EncodedQuery {
     }
 
     /// For a contains / starts with / ends with condition on a text-indexed
-    /// column, the index's candidate rows (the exact LIKE still decides).
+    /// column, its answer through the index (see `text_candidates`).
     fn index_narrowing(
         &self,
         backend: Backend,
         c: &Condition,
         next: &mut usize,
         args: &mut Vec<Value>,
-    ) -> Option<String> {
-        let searches = matches!(
-            c.op,
-            Operator::Like | Operator::StartsWith | Operator::EndsWith
-        );
-        if !searches || !c.column.text_indexed || self.storage.is_empty() {
+    ) -> Option<Narrowing> {
+        let search = match c.op {
+            Operator::Like => TextSearch::Contains,
+            Operator::StartsWith => TextSearch::StartsWith,
+            Operator::EndsWith => TextSearch::EndsWith,
+            _ => return None,
+        };
+        if !c.column.text_indexed || self.storage.is_empty() {
             return None;
         }
         let mut bind = |v: Value| {
@@ -193,6 +198,7 @@ impl EncodedQuery {
             TextKey::SysId,
             c.column.name,
             &c.value,
+            search,
             &mut bind,
         )
     }

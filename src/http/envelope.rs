@@ -37,14 +37,49 @@ impl IntoResponse for Error {
     }
 }
 
+/// Parked next to an [`Error`] by the DPR policy-run endpoint: its domain
+/// failures carry the fields of its success answer too (`errorCode`, the
+/// HTTP status as a string, and `policyExecutionScheduled: false`), as its
+/// page documents the answer.
+#[derive(Clone, Copy, Debug)]
+pub struct PolicyRunAnswer;
+
+/// Parks `error` in a response marked as the policy-run endpoint's.
+pub fn policy_run_failure(error: Error) -> Response {
+    let mut response = error.into_response();
+    response.extensions_mut().insert(PolicyRunAnswer);
+    response
+}
+
 /// Renders a parked [`Error`] in the envelope of `family`, whose router
 /// this layer wraps.
 pub async fn render_errors(family: Family, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
+    let policy_run = response
+        .extensions_mut()
+        .remove::<PolicyRunAnswer>()
+        .is_some();
     match response.extensions_mut().remove::<Error>() {
+        Some(error) if policy_run && family == Family::DigitalProductRelease => {
+            render_policy_run(&error)
+        }
         Some(error) => render(family, &error),
         None => response,
     }
+}
+
+fn render_policy_run(error: &Error) -> Response {
+    if !is_domain_failure(error.kind) {
+        return render(Family::DigitalProductRelease, error);
+    }
+    let status = StatusCode::BAD_REQUEST;
+    let body = json!({"result": {
+        "error": true,
+        "errorCode": status.as_u16().to_string(),
+        "message": error.message,
+        "policyExecutionScheduled": false,
+    }});
+    (status, Json(body)).into_response()
 }
 
 pub fn render(family: Family, error: &Error) -> Response {

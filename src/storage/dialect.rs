@@ -95,11 +95,31 @@ pub enum TextKey {
 /// answered by scanning.
 pub const TRIGRAM: usize = 3;
 
-/// A condition that narrows `table`'s rows to those whose `column` may
-/// contain `needle` (case folded), for a query that keeps its exact
-/// `LOWER(column) LIKE` test beside it; `None` when the index has nothing to
-/// add. On SQLite that is the FTS5 trigram table; on PostgreSQL the pg_trgm
-/// index on `LOWER(column)` serves the LIKE itself, so nothing is added.
+/// What a text search asks of a column's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextSearch {
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
+/// A condition answered through a text index.
+#[derive(Debug)]
+pub struct Narrowing {
+    pub sql: String,
+    /// The condition is the whole test (a contains search, found as one
+    /// trigram phrase); otherwise it only narrows the rows and the query's own
+    /// `LOWER(column) LIKE` decides (where the text starts or ends).
+    pub decides: bool,
+}
+
+/// A condition on `table`'s rows for a search of `needle` in `column`
+/// through its trigram index, or `None` when the index has nothing to add.
+/// On SQLite that is the column's FTS5 table (`{table}__text_{column}`): for
+/// a contains search its phrase match is the test itself (case folded over
+/// Unicode, as FTS5 folds it); for starts / ends with, the caller's LIKE
+/// decides among the candidates. On PostgreSQL the pg_trgm index on
+/// `LOWER(column)` serves the caller's LIKE itself, so nothing is added.
 /// `bind` takes the match expression and answers its placeholder.
 pub fn text_candidates(
     backend: Backend,
@@ -107,8 +127,9 @@ pub fn text_candidates(
     key: TextKey,
     column: &str,
     needle: &str,
+    search: TextSearch,
     bind: &mut dyn FnMut(super::Value) -> String,
-) -> Option<String> {
+) -> Option<Narrowing> {
     if backend == Backend::Postgres || needle.chars().count() < TRIGRAM {
         return None;
     }
@@ -118,10 +139,14 @@ pub fn text_candidates(
     let p = bind(super::Value::Text(phrase));
     let fts = format!("{table}__text_{column}");
     let matching = format!("SELECT rowid FROM {fts} WHERE {fts} MATCH {p}");
-    Some(match key {
+    let sql = match key {
         TextKey::Integer(id) => format!("{id} IN ({matching})"),
         TextKey::SysId => {
             format!("sys_id IN (SELECT sys_id FROM {table}__text_key WHERE n IN ({matching}))")
         }
+    };
+    Some(Narrowing {
+        sql,
+        decides: search == TextSearch::Contains,
     })
 }

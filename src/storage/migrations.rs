@@ -107,6 +107,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "attachments",
         include_str!("../../migrations/0018_attachments.sql"),
     ),
+    (
+        19,
+        "servicedesk_shapes",
+        include_str!("../../migrations/0019_servicedesk_shapes.sql"),
+    ),
 ];
 
 /// The migration that adds `checksum` to the bookkeeping table: from it on,

@@ -527,6 +527,30 @@ async fn aggregates_follow_approvals_closures_and_deletes() {
         json!({"approval": 1, "nonApproval": 1})
     };
     assert_eq!(aggregates().await.0, expected, "{}", res.text);
+
+    // Policies switched off are no longer waited for.
+    let pending = || async {
+        app.get(&format!("{BUNDLE}?sendAggregation=true"))
+            .await
+            .body["aggregates"]["policyAggregate"]
+            .clone()
+    };
+    assert_eq!(pending().await, json!({"Executed": 2, "Pending": 2}));
+    let active = app
+        .get("/api/now/table/sn_pace_policy?sysparm_query=active=true&sysparm_fields=sys_id")
+        .await;
+    for policy in active.body["result"].as_array().unwrap() {
+        send(
+            "PATCH",
+            format!(
+                "/api/now/table/sn_pace_policy/{}",
+                policy["sys_id"].as_str().unwrap()
+            ),
+            Some(json!({"active": false})),
+        )
+        .await;
+    }
+    assert_eq!(pending().await, json!({"Executed": 2, "Pending": 0}));
 }
 
 /// Callers missing the same answer together wait for one computation; a
@@ -590,4 +614,33 @@ async fn concurrent_misses_of_one_answer_compute_it_once() {
         let _ = caller.await;
     }
     assert_eq!(cache.in_flight(), 0);
+}
+
+/// A policy run's results move the counts one by one: the release whose
+/// two policies waited has them executed, and nothing is pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_run_moves_the_executed_and_pending_counts() {
+    let app = TestApp::spawn_demo().await;
+    let policies = || async {
+        app.get(&format!("{BUNDLE}?sendAggregation=true"))
+            .await
+            .body["aggregates"]["policyAggregate"]
+            .clone()
+    };
+    assert_eq!(policies().await, json!({"Executed": 2, "Pending": 2}));
+    // The second run rewrites the results: the counts stay.
+    for _ in 0..2 {
+        let res = app
+            .post(
+                &format!(
+                    "/api/sn_dpr/digital_product_release/release/{}/policies/run",
+                    demo::RETARGET_RELEASE_ID
+                ),
+                json!({}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+        app.run_jobs().await.assert_all_succeeded();
+        assert_eq!(policies().await, json!({"Executed": 4, "Pending": 0}));
+    }
 }

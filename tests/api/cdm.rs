@@ -2750,3 +2750,37 @@ async fn snapshot_policies_are_evaluated_with_no_transaction_open() {
         "{after}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_valid_alone_validates_and_publishes_as_the_documented_commit_does() {
+    let app = TestApp::spawn().await;
+    create_app(&app, APP).await;
+    create_deployable(&app, APP, "Dev_1", "Development").await;
+    let (a, _) = changeset(&app, APP).await;
+    upload_ok(
+        &app,
+        "components",
+        &[
+            ("appName", APP),
+            ("namePath", "svc"),
+            ("dataFormat", "yaml"),
+            ("changesetNumber", &a),
+        ],
+        SERVICE_YAML,
+    )
+    .await;
+    include(
+        &app,
+        &a,
+        "/payments/components/svc",
+        "/payments/deployables/Dev_1",
+    )
+    .await;
+    // The document's commit example sends publishOption=publish_valid alone.
+    let status = commit(&app, &a, &[("publishOption", "publish_valid")]).await;
+    assert_committed(&status);
+    assert_eq!(status["output"]["auto_validate"], false, "{status}");
+    let s = snapshot(&app, "Dev_1-v1.dpl").await;
+    assert_eq!(s["validation"], "passed", "{s}");
+    assert_eq!(s["published"], "true", "{s}");
+}

@@ -528,11 +528,21 @@ async fn two_approvers_deciding_one_level_at_once_record_one_decision() {
 
 /// Two stage moves from Submission at once, one to Testing and one back
 /// behind it to Planning: whichever order they take, the release never
-/// ends behind Testing (a release moves forward only), and every move that
-/// was answered OK left one status comment.
+/// ends behind Testing (an administrator made releases move forward only),
+/// and every move that was answered OK left one status comment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_stage_moves_at_once_never_move_a_release_back() {
     let app = Arc::new(TestApp::spawn_demo().await);
+    let forward_only = json!({"name": "sdp.release.forbid_stage_back", "value": "true"});
+    let res = app
+        .request(
+            "POST",
+            "/api/now/table/sys_properties",
+            &Auth::admin(),
+            Some(forward_only),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
     let tech = v3_user(&app, "tech").await;
     for round in 0..ROUNDS {
         let id = v3_release(&app, &tech).await;

@@ -31,6 +31,7 @@ mod registry;
 mod releases;
 mod schema;
 mod scope;
+mod sdp_shapes;
 mod server;
 mod servicedesk;
 mod table_api;

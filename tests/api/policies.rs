@@ -279,13 +279,22 @@ async fn a_policy_that_fails_at_run_time_is_recorded_non_compliant_with_the_erro
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_needs_an_in_progress_release_and_the_product_manager_role() {
     let app = TestApp::spawn_demo().await;
+    // A refused run answers the fields of the documented answer too.
     let res = app.post(&run_path("a"), json!({})).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         res.body,
-        json!({"result": {"error": true, "message": "Release ID is invalid"}})
+        json!({"result": {"error": true, "errorCode": "400", "message": "Release ID is invalid",
+                          "policyExecutionScheduled": false}})
     );
     let res = app.post(&run_path(demo::DRAFT_RELEASE_ID), json!({})).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert_eq!(res.body["result"]["errorCode"], "400", "{}", res.text);
+    assert_eq!(
+        res.body["result"]["policyExecutionScheduled"], false,
+        "{}",
+        res.text
+    );
     assert!(res.body["result"]["message"]
         .as_str()
         .unwrap()

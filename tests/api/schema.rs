@@ -243,6 +243,11 @@ fn column_lists() -> Vec<(&'static str, String, &'static str)> {
             "sdp_reference",
         ),
         (
+            "USER_COLUMNS",
+            sdp::releases::USER_COLUMNS.to_owned(),
+            "sdp_user u",
+        ),
+        (
             "XML_COLUMNS",
             plain(update_sets::commit::XML_COLUMNS),
             "sys_update_xml",

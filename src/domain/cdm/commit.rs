@@ -401,7 +401,10 @@ async fn snapshot_impacted(
             actor,
         )
         .await?;
-        if auto_validate {
+        // publish_valid publishes the snapshots that pass validation, so it
+        // validates them even without autoValidate (the document's own
+        // commit example sends publishOption=publish_valid alone).
+        if auto_validate || publish {
             let row = snapshots::by_id(tx, &snapshot).await?.expect("just made");
             let outcome = snapshots::validate(tx, &row, actor).await?;
             // publish_valid publishes what can be: a deployable without a

@@ -86,8 +86,8 @@ pub async fn bundle(db: &Db, id: &str, with_aggregates: bool) -> Result<Bundle> 
 
 /// The bundle's releases grouped by state, with the per-release counts the
 /// database keeps in step with every write (`tollgate_release_tally`,
-/// migration 17), and the policies still pending: two statements, whatever
-/// the number of tasks, enhancements and results.
+/// migration 17): one statement, whatever the number of tasks, enhancements,
+/// policies and results.
 async fn aggregates(db: &Db, id: &str) -> Result<Aggregates> {
     let arg = [Value::from(id)];
     let mut out = Aggregates::default();
@@ -98,7 +98,8 @@ async fn aggregates(db: &Db, id: &str) -> Result<Aggregates> {
                  CAST(COALESCE(SUM(t.tasks_not_approved), 0) AS BIGINT) AS tasks_not_approved, \
                  CAST(COALESCE(SUM(t.enhancements_open), 0) AS BIGINT) AS enhancements_open, \
                  CAST(COALESCE(SUM(t.enhancements_closed), 0) AS BIGINT) AS enhancements_closed, \
-                 CAST(COALESCE(SUM(t.policies_executed), 0) AS BIGINT) AS policies_executed \
+                 CAST(COALESCE(SUM(t.policies_executed), 0) AS BIGINT) AS policies_executed, \
+                 CAST(COALESCE(SUM(t.policies_pending), 0) AS BIGINT) AS policies_pending \
              FROM sn_dpr_model_release_bundle_member m \
              JOIN sn_dpr_model_release r ON r.sys_id = m.\"release\" \
              LEFT JOIN tollgate_release_tally t ON t.\"release\" = m.\"release\" \
@@ -116,20 +117,7 @@ async fn aggregates(db: &Db, id: &str) -> Result<Aggregates> {
         out.enhancements_open += count("enhancements_open");
         out.enhancements_closed += count("enhancements_closed");
         out.policies_executed += count("policies_executed");
+        out.policies_pending += count("policies_pending");
     }
-    out.policies_pending = db
-        .fetch_optional(
-            "SELECT COUNT(*) AS n FROM sn_dpr_model_release_bundle_member m \
-             JOIN sn_dpr_model_release r ON r.sys_id = m.\"release\" \
-             JOIN sn_dpr_model_release_phase ph ON ph.sys_id = r.current_phase \
-             JOIN sn_dpr_model_template_phase_policy tp ON tp.template_phase = ph.template_phase \
-             JOIN sn_pace_policy p ON p.sys_id = tp.policy AND p.active = $2 \
-             WHERE m.bundle = $1 AND NOT EXISTS (SELECT 1 FROM sn_dpr_model_policy_execution e \
-                 WHERE e.release_phase = ph.sys_id AND e.policy = tp.policy AND e.product = r.product)",
-            &[Value::from(id), Value::Bool(true)],
-        )
-        .await?
-        .and_then(|r| r.int("n"))
-        .unwrap_or(0);
     Ok(out)
 }

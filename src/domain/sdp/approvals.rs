@@ -391,8 +391,10 @@ pub fn level_status(approved: i64, rejected: i64, total: i64, needed: i64) -> &'
 fn user_json(r: &Row, prefix: &str) -> Json {
     match r.int(&format!("{prefix}_id")) {
         Some(id) => {
-            json!({"email_id": r.text(&format!("{prefix}_email")), "name": r.string(&format!("{prefix}_name")),
-                           "is_vipuser": false, "id": id.to_string(), "department": null})
+            let text = |column: &str| r.text(&format!("{prefix}_{column}"));
+            json!({"email_id": text("email"), "phone": text("phone"), "name": r.string(&format!("{prefix}_name")),
+                   "mobile": text("mobile"), "profile_pic": {"content-url": super::releases::DEFAULT_PROFILE_PIC},
+                   "is_vipuser": r.bool(&format!("{prefix}_vip")), "id": id.to_string(), "department": text("department")})
         }
         None => Json::Null,
     }
@@ -413,7 +415,11 @@ pub async fn summary(db: &Db, release: &str) -> Result<Vec<Json>> {
     let levels = db
         .fetch_all(
             "SELECT l.*, c.id AS creator_id, c.name AS creator_name, c.email_id AS creator_email, \
-                    a.id AS actor_id, a.name AS actor_name, a.email_id AS actor_email \
+                    c.phone AS creator_phone, c.mobile AS creator_mobile, c.is_vipuser AS creator_vip, \
+                    c.department AS creator_department, \
+                    a.id AS actor_id, a.name AS actor_name, a.email_id AS actor_email, \
+                    a.phone AS actor_phone, a.mobile AS actor_mobile, a.is_vipuser AS actor_vip, \
+                    a.department AS actor_department \
              FROM sdp_approval_level l JOIN sdp_user c ON c.id = l.created_by LEFT JOIN sdp_user a ON a.id = l.action_taken_by \
              WHERE l.release_id = $1 ORDER BY l.stage_id, l.level",
             &[Value::Int(release_id)],
@@ -423,6 +429,15 @@ pub async fn summary(db: &Db, release: &str) -> Result<Vec<Json>> {
         .fetch_all(
             "SELECT id, description FROM sdp_reference WHERE kind = 'stage'",
             &[],
+        )
+        .await?;
+    // The latest status comment of each stage: what the stage ended (or
+    // stands) with, shown as the vendor's summary shows it.
+    let comments = db
+        .fetch_all(
+            "SELECT stage_id, status_id, comment, commented_on FROM sdp_status_comment \
+             WHERE release_id = $1 ORDER BY id",
+            &[Value::Int(release_id)],
         )
         .await?;
     let mut out = Vec::new();
@@ -483,6 +498,21 @@ pub async fn summary(db: &Db, release: &str) -> Result<Vec<Json>> {
             if index == current_index {
                 entry["status"] = view.reference("status", row.int("status_id"));
             }
+        }
+        if let Some(c) = comments
+            .iter()
+            .rev()
+            .find(|c| c.int("stage_id") == Some(stage.id))
+        {
+            entry["comments"] = json!(c.text("comment"));
+            // A number here, as the vendor's summary has it (elsewhere
+            // times are display_value/value objects).
+            entry["commented_on"] = json!(c.int("commented_on"));
+            entry["status"] = if index == current_index {
+                view.reference("status", row.int("status_id"))
+            } else {
+                view.reference("status", c.int("status_id"))
+            };
         }
         out.push(entry);
     }

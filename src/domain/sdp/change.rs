@@ -2,7 +2,8 @@
 //! of the command into a [`ReleaseChange`]: every field the API accepts,
 //! each refused with the family's error when malformed, before anything is
 //! read. Then the rules a change obeys that need no records: which stage may
-//! follow which ([`stage_after`]), which status the release takes
+//! follow which ([`stage_after`], free unless an administrator forbids moving
+//! back), which status the release takes
 //! ([`status_move`]), and that a schedule starts before it ends.
 
 use serde_json::{Map, Value as Json};
@@ -61,6 +62,8 @@ pub struct ReleaseChange {
     /// Services given (all of them: the list replaces the stored one), with
     /// their field names (`services[i]`); null items are left out.
     pub services: Option<Vec<(String, Named)>>,
+    /// Assets given, as services are.
+    pub assets: Option<Vec<(String, Named)>>,
     /// Role holders given (the list replaces the stored one).
     pub roles: Option<Vec<RoleHolder>>,
     /// Descriptive sub-records given: (key, description or none).
@@ -150,23 +153,10 @@ impl ReleaseChange {
             }
         }
         if let Some(v) = input.get("services") {
-            let items = v
-                .as_array()
-                .ok_or_else(|| Error::wrong_type("services", "an array"))?;
-            if items.len() > max_items {
-                return Err(Error::invalid(
-                    "services",
-                    format!("lists more than {max_items} items"),
-                ));
-            }
-            let mut services = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                let field = format!("services[{i}]");
-                if let Some(named) = parse_named(&field, item)? {
-                    services.push((field, named));
-                }
-            }
-            change.services = Some(services);
+            change.services = Some(parse_named_list("services", v, max_items)?);
+        }
+        if let Some(v) = input.get("assets") {
+            change.assets = Some(parse_named_list("assets", v, max_items)?);
         }
         if let Some(v) = input.get("roles") {
             let items = v
@@ -214,6 +204,28 @@ impl ReleaseChange {
             .find(|(_, c, _)| *c == column)
             .map(|(_, _, v)| *v)
     }
+}
+
+/// A list of references (`services`, `assets`), with each item's field
+/// name (`services[i]`); null items are left out.
+fn parse_named_list(key: &str, value: &Json, max_items: usize) -> Result<Vec<(String, Named)>> {
+    let items = value
+        .as_array()
+        .ok_or_else(|| Error::wrong_type(key, "an array"))?;
+    if items.len() > max_items {
+        return Err(Error::invalid(
+            key,
+            format!("lists more than {max_items} items"),
+        ));
+    }
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("{key}[{i}]");
+        if let Some(named) = parse_named(&field, item)? {
+            out.push((field, named));
+        }
+    }
+    Ok(out)
 }
 
 /// The comment a request gives a stage or status change: a non-blank
@@ -290,16 +302,53 @@ impl Stage {
 /// The stage a new release starts in (Submission).
 pub const FIRST_STAGE: i64 = 1;
 
-/// The stage a release is in after a change: the requested one, unless it
-/// lies before the current one (a release moves forward through the
-/// stages; naming the current stage again is no move); without a request,
-/// the current stage, or [`FIRST_STAGE`] for a new release.
-pub fn stage_after(current: Option<Stage>, requested: Option<Stage>) -> Result<i64> {
+/// Whether a release may move back to an earlier stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StageOrder {
+    /// Any stage may follow any other, as the vendor allows (the default:
+    /// the document's edit example moves a release back to Submission).
+    Free,
+    /// Stages move forward only (an administrator's choice, the property
+    /// [`FORBID_STAGE_BACK_PROPERTY`]).
+    ForwardOnly,
+}
+
+/// The system property that, set to `true`, forbids moving a release back
+/// to an earlier stage.
+pub const FORBID_STAGE_BACK_PROPERTY: &str = "sdp.release.forbid_stage_back";
+
+impl StageOrder {
+    /// The order the property's value asks for (`true`, any case: forward
+    /// only; anything else, or no property: free).
+    pub fn from_property(value: Option<&str>) -> StageOrder {
+        match value {
+            Some(v) if v.trim().eq_ignore_ascii_case("true") => StageOrder::ForwardOnly,
+            _ => StageOrder::Free,
+        }
+    }
+}
+
+/// The stage a release is in after a change: the requested one (unless the
+/// order is forward only and it lies before the current one; naming the
+/// current stage again is no move); without a request, the current stage,
+/// or [`FIRST_STAGE`] for a new release.
+pub fn stage_after(
+    current: Option<Stage>,
+    requested: Option<Stage>,
+    order: StageOrder,
+) -> Result<i64> {
     match (current, requested) {
-        (Some(cur), Some(new)) if new.index < cur.index && new.id != cur.id => Err(Error::invalid(
-            "stage",
-            "a release moves forward through the stages, not back",
-        )),
+        (Some(cur), Some(new))
+            if order == StageOrder::ForwardOnly && new.index < cur.index && new.id != cur.id =>
+        {
+            Err(Error::invalid(
+                "stage",
+                format!(
+                    "a release moves forward through the stages, not back \
+                     (the system property {FORBID_STAGE_BACK_PROPERTY} is true)"
+                ),
+            ))
+        }
         (_, Some(new)) => Ok(new.id),
         (Some(cur), None) => Ok(cur.id),
         (None, None) => Ok(FIRST_STAGE),
@@ -358,28 +407,48 @@ mod tests {
 
     #[test]
     fn stages_move_forward_or_stay() {
-        // Forward, by one or skipping stages.
-        assert_eq!(stage_after(stage(1), stage(2)).unwrap(), 2);
-        assert_eq!(stage_after(stage(2), stage(9)).unwrap(), 9);
-        // Naming the current stage again is no move.
-        assert_eq!(stage_after(stage(4), stage(4)).unwrap(), 4);
-        // Nothing named: the current stage, or Submission for a new release.
-        assert_eq!(stage_after(stage(5), None).unwrap(), 5);
-        assert_eq!(stage_after(None, None).unwrap(), FIRST_STAGE);
-        // A new release may start in any stage.
-        assert_eq!(stage_after(None, stage(3)).unwrap(), 3);
+        for order in [StageOrder::Free, StageOrder::ForwardOnly] {
+            // Forward, by one or skipping stages.
+            assert_eq!(stage_after(stage(1), stage(2), order).unwrap(), 2);
+            assert_eq!(stage_after(stage(2), stage(9), order).unwrap(), 9);
+            // Naming the current stage again is no move.
+            assert_eq!(stage_after(stage(4), stage(4), order).unwrap(), 4);
+            // Nothing named: the current stage, or Submission for a new release.
+            assert_eq!(stage_after(stage(5), None, order).unwrap(), 5);
+            assert_eq!(stage_after(None, None, order).unwrap(), FIRST_STAGE);
+            // A new release may start in any stage.
+            assert_eq!(stage_after(None, stage(3), order).unwrap(), 3);
+        }
     }
 
     #[test]
-    fn stages_never_move_back() {
+    fn stages_move_back_unless_the_property_forbids_it() {
         for (from, to) in [(2, 1), (9, 8), (5, 3)] {
-            let err = stage_after(stage(from), stage(to)).unwrap_err();
+            assert_eq!(
+                stage_after(stage(from), stage(to), StageOrder::Free).unwrap(),
+                to
+            );
+            let err = stage_after(stage(from), stage(to), StageOrder::ForwardOnly).unwrap_err();
             assert_eq!(err.kind, ErrorKind::Invalid, "{from} -> {to}");
             assert_eq!(err.field.as_deref(), Some("stage"));
         }
         // The order is the stage's position, not its id.
         let moved = Stage { id: 3, index: 10 };
-        assert_eq!(stage_after(stage(9), Some(moved)).unwrap(), 3);
+        assert_eq!(
+            stage_after(stage(9), Some(moved), StageOrder::ForwardOnly).unwrap(),
+            3
+        );
+    }
+
+    #[test]
+    fn only_true_forbids_moving_back() {
+        assert_eq!(StageOrder::from_property(None), StageOrder::Free);
+        assert_eq!(StageOrder::from_property(Some("false")), StageOrder::Free);
+        assert_eq!(StageOrder::from_property(Some("")), StageOrder::Free);
+        assert_eq!(
+            StageOrder::from_property(Some(" TRUE ")),
+            StageOrder::ForwardOnly
+        );
     }
 
     #[test]
@@ -515,7 +584,7 @@ mod tests {
 
     #[test]
     fn service_and_role_lists_longer_than_the_limit_are_refused_before_parsing() {
-        for key in ["services", "roles"] {
+        for key in ["services", "assets", "roles"] {
             let err = ReleaseChange::parse(
                 &object(json!({"title": "x", key: [1, 2, 3]})),
                 Purpose::Edit,

@@ -157,6 +157,15 @@ pub const ENTITIES: &[Entity] = &[
         parent: None,
         editable: true,
     },
+    Entity {
+        path: "assets",
+        kind: "asset",
+        singular: "asset",
+        plural: "assets",
+        used_by: None,
+        parent: None,
+        editable: true,
+    },
 ];
 
 pub fn entity(path: &str) -> Result<&'static Entity> {
@@ -277,12 +286,31 @@ pub async fn save(db: &Db, e: &Entity, id: Option<&str>, input: &Map<String, Jso
         .with_field("name"));
     }
     let color = obj.get("color").and_then(Json::as_str).map(str::to_owned);
+    let pre_approved = match obj.get("pre_approved") {
+        Some(_) if e.kind != "release_type" => {
+            return Err(Error::invalid(
+                "pre_approved",
+                "only release types are pre-approved or not",
+            ))
+        }
+        Some(Json::Bool(b)) => Some(*b),
+        Some(_) => return Err(Error::wrong_type("pre_approved", "a boolean")),
+        None => None,
+    };
     let id = match existing {
         Some(row) => {
             let n = row.int("id").unwrap_or(0);
             tx.execute(
-                "UPDATE sdp_reference SET name = $1, parent_id = $2, color = COALESCE($3, color) WHERE kind = $4 AND id = $5",
-                &[Value::Text(name), Value::from(parent), Value::from(color), Value::from(e.kind), Value::Int(n)],
+                "UPDATE sdp_reference SET name = $1, parent_id = $2, color = COALESCE($3, color), \
+                 pre_approved = COALESCE($6, pre_approved) WHERE kind = $4 AND id = $5",
+                &[
+                    Value::Text(name),
+                    Value::from(parent),
+                    Value::from(color),
+                    Value::from(e.kind),
+                    Value::Int(n),
+                    pre_approved.map(Value::Bool).unwrap_or(Value::NullBool),
+                ],
             )
             .await?;
             n
@@ -314,8 +342,9 @@ pub async fn save(db: &Db, e: &Entity, id: Option<&str>, input: &Map<String, Jso
                 ));
             }
             tx.execute(
-                "INSERT INTO sdp_reference (kind, id, name, parent_id, color, status_type) VALUES ($1, $2, $3, $4, $5, $6)",
-                &[Value::from(e.kind), Value::Int(n), Value::Text(name), Value::from(parent), Value::from(color), Value::from(status_type)],
+                "INSERT INTO sdp_reference (kind, id, name, parent_id, color, status_type, pre_approved) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[Value::from(e.kind), Value::Int(n), Value::Text(name), Value::from(parent), Value::from(color), Value::from(status_type),
+                  Value::Bool(pre_approved.unwrap_or(false))],
             )
             .await?;
             n

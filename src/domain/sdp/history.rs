@@ -63,6 +63,15 @@ pub async fn record(
     Ok(())
 }
 
+/// The operation's name as the vendor's history shows it: a creation is
+/// `add` (earlier versions of Tollgate stored it as `create`).
+fn operation_name(stored: &str) -> &str {
+    match stored {
+        "create" => "add",
+        other => other,
+    }
+}
+
 fn entry(row: &Row) -> Json {
     let time = super::releases::time_json(row.int("time"));
     let mut time = time;
@@ -83,7 +92,7 @@ fn entry(row: &Row) -> Json {
         "diff": serde_json::from_str::<Json>(&row.string("diff")).unwrap_or(json!([])),
         "id": row.int("id").unwrap_or(0).to_string(),
         "time": time,
-        "operation": {"name": row.string("operation"), "display_name": row.string("display_name")},
+        "operation": {"name": operation_name(&row.string("operation")), "display_name": row.string("display_name")},
     })
 }
 
@@ -91,7 +100,7 @@ fn entry(row: &Row) -> Json {
 pub async fn history(db: &Db, release: i64) -> Result<Vec<Json>> {
     let rows = db
         .fetch_all(
-            "SELECT h.*, r.title, u.name, u.email_id, u.is_vipuser, u.department FROM sdp_release_history h \
+            "SELECT h.*, r.title, u.name, u.email_id, u.phone, u.mobile, u.is_vipuser, u.department FROM sdp_release_history h \
              JOIN sdp_release r ON r.id = h.release_id JOIN sdp_user u ON u.id = h.by_user \
              WHERE h.release_id = $1 ORDER BY h.id DESC",
             &[Value::Int(release)],

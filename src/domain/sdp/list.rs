@@ -7,10 +7,27 @@ use serde_json::{json, Map, Value as Json};
 
 use super::releases::View;
 use crate::error::{Error, Result};
-use crate::storage::dialect::{text_candidates, TextKey};
+use crate::storage::dialect::{text_candidates, TextKey, TextSearch};
 use crate::storage::{Backend, Db, Value};
 
 const MAX_ROWS: i64 = 100;
+
+/// The fields a list item carries whatever `fields_required` names: the id,
+/// and those the document's list example answers beyond the fields its
+/// request names (template, urgency, group, item, impact, risk,
+/// subcategory, next_review_on). The others of the list view are left out
+/// unless named.
+const LISTED_WITH_ANY_FIELDS: &[&str] = &[
+    "id",
+    "template",
+    "urgency",
+    "group",
+    "item",
+    "impact",
+    "risk",
+    "subcategory",
+    "next_review_on",
+];
 
 /// A searchable or sortable field: its SQL, and the reference kind when it is
 /// a reference (searched by name).
@@ -132,32 +149,45 @@ fn condition_without_children(
                 "ends with" => format!("%{v}"),
                 _ => format!("%{v}%"),
             };
-            let p = bind(Value::Text(pattern), args);
             if cond == "not contains" {
+                let p = bind(Value::Text(pattern), args);
                 format!("({target} IS NULL OR {target} NOT LIKE {p} ESCAPE '\\')")
             } else {
-                let like = format!("{target} LIKE {p} ESCAPE '\\'");
-                // Title and description have a trigram index: narrow the
-                // rows through it; the LIKE still decides.
+                // Title and description have a trigram index: a contains
+                // search is answered by it; for starts / ends with it
+                // narrows the rows and the LIKE decides.
                 let indexed =
                     reference.is_none() && matches!(column.as_str(), "title" | "description");
+                let search = match cond.as_str() {
+                    "starts with" => TextSearch::StartsWith,
+                    "ends with" => TextSearch::EndsWith,
+                    _ => TextSearch::Contains,
+                };
                 let needle = text_of(&value);
                 let mut bind_index = |v: Value| bind(v, args);
-                let narrowed = if indexed {
+                let index = if indexed {
                     text_candidates(
                         backend,
                         "sdp_release",
                         TextKey::Integer("id"),
                         &column,
                         &needle,
+                        search,
                         &mut bind_index,
                     )
                 } else {
                     None
                 };
-                match narrowed {
-                    Some(narrowed) => format!("({narrowed} AND {like})"),
-                    None => like,
+                match index {
+                    Some(index) if index.decides => index.sql,
+                    Some(index) => {
+                        let p = bind(Value::Text(pattern), args);
+                        format!("({} AND {target} LIKE {p} ESCAPE '\\')", index.sql)
+                    }
+                    None => {
+                        let p = bind(Value::Text(pattern), args);
+                        format!("{target} LIKE {p} ESCAPE '\\'")
+                    }
                 }
             }
         }
@@ -366,6 +396,19 @@ pub async fn list(
             ));
         }
         sort_echo.insert("sort_fields".into(), info["sort_fields"].clone());
+        // The first sort field is echoed as the single sort too, as the
+        // document's list example answers its `sort_fields` request.
+        if let Some(first) = fields.first() {
+            sort_echo.insert("sort_field".into(), first["field"].clone());
+            sort_echo.insert(
+                "sort_order".into(),
+                json!(first
+                    .get("order")
+                    .and_then(Json::as_str)
+                    .unwrap_or("asc")
+                    .to_ascii_lowercase()),
+            );
+        }
     } else {
         let name = info
             .get("sort_field")
@@ -395,7 +438,8 @@ pub async fn list(
     let where_sql = wheres.join(" AND ");
     let n = args.len();
     let sql = format!(
-        "SELECT * FROM sdp_release WHERE {where_sql} ORDER BY {} LIMIT ${} OFFSET ${}",
+        "SELECT *, {} FROM sdp_release WHERE {where_sql} ORDER BY {} LIMIT ${} OFFSET ${}",
+        super::releases::NOTES_COUNT,
         order.join(", "),
         n + 1,
         n + 2
@@ -407,7 +451,8 @@ pub async fn list(
     let has_more = rows.len() as i64 > row_count;
     rows.truncate(row_count as usize);
     let view = View::load(db).await?;
-    // `fields_required` may ask for fields beyond the list view's own.
+    // `fields_required` names the fields the items carry (beyond the list
+    // view's own too), besides those every item carries.
     let extra: Vec<String> = info
         .get("fields_required")
         .and_then(Json::as_array)
@@ -448,6 +493,11 @@ pub async fn list(
                     _ => {}
                 }
             }
+            if !extra.is_empty() {
+                item.retain(|key, _| {
+                    LISTED_WITH_ANY_FIELDS.contains(&key.as_str()) || extra.iter().any(|f| f == key)
+                });
+            }
             Json::Object(item)
         })
         .collect();
@@ -455,6 +505,16 @@ pub async fn list(
         json!({"has_more_rows": has_more, "start_index": start_index, "row_count": releases.len()});
     for (k, v) in sort_echo {
         list_info[k] = v;
+    }
+    // One plain criterion is echoed as `search_fields` too, as the
+    // document's list example answers its `search_criteria` request.
+    if let (None, Some(Json::Object(c))) = (info.get("search_fields"), info.get("search_criteria"))
+    {
+        if let (Some(Json::String(field)), Some(value), None) =
+            (c.get("field"), c.get("value"), c.get("children"))
+        {
+            list_info["search_fields"] = json!({field.as_str(): value});
+        }
     }
     for key in [
         "search_fields",

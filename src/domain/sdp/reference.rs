@@ -20,6 +20,8 @@ pub struct Reference {
     pub status_type: Option<String>,
     pub color: Option<String>,
     pub sort_index: Option<i64>,
+    /// Release types: whether releases of the type need no approval.
+    pub pre_approved: bool,
 }
 
 impl Reference {
@@ -33,6 +35,7 @@ impl Reference {
             status_type: row.text("status_type"),
             color: row.text("color"),
             sort_index: row.int("sort_index"),
+            pre_approved: row.bool("pre_approved"),
         }
     }
 
@@ -50,16 +53,37 @@ impl Reference {
             out["status_type"] = json!(self.status_type);
             out["stage"] = json!({"id": self.parent_id.unwrap_or(0).to_string()});
         }
-        if self.kind == "group" {
-            out["site"] = Json::Null;
+        match self.kind.as_str() {
+            "group" => out["site"] = Json::Null,
+            // A string in the release's stage, as the documents show it.
+            "stage" => out["stage_index"] = json!(self.sort_index.unwrap_or(self.id).to_string()),
+            "role" => {
+                out["prominent"] = json!(true);
+                out["user_type"] = json!(role_user_type(self.internal_name.as_deref()));
+            }
+            "release_type" => out["pre_approved"] = json!(self.pre_approved),
+            // The configuration item of the service: Tollgate keeps no CMDB
+            // behind the v3 services.
+            "service" => out["ciid"] = Json::Null,
+            _ => {}
         }
         out
     }
 }
 
+/// Which users may hold a release role, as the vendor names it: release
+/// managers are SDRM users, engineers technicians (SGT), requesters anyone.
+fn role_user_type(internal_name: Option<&str>) -> &'static str {
+    match internal_name {
+        Some("release_manager") => "SDRM",
+        Some("release_engineer") => "SGT",
+        _ => "ALL",
+    }
+}
+
 /// The columns a reference record is read with.
 pub const REFERENCE_COLUMNS: &str =
-    "kind, id, name, internal_name, parent_id, status_type, color, sort_index";
+    "kind, id, name, internal_name, parent_id, status_type, color, sort_index, pre_approved";
 
 /// Every reference record, by (kind, id) (a few dozen rows).
 pub async fn all(db: &Db) -> Result<HashMap<(String, i64), Reference>> {

@@ -8,7 +8,8 @@ use chrono::{TimeZone, Utc};
 use serde_json::{json, Map, Value as Json};
 
 use super::change::{
-    check_schedule, parse_user, stage_after, status_move, Purpose, ReleaseChange, Stage, StatusMove,
+    check_schedule, parse_user, stage_after, status_move, Purpose, ReleaseChange, Stage,
+    StageOrder, StatusMove, FORBID_STAGE_BACK_PROPERTY,
 };
 use super::history;
 use super::reference::{self, lookup, By, Named, Reference};
@@ -147,15 +148,50 @@ async fn changes(tx: &mut Tx, change: &ReleaseChange, current: Option<&Row>) -> 
     }
     for r in &change.references {
         let id = match &r.named {
-            Some(named) => Some(lookup(tx, r.kind, r.key, named, None).await?.id),
+            Some(named) => {
+                // Subcategory and item names repeat under different parents:
+                // a name is looked for under the release's parent first.
+                let parent_column = match r.key {
+                    "subcategory" => Some("category_id"),
+                    "item" => Some("subcategory_id"),
+                    _ => None,
+                };
+                let parent =
+                    parent_column.and_then(|p| match columns.iter().find(|(c, _)| *c == p) {
+                        Some((_, Value::Int(id))) => Some(*id),
+                        Some(_) => None,
+                        None => current.and_then(|row| row.int(p)),
+                    });
+                let under_parent = match (&named.by, parent) {
+                    (By::Name(_), Some(p)) => lookup(tx, r.kind, r.key, named, Some(p)).await.ok(),
+                    _ => None,
+                };
+                match under_parent {
+                    Some(found) => Some(found.id),
+                    None => Some(lookup(tx, r.kind, r.key, named, None).await?.id),
+                }
+            }
             None => None,
         };
         columns.push((r.column, Value::from(id)));
     }
+    check_classification(tx, change, &columns, current).await?;
     // The stage, then the status within it (names repeat across stages).
     let requested = match &change.stage {
         Some(named) => Some(lookup(tx, "stage", "stage", named, None).await?),
         None => None,
+    };
+    let order = match (current, &requested) {
+        (Some(_), Some(_)) => StageOrder::from_property(
+            tx.fetch_optional(
+                "SELECT value FROM sys_properties WHERE name = $1",
+                &[Value::from(FORBID_STAGE_BACK_PROPERTY)],
+            )
+            .await?
+            .and_then(|r| r.text("value"))
+            .as_deref(),
+        ),
+        _ => StageOrder::Free,
     };
     let stage_id = stage_after(
         current.and_then(|r| r.int("stage_id")).map(Stage::of_id),
@@ -163,6 +199,7 @@ async fn changes(tx: &mut Tx, change: &ReleaseChange, current: Option<&Row>) -> 
             id: s.id,
             index: stage_index(s.sort_index, s.id),
         }),
+        order,
     )?;
     let purpose = match current {
         Some(_) => Purpose::Edit,
@@ -200,17 +237,17 @@ async fn changes(tx: &mut Tx, change: &ReleaseChange, current: Option<&Row>) -> 
             .time("scheduled_end")
             .unwrap_or_else(|| stored("scheduled_end")),
     )?;
-    if let Some(services) = &change.services {
-        let mut ids = Vec::new();
-        for (field, named) in services {
-            ids.push(
-                lookup(tx, "service", field, named, None)
-                    .await?
-                    .id
-                    .to_string(),
-            );
+    for (column, kind, given) in [
+        ("services", "service", &change.services),
+        ("assets", "asset", &change.assets),
+    ] {
+        if let Some(items) = given {
+            let mut ids = Vec::new();
+            for (field, named) in items {
+                ids.push(lookup(tx, kind, field, named, None).await?.id.to_string());
+            }
+            columns.push((column, Value::Text(ids.join(","))));
         }
-        columns.push(("services", Value::Text(ids.join(","))));
     }
     let roles = match &change.roles {
         Some(holders) => {
@@ -227,6 +264,60 @@ async fn changes(tx: &mut Tx, change: &ReleaseChange, current: Option<&Row>) -> 
         None => None,
     };
     Ok(Changes { columns, roles })
+}
+
+/// A subcategory belongs to the release's category, an item to its
+/// subcategory (4001 naming the child otherwise), checked whenever a request
+/// sets one of the three, against what the release keeps of the others.
+async fn check_classification(
+    tx: &mut Tx,
+    change: &ReleaseChange,
+    columns: &[(&'static str, Value)],
+    current: Option<&Row>,
+) -> Result<()> {
+    let touched = change
+        .references
+        .iter()
+        .any(|r| matches!(r.key, "category" | "subcategory" | "item"));
+    if !touched {
+        return Ok(());
+    }
+    let effective = |column: &str| match columns.iter().find(|(c, _)| *c == column) {
+        Some((_, Value::Int(id))) => Some(*id),
+        Some(_) => None,
+        None => current.and_then(|r| r.int(column)),
+    };
+    for (child, child_kind, column, parent_column, parent_kind) in [
+        (
+            "subcategory",
+            "subcategory",
+            "subcategory_id",
+            "category_id",
+            "category",
+        ),
+        ("item", "item", "item_id", "subcategory_id", "subcategory"),
+    ] {
+        let Some(child_id) = effective(column) else {
+            continue;
+        };
+        let parent = tx
+            .fetch_optional(
+                "SELECT parent_id, name FROM sdp_reference WHERE kind = $1 AND id = $2",
+                &[Value::from(child_kind), Value::Int(child_id)],
+            )
+            .await?;
+        let (belongs_to, name) = match &parent {
+            Some(row) => (row.int("parent_id"), row.string("name")),
+            None => continue,
+        };
+        if belongs_to.is_some() && belongs_to != effective(parent_column) {
+            return Err(Error::invalid(
+                child,
+                format!("the {child_kind} {name:?} does not belong to the release's {parent_kind}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 async fn write_roles(tx: &mut Tx, release: i64, roles: &[(i64, i64)]) -> Result<()> {
@@ -307,7 +398,7 @@ pub async fn status_comments(db: &Db, id: &str) -> Result<Vec<Json>> {
     let view = View::load(db).await?;
     let rows = db
         .fetch_all(
-            "SELECT c.*, u.name, u.email_id, u.is_vipuser, u.department FROM sdp_status_comment c \
+            "SELECT c.*, u.name, u.email_id, u.phone, u.mobile, u.is_vipuser, u.department FROM sdp_status_comment c \
              JOIN sdp_user u ON u.id = c.commented_by WHERE c.release_id = $1 ORDER BY c.id",
             &[Value::Int(release_id)],
         )
@@ -373,7 +464,7 @@ pub async fn add(
         write_roles(&mut tx, id, &roles).await?;
     }
     let by = history::user_for(&mut tx, caller).await?;
-    history::record(&mut tx, id, by, "create", "Release Created", json!([])).await?;
+    history::record(&mut tx, id, by, "add", "Release Created", json!([])).await?;
     write_descriptive(&mut tx, id, by, &change).await?;
     note_status_change(&mut tx, id, by, None, change.comment.as_deref()).await?;
     tx.commit().await?;
@@ -566,6 +657,11 @@ pub async fn delete_from_trash(db: &Db, id: &str, caller: &Caller) -> Result<()>
     Ok(())
 }
 
+/// The column a release row is read with for `notes_present`: how many
+/// notes the release has (`SELECT *, {NOTES_COUNT} FROM sdp_release`).
+pub(crate) const NOTES_COUNT: &str = "(SELECT COUNT(*) FROM sdp_release_child n \
+     WHERE n.kind = 'note' AND n.release_id = sdp_release.id) AS notes_count";
+
 /// Everything needed to show releases: reference data and users.
 pub struct View {
     refs: std::sync::Arc<HashMap<(String, i64), Reference>>,
@@ -627,17 +723,32 @@ impl View {
         out.insert("completed_time".into(), time_json(r.int("completed_time")));
         out.insert("deleted_time".into(), time_json(r.int("deleted_time")));
         out.insert("emergency".into(), json!(r.bool("emergency")));
-        out.insert("notes_present".into(), json!(false));
+        // Read with the release as `notes_count` (see NOTES_COUNT).
+        out.insert(
+            "notes_present".into(),
+            json!(r.int("notes_count").unwrap_or(0) > 0),
+        );
         out
     }
 }
 
+/// The picture the vendor shows for a user without one (Tollgate keeps no
+/// pictures).
+pub(crate) const DEFAULT_PROFILE_PIC: &str = "/images/default-profile-pic2.svg";
+
+/// The columns of `sdp_user` a user is shown with ([`user_from`]), for a
+/// join on `sdp_user u`.
+pub const USER_COLUMNS: &str = "u.name, u.email_id, u.phone, u.mobile, u.is_vipuser, u.department";
+
 /// A v3 user as releases show it, from a row joined with `sdp_user` whose
-/// user id is in `id_column`.
+/// user id is in `id_column` (the other columns: [`USER_COLUMNS`]).
 pub(crate) fn user_from(row: &Row, id_column: &str) -> Json {
     json!({
         "email_id": row.text("email_id"),
+        "phone": row.text("phone"),
         "name": row.string("name"),
+        "mobile": row.text("mobile"),
+        "profile_pic": {"content-url": DEFAULT_PROFILE_PIC},
         "is_vipuser": row.bool("is_vipuser"),
         "id": row.int(id_column).unwrap_or(0).to_string(),
         "department": row.text("department"),
@@ -653,7 +764,7 @@ pub async fn get(db: &Db, id: &str) -> Result<Json> {
     let release_id: i64 = id.parse().map_err(|_| release_not_found(id))?;
     let row = db
         .fetch_optional(
-            "SELECT * FROM sdp_release WHERE id = $1",
+            &format!("SELECT *, {NOTES_COUNT} FROM sdp_release WHERE id = $1"),
             &[Value::Int(release_id)],
         )
         .await?
@@ -679,7 +790,7 @@ pub async fn get(db: &Db, id: &str) -> Result<Json> {
     out.insert("services".into(), Json::Array(services));
     let roles = db
         .fetch_all(
-            "SELECT rr.id, rr.role_id, u.id AS user_id, u.name, u.email_id, u.is_vipuser, u.department \
+            "SELECT rr.id, rr.role_id, u.id AS user_id, u.name, u.email_id, u.phone, u.mobile, u.is_vipuser, u.department \
              FROM sdp_release_role rr JOIN sdp_user u ON u.id = rr.user_id WHERE rr.release_id = $1 ORDER BY rr.id",
             &[Value::Int(release_id)],
         )
@@ -697,6 +808,7 @@ pub async fn get(db: &Db, id: &str) -> Result<Json> {
     for r in &roles {
         role_json.push(json!({
             "role": view.reference("role", r.int("role_id")),
+            "release": {"id": release_id.to_string(), "title": row.string("title")},
             "id": r.int("id").unwrap_or(0).to_string(),
             "user": user_json(r),
         }));
@@ -704,7 +816,7 @@ pub async fn get(db: &Db, id: &str) -> Result<Json> {
     out.insert("roles".into(), Json::Array(role_json));
     let descriptive = db
         .fetch_all(
-            "SELECT d.field, d.description, d.updated_on, u.id AS user_id, u.name, u.email_id, u.is_vipuser, u.department \
+            "SELECT d.field, d.description, d.updated_on, u.id AS user_id, u.name, u.email_id, u.phone, u.mobile, u.is_vipuser, u.department \
              FROM sdp_release_descriptive d JOIN sdp_user u ON u.id = d.updated_by WHERE d.release_id = $1",
             &[Value::Int(release_id)],
         )
@@ -740,13 +852,38 @@ pub async fn get(db: &Db, id: &str) -> Result<Json> {
             .map(|c| json!({"name": c}))
             .unwrap_or(Json::Null),
     );
-    out.insert("assets".into(), json!([]));
+    let assets: Vec<Json> = row
+        .string("assets")
+        .split(',')
+        .filter_map(|s| s.parse::<i64>().ok())
+        .filter_map(|a| view.refs.get(&("asset".to_owned(), a)))
+        .map(asset_json)
+        .collect();
+    out.insert("assets".into(), Json::Array(assets));
+    // Configuration items come from the assets' CIs, which Tollgate does not
+    // keep.
     out.insert("configuration_items".into(), json!([]));
     out.insert(
         "attachments".into(),
         crate::domain::attachments::release_json(db, release_id).await?,
     );
+    // The vendor's token for the release's inline images; Tollgate keeps none.
+    out.insert("image_token".into(), Json::Null);
     Ok(Json::Object(out))
+}
+
+/// An asset as a release shows it; Tollgate keeps the asset's name only
+/// (no CMDB), so the product, type, state and barcode are null.
+fn asset_json(asset: &Reference) -> Json {
+    json!({
+        "ci_id": null,
+        "product": null,
+        "product_type": null,
+        "name": asset.name,
+        "id": asset.id.to_string(),
+        "state": null,
+        "barcode": null,
+    })
 }
 
 fn strip_html(s: &str) -> String {
@@ -837,8 +974,14 @@ async fn role_holder(tx: &mut Tx, release_id: i64, internal: &str) -> Result<Opt
         .and_then(|r| r.int("user_id")))
 }
 
-/// Makes `user` the release's holder of the role with `internal` name.
-async fn set_role_holder(tx: &mut Tx, release_id: i64, internal: &str, user: i64) -> Result<()> {
+/// Makes `user` the release's holder of the role with `internal` name;
+/// returns the role's id and the new assignment's.
+async fn set_role_holder(
+    tx: &mut Tx,
+    release_id: i64,
+    internal: &str,
+    user: i64,
+) -> Result<(i64, i64)> {
     let role = tx
         .fetch_optional(
             "SELECT id FROM sdp_reference WHERE kind = 'role' AND internal_name = $1",
@@ -863,7 +1006,7 @@ async fn set_role_holder(tx: &mut Tx, release_id: i64, internal: &str, user: i64
         ],
     )
     .await?;
-    Ok(())
+    Ok((role, id))
 }
 
 /// Locks a release's row until the transaction ends. Every command that
@@ -917,6 +1060,7 @@ pub async fn assign(
     if wanted.is_empty() {
         return Err(Error::missing("release_engineer"));
     }
+    let view = View::load(db).await?;
     let mut out = Vec::new();
     for id in ids {
         let result: Result<()> = async {
@@ -930,8 +1074,21 @@ pub async fn assign(
             let by = history::user_for(&mut tx, caller).await?;
             for (key, value) in &wanted {
                 let user = resolve_user(&mut tx, key, value).await?;
-                set_role_holder(&mut tx, release_id, key, user).await?;
-                let diff = json!([{"field": {"name": "role", "display_name": "Role"}, "previous_value": null, "current_value": key}]);
+                let (role, assignment) = set_role_holder(&mut tx, release_id, key, user).await?;
+                // The new assignment as the vendor's history shows it: its
+                // user, its id and its role.
+                let user_row = tx
+                    .fetch_optional(
+                        &format!("SELECT u.id AS user_id, {USER_COLUMNS} FROM sdp_user u WHERE u.id = $1"),
+                        &[Value::Int(user)],
+                    )
+                    .await?
+                    .ok_or_else(|| Error::internal("user vanished"))?;
+                let diff = json!([
+                    {"field": {"name": "user", "display_name": "User"}, "previous_value": null, "current_value": user_json(&user_row)},
+                    {"field": {"name": "id"}, "previous_value": null, "current_value": assignment.to_string()},
+                    {"field": {"name": "role", "display_name": "Role"}, "previous_value": null, "current_value": view.reference("role", Some(role))},
+                ]);
                 history::record(&mut tx, release_id, by, "release_to_release_role_add", "User assigned for role", diff).await?;
             }
             tx.commit().await?;

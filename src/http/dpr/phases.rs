@@ -106,7 +106,11 @@ pub async fn run_policies(
     auth: Authorized<ProductManagers>,
 ) -> Result<Response> {
     let release = params.get("release_id")?;
-    policy_run::schedule(&state.db, &state.jobs, release, &auth.caller.user_name).await?;
+    if let Err(e) =
+        policy_run::schedule(&state.db, &state.jobs, release, &auth.caller.user_name).await
+    {
+        return Ok(crate::http::envelope::policy_run_failure(e));
+    }
     let body = json!({"result": {
         "error": false,
         "errorCode": "",

@@ -84,7 +84,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::delete("/users/{id}", entities::delete_user)
             .summary("ServiceDesk-style users: delete one unless releases refer to the user"),
         Endpoint::get("/{entity}", entities::list)
-            .summary("ServiceDesk-style reference entities: list (priorities, release_stages, release_statuses, release_templates, release_types, release_roles, urgencies, impacts, risks, categories, subcategories, items, groups, sites, services)")
+            .summary("ServiceDesk-style reference entities: list (priorities, release_stages, release_statuses, release_templates, release_types, release_roles, urgencies, impacts, risks, categories, subcategories, items, groups, sites, services, assets)")
             .example("entity", "priorities"),
         Endpoint::post("/{entity}", entities::add)
             .summary("ServiceDesk-style reference entities: add one")

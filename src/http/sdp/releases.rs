@@ -420,7 +420,9 @@ pub async fn approval_summary(
         crate::domain::sdp::approvals::summary(&state.db, params.get("release_id")?).await?;
     let mut body = Map::new();
     body.insert("approval_summary".into(), Json::Array(summary));
-    Ok(success(StatusCode::OK, body))
+    // An array, as the document's example has it (the summary is a list of
+    // stages).
+    Ok(super::list_success(body))
 }
 
 async fn decide(

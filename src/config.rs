@@ -228,6 +228,13 @@ pub struct SettingsArgs {
     /// the listen queue until one closes. At least 1.
     #[arg(long, env = "TOLLGATE_MAX_CLIENT_CONNECTIONS")]
     pub max_client_connections: Option<usize>,
+    /// Largest attachment (Attachment API upload), in bytes.
+    #[arg(long, env = "TOLLGATE_ATTACHMENT_MAX_BYTES")]
+    pub attachment_max_bytes: Option<usize>,
+    /// Most requests one Batch API call may carry; the rest are answered
+    /// as unserviced.
+    #[arg(long, env = "TOLLGATE_BATCH_MAX_REQUESTS")]
+    pub batch_max_requests: Option<usize>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -270,6 +277,8 @@ struct FileSettings {
     shutdown_drain: Option<u64>,
     shutdown_deadline: Option<u64>,
     max_client_connections: Option<usize>,
+    attachment_max_bytes: Option<usize>,
+    batch_max_requests: Option<usize>,
 }
 
 /// PEM files of the server's own certificate chain and private key.
@@ -327,6 +336,8 @@ pub struct Settings {
     pub shutdown_drain: Duration,
     pub shutdown_deadline: Duration,
     pub max_client_connections: usize,
+    pub attachment_max_bytes: usize,
+    pub batch_max_requests: usize,
 }
 
 impl Default for Settings {
@@ -368,6 +379,8 @@ impl Default for Settings {
             shutdown_drain: Duration::from_secs(5),
             shutdown_deadline: Duration::from_secs(30),
             max_client_connections: 1000,
+            attachment_max_bytes: 10 * 1024 * 1024,
+            batch_max_requests: 1000,
         }
     }
 }
@@ -567,6 +580,16 @@ impl Settings {
                 .or(file.max_client_connections)
                 .unwrap_or(d.max_client_connections)
                 .max(1),
+            attachment_max_bytes: args
+                .attachment_max_bytes
+                .or(file.attachment_max_bytes)
+                .unwrap_or(d.attachment_max_bytes)
+                .max(1),
+            batch_max_requests: args
+                .batch_max_requests
+                .or(file.batch_max_requests)
+                .unwrap_or(d.batch_max_requests)
+                .max(1),
         })
     }
 }
@@ -619,6 +642,8 @@ const KNOWN_ENV: &[&str] = &[
     "TOLLGATE_MAX_CLIENT_CONNECTIONS",
     "TOLLGATE_TLS_CERT",
     "TOLLGATE_TLS_KEY",
+    "TOLLGATE_ATTACHMENT_MAX_BYTES",
+    "TOLLGATE_BATCH_MAX_REQUESTS",
 ];
 
 fn warn_about_misspelled_env() {

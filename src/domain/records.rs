@@ -457,6 +457,13 @@ pub async fn delete_as(
                                 deleted(&mut tx, &watching, other, &id, &child, actor).await?;
                             }
                         }
+                        super::attachments::delete_of_rows_where(
+                            &mut tx,
+                            other,
+                            column.name,
+                            sys_id,
+                        )
+                        .await?;
                         tx.execute(
                             &format!("DELETE FROM {} WHERE {col} = $1", other.storage()),
                             &[Value::from(sys_id)],
@@ -488,6 +495,9 @@ pub async fn delete_as(
         &[Value::from(sys_id)],
     )
     .await?;
+    // A record's files go with it (after the row's delete, which waits for
+    // an upload holding the row's lock, so that upload's file goes too).
+    super::attachments::delete_of_record(&mut tx, table, sys_id).await?;
     let watching = watchers(&mut tx, table, actor).await?;
     deleted(&mut tx, &watching, table, sys_id, &before, actor).await?;
     for hook in hooks(table) {

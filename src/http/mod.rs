@@ -4,6 +4,8 @@
 
 pub mod api_docs;
 pub mod api_keys;
+pub mod attachment;
+pub mod batch;
 pub mod cdm;
 pub mod cicd;
 pub mod dpr;
@@ -168,7 +170,14 @@ pub fn families() -> Vec<ApiFamily> {
             "Table API",
             "/api/now",
             Envelope::ServiceNow,
-            table_api::endpoints(),
+            [
+                table_api::endpoints(),
+                attachment::endpoints(),
+                batch::endpoints(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
         )
         .versioned(),
         ApiFamily::new(

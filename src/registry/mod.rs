@@ -336,6 +336,11 @@ pub const SERVER_WRITTEN: &[(&str, &str)] = &[
         "sn_dpr_model_policy_execution",
         "the release's policy runs (/api/sn_dpr/digital_product_release)",
     ),
+    (
+        "sys_attachment",
+        "the Attachment API (/api/now/attachment), which checks the roles of the record a file \
+         is attached to",
+    ),
 ];
 
 /// Looks a table up by name.

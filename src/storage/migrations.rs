@@ -103,6 +103,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0017_release_tally.sql"),
     ),
     (
+        18,
+        "attachments",
+        include_str!("../../migrations/0018_attachments.sql"),
+    ),
+    (
         19,
         "servicedesk_shapes",
         include_str!("../../migrations/0019_servicedesk_shapes.sql"),

@@ -1138,3 +1138,60 @@ async fn concurrent_creates_get_distinct_numbers() {
     }
     assert_eq!(numbers.len(), 6, "distinct numbers: {numbers:?}");
 }
+
+// ---------------------------------------------------------------------------
+// Attachments
+// ---------------------------------------------------------------------------
+
+/// An upload to a record raced by the record's delete: the upload locks the
+/// record, so either it lands first and the delete takes its file along, or
+/// it finds the record gone (404). Never a file left on a deleted record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_upload_raced_by_its_records_delete_leaves_no_file_behind() {
+    let app = Arc::new(TestApp::spawn_demo().await);
+    for round in 0..ROUNDS {
+        let created = app
+            .post(
+                "/api/now/table/cmn_schedule",
+                json!({"name": format!("race {round}")}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        let sys_id = created.body["result"]["sys_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let upload = {
+            let app = app.clone();
+            let path = format!(
+                "/api/now/attachment/file?table_name=cmn_schedule&table_sys_id={sys_id}&file_name=a.txt"
+            );
+            async move {
+                app.raw("POST", &path, &Auth::admin(), Some("file"), "text/plain")
+                    .await
+            }
+        };
+        let delete = send(
+            &app,
+            "DELETE",
+            format!("/api/now/table/cmn_schedule/{sys_id}"),
+            Auth::admin(),
+            None,
+        );
+        let (uploaded, deleted) = race(round, upload, delete).await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+        assert!(
+            matches!(uploaded.status, StatusCode::CREATED | StatusCode::NOT_FOUND),
+            "round {round}: {} {}",
+            uploaded.status,
+            uploaded.text
+        );
+        let left = count(
+            &app,
+            "SELECT COUNT(*) AS n FROM sys_attachment WHERE table_sys_id = $1",
+            &[Sql::from(sys_id.as_str())],
+        )
+        .await;
+        assert_eq!(left, 0, "round {round}: a file outlived its record");
+    }
+}

@@ -6,7 +6,9 @@ mod helpers;
 
 mod access;
 mod api_docs;
+mod attachments;
 mod backup;
+mod batch;
 mod bundles;
 mod cdm;
 mod cdm_examples;

@@ -448,6 +448,7 @@ async fn every_typed_record_matches_its_table() {
     problems.extend(record_problems::<tollgate::identity::users::Profile>(&db).await);
     problems.extend(record_problems::<tollgate::domain::cdm::deployables::Deployable>(&db).await);
     problems.extend(record_problems::<tollgate::domain::cdm::mappings::PolicyMapping>(&db).await);
+    problems.extend(record_problems::<tollgate::domain::attachments::Attachment>(&db).await);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

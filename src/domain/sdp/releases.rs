@@ -652,6 +652,7 @@ pub async fn delete_from_trash(db: &Db, id: &str, caller: &Caller) -> Result<()>
         &[Value::Int(release_id)],
     )
     .await?;
+    crate::domain::attachments::delete_of_release(&mut tx, release_id).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -862,7 +863,10 @@ pub async fn get(db: &Db, id: &str) -> Result<Json> {
     // Configuration items come from the assets' CIs, which Tollgate does not
     // keep.
     out.insert("configuration_items".into(), json!([]));
-    out.insert("attachments".into(), json!([]));
+    out.insert(
+        "attachments".into(),
+        crate::domain::attachments::release_json(db, release_id).await?,
+    );
     // The vendor's token for the release's inline images; Tollgate keeps none.
     out.insert("image_token".into(), Json::Null);
     Ok(Json::Object(out))

@@ -82,4 +82,5 @@ pub static TABLES: &[Table] = &[
     cdm::SN_CDM_REQUEST_QUEUE,
     cdm::SN_CDM_PACE_POLICY_MAPPING,
     cdm::SN_CDM_SHARED_COMPONENT,
+    platform::SYS_ATTACHMENT,
 ];

@@ -154,3 +154,43 @@ pub(super) const SYS_SCOPE: Table = Table {
     view: false,
     configuration: false,
 };
+
+/// Files attached to records (the Attachment API). The Table API shows them
+/// to administrators only: whether someone else may see a file depends on
+/// the record it is attached to, which the Attachment API checks. The bytes
+/// are in `sys_attachment_doc` (not a registered table: never served as
+/// records).
+pub(super) const SYS_ATTACHMENT: Table = Table {
+    name: "sys_attachment",
+    label: "Attachment",
+    display_column: "file_name",
+    columns: &[
+        Column::new("table_name", "Table name", T::String)
+            .mandatory()
+            .read_only(),
+        Column::new("table_sys_id", "Table sys ID", T::String)
+            .mandatory()
+            .read_only(),
+        Column::new("file_name", "File name", T::String)
+            .mandatory()
+            .read_only(),
+        Column::new("content_type", "Content type", T::String)
+            .mandatory()
+            .read_only(),
+        Column::new("size_bytes", "Size bytes", T::Integer)
+            .mandatory()
+            .read_only(),
+        Column::new("hash", "Hash (SHA-256)", T::String)
+            .mandatory()
+            .read_only(),
+        Column::new("chunk_count", "Chunks", T::Integer)
+            .mandatory()
+            .read_only(),
+    ],
+    read_roles: &[],
+    write_roles: &[],
+    extends: None,
+    number_prefix: None,
+    view: false,
+    configuration: false,
+};

@@ -1,5 +1,6 @@
 //! Domain rules, one module per family, plus the rules every table shares.
 
+pub mod boolean;
 pub mod cdm;
 pub mod dpr;
 pub mod encoded_query;

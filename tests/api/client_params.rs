@@ -377,6 +377,24 @@ async fn input_display_value_looks_up_only_tables_the_caller_may_read() {
         res.body["result"]["assigned_to"]["value"],
         demo::RELEASE_MANAGER_ID
     );
+    // A write whose answer would walk into users is refused before it is
+    // made; an admin's answer shows the walked field.
+    let key_dates = app.count("sn_dpr_model_release_key_date").await;
+    let body = json!({"release": demo::DRAFT_RELEASE_ID, "name": "Go-live", "type": "milestone",
+                      "state": "upcoming", "due_date": "2027-02-01 12:00:00",
+                      "assigned_to": demo::RELEASE_MANAGER_ID});
+    let walked =
+        "/api/now/table/sn_dpr_model_release_key_date?sysparm_fields=name,assigned_to.email";
+    let res = app
+        .request("POST", walked, &coordinator, Some(body.clone()))
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert_eq!(app.count("sn_dpr_model_release_key_date").await, key_dates);
+    let created = create(&app, walked, body).await;
+    assert_eq!(
+        created,
+        json!({"name": "Go-live", "assigned_to.email": "rita.release@example.com"})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

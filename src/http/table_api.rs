@@ -44,10 +44,10 @@ pub fn endpoints() -> Vec<Endpoint> {
     let one = "/table/{table}/{sys_id}";
     vec![
         Endpoint::get("/table/{table}", list)
-            .summary("List records of a table (sysparm_query, name-value pairs such as user_name=admin, sysparm_fields, sysparm_limit, sysparm_offset, sysparm_display_value, sysparm_exclude_reference_link, sysparm_suppress_pagination_header); fields may be dot-walked (assigned_to.email)")
+            .summary("List records of a table (sysparm_query, name-value pairs such as user_name=admin, sysparm_fields, sysparm_limit, sysparm_offset, sysparm_display_value, sysparm_exclude_reference_link, sysparm_suppress_pagination_header, sysparm_no_count); fields may be dot-walked (assigned_to.email)")
             .query(&["sysparm_query", "sysparm_limit", "sysparm_offset"])
             .query(RENDER_QUERY)
-            .query(&["sysparm_suppress_pagination_header"])
+            .query(&["sysparm_suppress_pagination_header", "sysparm_no_count"])
             .checked_by_handler(READ),
         Endpoint::post("/table/{table}", create)
             .summary("Create a record")
@@ -408,6 +408,7 @@ pub async fn list(
     can_read(&caller, table)?;
     let mut opts = RenderOptions::from_query(&q)?;
     let suppress_links = flag(&q, "sysparm_suppress_pagination_header")?;
+    let no_count = flag(&q, "sysparm_no_count")?;
     // A larger limit is served as the largest page (documented), as the
     // vendor caps pages at an instance property.
     let limit =
@@ -451,7 +452,7 @@ pub async fn list(
             query,
             limit,
             offset,
-            count: true,
+            count: !no_count,
         },
     )
     .await?;
@@ -468,12 +469,19 @@ pub async fn list(
             base: &base,
         })
         .collect();
-    let total = page.total.unwrap_or(0);
+    let full_page = i64::try_from(result.len()).is_ok_and(|n| n == limit);
     let mut response = Json(Envelope { result }).into_response();
     let h = response.headers_mut();
-    h.insert("x-total-count", HeaderValue::from(total));
+    if let Some(total) = page.total {
+        h.insert("x-total-count", HeaderValue::from(total));
+    }
+    let extent = match page.total {
+        Some(total) => Extent::Counted(total),
+        None => Extent::Uncounted { full_page },
+    };
     if !suppress_links {
-        if let Ok(link) = HeaderValue::from_str(&link_header(&base, &uri, &q, limit, offset, total))
+        if let Ok(link) =
+            HeaderValue::from_str(&link_header(&base, &uri, &q, limit, offset, extent))
         {
             h.insert(header::LINK, link);
         }
@@ -481,14 +489,25 @@ pub async fn list(
     Ok(response)
 }
 
-/// Paging links (`first`, `prev`, `next`, `last`) as the vendor sends them.
+/// What a list knows of the records past its page.
+#[derive(Clone, Copy)]
+enum Extent {
+    /// The number of matching records.
+    Counted(i64),
+    /// Not counted (`sysparm_no_count=true`): whether the page is full,
+    /// which is when a next page may hold more.
+    Uncounted { full_page: bool },
+}
+
+/// Paging links (`first`, `prev`, `next`, `last`) as the vendor sends them;
+/// without a count, `next` follows a full page and there is no `last`.
 fn link_header(
     base: &str,
     uri: &Uri,
     q: &HashMap<String, String>,
     limit: i64,
     offset: i64,
-    total: i64,
+    extent: Extent,
 ) -> String {
     let link = |off: i64, rel: &str| {
         let mut params: Vec<(String, String)> = q
@@ -504,19 +523,25 @@ fn link_header(
             .finish();
         format!("<{base}{}?{qs}>;rel=\"{rel}\"", uri.path())
     };
-    let last = if total > 0 {
-        ((total - 1) / limit) * limit
-    } else {
-        0
-    };
     let mut links = vec![link(0, "first")];
     if offset > 0 {
         links.push(link((offset - limit).max(0), "prev"));
     }
-    if offset.saturating_add(limit) < total {
-        links.push(link(offset + limit, "next"));
+    let has_next = match extent {
+        Extent::Counted(total) => offset.saturating_add(limit) < total,
+        Extent::Uncounted { full_page } => full_page,
+    };
+    if has_next {
+        links.push(link(offset.saturating_add(limit), "next"));
     }
-    links.push(link(last, "last"));
+    if let Extent::Counted(total) = extent {
+        let last = if total > 0 {
+            ((total - 1) / limit) * limit
+        } else {
+            0
+        };
+        links.push(link(last, "last"));
+    }
     links.join(",")
 }
 

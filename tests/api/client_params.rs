@@ -179,6 +179,37 @@ async fn suppress_pagination_header_drops_the_link_header_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_count_skips_the_total_and_pages_without_a_last_link() {
+    let d = desk().await;
+    let page = |offset: usize| {
+        format!("{INCIDENTS}?sysparm_limit=2&sysparm_offset={offset}&sysparm_no_count=True")
+    };
+    let first = d.app.get(&page(0)).await;
+    assert_eq!(results(&first).len(), 2);
+    assert_eq!(first.header("x-total-count"), None);
+    let link = first.header("link").unwrap_or_default().to_owned();
+    assert!(
+        link.contains("rel=\"next\""),
+        "a full page has a next: {link}"
+    );
+    assert!(!link.contains("rel=\"last\""), "no count, no last: {link}");
+    let second = d.app.get(&page(2)).await;
+    assert_eq!(results(&second).len(), 1);
+    let link = second.header("link").unwrap_or_default().to_owned();
+    assert!(!link.contains("rel=\"next\""), "{link}");
+    assert!(link.contains("rel=\"prev\""), "{link}");
+    let counted = d
+        .app
+        .get(&format!(
+            "{INCIDENTS}?sysparm_limit=2&sysparm_no_count=false"
+        ))
+        .await;
+    assert_eq!(counted.header("x-total-count"), Some("3"));
+    let res = d.app.get(&format!("{INCIDENTS}?sysparm_no_count=1")).await;
+    assert_refused(&res, StatusCode::BAD_REQUEST, "sysparm_no_count");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boolean_fields_take_any_case_and_one_or_zero_and_refuse_other_words() {
     let app = TestApp::spawn().await;
     for (i, (given, stored)) in [

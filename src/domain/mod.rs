@@ -1,6 +1,7 @@
 //! Domain rules, one module per family, plus the rules every table shares.
 
 pub mod attachments;
+pub mod boolean;
 pub mod cdm;
 pub mod dpr;
 pub mod encoded_query;

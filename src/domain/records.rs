@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value as Json};
 
-use super::encoded_query::EncodedQuery;
+use super::encoded_query::{EncodedQuery, BASE};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::rights::{self, TableWrite};
 use crate::identity::{self, Caller};
@@ -56,15 +56,15 @@ pub struct ListPage {
     pub total: Option<i64>,
 }
 
+/// A page of records matching the request's query, with the dot-walked
+/// fields it selects under their paths (`assigned_to.email`).
 pub async fn list(db: &Db, table: &Table, req: &ListRequest) -> Result<ListPage> {
     let mut args = Vec::new();
     let where_sql = req.query.where_sql(db.backend(), 1, &mut args);
+    let from = req.query.from_sql();
+    let class_filter = table.class_filter_of(BASE);
     let total = if req.count {
-        let sql = format!(
-            "SELECT COUNT(*) AS n FROM {} WHERE ({where_sql}){}",
-            table.storage(),
-            table.class_filter()
-        );
+        let sql = format!("SELECT COUNT(*) AS n FROM {from} WHERE ({where_sql}){class_filter}");
         Some(
             db.fetch_optional(&sql, &args)
                 .await?
@@ -75,11 +75,15 @@ pub async fn list(db: &Db, table: &Table, req: &ListRequest) -> Result<ListPage>
         None
     };
     let n = args.len();
+    let columns = table
+        .all_columns()
+        .into_iter()
+        .map(|c| format!("{BASE}.{0} AS {0}", quote(c.name)))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
-        "SELECT {} FROM {} WHERE ({where_sql}){} ORDER BY {} LIMIT ${} OFFSET ${}",
-        select_list(table),
-        table.storage(),
-        table.class_filter(),
+        "SELECT {columns}{} FROM {from} WHERE ({where_sql}){class_filter} ORDER BY {} LIMIT ${} OFFSET ${}",
+        req.query.selected_sql(),
         req.query.order_sql(),
         n + 1,
         n + 2
@@ -604,8 +608,13 @@ pub async fn coerce(column: &Column, raw: &Json) -> Result<Value> {
     match column.ty {
         ColumnType::Boolean => match raw {
             Json::Bool(b) => Ok(Value::Bool(*b)),
-            Json::String(s) if s == "true" || s == "false" => Ok(Value::Bool(s == "true")),
             Json::String(s) if s.is_empty() => Ok(null_of(column)),
+            Json::String(s) => super::boolean::parse_field(s)
+                .map(Value::Bool)
+                .ok_or_else(|| Error::wrong_type(name, "a boolean (true or false)")),
+            Json::Number(n) if n.as_i64() == Some(1) || n.as_i64() == Some(0) => {
+                Ok(Value::Bool(n.as_i64() == Some(1)))
+            }
             _ => Err(Error::wrong_type(name, "a boolean (true or false)")),
         },
         ColumnType::Integer => match raw {
@@ -824,14 +833,29 @@ pub async fn reference_displays(
     table: &Table,
     rows: &[Row],
 ) -> Result<HashMap<(String, String), String>> {
+    let columns: Vec<(String, &'static Column)> = table
+        .all_columns()
+        .into_iter()
+        .map(|c| (c.name.to_owned(), c))
+        .collect();
+    displays_of(db, &columns, rows).await
+}
+
+/// [`reference_displays`] for the reference and list `columns` of rows
+/// holding them under the given keys (a dot-walked field under its path).
+pub async fn displays_of(
+    db: &Db,
+    columns: &[(String, &'static Column)],
+    rows: &[Row],
+) -> Result<HashMap<(String, String), String>> {
     let mut wanted: HashMap<&'static str, Vec<String>> = HashMap::new();
-    for column in table.all_columns() {
+    for (key, column) in columns {
         let target = match column.ty {
             ColumnType::Reference(t) | ColumnType::List(t) => t,
             _ => continue,
         };
         for row in rows {
-            if let Some(v) = row.text(column.name) {
+            if let Some(v) = row.text(key) {
                 for id in v.split(',').filter(|s| !s.is_empty()) {
                     wanted.entry(target).or_default().push(id.to_owned());
                 }
@@ -863,4 +887,91 @@ pub async fn reference_displays(
         }
     }
     Ok(out)
+}
+
+/// For writes with `sysparm_input_display_value=true`: `input` with each
+/// reference given by its display value replaced by the sys_id of the one
+/// record showing it (a sys_id stays as given), and
+/// each choice given by its label (in any case) replaced by its value. A
+/// display value no record or several records show is refused, naming the
+/// field. `may_read` is asked first for each field and the table its display
+/// value is looked up in: a lookup reads that table.
+///
+/// The rest of the write (rights, validation) then sees stored values only.
+pub async fn resolve_display_values(
+    db: &Db,
+    table: &Table,
+    input: &Map<String, Json>,
+    may_read: impl Fn(&str, &'static Table) -> Result<()>,
+) -> Result<Map<String, Json>> {
+    let mut out = input.clone();
+    for (name, raw) in input {
+        let (Some(column), Json::String(text)) = (writable_column(table, name), raw) else {
+            continue;
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        match column.ty {
+            ColumnType::Choice(choices) if !choices.iter().any(|(v, _)| *v == text.as_str()) => {
+                let label = choices
+                    .iter()
+                    .find(|(_, l)| *l == text.as_str())
+                    .or_else(|| {
+                        choices
+                            .iter()
+                            .find(|(_, l)| l.eq_ignore_ascii_case(text.trim()))
+                    });
+                if let Some((value, _)) = label {
+                    out.insert(name.clone(), Json::String((*value).to_owned()));
+                }
+            }
+            ColumnType::Reference(target) => {
+                let Some(target) = crate::registry::table(target) else {
+                    continue;
+                };
+                // A sys_id is taken as one (the write checks it names a
+                // record); no display value looks like one.
+                if is_sys_id(text) {
+                    continue;
+                }
+                may_read(column.name, target)?;
+                let id = sys_id_by_display(db, column, target, text).await?;
+                out.insert(name.clone(), Json::String(id));
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The sys_id of the one `target` record whose display value is `text`.
+async fn sys_id_by_display(db: &Db, column: &Column, target: &Table, text: &str) -> Result<String> {
+    let display = target
+        .column(target.display_column)
+        .ok_or_else(|| Error::internal(format!("{} has no display column", target.name)))?;
+    let sql = format!(
+        "SELECT sys_id FROM {} WHERE {} = $1{} ORDER BY sys_id LIMIT 2",
+        target.storage(),
+        quote(display.name),
+        target.class_filter()
+    );
+    let rows = db.fetch_all(&sql, &[parse_stored(display, text)]).await?;
+    match rows.as_slice() {
+        [one] => Ok(one.string("sys_id")),
+        [] => Err(Error::invalid(
+            column.name,
+            format!(
+                "no {} record has the display value {text:?} (sysparm_input_display_value)",
+                target.label
+            ),
+        )),
+        _ => Err(Error::invalid(
+            column.name,
+            format!(
+                "several {} records have the display value {text:?}; give the sys_id",
+                target.label
+            ),
+        )),
+    }
 }

@@ -228,7 +228,9 @@ impl<'a> Fields<'a> {
         match self.get(name) {
             None => Ok(None),
             Some(Json::Bool(b)) => Ok(Some(*b)),
-            Some(Json::String(s)) if s == "true" || s == "false" => Ok(Some(s == "true")),
+            Some(Json::String(s)) if crate::domain::boolean::parse(s).is_some() => {
+                Ok(crate::domain::boolean::parse(s))
+            }
             Some(_) => Err(Error::wrong_type(
                 &self.path(name),
                 "a boolean (true or false)",

@@ -11,7 +11,8 @@ use super::endpoint::Endpoint;
 use super::extract::{Authenticated, JsonObject, QueryParams};
 use super::{base_url, PathParams};
 use crate::app::AppState;
-use crate::domain::encoded_query::EncodedQuery;
+use crate::domain::boolean;
+use crate::domain::encoded_query::{EncodedQuery, Field};
 use crate::domain::records::{self, ListRequest};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::rights;
@@ -28,6 +29,13 @@ const RENDER_QUERY: &[&str] = &[
     "sysparm_exclude_reference_link",
 ];
 
+/// How a write reads references and choices.
+const WRITE_QUERY: &[&str] = &["sysparm_input_display_value"];
+
+/// The query parameters of the Table API; any other name in a list's query
+/// string is a name-value pair filtering the list.
+const PARAMS_PREFIX: &str = "sysparm_";
+
 /// The Table API's endpoints, below `/api/now[/{version}]`. Roles depend on
 /// the table, so the handlers check them.
 pub fn endpoints() -> Vec<Endpoint> {
@@ -36,13 +44,15 @@ pub fn endpoints() -> Vec<Endpoint> {
     let one = "/table/{table}/{sys_id}";
     vec![
         Endpoint::get("/table/{table}", list)
-            .summary("List records of a table (sysparm_query, sysparm_fields, sysparm_limit, sysparm_offset, sysparm_display_value, sysparm_exclude_reference_link)")
+            .summary("List records of a table (sysparm_query, name-value pairs such as user_name=admin, sysparm_fields, sysparm_limit, sysparm_offset, sysparm_display_value, sysparm_exclude_reference_link, sysparm_suppress_pagination_header, sysparm_no_count); fields may be dot-walked (assigned_to.email)")
             .query(&["sysparm_query", "sysparm_limit", "sysparm_offset"])
             .query(RENDER_QUERY)
+            .query(&["sysparm_suppress_pagination_header", "sysparm_no_count"])
             .checked_by_handler(READ),
         Endpoint::post("/table/{table}", create)
             .summary("Create a record")
             .query(RENDER_QUERY)
+            .query(WRITE_QUERY)
             .success(201)
             .checked_by_handler(WRITE),
         Endpoint::get(one, get_one)
@@ -52,10 +62,12 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::put(one, update)
             .summary("Update fields of a record")
             .query(RENDER_QUERY)
+            .query(WRITE_QUERY)
             .checked_by_handler(WRITE),
         Endpoint::patch(one, update)
             .summary("Update fields of a record")
             .query(RENDER_QUERY)
+            .query(WRITE_QUERY)
             .checked_by_handler(WRITE),
         Endpoint::delete(one, delete)
             .summary("Delete a record")
@@ -106,22 +118,34 @@ enum DisplayMode {
 
 struct RenderOptions {
     fields: Option<Vec<String>>,
+    /// The dot-walked names of `fields`, resolved (the rows hold them under
+    /// their paths).
+    walked: Vec<Field>,
     display: DisplayMode,
     exclude_reference_link: bool,
 }
 
+/// A query flag of the Table API (`true`/`false` in any case).
+fn flag(q: &HashMap<String, String>, name: &str) -> Result<bool> {
+    boolean::flag(name, q.get(name).map(String::as_str), false)
+}
+
 impl RenderOptions {
     fn from_query(q: &HashMap<String, String>) -> Result<RenderOptions> {
-        let display = match q.get("sysparm_display_value").map(String::as_str) {
-            None | Some("") | Some("false") => DisplayMode::Value,
-            Some("true") => DisplayMode::Display,
-            Some("all") => DisplayMode::All,
-            Some(other) => {
-                return Err(Error::invalid(
-                    "sysparm_display_value",
-                    format!("{other:?} is not one of true, false, all"),
-                ))
-            }
+        let given = q.get("sysparm_display_value").map(|s| s.trim());
+        let display = match given {
+            None | Some("") => DisplayMode::Value,
+            Some(all) if all.eq_ignore_ascii_case("all") => DisplayMode::All,
+            Some(text) => match boolean::parse(text) {
+                Some(true) => DisplayMode::Display,
+                Some(false) => DisplayMode::Value,
+                None => {
+                    return Err(Error::invalid(
+                        "sysparm_display_value",
+                        format!("{text:?} is not one of true, false, all"),
+                    ))
+                }
+            },
         };
         let fields = q
             .get("sysparm_fields")
@@ -134,12 +158,65 @@ impl RenderOptions {
             });
         Ok(RenderOptions {
             fields,
+            walked: Vec::new(),
             display,
-            exclude_reference_link: q
-                .get("sysparm_exclude_reference_link")
-                .is_some_and(|v| v == "true"),
+            exclude_reference_link: flag(q, "sysparm_exclude_reference_link")?,
         })
     }
+
+    /// The dot-walked names of `sysparm_fields`, selected through `query`'s
+    /// joins. A plain name that is no field is ignored, as the vendor
+    /// ignores it; a dotted one must walk (400 naming it otherwise).
+    fn select_walked(&mut self, query: &mut EncodedQuery) -> Result<()> {
+        for name in self.fields.iter().flatten() {
+            if name.contains('.') {
+                let field = query.select(name, "sysparm_fields")?;
+                self.walked.push(field);
+            }
+        }
+        Ok(())
+    }
+
+    fn has_walked_fields(&self) -> bool {
+        self.fields.iter().flatten().any(|f| f.contains('.'))
+    }
+
+    /// Refuses (400 or 403) dot-walked fields the answer could not show,
+    /// before a write is made for that answer.
+    fn check_walks(&self, caller: &Caller, table: &'static Table) -> Result<()> {
+        let mut query = EncodedQuery::new(table);
+        for name in self.fields.iter().flatten().filter(|f| f.contains('.')) {
+            query.select(name, "sysparm_fields")?;
+        }
+        can_walk(caller, &query)
+    }
+}
+
+/// Refuses a query whose dot-walked fields pass through a table the caller
+/// may not read (or reads only partly, such as other users' preferences):
+/// a walk would otherwise show records the caller cannot list. 403, naming
+/// the field and the table.
+fn can_walk(caller: &Caller, query: &EncodedQuery) -> Result<()> {
+    for (path, table) in query.joined_tables() {
+        let readable =
+            can_read(caller, table).is_ok() && rights::read_scope(caller, table).is_none();
+        if !readable {
+            return Err(Error::new(
+                ErrorKind::Forbidden,
+                format!(
+                    "Insufficient rights to dot-walk {path}: it reads table {}",
+                    table.name
+                ),
+            )
+            .with_field(path.to_owned())
+            .with_detail(format!(
+                "Dot-walking needs read access to every table the field passes through; {} is read with one of the roles: {}",
+                table.name,
+                table.read_roles.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// How a set secret is shown (defined by the registry, which the domain's
@@ -169,22 +246,31 @@ impl serde::Serialize for RecordView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(None)?;
-        let mut emit = |column: &registry::Column| -> Result<(), S::Error> {
-            if column.ty == ColumnType::Password {
-                return Ok(());
-            }
-            map.serialize_entry(column.name, &self.field(column))
+        // Each field under its key in the row: a column's name, or a
+        // dot-walked field's path. Passwords are never shown.
+        let shown: Vec<(&str, &registry::Column)> = match &self.opts.fields {
+            Some(fields) => fields
+                .iter()
+                .filter_map(|name| match self.table.column(name) {
+                    Some(column) => Some((column.name, column)),
+                    None => self
+                        .opts
+                        .walked
+                        .iter()
+                        .find(|f| &f.path == name)
+                        .map(|f| (f.path.as_str(), f.column)),
+                })
+                .collect(),
+            None => self
+                .table
+                .all_columns()
+                .into_iter()
+                .map(|c| (c.name, c))
+                .collect(),
         };
-        match &self.opts.fields {
-            Some(fields) => {
-                for column in fields.iter().filter_map(|f| self.table.column(f)) {
-                    emit(column)?;
-                }
-            }
-            None => {
-                for column in self.table.all_columns() {
-                    emit(column)?;
-                }
+        for (key, column) in shown {
+            if column.ty != ColumnType::Password {
+                map.serialize_entry(key, &self.field_at(key, column))?;
             }
         }
         map.end()
@@ -217,10 +303,12 @@ enum FieldView {
 }
 
 impl RecordView<'_> {
-    fn field(&self, column: &registry::Column) -> FieldView {
+    /// The field of `column` the row holds under `key` (a dot-walked field
+    /// under its path).
+    fn field_at(&self, key: &str, column: &registry::Column) -> FieldView {
         let mut value = self
             .row
-            .get(column.name)
+            .get(key)
             .map(|v| v.to_display_string())
             .unwrap_or_default();
         if column.ty == ColumnType::Secret && !value.is_empty() {
@@ -286,7 +374,13 @@ async fn displays_for(
     if opts.display == DisplayMode::Value {
         return Ok(Displays::new());
     }
-    records::reference_displays(&state.db, table, rows).await
+    let mut columns: Vec<(String, &'static registry::Column)> = table
+        .all_columns()
+        .into_iter()
+        .map(|c| (c.name.to_owned(), c))
+        .collect();
+    columns.extend(opts.walked.iter().map(|f| (f.path.clone(), f.column)));
+    records::displays_of(&state.db, &columns, rows).await
 }
 
 fn parse_count(q: &HashMap<String, String>, name: &str, default: i64, min: i64) -> Result<i64> {
@@ -312,7 +406,9 @@ pub async fn list(
 ) -> Result<Response> {
     let table = resolve_table(&params)?;
     can_read(&caller, table)?;
-    let opts = RenderOptions::from_query(&q)?;
+    let mut opts = RenderOptions::from_query(&q)?;
+    let suppress_links = flag(&q, "sysparm_suppress_pagination_header")?;
+    let no_count = flag(&q, "sysparm_no_count")?;
     // A larger limit is served as the largest page (documented), as the
     // vendor caps pages at an instance property.
     let limit =
@@ -323,6 +419,29 @@ pub async fn list(
         q.get("sysparm_query").map(String::as_str).unwrap_or(""),
         state.settings.max_query_terms,
     )?;
+    // Name-value pairs filter, AND-ed with sysparm_query (the vendor calls
+    // them exclusive; narrowing by both is the reading that never shows
+    // more than either asks for). Sorted, so the SQL is the same each time.
+    let mut pairs: Vec<(&String, &String)> = q
+        .iter()
+        .filter(|(name, _)| !name.is_empty() && !name.starts_with(PARAMS_PREFIX))
+        .collect();
+    pairs.sort();
+    if pairs.len() > state.settings.max_query_terms {
+        return Err(Error::invalid(
+            "sysparm_query",
+            format!(
+                "the URL has {} name-value pairs; at most {} are accepted",
+                pairs.len(),
+                state.settings.max_query_terms
+            ),
+        ));
+    }
+    for (name, value) in pairs {
+        query.require_pair(name, value)?;
+    }
+    opts.select_walked(&mut query)?;
+    can_walk(&caller, &query)?;
     if let Some((column, owner)) = rights::read_scope(&caller, table) {
         query.require_equals(column, &owner);
     }
@@ -333,7 +452,7 @@ pub async fn list(
             query,
             limit,
             offset,
-            count: true,
+            count: !no_count,
         },
     )
     .await?;
@@ -350,24 +469,45 @@ pub async fn list(
             base: &base,
         })
         .collect();
-    let total = page.total.unwrap_or(0);
+    let full_page = i64::try_from(result.len()).is_ok_and(|n| n == limit);
     let mut response = Json(Envelope { result }).into_response();
     let h = response.headers_mut();
-    h.insert("x-total-count", HeaderValue::from(total));
-    if let Ok(link) = HeaderValue::from_str(&link_header(&base, &uri, &q, limit, offset, total)) {
-        h.insert(header::LINK, link);
+    if let Some(total) = page.total {
+        h.insert("x-total-count", HeaderValue::from(total));
+    }
+    let extent = match page.total {
+        Some(total) => Extent::Counted(total),
+        None => Extent::Uncounted { full_page },
+    };
+    if !suppress_links {
+        if let Ok(link) =
+            HeaderValue::from_str(&link_header(&base, &uri, &q, limit, offset, extent))
+        {
+            h.insert(header::LINK, link);
+        }
     }
     Ok(response)
 }
 
-/// Paging links (`first`, `prev`, `next`, `last`) as the vendor sends them.
+/// What a list knows of the records past its page.
+#[derive(Clone, Copy)]
+enum Extent {
+    /// The number of matching records.
+    Counted(i64),
+    /// Not counted (`sysparm_no_count=true`): whether the page is full,
+    /// which is when a next page may hold more.
+    Uncounted { full_page: bool },
+}
+
+/// Paging links (`first`, `prev`, `next`, `last`) as the vendor sends them;
+/// without a count, `next` follows a full page and there is no `last`.
 fn link_header(
     base: &str,
     uri: &Uri,
     q: &HashMap<String, String>,
     limit: i64,
     offset: i64,
-    total: i64,
+    extent: Extent,
 ) -> String {
     let link = |off: i64, rel: &str| {
         let mut params: Vec<(String, String)> = q
@@ -383,19 +523,25 @@ fn link_header(
             .finish();
         format!("<{base}{}?{qs}>;rel=\"{rel}\"", uri.path())
     };
-    let last = if total > 0 {
-        ((total - 1) / limit) * limit
-    } else {
-        0
-    };
     let mut links = vec![link(0, "first")];
     if offset > 0 {
         links.push(link((offset - limit).max(0), "prev"));
     }
-    if offset.saturating_add(limit) < total {
-        links.push(link(offset + limit, "next"));
+    let has_next = match extent {
+        Extent::Counted(total) => offset.saturating_add(limit) < total,
+        Extent::Uncounted { full_page } => full_page,
+    };
+    if has_next {
+        links.push(link(offset.saturating_add(limit), "next"));
     }
-    links.push(link(last, "last"));
+    if let Extent::Counted(total) = extent {
+        let last = if total > 0 {
+            ((total - 1) / limit) * limit
+        } else {
+            0
+        };
+        links.push(link(last, "last"));
+    }
     links.join(",")
 }
 
@@ -414,29 +560,97 @@ pub async fn get_one(
         .await?
         .ok_or_else(|| records::record_not_found(table, sys_id))?;
     rights::check_read(&caller, table, &row)?;
-    one_record(&state, table, row, &opts, &headers).await
+    one_record(&state, &caller, table, row, opts, &headers).await
 }
 
 /// `{"result": record}` for one record, with its references' display values
-/// when asked for.
+/// when asked for, and its dot-walked fields (read again through joins).
 async fn one_record(
     state: &AppState,
+    caller: &Caller,
     table: &'static Table,
     row: Row,
-    opts: &RenderOptions,
+    mut opts: RenderOptions,
     headers: &HeaderMap,
 ) -> Result<Response> {
     let base = base_url(headers, &state.settings);
+    let row = if opts.has_walked_fields() {
+        with_walked_fields(state, caller, table, row, &mut opts).await?
+    } else {
+        row
+    };
     let rows = [row];
-    let displays = displays_for(state, table, &rows, opts).await?;
+    let displays = displays_for(state, table, &rows, &opts).await?;
     let view = RecordView {
         table,
         row: &rows[0],
-        opts,
+        opts: &opts,
         displays: &displays,
         base: &base,
     };
     Ok(Json(Envelope { result: view }).into_response())
+}
+
+/// `row` read again with the dot-walked fields `opts` names.
+async fn with_walked_fields(
+    state: &AppState,
+    caller: &Caller,
+    table: &'static Table,
+    row: Row,
+    opts: &mut RenderOptions,
+) -> Result<Row> {
+    let mut query = EncodedQuery::new(table);
+    opts.select_walked(&mut query)?;
+    can_walk(caller, &query)?;
+    let sys_id = table
+        .column("sys_id")
+        .ok_or_else(|| Error::internal("a table without sys_id"))?;
+    query.require_equals(sys_id, &row.string("sys_id"));
+    let page = records::list(
+        &state.db,
+        table,
+        &ListRequest {
+            query,
+            limit: 1,
+            offset: 0,
+            count: false,
+        },
+    )
+    .await?;
+    Ok(page.rows.into_iter().next().unwrap_or(row))
+}
+
+/// The body of a write, with display values read as
+/// `sysparm_input_display_value=true` asks.
+async fn write_input(
+    state: &AppState,
+    caller: &Caller,
+    table: &'static Table,
+    q: &HashMap<String, String>,
+    body: serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
+    if !flag(q, "sysparm_input_display_value")? {
+        return Ok(body);
+    }
+    records::resolve_display_values(&state.db, table, &body, |field, target| {
+        if can_read(caller, target).is_ok() && rights::read_scope(caller, target).is_none() {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::Forbidden,
+            format!(
+                "Insufficient rights to look up {field} by display value: it reads table {}",
+                target.name
+            ),
+        )
+        .with_field(field.to_owned())
+        .with_detail(format!(
+            "Give the sys_id, or read {} with one of the roles: {}",
+            target.name,
+            target.read_roles.join(", ")
+        )))
+    })
+    .await
 }
 
 pub async fn create(
@@ -450,6 +664,8 @@ pub async fn create(
     let table = resolve_table(&params)?;
     can_write(&caller, table)?;
     let opts = RenderOptions::from_query(&q)?;
+    opts.check_walks(&caller, table)?;
+    let body = write_input(&state, &caller, table, &q, body).await?;
     let row = records::insert_as(&state.db, table, &body, &caller.user_name, Some(&caller)).await?;
     if records::insert_touches_identity(table) {
         state.identity.clear_cache();
@@ -459,7 +675,7 @@ pub async fn create(
         table.name,
         &row.string("sys_id"),
     );
-    let mut response = one_record(&state, table, row, &opts, &headers).await?;
+    let mut response = one_record(&state, &caller, table, row, opts, &headers).await?;
     *response.status_mut() = StatusCode::CREATED;
     if let Ok(v) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, v);
@@ -482,6 +698,8 @@ pub async fn update(
     if !crate::ids::is_sys_id(sys_id) {
         return Err(records::record_not_found(table, sys_id));
     }
+    opts.check_walks(&caller, table)?;
+    let body = write_input(&state, &caller, table, &q, body).await?;
     let row = records::update_as(
         &state.db,
         table,
@@ -492,7 +710,7 @@ pub async fn update(
     )
     .await?;
     after_write(&state, table);
-    one_record(&state, table, row, &opts, &headers).await
+    one_record(&state, &caller, table, row, opts, &headers).await
 }
 
 pub async fn delete(

@@ -270,12 +270,23 @@ impl Table {
     /// SQL restricting rows of the storage table to this table's classes
     /// (empty outside hierarchies). Class names are registry constants.
     pub fn class_filter(&self) -> String {
+        self.class_filter_of("")
+    }
+
+    /// [`Table::class_filter`] for the storage table aliased `alias` in a
+    /// query that joins others (empty: unqualified).
+    pub fn class_filter_of(&self, alias: &str) -> String {
         if self.extends.is_none() {
             // Outside a hierarchy, or its root, which answers for every row.
             return String::new();
         }
         let names: Vec<String> = self.classes().iter().map(|c| format!("'{c}'")).collect();
-        format!(" AND sys_class_name IN ({})", names.join(", "))
+        let qualifier = if alias.is_empty() {
+            String::new()
+        } else {
+            format!("{alias}.")
+        };
+        format!(" AND {qualifier}sys_class_name IN ({})", names.join(", "))
     }
 }
 

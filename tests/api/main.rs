@@ -13,6 +13,7 @@ mod bundles;
 mod cdm;
 mod cdm_examples;
 mod cli;
+mod client_params;
 mod deploy;
 mod docs;
 mod document;

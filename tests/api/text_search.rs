@@ -311,7 +311,10 @@ async fn a_table_api_search_can_use_the_index() {
         Backend::Sqlite => app
             .db
             .fetch_all(
-                &format!("EXPLAIN QUERY PLAN SELECT sys_id FROM sys_user WHERE {where_sql}"),
+                &format!(
+                    "EXPLAIN QUERY PLAN SELECT sys_id FROM {} WHERE {where_sql}",
+                    query.from_sql()
+                ),
                 &args,
             )
             .await
@@ -326,7 +329,10 @@ async fn a_table_api_search_can_use_the_index() {
                 .unwrap();
             let rows = tx
                 .fetch_all(
-                    &format!("EXPLAIN SELECT sys_id FROM sys_user WHERE {where_sql}"),
+                    &format!(
+                        "EXPLAIN SELECT sys_id FROM {} WHERE {where_sql}",
+                        query.from_sql()
+                    ),
                     &args,
                 )
                 .await

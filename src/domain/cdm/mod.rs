@@ -162,12 +162,10 @@ pub fn split_path(path: &str) -> Vec<String> {
 
 /// Parses a query flag as the vendor does (`true`/`false`, any case).
 pub fn flag(name: &str, given: Option<&String>, default: bool) -> Result<bool, Error> {
-    match given.map(|s| s.trim().to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(s) if s.is_empty() => Ok(default),
-        Some(s) if s == "true" => Ok(true),
-        Some(s) if s == "false" => Ok(false),
-        Some(s) => Err(refusal(format!("Invalid boolean value ({s}) for {name}."))),
+    match given.map(|s| s.trim()) {
+        None | Some("") => Ok(default),
+        Some(s) => crate::domain::boolean::parse(s)
+            .ok_or_else(|| refusal(format!("Invalid boolean value ({s}) for {name}."))),
     }
 }
 

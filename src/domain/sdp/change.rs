@@ -117,8 +117,7 @@ impl ReleaseChange {
             None => None,
         };
         if let Some(v) = input.get("emergency") {
-            let b = v
-                .as_bool()
+            let b = crate::domain::boolean::from_json(v)
                 .ok_or_else(|| Error::wrong_type("emergency", "a boolean"))?;
             change.emergency = Some(b);
         }

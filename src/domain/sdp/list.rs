@@ -527,8 +527,11 @@ pub async fn list(
             list_info[key] = v.clone();
         }
     }
-    let wants_total = matches!(info.get("get_total_count"), Some(Json::Bool(true)))
-        || info.get("get_total_count").and_then(Json::as_str) == Some("true");
+    let wants_total = match info.get("get_total_count") {
+        None | Some(Json::Null) => false,
+        Some(v) => crate::domain::boolean::from_json(v)
+            .ok_or_else(|| Error::wrong_type("get_total_count", "a boolean"))?,
+    };
     if wants_total {
         let total = db
             .fetch_optional(

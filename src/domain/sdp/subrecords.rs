@@ -142,10 +142,11 @@ pub async fn add(
             let description = text(obj, "description")?
                 .filter(|d| !d.trim().is_empty())
                 .ok_or_else(|| Error::missing("description"))?;
-            let show = obj
-                .get("show_to_requester")
-                .and_then(Json::as_bool)
-                .unwrap_or(false);
+            let show = match obj.get("show_to_requester") {
+                None | Some(Json::Null) => false,
+                Some(v) => crate::domain::boolean::from_json(v)
+                    .ok_or_else(|| Error::wrong_type("show_to_requester", "a boolean"))?,
+            };
             (None, Some(description), None, None, None, show)
         }
     };

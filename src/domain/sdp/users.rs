@@ -99,7 +99,7 @@ pub async fn save(db: &Db, id: Option<&str>, input: &Map<String, Json>) -> Resul
         columns.push((
             "is_vipuser",
             Value::Bool(
-                v.as_bool()
+                crate::domain::boolean::from_json(v)
                     .ok_or_else(|| Error::wrong_type("is_vipuser", "a boolean"))?,
             ),
         ));

@@ -107,12 +107,9 @@ impl Params {
         match self.0.get(name) {
             None | Some(Json_::Null) => Ok(default),
             Some(Json_::Bool(b)) => Ok(*b),
-            Some(Json_::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
-                "" => Ok(default),
-                "true" => Ok(true),
-                "false" => Ok(false),
-                _ => Err(Error::wrong_type(name, "true or false")),
-            },
+            Some(Json_::String(s)) if s.trim().is_empty() => Ok(default),
+            Some(Json_::String(s)) => crate::domain::boolean::parse(s)
+                .ok_or_else(|| Error::wrong_type(name, "true or false")),
             Some(_) => Err(Error::wrong_type(name, "true or false")),
         }
     }

@@ -19,16 +19,11 @@ pub async fn bundle(
     _auth: Authorized<ReleaseReaders>,
     QueryParams(q): QueryParams,
 ) -> Result<Response> {
-    let with_aggregates = match q.get("sendAggregation").map(|s| s.trim()) {
-        None | Some("") | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(Error::invalid(
-                "sendAggregation",
-                format!("{other:?} is not true or false"),
-            ))
-        }
-    };
+    let with_aggregates = crate::domain::boolean::flag(
+        "sendAggregation",
+        q.get("sendAggregation").map(String::as_str),
+        false,
+    )?;
     let id = params.get("sys_id")?;
     let key = format!("bundle:{id}:{with_aggregates}");
     let body = state

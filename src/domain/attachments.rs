@@ -21,7 +21,7 @@ use base64::Engine;
 use serde_json::Map;
 use sha2::{Digest, Sha256};
 
-use super::encoded_query::EncodedQuery;
+use super::encoded_query::{EncodedQuery, BASE};
 use super::records;
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::rights::{self, TableWrite};
@@ -466,11 +466,14 @@ pub async fn list(
             args.push(Value::from(name));
             names.push(format!("${}", args.len()));
         }
-        condition.push_str(&format!(" AND table_name IN ({})", names.join(", ")));
+        condition.push_str(&format!(" AND {BASE}.table_name IN ({})", names.join(", ")));
     }
+    // The query's columns are qualified by the listed table's alias (and
+    // may walk references through joins).
+    let from = parsed.from_sql();
     let total = db
         .fetch_optional(
-            &format!("SELECT COUNT(*) AS n FROM sys_attachment WHERE {condition}"),
+            &format!("SELECT COUNT(*) AS n FROM {from} WHERE {condition}"),
             &args,
         )
         .await?
@@ -478,8 +481,8 @@ pub async fn list(
         .unwrap_or(0);
     let n = args.len();
     let sql = format!(
-        "{} ORDER BY {} LIMIT ${} OFFSET ${}",
-        Attachment::select_where(&condition),
+        "SELECT {} FROM {from} WHERE {condition} ORDER BY {} LIMIT ${} OFFSET ${}",
+        Attachment::select_list(Some(BASE)),
         parsed.order_sql(),
         n + 1,
         n + 2

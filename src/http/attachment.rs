@@ -12,6 +12,7 @@ use serde_json::{json, Value as Json};
 
 use super::endpoint::Endpoint;
 use super::extract::{read_body, Authenticated, QueryParams};
+use super::table_api::parse_count;
 use super::{base_url, PathParams};
 use crate::app::AppState;
 use crate::domain::attachments::{self, Attachment, NewFile};
@@ -83,32 +84,15 @@ pub fn metadata(a: &Attachment, base: &str) -> Json {
     })
 }
 
-fn count(
-    q: &std::collections::HashMap<String, String>,
-    name: &str,
-    default: i64,
-    min: i64,
-) -> Result<i64> {
-    match q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        None => Ok(default),
-        Some(s) => match s.parse::<i64>() {
-            Ok(n) if n >= min => Ok(n),
-            _ => Err(Error::invalid(
-                name,
-                format!("{s:?} is not a whole number of at least {min}"),
-            )),
-        },
-    }
-}
-
 pub async fn list(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     QueryParams(q): QueryParams,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let limit = count(&q, "sysparm_limit", DEFAULT_LIMIT, 1)?.min(state.settings.max_page_size);
-    let offset = count(&q, "sysparm_offset", 0, 0)?;
+    let limit =
+        parse_count(&q, "sysparm_limit", DEFAULT_LIMIT, 1)?.min(state.settings.max_page_size);
+    let offset = parse_count(&q, "sysparm_offset", 0, 0)?;
     let (rows, total) = attachments::list(
         &state.db,
         &caller,

@@ -383,7 +383,14 @@ async fn displays_for(
     records::displays_of(&state.db, &columns, rows).await
 }
 
-fn parse_count(q: &HashMap<String, String>, name: &str, default: i64, min: i64) -> Result<i64> {
+/// A paging number (`sysparm_limit`, `sysparm_offset`): `default` when
+/// absent, else a whole number of at least `min` (400 naming it).
+pub(super) fn parse_count(
+    q: &HashMap<String, String>,
+    name: &str,
+    default: i64,
+    min: i64,
+) -> Result<i64> {
     match q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => Ok(default),
         Some(s) => match s.parse::<i64>() {

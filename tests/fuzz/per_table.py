@@ -41,7 +41,8 @@ def column_schema(schema):
     if kind == "integer":
         return {"type": ["integer", "string", "null"]}
     if kind == "boolean":
-        return {"type": ["boolean", "string", "null"]}
+        # `coerce` also takes the numbers 1 and 0, as ServiceNow's records do.
+        return {"anyOf": [{"type": ["boolean", "string", "null"]}, {"enum": [0, 1]}]}
     if kind == "decimal":
         return {"type": ["number", "string", "null"]}
     return {"type": ["string", "number", "boolean", "null"]}

@@ -238,25 +238,19 @@ async fn an_older_schema_is_refused_rather_than_migrated() {
     db.close().await;
 }
 
-const POLICIES_MD: &str = include_str!("../../docs/POLICIES.md");
-
-/// The fenced block after `<!-- test: {name} -->` in docs/POLICIES.md.
-fn doc_block(name: &str) -> &'static str {
-    let marker = format!("<!-- test: {name} -->");
-    let start = POLICIES_MD
-        .find(&marker)
-        .unwrap_or_else(|| panic!("docs/POLICIES.md has no {marker}"));
-    let rest = &POLICIES_MD[start + marker.len()..];
-    let body = &rest[rest.find("```").expect("a fence")..];
-    let body = &body[body.find('\n').expect("a fence line") + 1..];
-    &body[..body.find("\n```").expect("a closing fence") + 1]
-}
-
 #[test]
 fn policy_eval_prints_the_documented_verdict_and_exits_by_it() {
     let dir = Folder::new();
-    std::fs::write(dir.0.join("example1.rego"), doc_block("example1 policy")).expect("policy");
-    std::fs::write(dir.0.join("example1.json"), doc_block("example1 input")).expect("input");
+    std::fs::write(
+        dir.0.join("example1.rego"),
+        policies_doc_block("example1 policy"),
+    )
+    .expect("policy");
+    std::fs::write(
+        dir.0.join("example1.json"),
+        policies_doc_block("example1 input"),
+    )
+    .expect("input");
     let out = tollgate(
         &dir.0,
         &["policy", "eval", "example1.rego", "example1.json"],
@@ -266,14 +260,14 @@ fn policy_eval_prints_the_documented_verdict_and_exits_by_it() {
     assert_eq!(out.status.code(), Some(1), "non-compliant: {said} {err}");
     let printed: serde_json::Value = serde_json::from_str(&said).expect("the verdict as JSON");
     let documented: serde_json::Value =
-        serde_json::from_str(doc_block("policy eval output")).expect("documented output");
+        serde_json::from_str(policies_doc_block("policy eval output")).expect("documented output");
     assert_eq!(printed, documented);
     let verdict: serde_json::Value =
-        serde_json::from_str(doc_block("example1 verdict")).expect("example 1 verdict");
+        serde_json::from_str(policies_doc_block("example1 verdict")).expect("example 1 verdict");
     assert_eq!(printed, verdict, "the page's two verdicts agree");
 
     // All enhancements closed: compliant, status 0.
-    let closed = doc_block("example1 input").replace("\"open\"", "\"closed\"");
+    let closed = policies_doc_block("example1 input").replace("\"open\"", "\"closed\"");
     std::fs::write(dir.0.join("closed.json"), closed).expect("input");
     let out = tollgate(
         &dir.0,
@@ -306,7 +300,7 @@ fn policy_eval_refuses_what_a_save_refuses_and_unreadable_input() {
         "{err}"
     );
     assert!(said.is_empty(), "no verdict: {said}");
-    std::fs::write(dir.0.join("ok.rego"), doc_block("example1 policy")).expect("policy");
+    std::fs::write(dir.0.join("ok.rego"), policies_doc_block("example1 policy")).expect("policy");
     std::fs::write(dir.0.join("bad.json"), "{\"enhancements\": [").expect("input");
     let out = tollgate(&dir.0, &["policy", "eval", "ok.rego", "bad.json"], "");
     let (_, err) = text(&out);

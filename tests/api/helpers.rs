@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use base64::Engine;
 use http_body_util::BodyExt;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use tollgate::app::AppState;
@@ -785,4 +785,46 @@ pub async fn password_grant(app: &TestApp, user: &str, password: &str) -> TestRe
         "application/x-www-form-urlencoded",
     )
     .await
+}
+
+/// The `input_data` form of a v3 request (add, edit, list).
+pub fn v3_form(input: &Value) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("input_data", &input.to_string())
+        .finish()
+}
+
+/// The ServiceDesk-style document's add (and edit) request body.
+pub fn documented_v3_add() -> Value {
+    json!({"release": {
+        "roles": [{"role": {"name": "release requester"}, "user": {"name": "guest"}}],
+        "template": {"id": "1", "name": "General Template"},
+        "risk": {"name": "high"}, "priority": {"name": "high"},
+        "comment": "The above Stage/Status is set as part of 'Release' creation",
+        "description": "MSSQL Server service pack upgrade",
+        "title": "MSSQL Server service pack upgrade",
+        "next_review_on": null,
+        "urgency": {"name": "Urgent"},
+        "group": {"site": null, "name": "Hardware Problems"},
+        "impact": {"name": "High"}, "release_type": {"name": "Standard"},
+        "category": {"name": "Software"}, "subcategory": {"name": "IE 7"}, "item": {"name": "Install"},
+        "services": [{"name": "Application Login", "id": "1"}, {"name": "Communication", "id": "2"}],
+        "scheduled_end_time": {"display_value": "Jun 22, 2020 03:34 PM", "value": "1592820360370"},
+        "scheduled_start_time": {"display_value": "Jun 22, 2020 03:34 PM", "value": "1592820350370"},
+        "stage": {"name": "submission"}, "status": {"name": "Requested"}
+    }})
+}
+
+const POLICIES_MD: &str = include_str!("../../docs/POLICIES.md");
+
+/// The fenced block after `<!-- test: {name} -->` in docs/POLICIES.md.
+pub fn policies_doc_block(name: &str) -> &'static str {
+    let marker = format!("<!-- test: {name} -->");
+    let start = POLICIES_MD
+        .find(&marker)
+        .unwrap_or_else(|| panic!("docs/POLICIES.md has no {marker}"));
+    let rest = &POLICIES_MD[start + marker.len()..];
+    let body = &rest[rest.find("```").expect("a fence")..];
+    let body = &body[body.find('\n').expect("a fence line") + 1..];
+    &body[..body.find("\n```").expect("a closing fence") + 1]
 }

@@ -5,46 +5,35 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-const POLICIES_MD: &str = include_str!("../../docs/POLICIES.md");
 const PATH: &str = "/api/tollgate/policy/eval";
 const AUTHOR_ROLE: &str = "sn_dpr_model.release_admin";
 
-/// The fenced block after `<!-- test: {name} -->` in docs/POLICIES.md.
-fn doc_block(name: &str) -> &'static str {
-    let marker = format!("<!-- test: {name} -->");
-    let start = POLICIES_MD
-        .find(&marker)
-        .unwrap_or_else(|| panic!("docs/POLICIES.md has no {marker}"));
-    let rest = &POLICIES_MD[start + marker.len()..];
-    let body = &rest[rest.find("```").expect("a fence")..];
-    let body = &body[body.find('\n').expect("a fence line") + 1..];
-    &body[..body.find("\n```").expect("a closing fence") + 1]
-}
-
 fn example_input() -> Value {
-    serde_json::from_str(doc_block("example1 input")).expect("example 1 input")
+    serde_json::from_str(policies_doc_block("example1 input")).expect("example 1 input")
 }
 
 #[tokio::test]
 async fn a_policy_author_gets_the_documented_verdict_compliant_or_not() {
     let app = TestApp::spawn().await;
     let author = app.user("release.admin", &[AUTHOR_ROLE]).await;
-    let body = json!({"policy": doc_block("example1 policy"), "input": example_input()});
+    let body = json!({"policy": policies_doc_block("example1 policy"), "input": example_input()});
     let r = app.request("POST", PATH, &author, Some(body)).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let documented: Value =
-        serde_json::from_str(doc_block("policy eval api output")).expect("documented answer");
+    let documented: Value = serde_json::from_str(policies_doc_block("policy eval api output"))
+        .expect("documented answer");
     assert_eq!(r.body, documented);
-    let cli: Value = serde_json::from_str(doc_block("policy eval output")).expect("CLI output");
+    let cli: Value =
+        serde_json::from_str(policies_doc_block("policy eval output")).expect("CLI output");
     assert_eq!(r.body["result"], cli, "the API and the CLI agree");
 
-    let closed: Value =
-        serde_json::from_str(&doc_block("example1 input").replace("\"open\"", "\"closed\""))
-            .expect("input");
+    let closed: Value = serde_json::from_str(
+        &policies_doc_block("example1 input").replace("\"open\"", "\"closed\""),
+    )
+    .expect("input");
     let r = app
         .post(
             PATH,
-            json!({"policy": doc_block("example1 policy"), "input": closed}),
+            json!({"policy": policies_doc_block("example1 policy"), "input": closed}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -58,8 +47,8 @@ async fn a_policy_a_save_would_refuse_is_a_400_with_the_compilers_message() {
     let v0 = "package tollgate.policy\n\ndefault compliant := false\ncompliant {\n\ttrue\n}\n";
     let r = app.post(PATH, json!({"policy": v0, "input": {}})).await;
     assert_eq!(r.status, 400, "{}", r.text);
-    let documented: Value =
-        serde_json::from_str(doc_block("policy eval api refusal")).expect("documented refusal");
+    let documented: Value = serde_json::from_str(policies_doc_block("policy eval api refusal"))
+        .expect("documented refusal");
     assert_eq!(r.body, documented);
     assert_eq!(r.body["status"], "failure");
     let message = r.body["error"]["message"].as_str().expect("a message");
@@ -79,7 +68,10 @@ async fn a_policy_a_save_would_refuse_is_a_400_with_the_compilers_message() {
     let r = app.post(PATH, json!({"policy": 7, "input": {}})).await;
     assert_eq!(r.status, 400, "{}", r.text);
     let r = app
-        .post(PATH, json!({"policy": doc_block("example1 policy")}))
+        .post(
+            PATH,
+            json!({"policy": policies_doc_block("example1 policy")}),
+        )
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert!(r.text.contains("input"), "{}", r.text);
@@ -88,7 +80,7 @@ async fn a_policy_a_save_would_refuse_is_a_400_with_the_compilers_message() {
 #[tokio::test]
 async fn only_policy_authors_and_admin_may_try_policies() {
     let app = TestApp::spawn().await;
-    let body = json!({"policy": doc_block("example1 policy"), "input": example_input()});
+    let body = json!({"policy": policies_doc_block("example1 policy"), "input": example_input()});
     let reader = app.user("reader", &["sn_dpr_model.release_user"]).await;
     let r = app.request("POST", PATH, &reader, Some(body.clone())).await;
     assert_eq!(r.status, 403, "{}", r.text);
@@ -105,7 +97,7 @@ async fn a_policy_or_input_over_its_limit_is_refused_before_any_evaluation() {
     .await;
     let big_policy = format!(
         "{}\n# {}\n",
-        doc_block("example1 policy"),
+        policies_doc_block("example1 policy"),
         "x".repeat(300 * 1024)
     );
     let r = app
@@ -126,7 +118,7 @@ async fn a_policy_or_input_over_its_limit_is_refused_before_any_evaluation() {
     let r = app
         .post(
             PATH,
-            json!({"policy": doc_block("example1 policy"), "input": big_input}),
+            json!({"policy": policies_doc_block("example1 policy"), "input": big_input}),
         )
         .await;
     assert_eq!(r.status, 413, "{}", r.text);
@@ -140,7 +132,7 @@ async fn a_policy_or_input_over_its_limit_is_refused_before_any_evaluation() {
     // Just under both limits: evaluated.
     let fits = format!(
         "{}\n# {}\n",
-        doc_block("example1 policy"),
+        policies_doc_block("example1 policy"),
         "x".repeat(200 * 1024)
     );
     let r = app

@@ -139,12 +139,6 @@ fn the_shape_comparison_finds_missing_keys_other_types_and_empty_lists() {
     );
 }
 
-fn form(input: &Value) -> String {
-    form_urlencoded::Serializer::new(String::new())
-        .append_pair("input_data", &input.to_string())
-        .finish()
-}
-
 /// The demo data (releases 3, 4 and 10) and an administrator's key, as the
 /// document's samples send it.
 struct Examples {
@@ -176,7 +170,7 @@ impl Examples {
                 method,
                 path,
                 &self.auth,
-                Some(&form(&input)),
+                Some(&v3_form(&input)),
                 "application/x-www-form-urlencoded",
             )
             .await
@@ -189,30 +183,9 @@ impl Examples {
     }
 
     async fn list(&self, input: Value) -> TestResponse {
-        self.get(&format!("/api/v3/releases?{}", form(&input)))
+        self.get(&format!("/api/v3/releases?{}", v3_form(&input)))
             .await
     }
-}
-
-/// The document's add (and edit) request body.
-fn documented_release() -> Value {
-    json!({"release": {
-        "roles": [{"role": {"name": "release requester"}, "user": {"name": "guest"}}],
-        "template": {"id": "1", "name": "General Template"},
-        "risk": {"name": "high"}, "priority": {"name": "high"},
-        "comment": "The above Stage/Status is set as part of 'Release' creation",
-        "description": "MSSQL Server service pack upgrade",
-        "title": "MSSQL Server service pack upgrade",
-        "next_review_on": null,
-        "urgency": {"name": "Urgent"},
-        "group": {"site": null, "name": "Hardware Problems"},
-        "impact": {"name": "High"}, "release_type": {"name": "Standard"},
-        "category": {"name": "Software"}, "subcategory": {"name": "IE 7"}, "item": {"name": "Install"},
-        "services": [{"name": "Application Login", "id": "1"}, {"name": "Communication", "id": "2"}],
-        "scheduled_end_time": {"display_value": "Jun 22, 2020 03:34 PM", "value": "1592820360370"},
-        "scheduled_start_time": {"display_value": "Jun 22, 2020 03:34 PM", "value": "1592820350370"},
-        "stage": {"name": "submission"}, "status": {"name": "Requested"}
-    }})
 }
 
 /// The add and edit examples answer assets and configuration items the
@@ -222,9 +195,7 @@ const NO_ASSETS: &[&str] = &["release.assets", "release.configuration_items"];
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_add_example_answers_the_documented_shape() {
     let ex = Examples::new().await;
-    let res = ex
-        .ok("POST", "/api/v3/releases", documented_release())
-        .await;
+    let res = ex.ok("POST", "/api/v3/releases", documented_v3_add()).await;
     assert_documented_shape("add", &res, NO_ASSETS);
 }
 
@@ -233,7 +204,7 @@ async fn the_edit_example_moves_release_3_back_to_submission_as_documented() {
     let ex = Examples::new().await;
     // Release 3 is in Planning; the example sets Submission / Requested.
     let res = ex
-        .ok("PUT", "/api/v3/releases/3", documented_release())
+        .ok("PUT", "/api/v3/releases/3", documented_v3_add())
         .await;
     assert_eq!(res.status, StatusCode::OK);
     assert_documented_shape("edit", &res, NO_ASSETS);
@@ -549,7 +520,7 @@ async fn assets_are_set_on_add_and_edit_and_unknown_ones_are_refused() {
         )
         .await;
     let asset = res.body["asset"]["id"].as_str().unwrap().to_owned();
-    let mut add = documented_release();
+    let mut add = documented_v3_add();
     add["release"]["assets"] = json!([{"name": "mssql-01.example.com"}]);
     let res = ex.ok("POST", "/api/v3/releases", add).await;
     assert_documented_shape("add", &res, &["release.configuration_items"]);

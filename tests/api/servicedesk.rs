@@ -6,12 +6,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-fn form(input: &Value) -> String {
-    form_urlencoded::Serializer::new(String::new())
-        .append_pair("input_data", &input.to_string())
-        .finish()
-}
-
 struct Sdp {
     app: TestApp,
     auth: Auth,
@@ -54,7 +48,7 @@ impl Sdp {
     }
 
     async fn send(&self, method: &str, path: &str, input: Value) -> TestResponse {
-        let body = form(&input);
+        let body = v3_form(&input);
         self.app
             .raw(
                 method,
@@ -67,29 +61,9 @@ impl Sdp {
     }
 
     async fn list(&self, input: Value) -> TestResponse {
-        let path = format!("/api/v3/releases?{}", form(&input));
+        let path = format!("/api/v3/releases?{}", v3_form(&input));
         self.app.request("GET", &path, &self.auth, None).await
     }
-}
-
-fn documented_add() -> Value {
-    json!({"release": {
-        "roles": [{"role": {"name": "release requester"}, "user": {"name": "guest"}}],
-        "template": {"id": "1", "name": "General Template"},
-        "risk": {"name": "high"}, "priority": {"name": "high"},
-        "comment": "The above Stage/Status is set as part of 'Release' creation",
-        "description": "MSSQL Server service pack upgrade",
-        "title": "MSSQL Server service pack upgrade",
-        "next_review_on": null,
-        "urgency": {"name": "Urgent"},
-        "group": {"site": null, "name": "Hardware Problems"},
-        "impact": {"name": "High"}, "release_type": {"name": "Standard"},
-        "category": {"name": "Software"}, "subcategory": {"name": "IE 7"}, "item": {"name": "Install"},
-        "services": [{"name": "Application Login", "id": "1"}, {"name": "Communication", "id": "2"}],
-        "scheduled_end_time": {"display_value": "Jun 22, 2020 03:34 PM", "value": "1592820360370"},
-        "scheduled_start_time": {"display_value": "Jun 22, 2020 03:34 PM", "value": "1592820350370"},
-        "stage": {"name": "submission"}, "status": {"name": "Requested"}
-    }})
 }
 
 fn failure(res: &TestResponse, http: StatusCode, code: u64, field: &str) {
@@ -107,7 +81,9 @@ fn failure(res: &TestResponse, http: StatusCode, code: u64, field: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_documented_add_example_creates_the_release_as_shown() {
     let sdp = Sdp::new().await;
-    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let res = sdp
+        .send("POST", "/api/v3/releases", documented_v3_add())
+        .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
     assert_eq!(
         res.body["response_status"],
@@ -164,7 +140,9 @@ async fn the_documented_add_example_creates_the_release_as_shown() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edits_change_only_the_named_fields_and_keep_status_within_its_stage() {
     let sdp = Sdp::new().await;
-    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let res = sdp
+        .send("POST", "/api/v3/releases", documented_v3_add())
+        .await;
     let id = res.body["release"]["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v3/releases/{id}");
     let res = sdp
@@ -288,7 +266,7 @@ async fn lists_page_sort_search_and_count() {
         ("Mssql patch", "Low"),
         ("Exchange rollout", "High"),
     ] {
-        let mut input = documented_add();
+        let mut input = documented_v3_add();
         input["release"]["title"] = json!(title);
         input["release"]["priority"] = json!({"name": priority});
         assert_eq!(
@@ -393,7 +371,9 @@ async fn trash_hides_restores_and_only_then_deletes_with_one_status_per_id() {
     let sdp = Sdp::new().await;
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+        let res = sdp
+            .send("POST", "/api/v3/releases", documented_v3_add())
+            .await;
         ids.push(res.body["release"]["id"].as_str().unwrap().to_owned());
     }
     let (a, b) = (&ids[0], &ids[1]);
@@ -501,7 +481,9 @@ async fn trash_hides_restores_and_only_then_deletes_with_one_status_per_id() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edits_are_recorded_in_the_history_with_previous_and_current_values() {
     let sdp = Sdp::new().await;
-    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let res = sdp
+        .send("POST", "/api/v3/releases", documented_v3_add())
+        .await;
     let id = res.body["release"]["id"].as_str().unwrap().to_owned();
     sdp.send(
         "PUT",
@@ -540,7 +522,9 @@ async fn assign_pickup_and_close_change_the_release_and_its_history() {
     let sdp = Sdp::new().await;
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+        let res = sdp
+            .send("POST", "/api/v3/releases", documented_v3_add())
+            .await;
         ids.push(res.body["release"]["id"].as_str().unwrap().to_owned());
     }
     let (a, b) = (ids[0].clone(), ids[1].clone());
@@ -645,7 +629,9 @@ async fn assign_pickup_and_close_change_the_release_and_its_history() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_stage_or_status_change_records_a_status_comment() {
     let sdp = Sdp::new().await;
-    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let res = sdp
+        .send("POST", "/api/v3/releases", documented_v3_add())
+        .await;
     let id = res.body["release"]["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v3/releases/{id}");
     sdp.send(
@@ -726,7 +712,7 @@ async fn reference_entities_are_listed_managed_and_protected_while_in_use() {
             "POST",
             "/api/v3/priorities",
             &admin,
-            Some(&form(&add("Critical"))),
+            Some(&v3_form(&add("Critical"))),
             "application/x-www-form-urlencoded",
         )
         .await;
@@ -739,7 +725,7 @@ async fn reference_entities_are_listed_managed_and_protected_while_in_use() {
             "POST",
             "/api/v3/priorities",
             &admin,
-            Some(&form(&add("critical"))),
+            Some(&v3_form(&add("critical"))),
             "application/x-www-form-urlencoded",
         )
         .await;
@@ -752,7 +738,8 @@ async fn reference_entities_are_listed_managed_and_protected_while_in_use() {
     );
 
     // A priority a release uses cannot go; an unused one can.
-    sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    sdp.send("POST", "/api/v3/releases", documented_v3_add())
+        .await;
     let res = sdp
         .app
         .request("DELETE", "/api/v3/priorities/4", &admin, None)
@@ -786,7 +773,7 @@ async fn reference_entities_are_listed_managed_and_protected_while_in_use() {
             "PUT",
             "/api/v3/release_stages/1",
             &admin,
-            Some(&form(&json!({"release_stage": {"name": "X"}}))),
+            Some(&v3_form(&json!({"release_stage": {"name": "X"}}))),
             "application/x-www-form-urlencoded",
         )
         .await;
@@ -798,7 +785,7 @@ async fn reference_entities_are_listed_managed_and_protected_while_in_use() {
             "POST",
             "/api/v3/release_statuses",
             &admin,
-            Some(&form(&status)),
+            Some(&v3_form(&status)),
             "application/x-www-form-urlencoded",
         )
         .await;
@@ -810,7 +797,7 @@ async fn reference_entities_are_listed_managed_and_protected_while_in_use() {
             "POST",
             "/api/v3/release_statuses",
             &admin,
-            Some(&form(
+            Some(&v3_form(
                 &json!({"release_status": {"name": "Nowhere", "status_type": "Success"}}),
             )),
             "application/x-www-form-urlencoded",
@@ -831,7 +818,9 @@ async fn reference_entities_are_listed_managed_and_protected_while_in_use() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_summary_counts_the_releases_tasks_worklogs_and_notes() {
     let sdp = Sdp::new().await;
-    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let res = sdp
+        .send("POST", "/api/v3/releases", documented_v3_add())
+        .await;
     let id = res.body["release"]["id"].as_str().unwrap().to_owned();
     let base = format!("/api/v3/releases/{id}");
     for (title, status) in [("Build", "Open"), ("Backup", "closed")] {
@@ -932,7 +921,9 @@ async fn the_summary_counts_the_releases_tasks_worklogs_and_notes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approval_levels_are_decided_by_their_approvers_and_summarised_per_stage() {
     let sdp = Sdp::new().await;
-    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let res = sdp
+        .send("POST", "/api/v3/releases", documented_v3_add())
+        .await;
     let id = res.body["release"]["id"].as_str().unwrap().to_owned();
     let base = format!("/api/v3/releases/{id}/approval_levels");
     let level = |approvers: Value, percent: &str| json!({"approval_level": {"stage": {"name": "submission"}, "rule": {"type": "percent", "value": percent}, "approvers": approvers}});
@@ -951,7 +942,7 @@ async fn approval_levels_are_decided_by_their_approvers_and_summarised_per_stage
 
     // Someone who is not an approver cannot decide.
     let other = sdp.app.user("other", &["sdp.technician"]).await;
-    let body = form(&json!({"comments": "me too"}));
+    let body = v3_form(&json!({"comments": "me too"}));
     let res = sdp
         .app
         .raw(
@@ -1069,12 +1060,14 @@ async fn approval_levels_are_decided_by_their_approvers_and_summarised_per_stage
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permissions_follow_the_callers_role_on_the_release_and_are_enforced() {
     let sdp = Sdp::new().await;
-    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let res = sdp
+        .send("POST", "/api/v3/releases", documented_v3_add())
+        .await;
     let id = res.body["release"]["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v3/releases/{id}");
     let eve = sdp.app.user("eve", &["sdp.technician"]).await;
     // eve acts once elsewhere, so she exists as a v3 user.
-    let own = form(&documented_add());
+    let own = v3_form(&documented_v3_add());
     assert_eq!(
         sdp.app
             .raw(
@@ -1099,7 +1092,7 @@ async fn permissions_follow_the_callers_role_on_the_release_and_are_enforced() {
         json!({"view": true, "edit": false, "approve": false})
     );
     assert_eq!(perms.body["get_permissions"]["-1"]["edit"], false);
-    let edit = form(&json!({"release": {"title": "Hijacked"}}));
+    let edit = v3_form(&json!({"release": {"title": "Hijacked"}}));
     let res = sdp
         .app
         .raw(
@@ -1181,7 +1174,9 @@ async fn permissions_follow_the_callers_role_on_the_release_and_are_enforced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn releases_move_between_stages_and_close_only_when_the_closure_rules_are_met() {
     let sdp = Sdp::new().await;
-    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let res = sdp
+        .send("POST", "/api/v3/releases", documented_v3_add())
+        .await;
     let id = res.body["release"]["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v3/releases/{id}");
     assert_eq!(
@@ -1256,16 +1251,16 @@ async fn releases_move_between_stages_and_close_only_when_the_closure_rules_are_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mine_and_overdue_filters_find_the_callers_and_the_late_releases() {
     let sdp = Sdp::new().await;
-    let mut late = documented_add();
+    let mut late = documented_v3_add();
     late["release"]["title"] = json!("Late one");
     sdp.send("POST", "/api/v3/releases", late).await;
-    let mut future = documented_add();
+    let mut future = documented_v3_add();
     future["release"]["title"] = json!("Future one");
     future["release"]["scheduled_start_time"] = json!({"value": "4102444800000"});
     future["release"]["scheduled_end_time"] = json!({"value": "4102448400000"});
     sdp.send("POST", "/api/v3/releases", future).await;
     let other = sdp.app.user("olga", &["sdp.technician"]).await;
-    let own = form(&json!({"release": {"title": "Olga's", "template": {"id": "1"}}}));
+    let own = v3_form(&json!({"release": {"title": "Olga's", "template": {"id": "1"}}}));
     sdp.app
         .raw(
             "POST",
@@ -1298,7 +1293,7 @@ async fn the_mine_and_overdue_filters_find_the_callers_and_the_late_releases() {
     assert_eq!(titles(&mine), ["Late one", "Future one"]);
     let path = format!(
         "/api/v3/releases?{}",
-        form(&json!({"list_info": {"filter_by": {"name": "mine"}}}))
+        v3_form(&json!({"list_info": {"filter_by": {"name": "mine"}}}))
     );
     let hers = sdp.app.request("GET", &path, &other, None).await;
     assert_eq!(titles(&hers), ["Olga's"]);
@@ -1387,13 +1382,15 @@ async fn the_documented_examples_work_against_the_demo_releases() {
     );
 
     // input_data as form data, as a query parameter, and as a plain JSON body.
-    let added = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let added = sdp
+        .send("POST", "/api/v3/releases", documented_v3_add())
+        .await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
     assert_eq!(
         added.body["release"]["id"], "11",
         "new ids start after the demo's"
     );
-    let query = format!("/api/v3/releases?{}", form(&documented_add()));
+    let query = format!("/api/v3/releases?{}", v3_form(&documented_v3_add()));
     let res = sdp.app.request("POST", &query, &sdp.auth, None).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
     let res = sdp
@@ -1402,7 +1399,7 @@ async fn the_documented_examples_work_against_the_demo_releases() {
             "POST",
             "/api/v3/releases",
             &sdp.auth,
-            Some(documented_add()),
+            Some(documented_v3_add()),
         )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
@@ -1462,7 +1459,8 @@ async fn a_repeated_list_sees_every_write_in_between() {
         sdp.list(query.clone()).await.body["list_info"]["total_count"],
         0
     );
-    sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    sdp.send("POST", "/api/v3/releases", documented_v3_add())
+        .await;
     assert_eq!(
         sdp.list(query.clone()).await.body["list_info"]["total_count"],
         1,
@@ -1476,7 +1474,7 @@ async fn a_repeated_list_sees_every_write_in_between() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn descriptive_sub_records_are_set_with_the_release_and_shown_with_the_workflow() {
     let sdp = Sdp::new().await;
-    let mut input = documented_add();
+    let mut input = documented_v3_add();
     input["release"]["impact_details"] = json!({"description": "<b>Minor</b> outage"});
     let res = sdp.send("POST", "/api/v3/releases", input).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
@@ -1522,7 +1520,7 @@ async fn descriptive_sub_records_are_set_with_the_release_and_shown_with_the_wor
 async fn users_are_managed_and_kept_while_releases_refer_to_them() {
     let sdp = Sdp::new().await;
     let admin = sdp.app.user("usradmin", &["sdp.admin"]).await;
-    let post = |body: Value| form(&body);
+    let post = |body: Value| v3_form(&body);
     let res = sdp
         .app
         .raw(
@@ -1569,7 +1567,8 @@ async fn users_are_managed_and_kept_while_releases_refer_to_them() {
         .await;
     assert_eq!(res.body["user"]["phone"], "555");
     // Guest requests the documented release, so Guest stays.
-    sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    sdp.send("POST", "/api/v3/releases", documented_v3_add())
+        .await;
     let res = sdp
         .app
         .request("DELETE", "/api/v3/users/3", &admin, None)
@@ -1598,7 +1597,9 @@ async fn users_are_managed_and_kept_while_releases_refer_to_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_answers_carry_the_releases_and_lists_honour_fields_required() {
     let sdp = Sdp::new().await;
-    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let res = sdp
+        .send("POST", "/api/v3/releases", documented_v3_add())
+        .await;
     let id = res.body["release"]["id"].as_str().unwrap().to_owned();
     let res = sdp
         .send(
@@ -1625,7 +1626,9 @@ async fn bulk_answers_carry_the_releases_and_lists_honour_fields_required() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approval_level_is_deleted_only_while_no_approver_has_decided() {
     let sdp = Sdp::new().await;
-    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let res = sdp
+        .send("POST", "/api/v3/releases", documented_v3_add())
+        .await;
     let id = res.body["release"]["id"].as_str().unwrap().to_owned();
     let base = format!("/api/v3/releases/{id}/approval_levels");
     let level = json!({"approval_level": {"stage": {"name": "submission"}, "approvers": [{"name": "tech"}, {"name": "heather graham"}]}});
@@ -1677,7 +1680,9 @@ async fn an_approval_level_is_deleted_only_while_no_approver_has_decided() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approval_level_is_changed_only_while_no_approver_has_decided() {
     let sdp = Sdp::new().await;
-    let res = sdp.send("POST", "/api/v3/releases", documented_add()).await;
+    let res = sdp
+        .send("POST", "/api/v3/releases", documented_v3_add())
+        .await;
     let id = res.body["release"]["id"].as_str().unwrap().to_owned();
     let base = format!("/api/v3/releases/{id}/approval_levels");
     let res = sdp
@@ -1744,7 +1749,7 @@ async fn send_as(sdp: &Sdp, auth: &Auth, method: &str, path: &str, input: Value)
             method,
             path,
             auth,
-            Some(&form(&input)),
+            Some(&v3_form(&input)),
             "application/x-www-form-urlencoded",
         )
         .await
@@ -1756,7 +1761,14 @@ async fn a_technician_picks_up_only_releases_nobody_else_engineers() {
     let admin = Auth::admin();
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let res = send_as(&sdp, &admin, "POST", "/api/v3/releases", documented_add()).await;
+        let res = send_as(
+            &sdp,
+            &admin,
+            "POST",
+            "/api/v3/releases",
+            documented_v3_add(),
+        )
+        .await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
         ids.push(res.body["release"]["id"].as_str().unwrap().to_owned());
     }
@@ -1829,7 +1841,14 @@ async fn a_technician_picks_up_only_releases_nobody_else_engineers() {
 async fn deleting_a_release_for_good_needs_whole_release_rights() {
     let sdp = Sdp::new().await;
     let admin = Auth::admin();
-    let res = send_as(&sdp, &admin, "POST", "/api/v3/releases", documented_add()).await;
+    let res = send_as(
+        &sdp,
+        &admin,
+        "POST",
+        "/api/v3/releases",
+        documented_v3_add(),
+    )
+    .await;
     let id = res.body["release"]["id"].as_str().unwrap().to_owned();
     let res = sdp
         .app
@@ -1872,7 +1891,7 @@ async fn the_list_cache_keys_on_a_hash_of_list_info_and_holds_at_most_its_byte_b
     let app = TestApp::spawn_demo_with_settings(settings).await;
     let admin = Auth::admin();
     let list = |input: Value| {
-        let body = form(&input);
+        let body = v3_form(&input);
         let app = &app;
         let admin = admin.clone();
         async move {

@@ -435,9 +435,13 @@ impl EncodedQuery {
     /// the index cannot answer alone.
     pub fn count_from_index(&self, backend: Backend, args: &mut Vec<Value>) -> Option<String> {
         let c = self.lone_text_search()?;
-        text_count(backend, self.storage, c.field.column.name, &c.value, &mut |v| {
-            bind_next(v, args)
-        })
+        text_count(
+            backend,
+            self.storage,
+            c.field.column.name,
+            &c.value,
+            &mut |v| bind_next(v, args),
+        )
     }
 
     /// For a [lone text search](Self::lone_text_search) that names no order

@@ -254,7 +254,12 @@ impl IndexedSearch {
 
     /// The page in id order, read from the index in that order, so only the
     /// rows shown (and any trashed among them) are read.
-    fn page_sql(&self, backend: Backend, descending: bool, args: &mut Vec<Value>) -> Option<String> {
+    fn page_sql(
+        &self,
+        backend: Backend,
+        descending: bool,
+        args: &mut Vec<Value>,
+    ) -> Option<String> {
         let rows = text_rows_in_order(
             backend,
             "sdp_release",
@@ -280,9 +285,13 @@ impl IndexedSearch {
     /// releases among them (the few trashed releases, through their own
     /// index, each tested against the text index).
     fn count_sql(&self, backend: Backend, args: &mut Vec<Value>) -> Option<String> {
-        let all = text_count(backend, "sdp_release", self.column, &self.needle, &mut |v| {
-            bind(v, args)
-        })?;
+        let all = text_count(
+            backend,
+            "sdp_release",
+            self.column,
+            &self.needle,
+            &mut |v| bind(v, args),
+        )?;
         let matches = text_contains_key(
             backend,
             "sdp_release",

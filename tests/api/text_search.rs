@@ -437,6 +437,8 @@ async fn lone_searches_answered_by_the_index_are_what_a_scan_finds() {
             listed.extend(page);
         }
         assert_eq!(listed, expected, "{order}: pages in id order, none twice");
+        let (past_the_end, total) = v3_page(&app, &auth, "zebra", order, 50).await;
+        assert_eq!((past_the_end.len(), total), (0, 5), "a page past the end");
     }
     let input = json!({"list_info": {"row_count": 10, "get_total_count": true,
         "filter_by": "trashed",
@@ -475,6 +477,18 @@ async fn lone_searches_answered_by_the_index_are_what_a_scan_finds() {
         }
     }
     assert_eq!(seen.len(), 7, "{seen:?}");
+    let res = app
+        .get(&format!(
+            "/api/now/table/sys_user?sysparm_limit=3&sysparm_offset=100&sysparm_query={}",
+            encode("nameLIKEzebra p")
+        ))
+        .await;
+    assert_eq!(res.body["result"], json!([]), "{}", res.text);
+    assert_eq!(
+        res.header("x-total-count").as_deref(),
+        Some("7"),
+        "a page past the end still counts"
+    );
     let mut sorted_seen = seen.clone();
     sorted_seen.sort();
     sorted_seen.dedup();

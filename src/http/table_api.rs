@@ -36,6 +36,26 @@ const WRITE_QUERY: &[&str] = &["sysparm_input_display_value"];
 /// string is a name-value pair filtering the list.
 const PARAMS_PREFIX: &str = "sysparm_";
 
+/// The Attachment API's upload parameters. pysnow (0.7) sets them on the
+/// table resource it attaches a file through (its attachment helper shares
+/// the resource's parameters), so every later request of that resource
+/// carries them: on a table without such a field they are not name-value
+/// pairs (the vendor ignores them), while any other unknown name still is
+/// refused.
+const ATTACHMENT_UPLOAD_PARAMS: &[&str] = &[
+    "table_name",
+    "table_sys_id",
+    "file_name",
+    "encryption_context",
+];
+
+/// Whether a list's query parameter is a name-value pair of `table`.
+fn is_pair(table: &Table, name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(PARAMS_PREFIX)
+        && !(ATTACHMENT_UPLOAD_PARAMS.contains(&name) && table.column(name).is_none())
+}
+
 /// The Table API's endpoints, below `/api/now[/{version}]`. Roles depend on
 /// the table, so the handlers check them.
 pub fn endpoints() -> Vec<Endpoint> {
@@ -431,7 +451,7 @@ pub async fn list(
     // more than either asks for). Sorted, so the SQL is the same each time.
     let mut pairs: Vec<(&String, &String)> = q
         .iter()
-        .filter(|(name, _)| !name.is_empty() && !name.starts_with(PARAMS_PREFIX))
+        .filter(|(name, _)| is_pair(table, name))
         .collect();
     pairs.sort();
     if pairs.len() > state.settings.max_query_terms {

@@ -449,10 +449,8 @@ pub async fn list(
     // Name-value pairs filter, AND-ed with sysparm_query (the vendor calls
     // them exclusive; narrowing by both is the reading that never shows
     // more than either asks for). Sorted, so the SQL is the same each time.
-    let mut pairs: Vec<(&String, &String)> = q
-        .iter()
-        .filter(|(name, _)| is_pair(table, name))
-        .collect();
+    let mut pairs: Vec<(&String, &String)> =
+        q.iter().filter(|(name, _)| is_pair(table, name)).collect();
     pairs.sort();
     if pairs.len() > state.settings.max_query_terms {
         return Err(Error::invalid(

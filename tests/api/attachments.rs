@@ -470,7 +470,10 @@ async fn the_list_takes_name_value_pairs_as_servicenow_rest_api_sends_them() {
         let app = &app;
         async move {
             let res = app
-                .post("/api/now/table/incident", json!({"short_description": short}))
+                .post(
+                    "/api/now/table/incident",
+                    json!({"short_description": short}),
+                )
                 .await;
             assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
             res.body["result"]["sys_id"].as_str().unwrap().to_owned()

@@ -707,7 +707,12 @@ async fn pysnow_s_carried_over_attachment_parameters_are_not_pairs() {
          &sysparm_view=&sysparm_fields=&{carried}"
     );
     let res = app
-        .request("PUT", &one, &Auth::admin(), Some(json!({"state": "in_progress"})))
+        .request(
+            "PUT",
+            &one,
+            &Auth::admin(),
+            Some(json!({"state": "in_progress"})),
+        )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     assert_eq!(res.body["result"]["state"], "in_progress");

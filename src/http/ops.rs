@@ -73,7 +73,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 /// endpoints a setting opens (`public_metrics`, `public_openapi`) are open.
 pub async fn openapi(State(state): State<AppState>) -> Response {
     type Documents = Mutex<HashMap<Vec<bool>, axum::body::Bytes>>;
-    static SWITCHES: OnceLock<Vec<fn(&Settings) -> bool>> = OnceLock::new();
+    type Switch = fn(&Settings) -> bool;
+    static SWITCHES: OnceLock<Vec<Switch>> = OnceLock::new();
     static DOCUMENTS: OnceLock<Documents> = OnceLock::new();
     let switches = SWITCHES.get_or_init(|| {
         super::families()

@@ -51,9 +51,8 @@ const ATTACHMENT_UPLOAD_PARAMS: &[&str] = &[
 
 /// Whether a list's query parameter is a name-value pair of `table`.
 fn is_pair(table: &Table, name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with(PARAMS_PREFIX)
-        && !(ATTACHMENT_UPLOAD_PARAMS.contains(&name) && table.column(name).is_none())
+    let carried_over = ATTACHMENT_UPLOAD_PARAMS.contains(&name) && table.column(name).is_none();
+    !name.is_empty() && !name.starts_with(PARAMS_PREFIX) && !carried_over
 }
 
 /// The Table API's endpoints, below `/api/now[/{version}]`. Roles depend on

@@ -696,7 +696,7 @@ async fn pysnow_s_carried_over_attachment_parameters_are_not_pairs() {
 
     // resource.get(query={"sys_id": ...}), and the look-up of update/delete.
     let res = app.get(&pysnow(&format!("sys_id={other}"))).await;
-    assert_eq!(column(&res, "sys_id"), [other.clone()]);
+    assert_eq!(column(&res, "sys_id"), [other.as_str()]);
     let res = app.get(&pysnow("short_descriptionSTARTSWITHlooked")).await;
     assert_eq!(column(&res, "short_description"), ["looked up"]);
     assert_eq!(res.header("x-total-count"), Some("1"));

@@ -103,6 +103,27 @@ def attachment():
           f"{len(files[0][1])} bytes")
 
 
+def oauth():
+    # The password grant at /oauth_token.do, then the bearer token.
+    flow = pysnc.ServiceNowPasswordGrantFlow(USER, PASSWORD, "interop-suite", "unchecked")
+    bearer = pysnc.ServiceNowClient(URL, flow)
+    gr = bearer.GlideRecord("incident")
+    check(gr.get(state["ids"][2]), "get with the OAuth token finds the record")
+    equal(gr.get_value("short_description"), f"{story.tag} #02", "short_description")
+
+
+def long_query():
+    # pysnc sends a query longer than about 10,000 characters as a GET inside
+    # a Batch API request, rather than in the URL.
+    decoys = [f"{i:032x}" for i in range(320)]
+    gr = client.GlideRecord("incident", batch_size=50)
+    gr.add_query("sys_id", "IN", ",".join(decoys + state["ids"][:3]))
+    gr.order_by("short_description")
+    gr.query()
+    found = [str(r.sys_id) for r in gr]
+    equal(found, state["ids"][:3], "the records the long query names")
+
+
 def delete():
     gr = client.GlideRecord("incident")
     check(gr.get(state["ids"][-1]), "get finds the record to delete")
@@ -131,6 +152,8 @@ story.step("query (add_query) and pages", query_and_pages)
 story.step("update", update)
 story.step("batch update (update_multiple)", batch_update)
 story.step("attach a file and read it back", attachment)
+story.step("sign in with OAuth (ServiceNowPasswordGrantFlow)", oauth)
+story.step("a long query (sent through the Batch API)", long_query)
 story.step("delete", delete)
 story.step("batch delete (delete_multiple)", batch_delete)
 story.done()

@@ -58,6 +58,14 @@ def query_and_pages():
     check(not set(page1) & set(page2), "page 2 differs from page 1")
     last = incidents.get(query=query_builder(), limit=PAGE, offset=2 * PAGE)
     equal(len(list(last.all())), COUNT - 2 * PAGE, "records on the last page")
+    # The streamed parser (ijson) over display values, on a resource of its
+    # own (pysnow keeps display_value on the resource for later requests).
+    streamed = client.resource(api_path="/table/incident").get(query=query_builder(), stream=True, display_value=True,
+                             fields=["sys_id", "assigned_to", "state"])
+    rows = list(streamed.all())
+    equal([r["sys_id"] for r in rows], state["ids"], "every record, streamed")
+    equal(rows[0]["assigned_to"]["display_value"], "Rita Release", "assigned_to's display value")
+    equal(rows[0]["state"], "Open", "state's display value")
 
 
 def update():

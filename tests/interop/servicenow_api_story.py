@@ -109,6 +109,16 @@ def attachment():
     state["attachment"] = meta.sys_id
 
 
+def oauth():
+    # The client's OAuth sign-in: a password grant at /oauth_token.do, then
+    # the bearer token on every call.
+    bearer = Api(url=URL, username=USER, password=PASSWORD, client_id="interop-suite",
+                 client_secret="unchecked")
+    check(bearer.headers["Authorization"].startswith("Bearer "), "a bearer token")
+    got = record(bearer.get_table_record(table="incident", table_record_sys_id=state["ids"][2]))
+    equal(got["short_description"], f"{story.tag} #02", "short_description with the token")
+
+
 def delete():
     for sys_id in state["ids"]:
         try:
@@ -134,5 +144,6 @@ story.step("read back (get_table_record)", read_back)
 story.step("query (sysparm_query) and two pages", query_and_pages)
 story.step("update (patch_table_record, update_table_record)", update)
 story.step("attach a file and read it back", attachment)
+story.step("sign in with OAuth (client_id, client_secret)", oauth)
 story.step("delete (delete_table_record)", delete)
 story.done()

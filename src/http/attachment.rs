@@ -29,8 +29,8 @@ const MAX_PARTS: usize = 16;
 const DEFAULT_LIMIT: i64 = 1000;
 
 pub fn endpoints() -> Vec<Endpoint> {
-    const READ: &str = "the read roles of the attached-to record's table";
-    const WRITE: &str = "the write roles of the attached-to record's table";
+    const READ: &str = "the read roles of the attached-to record's table (or admin)";
+    const WRITE: &str = "the write roles of the attached-to record's table (or admin)";
     vec![
         Endpoint::get("/attachment", list)
             .summary("List attachment metadata (sysparm_query on sys_attachment, name-value pairs such as table_sys_id=..., sysparm_limit, sysparm_offset); only files on records the caller may read")

@@ -81,7 +81,9 @@ fn operation(family: &ApiFamily, e: &Endpoint, settings: &Settings) -> Json {
         Access::PublicIf(_, setting) => Some(format!(
             "any authenticated caller (without credentials when `{setting}` is true)"
         )),
-        Access::Caller(Some(note)) => Some(format!("{note} (or admin)")),
+        // The handler's own rule, as its note words it (whether admin
+        // passes is part of the rule: the caller's own record is anyone's).
+        Access::Caller(Some(note)) => Some(note.to_owned()),
         Access::Caller(None) => Some("any authenticated caller".to_owned()),
         Access::Roles([]) => Some("admin".to_owned()),
         Access::Roles(roles) => Some(format!("{} (or admin)", roles.join(", "))),

@@ -58,8 +58,8 @@ fn is_pair(table: &Table, name: &str) -> bool {
 /// The Table API's endpoints, below `/api/now[/{version}]`. Roles depend on
 /// the table, so the handlers check them.
 pub fn endpoints() -> Vec<Endpoint> {
-    const READ: &str = "the table's read roles";
-    const WRITE: &str = "the table's write roles";
+    const READ: &str = "the table's read roles (or admin)";
+    const WRITE: &str = "the table's write roles (or admin)";
     let one = "/table/{table}/{sys_id}";
     vec![
         Endpoint::get("/table/{table}", list)

@@ -112,6 +112,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "servicedesk_shapes",
         include_str!("../../migrations/0019_servicedesk_shapes.sql"),
     ),
+    (
+        20,
+        "console_sessions",
+        include_str!("../../migrations/0020_console_sessions.sql"),
+    ),
 ];
 
 /// The migration that adds `checksum` to the bookkeeping table: from it on,

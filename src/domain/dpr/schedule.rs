@@ -91,9 +91,21 @@ impl Window {
 
     /// Whether any occurrence of this window overlaps `[from, to)`.
     pub fn overlaps(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
+        !self.occurrences(from, to, 1).is_empty()
+    }
+
+    /// The occurrences of this window (UTC start and end) that overlap
+    /// `[from, to)`, in order, at most `limit`.
+    pub fn occurrences(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        let mut found = Vec::new();
         let length = self.end - self.start;
-        if length <= Duration::zero() {
-            return false;
+        if length <= Duration::zero() || limit == 0 {
+            return found;
         }
         // Occurrences that start up to the window's length (plus a day for
         // time-zone slack) before the range can still reach into it.
@@ -107,7 +119,10 @@ impl Window {
                 let start = local_to_utc(self.tz, local_start);
                 let end = local_to_utc(self.tz, local_start + length);
                 if start < to && end > from {
-                    return true;
+                    found.push((start, end));
+                    if found.len() >= limit {
+                        break;
+                    }
                 }
             }
             date = match date.succ_opt() {
@@ -115,7 +130,7 @@ impl Window {
                 None => break,
             };
         }
-        false
+        found
     }
 }
 

@@ -1,0 +1,517 @@
+//! The release console's HTTP rules: its session cookie, CSRF refusals,
+//! session expiry and sign-out, role-based refusals (posted directly, not
+//! only hidden buttons), and escaping of hostile record values.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::json;
+use tollgate::config::Settings;
+
+use crate::helpers::{documented_v3_add, test_settings, v3_form, Auth, TestApp, TestResponse};
+
+/// The gated demo release whose current phase no policy gates: completing
+/// it would succeed (so a refusal is the console's, not the gate's).
+const PORTAL: &str = "eb7dd11d97b402107bc2341de053af34";
+
+/// A browser: the cookies it holds.
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: Vec<(String, String)>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Browser<'a> {
+        Browser {
+            app,
+            cookies: Vec::new(),
+        }
+    }
+
+    fn keep_cookies(&mut self, res: &TestResponse) {
+        for value in res.headers.get_all("set-cookie") {
+            let value = value.to_str().unwrap();
+            let pair = value.split(';').next().unwrap();
+            let (name, v) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != name);
+            if !value.contains("Max-Age=0") {
+                self.cookies.push((name.to_owned(), v.to_owned()));
+            }
+        }
+    }
+
+    async fn send(&mut self, method: &str, path: &str, form: Option<String>) -> TestResponse {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "tollgate.test");
+        if !self.cookies.is_empty() {
+            let cookie: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect();
+            req = req.header("cookie", cookie.join("; "));
+        }
+        let req = match form {
+            Some(body) => req
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+            None => req.body(Body::empty()).unwrap(),
+        };
+        let res = self.app.send(req).await;
+        self.keep_cookies(&res);
+        res
+    }
+
+    async fn get(&mut self, path: &str) -> TestResponse {
+        self.send("GET", path, None).await
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.send("POST", path, Some(body)).await
+    }
+
+    /// Signs in through the form; answers the sign-in POST's response.
+    async fn sign_in(&mut self, user: &str, password: &str) -> TestResponse {
+        let form = self.get("/console/sign-in").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let token = hidden(&form.text, "csrf_token");
+        self.post(
+            "/console/sign-in",
+            &[
+                ("csrf_token", &token),
+                ("user_name", user),
+                ("password", password),
+                ("next", "/console"),
+            ],
+        )
+        .await
+    }
+
+    /// The CSRF token of the signed-in page at `path`.
+    async fn token_of(&mut self, path: &str) -> String {
+        let page = self.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        hidden(&page.text, "csrf_token")
+    }
+}
+
+/// The value of the first hidden input named `name` in a page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+fn basic(auth: &Auth) -> (String, String) {
+    match auth {
+        Auth::Basic(u, p) => (u.clone(), p.clone()),
+        _ => unreachable!(),
+    }
+}
+
+async fn current_phase(app: &TestApp, release: &str) -> String {
+    let res = app
+        .get(&format!(
+            "/api/now/table/sn_dpr_model_release/{release}?sysparm_fields=current_phase"
+        ))
+        .await;
+    res.body["result"]["current_phase"]["value"]
+        .as_str()
+        .or_else(|| res.body["result"]["current_phase"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn sessions(app: &TestApp) -> i64 {
+    app.count("tollgate_console_session").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_sets_an_httponly_samesite_session_cookie_secure_only_over_https() {
+    let app = TestApp::spawn_demo().await;
+    let mut browser = Browser::new(&app);
+    // Signed out, a page leads to the sign-in form and back.
+    let res = browser.get("/console/releases").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.header("location"),
+        Some("/console/sign-in?next=%2Fconsole%2Freleases")
+    );
+    let res = browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let cookie = res
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("tollgate_console="))
+        .expect("a session cookie");
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    assert_eq!(sessions(&app).await, 1);
+    let today = browser.get("/console").await;
+    assert_eq!(today.status, StatusCode::OK);
+    assert!(today.text.contains("Signed in as <strong>admin</strong>"));
+    assert_eq!(today.header("cache-control"), Some("no-store"));
+    assert!(today
+        .header("content-security-policy")
+        .unwrap()
+        .contains("default-src 'none'"));
+
+    // Reached over HTTPS (here: an https public_url), the cookies are Secure.
+    let app = TestApp::spawn_demo_with_settings(Settings {
+        public_url: Some("https://tollgate.example.com".into()),
+        ..test_settings()
+    })
+    .await;
+    let mut browser = Browser::new(&app);
+    let res = browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let cookies: Vec<String> = res
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("tollgate_console=") && c.contains("; Secure")),
+        "{cookies:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_refused_and_the_login_throttle_applies() {
+    let app = TestApp::spawn_demo().await;
+    let mut browser = Browser::new(&app);
+    let res = browser.sign_in("admin", "wrong").await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert!(res.text.contains("The user name or password is not right."));
+    assert_eq!(sessions(&app).await, 0);
+    // The throttle's free attempts for a user name from one address, then 429.
+    let mut last = res;
+    for _ in 0..tollgate::identity::throttle::FREE_ATTEMPTS {
+        last = browser.sign_in("admin", "wrong").await;
+    }
+    assert_eq!(last.status, StatusCode::TOO_MANY_REQUESTS, "{}", last.text);
+    assert!(last.header("retry-after").is_some());
+    // A sign-in form posted without its own token is refused before the password is checked.
+    let res = browser
+        .post(
+            "/console/sign-in",
+            &[
+                ("user_name", "admin"),
+                ("password", crate::helpers::ADMIN_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(sessions(&app).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_without_the_sessions_csrf_token_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn_demo().await;
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let before = current_phase(&app, PORTAL).await;
+    assert!(!before.is_empty());
+    let path = format!("/console/releases/{PORTAL}/complete-phase");
+    for fields in [vec![], vec![("csrf_token", "0123456789abcdef")]] {
+        let res = browser.post(&path, &fields).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+        assert!(res.text.contains("security token"), "{}", res.text);
+    }
+    assert_eq!(current_phase(&app, PORTAL).await, before, "nothing changed");
+    // Sign-out is a form like any other.
+    let res = browser.post("/console/sign-out", &[]).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(sessions(&app).await, 1);
+    // With the token, the same request completes the phase.
+    let token = browser
+        .token_of(&format!("/console/releases/{PORTAL}"))
+        .await;
+    let res = browser.post(&path, &[("csrf_token", &token)]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    assert_ne!(current_phase(&app, PORTAL).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_out_deletes_the_session_and_idle_or_old_sessions_end() {
+    let app = TestApp::spawn_demo().await;
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let stolen = browser.cookies.clone();
+    let token = browser.token_of("/console").await;
+    let res = browser
+        .post("/console/sign-out", &[("csrf_token", &token)])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.header("location"), Some("/console/sign-in"));
+    assert_eq!(sessions(&app).await, 0);
+    // The old cookie, replayed, signs no one in.
+    let mut replay = Browser::new(&app);
+    replay.cookies = stolen;
+    assert_eq!(replay.get("/console").await.status, StatusCode::SEE_OTHER);
+
+    // Idle past console_session_idle: ended and deleted.
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    assert_eq!(browser.get("/console").await.status, StatusCode::OK);
+    let idle = app.state.settings.console_session_idle as i64;
+    app.db
+        .execute(
+            "UPDATE tollgate_console_session SET last_seen_at = last_seen_at - $1",
+            &[tollgate::storage::Value::Int(idle + 1)],
+        )
+        .await
+        .unwrap();
+    let res = browser.get("/console").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(sessions(&app).await, 0);
+
+    // Past console_session_max, however busy: ended too.
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    app.db
+        .execute(
+            "UPDATE tollgate_console_session SET expires_at = $1",
+            &[tollgate::storage::Value::Int(
+                chrono::Utc::now().timestamp() - 1,
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(browser.get("/console").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(sessions(&app).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_refuses_what_the_roles_refuse_even_posted_directly() {
+    let app = TestApp::spawn_demo().await;
+    let reader = app.user("reader", &["sn_dpr_model.release_user"]).await;
+    let (name, password) = basic(&reader);
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&name, &password).await;
+    let page = browser.get(&format!("/console/releases/{PORTAL}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        !page.text.contains("Complete phase"),
+        "no button for a reader"
+    );
+    assert!(!page.text.contains("Run policies"));
+    assert!(
+        !page.text.contains("/console/servicedesk\""),
+        "no ServiceDesk in the navigation"
+    );
+    let token = hidden(&page.text, "csrf_token");
+    let before = current_phase(&app, PORTAL).await;
+    let jobs = app.count("tollgate_job").await;
+    for action in ["complete-phase", "run-policies"] {
+        let res = browser
+            .post(
+                &format!("/console/releases/{PORTAL}/{action}"),
+                &[("csrf_token", &token)],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{action}: {}", res.text);
+    }
+    assert_eq!(current_phase(&app, PORTAL).await, before, "nothing changed");
+    assert_eq!(
+        app.count("tollgate_job").await,
+        jobs,
+        "no policy run queued"
+    );
+    // A page of another family is refused too.
+    assert_eq!(
+        browser.get("/console/servicedesk").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Someone with no release role sees no release list.
+    let nobody = app.user("nobody", &[]).await;
+    let (name, password) = basic(&nobody);
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&name, &password).await;
+    assert_eq!(
+        browser.get("/console/releases").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(browser.get("/console").await.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_levels_approver_may_approve_it_in_the_console() {
+    let app = TestApp::spawn_demo().await;
+    let approver = app.user("ada", &["sdp.technician"]).await;
+    let other = app.user("otto", &["sdp.technician"]).await;
+    // Ada's release, with a level she approves (through the API).
+    let res = app
+        .raw(
+            "POST",
+            "/api/v3/releases",
+            &approver,
+            Some(&v3_form(&documented_v3_add())),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let id = res.body["release"]["id"].as_str().unwrap().to_owned();
+    let level = json!({"approval_level": {"stage": {"name": "submission"}, "rule": {"type": "percent", "value": "100"}, "approvers": [{"name": "ada"}]}});
+    let res = app
+        .raw(
+            "POST",
+            &format!("/api/v3/releases/{id}/approval_levels"),
+            &approver,
+            Some(&v3_form(&level)),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let level_id = res.body["approval_level"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let approve = format!("/console/servicedesk/{id}/approval-levels/{level_id}/approve");
+
+    let (name, password) = basic(&other);
+    let mut otto = Browser::new(&app);
+    otto.sign_in(&name, &password).await;
+    let page = otto.get(&format!("/console/servicedesk/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        !page.text.contains(&approve),
+        "no decision form for a non-approver"
+    );
+    let token = hidden(&page.text, "csrf_token");
+    let res = otto
+        .post(&approve, &[("csrf_token", &token), ("comment", "me too")])
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert!(
+        res.text.contains("Only an approver of this level"),
+        "{}",
+        res.text
+    );
+    assert!(res.text.contains("Pending"), "the level is still pending");
+
+    let (name, password) = basic(&approver);
+    let mut ada = Browser::new(&app);
+    ada.sign_in(&name, &password).await;
+    let today = ada.get("/console").await;
+    assert!(today.text.contains("Approvals waiting for me"));
+    assert!(today.text.contains(&format!("/console/servicedesk/{id}")));
+    let page = ada.get(&format!("/console/servicedesk/{id}")).await;
+    assert!(page.text.contains(&approve), "{}", page.text);
+    let token = hidden(&page.text, "csrf_token");
+    let res = ada
+        .post(&approve, &[("csrf_token", &token), ("comment", "ship it")])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let page = ada.get(res.header("location").unwrap()).await;
+    assert!(page.text.contains("You approved the level."));
+    assert!(page.text.contains("ship it"));
+    assert!(!page.text.contains(&approve), "decided: no form any more");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_record_values_are_escaped_on_every_page() {
+    let app = TestApp::spawn_demo().await;
+    let hostile = "<script>alert(1)</script>";
+    let res = app
+        .request(
+            "PATCH",
+            &format!("/api/now/table/sn_dpr_model_release/{PORTAL}"),
+            &Auth::admin(),
+            Some(json!({"name": hostile, "description": "\"><img src=x onerror=alert(2)>"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let mut add = documented_v3_add();
+    add["release"]["title"] = json!(hostile);
+    let res = app
+        .raw(
+            "POST",
+            "/api/v3/releases",
+            &Auth::admin(),
+            Some(&v3_form(&add)),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let sdp_id = res.body["release"]["id"].as_str().unwrap().to_owned();
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    for path in [
+        "/console".to_owned(),
+        "/console/releases".to_owned(),
+        format!("/console/releases/{PORTAL}"),
+        "/console/servicedesk?sort=id&order=desc".to_owned(),
+        format!("/console/servicedesk/{sdp_id}"),
+        "/console/releases?target_from=%3Cscript%3E".to_owned(),
+    ] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.text);
+        assert!(!page.text.contains("<script>"), "{path}: {}", page.text);
+        assert!(!page.text.contains("<img"), "{path}");
+        if !path.contains("target_from") && path != "/console" {
+            assert!(
+                page.text.contains("&lt;script&gt;"),
+                "{path}: the value is shown, escaped"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_style_sheet_is_served_under_its_content_hash_for_good() {
+    let app = TestApp::spawn_demo().await;
+    let mut browser = Browser::new(&app);
+    let form = browser.get("/console/sign-in").await;
+    let start = form.text.find("href=\"/console/assets/").unwrap() + 6;
+    let url = &form.text[start..start + form.text[start..].find('"').unwrap()];
+    let res = browser.get(url).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.header("content-type"), Some("text/css; charset=utf-8"));
+    assert_eq!(
+        res.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    // Another hash is not this content: never cached as it.
+    let res = browser
+        .get("/console/assets/console-0000000000000000.css")
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    // `/` leads to the console; the API's paths are unchanged.
+    let res = browser.get("/").await;
+    assert_eq!(res.header("location"), Some("/console"));
+    let res = app.get("/api/now/table/sys_user?sysparm_limit=1").await;
+    assert_eq!(res.status, StatusCode::OK);
+    let res = browser.get("/console/no-such-page").await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert!(res.text.contains("<html"));
+}

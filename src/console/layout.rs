@@ -15,6 +15,7 @@ pub enum Section {
     Today,
     Releases,
     ServiceDesk,
+    Admin,
 }
 
 /// The hidden CSRF field of a form.
@@ -47,6 +48,9 @@ pub fn shell(title: &str, signed: Option<&Signed>, section: Section, body: Marku
                                 }
                                 @if signed.may(Staff::ANY_OF) {
                                     li { a href="/console/servicedesk" aria-current=[current(Section::ServiceDesk)] { "ServiceDesk releases" } }
+                                }
+                                @if signed.caller.is_admin() {
+                                    li { a href="/console/admin/api-keys" aria-current=[current(Section::Admin)] { "API keys" } }
                                 }
                                 li { a href="/docs" { "API reference" } }
                             }

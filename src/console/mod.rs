@@ -13,6 +13,7 @@
 //! - The one style sheet is embedded and served under a content-hashed URL,
 //!   cached for a year (`immutable`); pages are `no-store`.
 
+mod admin;
 mod assets;
 mod dpr;
 mod layout;
@@ -65,6 +66,8 @@ pub fn router() -> Router<AppState> {
             "/servicedesk/{id}/approval-levels/{level}/{decision}",
             post(servicedesk::decide),
         )
+        .route("/admin/api-keys", get(admin::list).post(admin::create))
+        .route("/admin/api-keys/{id}/revoke", post(admin::revoke))
         .route(assets::ASSET_ROUTE, get(assets::style))
         .fallback(not_found);
     Router::new()

@@ -515,3 +515,92 @@ async fn the_style_sheet_is_served_under_its_content_hash_for_good() {
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     assert!(res.text.contains("<html"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_admin_cannot_reach_an_admin_action_even_by_posting_directly() {
+    let app = TestApp::spawn_demo().await;
+    // A key to revoke, made through the API.
+    let res = app
+        .post(
+            "/api/tollgate/api_keys",
+            json!({"user": "admin", "name": "ci"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let key_id = res.body["result"]["id"].as_str().unwrap().to_owned();
+
+    let manager = app
+        .user("rita", &["sn_dpr_model.release_admin", "sdp.admin"])
+        .await;
+    let (name, password) = basic(&manager);
+    let mut rita = Browser::new(&app);
+    rita.sign_in(&name, &password).await;
+    let today = rita.get("/console").await;
+    assert!(
+        !today.text.contains("/console/admin/api-keys"),
+        "no admin link"
+    );
+    let token = hidden(&today.text, "csrf_token");
+    assert_eq!(
+        rita.get("/console/admin/api-keys").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let keys = app.count("tollgate_api_key").await;
+    let res = rita
+        .post(
+            "/console/admin/api-keys",
+            &[("csrf_token", &token), ("user", "rita"), ("name", "mine")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    let res = rita
+        .post(
+            &format!("/console/admin/api-keys/{key_id}/revoke"),
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert_eq!(
+        app.count("tollgate_api_key").await,
+        keys,
+        "nothing made or revoked"
+    );
+
+    // The admin creates a key (shown once) and revokes one.
+    let mut admin = Browser::new(&app);
+    admin.sign_in("admin", crate::helpers::ADMIN_PASSWORD).await;
+    let token = admin.token_of("/console/admin/api-keys").await;
+    let res = admin
+        .post(
+            "/console/admin/api-keys",
+            &[
+                ("csrf_token", &token),
+                ("user", "rita"),
+                ("name", "deploys"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    assert!(res.text.contains("is shown this once"));
+    assert_eq!(app.count("tollgate_api_key").await, keys + 1);
+    let res = admin
+        .post(
+            "/console/admin/api-keys",
+            &[
+                ("csrf_token", &token),
+                ("user", "nobody-by-that-name"),
+                ("name", "x"),
+            ],
+        )
+        .await;
+    assert!(res.status.is_client_error(), "{}", res.text);
+    assert!(res.text.contains("Refused"), "{}", res.text);
+    let res = admin
+        .post(
+            &format!("/console/admin/api-keys/{key_id}/revoke"),
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    assert_eq!(app.count("tollgate_api_key").await, keys);
+}

@@ -126,6 +126,15 @@ test('a release manager signs in and sees Today', async () => {
   // Keyboard: the first Tab reaches the skip link.
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to main content');
+  // Administration: an API key for a pipeline, shown once.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys' }).click();
+  await page.getByLabel('User name').fill('ada');
+  await page.getByLabel('Key name').fill('deploy pipeline');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await page.getByText('is shown this once').waitFor();
+  await page.getByRole('cell', { name: 'deploy pipeline', exact: true }).waitFor();
+  await accessible(page, 'the API keys page');
+  await shot(page, 'api-keys');
   await page.close();
 });
 

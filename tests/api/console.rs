@@ -604,3 +604,50 @@ async fn a_non_admin_cannot_reach_an_admin_action_even_by_posting_directly() {
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
     assert_eq!(app.count("tollgate_api_key").await, keys);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn today_lists_blackouts_now_and_in_the_next_14_days_in_the_calendars_zone() {
+    let app = TestApp::spawn_demo().await;
+    // The demo blackout schedule (America/New_York) of the Enterprise release
+    // calendar; its November 2025 window is long past.
+    let schedule = "b862d589ff3c3210509cffffffffff97";
+    let tz: chrono_tz::Tz = "America/New_York".parse().unwrap();
+    let local = |days: i64| {
+        (chrono::Utc::now() + chrono::Duration::days(days))
+            .with_timezone(&tz)
+            .format("%Y-%m-%d 09:00:00")
+            .to_string()
+    };
+    for (name, from, to) in [
+        ("Now freeze", local(-1), local(1)),
+        ("Soon freeze", local(5), local(6)),
+        ("Later freeze", local(20), local(21)),
+    ] {
+        let res = app
+            .post(
+                "/api/now/table/cmn_schedule_span",
+                json!({"schedule": schedule, "name": name, "start_date_time": from, "end_date_time": to}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    }
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let today = browser.get("/console").await;
+    let section = &today.text[today.text.find("id=\"blackouts\"").unwrap()..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert_eq!(
+        section.matches("<tr>").count() - 1,
+        2,
+        "now and soon, not later: {section}"
+    );
+    assert!(section.contains("Enterprise release calendar"));
+    assert!(
+        section.contains(&local(5)[..16]),
+        "shown in the calendar's zone: {section}"
+    );
+    assert!(section.contains(">Now<"), "{section}");
+    assert!(!section.contains(&local(20)[..10]));
+}

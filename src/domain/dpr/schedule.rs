@@ -214,6 +214,31 @@ mod tests {
     }
 
     #[test]
+    fn occurrences_are_listed_in_order_in_utc_across_a_dst_change() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        // Weekly, Saturdays 22:00-02:00 local; DST ends on Sunday 2025-11-02.
+        let w = Window {
+            start: dt("2025-10-25 22:00:00"),
+            end: dt("2025-10-26 02:00:00"),
+            repeat: Repeat::Weekly,
+            tz,
+        };
+        let from = Utc.from_utc_datetime(&dt("2025-10-27 00:00:00"));
+        let to = Utc.from_utc_datetime(&dt("2025-11-10 00:00:00"));
+        let found = w.occurrences(from, to, 10);
+        let starts: Vec<String> = found.iter().map(|(s, _)| s.to_string()).collect();
+        // 22:00 EDT is 02:00 UTC; 22:00 EST (after the change) is 03:00 UTC.
+        assert_eq!(
+            starts,
+            ["2025-11-02 02:00:00 UTC", "2025-11-09 03:00:00 UTC"]
+        );
+        // The first night spans the change: five hours, not four.
+        assert_eq!((found[0].1 - found[0].0).num_hours(), 5);
+        assert_eq!(w.occurrences(from, to, 1).len(), 1, "at most the limit");
+        assert!(w.overlaps(from, to));
+    }
+
+    #[test]
     fn exclusion_types() {
         assert!(is_exclusion("blackout", ""));
         assert!(is_exclusion("", "exclude"));

@@ -1,7 +1,8 @@
 //! ServiceDesk releases: the list (search, the `filter_by` views, sort,
 //! paging: the v3 list's own `list_info`, answered by the same domain
 //! function) and a release's page (stage, status, roles, approvals with
-//! approve / reject for the level's approvers, history).
+//! approve / reject for the level's approvers, tasks, worklogs, notes,
+//! history).
 
 use std::collections::HashMap;
 
@@ -13,6 +14,7 @@ use serde_json::{json, Value as Json};
 use super::layout::{badge, csrf, shell, Section};
 use super::{page, require, see_other, OrPage, PageResult, Posted, Signed};
 use crate::app::AppState;
+use crate::domain::sdp::subrecords::{self, Kind};
 use crate::domain::sdp::{approvals, history, list as sdp_list, releases};
 use crate::error::Error;
 use crate::http::extract::RoleSet;
@@ -217,6 +219,15 @@ async fn release_page(
         .await
         .or_page(signed)?;
     let events = history::history(&state.db, numeric).await.or_page(signed)?;
+    let tasks = subrecords::list(&state.db, id, Kind::Task)
+        .await
+        .or_page(signed)?;
+    let worklogs = subrecords::list(&state.db, id, Kind::Worklog)
+        .await
+        .or_page(signed)?;
+    let notes = subrecords::list(&state.db, id, Kind::Note)
+        .await
+        .or_page(signed)?;
     let current_stage = text(&release, "stage");
     let title = text(&release, "title");
     let status = match &outcome {
@@ -281,6 +292,24 @@ async fn release_page(
             }
             @for w in &mine {
                 (decision_form(signed, numeric, w))
+            }
+        }
+        section.card aria-labelledby="work" {
+            h2 #work { "Tasks, worklogs and notes" }
+            h3 { "Tasks" }
+            @if tasks.is_empty() { p.muted { "No task." } }
+            @else {
+                ul { @for t in &tasks { li { (text(t, "title")) " " (badge("info", &text(t, "status"))) @let d = text(t, "description"); @if !d.is_empty() { " — " (d) } } } }
+            }
+            h3 { "Worklogs" }
+            @if worklogs.is_empty() { p.muted { "No worklog." } }
+            @else {
+                ul { @for w in &worklogs { li { (text(&w["time_spent"], "hours")) " h " (text(&w["time_spent"], "minutes")) " min — " (text(w, "description")) } } }
+            }
+            h3 { "Notes" }
+            @if notes.is_empty() { p.muted { "No note." } }
+            @else {
+                ul { @for n in &notes { li { (text(n, "description")) " " span.muted { "(" (text(&n["created_time"], "display_value")) ")" } } } }
             }
         }
         section.card aria-labelledby="history" {

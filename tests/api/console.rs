@@ -651,3 +651,38 @@ async fn today_lists_blackouts_now_and_in_the_next_14_days_in_the_calendars_zone
     assert!(section.contains(">Now<"), "{section}");
     assert!(!section.contains(&local(20)[..10]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_servicedesk_release_page_shows_its_stages_roles_approvals_work_and_history() {
+    let app = TestApp::spawn_demo().await;
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let page = browser.get("/console/servicedesk/3").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    for shown in [
+        "MSSQL Server service pack upgrade",
+        "aria-current=\"step\">Planning<",
+        "Back up the databases",
+        "recommend",
+        "Release Created",
+    ] {
+        assert!(page.text.contains(shown), "{shown}: {}", page.text);
+    }
+    assert_eq!(page.text.matches(" min — ").count(), 2, "two worklogs");
+    let res = browser.get("/console/servicedesk/999999").await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    // The list: searched, sorted, paged by the v3 list's own list_info.
+    let list = browser
+        .get("/console/servicedesk?q=MSSQL&sort=id&order=desc")
+        .await;
+    assert_eq!(list.status, StatusCode::OK);
+    let ten = list.text.find("/console/servicedesk/10\"").unwrap();
+    let three = list.text.find("/console/servicedesk/3\"").unwrap();
+    assert!(ten < three, "descending by id");
+    assert!(
+        !list.text.contains("Exchange Server rollout"),
+        "searched by title"
+    );
+}

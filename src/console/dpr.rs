@@ -1,7 +1,7 @@
 //! Digital product releases: the list (filters by product, state and
 //! target date; paged) and a release's page (its phases as a timeline, each
 //! phase's policies with their latest results, "run policies" and
-//! "complete phase").
+//! "complete phase", its scope: enhancements, key dates, related tasks).
 
 use std::collections::HashMap;
 
@@ -224,6 +224,9 @@ async fn release_page(state: &AppState, signed: &Signed, id: &str, outcome: Outc
             .or_page(signed)?;
         phase_results.push(products);
     }
+    let scope = overview::scope(&state.db, &r.sys_id)
+        .await
+        .or_page(signed)?;
     let may_run = signed.may(ProductManagers::ANY_OF);
     let may_complete = signed.may(PhaseCompleters::ANY_OF);
     let status = match &outcome {
@@ -290,11 +293,37 @@ async fn release_page(state: &AppState, signed: &Signed, id: &str, outcome: Outc
                 }
             }
         }
+        section.card aria-labelledby="scope" {
+            h2 #scope { "Scope" }
+            (scope_list("Enhancements", "No enhancement.", &scope.enhancements))
+            (scope_list("Key dates", "No key date.", &scope.key_dates))
+            (scope_list("Related tasks", "No related task.", &scope.related_tasks))
+        }
     };
     Ok(page(
         status,
         shell(&r.name, Some(signed), Section::Releases, body),
     ))
+}
+
+fn scope_list(title: &str, none: &str, items: &[overview::ScopeItem]) -> Markup {
+    html! {
+        h3 { (title) }
+        @if items.is_empty() {
+            p.muted { (none) }
+        } @else {
+            ul {
+                @for i in items {
+                    li {
+                        span.muted { (i.label) } " " (i.name) " " (badge("info", &i.state))
+                        @if let Some(extra) = &i.extra {
+                            " " span.muted { (if extra.starts_with(|c: char| c.is_ascii_digit()) { super::when(extra) } else { extra.clone() }) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn phase_badge(state: &str) -> Markup {

@@ -686,3 +686,67 @@ async fn a_servicedesk_release_page_shows_its_stages_roles_approvals_work_and_hi
         "searched by title"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_page_shows_its_phases_policies_and_scope() {
+    let app = TestApp::spawn_demo().await;
+    let res = app
+        .post(
+            &format!("/api/sn_dpr/digital_product_release/release/{PORTAL}/related_task"),
+            json!({"taskIds": ["36836028532023004247ddeeff7b12f1", "bc84b11dff5c32108289ffffffffff12"]}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let page = browser.get(&format!("/console/releases/{PORTAL}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for shown in [
+        "Customer Portal Q4 2025",
+        "Related tasks",
+        "change_request",
+        "rm_story",
+        "No key date.",
+        "aria-current=\"step\"",
+    ] {
+        assert!(page.text.contains(shown), "{shown}: {}", page.text);
+    }
+    // The gated release: its current phase's policies, each with a result.
+    let gated = browser
+        .get("/console/releases/9b2e7ec9476c8e105b8e0dcfe16d43d4")
+        .await;
+    assert!(gated.text.contains("Policy Name 1"), "{}", gated.text);
+    assert!(gated.text.contains("Not run"));
+    assert!(gated.text.contains("Run policies") && gated.text.contains("Complete phase"));
+    // The gate's refusal, in words, with the page around it.
+    let token = hidden(&gated.text, "csrf_token");
+    let res = browser
+        .post(
+            "/console/releases/9b2e7ec9476c8e105b8e0dcfe16d43d4/complete-phase",
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text);
+    assert!(
+        res.text
+            .contains("cannot be completed: policies not compliant: Policy Name 1"),
+        "{}",
+        res.text
+    );
+    // The list filters by state and target date, and says when a date does not read.
+    let list = browser.get("/console/releases?state=draft").await;
+    assert!(list.text.contains("Q4 2025 Product Release"));
+    assert!(!list.text.contains("Customer Portal Q4 2025"));
+    let list = browser
+        .get("/console/releases?target_from=2999-01-01")
+        .await;
+    assert!(list.text.contains("0 releases"), "{}", list.text);
+    let list = browser.get("/console/releases?target_to=soon").await;
+    assert!(list.text.contains("is not a date"), "{}", list.text);
+    assert_eq!(
+        browser.get("/console/releases/nope").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -258,3 +258,81 @@ pub async fn detail(db: &Db, sys_id: &str) -> Result<Option<ReleaseDetail>> {
         phases,
     }))
 }
+
+/// One line of a release's scope: an enhancement, a key date or a related
+/// task, as the release page lists them.
+#[derive(Clone, Debug)]
+pub struct ScopeItem {
+    /// A number (enhancements, tasks) or a type (key dates).
+    pub label: String,
+    pub name: String,
+    pub state: String,
+    /// A key date's due date; a task's table.
+    pub extra: Option<String>,
+}
+
+/// What a release's scope holds.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub enhancements: Vec<ScopeItem>,
+    pub key_dates: Vec<ScopeItem>,
+    pub related_tasks: Vec<ScopeItem>,
+}
+
+/// The release's enhancements, key dates (by due date) and related tasks.
+pub async fn scope(db: &Db, release_id: &str) -> Result<Scope> {
+    let id = [Value::from(release_id)];
+    let mut read = db.begin_read().await?;
+    let enhancements = read
+        .fetch_all(
+            "SELECT number, name, state FROM sn_dpr_model_product_enhancement \
+             WHERE \"release\" = $1 ORDER BY number, sys_id LIMIT 500",
+            &id,
+        )
+        .await?;
+    let key_dates = read
+        .fetch_all(
+            "SELECT type, name, state, due_date FROM sn_dpr_model_release_key_date \
+             WHERE \"release\" = $1 ORDER BY due_date, sys_id LIMIT 500",
+            &id,
+        )
+        .await?;
+    let tasks = read
+        .fetch_all(
+            "SELECT t.number, t.short_description, t.state, t.sys_class_name \
+             FROM sn_dpr_model_release_related_task r JOIN task t ON t.sys_id = r.task \
+             WHERE r.\"release\" = $1 ORDER BY t.number LIMIT 500",
+            &id,
+        )
+        .await?;
+    read.commit().await?;
+    Ok(Scope {
+        enhancements: enhancements
+            .iter()
+            .map(|r| ScopeItem {
+                label: r.text("number").unwrap_or_default(),
+                name: r.string("name"),
+                state: r.text("state").unwrap_or_default(),
+                extra: None,
+            })
+            .collect(),
+        key_dates: key_dates
+            .iter()
+            .map(|r| ScopeItem {
+                label: r.string("type"),
+                name: r.string("name"),
+                state: r.string("state"),
+                extra: r.text("due_date"),
+            })
+            .collect(),
+        related_tasks: tasks
+            .iter()
+            .map(|r| ScopeItem {
+                label: r.text("number").unwrap_or_default(),
+                name: r.text("short_description").unwrap_or_default(),
+                state: r.text("state").unwrap_or_default(),
+                extra: r.text("sys_class_name"),
+            })
+            .collect(),
+    })
+}

@@ -12,9 +12,9 @@ use maud::{html, Markup};
 use super::layout::{badge, csrf, shell, Section};
 use super::{page, require, see_other, OrPage, PageResult, Posted, Signed};
 use crate::app::AppState;
-use crate::domain::dpr::{overview, phases, policy_run, policy_status};
+use crate::domain::dpr::{overview, phases, policy_run, policy_status, retarget};
 use crate::error::Error;
-use crate::http::dpr::{PhaseCompleters, ProductManagers, ReleaseReaders};
+use crate::http::dpr::{PhaseCompleters, ProductManagers, ReleaseManagers, ReleaseReaders};
 use crate::http::extract::RoleSet;
 
 /// Releases per list page.
@@ -185,6 +185,7 @@ fn notice(key: Option<&str>) -> Outcome {
             "Policy run queued: results appear here once it has run (reload the page).",
         ),
         Some("phase-completed") => Outcome::Notice("Phase completed."),
+        Some("retargeted") => Outcome::Notice("Retargeted: the remaining phases are planned anew."),
         _ => Outcome::None,
     }
 }
@@ -227,6 +228,14 @@ async fn release_page(state: &AppState, signed: &Signed, id: &str, outcome: Outc
     let scope = overview::scope(&state.db, &r.sys_id)
         .await
         .or_page(signed)?;
+    let may_retarget = signed.may(ReleaseManagers::ANY_OF) && r.state == "in_progress";
+    let targets = if may_retarget {
+        overview::upcoming_targets(&state.db, chrono::Utc::now().date_naive(), 200)
+            .await
+            .or_page(signed)?
+    } else {
+        Vec::new()
+    };
     let may_run = signed.may(ProductManagers::ANY_OF);
     let may_complete = signed.may(PhaseCompleters::ANY_OF);
     let status = match &outcome {
@@ -257,6 +266,20 @@ async fn release_page(state: &AppState, signed: &Signed, id: &str, outcome: Outc
                 }
                 dt { "Process" } dd { (r.process_type.as_deref().unwrap_or("—")) }
                 @if let Some(d) = &detail.description { dt { "Description" } dd { (d) } }
+            }
+            @if may_retarget && !targets.is_empty() {
+                form.filters method="post" action={"/console/releases/" (r.sys_id) "/retarget"} {
+                    (csrf(signed))
+                    div {
+                        label for="target" { "Move to the readiness target" }
+                        select #target name="target" {
+                            @for t in &targets {
+                                option value=(t.sys_id) { (t.target_date) " · " (t.name) " (" (t.calendar) ")" }
+                            }
+                        }
+                    }
+                    div { button.secondary type="submit" { "Retarget" } }
+                }
             }
         }
         section aria-labelledby="phases" {
@@ -410,6 +433,35 @@ pub async fn complete_phase(
     match phases::complete_current_phase(&state.db, &id, &signed.caller.user_name).await {
         Ok(_) => Ok(see_other(&format!(
             "/console/releases/{id}?notice=phase-completed"
+        ))),
+        Err(e) => release_page(&state, signed, &id, Outcome::Refused(e)).await,
+    }
+}
+
+/// `POST /console/releases/{id}/retarget` with `target` (a readiness
+/// target's sys_id): `retarget::retarget`, for the API's release managers.
+pub async fn retarget(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> PageResult {
+    let signed = &posted.signed;
+    require(signed, ReleaseManagers::ANY_OF)?;
+    let target = posted.form.get("target").map(|t| t.trim()).unwrap_or("");
+    let outcome = if crate::ids::is_sys_id(target) {
+        retarget::retarget(
+            &state.db,
+            &id,
+            retarget::NewTarget::Existing(target.to_owned()),
+            &signed.caller.user_name,
+        )
+        .await
+    } else {
+        Err(Error::invalid("target", "choose a readiness target"))
+    };
+    match outcome {
+        Ok(()) => Ok(see_other(&format!(
+            "/console/releases/{id}?notice=retargeted"
         ))),
         Err(e) => release_page(&state, signed, &id, Outcome::Refused(e)).await,
     }

@@ -60,6 +60,7 @@ pub fn router() -> Router<AppState> {
         .route("/releases/{id}", get(dpr::release))
         .route("/releases/{id}/run-policies", post(dpr::run_policies))
         .route("/releases/{id}/complete-phase", post(dpr::complete_phase))
+        .route("/releases/{id}/retarget", post(dpr::retarget))
         .route("/servicedesk", get(servicedesk::list))
         .route("/servicedesk/{id}", get(servicedesk::release))
         .route(

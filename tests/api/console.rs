@@ -750,3 +750,53 @@ async fn a_release_page_shows_its_phases_policies_and_scope() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_manager_retargets_a_release_and_others_are_refused() {
+    let app = TestApp::spawn_demo().await;
+    let release = "9b2e7ec9476c8e105b8e0dcfe16d43d4";
+    let target = "3f6668e95427fd10f877ac7ac399daa6";
+    let path = format!("/console/releases/{release}/retarget");
+    let coordinator = app
+        .user("cora", &["sn_dpr_model.release_coordinator"])
+        .await;
+    let (name, password) = basic(&coordinator);
+    let mut cora = Browser::new(&app);
+    cora.sign_in(&name, &password).await;
+    let page = cora.get(&format!("/console/releases/{release}")).await;
+    assert!(
+        !page.text.contains(&path),
+        "no retarget form for a coordinator"
+    );
+    let token = hidden(&page.text, "csrf_token");
+    let res = cora
+        .post(&path, &[("csrf_token", &token), ("target", target)])
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+
+    let mut admin = Browser::new(&app);
+    admin.sign_in("admin", crate::helpers::ADMIN_PASSWORD).await;
+    let page = admin.get(&format!("/console/releases/{release}")).await;
+    assert!(page.text.contains(&path), "{}", page.text);
+    assert!(page.text.contains(&format!("value=\"{target}\"")));
+    let token = hidden(&page.text, "csrf_token");
+    let res = admin
+        .post(&path, &[("csrf_token", &token), ("target", "x")])
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+    assert!(res.text.contains("choose a readiness target"));
+    let res = admin
+        .post(&path, &[("csrf_token", &token), ("target", target)])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let back = res.header("location").unwrap().to_owned();
+    let res = app
+        .get(&format!(
+            "/api/now/table/sn_dpr_model_release/{release}?sysparm_fields=readiness_target&sysparm_exclude_reference_link=true"
+        ))
+        .await;
+    assert_eq!(res.body["result"]["readiness_target"], target);
+    let page = admin.get(&back).await;
+    assert!(page.text.contains("Retargeted"), "{}", page.text);
+    assert!(page.text.contains("2027-03-31"));
+}

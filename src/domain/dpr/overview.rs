@@ -336,3 +336,40 @@ pub async fn scope(db: &Db, release_id: &str) -> Result<Scope> {
             .collect(),
     })
 }
+
+/// A readiness target a release can be moved to.
+#[derive(Clone, Debug)]
+pub struct TargetChoice {
+    pub sys_id: String,
+    pub name: String,
+    pub target_date: String,
+    pub calendar: String,
+}
+
+/// Active readiness targets on or after `from` (YYYY-MM-DD), by date then
+/// calendar (at most `limit`): the choices of the console's retarget form.
+pub async fn upcoming_targets(db: &Db, from: NaiveDate, limit: i64) -> Result<Vec<TargetChoice>> {
+    let rows = db
+        .fetch_all(
+            "SELECT t.sys_id, t.name, t.target_date, c.name AS calendar \
+             FROM sn_dpr_model_release_target t \
+             JOIN sn_dpr_model_release_calendar c ON c.sys_id = t.release_calendar \
+             WHERE t.active = $1 AND t.target_date >= $2 \
+             ORDER BY t.target_date, c.name, t.sys_id LIMIT $3",
+            &[
+                Value::Bool(true),
+                Value::Text(from.format("%Y-%m-%d").to_string()),
+                Value::Int(limit),
+            ],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| TargetChoice {
+            sys_id: r.string("sys_id"),
+            name: r.string("name"),
+            target_date: r.string("target_date"),
+            calendar: r.string("calendar"),
+        })
+        .collect())
+}

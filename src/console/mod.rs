@@ -181,7 +181,7 @@ fn to_sign_in(parts: &Parts) -> Response {
         "/console"
     };
     let next: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
-    Redirect::to(&format!("/console/sign-in?next={next}")).into_response()
+    see_other(&format!("/console/sign-in?next={next}"))
 }
 
 /// A console path to return to after sign-in: a path of the console and
@@ -191,7 +191,8 @@ pub fn safe_next(next: Option<&str>) -> &str {
         Some(n)
             if (n == "/console" || n.starts_with("/console/") || n.starts_with("/console?"))
                 && !n.contains("//")
-                && !n.contains('\\') =>
+                && !n.contains('\\')
+                && n.bytes().all(|b| b.is_ascii_graphic()) =>
         {
             n
         }
@@ -338,7 +339,10 @@ pub fn when(t: &str) -> String {
     }
 }
 
-/// A 303 to `to`, after a form.
+/// A 303 to `to`, after a form; a location that cannot be a header value
+/// (it came from a request) leads to the console's start instead.
 pub fn see_other(to: &str) -> Response {
-    Redirect::to(to).into_response()
+    let location =
+        HeaderValue::from_str(to).unwrap_or_else(|_| HeaderValue::from_static("/console"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }

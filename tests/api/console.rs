@@ -224,6 +224,38 @@ async fn a_wrong_password_is_refused_and_the_login_throttle_applies() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_sign_in_the_browser_goes_to_a_console_path_never_another_site() {
+    let app = TestApp::spawn_demo().await;
+    for (next, expected) in [
+        ("https://evil.example/", "/console"),
+        ("//evil.example/console", "/console"),
+        ("/console/../\\evil", "/console"),
+        ("/console/releases\n", "/console"),
+        (
+            "/console/releases?state=draft",
+            "/console/releases?state=draft",
+        ),
+    ] {
+        let mut fresh = Browser::new(&app);
+        let form = fresh.get("/console/sign-in").await;
+        let token = hidden(&form.text, "csrf_token");
+        let res = fresh
+            .post(
+                "/console/sign-in",
+                &[
+                    ("csrf_token", &token),
+                    ("user_name", "admin"),
+                    ("password", crate::helpers::ADMIN_PASSWORD),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{next}: {}", res.text);
+        assert_eq!(res.header("location"), Some(expected), "{next}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_without_the_sessions_csrf_token_is_refused_and_changes_nothing() {
     let app = TestApp::spawn_demo().await;
     let mut browser = Browser::new(&app);

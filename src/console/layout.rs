@@ -14,6 +14,7 @@ pub enum Section {
     None,
     Today,
     Releases,
+    Calendars,
     ServiceDesk,
     Admin,
 }
@@ -45,6 +46,7 @@ pub fn shell(title: &str, signed: Option<&Signed>, section: Section, body: Marku
                                 li { a href="/console" aria-current=[current(Section::Today)] { "Today" } }
                                 @if signed.may(ReleaseReaders::ANY_OF) {
                                     li { a href="/console/releases" aria-current=[current(Section::Releases)] { "Digital product releases" } }
+                                    li { a href="/console/calendars" aria-current=[current(Section::Calendars)] { "Calendars" } }
                                 }
                                 @if signed.may(Staff::ANY_OF) {
                                     li { a href="/console/servicedesk" aria-current=[current(Section::ServiceDesk)] { "ServiceDesk releases" } }

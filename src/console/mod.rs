@@ -15,6 +15,7 @@
 
 mod admin;
 mod assets;
+mod calendar;
 mod dpr;
 mod layout;
 mod servicedesk;
@@ -61,6 +62,8 @@ pub fn router() -> Router<AppState> {
         .route("/releases/{id}/run-policies", post(dpr::run_policies))
         .route("/releases/{id}/complete-phase", post(dpr::complete_phase))
         .route("/releases/{id}/retarget", post(dpr::retarget))
+        .route("/calendars", get(calendar::list))
+        .route("/calendars/{id}", get(calendar::month))
         .route("/servicedesk", get(servicedesk::list))
         .route("/servicedesk/{id}", get(servicedesk::release))
         .route(

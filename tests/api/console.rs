@@ -832,3 +832,67 @@ async fn a_release_manager_retargets_a_release_and_others_are_refused() {
     assert!(page.text.contains("Retargeted"), "{}", page.text);
     assert!(page.text.contains("2027-03-31"));
 }
+
+/// The entries of one day's cell in a month page.
+fn day_cell<'a>(html: &'a str, date: &str) -> &'a str {
+    let start = html
+        .find(&format!("data-date=\"{date}\""))
+        .unwrap_or_else(|| panic!("no {date}"));
+    let rest = &html[start..];
+    &rest[..rest.find("</td>").unwrap()]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calendar_month_places_blackouts_and_targets_on_local_days_across_dst() {
+    let app = TestApp::spawn_demo().await;
+    let calendar = "d3d1f3b4ff60ba10509cffffffffffa8"; // America/New_York
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let list = browser.get("/console/calendars").await;
+    assert!(list
+        .text
+        .contains(&format!("/console/calendars/{calendar}")));
+    // November 2025: DST ends on the 2nd; the freeze runs from the 6th
+    // 18:00 to the 8th 06:00 local.
+    let page = browser
+        .get(&format!("/console/calendars/{calendar}?month=2025-11"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("America/New_York"));
+    for (date, blackout) in [
+        ("2025-11-05", false),
+        ("2025-11-06", true),
+        ("2025-11-07", true),
+        ("2025-11-08", true),
+        ("2025-11-09", false),
+    ] {
+        assert_eq!(
+            day_cell(&page.text, date).contains("Blackout: Q4 2025 change blackout"),
+            blackout,
+            "{date}"
+        );
+    }
+    assert_eq!(page.text.matches("data-date=").count(), 30);
+    // A target shows on its date.
+    let december = browser
+        .get(&format!("/console/calendars/{calendar}?month=2026-12"))
+        .await;
+    assert!(
+        day_cell(&december.text, "2026-12-18").contains("Target: Patch Q4 readiness"),
+        "{}",
+        december.text
+    );
+    let bad = browser
+        .get(&format!("/console/calendars/{calendar}?month=2025-13"))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        browser
+            .get("/console/calendars/0123456789abcdef0123456789abcdef")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}

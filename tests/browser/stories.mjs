@@ -126,6 +126,18 @@ test('a release manager signs in and sees Today', async () => {
   // Keyboard: the first Tab reaches the skip link.
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to main content');
+  // The calendar in a month whose daylight-saving time ends (2 November 2025,
+  // America/New_York): the freeze from the 6th 18:00 to the 8th 06:00 local.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Calendars' }).click();
+  await page.getByRole('link', { name: 'Enterprise release calendar' }).click();
+  await page.goto(page.url() + '?month=2025-11');
+  await page.getByRole('heading', { name: 'Enterprise release calendar: November 2025' }).waitFor();
+  for (const [day, blackout] of [['05', false], ['06', true], ['07', true], ['08', true], ['09', false]]) {
+    const cell = page.locator(`td[data-date="2025-11-${day}"]`);
+    assert.equal((await cell.getByText('Blackout: Q4 2025 change blackout').count()) > 0, blackout, `2025-11-${day}`);
+  }
+  await accessible(page, 'a calendar month');
+  await shot(page, 'calendar');
   // Administration: an API key for a pipeline, shown once.
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys' }).click();
   await page.getByLabel('User name').fill('ada');

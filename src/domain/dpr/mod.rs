@@ -2,6 +2,7 @@
 
 pub mod blackouts;
 pub mod bundles;
+pub mod calendar_view;
 pub mod calendars;
 pub mod hooks;
 pub mod jobs;

@@ -64,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .route("/releases/{id}/retarget", post(dpr::retarget))
         .route("/calendars", get(calendar::list))
         .route("/calendars/{id}", get(calendar::month))
+        .route("/calendars/{id}/feed.ics", get(calendar::feed))
         .route("/servicedesk", get(servicedesk::list))
         .route("/servicedesk/{id}", get(servicedesk::release))
         .route(

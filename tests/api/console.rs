@@ -4,6 +4,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use chrono::TimeZone;
 use serde_json::json;
 use tollgate::config::Settings;
 
@@ -895,4 +896,103 @@ async fn a_calendar_month_places_blackouts_and_targets_on_local_days_across_dst(
             .status,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calendar_feed_is_icalendar_for_an_api_key_of_a_release_reader() {
+    let app = TestApp::spawn_demo().await;
+    let calendar = "d3d1f3b4ff60ba10509cffffffffffa8";
+    let schedule = "b862d589ff3c3210509cffffffffff97";
+    let tz: chrono_tz::Tz = "America/New_York".parse().unwrap();
+    let soon = (chrono::Utc::now() + chrono::Duration::days(10)).with_timezone(&tz);
+    let res = app
+        .post(
+            "/api/now/table/cmn_schedule_span",
+            json!({"schedule": schedule, "name": "Year-end freeze",
+                   "start_date_time": soon.format("%Y-%m-%d 18:00:00").to_string(),
+                   "end_date_time": (soon + chrono::Duration::days(1)).format("%Y-%m-%d 06:00:00").to_string()}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    app.user("reader", &["sn_dpr_model.release_user"]).await;
+    app.user("nobody", &[]).await;
+    let key_of = |user: &'static str| {
+        let app = &app;
+        async move {
+            let res = app
+                .post(
+                    "/api/tollgate/api_keys",
+                    json!({"user": user, "name": "calendar"}),
+                )
+                .await;
+            assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+            res.body["result"]["key"].as_str().unwrap().to_owned()
+        }
+    };
+    let reader_key = key_of("reader").await;
+    let nobody_key = key_of("nobody").await;
+    let path = format!("/console/calendars/{calendar}/feed.ics");
+    let res = app
+        .raw(
+            "GET",
+            &format!("{path}?key={reader_key}"),
+            &Auth::None,
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(
+        res.header("content-type"),
+        Some("text/calendar; charset=utf-8")
+    );
+    assert!(res.text.starts_with("BEGIN:VCALENDAR\r\n"));
+    assert!(res.text.contains("X-WR-TIMEZONE:America/New_York\r\n"));
+    assert!(res
+        .text
+        .contains("SUMMARY:Blackout: Q4 2025 change blackout\r\n"));
+    // 18:00 New York time, in UTC.
+    let start = tz
+        .from_local_datetime(&soon.date_naive().and_hms_opt(18, 0, 0).unwrap())
+        .single()
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    assert!(
+        res.text
+            .contains(&format!("DTSTART:{}\r\n", start.format("%Y%m%dT%H%M%SZ"))),
+        "{}",
+        res.text
+    );
+    assert!(res.text.ends_with("END:VCALENDAR\r\n"));
+    // Basic works as for the API; no credentials, a wrong key, or a user
+    // without a release role do not.
+    let basic = app.user("reader", &["sn_dpr_model.release_user"]).await;
+    assert_eq!(
+        app.raw("GET", &path, &basic, None, "").await.status,
+        StatusCode::OK
+    );
+    let res = app.raw("GET", &path, &Auth::None, None, "").await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert!(res.header("www-authenticate").is_some());
+    let res = app
+        .raw(
+            "GET",
+            &format!("{path}?key=not-a-key"),
+            &Auth::None,
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    let res = app
+        .raw(
+            "GET",
+            &format!("{path}?key={nobody_key}"),
+            &Auth::None,
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(!res.text.contains("VCALENDAR"));
 }

@@ -200,3 +200,151 @@ pub async fn month(db: &Db, id: &str, first: NaiveDate) -> Result<Option<Month>>
         days,
     }))
 }
+
+/// When a feed event happens: a whole local day, or UTC instants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum When {
+    Day(NaiveDate),
+    Span(DateTime<Utc>, DateTime<Utc>),
+}
+
+/// One event of a calendar's feed.
+#[derive(Clone, Debug)]
+pub struct FeedEvent {
+    /// Stable across reads (the record's id, and the start of an occurrence).
+    pub uid: String,
+    pub summary: String,
+    pub when: When,
+}
+
+/// A calendar's feed: its name, zone and events between two instants.
+#[derive(Clone, Debug)]
+pub struct Feed {
+    pub calendar: String,
+    pub time_zone: Tz,
+    pub events: Vec<FeedEvent>,
+}
+
+/// The events of calendar `id` in `[from, to)`: readiness targets (whole
+/// days), releases' planned windows, key dates and each occurrence of an
+/// exclusion window (at most 1,000 occurrences per window). None when there
+/// is no such calendar.
+pub async fn feed(
+    db: &Db,
+    id: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Option<Feed>> {
+    if !crate::ids::is_sys_id(id) {
+        return Ok(None);
+    }
+    let mut read = db.begin_read().await?;
+    let Some(calendar) = read
+        .fetch_optional(
+            "SELECT name, time_zone, schedules FROM sn_dpr_model_release_calendar WHERE sys_id = $1",
+            &[Value::from(id)],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let tz: Tz = calendar
+        .text("time_zone")
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(Tz::UTC);
+    let (from_text, to_text) = (format_date_time(from), format_date_time(to));
+    let mut events = Vec::new();
+    let targets = read
+        .fetch_all(
+            "SELECT sys_id, name, target_date FROM sn_dpr_model_release_target \
+             WHERE release_calendar = $1 AND active = $2 AND target_date >= $3 AND target_date <= $4 \
+             ORDER BY target_date, sys_id",
+            &[
+                Value::from(id),
+                Value::Bool(true),
+                Value::Text(from.with_timezone(&tz).format("%Y-%m-%d").to_string()),
+                Value::Text(to.with_timezone(&tz).format("%Y-%m-%d").to_string()),
+            ],
+        )
+        .await?;
+    for t in &targets {
+        if let Some(date) = crate::time::parse_date(&t.string("target_date")) {
+            events.push(FeedEvent {
+                uid: t.string("sys_id"),
+                summary: format!("Readiness target: {}", t.string("name")),
+                when: When::Day(date),
+            });
+        }
+    }
+    let releases = read
+        .fetch_all(
+            "SELECT sys_id, name, planned_start, planned_end FROM sn_dpr_model_release \
+             WHERE release_calendar = $1 AND planned_start IS NOT NULL AND planned_end IS NOT NULL \
+             AND planned_end >= $2 AND planned_start < $3 ORDER BY planned_start, sys_id",
+            &[
+                Value::from(id),
+                Value::Text(from_text.clone()),
+                Value::Text(to_text.clone()),
+            ],
+        )
+        .await?;
+    for r in &releases {
+        let times = (
+            parse_date_time(&r.string("planned_start")),
+            parse_date_time(&r.string("planned_end")),
+        );
+        if let (Some(start), Some(end)) = times {
+            events.push(FeedEvent {
+                uid: r.string("sys_id"),
+                summary: format!("Release: {}", r.string("name")),
+                when: When::Span(start.and_utc(), end.and_utc()),
+            });
+        }
+    }
+    let key_dates = read
+        .fetch_all(
+            "SELECT k.sys_id, k.name, k.due_date, r.name AS release_name FROM sn_dpr_model_release_key_date k \
+             JOIN sn_dpr_model_release r ON r.sys_id = k.\"release\" \
+             WHERE r.release_calendar = $1 AND k.due_date >= $2 AND k.due_date < $3 ORDER BY k.due_date, k.sys_id",
+            &[Value::from(id), Value::Text(from_text), Value::Text(to_text)],
+        )
+        .await?;
+    for k in &key_dates {
+        if let Some(due) = parse_date_time(&k.string("due_date")) {
+            let due = due.and_utc();
+            events.push(FeedEvent {
+                uid: k.string("sys_id"),
+                summary: format!(
+                    "Key date: {} ({})",
+                    k.string("name"),
+                    k.string("release_name")
+                ),
+                when: When::Span(due, due),
+            });
+        }
+    }
+    for schedule in calendar.text("schedules").unwrap_or_default().split(',') {
+        let schedule = schedule.trim();
+        if schedule.is_empty() {
+            continue;
+        }
+        let Some((name, windows)) = exclusion_windows(&mut read, schedule, tz).await? else {
+            continue;
+        };
+        for (n, w) in windows.iter().enumerate() {
+            for (start, end) in w.occurrences(from, to, 1000) {
+                events.push(FeedEvent {
+                    uid: format!("{schedule}-{n}-{}", start.timestamp()),
+                    summary: format!("Blackout: {name}"),
+                    when: When::Span(start, end),
+                });
+            }
+        }
+    }
+    read.commit().await?;
+    Ok(Some(Feed {
+        calendar: calendar.string("name"),
+        time_zone: tz,
+        events,
+    }))
+}

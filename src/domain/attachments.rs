@@ -431,19 +431,40 @@ pub async fn delete_of_rows_where(
     delete_rows(tx, &condition, &[Value::from(value)]).await
 }
 
+/// Which files a list asks for: an encoded query on `sys_attachment` and
+/// name-value pairs (`table_sys_id=...`, as servicenow-rest-api sends), AND-ed;
+/// a pair naming no field of `sys_attachment` is refused, as on the Table API.
+pub struct ListFilter<'a> {
+    pub query: &'a str,
+    /// Sorted by name, so the SQL is the same each time.
+    pub pairs: Vec<(&'a str, &'a str)>,
+}
+
 /// One page of the files the caller may see, matching an encoded query on
 /// `sys_attachment`, and how many match in all.
 pub async fn list(
     db: &Db,
     caller: &Caller,
-    query: &str,
+    filter: &ListFilter<'_>,
     limit: i64,
     offset: i64,
     max_terms: usize,
 ) -> Result<(Vec<Attachment>, i64)> {
     let table = registry::table(TABLE)
         .ok_or_else(|| Error::internal("sys_attachment is not registered"))?;
-    let parsed = EncodedQuery::parse(table, query, max_terms)?;
+    let mut parsed = EncodedQuery::parse(table, filter.query, max_terms)?;
+    if filter.pairs.len() > max_terms {
+        return Err(Error::invalid(
+            "sysparm_query",
+            format!(
+                "the URL has {} name-value pairs; at most {max_terms} are accepted",
+                filter.pairs.len()
+            ),
+        ));
+    }
+    for (name, value) in &filter.pairs {
+        parsed.require_pair(name, value)?;
+    }
     let mut args = Vec::new();
     let mut condition = format!("({})", parsed.where_sql(db.backend(), 1, &mut args));
     if !caller.is_admin() {

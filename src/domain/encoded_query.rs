@@ -8,7 +8,9 @@ use super::boolean;
 use crate::error::{Error, Result};
 use crate::ids::is_sys_id;
 use crate::registry::{self, quote, Column, ColumnType, SqlKind, Table};
-use crate::storage::dialect::{text_candidates, Narrowing, TextKey, TextSearch};
+use crate::storage::dialect::{
+    text_candidates, text_count, text_rows_in_order, IndexOrder, Narrowing, TextKey, TextSearch,
+};
 use crate::storage::{Backend, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -405,6 +407,66 @@ impl EncodedQuery {
         groups.join(" OR ")
     }
 
+    /// The query's one condition when it is a contains search on a
+    /// text-indexed column of the listed table and nothing else, on a table
+    /// whose storage holds its rows alone (not a hierarchy's child, whose
+    /// storage holds other classes' rows too).
+    fn lone_text_search(&self) -> Option<&Condition> {
+        let [group] = self.groups.as_slice() else {
+            return None;
+        };
+        let [ors] = group.as_slice() else {
+            return None;
+        };
+        let [c] = ors.as_slice() else {
+            return None;
+        };
+        let lone = c.op == Operator::Like
+            && c.field.column.text_indexed
+            && !c.field.is_walked()
+            && self.table?.extends.is_none()
+            && !self.storage.is_empty();
+        lone.then_some(c)
+    }
+
+    /// The total of a [lone text search](Self::lone_text_search), as a
+    /// statement answering `n` from the text index alone (`text_count`), its
+    /// parameter appended to `args`. `None` for any other query and where
+    /// the index cannot answer alone.
+    pub fn count_from_index(&self, backend: Backend, args: &mut Vec<Value>) -> Option<String> {
+        let c = self.lone_text_search()?;
+        text_count(
+            backend,
+            self.storage,
+            c.field.column.name,
+            &c.value,
+            &mut |v| bind_next(v, args),
+        )
+    }
+
+    /// For a [lone text search](Self::lone_text_search) that names no order
+    /// and walks no reference: the FROM clause and ORDER BY that list its
+    /// rows (as [`BASE`]) in the index's order, so a page reads only the
+    /// rows up to its end instead of every match (`text_rows_in_order`).
+    /// Such a list is in the order the records were indexed, which is
+    /// stable from page to page. `None` otherwise.
+    pub fn index_order(&self, backend: Backend, args: &mut Vec<Value>) -> Option<IndexOrder> {
+        if !self.order.is_empty() || !self.joins.is_empty() {
+            return None;
+        }
+        let c = self.lone_text_search()?;
+        text_rows_in_order(
+            backend,
+            self.storage,
+            TextKey::SysId,
+            c.field.column.name,
+            &c.value,
+            false,
+            BASE,
+            &mut |v| bind_next(v, args),
+        )
+    }
+
     /// For a contains / starts with / ends with condition on a text-indexed
     /// column of the listed table, its answer through the index (see
     /// `text_candidates`). A dot-walked condition is not narrowed.
@@ -463,6 +525,12 @@ impl EncodedQuery {
         parts.push(format!("{BASE}.\"sys_id\" ASC"));
         parts.join(", ")
     }
+}
+
+/// Appends a value to `args`; answers its placeholder (`$n`, numbered from 1).
+fn bind_next(v: Value, args: &mut Vec<Value>) -> String {
+    args.push(v);
+    format!("${}", args.len())
 }
 
 /// The parameter an encoded query comes in.

@@ -64,9 +64,17 @@ pub async fn list(db: &Db, table: &Table, req: &ListRequest) -> Result<ListPage>
     let from = req.query.from_sql();
     let class_filter = table.class_filter_of(BASE);
     let total = if req.count {
-        let sql = format!("SELECT COUNT(*) AS n FROM {from} WHERE ({where_sql}){class_filter}");
+        // A lone text search is counted by its index, without the rows.
+        let mut count_args = Vec::new();
+        let sql = req
+            .query
+            .count_from_index(db.backend(), &mut count_args)
+            .unwrap_or_else(|| {
+                count_args = args.clone();
+                format!("SELECT COUNT(*) AS n FROM {from} WHERE ({where_sql}){class_filter}")
+            });
         Some(
-            db.fetch_optional(&sql, &args)
+            db.fetch_optional(&sql, &count_args)
                 .await?
                 .and_then(|r| r.int("n"))
                 .unwrap_or(0),
@@ -74,20 +82,33 @@ pub async fn list(db: &Db, table: &Table, req: &ListRequest) -> Result<ListPage>
     } else {
         None
     };
-    let n = args.len();
     let columns = table
         .all_columns()
         .into_iter()
         .map(|c| format!("{BASE}.{0} AS {0}", quote(c.name)))
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = format!(
-        "SELECT {columns}{} FROM {from} WHERE ({where_sql}){class_filter} ORDER BY {} LIMIT ${} OFFSET ${}",
-        req.query.selected_sql(),
-        req.query.order_sql(),
-        n + 1,
-        n + 2
-    );
+    // A lone text search without an order is read in its index's order.
+    let mut index_args = Vec::new();
+    let sql = match req.query.index_order(db.backend(), &mut index_args) {
+        Some(rows) => {
+            args = index_args;
+            format!(
+                "SELECT {columns} FROM {} ORDER BY {} LIMIT ${} OFFSET ${}",
+                rows.from,
+                rows.order,
+                args.len() + 1,
+                args.len() + 2
+            )
+        }
+        None => format!(
+            "SELECT {columns}{} FROM {from} WHERE ({where_sql}){class_filter} ORDER BY {} LIMIT ${} OFFSET ${}",
+            req.query.selected_sql(),
+            req.query.order_sql(),
+            args.len() + 1,
+            args.len() + 2
+        ),
+    };
     args.push(Value::Int(req.limit));
     args.push(Value::Int(req.offset));
     let rows = db.fetch_all(&sql, &args).await?;

@@ -29,11 +29,11 @@ const MAX_PARTS: usize = 16;
 const DEFAULT_LIMIT: i64 = 1000;
 
 pub fn endpoints() -> Vec<Endpoint> {
-    const READ: &str = "the read roles of the attached-to record's table";
-    const WRITE: &str = "the write roles of the attached-to record's table";
+    const READ: &str = "the read roles of the attached-to record's table (or admin)";
+    const WRITE: &str = "the write roles of the attached-to record's table (or admin)";
     vec![
         Endpoint::get("/attachment", list)
-            .summary("List attachment metadata (sysparm_query on sys_attachment, sysparm_limit, sysparm_offset); only files on records the caller may read")
+            .summary("List attachment metadata (sysparm_query on sys_attachment, name-value pairs such as table_sys_id=..., sysparm_limit, sysparm_offset); only files on records the caller may read")
             .query(&["sysparm_query", "sysparm_limit", "sysparm_offset"])
             .checked_by_handler(READ),
         Endpoint::post("/attachment/file", upload_file)
@@ -93,10 +93,22 @@ pub async fn list(
     let limit =
         parse_count(&q, "sysparm_limit", DEFAULT_LIMIT, 1)?.min(state.settings.max_page_size);
     let offset = parse_count(&q, "sysparm_offset", 0, 0)?;
+    // Any other parameter is a name-value pair (`table_sys_id=...`), as on
+    // the Table API.
+    let mut pairs: Vec<(&str, &str)> = q
+        .iter()
+        .filter(|(name, _)| !name.is_empty() && !name.starts_with("sysparm_"))
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    pairs.sort();
+    let filter = attachments::ListFilter {
+        query: q.get("sysparm_query").map(String::as_str).unwrap_or(""),
+        pairs,
+    };
     let (rows, total) = attachments::list(
         &state.db,
         &caller,
-        q.get("sysparm_query").map(String::as_str).unwrap_or(""),
+        &filter,
         limit,
         offset,
         state.settings.max_query_terms,

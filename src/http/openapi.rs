@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::endpoint::{Access, ApiFamily, Body, Endpoint};
 use super::envelope::Family as Envelope;
+use crate::config::Settings;
 use crate::registry::{ColumnType, TABLES};
 
 fn column_schema(ty: ColumnType) -> Json {
@@ -57,8 +58,10 @@ fn path_schema(name: &str) -> Json {
     }
 }
 
-/// The operation object of one endpoint.
-fn operation(family: &ApiFamily, e: &Endpoint) -> Json {
+/// The operation object of one endpoint, under `settings` (an endpoint that
+/// a setting opens is documented as the server answers it: without
+/// credentials when the setting is on, as any caller's otherwise).
+fn operation(family: &ApiFamily, e: &Endpoint, settings: &Settings) -> Json {
     let mut op = json!({
         "tags": [family.name],
         "summary": e.summary,
@@ -73,8 +76,14 @@ fn operation(family: &ApiFamily, e: &Endpoint) -> Json {
         op["responses"][*status] = json!({ "description": description });
     }
     let roles = match e.access {
-        Access::Public | Access::PublicIf(..) => None,
-        Access::Caller(Some(note)) => Some(format!("{note} (or admin)")),
+        Access::Public => None,
+        Access::PublicIf(open, _) if open(settings) => None,
+        Access::PublicIf(_, setting) => Some(format!(
+            "any authenticated caller (without credentials when `{setting}` is true)"
+        )),
+        // The handler's own rule, as its note words it (whether admin
+        // passes is part of the rule: the caller's own record is anyone's).
+        Access::Caller(Some(note)) => Some(note.to_owned()),
         Access::Caller(None) => Some("any authenticated caller".to_owned()),
         Access::Roles([]) => Some("admin".to_owned()),
         Access::Roles(roles) => Some(format!("{} (or admin)", roles.join(", "))),
@@ -121,7 +130,8 @@ fn operation(family: &ApiFamily, e: &Endpoint) -> Json {
     op
 }
 
-pub fn document() -> Json {
+/// The document the server serves under `settings`.
+pub fn document(settings: &Settings) -> Json {
     let mut paths = Map::new();
     let mut tags = Vec::new();
     for family in super::families() {
@@ -137,7 +147,7 @@ pub fn document() -> Json {
             let path = paths
                 .entry(family.documented_path(e))
                 .or_insert_with(|| json!({}));
-            path[e.method.as_str().to_ascii_lowercase()] = operation(&family, e);
+            path[e.method.as_str().to_ascii_lowercase()] = operation(&family, e, settings);
         }
     }
     let mut schemas = Map::new();

@@ -6,8 +6,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use super::endpoint::Endpoint;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use super::endpoint::{Access, Endpoint};
 use crate::app::AppState;
+use crate::config::Settings;
 use crate::storage::migrations;
 
 /// The operations endpoints. Metrics and this document need credentials
@@ -64,10 +68,31 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// The document, built once: it depends only on the endpoint lists and the
-/// table registry.
-pub async fn openapi() -> Response {
-    static DOCUMENT: std::sync::OnceLock<axum::body::Bytes> = std::sync::OnceLock::new();
-    let body = DOCUMENT.get_or_init(|| super::openapi::document().to_string().into());
-    super::json_bytes(body.clone())
+/// The document, built once for each way the settings open endpoints: it
+/// depends only on the endpoint lists, the table registry and which of the
+/// endpoints a setting opens (`public_metrics`, `public_openapi`) are open.
+pub async fn openapi(State(state): State<AppState>) -> Response {
+    type Documents = Mutex<HashMap<Vec<bool>, axum::body::Bytes>>;
+    type Switch = fn(&Settings) -> bool;
+    static SWITCHES: OnceLock<Vec<Switch>> = OnceLock::new();
+    static DOCUMENTS: OnceLock<Documents> = OnceLock::new();
+    let switches = SWITCHES.get_or_init(|| {
+        super::families()
+            .iter()
+            .flat_map(|family| family.endpoints.iter())
+            .filter_map(|e| match e.access {
+                Access::PublicIf(open, _) => Some(open),
+                _ => None,
+            })
+            .collect()
+    });
+    let key: Vec<bool> = switches.iter().map(|open| open(&state.settings)).collect();
+    let documents = DOCUMENTS.get_or_init(Documents::default);
+    let mut documents = documents.lock().unwrap_or_else(|e| e.into_inner());
+    let body = documents
+        .entry(key)
+        .or_insert_with(|| super::openapi::document(&state.settings).to_string().into())
+        .clone();
+    drop(documents);
+    super::json_bytes(body)
 }

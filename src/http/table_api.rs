@@ -36,11 +36,30 @@ const WRITE_QUERY: &[&str] = &["sysparm_input_display_value"];
 /// string is a name-value pair filtering the list.
 const PARAMS_PREFIX: &str = "sysparm_";
 
+/// The Attachment API's upload parameters. pysnow (0.7) sets them on the
+/// table resource it attaches a file through (its attachment helper shares
+/// the resource's parameters), so every later request of that resource
+/// carries them: on a table without such a field they are not name-value
+/// pairs (the vendor ignores them), while any other unknown name still is
+/// refused.
+const ATTACHMENT_UPLOAD_PARAMS: &[&str] = &[
+    "table_name",
+    "table_sys_id",
+    "file_name",
+    "encryption_context",
+];
+
+/// Whether a list's query parameter is a name-value pair of `table`.
+fn is_pair(table: &Table, name: &str) -> bool {
+    let carried_over = ATTACHMENT_UPLOAD_PARAMS.contains(&name) && table.column(name).is_none();
+    !name.is_empty() && !name.starts_with(PARAMS_PREFIX) && !carried_over
+}
+
 /// The Table API's endpoints, below `/api/now[/{version}]`. Roles depend on
 /// the table, so the handlers check them.
 pub fn endpoints() -> Vec<Endpoint> {
-    const READ: &str = "the table's read roles";
-    const WRITE: &str = "the table's write roles";
+    const READ: &str = "the table's read roles (or admin)";
+    const WRITE: &str = "the table's write roles (or admin)";
     let one = "/table/{table}/{sys_id}";
     vec![
         Endpoint::get("/table/{table}", list)
@@ -429,10 +448,8 @@ pub async fn list(
     // Name-value pairs filter, AND-ed with sysparm_query (the vendor calls
     // them exclusive; narrowing by both is the reading that never shows
     // more than either asks for). Sorted, so the SQL is the same each time.
-    let mut pairs: Vec<(&String, &String)> = q
-        .iter()
-        .filter(|(name, _)| !name.is_empty() && !name.starts_with(PARAMS_PREFIX))
-        .collect();
+    let mut pairs: Vec<(&String, &String)> =
+        q.iter().filter(|(name, _)| is_pair(table, name)).collect();
     pairs.sort();
     if pairs.len() > state.settings.max_query_terms {
         return Err(Error::invalid(

@@ -130,15 +130,10 @@ pub fn text_candidates(
     search: TextSearch,
     bind: &mut dyn FnMut(super::Value) -> String,
 ) -> Option<Narrowing> {
-    if backend == Backend::Postgres || needle.chars().count() < TRIGRAM {
-        return None;
-    }
-    // One FTS5 phrase in the column's own table: inside double quotes every
-    // character is literal except the quote itself, which is doubled.
-    let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
-    let p = bind(super::Value::Text(phrase));
-    let fts = format!("{table}__text_{column}");
-    let matching = format!("SELECT rowid FROM {fts} WHERE {fts} MATCH {p}");
+    let matching = format!(
+        "SELECT rowid {}",
+        phrase_match(backend, table, column, needle, bind)?
+    );
     let sql = match key {
         TextKey::Integer(id) => format!("{id} IN ({matching})"),
         TextKey::SysId => {
@@ -149,4 +144,100 @@ pub fn text_candidates(
         sql,
         decides: search == TextSearch::Contains,
     })
+}
+
+/// `FROM {table}__text_{column} WHERE ... MATCH $n`: the index entries (their
+/// rowid is the row's key) of the rows whose column contains `needle`
+/// (SQLite, a needle of a trigram or more; `None` otherwise).
+fn phrase_match(
+    backend: Backend,
+    table: &str,
+    column: &str,
+    needle: &str,
+    bind: &mut dyn FnMut(super::Value) -> String,
+) -> Option<String> {
+    if backend == Backend::Postgres || needle.chars().count() < TRIGRAM {
+        return None;
+    }
+    // One FTS5 phrase in the column's own table: inside double quotes every
+    // character is literal except the quote itself, which is doubled.
+    let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
+    let p = bind(super::Value::Text(phrase));
+    let fts = format!("{table}__text_{column}");
+    Some(format!("FROM {fts} WHERE {fts} MATCH {p}"))
+}
+
+/// A statement answering `n`, the number of rows of `table` whose `column`
+/// contains `needle`, from the index alone: the index holds one entry per
+/// row with a non-empty value and its phrase match is the whole test, so no
+/// row is read. `None` where the index cannot answer alone: on PostgreSQL
+/// (the trigram index is lossy; the rows decide) and for a needle shorter
+/// than a trigram.
+pub fn text_count(
+    backend: Backend,
+    table: &str,
+    column: &str,
+    needle: &str,
+    bind: &mut dyn FnMut(super::Value) -> String,
+) -> Option<String> {
+    let matching = phrase_match(backend, table, column, needle, bind)?;
+    Some(format!("SELECT COUNT(*) AS n {matching}"))
+}
+
+/// The rows whose `column` contains `needle`, read in the index's key order.
+pub struct IndexOrder {
+    /// A FROM clause (without the keyword): the matches, then the rows as
+    /// the alias asked for, joined so the index stays the outer loop (SQLite
+    /// does not reorder a CROSS JOIN).
+    pub from: String,
+    /// The ORDER BY expression the index yields without sorting: a page
+    /// reads only the rows up to its end.
+    pub order: &'static str,
+}
+
+/// [`IndexOrder`] for `table` as `alias`, ascending or descending. `None`
+/// where [`text_count`] is `None`.
+#[allow(clippy::too_many_arguments)]
+pub fn text_rows_in_order(
+    backend: Backend,
+    table: &str,
+    key: TextKey,
+    column: &str,
+    needle: &str,
+    descending: bool,
+    alias: &str,
+    bind: &mut dyn FnMut(super::Value) -> String,
+) -> Option<IndexOrder> {
+    let matching = phrase_match(backend, table, column, needle, bind)?;
+    let direction = if descending { "DESC" } else { "ASC" };
+    let keys = format!("(SELECT rowid AS k {matching} ORDER BY rowid {direction}) f");
+    let from = match key {
+        TextKey::Integer(id) => {
+            format!("{keys} CROSS JOIN {table} {alias} ON {alias}.{id} = f.k")
+        }
+        TextKey::SysId => format!(
+            "{keys} CROSS JOIN {table}__text_key k ON k.n = f.k \
+             CROSS JOIN {table} {alias} ON {alias}.sys_id = k.sys_id"
+        ),
+    };
+    Some(IndexOrder {
+        from,
+        order: if descending { "f.k DESC" } else { "f.k ASC" },
+    })
+}
+
+/// A test that the row whose index key is `key` (an SQL expression) has
+/// `needle` in its `column`: the index seeks that one entry, so this is the
+/// cheap test for a few rows found otherwise. `None` where [`text_count`] is
+/// `None`.
+pub fn text_contains_key(
+    backend: Backend,
+    table: &str,
+    column: &str,
+    needle: &str,
+    key: &str,
+    bind: &mut dyn FnMut(super::Value) -> String,
+) -> Option<String> {
+    let matching = phrase_match(backend, table, column, needle, bind)?;
+    Some(format!("EXISTS (SELECT 1 {matching} AND rowid = {key})"))
 }

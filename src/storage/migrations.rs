@@ -114,8 +114,13 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         20,
+        "trashed_releases",
+        include_str!("../../migrations/0020_trashed_releases.sql"),
+    ),
+    (
+        21,
         "console_sessions",
-        include_str!("../../migrations/0020_console_sessions.sql"),
+        include_str!("../../migrations/0021_console_sessions.sql"),
     ),
 ];
 

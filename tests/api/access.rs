@@ -194,3 +194,49 @@ fn documented_roles_come_from_the_handlers_role_sets() {
     ));
     assert!(matches!(find("", "/healthz", "GET"), Access::Public));
 }
+
+/// The other side of the matrix: the roles the document names are enough.
+/// For every role-checked endpoint, a caller holding only one of its
+/// documented roles is not refused for lack of a role (the example paths
+/// name no record, so the answer may be a 404 or a 400, but never the 403 of
+/// the role check, whose message names the allowed roles). An endpoint whose
+/// handler or domain demanded another role than its declaration says would
+/// show here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_documented_role_passes_the_role_check_of_its_endpoints() {
+    let app = TestApp::spawn().await;
+    let mut holders: HashMap<&str, Auth> = HashMap::new();
+    let mut drift = Vec::new();
+    let mut checked = 0;
+    for family in families() {
+        for e in &family.endpoints {
+            let Access::Roles(allowed) = e.access else {
+                continue;
+            };
+            let method = e.method.as_str();
+            let path = family.example_paths(e).swap_remove(0);
+            for role in allowed {
+                let n = holders.len();
+                let auth = match holders.get(role) {
+                    Some(auth) => auth.clone(),
+                    None => {
+                        let auth = app.user(&format!("holder{n}"), &[role]).await;
+                        holders.insert(role, auth.clone());
+                        auth
+                    }
+                };
+                let res = app.request(method, &path, &auth, None).await;
+                checked += 1;
+                if res.status == StatusCode::FORBIDDEN || res.status == StatusCode::UNAUTHORIZED {
+                    drift.push(format!("{method} {path} as {role}: {}", res.text));
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "{checked} calls");
+    assert!(
+        drift.is_empty(),
+        "documented roles refused:\n  {}",
+        drift.join("\n  ")
+    );
+}

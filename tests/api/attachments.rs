@@ -456,3 +456,74 @@ async fn a_servicedesk_release_shows_its_files_and_cdm_applications_take_them() 
     .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
 }
+
+/// servicenow-rest-api's `getAllAttachmentsMetaData` asks
+/// `GET /api/now/attachment?table_sys_id=...`: a name-value pair, which
+/// filters the list (it used to be ignored, answering every file). Pairs are
+/// AND-ed with each other and with `sysparm_query`; one naming no field of
+/// `sys_attachment` is refused by its name, as on the Table API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_takes_name_value_pairs_as_servicenow_rest_api_sends_them() {
+    let app = TestApp::spawn_demo().await;
+    let admin = Auth::admin();
+    let incident = |short: &'static str| {
+        let app = &app;
+        async move {
+            let res = app
+                .post(
+                    "/api/now/table/incident",
+                    json!({"short_description": short}),
+                )
+                .await;
+            assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+            res.body["result"]["sys_id"].as_str().unwrap().to_owned()
+        }
+    };
+    let first = incident("first").await;
+    let second = incident("second").await;
+    for (record, name) in [(&first, "a.txt"), (&first, "b.txt"), (&second, "c.txt")] {
+        let res = upload(&app, &admin, "incident", record, name, "text/plain", b"x").await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    }
+    let names = |res: &TestResponse| -> Vec<String> {
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        let mut names: Vec<String> = res.body["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["file_name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+
+    // The client's exact request.
+    let res = app
+        .get(&format!("/api/now/attachment?table_sys_id={second}"))
+        .await;
+    assert_eq!(names(&res), ["c.txt"]);
+    assert_eq!(res.header("x-total-count"), Some("1"));
+    let res = app
+        .get(&format!(
+            "/api/now/attachment?table_name=incident&table_sys_id={first}"
+        ))
+        .await;
+    assert_eq!(names(&res), ["a.txt", "b.txt"]);
+    let res = app
+        .get(&format!(
+            "/api/now/attachment?table_sys_id={first}&sysparm_query=file_name=b.txt"
+        ))
+        .await;
+    assert_eq!(names(&res), ["b.txt"]);
+    let res = app
+        .get("/api/now/attachment?table_name=incident&file_name=c.txt")
+        .await;
+    assert_eq!(names(&res), ["c.txt"]);
+
+    let res = app
+        .get(&format!("/api/now/attachment?table_sysid={first}"))
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+    let message = res.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("table_sysid"), "{message}");
+}

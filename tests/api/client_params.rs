@@ -670,3 +670,69 @@ async fn dot_walking_needs_read_access_to_every_table_it_passes_through() {
     let res = get(format!("{INCIDENTS}/{id}?sysparm_fields=assigned_to.email")).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
 }
+
+/// pysnow 0.7 attaches a file through a copy of the table resource that
+/// shares its parameters, so every later request of that resource carries
+/// the Attachment API's `table_name`, `table_sys_id` and `file_name`. These
+/// are pysnow's exact requests after an upload (its update and delete first
+/// look the record up by a query): on a table without such fields the three
+/// are not name-value pairs, as the vendor ignores them; any other unknown
+/// name is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pysnow_s_carried_over_attachment_parameters_are_not_pairs() {
+    let d = desk().await;
+    let app = &d.app;
+    let target = incident(app, "attached to", Some(&d.alice)).await;
+    let other = incident(app, "looked up", Some(&d.alice)).await;
+    let carried = format!("table_name=incident&table_sys_id={target}&file_name=pysnow.bin");
+    let pysnow = |query: &str| {
+        format!(
+            "{INCIDENTS}?sysparm_query={}&sysparm_limit=10000&sysparm_offset=0\
+             &sysparm_display_value=False&sysparm_suppress_pagination_header=False\
+             &sysparm_exclude_reference_link=False&sysparm_view=&sysparm_fields=&{carried}",
+            encode(query)
+        )
+    };
+
+    // resource.get(query={"sys_id": ...}), and the look-up of update/delete.
+    let res = app.get(&pysnow(&format!("sys_id={other}"))).await;
+    assert_eq!(column(&res, "sys_id"), [other.as_str()]);
+    let res = app.get(&pysnow("short_descriptionSTARTSWITHlooked")).await;
+    assert_eq!(column(&res, "short_description"), ["looked up"]);
+    assert_eq!(res.header("x-total-count"), Some("1"));
+
+    // The update (PUT) and the delete carry them too.
+    let one = format!(
+        "{INCIDENTS}/{other}?sysparm_display_value=False&sysparm_exclude_reference_link=False\
+         &sysparm_view=&sysparm_fields=&{carried}"
+    );
+    let res = app
+        .request(
+            "PUT",
+            &one,
+            &Auth::admin(),
+            Some(json!({"state": "in_progress"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(res.body["result"]["state"], "in_progress");
+    let res = app.request("DELETE", &one, &Auth::admin(), None).await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text);
+    let res = app.get(&pysnow(&format!("sys_id={other}"))).await;
+    assert!(results(&res).is_empty(), "{}", res.text);
+
+    // Only those names: another unknown name is refused, and a table that
+    // has such a field filters by it.
+    let res = app.get(&format!("{INCIDENTS}?file_nam=pysnow.bin")).await;
+    assert_refused(&res, StatusCode::BAD_REQUEST, "file_nam");
+    let file = format!("/api/now/attachment/file?{carried}");
+    let res = app
+        .raw("POST", &file, &Auth::admin(), Some("x"), "text/plain")
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let files = "/api/now/table/sys_attachment?sysparm_fields=file_name";
+    let res = app.get(&format!("{files}&table_name=incident")).await;
+    assert_eq!(column(&res, "file_name"), ["pysnow.bin"]);
+    let res = app.get(&format!("{files}&table_name=no_such_table")).await;
+    assert!(results(&res).is_empty(), "{}", res.text);
+}

@@ -107,3 +107,60 @@ fn differences_name_the_place_and_both_values() {
         ]
     );
 }
+
+/// `/metrics` and `/openapi.json` need credentials unless `public_metrics` /
+/// `public_openapi` open them; the document says what the server does, under
+/// the server's own settings, and the server does what it says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_follows_public_metrics_and_public_openapi() {
+    async fn check(public_metrics: bool, public_openapi: bool) {
+        let mut settings = crate::helpers::test_settings();
+        settings.public_metrics = public_metrics;
+        settings.public_openapi = public_openapi;
+        let app = TestApp::spawn_with_settings(settings).await;
+        let doc = app
+            .request("GET", "/openapi.json", &Auth::admin(), None)
+            .await;
+        assert_eq!(doc.status, StatusCode::OK, "{}", doc.text);
+        for (path, open, setting) in [
+            ("/metrics", public_metrics, "public_metrics"),
+            ("/openapi.json", public_openapi, "public_openapi"),
+        ] {
+            let what = format!("{path} with {setting}={open}");
+            let op = &doc.body["paths"][path]["get"];
+            let anonymous = app.request("GET", path, &Auth::None, None).await;
+            if open {
+                assert!(op.get("security").is_none(), "{what}: {op}");
+                assert!(op.get("description").is_none(), "{what}: {op}");
+                assert_eq!(
+                    anonymous.status,
+                    StatusCode::OK,
+                    "{what}: {}",
+                    anonymous.text
+                );
+            } else {
+                assert_eq!(
+                    op["security"],
+                    serde_json::json!([{"basic": []}, {"bearer": []}]),
+                    "{what}: {op}"
+                );
+                let description = op["description"].as_str().unwrap_or_default();
+                assert!(
+                    description.contains("any authenticated caller")
+                        && description.contains(setting),
+                    "{what}: {description}"
+                );
+                assert_eq!(
+                    anonymous.status,
+                    StatusCode::UNAUTHORIZED,
+                    "{what}: {}",
+                    anonymous.text
+                );
+            }
+        }
+    }
+    check(false, false).await;
+    check(true, true).await;
+    check(true, false).await;
+    check(false, true).await;
+}

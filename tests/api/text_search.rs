@@ -349,3 +349,204 @@ async fn a_table_api_search_can_use_the_index() {
     };
     assert!(uses_index, "{where_sql}\n{plan}");
 }
+
+/// The ids of a v3 title search's page, in the order listed, and the total.
+async fn v3_page(
+    app: &TestApp,
+    auth: &Auth,
+    needle: &str,
+    order: &str,
+    start_index: usize,
+) -> (Vec<String>, i64) {
+    let input = json!({"list_info": {"row_count": 2, "start_index": start_index,
+        "get_total_count": true, "sort_field": "id", "sort_order": order,
+        "search_criteria": {"field": "title", "condition": "contains", "value": needle}}});
+    let path = format!("/api/v3/releases?input_data={}", encode(&input.to_string()));
+    let res = app.request("GET", &path, auth, None).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let ids = res.body["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    let total = res.body["list_info"]["total_count"].as_i64().unwrap();
+    (ids, total)
+}
+
+/// A lone contains search is counted and paged from the index alone (see
+/// `IndexedSearch` and `EncodedQuery::index_order`): what it lists, in what
+/// order, and the totals are what a scan of the rows finds, with trashed
+/// releases and a hierarchy's other classes left out.
+#[tokio::test]
+async fn lone_searches_answered_by_the_index_are_what_a_scan_finds() {
+    let app = TestApp::spawn_demo().await;
+    let auth = app.user("tech", &["sdp.technician"]).await;
+    for _ in 0..3 {
+        let res = app
+            .raw(
+                "POST",
+                "/api/v3/releases",
+                &Auth::admin(),
+                Some(&v3_form(&documented_v3_add())),
+                "application/x-www-form-urlencoded",
+            )
+            .await;
+        assert!(res.status.is_success(), "{}", res.text);
+    }
+    let ids: Vec<i64> = app
+        .db
+        .fetch_all("SELECT id FROM sdp_release ORDER BY id LIMIT 6", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.int("id").unwrap())
+        .collect();
+    assert_eq!(ids.len(), 6, "the demo's releases and three more");
+    for (i, id) in ids.iter().enumerate() {
+        write(
+            &app,
+            "UPDATE sdp_release SET title = $1 WHERE id = $2",
+            &[
+                SqlValue::from(format!("Zebra crossing {i}")),
+                SqlValue::Int(*id),
+            ],
+        )
+        .await;
+    }
+    // The third goes to the trash: no longer listed, nor counted.
+    write(
+        &app,
+        "UPDATE sdp_release SET deleted_time = 1 WHERE id = $1",
+        &[SqlValue::Int(ids[2])],
+    )
+    .await;
+    let live: Vec<String> = ids
+        .iter()
+        .filter(|id| **id != ids[2])
+        .map(|id| id.to_string())
+        .collect();
+    for (order, expected) in [
+        ("asc", live.clone()),
+        ("desc", live.iter().rev().cloned().collect::<Vec<_>>()),
+    ] {
+        let mut listed = Vec::new();
+        for start in [1, 3, 5] {
+            let (page, total) = v3_page(&app, &auth, "ZEBRA cross", order, start).await;
+            assert_eq!(total, 5, "{order}: the trashed match is not counted");
+            listed.extend(page);
+        }
+        assert_eq!(listed, expected, "{order}: pages in id order, none twice");
+        let (past_the_end, total) = v3_page(&app, &auth, "zebra", order, 50).await;
+        assert_eq!((past_the_end.len(), total), (0, 5), "a page past the end");
+    }
+    let input = json!({"list_info": {"row_count": 10, "get_total_count": true,
+        "filter_by": "trashed",
+        "search_criteria": {"field": "title", "condition": "contains", "value": "zebra"}}});
+    let path = format!("/api/v3/releases?input_data={}", encode(&input.to_string()));
+    let res = app.request("GET", &path, &auth, None).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(
+        res.body["list_info"]["total_count"],
+        json!(1),
+        "{}",
+        res.text
+    );
+    assert_eq!(res.body["releases"][0]["id"], json!(ids[2].to_string()));
+
+    // Table API: a lone search without an order pages in the index's order,
+    // every match once.
+    let mut created = Vec::new();
+    for i in 0..7 {
+        created.push(create_user(&app, &format!("zebra{i}"), &format!("Zebra Person {i}")).await);
+    }
+    create_user(&app, "other", "Someone Else").await;
+    let mut seen = Vec::new();
+    for offset in [0, 3, 6] {
+        let res = app
+            .get(&format!(
+                "/api/now/table/sys_user?sysparm_fields=sys_id&sysparm_limit=3&sysparm_offset={offset}\
+                 &sysparm_query={}",
+                encode("nameLIKEzebra p")
+            ))
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        assert_eq!(res.header("x-total-count"), Some("7"));
+        for r in res.body["result"].as_array().unwrap() {
+            seen.push(r["sys_id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(seen.len(), 7, "{seen:?}");
+    let res = app
+        .get(&format!(
+            "/api/now/table/sys_user?sysparm_limit=3&sysparm_offset=100&sysparm_query={}",
+            encode("nameLIKEzebra p")
+        ))
+        .await;
+    assert_eq!(res.body["result"], json!([]), "{}", res.text);
+    assert_eq!(
+        res.header("x-total-count"),
+        Some("7"),
+        "a page past the end still counts"
+    );
+    let mut sorted_seen = seen.clone();
+    sorted_seen.sort();
+    sorted_seen.dedup();
+    let mut sorted_created = created.clone();
+    sorted_created.sort();
+    assert_eq!(sorted_seen, sorted_created, "every match once");
+    if app.db.backend() == Backend::Sqlite {
+        assert_eq!(seen, created, "in the order the records were indexed");
+    }
+    // With an order named, that order.
+    let res = app
+        .get(&format!(
+            "/api/now/table/sys_user?sysparm_fields=name&sysparm_limit=3&sysparm_query={}",
+            encode("nameLIKEzebra p^ORDERBYDESCname")
+        ))
+        .await;
+    let names: Vec<&str> = res.body["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Zebra Person 6", "Zebra Person 5", "Zebra Person 4"]
+    );
+
+    // A hierarchy's child counts its own class only, though the index is
+    // the root's.
+    for (table, text) in [
+        ("incident", "Zebra outage"),
+        ("problem", "Zebra root cause"),
+    ] {
+        let res = app
+            .post(
+                &format!("/api/now/table/{table}"),
+                json!({"short_description": text}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    }
+    for (table, total) in [("incident", "1"), ("problem", "1"), ("task", "2")] {
+        let res = app
+            .get(&format!(
+                "/api/now/table/{table}?sysparm_fields=short_description&sysparm_query={}",
+                encode("short_descriptionLIKEzebra")
+            ))
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        assert_eq!(
+            res.header("x-total-count"),
+            Some(total),
+            "{table}"
+        );
+        assert_eq!(
+            res.body["result"].as_array().unwrap().len().to_string(),
+            total,
+            "{table}"
+        );
+    }
+}

@@ -7,7 +7,9 @@ use serde_json::{json, Map, Value as Json};
 
 use super::releases::View;
 use crate::error::{Error, Result};
-use crate::storage::dialect::{text_candidates, TextKey, TextSearch};
+use crate::storage::dialect::{
+    text_candidates, text_contains_key, text_count, text_rows_in_order, TextKey, TextSearch,
+};
 use crate::storage::{Backend, Db, Value};
 
 const MAX_ROWS: i64 = 100;
@@ -72,6 +74,12 @@ fn like_escape(s: &str) -> String {
         .replace('_', "\\_")
 }
 
+/// Appends a value to `args`; answers its placeholder.
+fn bind(v: Value, args: &mut Vec<Value>) -> String {
+    args.push(v);
+    format!("${}", args.len())
+}
+
 /// One condition as SQL, its values appended to `args`.
 fn condition(backend: Backend, c: &Map<String, Json>, args: &mut Vec<Value>) -> Result<String> {
     if let Some(children) = c.get("children") {
@@ -109,10 +117,6 @@ fn condition_without_children(
         .or_else(|| c.get("values"))
         .cloned()
         .unwrap_or(Json::Null);
-    let bind = |v: Value, args: &mut Vec<Value>| {
-        args.push(v);
-        format!("${}", args.len())
-    };
     // A reference compares by its name, through the reference table.
     let target = match reference {
         Some(kind) => format!(
@@ -213,6 +217,94 @@ fn condition_without_children(
         }
     };
     Ok(sql)
+}
+
+/// The list's most common search, which the title / description index
+/// answers without reading the rows it does not show: the default filter
+/// (every release not in the trash) and one `contains` criterion on an
+/// indexed field, nothing else.
+struct IndexedSearch {
+    column: &'static str,
+    needle: String,
+}
+
+impl IndexedSearch {
+    fn of(info: &Map<String, Json>, filter: &str) -> Option<IndexedSearch> {
+        if !matches!(filter, "all_releases" | "all") || info.contains_key("search_fields") {
+            return None;
+        }
+        let c = match info.get("search_criteria")? {
+            Json::Object(c) => c,
+            Json::Array(items) if items.len() == 1 => items[0].as_object()?,
+            _ => return None,
+        };
+        if !matches!(c.get("children"), None | Some(Json::Null))
+            || c.get("condition").and_then(Json::as_str) != Some("contains")
+        {
+            return None;
+        }
+        let column = match c.get("field").and_then(Json::as_str)? {
+            "title" => "title",
+            "description" => "description",
+            _ => return None,
+        };
+        let needle = text_of(c.get("value")?);
+        Some(IndexedSearch { column, needle })
+    }
+
+    /// The page in id order, read from the index in that order, so only the
+    /// rows shown (and any trashed among them) are read.
+    fn page_sql(
+        &self,
+        backend: Backend,
+        descending: bool,
+        args: &mut Vec<Value>,
+    ) -> Option<String> {
+        let rows = text_rows_in_order(
+            backend,
+            "sdp_release",
+            TextKey::Integer("id"),
+            self.column,
+            &self.needle,
+            descending,
+            "sdp_release",
+            &mut |v| bind(v, args),
+        )?;
+        Some(format!(
+            "SELECT sdp_release.*, {} FROM {} WHERE sdp_release.deleted_time IS NULL \
+             ORDER BY {} LIMIT ${} OFFSET ${}",
+            super::releases::NOTES_COUNT,
+            rows.from,
+            rows.order,
+            args.len() + 1,
+            args.len() + 2
+        ))
+    }
+
+    /// The total: the index's own count of matches, less the trashed
+    /// releases among them (the few trashed releases, through their own
+    /// index, each tested against the text index).
+    fn count_sql(&self, backend: Backend, args: &mut Vec<Value>) -> Option<String> {
+        let all = text_count(
+            backend,
+            "sdp_release",
+            self.column,
+            &self.needle,
+            &mut |v| bind(v, args),
+        )?;
+        let matches = text_contains_key(
+            backend,
+            "sdp_release",
+            self.column,
+            &self.needle,
+            "sdp_release.id",
+            &mut |v| bind(v, args),
+        )?;
+        Some(format!(
+            "SELECT ({all}) - (SELECT COUNT(*) FROM sdp_release INDEXED BY sdp_release_trashed \
+             WHERE deleted_time IS NOT NULL AND {matches}) AS n"
+        ))
+    }
 }
 
 /// How many conditions a `search_criteria` holds, nested ones included.
@@ -436,15 +528,32 @@ pub async fn list(
         order.push("id ASC".into());
     }
     let where_sql = wheres.join(" AND ");
-    let n = args.len();
-    let sql = format!(
-        "SELECT *, {} FROM sdp_release WHERE {where_sql} ORDER BY {} LIMIT ${} OFFSET ${}",
-        super::releases::NOTES_COUNT,
-        order.join(", "),
-        n + 1,
-        n + 2
-    );
-    let mut page_args = args.clone();
+    let indexed = IndexedSearch::of(info, filter);
+    let by_id = match order.as_slice() {
+        [o] if o == "id ASC" => Some(false),
+        [o] if o == "id DESC" => Some(true),
+        _ => None,
+    };
+    let mut page_args = Vec::new();
+    let indexed_page = match (&indexed, by_id) {
+        (Some(search), Some(descending)) => {
+            search.page_sql(db.backend(), descending, &mut page_args)
+        }
+        _ => None,
+    };
+    let sql = match indexed_page {
+        Some(sql) => sql,
+        None => {
+            page_args = args.clone();
+            format!(
+                "SELECT *, {} FROM sdp_release WHERE {where_sql} ORDER BY {} LIMIT ${} OFFSET ${}",
+                super::releases::NOTES_COUNT,
+                order.join(", "),
+                args.len() + 1,
+                args.len() + 2
+            )
+        }
+    };
     page_args.push(Value::Int(row_count + 1));
     page_args.push(Value::Int(start_index - 1));
     let mut rows = db.fetch_all(&sql, &page_args).await?;
@@ -533,11 +642,16 @@ pub async fn list(
             .ok_or_else(|| Error::wrong_type("get_total_count", "a boolean"))?,
     };
     if wants_total {
+        let mut count_args = Vec::new();
+        let count_sql = indexed
+            .as_ref()
+            .and_then(|search| search.count_sql(db.backend(), &mut count_args))
+            .unwrap_or_else(|| {
+                count_args = args.clone();
+                format!("SELECT COUNT(*) AS n FROM sdp_release WHERE {where_sql}")
+            });
         let total = db
-            .fetch_optional(
-                &format!("SELECT COUNT(*) AS n FROM sdp_release WHERE {where_sql}"),
-                &args,
-            )
+            .fetch_optional(&count_sql, &count_args)
             .await?
             .and_then(|r| r.int("n"))
             .unwrap_or(0);

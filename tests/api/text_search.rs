@@ -538,11 +538,7 @@ async fn lone_searches_answered_by_the_index_are_what_a_scan_finds() {
             ))
             .await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text);
-        assert_eq!(
-            res.header("x-total-count"),
-            Some(total),
-            "{table}"
-        );
+        assert_eq!(res.header("x-total-count"), Some(total), "{table}");
         assert_eq!(
             res.body["result"].as_array().unwrap().len().to_string(),
             total,

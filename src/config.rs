@@ -235,6 +235,12 @@ pub struct SettingsArgs {
     /// as unserviced.
     #[arg(long, env = "TOLLGATE_BATCH_MAX_REQUESTS")]
     pub batch_max_requests: Option<usize>,
+    /// Seconds a console session lasts without a request. At least 60.
+    #[arg(long, env = "TOLLGATE_CONSOLE_SESSION_IDLE")]
+    pub console_session_idle: Option<u64>,
+    /// Seconds a console session lasts at most, however busy. At least 60.
+    #[arg(long, env = "TOLLGATE_CONSOLE_SESSION_MAX")]
+    pub console_session_max: Option<u64>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -279,6 +285,8 @@ struct FileSettings {
     max_client_connections: Option<usize>,
     attachment_max_bytes: Option<usize>,
     batch_max_requests: Option<usize>,
+    console_session_idle: Option<u64>,
+    console_session_max: Option<u64>,
 }
 
 /// PEM files of the server's own certificate chain and private key.
@@ -338,6 +346,10 @@ pub struct Settings {
     pub max_client_connections: usize,
     pub attachment_max_bytes: usize,
     pub batch_max_requests: usize,
+    /// Seconds a console session lasts without a request.
+    pub console_session_idle: u64,
+    /// Seconds a console session lasts at most.
+    pub console_session_max: u64,
 }
 
 impl Default for Settings {
@@ -381,6 +393,8 @@ impl Default for Settings {
             max_client_connections: 1000,
             attachment_max_bytes: 10 * 1024 * 1024,
             batch_max_requests: 1000,
+            console_session_idle: 30 * 60,
+            console_session_max: 12 * 3600,
         }
     }
 }
@@ -590,6 +604,16 @@ impl Settings {
                 .or(file.batch_max_requests)
                 .unwrap_or(d.batch_max_requests)
                 .max(1),
+            console_session_idle: args
+                .console_session_idle
+                .or(file.console_session_idle)
+                .unwrap_or(d.console_session_idle)
+                .max(60),
+            console_session_max: args
+                .console_session_max
+                .or(file.console_session_max)
+                .unwrap_or(d.console_session_max)
+                .max(60),
         })
     }
 }
@@ -644,6 +668,8 @@ const KNOWN_ENV: &[&str] = &[
     "TOLLGATE_TLS_KEY",
     "TOLLGATE_ATTACHMENT_MAX_BYTES",
     "TOLLGATE_BATCH_MAX_REQUESTS",
+    "TOLLGATE_CONSOLE_SESSION_IDLE",
+    "TOLLGATE_CONSOLE_SESSION_MAX",
 ];
 
 fn warn_about_misspelled_env() {

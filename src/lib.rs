@@ -10,6 +10,8 @@ pub mod app;
 pub mod cli;
 /// Layered settings: flags, `TOLLGATE_*` variables, a TOML file.
 pub mod config;
+/// The release console: server-rendered pages at `/` and `/console`.
+pub mod console;
 /// `tollgate demo`: the records the API documents' examples name.
 pub mod demo;
 /// Rules of each family, reachable without HTTP: records, encoded queries,

@@ -145,6 +145,12 @@ fn is_domain_failure(kind: ErrorKind) -> bool {
     )
 }
 
+/// The HTTP status of an error kind outside the API families (the release
+/// console's pages).
+pub fn http_status(kind: ErrorKind) -> StatusCode {
+    service_now_status(Family::Other, kind)
+}
+
 fn service_now_status(family: Family, kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,

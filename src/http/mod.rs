@@ -293,6 +293,8 @@ pub fn router(state: AppState) -> Router {
     families()
         .iter()
         .fold(Router::new(), |app, family| app.merge(family.router(&state)))
+        // The release console: `/` and `/console/...`, HTML pages.
+        .merge(crate::console::router())
         .with_state(state)
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             let metrics = metrics.clone();

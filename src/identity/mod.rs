@@ -13,6 +13,7 @@ pub mod hooks;
 pub mod password;
 pub mod rights;
 pub mod roles;
+pub mod sessions;
 pub mod throttle;
 pub mod users;
 
@@ -366,6 +367,12 @@ impl Identity {
             },
         );
         Ok(caller)
+    }
+
+    /// The caller of a live console session (`sessions::find`), with the
+    /// user's roles as they are now.
+    pub async fn session_caller(&self, session: &sessions::Found) -> Result<Caller> {
+        self.load_caller(&session.user_id, &session.user_name).await
     }
 
     async fn load_caller(&self, user_id: &str, user_name: &str) -> Result<Caller> {

@@ -332,6 +332,19 @@ fn lease_lost() -> Error {
     Error::conflict("the job's lease was lost to another worker")
 }
 
+/// A job as the console lists it.
+#[derive(Clone, Debug)]
+pub struct JobSummary {
+    pub id: String,
+    pub kind: String,
+    pub state: String,
+    pub percent_complete: i64,
+    pub message: String,
+    pub error: Option<String>,
+    pub created_by: String,
+    pub updated_on: String,
+}
+
 /// The queue: enqueue, claim, run, and read progress.
 #[derive(Clone)]
 pub struct JobQueue {
@@ -528,6 +541,39 @@ impl JobQueue {
         Ok(rows
             .iter()
             .map(|r| (r.string("state"), r.int("n").unwrap_or(0)))
+            .collect())
+    }
+
+    /// Jobs waiting or running, and those that failed since `failed_since`
+    /// (a stored date-time), newest first, at most `limit`: what the
+    /// console's Today page shows.
+    pub async fn unfinished_or_failed(
+        &self,
+        failed_since: &str,
+        limit: i64,
+    ) -> Result<Vec<JobSummary>> {
+        let rows = self
+            .db
+            .fetch_all(
+                "SELECT id, kind, state, percent_complete, status_message, error, created_by, updated_on \
+                 FROM tollgate_job WHERE state IN ('pending', 'running') \
+                 OR (state = 'failed' AND updated_on >= $1) \
+                 ORDER BY updated_on DESC, id DESC LIMIT $2",
+                &[Value::from(failed_since), Value::Int(limit)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| JobSummary {
+                id: r.string("id"),
+                kind: r.string("kind"),
+                state: r.string("state"),
+                percent_complete: r.int("percent_complete").unwrap_or(0),
+                message: r.text("status_message").unwrap_or_default(),
+                error: r.text("error"),
+                created_by: r.text("created_by").unwrap_or_default(),
+                updated_on: r.string("updated_on"),
+            })
             .collect())
     }
 

@@ -117,6 +117,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "trashed_releases",
         include_str!("../../migrations/0020_trashed_releases.sql"),
     ),
+    (
+        21,
+        "console_sessions",
+        include_str!("../../migrations/0021_console_sessions.sql"),
+    ),
 ];
 
 /// The migration that adds `checksum` to the bookkeeping table: from it on,

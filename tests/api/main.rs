@@ -14,6 +14,7 @@ mod cdm;
 mod cdm_examples;
 mod cli;
 mod client_params;
+mod console;
 mod deploy;
 mod docs;
 mod document;

@@ -1,7 +1,7 @@
 //! The policy compliance of a release's current phase, per product.
 
 use super::phases::{
-    executions, phase_policies, release_in_progress, release_products, ReleaseProduct,
+    executions, phase_policies, release_in_progress, release_products, PhaseHead, ReleaseProduct,
 };
 use crate::error::Result;
 use crate::storage::Db;
@@ -62,6 +62,25 @@ pub struct PolicyStatus {
 
 pub async fn policy_status(db: &Db, release_id: &str) -> Result<PolicyStatus> {
     let (_, phase) = release_in_progress(db, release_id).await?;
+    let (products, timestamp) = phase_results(db, release_id, &phase).await?;
+    let summary = Summary::of(products.iter().flat_map(|p| p.results.iter()));
+    Ok(PolicyStatus {
+        phase_name: phase.name,
+        summary,
+        timestamp,
+        products,
+    })
+}
+
+/// The latest results of each policy of `phase` for each product of the
+/// release (`not_run` where none is stored), and the latest evaluation time
+/// of any of them: the current phase's for the policy status, any phase's
+/// for the console's timeline.
+pub async fn phase_results(
+    db: &Db,
+    release_id: &str,
+    phase: &PhaseHead,
+) -> Result<(Vec<ProductStatus>, Option<String>)> {
     let products = release_products(db, release_id).await?;
     let policies = phase_policies(db, phase.template_phase.as_deref()).await?;
     let stored = executions(db, &phase.sys_id).await?;
@@ -97,13 +116,7 @@ pub async fn policy_status(db: &Db, release_id: &str) -> Result<PolicyStatus> {
             summary,
         });
     }
-    let summary = Summary::of(out.iter().flat_map(|p| p.results.iter()));
-    Ok(PolicyStatus {
-        phase_name: phase.name,
-        summary,
-        timestamp,
-        products: out,
-    })
+    Ok((out, timestamp))
 }
 
 #[cfg(test)]

@@ -91,9 +91,21 @@ impl Window {
 
     /// Whether any occurrence of this window overlaps `[from, to)`.
     pub fn overlaps(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
+        !self.occurrences(from, to, 1).is_empty()
+    }
+
+    /// The occurrences of this window (UTC start and end) that overlap
+    /// `[from, to)`, in order, at most `limit`.
+    pub fn occurrences(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        let mut found = Vec::new();
         let length = self.end - self.start;
-        if length <= Duration::zero() {
-            return false;
+        if length <= Duration::zero() || limit == 0 {
+            return found;
         }
         // Occurrences that start up to the window's length (plus a day for
         // time-zone slack) before the range can still reach into it.
@@ -107,7 +119,10 @@ impl Window {
                 let start = local_to_utc(self.tz, local_start);
                 let end = local_to_utc(self.tz, local_start + length);
                 if start < to && end > from {
-                    return true;
+                    found.push((start, end));
+                    if found.len() >= limit {
+                        break;
+                    }
                 }
             }
             date = match date.succ_opt() {
@@ -115,7 +130,7 @@ impl Window {
                 None => break,
             };
         }
-        false
+        found
     }
 }
 
@@ -196,6 +211,31 @@ mod tests {
             !day_overlaps(&[yearly], tz, d("2025-12-26")),
             "end is exclusive"
         );
+    }
+
+    #[test]
+    fn occurrences_are_listed_in_order_in_utc_across_a_dst_change() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        // Weekly, Saturdays 22:00-02:00 local; DST ends on Sunday 2025-11-02.
+        let w = Window {
+            start: dt("2025-10-25 22:00:00"),
+            end: dt("2025-10-26 02:00:00"),
+            repeat: Repeat::Weekly,
+            tz,
+        };
+        let from = Utc.from_utc_datetime(&dt("2025-10-27 00:00:00"));
+        let to = Utc.from_utc_datetime(&dt("2025-11-10 00:00:00"));
+        let found = w.occurrences(from, to, 10);
+        let starts: Vec<String> = found.iter().map(|(s, _)| s.to_string()).collect();
+        // 22:00 EDT is 02:00 UTC; 22:00 EST (after the change) is 03:00 UTC.
+        assert_eq!(
+            starts,
+            ["2025-11-02 02:00:00 UTC", "2025-11-09 03:00:00 UTC"]
+        );
+        // The first night spans the change: five hours, not four.
+        assert_eq!((found[0].1 - found[0].0).num_hours(), 5);
+        assert_eq!(w.occurrences(from, to, 1).len(), 1, "at most the limit");
+        assert!(w.overlaps(from, to));
     }
 
     #[test]

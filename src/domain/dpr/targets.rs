@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use chrono::{Datelike, Duration, Months, NaiveDate};
 use chrono_tz::Tz;
 
-use super::schedule::{day_overlaps, is_exclusion, Repeat, Window};
+use super::schedule::{day_overlaps, Window};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::new_sys_id;
 use crate::registry::table;
 use crate::storage::{Db, Tx, Value};
-use crate::time::{parse_date_time, DATE_FORMAT};
+use crate::time::DATE_FORMAT;
 
 use super::super::records::{exists, insert_values};
 
@@ -197,44 +197,18 @@ pub async fn create(db: &Db, request: NewTargets, actor: &str) -> Result<usize> 
     Ok(created)
 }
 
-/// The exclusion windows of a schedule; entries are in the schedule's time
-/// zone, or the calendar's when the schedule names none.
+/// The exclusion windows of a schedule (`blackouts::exclusion_windows`);
+/// a schedule that does not exist is the request's error.
 async fn exclusion_windows(tx: &mut Tx, schedule: &str, calendar_tz: Tz) -> Result<Vec<Window>> {
-    let head = tx
-        .fetch_optional(
-            "SELECT type, time_zone FROM cmn_schedule WHERE sys_id = $1",
-            &[Value::from(schedule)],
-        )
+    super::blackouts::exclusion_windows(&mut *tx, schedule, calendar_tz)
         .await?
+        .map(|(_, windows)| windows)
         .ok_or_else(|| {
             Error::invalid(
                 "scheduleSysId",
                 format!("no schedule with sys_id {schedule}"),
             )
-        })?;
-    let schedule_type = head.string("type");
-    let tz: Tz = head
-        .text("time_zone")
-        .and_then(|z| z.parse().ok())
-        .unwrap_or(calendar_tz);
-    let spans = tx
-        .fetch_all(
-            "SELECT type, start_date_time, end_date_time, repeat_type FROM cmn_schedule_span WHERE schedule = $1",
-            &[Value::from(schedule)],
-        )
-        .await?;
-    Ok(spans
-        .iter()
-        .filter(|s| is_exclusion(&schedule_type, &s.string("type")))
-        .filter_map(|s| {
-            Some(Window {
-                start: parse_date_time(&s.string("start_date_time"))?,
-                end: parse_date_time(&s.string("end_date_time"))?,
-                repeat: Repeat::parse(&s.string("repeat_type")),
-                tz,
-            })
         })
-        .collect())
 }
 
 #[cfg(test)]

@@ -376,6 +376,54 @@ pub async fn decide(
     Ok(())
 }
 
+/// A pending decision of the caller's: a level still Pending on which the
+/// caller is an approver who has not decided.
+#[derive(Clone, Debug)]
+pub struct Waiting {
+    pub release_id: i64,
+    pub release_title: String,
+    pub level_id: i64,
+    pub level_name: String,
+    pub stage_id: i64,
+}
+
+/// The levels waiting for `caller`'s decision, on `release` only when
+/// given (the console shows them on Today and offers approve / reject on
+/// the release's page; `decide` is still the rule).
+pub async fn waiting_for(db: &Db, caller: &Caller, release: Option<i64>) -> Result<Vec<Waiting>> {
+    let mut args = vec![Value::from(&caller.user_id)];
+    let only = match release {
+        Some(id) => {
+            args.push(Value::Int(id));
+            " AND l.release_id = $2"
+        }
+        None => "",
+    };
+    let rows = db
+        .fetch_all(
+            &format!(
+                "SELECT l.id, l.name, l.stage_id, l.release_id, r.title \
+                 FROM sdp_approver a JOIN sdp_user u ON u.id = a.user_id \
+                 JOIN sdp_approval_level l ON l.id = a.level_id \
+                 JOIN sdp_release r ON r.id = l.release_id \
+                 WHERE u.sys_user = $1 AND a.decision = 'pending' AND l.status = 'Pending' \
+                 AND r.deleted_time IS NULL{only} ORDER BY l.release_id, l.stage_id, l.level LIMIT 200"
+            ),
+            &args,
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Waiting {
+            release_id: r.int("release_id").unwrap_or(0),
+            release_title: r.string("title"),
+            level_id: r.int("id").unwrap_or(0),
+            level_name: r.string("name"),
+            stage_id: r.int("stage_id").unwrap_or(0),
+        })
+        .collect())
+}
+
 /// A level's status from its decisions: Approved once `needed` approved,
 /// Rejected once the rule can no longer be met.
 pub fn level_status(approved: i64, rejected: i64, total: i64, needed: i64) -> &'static str {

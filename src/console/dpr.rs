@@ -1,0 +1,468 @@
+//! Digital product releases: the list (filters by product, state and
+//! target date; paged) and a release's page (its phases as a timeline, each
+//! phase's policies with their latest results, "run policies" and
+//! "complete phase", its scope: enhancements, key dates, related tasks).
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use maud::{html, Markup};
+
+use super::layout::{badge, csrf, shell, Section};
+use super::{page, require, see_other, OrPage, PageResult, Posted, Signed};
+use crate::app::AppState;
+use crate::domain::dpr::{overview, phases, policy_run, policy_status, retarget};
+use crate::error::Error;
+use crate::http::dpr::{PhaseCompleters, ProductManagers, ReleaseManagers, ReleaseReaders};
+use crate::http::extract::RoleSet;
+
+/// Releases per list page.
+pub const PER_PAGE: i64 = 50;
+
+fn state_badge(state: &str) -> Markup {
+    let kind = match state {
+        "in_progress" => "info",
+        "completed" => "ok",
+        "cancelled" => "bad",
+        _ => "warn",
+    };
+    badge(kind, overview::state_label(state))
+}
+
+/// The list's filters from the query; a value that does not read is the
+/// page's error, naming the filter.
+fn filter_of(query: &HashMap<String, String>) -> (overview::Filter, Option<Error>) {
+    let mut problem = None;
+    let given = |name: &str| query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let mut date = |name: &str| {
+        given(name).and_then(|v| match crate::time::parse_date(v) {
+            Some(d) => Some(d),
+            None => {
+                problem = Some(Error::invalid(
+                    name,
+                    format!("{v:?} is not a date (YYYY-MM-DD)"),
+                ));
+                None
+            }
+        })
+    };
+    let target_from = date("target_from");
+    let target_to = date("target_to");
+    let page = given("page")
+        .and_then(|p| p.parse::<i64>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let product = given("product")
+        .filter(|p| crate::ids::is_sys_id(p))
+        .map(str::to_owned);
+    let state = given("state")
+        .filter(|s| overview::release_states().iter().any(|(v, _)| v == s))
+        .map(str::to_owned);
+    (
+        overview::Filter {
+            product,
+            state,
+            target_from,
+            target_to,
+            page,
+            per_page: PER_PAGE,
+        },
+        problem,
+    )
+}
+
+/// The list's URL for another page, keeping the filters.
+fn page_url(query: &HashMap<String, String>, page: i64) -> String {
+    let mut url = form_urlencoded::Serializer::new(String::new());
+    for key in ["product", "state", "target_from", "target_to"] {
+        if let Some(v) = query.get(key).filter(|v| !v.is_empty()) {
+            url.append_pair(key, v);
+        }
+    }
+    url.append_pair("page", &page.to_string());
+    format!("/console/releases?{}", url.finish())
+}
+
+/// `GET /console/releases`
+pub async fn list(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
+    require(&signed, ReleaseReaders::ANY_OF)?;
+    let (filter, problem) = filter_of(&query);
+    let products = overview::products_with_releases(&state.db)
+        .await
+        .or_page(&signed)?;
+    let found = overview::list(&state.db, &filter).await.or_page(&signed)?;
+    let pages = ((found.total + PER_PAGE - 1) / PER_PAGE).max(1);
+    let chosen = |key: &str, value: &str| query.get(key).is_some_and(|v| v == value);
+    let value = |key: &str| query.get(key).cloned().unwrap_or_default();
+    let body = html! {
+        h1 { "Digital product releases" }
+        @if let Some(problem) = &problem {
+            div.alert.error role="alert" { (problem.message) }
+        }
+        form.filters method="get" action="/console/releases" role="search" aria-label="Filter releases" {
+            div {
+                label for="product" { "Product" }
+                select #product name="product" {
+                    option value="" { "Any product" }
+                    @for (id, name) in &products {
+                        option value=(id) selected[chosen("product", id)] { (name) }
+                    }
+                }
+            }
+            div {
+                label for="state" { "State" }
+                select #state name="state" {
+                    option value="" { "Any state" }
+                    @for (v, label) in overview::release_states() {
+                        option value=(v) selected[chosen("state", v)] { (label) }
+                    }
+                }
+            }
+            div {
+                label for="target_from" { "Target from" }
+                input #target_from type="date" name="target_from" value=(value("target_from"));
+            }
+            div {
+                label for="target_to" { "Target until" }
+                input #target_to type="date" name="target_to" value=(value("target_to"));
+            }
+            div { button type="submit" { "Filter" } }
+        }
+        p.muted { (found.total) " releases" @if pages > 1 { ", page " (filter.page) " of " (pages) } }
+        table {
+            thead {
+                tr {
+                    th scope="col" { "Number" } th scope="col" { "Release" } th scope="col" { "Product" }
+                    th scope="col" { "State" } th scope="col" { "Current phase" } th scope="col" { "Target" }
+                }
+            }
+            tbody {
+                @for r in &found.rows {
+                    tr {
+                        td { (r.number) }
+                        td { a href={"/console/releases/" (r.sys_id)} { (r.name) } }
+                        td { (r.product_name) }
+                        td { (state_badge(&r.state)) }
+                        td { (r.current_phase_name.as_deref().unwrap_or("—")) }
+                        td { (r.target_date.as_deref().unwrap_or("—")) }
+                    }
+                }
+            }
+        }
+        @if pages > 1 {
+            nav.pager aria-label="Pages" {
+                @if filter.page > 1 { a href=(page_url(&query, filter.page - 1)) rel="prev" { "Previous page" } }
+                @if filter.page < pages { a href=(page_url(&query, filter.page + 1)) rel="next" { "Next page" } }
+            }
+        }
+    };
+    Ok(page(
+        StatusCode::OK,
+        shell(
+            "Digital product releases",
+            Some(&signed),
+            Section::Releases,
+            body,
+        ),
+    ))
+}
+
+/// What a release page says above its content after a form.
+enum Outcome {
+    None,
+    Notice(&'static str),
+    Refused(Error),
+}
+
+fn notice(key: Option<&str>) -> Outcome {
+    match key {
+        Some("policies-queued") => Outcome::Notice(
+            "Policy run queued: results appear here once it has run (reload the page).",
+        ),
+        Some("phase-completed") => Outcome::Notice("Phase completed."),
+        Some("retargeted") => Outcome::Notice("Retargeted: the remaining phases are planned anew."),
+        _ => Outcome::None,
+    }
+}
+
+/// `GET /console/releases/{id}`
+pub async fn release(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
+    require(&signed, ReleaseReaders::ANY_OF)?;
+    release_page(
+        &state,
+        &signed,
+        &id,
+        notice(query.get("notice").map(String::as_str)),
+    )
+    .await
+}
+
+async fn release_page(state: &AppState, signed: &Signed, id: &str, outcome: Outcome) -> PageResult {
+    let detail = overview::detail(&state.db, id)
+        .await
+        .or_page(signed)?
+        .ok_or_else(|| {
+            super::error_page(
+                Some(signed),
+                &Error::not_found("There is no release with this id"),
+            )
+        })?;
+    let r = &detail.release;
+    let mut phase_results = Vec::new();
+    for phase in &detail.phases {
+        let (products, _) = policy_status::phase_results(&state.db, &r.sys_id, &phase.head)
+            .await
+            .or_page(signed)?;
+        phase_results.push(products);
+    }
+    let scope = overview::scope(&state.db, &r.sys_id)
+        .await
+        .or_page(signed)?;
+    let may_retarget = signed.may(ReleaseManagers::ANY_OF) && r.state == "in_progress";
+    let targets = if may_retarget {
+        overview::upcoming_targets(&state.db, chrono::Utc::now().date_naive(), 200)
+            .await
+            .or_page(signed)?
+    } else {
+        Vec::new()
+    };
+    let may_run = signed.may(ProductManagers::ANY_OF);
+    let may_complete = signed.may(PhaseCompleters::ANY_OF);
+    let status = match &outcome {
+        Outcome::Refused(e) => crate::http::envelope::http_status(e.kind),
+        _ => StatusCode::OK,
+    };
+    let body = html! {
+        p { a href="/console/releases" { "← All digital product releases" } }
+        h1 { (r.name) }
+        @match &outcome {
+            Outcome::Notice(text) => div.alert.notice role="status" { (text) },
+            Outcome::Refused(e) => div.alert.error role="alert" {
+                strong { "Refused: " } (e.message)
+                @if let Some(d) = &e.detail { " " (d) }
+            },
+            Outcome::None => {},
+        }
+        section.card aria-labelledby="facts" {
+            h2 #facts { "Release" }
+            dl.facts {
+                dt { "Number" } dd { (r.number) }
+                dt { "State" } dd { (state_badge(&r.state)) }
+                dt { "Product" } dd { (r.product_name) @if let Some(v) = &detail.version_name { " · " (v) } }
+                dt { "Owner" } dd { (detail.owner_name.as_deref().unwrap_or("—")) }
+                dt { "Readiness target" } dd {
+                    @if let Some(t) = &detail.target_name { (t) " · " }
+                    (r.target_date.as_deref().unwrap_or("—"))
+                }
+                dt { "Process" } dd { (r.process_type.as_deref().unwrap_or("—")) }
+                @if let Some(d) = &detail.description { dt { "Description" } dd { (d) } }
+            }
+            @if may_retarget && !targets.is_empty() {
+                form.filters method="post" action={"/console/releases/" (r.sys_id) "/retarget"} {
+                    (csrf(signed))
+                    div {
+                        label for="target" { "Move to the readiness target" }
+                        select #target name="target" {
+                            @for t in &targets {
+                                option value=(t.sys_id) { (t.target_date) " · " (t.name) " (" (t.calendar) ")" }
+                            }
+                        }
+                    }
+                    div { button.secondary type="submit" { "Retarget" } }
+                }
+            }
+        }
+        section aria-labelledby="phases" {
+            h2 #phases { "Phases" }
+            ol.timeline {
+                @for (phase, products) in detail.phases.iter().zip(&phase_results) {
+                    @let current = r.current_phase.as_deref() == Some(phase.head.sys_id.as_str());
+                    li class=(phase.head.state) aria-current=[current.then_some("step")] {
+                        h3 { (phase.head.name) " " (phase_badge(&phase.head.state)) @if current { " " (badge("info", "Current phase")) } }
+                        p.muted {
+                            "Planned " (span_of(phase.planned_start.as_deref(), phase.planned_end.as_deref()))
+                            @if phase.actual_start.is_some() {
+                                " · actual " (span_of(phase.actual_start.as_deref(), phase.actual_end.as_deref()))
+                            }
+                        }
+                        (results_table(&phase.head.name, products))
+                        @if current && (may_run || may_complete) {
+                            div.actions {
+                                @if may_run {
+                                    form.inline method="post" action={"/console/releases/" (r.sys_id) "/run-policies"} {
+                                        (csrf(signed))
+                                        button.secondary type="submit" { "Run policies" }
+                                    }
+                                }
+                                @if may_complete {
+                                    form.inline method="post" action={"/console/releases/" (r.sys_id) "/complete-phase"} {
+                                        (csrf(signed))
+                                        button type="submit" { "Complete phase" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card aria-labelledby="scope" {
+            h2 #scope { "Scope" }
+            (scope_list("Enhancements", "No enhancement.", &scope.enhancements))
+            (scope_list("Key dates", "No key date.", &scope.key_dates))
+            (scope_list("Related tasks", "No related task.", &scope.related_tasks))
+        }
+    };
+    Ok(page(
+        status,
+        shell(&r.name, Some(signed), Section::Releases, body),
+    ))
+}
+
+fn scope_list(title: &str, none: &str, items: &[overview::ScopeItem]) -> Markup {
+    html! {
+        h3 { (title) }
+        @if items.is_empty() {
+            p.muted { (none) }
+        } @else {
+            ul {
+                @for i in items {
+                    li {
+                        span.muted { (i.label) } " " (i.name) " " (badge("info", &i.state))
+                        @if let Some(extra) = &i.extra {
+                            " " span.muted { (if extra.starts_with(|c: char| c.is_ascii_digit()) { super::when(extra) } else { extra.clone() }) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn phase_badge(state: &str) -> Markup {
+    match state {
+        "completed" => badge("ok", "Completed"),
+        "in_progress" => badge("info", "In progress"),
+        "cancelled" => badge("bad", "Cancelled"),
+        _ => badge("warn", "Pending"),
+    }
+}
+
+fn span_of(start: Option<&str>, end: Option<&str>) -> String {
+    let show = |t: Option<&str>| {
+        t.map(|t| t.get(..10).unwrap_or(t).to_owned())
+            .unwrap_or_else(|| "—".into())
+    };
+    format!("{} to {}", show(start), show(end))
+}
+
+/// A phase's policies and their latest result for each product.
+fn results_table(phase: &str, products: &[policy_status::ProductStatus]) -> Markup {
+    let any = products.iter().any(|p| !p.results.is_empty());
+    html! {
+        @if !any {
+            p.muted { "No policy gates this phase." }
+        } @else {
+            table {
+                caption { "Policies of " (phase) }
+                thead { tr { th scope="col" { "Policy" } th scope="col" { "Product" } th scope="col" { "Result" } th scope="col" { "Message" } th scope="col" { "Last run" } } }
+                tbody {
+                    @for p in products {
+                        @for result in &p.results {
+                            tr {
+                                td { (result.name) }
+                                td { (p.product.product_name) @if !p.product.version_name.is_empty() { " " (p.product.version_name) } }
+                                td { (result_badge(&result.status)) }
+                                td {
+                                    @if !result.reason.is_empty() { (result.reason) }
+                                    @if !result.output.is_empty() && result.output != result.reason { pre.message { (result.output) } }
+                                }
+                                td { (result.last_run_at.as_deref().map(super::when).unwrap_or_else(|| "never".into())) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn result_badge(status: &str) -> Markup {
+    match status {
+        "compliant" => badge("ok", "Compliant"),
+        "non_compliant" => badge("bad", "Not compliant"),
+        _ => badge("warn", "Not run"),
+    }
+}
+
+/// `POST /console/releases/{id}/run-policies` (product managers, as the API).
+pub async fn run_policies(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> PageResult {
+    let signed = &posted.signed;
+    require(signed, ProductManagers::ANY_OF)?;
+    match policy_run::schedule(&state.db, &state.jobs, &id, &signed.caller.user_name).await {
+        Ok(_) => Ok(see_other(&format!(
+            "/console/releases/{id}?notice=policies-queued"
+        ))),
+        Err(e) => release_page(&state, signed, &id, Outcome::Refused(e)).await,
+    }
+}
+
+/// `POST /console/releases/{id}/complete-phase` (the API's phase
+/// completers); the gate's refusal is shown on the release's page.
+pub async fn complete_phase(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> PageResult {
+    let signed = &posted.signed;
+    require(signed, PhaseCompleters::ANY_OF)?;
+    match phases::complete_current_phase(&state.db, &id, &signed.caller.user_name).await {
+        Ok(_) => Ok(see_other(&format!(
+            "/console/releases/{id}?notice=phase-completed"
+        ))),
+        Err(e) => release_page(&state, signed, &id, Outcome::Refused(e)).await,
+    }
+}
+
+/// `POST /console/releases/{id}/retarget` with `target` (a readiness
+/// target's sys_id): `retarget::retarget`, for the API's release managers.
+pub async fn retarget(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> PageResult {
+    let signed = &posted.signed;
+    require(signed, ReleaseManagers::ANY_OF)?;
+    let target = posted.form.get("target").map(|t| t.trim()).unwrap_or("");
+    let outcome = if crate::ids::is_sys_id(target) {
+        retarget::retarget(
+            &state.db,
+            &id,
+            retarget::NewTarget::Existing(target.to_owned()),
+            &signed.caller.user_name,
+        )
+        .await
+    } else {
+        Err(Error::invalid("target", "choose a readiness target"))
+    };
+    match outcome {
+        Ok(()) => Ok(see_other(&format!(
+            "/console/releases/{id}?notice=retargeted"
+        ))),
+        Err(e) => release_page(&state, signed, &id, Outcome::Refused(e)).await,
+    }
+}

@@ -1,0 +1,80 @@
+//! The page shell: a skip link, the header with the navigation the caller's
+//! roles allow, the signed-in user and sign-out, and the main landmark.
+
+use maud::{html, Markup, DOCTYPE};
+
+use super::{Signed, CSRF_FIELD};
+use crate::http::dpr::ReleaseReaders;
+use crate::http::extract::RoleSet;
+use crate::http::sdp::releases::Staff;
+
+/// Which part of the console a page belongs to (marked in the navigation).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    None,
+    Today,
+    Releases,
+    Calendars,
+    ServiceDesk,
+    Admin,
+}
+
+/// The hidden CSRF field of a form.
+pub fn csrf(signed: &Signed) -> Markup {
+    html! { input type="hidden" name=(CSRF_FIELD) value=(signed.csrf); }
+}
+
+/// A whole page around `body`.
+pub fn shell(title: &str, signed: Option<&Signed>, section: Section, body: Markup) -> Markup {
+    let current = |s: Section| (s == section).then_some("page");
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Tollgate" }
+                link rel="stylesheet" href=(super::assets::style_url());
+            }
+            body {
+                a.skip href="#main" { "Skip to main content" }
+                header.top {
+                    a.brand href="/console" { "Tollgate" }
+                    @if let Some(signed) = signed {
+                        nav.main aria-label="Main" {
+                            ul {
+                                li { a href="/console" aria-current=[current(Section::Today)] { "Today" } }
+                                @if signed.may(ReleaseReaders::ANY_OF) {
+                                    li { a href="/console/releases" aria-current=[current(Section::Releases)] { "Digital product releases" } }
+                                    li { a href="/console/calendars" aria-current=[current(Section::Calendars)] { "Calendars" } }
+                                }
+                                @if signed.may(Staff::ANY_OF) {
+                                    li { a href="/console/servicedesk" aria-current=[current(Section::ServiceDesk)] { "ServiceDesk releases" } }
+                                }
+                                @if signed.caller.is_admin() {
+                                    li { a href="/console/admin/api-keys" aria-current=[current(Section::Admin)] { "API keys" } }
+                                }
+                                li { a href="/docs" { "API reference" } }
+                            }
+                        }
+                        div.who {
+                            span { "Signed in as " strong { (signed.caller.user_name) } }
+                            form.inline method="post" action="/console/sign-out" {
+                                (csrf(signed))
+                                button.secondary type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                }
+                main #main tabindex="-1" {
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+/// A state as a badge: `ok`, `bad`, `warn` or `info`.
+pub fn badge(kind: &str, text: &str) -> Markup {
+    html! { span class={"badge " (kind)} { (text) } }
+}

@@ -1,0 +1,998 @@
+//! The release console's HTTP rules: its session cookie, CSRF refusals,
+//! session expiry and sign-out, role-based refusals (posted directly, not
+//! only hidden buttons), and escaping of hostile record values.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::TimeZone;
+use serde_json::json;
+use tollgate::config::Settings;
+
+use crate::helpers::{documented_v3_add, test_settings, v3_form, Auth, TestApp, TestResponse};
+
+/// The gated demo release whose current phase no policy gates: completing
+/// it would succeed (so a refusal is the console's, not the gate's).
+const PORTAL: &str = "eb7dd11d97b402107bc2341de053af34";
+
+/// A browser: the cookies it holds.
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: Vec<(String, String)>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Browser<'a> {
+        Browser {
+            app,
+            cookies: Vec::new(),
+        }
+    }
+
+    fn keep_cookies(&mut self, res: &TestResponse) {
+        for value in res.headers.get_all("set-cookie") {
+            let value = value.to_str().unwrap();
+            let pair = value.split(';').next().unwrap();
+            let (name, v) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != name);
+            if !value.contains("Max-Age=0") {
+                self.cookies.push((name.to_owned(), v.to_owned()));
+            }
+        }
+    }
+
+    async fn send(&mut self, method: &str, path: &str, form: Option<String>) -> TestResponse {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "tollgate.test");
+        if !self.cookies.is_empty() {
+            let cookie: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect();
+            req = req.header("cookie", cookie.join("; "));
+        }
+        let req = match form {
+            Some(body) => req
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+            None => req.body(Body::empty()).unwrap(),
+        };
+        let res = self.app.send(req).await;
+        self.keep_cookies(&res);
+        res
+    }
+
+    async fn get(&mut self, path: &str) -> TestResponse {
+        self.send("GET", path, None).await
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.send("POST", path, Some(body)).await
+    }
+
+    /// Signs in through the form; answers the sign-in POST's response.
+    async fn sign_in(&mut self, user: &str, password: &str) -> TestResponse {
+        let form = self.get("/console/sign-in").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let token = hidden(&form.text, "csrf_token");
+        self.post(
+            "/console/sign-in",
+            &[
+                ("csrf_token", &token),
+                ("user_name", user),
+                ("password", password),
+                ("next", "/console"),
+            ],
+        )
+        .await
+    }
+
+    /// The CSRF token of the signed-in page at `path`.
+    async fn token_of(&mut self, path: &str) -> String {
+        let page = self.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        hidden(&page.text, "csrf_token")
+    }
+}
+
+/// The value of the first hidden input named `name` in a page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+fn basic(auth: &Auth) -> (String, String) {
+    match auth {
+        Auth::Basic(u, p) => (u.clone(), p.clone()),
+        _ => unreachable!(),
+    }
+}
+
+async fn current_phase(app: &TestApp, release: &str) -> String {
+    let res = app
+        .get(&format!(
+            "/api/now/table/sn_dpr_model_release/{release}?sysparm_fields=current_phase"
+        ))
+        .await;
+    res.body["result"]["current_phase"]["value"]
+        .as_str()
+        .or_else(|| res.body["result"]["current_phase"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn sessions(app: &TestApp) -> i64 {
+    app.count("tollgate_console_session").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_sets_an_httponly_samesite_session_cookie_secure_only_over_https() {
+    let app = TestApp::spawn_demo().await;
+    let mut browser = Browser::new(&app);
+    // Signed out, a page leads to the sign-in form and back.
+    let res = browser.get("/console/releases").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.header("location"),
+        Some("/console/sign-in?next=%2Fconsole%2Freleases")
+    );
+    let res = browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let cookie = res
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("tollgate_console="))
+        .expect("a session cookie");
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    assert_eq!(sessions(&app).await, 1);
+    let today = browser.get("/console").await;
+    assert_eq!(today.status, StatusCode::OK);
+    assert!(today.text.contains("Signed in as <strong>admin</strong>"));
+    assert_eq!(today.header("cache-control"), Some("no-store"));
+    assert!(today
+        .header("content-security-policy")
+        .unwrap()
+        .contains("default-src 'none'"));
+
+    // Reached over HTTPS (here: an https public_url), the cookies are Secure.
+    let app = TestApp::spawn_demo_with_settings(Settings {
+        public_url: Some("https://tollgate.example.com".into()),
+        ..test_settings()
+    })
+    .await;
+    let mut browser = Browser::new(&app);
+    let res = browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let cookies: Vec<String> = res
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("tollgate_console=") && c.contains("; Secure")),
+        "{cookies:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_refused_and_the_login_throttle_applies() {
+    let app = TestApp::spawn_demo().await;
+    let mut browser = Browser::new(&app);
+    let res = browser.sign_in("admin", "wrong").await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert!(res.text.contains("The user name or password is not right."));
+    assert_eq!(sessions(&app).await, 0);
+    // The throttle's free attempts for a user name from one address, then 429.
+    let mut last = res;
+    for _ in 0..tollgate::identity::throttle::FREE_ATTEMPTS {
+        last = browser.sign_in("admin", "wrong").await;
+    }
+    assert_eq!(last.status, StatusCode::TOO_MANY_REQUESTS, "{}", last.text);
+    assert!(last.header("retry-after").is_some());
+    // A sign-in form posted without its own token is refused before the password is checked.
+    let res = browser
+        .post(
+            "/console/sign-in",
+            &[
+                ("user_name", "admin"),
+                ("password", crate::helpers::ADMIN_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(sessions(&app).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_sign_in_the_browser_goes_to_a_console_path_never_another_site() {
+    let app = TestApp::spawn_demo().await;
+    for (next, expected) in [
+        ("https://evil.example/", "/console"),
+        ("//evil.example/console", "/console"),
+        ("/console/../\\evil", "/console"),
+        ("/console/releases\n", "/console"),
+        (
+            "/console/releases?state=draft",
+            "/console/releases?state=draft",
+        ),
+    ] {
+        let mut fresh = Browser::new(&app);
+        let form = fresh.get("/console/sign-in").await;
+        let token = hidden(&form.text, "csrf_token");
+        let res = fresh
+            .post(
+                "/console/sign-in",
+                &[
+                    ("csrf_token", &token),
+                    ("user_name", "admin"),
+                    ("password", crate::helpers::ADMIN_PASSWORD),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{next}: {}", res.text);
+        assert_eq!(res.header("location"), Some(expected), "{next}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_without_the_sessions_csrf_token_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn_demo().await;
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let before = current_phase(&app, PORTAL).await;
+    assert!(!before.is_empty());
+    let path = format!("/console/releases/{PORTAL}/complete-phase");
+    for fields in [vec![], vec![("csrf_token", "0123456789abcdef")]] {
+        let res = browser.post(&path, &fields).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+        assert!(res.text.contains("security token"), "{}", res.text);
+    }
+    assert_eq!(current_phase(&app, PORTAL).await, before, "nothing changed");
+    // Sign-out is a form like any other.
+    let res = browser.post("/console/sign-out", &[]).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(sessions(&app).await, 1);
+    // With the token, the same request completes the phase.
+    let token = browser
+        .token_of(&format!("/console/releases/{PORTAL}"))
+        .await;
+    let res = browser.post(&path, &[("csrf_token", &token)]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    assert_ne!(current_phase(&app, PORTAL).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_out_deletes_the_session_and_idle_or_old_sessions_end() {
+    let app = TestApp::spawn_demo().await;
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let stolen = browser.cookies.clone();
+    let token = browser.token_of("/console").await;
+    let res = browser
+        .post("/console/sign-out", &[("csrf_token", &token)])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.header("location"), Some("/console/sign-in"));
+    assert_eq!(sessions(&app).await, 0);
+    // The old cookie, replayed, signs no one in.
+    let mut replay = Browser::new(&app);
+    replay.cookies = stolen;
+    assert_eq!(replay.get("/console").await.status, StatusCode::SEE_OTHER);
+
+    // Idle past console_session_idle: ended and deleted.
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    assert_eq!(browser.get("/console").await.status, StatusCode::OK);
+    let idle = app.state.settings.console_session_idle as i64;
+    app.db
+        .execute(
+            "UPDATE tollgate_console_session SET last_seen_at = last_seen_at - $1",
+            &[tollgate::storage::Value::Int(idle + 1)],
+        )
+        .await
+        .unwrap();
+    let res = browser.get("/console").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(sessions(&app).await, 0);
+
+    // Past console_session_max, however busy: ended too.
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    app.db
+        .execute(
+            "UPDATE tollgate_console_session SET expires_at = $1",
+            &[tollgate::storage::Value::Int(
+                chrono::Utc::now().timestamp() - 1,
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(browser.get("/console").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(sessions(&app).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_refuses_what_the_roles_refuse_even_posted_directly() {
+    let app = TestApp::spawn_demo().await;
+    let reader = app.user("reader", &["sn_dpr_model.release_user"]).await;
+    let (name, password) = basic(&reader);
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&name, &password).await;
+    let page = browser.get(&format!("/console/releases/{PORTAL}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        !page.text.contains("Complete phase"),
+        "no button for a reader"
+    );
+    assert!(!page.text.contains("Run policies"));
+    assert!(
+        !page.text.contains("/console/servicedesk\""),
+        "no ServiceDesk in the navigation"
+    );
+    let token = hidden(&page.text, "csrf_token");
+    let before = current_phase(&app, PORTAL).await;
+    let jobs = app.count("tollgate_job").await;
+    for action in ["complete-phase", "run-policies"] {
+        let res = browser
+            .post(
+                &format!("/console/releases/{PORTAL}/{action}"),
+                &[("csrf_token", &token)],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{action}: {}", res.text);
+    }
+    assert_eq!(current_phase(&app, PORTAL).await, before, "nothing changed");
+    assert_eq!(
+        app.count("tollgate_job").await,
+        jobs,
+        "no policy run queued"
+    );
+    // A page of another family is refused too.
+    assert_eq!(
+        browser.get("/console/servicedesk").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Someone with no release role sees no release list.
+    let nobody = app.user("nobody", &[]).await;
+    let (name, password) = basic(&nobody);
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&name, &password).await;
+    assert_eq!(
+        browser.get("/console/releases").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(browser.get("/console").await.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_levels_approver_may_approve_it_in_the_console() {
+    let app = TestApp::spawn_demo().await;
+    let approver = app.user("ada", &["sdp.technician"]).await;
+    let other = app.user("otto", &["sdp.technician"]).await;
+    // Ada's release, with a level she approves (through the API).
+    let res = app
+        .raw(
+            "POST",
+            "/api/v3/releases",
+            &approver,
+            Some(&v3_form(&documented_v3_add())),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let id = res.body["release"]["id"].as_str().unwrap().to_owned();
+    let level = json!({"approval_level": {"stage": {"name": "submission"}, "rule": {"type": "percent", "value": "100"}, "approvers": [{"name": "ada"}]}});
+    let res = app
+        .raw(
+            "POST",
+            &format!("/api/v3/releases/{id}/approval_levels"),
+            &approver,
+            Some(&v3_form(&level)),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let level_id = res.body["approval_level"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let approve = format!("/console/servicedesk/{id}/approval-levels/{level_id}/approve");
+
+    let (name, password) = basic(&other);
+    let mut otto = Browser::new(&app);
+    otto.sign_in(&name, &password).await;
+    let page = otto.get(&format!("/console/servicedesk/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        !page.text.contains(&approve),
+        "no decision form for a non-approver"
+    );
+    let token = hidden(&page.text, "csrf_token");
+    let res = otto
+        .post(&approve, &[("csrf_token", &token), ("comment", "me too")])
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert!(
+        res.text.contains("Only an approver of this level"),
+        "{}",
+        res.text
+    );
+    assert!(res.text.contains("Pending"), "the level is still pending");
+
+    let (name, password) = basic(&approver);
+    let mut ada = Browser::new(&app);
+    ada.sign_in(&name, &password).await;
+    let today = ada.get("/console").await;
+    assert!(today.text.contains("Approvals waiting for me"));
+    assert!(today.text.contains(&format!("/console/servicedesk/{id}")));
+    let page = ada.get(&format!("/console/servicedesk/{id}")).await;
+    assert!(page.text.contains(&approve), "{}", page.text);
+    let token = hidden(&page.text, "csrf_token");
+    let res = ada
+        .post(&approve, &[("csrf_token", &token), ("comment", "ship it")])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let page = ada.get(res.header("location").unwrap()).await;
+    assert!(page.text.contains("You approved the level."));
+    assert!(page.text.contains("ship it"));
+    assert!(!page.text.contains(&approve), "decided: no form any more");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_record_values_are_escaped_on_every_page() {
+    let app = TestApp::spawn_demo().await;
+    let hostile = "<script>alert(1)</script>";
+    let res = app
+        .request(
+            "PATCH",
+            &format!("/api/now/table/sn_dpr_model_release/{PORTAL}"),
+            &Auth::admin(),
+            Some(json!({"name": hostile, "description": "\"><img src=x onerror=alert(2)>"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let mut add = documented_v3_add();
+    add["release"]["title"] = json!(hostile);
+    let res = app
+        .raw(
+            "POST",
+            "/api/v3/releases",
+            &Auth::admin(),
+            Some(&v3_form(&add)),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let sdp_id = res.body["release"]["id"].as_str().unwrap().to_owned();
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    for path in [
+        "/console".to_owned(),
+        "/console/releases".to_owned(),
+        format!("/console/releases/{PORTAL}"),
+        "/console/servicedesk?sort=id&order=desc".to_owned(),
+        format!("/console/servicedesk/{sdp_id}"),
+        "/console/releases?target_from=%3Cscript%3E".to_owned(),
+    ] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.text);
+        assert!(!page.text.contains("<script>"), "{path}: {}", page.text);
+        assert!(!page.text.contains("<img"), "{path}");
+        if !path.contains("target_from") && path != "/console" {
+            assert!(
+                page.text.contains("&lt;script&gt;"),
+                "{path}: the value is shown, escaped"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_style_sheet_is_served_under_its_content_hash_for_good() {
+    let app = TestApp::spawn_demo().await;
+    let mut browser = Browser::new(&app);
+    let form = browser.get("/console/sign-in").await;
+    let start = form.text.find("href=\"/console/assets/").unwrap() + 6;
+    let url = &form.text[start..start + form.text[start..].find('"').unwrap()];
+    let res = browser.get(url).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.header("content-type"), Some("text/css; charset=utf-8"));
+    assert_eq!(
+        res.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    // Another hash is not this content: never cached as it.
+    let res = browser
+        .get("/console/assets/console-0000000000000000.css")
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    // `/` leads to the console; the API's paths are unchanged.
+    let res = browser.get("/").await;
+    assert_eq!(res.header("location"), Some("/console"));
+    let res = app.get("/api/now/table/sys_user?sysparm_limit=1").await;
+    assert_eq!(res.status, StatusCode::OK);
+    let res = browser.get("/console/no-such-page").await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert!(res.text.contains("<html"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_admin_cannot_reach_an_admin_action_even_by_posting_directly() {
+    let app = TestApp::spawn_demo().await;
+    // A key to revoke, made through the API.
+    let res = app
+        .post(
+            "/api/tollgate/api_keys",
+            json!({"user": "admin", "name": "ci"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let key_id = res.body["result"]["id"].as_str().unwrap().to_owned();
+
+    let manager = app
+        .user("rita", &["sn_dpr_model.release_admin", "sdp.admin"])
+        .await;
+    let (name, password) = basic(&manager);
+    let mut rita = Browser::new(&app);
+    rita.sign_in(&name, &password).await;
+    let today = rita.get("/console").await;
+    assert!(
+        !today.text.contains("/console/admin/api-keys"),
+        "no admin link"
+    );
+    let token = hidden(&today.text, "csrf_token");
+    assert_eq!(
+        rita.get("/console/admin/api-keys").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let keys = app.count("tollgate_api_key").await;
+    let res = rita
+        .post(
+            "/console/admin/api-keys",
+            &[("csrf_token", &token), ("user", "rita"), ("name", "mine")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    let res = rita
+        .post(
+            &format!("/console/admin/api-keys/{key_id}/revoke"),
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert_eq!(
+        app.count("tollgate_api_key").await,
+        keys,
+        "nothing made or revoked"
+    );
+
+    // The admin creates a key (shown once) and revokes one.
+    let mut admin = Browser::new(&app);
+    admin.sign_in("admin", crate::helpers::ADMIN_PASSWORD).await;
+    let token = admin.token_of("/console/admin/api-keys").await;
+    let res = admin
+        .post(
+            "/console/admin/api-keys",
+            &[
+                ("csrf_token", &token),
+                ("user", "rita"),
+                ("name", "deploys"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    assert!(res.text.contains("is shown this once"));
+    assert_eq!(app.count("tollgate_api_key").await, keys + 1);
+    let res = admin
+        .post(
+            "/console/admin/api-keys",
+            &[
+                ("csrf_token", &token),
+                ("user", "nobody-by-that-name"),
+                ("name", "x"),
+            ],
+        )
+        .await;
+    assert!(res.status.is_client_error(), "{}", res.text);
+    assert!(res.text.contains("Refused"), "{}", res.text);
+    let res = admin
+        .post(
+            &format!("/console/admin/api-keys/{key_id}/revoke"),
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    assert_eq!(app.count("tollgate_api_key").await, keys);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn today_lists_blackouts_now_and_in_the_next_14_days_in_the_calendars_zone() {
+    let app = TestApp::spawn_demo().await;
+    // The demo blackout schedule (America/New_York) of the Enterprise release
+    // calendar; its November 2025 window is long past.
+    let schedule = "b862d589ff3c3210509cffffffffff97";
+    let tz: chrono_tz::Tz = "America/New_York".parse().unwrap();
+    let local = |days: i64| {
+        (chrono::Utc::now() + chrono::Duration::days(days))
+            .with_timezone(&tz)
+            .format("%Y-%m-%d 09:00:00")
+            .to_string()
+    };
+    for (name, from, to) in [
+        ("Now freeze", local(-1), local(1)),
+        ("Soon freeze", local(5), local(6)),
+        ("Later freeze", local(20), local(21)),
+    ] {
+        let res = app
+            .post(
+                "/api/now/table/cmn_schedule_span",
+                json!({"schedule": schedule, "name": name, "start_date_time": from, "end_date_time": to}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    }
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let today = browser.get("/console").await;
+    let section = &today.text[today.text.find("id=\"blackouts\"").unwrap()..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert_eq!(
+        section.matches("<tr>").count() - 1,
+        2,
+        "now and soon, not later: {section}"
+    );
+    assert!(section.contains("Enterprise release calendar"));
+    assert!(
+        section.contains(&local(5)[..16]),
+        "shown in the calendar's zone: {section}"
+    );
+    assert!(section.contains(">Now<"), "{section}");
+    assert!(!section.contains(&local(20)[..10]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_servicedesk_release_page_shows_its_stages_roles_approvals_work_and_history() {
+    let app = TestApp::spawn_demo().await;
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let page = browser.get("/console/servicedesk/3").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    for shown in [
+        "MSSQL Server service pack upgrade",
+        "aria-current=\"step\">Planning<",
+        "Back up the databases",
+        "recommend",
+        "Release Created",
+    ] {
+        assert!(page.text.contains(shown), "{shown}: {}", page.text);
+    }
+    assert_eq!(page.text.matches(" min — ").count(), 2, "two worklogs");
+    let res = browser.get("/console/servicedesk/999999").await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    // The list: searched, sorted, paged by the v3 list's own list_info.
+    let list = browser
+        .get("/console/servicedesk?q=MSSQL&sort=id&order=desc")
+        .await;
+    assert_eq!(list.status, StatusCode::OK);
+    let ten = list.text.find("/console/servicedesk/10\"").unwrap();
+    let three = list.text.find("/console/servicedesk/3\"").unwrap();
+    assert!(ten < three, "descending by id");
+    assert!(
+        !list.text.contains("Exchange Server rollout"),
+        "searched by title"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_page_shows_its_phases_policies_and_scope() {
+    let app = TestApp::spawn_demo().await;
+    let res = app
+        .post(
+            &format!("/api/sn_dpr/digital_product_release/release/{PORTAL}/related_task"),
+            json!({"taskIds": ["36836028532023004247ddeeff7b12f1", "bc84b11dff5c32108289ffffffffff12"]}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let page = browser.get(&format!("/console/releases/{PORTAL}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for shown in [
+        "Customer Portal Q4 2025",
+        "Related tasks",
+        "change_request",
+        "rm_story",
+        "No key date.",
+        "aria-current=\"step\"",
+    ] {
+        assert!(page.text.contains(shown), "{shown}: {}", page.text);
+    }
+    // The gated release: its current phase's policies, each with a result.
+    let gated = browser
+        .get("/console/releases/9b2e7ec9476c8e105b8e0dcfe16d43d4")
+        .await;
+    assert!(gated.text.contains("Policy Name 1"), "{}", gated.text);
+    assert!(gated.text.contains("Not run"));
+    assert!(gated.text.contains("Run policies") && gated.text.contains("Complete phase"));
+    // The gate's refusal, in words, with the page around it.
+    let token = hidden(&gated.text, "csrf_token");
+    let res = browser
+        .post(
+            "/console/releases/9b2e7ec9476c8e105b8e0dcfe16d43d4/complete-phase",
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text);
+    assert!(
+        res.text
+            .contains("cannot be completed: policies not compliant: Policy Name 1"),
+        "{}",
+        res.text
+    );
+    // The list filters by state and target date, and says when a date does not read.
+    let list = browser.get("/console/releases?state=draft").await;
+    assert!(list.text.contains("Q4 2025 Product Release"));
+    assert!(!list.text.contains("Customer Portal Q4 2025"));
+    let list = browser
+        .get("/console/releases?target_from=2999-01-01")
+        .await;
+    assert!(list.text.contains("0 releases"), "{}", list.text);
+    let list = browser.get("/console/releases?target_to=soon").await;
+    assert!(list.text.contains("is not a date"), "{}", list.text);
+    assert_eq!(
+        browser.get("/console/releases/nope").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_manager_retargets_a_release_and_others_are_refused() {
+    let app = TestApp::spawn_demo().await;
+    let release = "9b2e7ec9476c8e105b8e0dcfe16d43d4";
+    let target = "3f6668e95427fd10f877ac7ac399daa6";
+    let path = format!("/console/releases/{release}/retarget");
+    let coordinator = app
+        .user("cora", &["sn_dpr_model.release_coordinator"])
+        .await;
+    let (name, password) = basic(&coordinator);
+    let mut cora = Browser::new(&app);
+    cora.sign_in(&name, &password).await;
+    let page = cora.get(&format!("/console/releases/{release}")).await;
+    assert!(
+        !page.text.contains(&path),
+        "no retarget form for a coordinator"
+    );
+    let token = hidden(&page.text, "csrf_token");
+    let res = cora
+        .post(&path, &[("csrf_token", &token), ("target", target)])
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+
+    let mut admin = Browser::new(&app);
+    admin.sign_in("admin", crate::helpers::ADMIN_PASSWORD).await;
+    let page = admin.get(&format!("/console/releases/{release}")).await;
+    assert!(page.text.contains(&path), "{}", page.text);
+    assert!(page.text.contains(&format!("value=\"{target}\"")));
+    let token = hidden(&page.text, "csrf_token");
+    let res = admin
+        .post(&path, &[("csrf_token", &token), ("target", "x")])
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+    assert!(res.text.contains("choose a readiness target"));
+    let res = admin
+        .post(&path, &[("csrf_token", &token), ("target", target)])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let back = res.header("location").unwrap().to_owned();
+    let res = app
+        .get(&format!(
+            "/api/now/table/sn_dpr_model_release/{release}?sysparm_fields=readiness_target&sysparm_exclude_reference_link=true"
+        ))
+        .await;
+    assert_eq!(res.body["result"]["readiness_target"], target);
+    let page = admin.get(&back).await;
+    assert!(page.text.contains("Retargeted"), "{}", page.text);
+    assert!(page.text.contains("2027-03-31"));
+}
+
+/// The entries of one day's cell in a month page.
+fn day_cell<'a>(html: &'a str, date: &str) -> &'a str {
+    let start = html
+        .find(&format!("data-date=\"{date}\""))
+        .unwrap_or_else(|| panic!("no {date}"));
+    let rest = &html[start..];
+    &rest[..rest.find("</td>").unwrap()]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calendar_month_places_blackouts_and_targets_on_local_days_across_dst() {
+    let app = TestApp::spawn_demo().await;
+    let calendar = "d3d1f3b4ff60ba10509cffffffffffa8"; // America/New_York
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let list = browser.get("/console/calendars").await;
+    assert!(list
+        .text
+        .contains(&format!("/console/calendars/{calendar}")));
+    // November 2025: DST ends on the 2nd; the freeze runs from the 6th
+    // 18:00 to the 8th 06:00 local.
+    let page = browser
+        .get(&format!("/console/calendars/{calendar}?month=2025-11"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("America/New_York"));
+    for (date, blackout) in [
+        ("2025-11-05", false),
+        ("2025-11-06", true),
+        ("2025-11-07", true),
+        ("2025-11-08", true),
+        ("2025-11-09", false),
+    ] {
+        assert_eq!(
+            day_cell(&page.text, date).contains("Blackout: Q4 2025 change blackout"),
+            blackout,
+            "{date}"
+        );
+    }
+    assert_eq!(page.text.matches("data-date=").count(), 30);
+    // A target shows on its date.
+    let december = browser
+        .get(&format!("/console/calendars/{calendar}?month=2026-12"))
+        .await;
+    assert!(
+        day_cell(&december.text, "2026-12-18").contains("Target: Patch Q4 readiness"),
+        "{}",
+        december.text
+    );
+    let bad = browser
+        .get(&format!("/console/calendars/{calendar}?month=2025-13"))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        browser
+            .get("/console/calendars/0123456789abcdef0123456789abcdef")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calendar_feed_is_icalendar_for_an_api_key_of_a_release_reader() {
+    let app = TestApp::spawn_demo().await;
+    let calendar = "d3d1f3b4ff60ba10509cffffffffffa8";
+    let schedule = "b862d589ff3c3210509cffffffffff97";
+    let tz: chrono_tz::Tz = "America/New_York".parse().unwrap();
+    let soon = (chrono::Utc::now() + chrono::Duration::days(10)).with_timezone(&tz);
+    let res = app
+        .post(
+            "/api/now/table/cmn_schedule_span",
+            json!({"schedule": schedule, "name": "Year-end freeze",
+                   "start_date_time": soon.format("%Y-%m-%d 18:00:00").to_string(),
+                   "end_date_time": (soon + chrono::Duration::days(1)).format("%Y-%m-%d 06:00:00").to_string()}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    app.user("reader", &["sn_dpr_model.release_user"]).await;
+    app.user("nobody", &[]).await;
+    let key_of = |user: &'static str| {
+        let app = &app;
+        async move {
+            let res = app
+                .post(
+                    "/api/tollgate/api_keys",
+                    json!({"user": user, "name": "calendar"}),
+                )
+                .await;
+            assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+            res.body["result"]["key"].as_str().unwrap().to_owned()
+        }
+    };
+    let reader_key = key_of("reader").await;
+    let nobody_key = key_of("nobody").await;
+    let path = format!("/console/calendars/{calendar}/feed.ics");
+    let res = app
+        .raw(
+            "GET",
+            &format!("{path}?key={reader_key}"),
+            &Auth::None,
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(
+        res.header("content-type"),
+        Some("text/calendar; charset=utf-8")
+    );
+    assert!(res.text.starts_with("BEGIN:VCALENDAR\r\n"));
+    assert!(res.text.contains("X-WR-TIMEZONE:America/New_York\r\n"));
+    assert!(res
+        .text
+        .contains("SUMMARY:Blackout: Q4 2025 change blackout\r\n"));
+    // 18:00 New York time, in UTC.
+    let start = tz
+        .from_local_datetime(&soon.date_naive().and_hms_opt(18, 0, 0).unwrap())
+        .single()
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    assert!(
+        res.text
+            .contains(&format!("DTSTART:{}\r\n", start.format("%Y%m%dT%H%M%SZ"))),
+        "{}",
+        res.text
+    );
+    assert!(res.text.ends_with("END:VCALENDAR\r\n"));
+    // Basic works as for the API; no credentials, a wrong key, or a user
+    // without a release role do not.
+    let basic = app.user("reader", &["sn_dpr_model.release_user"]).await;
+    assert_eq!(
+        app.raw("GET", &path, &basic, None, "").await.status,
+        StatusCode::OK
+    );
+    let res = app.raw("GET", &path, &Auth::None, None, "").await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert!(res.header("www-authenticate").is_some());
+    let res = app
+        .raw(
+            "GET",
+            &format!("{path}?key=not-a-key"),
+            &Auth::None,
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    let res = app
+        .raw(
+            "GET",
+            &format!("{path}?key={nobody_key}"),
+            &Auth::None,
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(!res.text.contains("VCALENDAR"));
+}

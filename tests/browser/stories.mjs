@@ -1,0 +1,263 @@
+// The release console, walked as a release manager and two approvers would,
+// in Debian's Chromium (playwright-core, never a downloaded browser). Every
+// page visited is checked with axe-core (serious or critical findings fail)
+// and photographed into docs/console/ for docs/CONSOLE.md.
+//
+// Run by tests/browser/run.sh, which starts the server and passes:
+// TOLLGATE_URL, TOLLGATE_ADMIN_PASSWORD, CHROMIUM, SCREENSHOTS.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+const BASE = process.env.TOLLGATE_URL;
+const ADMIN_PASSWORD = process.env.TOLLGATE_ADMIN_PASSWORD;
+const SHOTS = process.env.SCREENSHOTS;
+const RELEASE = '9b2e7ec9476c8e105b8e0dcfe16d43d4'; // Payments Q1 2027 (demo)
+
+let profile;
+let browser;
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  profile = mkdtempSync(join(tmpdir(), 'tollgate-chromium-'));
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+    viewport: { width: 1280, height: 860 },
+    // axe-core is injected as a script; the console's policy allows none.
+    bypassCSP: true,
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+/** Calls the API with Basic credentials. */
+async function api(method, path, body, user = 'admin', password = ADMIN_PASSWORD, form = false) {
+  const headers = { authorization: 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64'), accept: 'application/json' };
+  let payload;
+  if (body !== undefined) {
+    if (form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      payload = new URLSearchParams({ input_data: JSON.stringify(body) }).toString();
+    } else {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+  }
+  const res = await fetch(BASE + path, { method, headers, body: payload });
+  const text = await res.text();
+  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** Fails on serious or critical axe-core findings on the current page. */
+async function accessible(page, what) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(async () => await window.axe.run(document));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(
+    bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+    [],
+    `accessibility of ${what}`,
+  );
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function signIn(page, user, password) {
+  await page.goto(BASE + '/console');
+  assert.match(page.url(), /\/console\/sign-in/);
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText(`Signed in as ${user}`).waitFor();
+}
+
+async function signOut(page) {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in to Tollgate' }).waitFor();
+}
+
+/** Reloads until `text` shows (a background job finishing). */
+async function reloadUntil(page, text, tries = 60) {
+  for (let i = 0; i < tries; i++) {
+    if ((await page.getByText(text).count()) > 0) return;
+    await new Promise((r) => setTimeout(r, 250));
+    await page.reload();
+  }
+  assert.fail(`"${text}" never showed on ${page.url()}`);
+}
+
+test('a release manager signs in and sees Today', async () => {
+  const page = await browser.newPage();
+  await page.goto(BASE + '/');
+  await page.getByRole('heading', { name: 'Sign in to Tollgate' }).waitFor();
+  await accessible(page, 'the sign-in page');
+  await shot(page, 'sign-in');
+  // A wrong password is told in words, and nothing is signed in.
+  await page.getByLabel('User name').fill('admin');
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('The user name or password is not right.').waitFor();
+  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Today' }).waitFor();
+  await page.getByRole('heading', { name: 'Digital product releases in progress' }).waitFor();
+  await page.getByRole('link', { name: 'Payments Q1 2027' }).waitFor();
+  await accessible(page, 'Today');
+  await shot(page, 'today');
+  // Keyboard: the first Tab reaches the skip link.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to main content');
+  // The calendar in a month whose daylight-saving time ends (2 November 2025,
+  // America/New_York): the freeze from the 6th 18:00 to the 8th 06:00 local.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Calendars' }).click();
+  await page.getByRole('link', { name: 'Enterprise release calendar' }).click();
+  await page.goto(page.url() + '?month=2025-11');
+  await page.getByRole('heading', { name: 'Enterprise release calendar: November 2025' }).waitFor();
+  for (const [day, blackout] of [['05', false], ['06', true], ['07', true], ['08', true], ['09', false]]) {
+    const cell = page.locator(`td[data-date="2025-11-${day}"]`);
+    assert.equal((await cell.getByText('Blackout: Q4 2025 change blackout').count()) > 0, blackout, `2025-11-${day}`);
+  }
+  await accessible(page, 'a calendar month');
+  await shot(page, 'calendar');
+  // Administration: an API key for a pipeline, shown once.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys' }).click();
+  await page.getByLabel('User name').fill('ada');
+  await page.getByLabel('Key name').fill('deploy pipeline');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await page.getByText('is shown this once').waitFor();
+  await page.getByRole('cell', { name: 'deploy pipeline', exact: true }).waitFor();
+  await accessible(page, 'the API keys page');
+  await shot(page, 'api-keys');
+  await page.close();
+});
+
+test('a policy blocks "complete phase", then passes after a fix', async () => {
+  // Set-up through the API: a policy on the release's current phase that
+  // refuses a release still named DRAFT, and the release so named.
+  const release = await api('GET', `/api/now/table/sn_dpr_model_release/${RELEASE}?sysparm_fields=name,current_phase&sysparm_exclude_reference_link=true`);
+  const phase = await api('GET', `/api/now/table/sn_dpr_model_release_phase/${release.result.current_phase}?sysparm_fields=template_phase&sysparm_exclude_reference_link=true`);
+  const rego = [
+    'package tollgate.policy',
+    '',
+    'default compliant := false',
+    '',
+    'compliant if not contains(input.release.name, "DRAFT")',
+    '',
+    'reason := "The release name still says DRAFT: rename it once the scope is final" if contains(input.release.name, "DRAFT")',
+    '',
+  ].join('\n');
+  const policy = await api('POST', '/api/now/table/sn_pace_policy', { name: 'No DRAFT in the name', rego, active: true });
+  await api('POST', '/api/now/table/sn_dpr_model_template_phase_policy', { template_phase: phase.result.template_phase, policy: policy.result.sys_id });
+  const name = release.result.name;
+  await api('PATCH', `/api/now/table/sn_dpr_model_release/${RELEASE}`, { name: `${name} DRAFT` });
+
+  const page = await browser.newPage();
+  await page.goto(BASE + '/console/releases');
+  await page.getByRole('heading', { name: 'Digital product releases' }).waitFor();
+  await page.getByLabel('State').selectOption('in_progress');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await accessible(page, 'the release list');
+  await shot(page, 'releases');
+  await page.getByRole('link', { name: `${name} DRAFT` }).click();
+  await page.getByRole('heading', { name: 'Phases' }).waitFor();
+
+  await page.getByRole('button', { name: 'Run policies' }).click();
+  await page.getByText('Policy run queued').waitFor();
+  await reloadUntil(page, 'The release name still says DRAFT');
+  await page.getByRole('button', { name: 'Complete phase' }).click();
+  const refusal = page.getByRole('alert');
+  await refusal.waitFor();
+  assert.match(await refusal.textContent(), /cannot be completed: policies not compliant: No DRAFT in the name/);
+  await accessible(page, 'a release whose phase is blocked');
+  await shot(page, 'release-blocked');
+
+  // The fix: the release gets its final name; the policies run again.
+  await api('PATCH', `/api/now/table/sn_dpr_model_release/${RELEASE}`, { name });
+  await page.goto(BASE + `/console/releases/${RELEASE}`);
+  await page.getByRole('button', { name: 'Run policies' }).click();
+  await page.getByText('Policy run queued').waitFor();
+  for (let i = 0; i < 60 && (await page.getByText('The release name still says DRAFT').count()) > 0; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    await page.reload();
+  }
+  assert.equal(await page.getByText('Not compliant', { exact: true }).count(), 0);
+  await page.getByRole('button', { name: 'Complete phase' }).click();
+  await page.getByText('Phase completed.').waitFor();
+  await accessible(page, 'a release after its phase completed');
+  await shot(page, 'release-passed');
+  await signOut(page);
+  await page.close();
+});
+
+test('an approver approves a ServiceDesk release; a non-approver is refused', async () => {
+  // Ada's release with a level she approves, made through the v3 API.
+  const added = await api('POST', '/api/v3/releases', { release: { title: 'Quarterly database patching', description: 'Patch the database servers', template: { name: 'General Template' }, priority: { name: 'high' } } }, 'ada', 'ada-password', true);
+  const id = added.release.id;
+  const level = await api('POST', `/api/v3/releases/${id}/approval_levels`, {
+    approval_level: { name: 'Change board', stage: { name: 'submission' }, rule: { type: 'percent', value: '100' }, approvers: [{ name: 'ada' }] },
+  }, 'ada', 'ada-password', true);
+  const levelId = level.approval_level.id;
+
+  const page = await browser.newPage();
+  // Otto is a technician but not an approver: no button, and a direct post is refused.
+  await signIn(page, 'otto', 'otto-password');
+  await page.goto(BASE + `/console/servicedesk/${id}`);
+  await page.getByRole('heading', { name: 'Quarterly database patching' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Approve' }).count(), 0);
+  const csrf = await page.locator('input[name="csrf_token"]').first().getAttribute('value');
+  const res = await page.request.post(BASE + `/console/servicedesk/${id}/approval-levels/${levelId}/approve`, {
+    form: { csrf_token: csrf, comment: 'me too' },
+    maxRedirects: 0,
+  });
+  assert.equal(res.status(), 403);
+  assert.match(await res.text(), /Only an approver of this level can approve or reject it/);
+  await signOut(page);
+
+  // Ada sees the approval waiting on Today and approves with a comment.
+  await signIn(page, 'ada', 'ada-password');
+  await page.getByRole('heading', { name: 'Approvals waiting for me' }).waitFor();
+  await page.getByRole('link', { name: 'Quarterly database patching' }).click();
+  await page.getByLabel('Comment').fill('Reviewed with the DBAs');
+  await accessible(page, 'a ServiceDesk release awaiting a decision');
+  await shot(page, 'servicedesk-release');
+  await page.getByRole('button', { name: 'Approve' }).click();
+  await page.getByText('You approved the level.').waitFor();
+  await page.getByText('Reviewed with the DBAs').first().waitFor();
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'ServiceDesk releases' }).click();
+  await page.getByLabel('Title contains').fill('patching');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.getByRole('link', { name: 'Quarterly database patching' }).waitFor();
+  await accessible(page, 'the ServiceDesk release list');
+  await shot(page, 'servicedesk');
+  await page.close();
+});
+
+test('signing out ends the session', async () => {
+  const page = await browser.newPage();
+  await page.goto(BASE + '/console');
+  await page.getByText('Signed in as ada').waitFor();
+  await signOut(page);
+  await page.goto(BASE + '/console/servicedesk');
+  assert.match(page.url(), /\/console\/sign-in\?next=/);
+  await page.close();
+});

@@ -14,12 +14,7 @@ pub const ASSET_ROUTE: &str = "/assets/{file}";
 /// The content hash of the style sheet (FNV-1a, stable across builds).
 pub fn style_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| {
-        let hash = STYLE.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-        format!("{hash:016x}")
-    })
+    HASH.get_or_init(|| format!("{:016x}", crate::http::view::content_hash(STYLE)))
 }
 
 /// The URL pages link the style sheet at.

@@ -76,26 +76,15 @@ fn asset(request: &HeaderMap, body: &'static str, content_type: &'static str) ->
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-cache"),
     );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    super::view::document_headers(headers, CONTENT_SECURITY_POLICY, "no-referrer");
     response
 }
 
-/// The version and a hash of the content (FNV-1a: stable across builds and
-/// platforms, unlike `DefaultHasher`).
+/// The version and a hash of the content.
 fn etag(body: &str) -> String {
-    let hash = body.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("\"{}-{hash:016x}\"", env!("CARGO_PKG_VERSION"))
+    format!(
+        "\"{}-{:016x}\"",
+        env!("CARGO_PKG_VERSION"),
+        super::view::content_hash(body)
+    )
 }

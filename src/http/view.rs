@@ -24,6 +24,38 @@ pub fn opt_reference(base: &str, table: &str, sys_id: Option<&str>, absent: Json
     }
 }
 
+/// A 64-bit FNV-1a hash of an embedded asset: stable across builds and
+/// platforms (unlike `DefaultHasher`), for the URLs and validators that let
+/// browsers keep it.
+pub fn content_hash(body: &str) -> u64 {
+    body.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The headers every HTML document Tollgate serves carries (the console's
+/// pages, the API reference): its content security policy, no MIME
+/// sniffing, and how much of its address a link passes on.
+pub fn document_headers(
+    headers: &mut axum::http::HeaderMap,
+    content_security_policy: &'static str,
+    referrer_policy: &'static str,
+) {
+    use axum::http::{header, HeaderValue};
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(content_security_policy),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static(referrer_policy),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -83,23 +83,8 @@ env -u TOLLGATE_FUZZ_MAX_TIME -u TOLLGATE_FUZZ_SEED -u TOLLGATE_FUZZ_CACHE \
     --database "${TOLLGATE_FUZZ_DATABASE_URL:-sqlite://$WORK/fuzz.db}" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 
-ADDRESS=""
-for _ in $(seq 1 120); do
-    ADDRESS="$(grep -m1 '"message":"listening"' "$WORK/server.log" 2>/dev/null \
-        | sed -E 's/.*"address":"([^"]+)".*/\1/' || true)"
-    [ -n "$ADDRESS" ] && break
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-        echo "FAIL: the server exited before listening:" >&2
-        cat "$WORK/server.log" >&2
-        exit 1
-    fi
-    sleep 0.5
-done
-if [ -z "$ADDRESS" ]; then
-    echo "FAIL: the server did not start listening within 60 s" >&2
-    tail -50 "$WORK/server.log" >&2
-    exit 1
-fi
+source tests/lib/listening.sh
+wait_listening "$WORK/server.log" "$SERVER_PID"
 echo "   listening on $ADDRESS"
 
 SEED_ARGS=()

@@ -4,6 +4,7 @@
 use maud::{html, Markup, DOCTYPE};
 
 use super::{Signed, CSRF_FIELD};
+use crate::http::cicd::CicdAutomation;
 use crate::http::dpr::ReleaseReaders;
 use crate::http::extract::RoleSet;
 use crate::http::sdp::releases::Staff;
@@ -16,6 +17,7 @@ pub enum Section {
     Releases,
     Calendars,
     ServiceDesk,
+    UpdateSets,
     Admin,
 }
 
@@ -26,6 +28,28 @@ pub fn csrf(signed: &Signed) -> Markup {
 
 /// A whole page around `body`.
 pub fn shell(title: &str, signed: Option<&Signed>, section: Section, body: Markup) -> Markup {
+    shell_with(title, signed, section, None, body)
+}
+
+/// A page that reloads itself every `seconds` (a running job's progress:
+/// a `refresh` meta element, as the CSP allows no script).
+pub fn shell_refreshing(
+    title: &str,
+    signed: Option<&Signed>,
+    section: Section,
+    seconds: u32,
+    body: Markup,
+) -> Markup {
+    shell_with(title, signed, section, Some(seconds), body)
+}
+
+fn shell_with(
+    title: &str,
+    signed: Option<&Signed>,
+    section: Section,
+    refresh: Option<u32>,
+    body: Markup,
+) -> Markup {
     let current = |s: Section| (s == section).then_some("page");
     html! {
         (DOCTYPE)
@@ -33,6 +57,9 @@ pub fn shell(title: &str, signed: Option<&Signed>, section: Section, body: Marku
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(seconds) = refresh {
+                    meta http-equiv="refresh" content=(seconds);
+                }
                 title { (title) " · Tollgate" }
                 link rel="stylesheet" href=(super::assets::style_url());
             }
@@ -50,6 +77,9 @@ pub fn shell(title: &str, signed: Option<&Signed>, section: Section, body: Marku
                                 }
                                 @if signed.may(Staff::ANY_OF) {
                                     li { a href="/console/servicedesk" aria-current=[current(Section::ServiceDesk)] { "ServiceDesk releases" } }
+                                }
+                                @if signed.may(CicdAutomation::ANY_OF) {
+                                    li { a href="/console/update-sets" aria-current=[current(Section::UpdateSets)] { "Update sets" } }
                                 }
                                 @if signed.caller.is_admin() {
                                     li { a href="/console/admin/api-keys" aria-current=[current(Section::Admin)] { "API keys" } }

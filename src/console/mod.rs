@@ -21,6 +21,7 @@ mod layout;
 mod servicedesk;
 mod sign_in;
 mod today;
+mod update_sets;
 
 use std::collections::HashMap;
 
@@ -71,6 +72,30 @@ pub fn router() -> Router<AppState> {
             "/servicedesk/{id}/approval-levels/{level}/{decision}",
             post(servicedesk::decide),
         )
+        .route("/update-sets", get(update_sets::list))
+        .route(
+            "/update-sets/commit-multiple",
+            post(update_sets::commit_multiple),
+        )
+        .route("/update-sets/retrieved/{id}", get(update_sets::retrieved))
+        .route(
+            "/update-sets/retrieved/{id}/preview",
+            post(update_sets::preview),
+        )
+        .route(
+            "/update-sets/retrieved/{id}/commit",
+            post(update_sets::commit),
+        )
+        .route("/update-sets/local/{id}", get(update_sets::local))
+        .route(
+            "/update-sets/local/{id}/back-out",
+            post(update_sets::back_out),
+        )
+        .route(
+            "/update-sets/problems/{id}/{decision}",
+            post(update_sets::decide),
+        )
+        .route("/update-sets/jobs/{id}", get(update_sets::job))
         .route("/admin/api-keys", get(admin::list).post(admin::create))
         .route("/admin/api-keys/{id}/revoke", post(admin::revoke))
         .route(assets::ASSET_ROUTE, get(assets::style))

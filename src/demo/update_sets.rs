@@ -22,6 +22,9 @@ pub const PREVIEW_SET: &str = "8f4608d39d89da10f877036c70ae5998";
 pub const COMMIT_SET: &str = "4ee89999c9e19e10f877184664aecd42";
 pub const FIRST_OF_MULTIPLE: &str = "0a9f45ab9d415e10f877036c70ae5968";
 pub const SECOND_OF_MULTIPLE: &str = "c2e89999c9e19e10f877184664aecd40";
+/// A retrieved set whose preview finds a collision: it changes the freeze
+/// property from a value this instance no longer has.
+pub const COLLISION_SET: &str = "5d1e0a7b9d411210f877036c70ae5a10";
 pub const COMMITTED_SET: &str = "73dd24e39dcd1e10f877036c70ae59ae";
 /// The retrieved set the committed set was installed from.
 const COMMITTED_FROM: &str = "73dd24e39dcd1e10f877036c70ae59ad";
@@ -82,8 +85,26 @@ pub async fn load(tx: &mut Tx) -> Result<usize> {
             "true",
         )
         .await?;
-        for (i, payload) in [freeze, cab].into_iter().enumerate() {
-            update(tx, "update_set", BASELINE_SET, i as i64 + 1, &payload, None).await?;
+        for (i, payload) in [&freeze, &cab].into_iter().enumerate() {
+            update(tx, "update_set", BASELINE_SET, i as i64 + 1, payload, None).await?;
+        }
+        // Made on another instance from freeze_days = 2, while it is 3
+        // here: previewing it finds a collision to accept or skip.
+        if retrieved_set(tx, COLLISION_SET, "Release freeze length", "loaded").await? {
+            added += 1;
+            let mut base = freeze.clone();
+            base.insert("value".into(), Json::String("2".into()));
+            let mut changed = freeze;
+            changed.insert("value".into(), Json::String("5".into()));
+            update(
+                tx,
+                "remote_update_set",
+                COLLISION_SET,
+                1,
+                &changed,
+                Some(&base),
+            )
+            .await?;
         }
     }
     // Retrieved sets: each brings one new property.

@@ -996,3 +996,289 @@ async fn a_calendar_feed_is_icalendar_for_an_api_key_of_a_release_reader() {
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert!(!res.text.contains("VCALENDAR"));
 }
+
+// ---------------------------------------------------------------------------
+// Update sets
+// ---------------------------------------------------------------------------
+
+use tollgate::demo::update_sets::{
+    COLLISION_SET, COMMITTED_SET, FIRST_OF_MULTIPLE, SECOND_OF_MULTIPLE,
+};
+
+/// The first record of a Table API list, as the admin reads it.
+async fn first_record(app: &TestApp, table: &str, query: &str) -> serde_json::Value {
+    let res = app
+        .get(&format!("/api/now/table/{table}?sysparm_query={query}"))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    res.body["result"][0].clone()
+}
+
+async fn remote_set_state(app: &TestApp, id: &str) -> String {
+    first_record(app, "sys_remote_update_set", &format!("sys_id={id}")).await["state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The collision the demo set's preview finds (previewed through the API).
+async fn previewed_collision(app: &TestApp) -> serde_json::Value {
+    let res = app
+        .request(
+            "POST",
+            &format!("/api/sn_cicd/update_set/preview/{COLLISION_SET}"),
+            &Auth::admin(),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    app.run_jobs().await;
+    let problem = first_record(
+        app,
+        "sys_update_preview_problem",
+        &format!("remote_update_set={COLLISION_SET}"),
+    )
+    .await;
+    assert_eq!(problem["problem_type"], "collision", "{problem}");
+    assert_eq!(problem["status"], "", "unresolved: {problem}");
+    problem
+}
+
+/// Posts a console form and follows its 303 to the job page; answers the
+/// job page's path.
+async fn post_to_job(browser: &mut Browser<'_>, path: &str, fields: &[(&str, &str)]) -> String {
+    let res = browser.post(path, fields).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{path}: {}", res.text);
+    let to = res.header("location").expect("location").to_owned();
+    assert!(to.starts_with("/console/update-sets/jobs/"), "{to}");
+    to
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_set_preview_problem_is_accepted_and_the_set_commits_in_the_console() {
+    let app = TestApp::spawn_demo().await;
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let list = browser.get("/console/update-sets").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert!(list.text.contains("Release freeze length"), "{}", list.text);
+    assert!(list.text.contains("This instance (demo)"), "source shown");
+    assert!(list.text.contains("Governance baseline"), "local sets too");
+    let set_path = format!("/console/update-sets/retrieved/{COLLISION_SET}");
+    let token = browser.token_of(&set_path).await;
+
+    // Preview: a job page that refreshes itself until the job ends.
+    let job = post_to_job(
+        &mut browser,
+        &format!("{set_path}/preview"),
+        &[("csrf_token", &token)],
+    )
+    .await;
+    let running = browser.get(&job).await;
+    assert_eq!(running.status, StatusCode::OK, "{}", running.text);
+    assert!(
+        running.text.contains(r#"http-equiv="refresh""#),
+        "{}",
+        running.text
+    );
+    assert!(running.text.contains("<progress"), "{}", running.text);
+    assert!(running.text.contains("Pending"), "{}", running.text);
+    app.run_jobs().await;
+    let done = browser.get(&job).await;
+    assert!(done.text.contains("Successful"), "{}", done.text);
+    assert!(done.text.contains(r#"value="100""#), "{}", done.text);
+    assert!(!done.text.contains("http-equiv"), "no refresh once ended");
+
+    // The problem, with its buttons; a commit now fails, said in words.
+    let page = browser.get(&set_path).await;
+    assert!(page.text.contains("Collision"), "{}", page.text);
+    let problem = first_record(
+        &app,
+        "sys_update_preview_problem",
+        &format!("remote_update_set={COLLISION_SET}"),
+    )
+    .await;
+    let problem_id = problem["sys_id"].as_str().unwrap().to_owned();
+    assert!(page.text.contains(&format!(
+        "/console/update-sets/problems/{problem_id}/accept"
+    )));
+    let job = post_to_job(
+        &mut browser,
+        &format!("{set_path}/commit"),
+        &[("csrf_token", &token)],
+    )
+    .await;
+    app.run_jobs().await;
+    let failed = browser.get(&job).await;
+    assert!(failed.text.contains("Failed"), "{}", failed.text);
+    assert!(failed.text.contains("accept or skip"), "{}", failed.text);
+    assert_ne!(remote_set_state(&app, COLLISION_SET).await, "committed");
+
+    // Accept, then commit: the set is committed and the remote value applied.
+    let res = browser
+        .post(
+            &format!("/console/update-sets/problems/{problem_id}/accept"),
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let problem = first_record(
+        &app,
+        "sys_update_preview_problem",
+        &format!("sys_id={problem_id}"),
+    )
+    .await;
+    assert_eq!(problem["status"], "ignored", "{problem}");
+    let job = post_to_job(
+        &mut browser,
+        &format!("{set_path}/commit"),
+        &[("csrf_token", &token)],
+    )
+    .await;
+    app.run_jobs().await;
+    let done = browser.get(&job).await;
+    assert!(done.text.contains("Successful"), "{}", done.text);
+    assert!(
+        done.text.contains("/console/update-sets/local/"),
+        "{}",
+        done.text
+    );
+    assert_eq!(remote_set_state(&app, COLLISION_SET).await, "committed");
+    let property = first_record(&app, "sys_properties", "name=sn_test.release.freeze_days").await;
+    assert_eq!(property["value"], "5", "{property}");
+    // A committed set offers no more buttons.
+    let page = browser.get(&set_path).await;
+    assert!(!page.text.contains("/commit\""), "{}", page.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_set_forms_are_refused_without_the_cicd_role_or_the_csrf_token() {
+    let app = TestApp::spawn_demo().await;
+    let problem = previewed_collision(&app).await;
+    let problem_id = problem["sys_id"].as_str().unwrap().to_owned();
+    let jobs = app.count("tollgate_job").await;
+
+    // A release reader: no link, no page, and every form refused.
+    let reader = app.user("reader", &["sn_dpr_model.release_user"]).await;
+    let (name, password) = basic(&reader);
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&name, &password).await;
+    let today = browser.get("/console").await;
+    assert!(!today.text.contains("/console/update-sets\""), "no link");
+    assert_eq!(
+        browser.get("/console/update-sets").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let token = hidden(&today.text, "csrf_token");
+    for path in [
+        format!("/console/update-sets/problems/{problem_id}/accept"),
+        format!("/console/update-sets/problems/{problem_id}/skip"),
+        format!("/console/update-sets/retrieved/{COLLISION_SET}/preview"),
+        format!("/console/update-sets/retrieved/{COLLISION_SET}/commit"),
+        format!("/console/update-sets/local/{COMMITTED_SET}/back-out"),
+    ] {
+        let res = browser.post(&path, &[("csrf_token", &token)]).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{path}: {}", res.text);
+    }
+    let res = browser
+        .post(
+            "/console/update-sets/commit-multiple",
+            &[("csrf_token", &token), ("set.00000", COLLISION_SET)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+
+    // The CI/CD role sees the link and the page; without the token, refused.
+    let cicd = app.user("pipeline", &["sn_cicd.sys_ci_automation"]).await;
+    let (name, password) = basic(&cicd);
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&name, &password).await;
+    let list = browser.get("/console/update-sets").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert!(list.text.contains("/console/update-sets\""), "link shown");
+    for fields in [vec![], vec![("csrf_token", "0123456789abcdef")]] {
+        let res = browser
+            .post(
+                &format!("/console/update-sets/problems/{problem_id}/accept"),
+                &fields,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+        assert!(res.text.contains("security token"), "{}", res.text);
+    }
+
+    // Nothing changed: the problem unresolved, the set uncommitted, no job.
+    let after = first_record(
+        &app,
+        "sys_update_preview_problem",
+        &format!("sys_id={problem_id}"),
+    )
+    .await;
+    assert_eq!(after["status"], "", "{after}");
+    assert_ne!(remote_set_state(&app, COLLISION_SET).await, "committed");
+    assert_eq!(app.count("tollgate_job").await, jobs, "no job queued");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_commits_sets_in_order_and_backs_one_out() {
+    let app = TestApp::spawn_demo().await;
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let token = browser.token_of("/console/update-sets").await;
+    // Nothing chosen: refused in words.
+    let res = browser
+        .post(
+            "/console/update-sets/commit-multiple",
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+    assert!(res.text.contains("choose at least one"), "{}", res.text);
+    let job = post_to_job(
+        &mut browser,
+        "/console/update-sets/commit-multiple",
+        &[
+            ("csrf_token", &token),
+            ("set.00003", SECOND_OF_MULTIPLE),
+            ("set.00002", FIRST_OF_MULTIPLE),
+        ],
+    )
+    .await;
+    app.run_jobs().await;
+    let done = browser.get(&job).await;
+    assert!(done.text.contains("Successful"), "{}", done.text);
+    for set in [FIRST_OF_MULTIPLE, SECOND_OF_MULTIPLE] {
+        assert_eq!(remote_set_state(&app, set).await, "committed");
+    }
+    // Committing a committed set again is refused in words.
+    let res = browser
+        .post(
+            &format!("/console/update-sets/retrieved/{FIRST_OF_MULTIPLE}/commit"),
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.text);
+    assert!(res.text.contains("already committed"), "{}", res.text);
+
+    // Back out the demo's committed set.
+    let local = format!("/console/update-sets/local/{COMMITTED_SET}");
+    let page = browser.get(&local).await;
+    assert!(page.text.contains("Back out"), "{}", page.text);
+    let job = post_to_job(
+        &mut browser,
+        &format!("{local}/back-out"),
+        &[("csrf_token", &token), ("rollback_installs", "true")],
+    )
+    .await;
+    app.run_jobs().await;
+    let done = browser.get(&job).await;
+    assert!(done.text.contains("Successful"), "{}", done.text);
+    let set = first_record(&app, "sys_update_set", &format!("sys_id={COMMITTED_SET}")).await;
+    assert_eq!(set["backed_out"], "true", "{set}");
+    let page = browser.get(&local).await;
+    assert!(!page.text.contains("/back-out\""), "no second back-out");
+}

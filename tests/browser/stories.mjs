@@ -261,3 +261,43 @@ test('signing out ends the session', async () => {
   assert.match(page.url(), /\/console\/sign-in\?next=/);
   await page.close();
 });
+
+test('resolve an update-set preview problem and commit', async () => {
+  const page = await browser.newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Update sets' }).click();
+  await page.getByRole('heading', { name: 'Update sets', level: 1 }).waitFor();
+  await page.getByRole('heading', { name: 'Retrieved update sets' }).waitFor();
+  await accessible(page, 'the update-set list');
+  await shot(page, 'update-sets');
+
+  // Preview the demo set whose freeze property moved here since it was made.
+  await page.getByRole('link', { name: 'Release freeze length' }).click();
+  await page.getByRole('heading', { name: 'Release freeze length' }).waitFor();
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await page.locator('progress').waitFor();
+  await reloadUntil(page, 'Successful');
+  await page.getByRole('link', { name: 'Open the update set' }).click();
+
+  // The collision, accepted: the remote update is committed with the set.
+  await page.getByRole('cell', { name: 'Collision' }).first().waitFor();
+  await accessible(page, 'a retrieved update set with a preview problem');
+  await shot(page, 'update-set-problem');
+  await page.getByRole('button', { name: /^Accept remote update/ }).click();
+  await page.getByText('You accepted the remote update').waitFor();
+  await page.getByRole('cell', { name: 'Accepted (remote update applied)' }).waitFor();
+
+  // Commit: the job page follows it to its end.
+  await page.getByRole('button', { name: 'Commit', exact: true }).click();
+  await page.getByRole('heading', { name: 'Commit' }).waitFor();
+  await reloadUntil(page, 'Successful');
+  await page.getByText('100%').first().waitFor();
+  await accessible(page, 'a finished commit');
+  await shot(page, 'update-set-job');
+  await page.getByRole('link', { name: 'Open the update set' }).click();
+  await page.getByRole('heading', { name: 'Local update set' }).waitFor();
+  const committed = await api('GET', '/api/now/table/sys_remote_update_set?sysparm_query=name=Release freeze length&sysparm_fields=state');
+  assert.equal(committed.result[0].state, 'committed');
+  await signOut(page);
+  await page.close();
+});

@@ -9,6 +9,12 @@ use crate::http::dpr::ReleaseReaders;
 use crate::http::extract::RoleSet;
 use crate::http::sdp::releases::Staff;
 
+/// Whether the caller reads `table` (the Table API's own check).
+fn reads(signed: &Signed, table: &str) -> bool {
+    crate::registry::table(table)
+        .is_some_and(|t| crate::http::table_api::can_read(&signed.caller, t).is_ok())
+}
+
 /// Which part of the console a page belongs to (marked in the navigation).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Section {
@@ -19,6 +25,8 @@ pub enum Section {
     ServiceDesk,
     UpdateSets,
     Admin,
+    Users,
+    RemoteInstances,
 }
 
 /// The hidden CSRF field of a form.
@@ -83,6 +91,12 @@ fn shell_with(
                                 }
                                 @if signed.caller.is_admin() {
                                     li { a href="/console/admin/api-keys" aria-current=[current(Section::Admin)] { "API keys" } }
+                                }
+                                @if reads(signed, "sys_user") {
+                                    li { a href="/console/admin/users" aria-current=[current(Section::Users)] { "Users" } }
+                                }
+                                @if reads(signed, "sys_update_set_source") {
+                                    li { a href="/console/admin/remote-instances" aria-current=[current(Section::RemoteInstances)] { "Remote instances" } }
                                 }
                                 li { a href="/docs" { "API reference" } }
                             }

@@ -18,10 +18,12 @@ mod assets;
 mod calendar;
 mod dpr;
 mod layout;
+mod remotes;
 mod servicedesk;
 mod sign_in;
 mod today;
 mod update_sets;
+mod users;
 
 use std::collections::HashMap;
 
@@ -98,6 +100,23 @@ pub fn router() -> Router<AppState> {
         .route("/update-sets/jobs/{id}", get(update_sets::job))
         .route("/admin/api-keys", get(admin::list).post(admin::create))
         .route("/admin/api-keys/{id}/revoke", post(admin::revoke))
+        .route("/admin/users", get(users::list).post(users::create))
+        .route("/admin/users/{id}", get(users::user).post(users::save))
+        .route("/admin/users/{id}/password", post(users::password))
+        .route("/admin/users/{id}/roles", post(users::grant_role))
+        .route(
+            "/admin/users/{id}/roles/{grant}/remove",
+            post(users::remove_role),
+        )
+        .route(
+            "/admin/remote-instances",
+            get(remotes::list).post(remotes::create),
+        )
+        .route(
+            "/admin/remote-instances/{id}",
+            get(remotes::edit).post(remotes::save),
+        )
+        .route("/admin/remote-instances/{id}/remove", post(remotes::remove))
         .route(assets::ASSET_ROUTE, get(assets::style))
         .fallback(not_found);
     Router::new()

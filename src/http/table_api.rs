@@ -105,7 +105,7 @@ fn resolve_table(params: &PathParams) -> Result<&'static Table> {
     })
 }
 
-fn can_read(caller: &Caller, table: &Table) -> Result<()> {
+pub(crate) fn can_read(caller: &Caller, table: &Table) -> Result<()> {
     if caller.has_any(table.read_roles) || caller.has_any(table.write_roles) {
         Ok(())
     } else {
@@ -113,7 +113,7 @@ fn can_read(caller: &Caller, table: &Table) -> Result<()> {
     }
 }
 
-fn can_write(caller: &Caller, table: &Table) -> Result<()> {
+pub(crate) fn can_write(caller: &Caller, table: &Table) -> Result<()> {
     if let Some(writer) = table.writer() {
         return Err(Error::new(
             ErrorKind::Forbidden,

@@ -1282,3 +1282,321 @@ async fn the_console_commits_sets_in_order_and_backs_one_out() {
     let page = browser.get(&local).await;
     assert!(!page.text.contains("/back-out\""), "no second back-out");
 }
+
+/// A page's `Location`.
+fn location(res: &TestResponse) -> String {
+    res.headers
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+async fn role_id(app: &TestApp, name: &str) -> String {
+    first_record(app, "sys_user_role", &format!("name={name}")).await["sys_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn user_id(app: &TestApp, name: &str) -> String {
+    first_record(app, "sys_user", &format!("user_name={name}")).await["sys_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_creates_a_user_with_a_role_who_then_signs_in_to_the_console() {
+    let app = TestApp::spawn_demo().await;
+    let reader = role_id(&app, "sn_dpr_model.release_user").await;
+    let mut admin = Browser::new(&app);
+    admin.sign_in("admin", crate::helpers::ADMIN_PASSWORD).await;
+    let token = admin.token_of("/console/admin/users").await;
+    let users = app.count("sys_user").await;
+
+    // Without the session's token: refused, nothing made.
+    let fields = [
+        ("user_name", "nina"),
+        ("name", "Nina Example"),
+        ("email", "nina@example.com"),
+        ("password", "Nina-first-secret-1"),
+        ("role", reader.as_str()),
+    ];
+    let res = admin.post("/console/admin/users", &fields).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert_eq!(app.count("sys_user").await, users);
+
+    let mut with_token = vec![("csrf_token", token.as_str())];
+    with_token.extend(fields);
+    let res = admin.post("/console/admin/users", &with_token).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    assert_eq!(app.count("sys_user").await, users + 1);
+    let id = user_id(&app, "nina").await;
+    assert!(location(&res).starts_with(&format!("/console/admin/users/{id}")));
+    let page = admin.get(&location(&res)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("sn_dpr_model.release_user"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("nina@example.com"));
+    assert!(
+        !page.text.contains("Nina-first-secret-1"),
+        "no password shown"
+    );
+    assert!(!page.text.contains("argon2"), "no password hash shown");
+    let list = admin.get("/console/admin/users?q=nin").await;
+    assert!(list.text.contains("Nina Example"), "{}", list.text);
+    assert!(list.text.contains("sn_dpr_model.release_user"));
+    assert!(
+        !list.text.contains(">admin</a>"),
+        "the search narrows the list"
+    );
+
+    // The new user signs in and reads releases.
+    let mut nina = Browser::new(&app);
+    let res = nina.sign_in("nina", "Nina-first-secret-1").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    assert_eq!(location(&res), "/console");
+    assert_eq!(nina.get("/console/releases").await.status, StatusCode::OK);
+
+    // A new password: taken, never shown; the old one no longer works.
+    let res = admin
+        .post(
+            &format!("/console/admin/users/{id}/password"),
+            &[("csrf_token", &token), ("password", "Nina-second-secret-2")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let page = admin.get(&location(&res)).await;
+    assert!(!page.text.contains("Nina-second-secret-2"));
+    let mut again = Browser::new(&app);
+    let res = again.sign_in("nina", "Nina-first-secret-1").await;
+    assert_ne!(location(&res), "/console", "the old password is refused");
+    let res = again.sign_in("nina", "Nina-second-secret-2").await;
+    assert_eq!(location(&res), "/console", "{}", res.text);
+
+    // Deactivated through the profile form: the user can no longer sign in.
+    let res = admin
+        .post(
+            &format!("/console/admin/users/{id}"),
+            &[
+                ("csrf_token", &token),
+                ("name", "Nina E."),
+                ("email", "nina@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let row = first_record(&app, "sys_user", &format!("sys_id={id}")).await;
+    assert_eq!(row["name"], "Nina E.");
+    assert_eq!(row["active"], "false");
+    let res = Browser::new(&app)
+        .sign_in("nina", "Nina-second-secret-2")
+        .await;
+    assert_ne!(location(&res), "/console", "an inactive user is refused");
+
+    // The role removed.
+    let grant = first_record(&app, "sys_user_has_role", &format!("user={id}")).await["sys_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = admin
+        .post(
+            &format!("/console/admin/users/{id}/roles/{grant}/remove"),
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let grants = app
+        .get(&format!(
+            "/api/now/table/sys_user_has_role?sysparm_query=user={id}"
+        ))
+        .await;
+    assert_eq!(grants.body["result"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_administration_is_refused_as_the_api_refuses_it_and_changes_nothing() {
+    let app = TestApp::spawn_demo().await;
+    let admin_id = user_id(&app, "admin").await;
+    let admin_role = role_id(&app, "admin").await;
+
+    // A release admin reads users but may not write them.
+    let (name, password) = basic(&app.user("rita", &["sn_dpr_model.release_admin"]).await);
+    let mut rita = Browser::new(&app);
+    rita.sign_in(&name, &password).await;
+    let list = rita.get("/console/admin/users").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert!(!list.text.contains("Create user"), "no form offered");
+    let token = hidden(&list.text, "csrf_token");
+    let users = app.count("sys_user").await;
+    let res = rita
+        .post(
+            "/console/admin/users",
+            &[("csrf_token", &token), ("user_name", "sneaky")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert_eq!(app.count("sys_user").await, users);
+
+    // No user role at all: not even the list.
+    let (name, password) = basic(&app.user("cid", &["sn_cicd.sys_ci_automation"]).await);
+    let mut cid = Browser::new(&app);
+    cid.sign_in(&name, &password).await;
+    assert_eq!(
+        cid.get("/console/admin/users").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // A user admin may not manage the admin (whose roles it lacks) nor
+    // grant a role it does not hold.
+    let (name, password) = basic(&app.user("ulla", &["user_admin"]).await);
+    let ulla_id = user_id(&app, "ulla").await;
+    let mut ulla = Browser::new(&app);
+    ulla.sign_in(&name, &password).await;
+    let token = ulla.token_of("/console/admin/users").await;
+    let res = ulla
+        .post(
+            &format!("/console/admin/users/{admin_id}/password"),
+            &[("csrf_token", &token), ("password", "taken-over-now")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert!(res.text.contains("roles you do not hold"), "{}", res.text);
+    let res = Browser::new(&app)
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    assert_eq!(location(&res), "/console", "the admin's password stands");
+    let grants = app.count("sys_user_has_role").await;
+    let res = ulla
+        .post(
+            &format!("/console/admin/users/{ulla_id}/roles"),
+            &[("csrf_token", &token), ("role", &admin_role)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert!(
+        res.text.contains("only a caller who holds the role admin"),
+        "{}",
+        res.text
+    );
+    assert_eq!(app.count("sys_user_has_role").await, grants);
+    // Without the token, even an allowed change is refused.
+    let res = ulla
+        .post(
+            &format!("/console/admin/users/{ulla_id}"),
+            &[("name", "Ulla")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_instances_are_kept_in_the_console_and_their_secret_is_never_shown() {
+    let app = TestApp::spawn_demo().await;
+    const SECRET: &str = "Very-Secret-Token-123";
+    let mut admin = Browser::new(&app);
+    admin.sign_in("admin", crate::helpers::ADMIN_PASSWORD).await;
+    let token = admin.token_of("/console/admin/remote-instances").await;
+    let before = app.count("sys_update_set_source").await;
+    let res = admin
+        .post(
+            "/console/admin/remote-instances",
+            &[
+                ("csrf_token", &token),
+                ("name", "Dev box"),
+                ("url", "https://dev.example.com"),
+                ("username", "svc"),
+                ("password", SECRET),
+                ("type", "dev"),
+                ("active", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    assert_eq!(app.count("sys_update_set_source").await, before + 1);
+    let id = first_record(&app, "sys_update_set_source", "name=Dev%20box").await["sys_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let list = admin.get("/console/admin/remote-instances").await;
+    assert!(list.text.contains("Dev box"));
+    assert!(!list.text.contains(SECRET), "{}", list.text);
+    let edit = admin
+        .get(&format!("/console/admin/remote-instances/{id}"))
+        .await;
+    assert_eq!(edit.status, StatusCode::OK);
+    assert!(!edit.text.contains(SECRET), "{}", edit.text);
+    assert!(edit.text.contains("leave blank to keep"));
+
+    let stored = || async {
+        app.db
+            .fetch_optional(
+                "SELECT password FROM sys_update_set_source WHERE sys_id = $1",
+                &[tollgate::storage::Value::from(id.as_str())],
+            )
+            .await
+            .unwrap()
+            .unwrap()
+            .string("password")
+    };
+    let secret = stored().await;
+    assert!(!secret.is_empty() && secret != SECRET, "kept encrypted");
+    // Saved with the password left blank: the stored one stays.
+    let edited = [
+        ("csrf_token", token.as_str()),
+        ("name", "Dev box 2"),
+        ("url", "https://dev.example.com"),
+        ("username", "svc"),
+        ("password", ""),
+        ("type", "test"),
+        ("active", "true"),
+    ];
+    let res = admin
+        .post(&format!("/console/admin/remote-instances/{id}"), &edited)
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    assert_eq!(stored().await, secret);
+    let row = first_record(&app, "sys_update_set_source", &format!("sys_id={id}")).await;
+    assert_eq!(row["name"], "Dev box 2");
+    assert_eq!(row["type"], "test");
+    // A URL of the wrong form is refused in words.
+    let mut bad = edited;
+    bad[2] = ("url", "ftp://dev.example.com");
+    let res = admin
+        .post(&format!("/console/admin/remote-instances/{id}"), &bad)
+        .await;
+    assert!(res.status.is_client_error(), "{}", res.text);
+    assert!(res.text.contains("Refused"), "{}", res.text);
+
+    // Without the table's role: refused, even posted directly.
+    let (name, password) = basic(&app.user("rita", &["sn_dpr_model.release_admin"]).await);
+    let mut rita = Browser::new(&app);
+    rita.sign_in(&name, &password).await;
+    let today = rita.get("/console").await;
+    assert!(!today.text.contains("/console/admin/remote-instances"));
+    let rita_token = hidden(&today.text, "csrf_token");
+    assert_eq!(
+        rita.get("/console/admin/remote-instances").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let res = rita
+        .post(
+            &format!("/console/admin/remote-instances/{id}/remove"),
+            &[("csrf_token", &rita_token)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert_eq!(app.count("sys_update_set_source").await, before + 1);
+
+    let res = admin
+        .post(
+            &format!("/console/admin/remote-instances/{id}/remove"),
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    assert_eq!(app.count("sys_update_set_source").await, before);
+}

@@ -150,7 +150,7 @@ async fn list_page(
             div { label for="q" { "User name, name or e-mail contains" } input #q type="search" name="q" value=(search); }
             div { button type="submit" { "Search" } }
         }
-        p.muted { (total) " users" @if pages > 1 { ", page " (page_no) " of " (pages) } }
+        p.muted { (total) @if total == 1 { " user" } @else { " users" } @if pages > 1 { ", page " (page_no) " of " (pages) } }
         table {
             thead { tr {
                 th scope="col" { "User name" } th scope="col" { "Name" } th scope="col" { "E-mail" }
@@ -343,7 +343,7 @@ async fn user_page(
         }
         section.card aria-labelledby="profile" {
             h2 #profile { "Profile" }
-            form method="post" action=(base) {
+            form.filters method="post" action=(base) {
                 (csrf(signed))
                 div { label for="name" { "Name" } input #name type="text" name="name" value=(user.string("name")) disabled[!may_write]; }
                 div { label for="email" { "E-mail" } input #email type="email" name="email" value=(user.string("email")) disabled[!may_write]; }

@@ -301,3 +301,38 @@ test('resolve an update-set preview problem and commit', async () => {
   await signOut(page);
   await page.close();
 });
+
+test('an administrator creates a user with a role, who then signs in', async () => {
+  const page = await browser.newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users', exact: true }).click();
+  await page.getByRole('heading', { name: 'Users', exact: true }).waitFor();
+  const form = page.locator('form', { has: page.getByRole('button', { name: 'Create user' }) });
+  await form.getByLabel('User name', { exact: true }).fill('nora');
+  await form.getByLabel('Name', { exact: true }).fill('Nora Release');
+  await form.getByLabel('E-mail').fill('nora@example.com');
+  await form.getByLabel('Password').fill('Nora-console-pass-1');
+  await form.getByLabel('Role (optional)').selectOption({ label: 'sn_dpr_model.release_user' });
+  await form.getByRole('button', { name: 'Create user' }).click();
+  await page.getByText('The user was created.').waitFor();
+  await page.getByRole('heading', { name: 'User nora' }).waitFor();
+  await page.getByRole('cell', { name: 'sn_dpr_model.release_user', exact: true }).waitFor();
+  assert.ok(!(await page.content()).includes('Nora-console-pass-1'), 'the password is never shown');
+  await accessible(page, 'a user page');
+  await shot(page, 'user');
+  await page.getByRole('link', { name: 'All users' }).click();
+  await page.getByLabel('User name, name or e-mail contains').fill('nor');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('link', { name: 'nora', exact: true }).waitFor();
+  await accessible(page, 'the users page');
+  await shot(page, 'users');
+  await signOut(page);
+
+  // The new user signs in with the role given.
+  await signIn(page, 'nora', 'Nora-console-pass-1');
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await nav.getByRole('link', { name: 'Digital product releases' }).waitFor();
+  assert.equal(await nav.getByRole('link', { name: 'Users', exact: true }).count(), 0);
+  await signOut(page);
+  await page.close();
+});

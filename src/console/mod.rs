@@ -58,7 +58,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(today::today))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
-        .route("/releases", get(dpr::list))
+        .route("/releases", get(dpr::list).post(dpr::create))
         .route("/releases/{id}", get(dpr::release))
         .route("/releases/{id}/run-policies", post(dpr::run_policies))
         .route("/releases/{id}/complete-phase", post(dpr::complete_phase))

@@ -1282,3 +1282,74 @@ async fn the_console_commits_sets_in_order_and_backs_one_out() {
     let page = browser.get(&local).await;
     assert!(!page.text.contains("/back-out\""), "no second back-out");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_manager_creates_a_release_from_a_template_and_others_are_refused() {
+    use tollgate::demo::{PRODUCT_PAYMENTS, TARGET_PATCH_Q4, TEMPLATE_PRODUCT};
+    let app = TestApp::spawn_demo().await;
+    let manager = app.user("mira", &["sn_dpr_model.product_manager"]).await;
+    let (name, password) = basic(&manager);
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&name, &password).await;
+    let list = browser.get("/console/releases").await;
+    assert!(list.text.contains("New release"), "the form is offered");
+    assert!(
+        list.text.contains("Product release"),
+        "the templates are offered"
+    );
+    let token = hidden(&list.text, "csrf_token");
+    let releases = app.count("sn_dpr_model_release").await;
+    let fields = [
+        ("name", "Payments 2.6"),
+        ("product", PRODUCT_PAYMENTS),
+        ("template", TEMPLATE_PRODUCT),
+        ("target", TARGET_PATCH_Q4),
+    ];
+
+    // Without the session's token: refused, nothing created.
+    let res = browser.post("/console/releases", &fields).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.count("sn_dpr_model_release").await, releases);
+
+    // A template that does not exist: refused in words, naming the field.
+    let mut with_token = vec![("csrf_token", token.as_str())];
+    let bad: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|&(k, v)| (k, if k == "template" { PORTAL } else { v }))
+        .collect();
+    with_token.extend(bad);
+    let res = browser.post("/console/releases", &with_token).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+    assert!(res.text.contains("no release template"), "{}", res.text);
+    assert!(res.text.contains("Payments 2.6"), "what was typed is kept");
+    assert_eq!(app.count("sn_dpr_model_release").await, releases);
+
+    // Created, with the template's phases, on its page.
+    let mut with_token = vec![("csrf_token", token.as_str())];
+    with_token.extend(fields);
+    let res = browser.post("/console/releases", &with_token).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let location = res.header("location").unwrap().to_owned();
+    assert!(location.starts_with("/console/releases/"), "{location}");
+    assert_eq!(app.count("sn_dpr_model_release").await, releases + 1);
+    let page = browser.get(&location).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("Release created from its template."));
+    for phase in ["Define", "Develop", "Validate", "Launch"] {
+        assert!(page.text.contains(phase), "phase {phase}: {}", page.text);
+    }
+
+    // A reader sees no form, and a form posted by hand is refused.
+    let reader = app.user("reader", &["sn_dpr_model.release_user"]).await;
+    let (name, password) = basic(&reader);
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&name, &password).await;
+    let list = browser.get("/console/releases").await;
+    assert!(!list.text.contains("New release"));
+    let token = hidden(&list.text, "csrf_token");
+    let mut with_token = vec![("csrf_token", token.as_str())];
+    with_token.extend(fields);
+    let res = browser.post("/console/releases", &with_token).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert_eq!(app.count("sn_dpr_model_release").await, releases + 1);
+}

@@ -373,3 +373,40 @@ pub async fn upcoming_targets(db: &Db, from: NaiveDate, limit: i64) -> Result<Ve
         })
         .collect())
 }
+
+/// What the console's "New release" form offers: the products (product
+/// models, not their versions) and the active release templates, each as
+/// `(sys_id, name)` by name.
+#[derive(Clone, Debug, Default)]
+pub struct NewReleaseChoices {
+    pub products: Vec<(String, String)>,
+    pub templates: Vec<(String, String)>,
+}
+
+/// The products and active templates a release can be created from.
+pub async fn new_release_choices(db: &Db) -> Result<NewReleaseChoices> {
+    let pairs = |rows: Vec<Row>| {
+        rows.iter()
+            .map(|r| (r.string("sys_id"), r.string("name")))
+            .collect::<Vec<_>>()
+    };
+    let products = db
+        .fetch_all(
+            "SELECT sys_id, name FROM cmdb_model WHERE product IS NULL AND sys_class_name IN \
+             ('cmdb_application_product_model', 'cmdb_service_product_model', \
+             'cmdb_software_product_model') ORDER BY name, sys_id",
+            &[],
+        )
+        .await?;
+    let templates = db
+        .fetch_all(
+            "SELECT sys_id, name FROM sn_dpr_model_release_template WHERE active = $1 \
+             ORDER BY name, sys_id",
+            &[Value::Bool(true)],
+        )
+        .await?;
+    Ok(NewReleaseChoices {
+        products: pairs(products),
+        templates: pairs(templates),
+    })
+}

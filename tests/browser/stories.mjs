@@ -301,3 +301,26 @@ test('resolve an update-set preview problem and commit', async () => {
   await signOut(page);
   await page.close();
 });
+
+test('sign in and create a release from a template', async () => {
+  const page = await browser.newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Digital product releases' }).click();
+  await page.getByText('New release').click();
+  await page.getByLabel('Name', { exact: true }).fill('Identity 3.3');
+  await page.locator('#new_product').selectOption({ label: 'Identity Service' });
+  await page.getByLabel('Release template').selectOption({ label: 'Product release' });
+  await page.getByLabel('Description').fill('Single sign-on for the partner portal');
+  await accessible(page, 'the new release form');
+  await shot(page, 'release-new');
+  await page.getByRole('button', { name: 'Create release' }).click();
+  await page.getByText('Release created from its template.').waitFor();
+  await page.getByRole('heading', { name: 'Identity 3.3' }).waitFor();
+  for (const phase of ['Define', 'Develop', 'Validate', 'Launch']) {
+    await page.getByRole('heading', { name: phase }).first().waitFor();
+  }
+  await accessible(page, 'a new release');
+  await shot(page, 'release-created');
+  await signOut(page);
+  await page.close();
+});

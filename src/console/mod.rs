@@ -18,6 +18,7 @@ mod assets;
 mod calendar;
 mod dpr;
 mod layout;
+mod policies;
 mod servicedesk;
 mod sign_in;
 mod today;
@@ -63,6 +64,9 @@ pub fn router() -> Router<AppState> {
         .route("/releases/{id}/run-policies", post(dpr::run_policies))
         .route("/releases/{id}/complete-phase", post(dpr::complete_phase))
         .route("/releases/{id}/retarget", post(dpr::retarget))
+        .route("/policies", get(policies::list))
+        .route("/policies/{id}", get(policies::policy).post(policies::save))
+        .route("/policies/{id}/dry-run", post(policies::dry_run))
         .route("/calendars", get(calendar::list))
         .route("/calendars/{id}", get(calendar::month))
         .route("/calendars/{id}/feed.ics", get(calendar::feed))

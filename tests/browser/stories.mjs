@@ -324,3 +324,37 @@ test('sign in and create a release from a template', async () => {
   await signOut(page);
   await page.close();
 });
+
+test('edit a policy: an error shown at its line, then a dry run against a release', async () => {
+  const page = await browser.newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Policies' }).click();
+  await page.getByRole('heading', { name: 'Policies' }).waitFor();
+  await accessible(page, 'the policy list');
+  await page.getByRole('link', { name: 'No DRAFT in the name' }).click();
+  const rego = [
+    'package tollgate.policy',
+    '',
+    'default compliant := false',
+    '',
+    'compliant if not contians(input.release.name, "DRAFT")',
+    '',
+    'reason := "The release name still says DRAFT: rename it once the scope is final" if contains(input.release.name, "DRAFT")',
+    '',
+  ].join('\n');
+  // A misspelt function: refused on save, at its line.
+  await page.getByLabel('Policy (Rego)').fill(rego);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Not saved').waitFor();
+  await page.getByRole('link', { name: 'Line 5' }).waitFor();
+  await accessible(page, 'a policy refused on save');
+  await shot(page, 'policy-error');
+  await page.getByLabel('Policy (Rego)').fill(rego.replace('contians', 'contains'));
+  await page.getByLabel('Dry run against the release').selectOption({ label: 'Payments Q1 2027 (REL0001005)' });
+  await page.getByRole('button', { name: 'Dry run' }).click();
+  await page.getByText('Dry run against Payments Q1 2027').waitFor();
+  await accessible(page, 'a dry run');
+  await shot(page, 'policy-dry-run');
+  await signOut(page);
+  await page.close();
+});

@@ -136,11 +136,13 @@ async fn policy_page(
         @match &outcome {
             Outcome::Saved => div.alert.notice role="status" { "Saved." },
             Outcome::Refused(e, lines) => div.alert.error role="alert" {
-                strong { "Not saved: " } (e.message)
+                strong { "Not saved." }
+                pre.message { (e.message) }
                 (problem_list(e, lines))
             },
             Outcome::NotTried(e, lines) => div.alert.error role="alert" {
-                strong { "Not evaluated: " } (e.message)
+                strong { "Not evaluated." }
+                pre.message { (e.message) }
                 (problem_list(e, lines))
             },
             Outcome::Tried(release, verdict) => div.alert.(if verdict.compliant { "notice" } else { "error" }) role="status" {

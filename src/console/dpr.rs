@@ -12,7 +12,7 @@ use maud::{html, Markup};
 use super::layout::{badge, csrf, shell, Section};
 use super::{page, require, see_other, OrPage, PageResult, Posted, Signed};
 use crate::app::AppState;
-use crate::domain::dpr::{overview, phases, policy_run, policy_status, retarget};
+use crate::domain::dpr::{overview, phases, policy_run, policy_status, releases, retarget};
 use crate::error::Error;
 use crate::http::dpr::{PhaseCompleters, ProductManagers, ReleaseManagers, ReleaseReaders};
 use crate::http::extract::RoleSet;
@@ -91,11 +91,41 @@ pub async fn list(
     Query(query): Query<HashMap<String, String>>,
 ) -> PageResult {
     require(&signed, ReleaseReaders::ANY_OF)?;
-    let (filter, problem) = filter_of(&query);
+    list_page(&state, &signed, &query, None, &HashMap::new()).await
+}
+
+/// The list, with the "New release" form for the API's release managers
+/// (`refused`: the form's refusal, shown above it with what was typed).
+async fn list_page(
+    state: &AppState,
+    signed: &Signed,
+    query: &HashMap<String, String>,
+    refused: Option<Error>,
+    typed: &HashMap<String, String>,
+) -> PageResult {
+    let (filter, problem) = filter_of(query);
     let products = overview::products_with_releases(&state.db)
         .await
-        .or_page(&signed)?;
-    let found = overview::list(&state.db, &filter).await.or_page(&signed)?;
+        .or_page(signed)?;
+    let found = overview::list(&state.db, &filter).await.or_page(signed)?;
+    let may_create = signed.may(ReleaseManagers::ANY_OF);
+    let (choices, targets) = if may_create {
+        (
+            overview::new_release_choices(&state.db)
+                .await
+                .or_page(signed)?,
+            overview::upcoming_targets(&state.db, chrono::Utc::now().date_naive(), 200)
+                .await
+                .or_page(signed)?,
+        )
+    } else {
+        Default::default()
+    };
+    let status = match &refused {
+        Some(e) => crate::http::envelope::http_status(e.kind),
+        None => StatusCode::OK,
+    };
+    let typed_is = |key: &str, value: &str| typed.get(key).is_some_and(|v| v == value);
     let pages = ((found.total + PER_PAGE - 1) / PER_PAGE).max(1);
     let chosen = |key: &str, value: &str| query.get(key).is_some_and(|v| v == value);
     let value = |key: &str| query.get(key).cloned().unwrap_or_default();
@@ -133,6 +163,54 @@ pub async fn list(
             }
             div { button type="submit" { "Filter" } }
         }
+        @if may_create {
+            details.card open[refused.is_some()] {
+                summary { "New release" }
+                @if let Some(e) = &refused {
+                    div.alert.error role="alert" {
+                        strong { "Refused: " } (e.message)
+                        @if let Some(d) = &e.detail { " " (d) }
+                    }
+                }
+                form.filters method="post" action="/console/releases" aria-label="New release" {
+                    (csrf(signed))
+                    div {
+                        label for="new_name" { "Name" }
+                        input #new_name type="text" name="name" required value=(typed.get("name").cloned().unwrap_or_default());
+                    }
+                    div {
+                        label for="new_product" { "Product" }
+                        select #new_product name="product" required {
+                            @for (id, name) in &choices.products {
+                                option value=(id) selected[typed_is("product", id)] { (name) }
+                            }
+                        }
+                    }
+                    div {
+                        label for="new_template" { "Release template" }
+                        select #new_template name="template" required {
+                            @for (id, name) in &choices.templates {
+                                option value=(id) selected[typed_is("template", id)] { (name) }
+                            }
+                        }
+                    }
+                    div {
+                        label for="new_target" { "Readiness target" }
+                        select #new_target name="target" {
+                            option value="" { "None yet" }
+                            @for t in &targets {
+                                option value=(t.sys_id) selected[typed_is("target", &t.sys_id)] { (t.target_date) " · " (t.name) " (" (t.calendar) ")" }
+                            }
+                        }
+                    }
+                    div {
+                        label for="new_description" { "Description" }
+                        input #new_description type="text" name="description" value=(typed.get("description").cloned().unwrap_or_default());
+                    }
+                    div { button type="submit" { "Create release" } }
+                }
+            }
+        }
         p.muted { (found.total) " releases" @if pages > 1 { ", page " (filter.page) " of " (pages) } }
         table {
             thead {
@@ -156,16 +234,16 @@ pub async fn list(
         }
         @if pages > 1 {
             nav.pager aria-label="Pages" {
-                @if filter.page > 1 { a href=(page_url(&query, filter.page - 1)) rel="prev" { "Previous page" } }
-                @if filter.page < pages { a href=(page_url(&query, filter.page + 1)) rel="next" { "Next page" } }
+                @if filter.page > 1 { a href=(page_url(query, filter.page - 1)) rel="prev" { "Previous page" } }
+                @if filter.page < pages { a href=(page_url(query, filter.page + 1)) rel="next" { "Next page" } }
             }
         }
     };
     Ok(page(
-        StatusCode::OK,
+        status,
         shell(
             "Digital product releases",
-            Some(&signed),
+            Some(signed),
             Section::Releases,
             body,
         ),
@@ -185,6 +263,7 @@ fn notice(key: Option<&str>) -> Outcome {
             "Policy run queued: results appear here once it has run (reload the page).",
         ),
         Some("phase-completed") => Outcome::Notice("Phase completed."),
+        Some("created") => Outcome::Notice("Release created from its template."),
         Some("retargeted") => Outcome::Notice("Retargeted: the remaining phases are planned anew."),
         _ => Outcome::None,
     }
@@ -464,5 +543,53 @@ pub async fn retarget(
             "/console/releases/{id}?notice=retargeted"
         ))),
         Err(e) => release_page(&state, signed, &id, Outcome::Refused(e)).await,
+    }
+}
+
+/// `POST /console/releases` with `name`, `product`, `template`, optional
+/// `target` (a readiness target) and `description`: `releases::create`, as
+/// `POST .../digital_product_release/release`, for the API's release
+/// managers, owned by the signed-in user. Leads to the new release's page.
+pub async fn create(State(state): State<AppState>, posted: Posted) -> PageResult {
+    let signed = &posted.signed;
+    require(signed, ReleaseManagers::ANY_OF)?;
+    let given = |name: &str| {
+        posted
+            .form
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let sys_id = |name: &str, api: &str| match given(name) {
+        Some(v) if crate::ids::is_sys_id(&v) => Ok(Some(v)),
+        Some(v) => Err(Error::invalid(api, format!("{v:?} is not a sys_id"))),
+        None => Ok(None),
+    };
+    let request = (|| {
+        Ok::<_, Error>(releases::NewRelease {
+            name: given("name"),
+            description: given("description"),
+            product: sys_id("product", "productId")?,
+            owner: Some(signed.caller.user_id.clone()),
+            template: Some(
+                sys_id("template", "templateId")?.ok_or_else(|| Error::missing("templateId"))?,
+            ),
+            target: sys_id("target", "releaseTarget")?,
+            ..Default::default()
+        })
+    })();
+    let created = match request {
+        Ok(request) => {
+            releases::create(&state.db, &state.jobs, request, &signed.caller.user_name).await
+        }
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok(created) => Ok(see_other(&format!(
+            "/console/releases/{}?notice=created",
+            created.release_id
+        ))),
+        Err(e) => list_page(&state, signed, &HashMap::new(), Some(e), &posted.form).await,
     }
 }

@@ -24,6 +24,7 @@ pub enum Section {
     Calendars,
     ServiceDesk,
     UpdateSets,
+    Policies,
     Admin,
     Users,
     RemoteInstances,
@@ -82,6 +83,7 @@ fn shell_with(
                                 @if signed.may(ReleaseReaders::ANY_OF) {
                                     li { a href="/console/releases" aria-current=[current(Section::Releases)] { "Digital product releases" } }
                                     li { a href="/console/calendars" aria-current=[current(Section::Calendars)] { "Calendars" } }
+                                    li { a href="/console/policies" aria-current=[current(Section::Policies)] { "Policies" } }
                                 }
                                 @if signed.may(Staff::ANY_OF) {
                                     li { a href="/console/servicedesk" aria-current=[current(Section::ServiceDesk)] { "ServiceDesk releases" } }

@@ -18,6 +18,7 @@ mod assets;
 mod calendar;
 mod dpr;
 mod layout;
+mod policies;
 mod remotes;
 mod servicedesk;
 mod sign_in;
@@ -60,11 +61,14 @@ pub fn router() -> Router<AppState> {
         .route("/", get(today::today))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
-        .route("/releases", get(dpr::list))
+        .route("/releases", get(dpr::list).post(dpr::create))
         .route("/releases/{id}", get(dpr::release))
         .route("/releases/{id}/run-policies", post(dpr::run_policies))
         .route("/releases/{id}/complete-phase", post(dpr::complete_phase))
         .route("/releases/{id}/retarget", post(dpr::retarget))
+        .route("/policies", get(policies::list))
+        .route("/policies/{id}", get(policies::policy).post(policies::save))
+        .route("/policies/{id}/dry-run", post(policies::dry_run))
         .route("/calendars", get(calendar::list))
         .route("/calendars/{id}", get(calendar::month))
         .route("/calendars/{id}/feed.ics", get(calendar::feed))

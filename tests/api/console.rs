@@ -1600,3 +1600,195 @@ async fn remote_instances_are_kept_in_the_console_and_their_secret_is_never_show
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
     assert_eq!(app.count("sys_update_set_source").await, before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_manager_creates_a_release_from_a_template_and_others_are_refused() {
+    use tollgate::demo::{PRODUCT_PAYMENTS, TARGET_PATCH_Q4, TEMPLATE_PRODUCT};
+    let app = TestApp::spawn_demo().await;
+    let manager = app.user("mira", &["sn_dpr_model.product_manager"]).await;
+    let (name, password) = basic(&manager);
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&name, &password).await;
+    let list = browser.get("/console/releases").await;
+    assert!(list.text.contains("New release"), "the form is offered");
+    assert!(
+        list.text.contains("Product release"),
+        "the templates are offered"
+    );
+    let token = hidden(&list.text, "csrf_token");
+    let releases = app.count("sn_dpr_model_release").await;
+    let fields = [
+        ("name", "Payments 2.6"),
+        ("product", PRODUCT_PAYMENTS),
+        ("template", TEMPLATE_PRODUCT),
+        ("target", TARGET_PATCH_Q4),
+    ];
+
+    // Without the session's token: refused, nothing created.
+    let res = browser.post("/console/releases", &fields).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.count("sn_dpr_model_release").await, releases);
+
+    // A template that does not exist: refused in words, naming the field.
+    let mut with_token = vec![("csrf_token", token.as_str())];
+    let bad: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|&(k, v)| (k, if k == "template" { PORTAL } else { v }))
+        .collect();
+    with_token.extend(bad);
+    let res = browser.post("/console/releases", &with_token).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+    assert!(res.text.contains("no release template"), "{}", res.text);
+    assert!(res.text.contains("Payments 2.6"), "what was typed is kept");
+    assert_eq!(app.count("sn_dpr_model_release").await, releases);
+
+    // Created, with the template's phases, on its page.
+    let mut with_token = vec![("csrf_token", token.as_str())];
+    with_token.extend(fields);
+    let res = browser.post("/console/releases", &with_token).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    let location = res.header("location").unwrap().to_owned();
+    assert!(location.starts_with("/console/releases/"), "{location}");
+    assert_eq!(app.count("sn_dpr_model_release").await, releases + 1);
+    let page = browser.get(&location).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("Release created from its template."));
+    for phase in ["Define", "Develop", "Validate", "Launch"] {
+        assert!(page.text.contains(phase), "phase {phase}: {}", page.text);
+    }
+
+    // A reader sees no form, and a form posted by hand is refused.
+    let reader = app.user("reader", &["sn_dpr_model.release_user"]).await;
+    let (name, password) = basic(&reader);
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&name, &password).await;
+    let list = browser.get("/console/releases").await;
+    assert!(!list.text.contains("New release"));
+    let token = hidden(&list.text, "csrf_token");
+    let mut with_token = vec![("csrf_token", token.as_str())];
+    with_token.extend(fields);
+    let res = browser.post("/console/releases", &with_token).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert_eq!(app.count("sn_dpr_model_release").await, releases + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_policy_editor_saves_shows_errors_at_their_line_and_dry_runs_against_a_release() {
+    const RELEASE: &str = "9b2e7ec9476c8e105b8e0dcfe16d43d4"; // Payments Q1 2027, in progress
+    let app = TestApp::spawn_demo().await;
+    let original = "package tollgate.policy\n\ndefault compliant := true\n";
+    let res = app
+        .post(
+            "/api/now/table/sn_pace_policy",
+            json!({"name": "Edited in the console", "rego": original}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let id = res.body["result"]["sys_id"].as_str().unwrap().to_owned();
+    let mut browser = Browser::new(&app);
+    browser
+        .sign_in("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    let list = browser.get("/console/policies").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.text.contains("Edited in the console"));
+    let path = format!("/console/policies/{id}");
+    let token = browser.token_of(&path).await;
+    assert!(browser.get(&path).await.text.contains("<textarea"));
+
+    // A syntax error on line 4: shown with its line, nothing saved.
+    let broken = "package tollgate.policy\n\ndefault compliant := false\ncompliant if { input.release.name == }\n";
+    let res = browser
+        .post(&path, &[("csrf_token", &token), ("rego", broken)])
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+    assert!(res.text.contains("Not saved"), "{}", res.text);
+    assert!(res.text.contains("href=\"#line-4\""), "{}", res.text);
+    assert!(res.text.contains("id=\"line-4\""), "{}", res.text);
+    assert_eq!(stored_rego(&app, &id).await, original);
+
+    // The dry run: not compliant with the policy's message, then compliant.
+    let strict = "package tollgate.policy\n\ndefault compliant := false\n\nreason := \"Payments releases wait for the audit\" if startswith(input.release.name, \"Payments\")\n";
+    let dry = format!("{path}/dry-run");
+    let res = browser
+        .post(
+            &dry,
+            &[
+                ("csrf_token", &token),
+                ("rego", strict),
+                ("release", RELEASE),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert!(
+        res.text.contains("Dry run against Payments Q1 2027"),
+        "{}",
+        res.text
+    );
+    assert!(res.text.contains("Not compliant"), "{}", res.text);
+    assert!(res.text.contains("Payments releases wait for the audit"));
+    let lenient =
+        "package tollgate.policy\n\ncompliant if startswith(input.release.name, \"Payments\")\n";
+    let res = browser
+        .post(
+            &dry,
+            &[
+                ("csrf_token", &token),
+                ("rego", lenient),
+                ("release", RELEASE),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert!(res.text.contains("badge ok\">Compliant"), "{}", res.text);
+    assert_eq!(
+        stored_rego(&app, &id).await,
+        original,
+        "a dry run saves nothing"
+    );
+
+    // A valid save is stored.
+    let res = browser
+        .post(&path, &[("csrf_token", &token), ("rego", lenient)])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+    assert_eq!(stored_rego(&app, &id).await, lenient);
+
+    // A reader sees the policy but no Save, and is refused a save or dry run.
+    let reader = app.user("reader", &["sn_dpr_model.release_user"]).await;
+    let (name, password) = basic(&reader);
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&name, &password).await;
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.text.contains(">Save<"));
+    assert!(!page.text.contains("<textarea"));
+    let token = hidden(&page.text, "csrf_token");
+    for target in [path.clone(), dry] {
+        let res = browser
+            .post(
+                &target,
+                &[
+                    ("csrf_token", &token),
+                    ("rego", original),
+                    ("release", RELEASE),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{target}: {}", res.text);
+    }
+    assert_eq!(stored_rego(&app, &id).await, lenient);
+}
+
+async fn stored_rego(app: &TestApp, id: &str) -> String {
+    let res = app
+        .get(&format!(
+            "/api/now/table/sn_pace_policy/{id}?sysparm_fields=rego"
+        ))
+        .await;
+    res.body["result"]["rego"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}

@@ -336,3 +336,60 @@ test('an administrator creates a user with a role, who then signs in', async () 
   await signOut(page);
   await page.close();
 });
+
+test('sign in and create a release from a template', async () => {
+  const page = await browser.newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Digital product releases' }).click();
+  await page.getByText('New release').click();
+  await page.getByLabel('Name', { exact: true }).fill('Identity 3.3');
+  await page.locator('#new_product').selectOption({ label: 'Identity Service' });
+  await page.getByLabel('Release template').selectOption({ label: 'Product release' });
+  await page.getByLabel('Description').fill('Single sign-on for the partner portal');
+  await accessible(page, 'the new release form');
+  await shot(page, 'release-new');
+  await page.getByRole('button', { name: 'Create release' }).click();
+  await page.getByText('Release created from its template.').waitFor();
+  await page.getByRole('heading', { name: 'Identity 3.3' }).waitFor();
+  for (const phase of ['Define', 'Develop', 'Validate', 'Launch']) {
+    await page.getByRole('heading', { name: phase }).first().waitFor();
+  }
+  await accessible(page, 'a new release');
+  await shot(page, 'release-created');
+  await signOut(page);
+  await page.close();
+});
+
+test('edit a policy: an error shown at its line, then a dry run against a release', async () => {
+  const page = await browser.newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Policies' }).click();
+  await page.getByRole('heading', { name: 'Policies' }).waitFor();
+  await accessible(page, 'the policy list');
+  await page.getByRole('link', { name: 'No DRAFT in the name' }).click();
+  const rego = [
+    'package tollgate.policy',
+    '',
+    'default compliant := false',
+    '',
+    'compliant if not contians(input.release.name, "DRAFT")',
+    '',
+    'reason := "The release name still says DRAFT: rename it once the scope is final" if contains(input.release.name, "DRAFT")',
+    '',
+  ].join('\n');
+  // A misspelt function: refused on save, at its line.
+  await page.getByLabel('Policy (Rego)').fill(rego);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Not saved').waitFor();
+  await page.getByRole('link', { name: 'Line 5' }).waitFor();
+  await accessible(page, 'a policy refused on save');
+  await shot(page, 'policy-error');
+  await page.getByLabel('Policy (Rego)').fill(rego.replace('contians', 'contains'));
+  await page.getByLabel('Dry run against the release').selectOption({ label: 'Payments Q1 2027 (REL0001005)' });
+  await page.getByRole('button', { name: 'Dry run' }).click();
+  await page.getByText('Dry run against Payments Q1 2027').waitFor();
+  await accessible(page, 'a dry run');
+  await shot(page, 'policy-dry-run');
+  await signOut(page);
+  await page.close();
+});

@@ -373,3 +373,109 @@ pub async fn upcoming_targets(db: &Db, from: NaiveDate, limit: i64) -> Result<Ve
         })
         .collect())
 }
+
+/// What the console's "New release" form offers: the products (product
+/// models, not their versions) and the active release templates, each as
+/// `(sys_id, name)` by name.
+#[derive(Clone, Debug, Default)]
+pub struct NewReleaseChoices {
+    pub products: Vec<(String, String)>,
+    pub templates: Vec<(String, String)>,
+}
+
+/// The products and active templates a release can be created from.
+pub async fn new_release_choices(db: &Db) -> Result<NewReleaseChoices> {
+    let pairs = |rows: Vec<Row>| {
+        rows.iter()
+            .map(|r| (r.string("sys_id"), r.string("name")))
+            .collect::<Vec<_>>()
+    };
+    let products = db
+        .fetch_all(
+            "SELECT sys_id, name FROM cmdb_model WHERE product IS NULL AND sys_class_name IN \
+             ('cmdb_application_product_model', 'cmdb_service_product_model', \
+             'cmdb_software_product_model') ORDER BY name, sys_id",
+            &[],
+        )
+        .await?;
+    let templates = db
+        .fetch_all(
+            "SELECT sys_id, name FROM sn_dpr_model_release_template WHERE active = $1 \
+             ORDER BY name, sys_id",
+            &[Value::Bool(true)],
+        )
+        .await?;
+    Ok(NewReleaseChoices {
+        products: pairs(products),
+        templates: pairs(templates),
+    })
+}
+
+/// A policy as the console's list shows it, with the template phases it
+/// gates (`"Template: Phase"`).
+#[derive(Clone, Debug)]
+pub struct PolicyRow {
+    pub sys_id: String,
+    pub name: String,
+    pub description: String,
+    pub active: bool,
+    pub rego: String,
+    pub gates: Vec<String>,
+}
+
+async fn policy_rows(db: &Db, one: Option<&str>) -> Result<Vec<PolicyRow>> {
+    let (filter, args) = match one {
+        Some(id) => (" WHERE sys_id = $1", vec![Value::from(id)]),
+        None => ("", Vec::new()),
+    };
+    let rows = db
+        .fetch_all(
+            &format!(
+                "SELECT sys_id, name, description, active, rego FROM sn_pace_policy{filter} \
+                 ORDER BY name, sys_id"
+            ),
+            &args,
+        )
+        .await?;
+    let gates = db
+        .fetch_all(
+            "SELECT m.policy, t.name AS template, p.name AS phase \
+             FROM sn_dpr_model_template_phase_policy m \
+             JOIN sn_dpr_model_template_phase p ON p.sys_id = m.template_phase \
+             JOIN sn_dpr_model_release_template t ON t.sys_id = p.template \
+             ORDER BY t.name, p.\"order\", p.name",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let id = r.string("sys_id");
+            PolicyRow {
+                gates: gates
+                    .iter()
+                    .filter(|g| g.string("policy") == id)
+                    .map(|g| format!("{}: {}", g.string("template"), g.string("phase")))
+                    .collect(),
+                sys_id: id,
+                name: r.string("name"),
+                description: r.string("description"),
+                active: r.bool("active"),
+                rego: r.string("rego"),
+            }
+        })
+        .collect())
+}
+
+/// Every policy, by name, with the phases it gates.
+pub async fn policies(db: &Db) -> Result<Vec<PolicyRow>> {
+    policy_rows(db, None).await
+}
+
+/// One policy, if it exists.
+pub async fn policy(db: &Db, sys_id: &str) -> Result<Option<PolicyRow>> {
+    if !crate::ids::is_sys_id(sys_id) {
+        return Ok(None);
+    }
+    Ok(policy_rows(db, Some(sys_id)).await?.into_iter().next())
+}

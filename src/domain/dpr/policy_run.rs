@@ -117,6 +117,45 @@ async fn shared_input(
     ))
 }
 
+/// A product's part of the input document: its class and
+/// `{"product": {...}, "version": ...}`.
+async fn product_input(db: &Db, p: &ReleaseProduct) -> Result<(String, Json)> {
+    let class = db
+        .fetch_optional(
+            "SELECT sys_class_name FROM cmdb_model WHERE sys_id = $1",
+            &[Value::from(&p.product)],
+        )
+        .await?
+        .map(|r| r.string("sys_class_name"))
+        .unwrap_or_default();
+    let version = match &p.version {
+        Some(v) => json!({"sys_id": v, "name": p.version_name}),
+        None => Json::Null,
+    };
+    let doc = json!({"product": {"sys_id": p.product, "name": p.product_name, "class": class}, "version": version});
+    Ok((class, doc))
+}
+
+/// The input document a policy run of the release's current phase gives a
+/// policy for the release's first product: what the console's dry run of
+/// an edited policy evaluates. The release must be In Progress.
+pub async fn trial_input(db: &Db, release_id: &str) -> Result<Json> {
+    let (_, phase) = release_in_progress(db, release_id).await?;
+    let (release, phase, enhancements, tasks, key_dates) =
+        shared_input(db, release_id, &phase.sys_id).await?;
+    let mut input = json!({"release": release, "phase": phase, "enhancements": enhancements, "tasks": tasks, "key_dates": key_dates});
+    let products = release_products(db, release_id).await?;
+    if let Some(p) = products.first() {
+        let (_, doc) = product_input(db, p).await?;
+        if let (Some(obj), Some(extra)) = (input.as_object_mut(), doc.as_object()) {
+            for (k, v) in extra {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    Ok(input)
+}
+
 /// Evaluates every (product, policy) pair in the policy sandbox (off this
 /// process, bounded in time and memory); compile errors and crossed limits
 /// count as failed evaluations.
@@ -185,19 +224,7 @@ impl Job for RunPolicies {
         let base = json!({"release": release, "phase": phase, "enhancements": enhancements, "tasks": tasks, "key_dates": key_dates});
         let mut per_product = Vec::with_capacity(products.len());
         for p in products {
-            let class = db
-                .fetch_optional(
-                    "SELECT sys_class_name FROM cmdb_model WHERE sys_id = $1",
-                    &[Value::from(&p.product)],
-                )
-                .await?
-                .map(|r| r.string("sys_class_name"))
-                .unwrap_or_default();
-            let version = match &p.version {
-                Some(v) => json!({"sys_id": v, "name": p.version_name}),
-                None => Json::Null,
-            };
-            let doc = json!({"product": {"sys_id": p.product, "name": p.product_name, "class": class}, "version": version});
+            let (class, doc) = product_input(db, &p).await?;
             per_product.push((p, class, doc));
         }
         let verdicts = evaluate_all(&per_product, &policies, &base).await;

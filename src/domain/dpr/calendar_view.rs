@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use super::blackouts::exclusion_windows;
 use super::schedule::{day_bounds, Window};
 use crate::error::{Error, Result};
-use crate::storage::{Db, Value};
+use crate::storage::{Db, Row, Tx, Value};
 use crate::time::{format_date_time, parse_date_time};
 
 /// One entry on a day.
@@ -75,19 +75,9 @@ pub async fn month(db: &Db, id: &str, first: NaiveDate) -> Result<Option<Month>>
     }
     .ok_or_else(|| Error::invalid("month", "out of range"))?;
     let mut read = db.begin_read().await?;
-    let Some(calendar) = read
-        .fetch_optional(
-            "SELECT name, time_zone, schedules FROM sn_dpr_model_release_calendar WHERE sys_id = $1",
-            &[Value::from(id)],
-        )
-        .await?
-    else {
+    let Some((calendar, tz)) = calendar_in_its_zone(&mut read, id).await? else {
         return Ok(None);
     };
-    let tz: Tz = calendar
-        .text("time_zone")
-        .and_then(|z| z.parse().ok())
-        .unwrap_or(Tz::UTC);
     let (from, _) = day_bounds(tz, first);
     let (to, _) = day_bounds(tz, next);
     let (from_text, to_text) = (format_date_time(from), format_date_time(to));
@@ -239,19 +229,9 @@ pub async fn feed(
         return Ok(None);
     }
     let mut read = db.begin_read().await?;
-    let Some(calendar) = read
-        .fetch_optional(
-            "SELECT name, time_zone, schedules FROM sn_dpr_model_release_calendar WHERE sys_id = $1",
-            &[Value::from(id)],
-        )
-        .await?
-    else {
+    let Some((calendar, tz)) = calendar_in_its_zone(&mut read, id).await? else {
         return Ok(None);
     };
-    let tz: Tz = calendar
-        .text("time_zone")
-        .and_then(|z| z.parse().ok())
-        .unwrap_or(Tz::UTC);
     let (from_text, to_text) = (format_date_time(from), format_date_time(to));
     let mut events = Vec::new();
     let targets = read
@@ -347,4 +327,24 @@ pub async fn feed(
         time_zone: tz,
         events,
     }))
+}
+
+/// A release calendar (its name, time zone and schedules) and its time zone
+/// (UTC when the stored zone is not one chrono-tz knows), or `None` when
+/// there is no such calendar.
+async fn calendar_in_its_zone(read: &mut Tx, id: &str) -> Result<Option<(Row, Tz)>> {
+    let Some(calendar) = read
+        .fetch_optional(
+            "SELECT name, time_zone, schedules FROM sn_dpr_model_release_calendar WHERE sys_id = $1",
+            &[Value::from(id)],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let tz: Tz = calendar
+        .text("time_zone")
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(Tz::UTC);
+    Ok(Some((calendar, tz)))
 }

@@ -387,3 +387,32 @@ pub fn see_other(to: &str) -> Response {
         HeaderValue::from_str(to).unwrap_or_else(|_| HeaderValue::from_static("/console"));
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }
+
+/// A page of `table`'s rows matching the encoded `query` (parsed and bounded
+/// as the Table API's), and their total: the Table API's own list, which the
+/// pages call after checking the caller's read access.
+pub(crate) async fn rows(
+    state: &AppState,
+    table: &'static crate::registry::Table,
+    query: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<crate::storage::Row>, i64), Error> {
+    let query = crate::domain::encoded_query::EncodedQuery::parse(
+        table,
+        query,
+        state.settings.max_query_terms,
+    )?;
+    let page = crate::domain::records::list(
+        &state.db,
+        table,
+        &crate::domain::records::ListRequest {
+            query,
+            limit,
+            offset,
+            count: true,
+        },
+    )
+    .await?;
+    Ok((page.rows, page.total.unwrap_or(0)))
+}

@@ -14,10 +14,9 @@ use maud::{html, Markup};
 use serde_json::{json, Map, Value as Json};
 
 use super::layout::{badge, csrf, shell, Section};
-use super::{page, see_other, OrPage, PageResult, Posted, Signed};
+use super::{page, rows, see_other, OrPage, PageResult, Posted, Signed};
 use crate::app::AppState;
-use crate::domain::encoded_query::EncodedQuery;
-use crate::domain::records::{self, ListRequest};
+use crate::domain::records;
 use crate::error::Error;
 use crate::http::table_api::{can_read, can_write};
 use crate::registry::{self, ColumnType, Table};
@@ -104,21 +103,9 @@ async fn list_page(
 ) -> PageResult {
     let table = sources().or_page(signed)?;
     can_read(&signed.caller, table).or_page(signed)?;
-    let query = EncodedQuery::parse(table, "ORDERBYname", state.settings.max_query_terms)
+    let (found, _) = rows(state, table, "ORDERBYname", LISTED, 0)
+        .await
         .or_page(signed)?;
-    let found = records::list(
-        &state.db,
-        table,
-        &ListRequest {
-            query,
-            limit: LISTED,
-            offset: 0,
-            count: false,
-        },
-    )
-    .await
-    .or_page(signed)?
-    .rows;
     let may_write = can_write(&signed.caller, table).is_ok();
     let type_label = |v: &str| {
         types(table)

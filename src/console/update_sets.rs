@@ -17,11 +17,11 @@ use serde_json::{json, Map};
 
 use super::layout::{badge, csrf, shell, shell_refreshing, Section};
 use super::{
-    error_page, page, require, see_other, when, OrPage, PageResult, Posted, Refused, Signed,
+    error_page, page, require, rows, see_other, when, OrPage, PageResult, Posted, Refused, Signed,
 };
 use crate::app::AppState;
-use crate::domain::encoded_query::EncodedQuery;
-use crate::domain::records::{self, ListRequest};
+
+use crate::domain::records;
 use crate::domain::update_sets::{back_out, operations};
 use crate::error::Error;
 use crate::http::cicd::view::status_of;
@@ -51,28 +51,6 @@ fn label(table: &Table, column: &str, value: &str) -> String {
             .to_owned(),
         _ => value.to_owned(),
     }
-}
-
-/// Rows of `table` matching the encoded `query`, at most `limit`.
-async fn rows(
-    state: &AppState,
-    table: &'static Table,
-    query: &str,
-    limit: i64,
-) -> Result<(Vec<Row>, i64), Error> {
-    let query = EncodedQuery::parse(table, query, state.settings.max_query_terms)?;
-    let page = records::list(
-        &state.db,
-        table,
-        &ListRequest {
-            query,
-            limit,
-            offset: 0,
-            count: true,
-        },
-    )
-    .await?;
-    Ok((page.rows, page.total.unwrap_or(0)))
 }
 
 /// A record's page of the console, by its table.
@@ -107,10 +85,11 @@ pub async fn list(
         remote_table,
         "ORDERBYsys_created_on^ORDERBYname",
         LISTED,
+        0,
     )
     .await
     .or_page(&signed)?;
-    let (local, _) = rows(&state, local_table, "ORDERBYDESCsys_updated_on", LISTED)
+    let (local, _) = rows(&state, local_table, "ORDERBYDESCsys_updated_on", LISTED, 0)
         .await
         .or_page(&signed)?;
     let sources = records::reference_displays(&state.db, remote_table, &retrieved)
@@ -120,7 +99,7 @@ pub async fn list(
     let mut local_counts = HashMap::new();
     for set in &local {
         let id = set.string("sys_id");
-        let (_, n) = rows(&state, xml, &format!("update_set={id}"), 1)
+        let (_, n) = rows(&state, xml, &format!("update_set={id}"), 1, 0)
             .await
             .or_page(&signed)?;
         local_counts.insert(id, n);
@@ -270,6 +249,7 @@ pub async fn retrieved(
         xml,
         &format!("remote_update_set={id}^ORDERBYsequence"),
         SHOWN,
+        0,
     )
     .await
     .or_page(&signed)?;
@@ -278,6 +258,7 @@ pub async fn retrieved(
         problems_table,
         &format!("remote_update_set={id}^ORDERBYsys_created_on"),
         SHOWN,
+        0,
     )
     .await
     .or_page(&signed)?;
@@ -401,6 +382,7 @@ pub async fn local(
         xml,
         &format!("update_set={id}^ORDERBYsequence"),
         SHOWN,
+        0,
     )
     .await
     .or_page(&signed)?;

@@ -16,10 +16,10 @@ use maud::{html, Markup};
 use serde_json::{json, Map, Value as Json};
 
 use super::layout::{badge, csrf, shell, Section};
-use super::{page, see_other, OrPage, PageResult, Posted, Refused, Signed};
+use super::{page, rows, see_other, OrPage, PageResult, Posted, Refused, Signed};
 use crate::app::AppState;
-use crate::domain::encoded_query::EncodedQuery;
-use crate::domain::records::{self, ListRequest};
+
+use crate::domain::records;
 use crate::error::Error;
 use crate::http::table_api::{can_read, can_write};
 use crate::identity::users;
@@ -33,29 +33,6 @@ const ROLES_SHOWN: i64 = 500;
 
 fn table(name: &str) -> Result<&'static Table, Error> {
     registry::table(name).ok_or_else(|| Error::internal(format!("table {name} not registered")))
-}
-
-/// A page of `table`'s rows matching the encoded `query`, and their total.
-async fn rows(
-    state: &AppState,
-    table: &'static Table,
-    query: &str,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<Row>, i64), Error> {
-    let query = EncodedQuery::parse(table, query, state.settings.max_query_terms)?;
-    let page = records::list(
-        &state.db,
-        table,
-        &ListRequest {
-            query,
-            limit,
-            offset,
-            count: true,
-        },
-    )
-    .await?;
-    Ok((page.rows, page.total.unwrap_or(0)))
 }
 
 fn yes(row: &Row, column: &str) -> bool {

@@ -444,6 +444,17 @@ impl EncodedQuery {
         )
     }
 
+    /// The condition of a [lone text search](Self::lone_text_search) that
+    /// names no order and walks no reference: its rows may be listed in the
+    /// order of a key (the index's on SQLite, sys_id on PostgreSQL, as the
+    /// default order has it).
+    pub fn lone_search_in_any_order(&self) -> Option<&Condition> {
+        if !self.order.is_empty() || !self.joins.is_empty() {
+            return None;
+        }
+        self.lone_text_search()
+    }
+
     /// For a [lone text search](Self::lone_text_search) that names no order
     /// and walks no reference: the FROM clause and ORDER BY that list its
     /// rows (as [`BASE`]) in the index's order, so a page reads only the
@@ -451,10 +462,7 @@ impl EncodedQuery {
     /// Such a list is in the order the records were indexed, which is
     /// stable from page to page. `None` otherwise.
     pub fn index_order(&self, backend: Backend, args: &mut Vec<Value>) -> Option<IndexOrder> {
-        if !self.order.is_empty() || !self.joins.is_empty() {
-            return None;
-        }
-        let c = self.lone_text_search()?;
+        let c = self.lone_search_in_any_order()?;
         text_rows_in_order(
             backend,
             self.storage,

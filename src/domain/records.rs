@@ -15,7 +15,8 @@ use crate::identity::{self, Caller};
 use crate::ids::{is_sys_id, new_sys_id};
 use crate::registry::hooks::{hooks, watchers, RowWatch, RowWrite, Values};
 use crate::registry::{quote, table, Column, ColumnType, SqlKind, Table, SYSTEM_COLUMNS, TABLES};
-use crate::storage::{Db, Executor, Row, Tx, Value};
+use crate::storage::dialect::{page_with_total, take_total, SearchPage};
+use crate::storage::{Backend, Db, Executor, Row, Tx, Value};
 use crate::time::{now_string, parse_date, parse_date_time, DATE_FORMAT, DATE_TIME_FORMAT};
 
 pub use crate::identity::hooks::{insert_touches_identity, touches_identity};
@@ -63,6 +64,27 @@ pub async fn list(db: &Db, table: &Table, req: &ListRequest) -> Result<ListPage>
     let where_sql = req.query.where_sql(db.backend(), 1, &mut args);
     let from = req.query.from_sql();
     let class_filter = table.class_filter_of(BASE);
+    let columns = table
+        .all_columns()
+        .into_iter()
+        .map(|c| format!("{BASE}.{0} AS {0}", quote(c.name)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let (true, Some(sql)) = (
+        req.count,
+        search_page_with_total(db.backend(), table, req, &columns, &where_sql, args.len()),
+    ) {
+        args.push(Value::Int(req.limit));
+        args.push(Value::Int(req.offset));
+        let mut rows = db.fetch_all(&sql, &args).await?;
+        if let Some(total) = take_total(&mut rows) {
+            return Ok(ListPage {
+                rows,
+                total: Some(total),
+            });
+        }
+        args.truncate(args.len() - 2);
+    }
     let total = if req.count {
         // A lone text search is counted by its index, without the rows.
         let mut count_args = Vec::new();
@@ -82,12 +104,6 @@ pub async fn list(db: &Db, table: &Table, req: &ListRequest) -> Result<ListPage>
     } else {
         None
     };
-    let columns = table
-        .all_columns()
-        .into_iter()
-        .map(|c| format!("{BASE}.{0} AS {0}", quote(c.name)))
-        .collect::<Vec<_>>()
-        .join(", ");
     // A lone text search without an order is read in its index's order.
     let mut index_args = Vec::new();
     let sql = match req.query.index_order(db.backend(), &mut index_args) {
@@ -113,6 +129,35 @@ pub async fn list(db: &Db, table: &Table, req: &ListRequest) -> Result<ListPage>
     args.push(Value::Int(req.offset));
     let rows = db.fetch_all(&sql, &args).await?;
     Ok(ListPage { rows, total })
+}
+
+/// PostgreSQL: a lone text search listed in its default order (sys_id) as
+/// one statement giving the page and the total ([`page_with_total`]), its
+/// LIMIT and OFFSET the two arguments after the query's `bound`.
+fn search_page_with_total(
+    backend: Backend,
+    table: &Table,
+    req: &ListRequest,
+    columns: &str,
+    where_sql: &str,
+    bound: usize,
+) -> Option<String> {
+    req.query.lone_search_in_any_order()?;
+    let condition = format!("({where_sql}){}", table.class_filter_of(BASE));
+    let (limit, offset) = (format!("${}", bound + 1), format!("${}", bound + 2));
+    page_with_total(
+        backend,
+        &SearchPage {
+            select: columns,
+            table: table.storage(),
+            alias: BASE,
+            key: "sys_id",
+            condition: &condition,
+            descending: false,
+            limit: &limit,
+            offset: &offset,
+        },
+    )
 }
 
 /// Inserts a record from client JSON; returns it as stored.

@@ -241,3 +241,70 @@ pub fn text_contains_key(
     let matching = phrase_match(backend, table, column, needle, bind)?;
     Some(format!("EXISTS (SELECT 1 {matching} AND rowid = {key})"))
 }
+
+/// The column a [`page_with_total`] statement adds to every row.
+pub const TOTAL_COLUMN: &str = "tollgate__total";
+
+/// The parts of a page of a text search read with its total.
+pub struct SearchPage<'a> {
+    /// The select list, naming the rows as `alias`.
+    pub select: &'a str,
+    /// The table's storage, read as `alias`.
+    pub table: &'a str,
+    pub alias: &'a str,
+    /// The unique column the page is ordered by (`id`, `sys_id`).
+    pub key: &'a str,
+    /// The search's condition on `alias`.
+    pub condition: &'a str,
+    pub descending: bool,
+    /// The LIMIT and OFFSET placeholders.
+    pub limit: &'a str,
+    pub offset: &'a str,
+}
+
+/// PostgreSQL: a page of the rows matching a text search, ordered by a
+/// unique key, with the number of all matches in [`TOTAL_COLUMN`] of every
+/// row: the matches' keys are gathered once (one trigram bitmap scan and one
+/// recheck of each candidate), then counted and paged from. Asked as two
+/// statements, the count rechecks every candidate and the page either
+/// rechecks them again or walks the key's index testing every row until the
+/// page is full (the whole table for a term that matches little). `None` on
+/// SQLite, whose index answers the count alone ([`text_count`]).
+pub fn page_with_total(backend: Backend, page: &SearchPage) -> Option<String> {
+    if backend != Backend::Postgres {
+        return None;
+    }
+    let SearchPage {
+        select,
+        table,
+        alias,
+        key,
+        condition,
+        descending,
+        limit,
+        offset,
+    } = page;
+    let direction = if *descending { "DESC" } else { "ASC" };
+    Some(format!(
+        "WITH m AS MATERIALIZED (SELECT {alias}.{key} AS k FROM {table} {alias} WHERE {condition}) \
+         SELECT {select}, (SELECT COUNT(*) FROM m) AS {TOTAL_COLUMN} FROM {table} {alias} \
+         WHERE {alias}.{key} IN (SELECT k FROM m ORDER BY k {direction} LIMIT {limit} OFFSET {offset}) \
+         ORDER BY {alias}.{key} {direction}"
+    ))
+}
+
+/// The total a [`page_with_total`] page carries, taken out of its rows
+/// (`None` for an empty page, which carries none: the caller counts).
+pub fn take_total(rows: &mut [super::Row]) -> Option<i64> {
+    let mut total = None;
+    for row in rows.iter_mut() {
+        if let Some(i) = row.columns.iter().position(|(n, _)| n == TOTAL_COLUMN) {
+            let (_, v) = row.columns.remove(i);
+            total = total.or(match v {
+                super::Value::Int(n) => Some(n),
+                _ => None,
+            });
+        }
+    }
+    total
+}

@@ -8,7 +8,8 @@ use serde_json::{json, Map, Value as Json};
 use super::releases::View;
 use crate::error::{Error, Result};
 use crate::storage::dialect::{
-    text_candidates, text_contains_key, text_count, text_rows_in_order, TextKey, TextSearch,
+    page_with_total, take_total, text_candidates, text_contains_key, text_count,
+    text_rows_in_order, SearchPage, TextKey, TextSearch,
 };
 use crate::storage::{Backend, Db, Value};
 
@@ -534,11 +535,36 @@ pub async fn list(
         [o] if o == "id DESC" => Some(true),
         _ => None,
     };
+    let wants_total = match info.get("get_total_count") {
+        None | Some(Json::Null) => false,
+        Some(v) => crate::domain::boolean::from_json(v)
+            .ok_or_else(|| Error::wrong_type("get_total_count", "a boolean"))?,
+    };
     let mut page_args = Vec::new();
     let indexed_page = match (&indexed, by_id) {
-        (Some(search), Some(descending)) => {
-            search.page_sql(db.backend(), descending, &mut page_args)
-        }
+        (Some(search), Some(descending)) => search
+            .page_sql(db.backend(), descending, &mut page_args)
+            .or_else(|| {
+                // PostgreSQL: the page and its total from one read of the
+                // matches.
+                page_args = args.clone();
+                let limit = format!("${}", args.len() + 1);
+                let offset = format!("${}", args.len() + 2);
+                let select = format!("sdp_release.*, {}", super::releases::NOTES_COUNT);
+                let page = SearchPage {
+                    select: &select,
+                    table: "sdp_release",
+                    alias: "sdp_release",
+                    key: "id",
+                    condition: &where_sql,
+                    descending,
+                    limit: &limit,
+                    offset: &offset,
+                };
+                wants_total
+                    .then(|| page_with_total(db.backend(), &page))
+                    .flatten()
+            }),
         _ => None,
     };
     let sql = match indexed_page {
@@ -557,6 +583,7 @@ pub async fn list(
     page_args.push(Value::Int(row_count + 1));
     page_args.push(Value::Int(start_index - 1));
     let mut rows = db.fetch_all(&sql, &page_args).await?;
+    let carried_total = take_total(&mut rows);
     let has_more = rows.len() as i64 > row_count;
     rows.truncate(row_count as usize);
     let view = View::load(db).await?;
@@ -636,25 +663,24 @@ pub async fn list(
             list_info[key] = v.clone();
         }
     }
-    let wants_total = match info.get("get_total_count") {
-        None | Some(Json::Null) => false,
-        Some(v) => crate::domain::boolean::from_json(v)
-            .ok_or_else(|| Error::wrong_type("get_total_count", "a boolean"))?,
-    };
     if wants_total {
-        let mut count_args = Vec::new();
-        let count_sql = indexed
-            .as_ref()
-            .and_then(|search| search.count_sql(db.backend(), &mut count_args))
-            .unwrap_or_else(|| {
-                count_args = args.clone();
-                format!("SELECT COUNT(*) AS n FROM sdp_release WHERE {where_sql}")
-            });
-        let total = db
-            .fetch_optional(&count_sql, &count_args)
-            .await?
-            .and_then(|r| r.int("n"))
-            .unwrap_or(0);
+        let total = match carried_total {
+            Some(total) => total,
+            None => {
+                let mut count_args = Vec::new();
+                let count_sql = indexed
+                    .as_ref()
+                    .and_then(|search| search.count_sql(db.backend(), &mut count_args))
+                    .unwrap_or_else(|| {
+                        count_args = args.clone();
+                        format!("SELECT COUNT(*) AS n FROM sdp_release WHERE {where_sql}")
+                    });
+                db.fetch_optional(&count_sql, &count_args)
+                    .await?
+                    .and_then(|r| r.int("n"))
+                    .unwrap_or(0)
+            }
+        };
         list_info["get_total_count"] = json!("true");
         list_info["total_count"] = json!(total);
     }

@@ -17,7 +17,8 @@ PASSWORD="bench-password"
 WORK="$(mktemp -d)"
 trap 'kill "${SERVER_PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-cargo build --release --quiet
+source bench/common.sh
+bench_build
 export TOLLGATE_ADMIN_PASSWORD="$PASSWORD"
 export TOLLGATE_LOG=warn
 export TOLLGATE_DATABASE_URL="sqlite://$WORK/bench.db"
@@ -25,7 +26,7 @@ if [ -n "${BENCH_PG:-}" ]; then
     TOLLGATE_DATABASE_URL="$BENCH_PG"
     psql "${BENCH_PG%/*}/postgres" -qc "DROP DATABASE IF EXISTS ${BENCH_PG##*/}" -c "CREATE DATABASE ${BENCH_PG##*/}" >/dev/null
 fi
-TOLLGATE_LISTEN="127.0.0.1:$PORT" taskset -c 0 ./target/release/tollgate serve &
+TOLLGATE_LISTEN="127.0.0.1:$PORT" taskset -c 0 "$TOLLGATE_BIN" serve &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
     curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break

@@ -1,9 +1,13 @@
 # Shared by the benchmark scripts (sourced): the release build, a fresh
 # PostgreSQL database, and waiting for a server to be ready.
 
-# Builds the release binary the scripts run (./target/release/tollgate).
+# The binary the scripts run: the release build, or BENCH_BIN when set (to
+# compare two builds on one machine, one after the other).
+TOLLGATE_BIN="${BENCH_BIN:-./target/release/tollgate}"
+
+# Builds the release binary the scripts run (nothing to build with BENCH_BIN).
 bench_build() {
-    cargo build --release --quiet
+    [ -n "${BENCH_BIN:-}" ] || cargo build --release --quiet
 }
 
 # Drops and creates the database a postgres://.../NAME URL names.

@@ -24,9 +24,9 @@ bench_build
 export TOLLGATE_DATABASE_URL="sqlite://$WORK/bench.db"
 export TOLLGATE_ADMIN_PASSWORD="$PASSWORD"
 export TOLLGATE_LOG=warn
-./target/release/tollgate demo >/dev/null
+"$TOLLGATE_BIN" demo >/dev/null
 python3 bench/seed_dpr.py "$WORK/bench.db"
-TOLLGATE_LISTEN="127.0.0.1:$PORT" taskset -c 0 ./target/release/tollgate serve &
+TOLLGATE_LISTEN="127.0.0.1:$PORT" taskset -c 0 "$TOLLGATE_BIN" serve &
 SERVER_PID=$!
 wait_ready "$PORT"
 BASE="http://127.0.0.1:$PORT"

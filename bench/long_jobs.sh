@@ -40,9 +40,9 @@ start_b() {
         B_URL="$BENCH_TARGET_PG"
         recreate_pg "$B_URL"
     fi
-    TOLLGATE_DATABASE_URL="$B_URL" ./target/release/tollgate demo >/dev/null
+    TOLLGATE_DATABASE_URL="$B_URL" "$TOLLGATE_BIN" demo >/dev/null
     TOLLGATE_DATABASE_URL="$B_URL" TOLLGATE_LISTEN="127.0.0.1:$PORT_B" \
-        taskset -c 1 ./target/release/tollgate serve &
+        taskset -c 1 "$TOLLGATE_BIN" serve &
     B_PID=$!
     wait_ready "$PORT_B"
 }
@@ -58,10 +58,10 @@ echo "== database: $DATABASE; job lease ${TOLLGATE_JOB_LEASE} s"
 for n in $SET_SIZES; do
     set_id="beefbeefbeefbeefbeefbeef$(printf '%08d' "$n")"
     rm -f "$WORK"/a.db*
-    TOLLGATE_DATABASE_URL="sqlite://$WORK/a.db" ./target/release/tollgate demo >/dev/null
+    TOLLGATE_DATABASE_URL="sqlite://$WORK/a.db" "$TOLLGATE_BIN" demo >/dev/null
     python3 bench/seed_update_set.py "$WORK/a.db" "$n" "$set_id" >/dev/null
     TOLLGATE_DATABASE_URL="sqlite://$WORK/a.db" TOLLGATE_LISTEN="127.0.0.1:$PORT_A" \
-        taskset -c 0 ./target/release/tollgate serve &
+        taskset -c 0 "$TOLLGATE_BIN" serve &
     A_PID=$!
     wait_ready "$PORT_A"
     start_b

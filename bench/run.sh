@@ -16,13 +16,14 @@ WORK="$(mktemp -d)"
 trap 'kill "${SERVER_PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --quiet
+source bench/common.sh
+bench_build
 
 export TOLLGATE_DATABASE_URL="sqlite://$WORK/bench.db"
 export TOLLGATE_ADMIN_PASSWORD="$PASSWORD"
 export TOLLGATE_LOG=warn
-./target/release/tollgate demo >/dev/null
-TOLLGATE_LISTEN="127.0.0.1:$PORT" taskset -c 0 ./target/release/tollgate serve &
+"$TOLLGATE_BIN" demo >/dev/null
+TOLLGATE_LISTEN="127.0.0.1:$PORT" taskset -c 0 "$TOLLGATE_BIN" serve &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
     curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break

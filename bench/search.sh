@@ -61,12 +61,12 @@ for n in $SIZES; do
         URL="$BENCH_TARGET_PG"
         recreate_pg "$URL"
     fi
-    TOLLGATE_DATABASE_URL="$URL" ./target/release/tollgate demo >/dev/null
+    TOLLGATE_DATABASE_URL="$URL" "$TOLLGATE_BIN" demo >/dev/null
     echo "== $DATABASE, $n releases and $n users"
     python3 bench/seed_search.py "$URL" "$n" "$WORK/words.txt"
     [ "$DATABASE" = SQLite ] && python3 bench/seed_dpr.py "$WORK/bench.db"
     TOLLGATE_DATABASE_URL="$URL" TOLLGATE_LISTEN="127.0.0.1:$PORT" \
-        taskset -c 0 ./target/release/tollgate serve &
+        taskset -c 0 "$TOLLGATE_BIN" serve &
     SERVER_PID=$!
     wait_ready "$PORT"
     curl -fs -o /dev/null -H "$AUTH" "http://127.0.0.1:$PORT/api/now/table/sys_user?sysparm_limit=1"

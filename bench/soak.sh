@@ -26,8 +26,8 @@ if [ -n "${BENCH_PG:-}" ]; then
     TOLLGATE_DATABASE_URL="$BENCH_PG"
     recreate_pg "$BENCH_PG"
 fi
-./target/release/tollgate demo >/dev/null
-TOLLGATE_LISTEN="127.0.0.1:$PORT" taskset -c 1 ./target/release/tollgate serve &
+"$TOLLGATE_BIN" demo >/dev/null
+TOLLGATE_LISTEN="127.0.0.1:$PORT" taskset -c 1 "$TOLLGATE_BIN" serve &
 SERVER_PID=$!
 wait_ready "$PORT"
 taskset -c 0 python3 bench/soak.py "$PORT" "$PASSWORD" "$SERVER_PID" "$DURATION" "$RATE"

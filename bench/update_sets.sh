@@ -21,15 +21,16 @@ SET_ID="beefbeefbeefbeefbeefbeefbeef0001"
 WORK="$(mktemp -d)"
 trap 'kill "${A_PID:-0}" "${B_PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-cargo build --release --quiet
+source bench/common.sh
+bench_build
 export TOLLGATE_ADMIN_PASSWORD="$PASSWORD"
 export TOLLGATE_LOG=warn
 export TOLLGATE_REMOTE_ALLOW="127.0.0.1:$PORT_A"
 
-TOLLGATE_DATABASE_URL="sqlite://$WORK/a.db" ./target/release/tollgate demo >/dev/null
+TOLLGATE_DATABASE_URL="sqlite://$WORK/a.db" "$TOLLGATE_BIN" demo >/dev/null
 python3 bench/seed_update_set.py "$WORK/a.db" "$UPDATES" "$SET_ID"
 TOLLGATE_DATABASE_URL="sqlite://$WORK/a.db" TOLLGATE_LISTEN="127.0.0.1:$PORT_A" \
-    taskset -c 0 ./target/release/tollgate serve &
+    taskset -c 0 "$TOLLGATE_BIN" serve &
 A_PID=$!
 
 start_b() {
@@ -39,9 +40,9 @@ start_b() {
         B_URL="$BENCH_TARGET_PG"
         psql "${B_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS ${B_URL##*/}" -c "CREATE DATABASE ${B_URL##*/}" >/dev/null
     fi
-    TOLLGATE_DATABASE_URL="$B_URL" ./target/release/tollgate demo >/dev/null
+    TOLLGATE_DATABASE_URL="$B_URL" "$TOLLGATE_BIN" demo >/dev/null
     TOLLGATE_DATABASE_URL="$B_URL" TOLLGATE_LISTEN="127.0.0.1:$PORT_B" \
-        taskset -c 1 ./target/release/tollgate serve &
+        taskset -c 1 "$TOLLGATE_BIN" serve &
     B_PID=$!
     for _ in $(seq 1 100); do
         curl -fs "http://127.0.0.1:$PORT_B/readyz" >/dev/null && curl -fs "http://127.0.0.1:$PORT_A/readyz" >/dev/null && break

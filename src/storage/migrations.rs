@@ -122,6 +122,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "console_sessions",
         include_str!("../../migrations/0021_console_sessions.sql"),
     ),
+    (
+        22,
+        "text_index_upkeep",
+        include_str!("../../migrations/0022_text_index_upkeep.sql"),
+    ),
 ];
 
 /// The migration that adds `checksum` to the bookkeeping table: from it on,

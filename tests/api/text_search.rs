@@ -290,6 +290,12 @@ async fn every_text_indexed_column_has_its_index() {
                         "{storage}.{} has no trigram index: {def:?}",
                         column.name
                     );
+                    // Migration 22: no pending list for searches to read.
+                    assert!(
+                        def.contains("fastupdate") && def.contains("off"),
+                        "{storage}.{} keeps a pending list: {def:?}",
+                        column.name
+                    );
                 }
             }
         }

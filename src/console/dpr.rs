@@ -447,7 +447,7 @@ fn scope_list(
                             " "
                             form.inline method="post" action={(base) "/" (i.sys_id) "/remove"} {
                                 (csrf(signed))
-                                button.secondary type="submit" aria-label={"Take " (i.label) " " (i.name) " out of this release"} { "Take out" }
+                                button.secondary type="submit" aria-label={"Take out " (i.label) " " (i.name)} { "Take out" }
                             }
                         }
                     }

@@ -1,7 +1,9 @@
 //! Digital product releases: the list (filters by product, state and
 //! target date; paged) and a release's page (its phases as a timeline, each
 //! phase's policies with their latest results, "run policies" and
-//! "complete phase", its scope: enhancements, key dates, related tasks).
+//! "complete phase", its scope: enhancements, key dates, related tasks,
+//! with forms to add each and to take an enhancement out of the release,
+//! through the DPR API's and the Table API's own domain calls and roles).
 
 use std::collections::HashMap;
 
@@ -12,10 +14,15 @@ use maud::{html, Markup};
 use super::layout::{badge, csrf, shell, Section};
 use super::{page, require, see_other, OrPage, PageResult, Posted, Signed};
 use crate::app::AppState;
-use crate::domain::dpr::{overview, phases, policy_run, policy_status, releases, retarget};
+use crate::domain::dpr::{
+    overview, phases, policy_run, policy_status, releases, retarget, scope as dpr_scope,
+};
+use crate::domain::records;
 use crate::error::Error;
+use crate::http::dpr::scope::KeyDateWriters;
 use crate::http::dpr::{PhaseCompleters, ProductManagers, ReleaseManagers, ReleaseReaders};
 use crate::http::extract::RoleSet;
+use crate::http::table_api::can_write;
 
 /// Releases per list page.
 pub const PER_PAGE: i64 = 50;
@@ -265,6 +272,10 @@ fn notice(key: Option<&str>) -> Outcome {
         Some("phase-completed") => Outcome::Notice("Phase completed."),
         Some("created") => Outcome::Notice("Release created from its template."),
         Some("retargeted") => Outcome::Notice("Retargeted: the remaining phases are planned anew."),
+        Some("enhancement-added") => Outcome::Notice("Enhancement planned into this release."),
+        Some("enhancement-removed") => Outcome::Notice("Enhancement taken out of this release."),
+        Some("key-date-added") => Outcome::Notice("Key date added."),
+        Some("task-related") => Outcome::Notice("Task related to this release."),
         _ => Outcome::None,
     }
 }
@@ -317,6 +328,14 @@ async fn release_page(state: &AppState, signed: &Signed, id: &str, outcome: Outc
     };
     let may_run = signed.may(ProductManagers::ANY_OF);
     let may_complete = signed.may(PhaseCompleters::ANY_OF);
+    let may = ScopeRights::of(signed);
+    let choices = if may.any() {
+        dpr_scope::choices(&state.db, &r.sys_id, 200)
+            .await
+            .or_page(signed)?
+    } else {
+        Default::default()
+    };
     let status = match &outcome {
         Outcome::Refused(e) => crate::http::envelope::http_status(e.kind),
         _ => StatusCode::OK,
@@ -395,12 +414,7 @@ async fn release_page(state: &AppState, signed: &Signed, id: &str, outcome: Outc
                 }
             }
         }
-        section.card aria-labelledby="scope" {
-            h2 #scope { "Scope" }
-            (scope_list("Enhancements", "No enhancement.", &scope.enhancements))
-            (scope_list("Key dates", "No key date.", &scope.key_dates))
-            (scope_list("Related tasks", "No related task.", &scope.related_tasks))
-        }
+        (scope_section(signed, &r.sys_id, &scope, &choices, &may))
     };
     Ok(page(
         status,
@@ -408,18 +422,33 @@ async fn release_page(state: &AppState, signed: &Signed, id: &str, outcome: Outc
     ))
 }
 
-fn scope_list(title: &str, none: &str, items: &[overview::ScopeItem]) -> Markup {
+/// A scope list; `remove`, when given, the path below which each item has
+/// a "Take out" form (`{remove}/{sys_id}/remove`).
+fn scope_list(
+    signed: &Signed,
+    title: &str,
+    none: &str,
+    items: &[overview::ScopeItem],
+    remove: Option<&str>,
+) -> Markup {
     html! {
         h3 { (title) }
         @if items.is_empty() {
             p.muted { (none) }
         } @else {
-            ul {
+            ul.scope {
                 @for i in items {
                     li {
                         span.muted { (i.label) } " " (i.name) " " (badge("info", &i.state))
                         @if let Some(extra) = &i.extra {
                             " " span.muted { (if extra.starts_with(|c: char| c.is_ascii_digit()) { super::when(extra) } else { extra.clone() }) }
+                        }
+                        @if let Some(base) = remove {
+                            " "
+                            form.inline method="post" action={(base) "/" (i.sys_id) "/remove"} {
+                                (csrf(signed))
+                                button.secondary type="submit" aria-label={"Take out " (i.label) " " (i.name)} { "Take out" }
+                            }
                         }
                     }
                 }
@@ -592,4 +621,279 @@ pub async fn create(State(state): State<AppState>, posted: Posted) -> PageResult
         ))),
         Err(e) => list_page(&state, signed, &HashMap::new(), Some(e), &posted.form).await,
     }
+}
+
+/// Which scope forms the caller gets: the roles of the API endpoints (and,
+/// to take an enhancement out, of the Table API's write to the
+/// enhancement table) the forms call.
+struct ScopeRights {
+    enhance: bool,
+    key_date: bool,
+    relate: bool,
+    remove: bool,
+}
+
+impl ScopeRights {
+    fn of(signed: &Signed) -> ScopeRights {
+        ScopeRights {
+            enhance: signed.may(ProductManagers::ANY_OF),
+            key_date: signed.may(KeyDateWriters::ANY_OF),
+            relate: signed.may(ReleaseManagers::ANY_OF),
+            remove: enhancements().is_ok_and(|t| can_write(&signed.caller, t).is_ok()),
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.enhance || self.key_date || self.relate || self.remove
+    }
+}
+
+fn enhancements() -> Result<&'static crate::registry::Table, Error> {
+    crate::registry::table("sn_dpr_model_product_enhancement")
+        .ok_or_else(|| Error::internal("the enhancement table is not registered"))
+}
+
+/// The release's scope with, for those whose roles allow them, the forms
+/// that add an enhancement, a key date and a related task, and take an
+/// enhancement out.
+fn scope_section(
+    signed: &Signed,
+    release: &str,
+    scope: &overview::Scope,
+    choices: &dpr_scope::ScopeChoices,
+    may: &ScopeRights,
+) -> Markup {
+    let base = format!("/console/releases/{release}");
+    let remove = format!("{base}/enhancements");
+    html! {
+        section.card aria-labelledby="scope" {
+            h2 #scope { "Scope" }
+            (scope_list(signed, "Enhancements", "No enhancement.", &scope.enhancements, may.remove.then_some(remove.as_str())))
+            @if may.enhance {
+                details {
+                    summary { "Plan an enhancement into this release" }
+                    form.filters method="post" action={(base) "/enhancements"} aria-label="Plan an enhancement" {
+                        (csrf(signed))
+                        div { label for="enh-name" { "Name" } input #enh-name type="text" name="name" required; }
+                        div {
+                            label for="enh-product" { "Product" }
+                            select #enh-product name="product" required {
+                                @for (id, name) in &choices.products { option value=(id) { (name) } }
+                            }
+                        }
+                        div {
+                            label for="enh-version" { "Version" }
+                            select #enh-version name="version" {
+                                option value="" { "Any version" }
+                                @for (id, name) in &choices.versions { option value=(id) { (name) } }
+                            }
+                        }
+                        div {
+                            label for="enh-priority" { "Priority" }
+                            select #enh-priority name="priority" {
+                                @for p in choices.priorities { option value=(p) selected[*p == "medium"] { (p) } }
+                            }
+                        }
+                        div { label for="enh-description" { "Description" } input #enh-description type="text" name="description"; }
+                        div { button type="submit" { "Add enhancement" } }
+                    }
+                }
+            }
+            (scope_list(signed, "Key dates", "No key date.", &scope.key_dates, None))
+            @if may.key_date {
+                details {
+                    summary { "Add a key date" }
+                    form.filters method="post" action={(base) "/key-dates"} aria-label="Add a key date" {
+                        (csrf(signed))
+                        div { label for="kd-name" { "Name" } input #kd-name type="text" name="name" required; }
+                        div {
+                            label for="kd-type" { "Type" }
+                            select #kd-type name="type" {
+                                @for t in choices.key_date_types { option value=(t) { (t.replace('_', " ")) } }
+                            }
+                        }
+                        div {
+                            label for="kd-state" { "State" }
+                            select #kd-state name="state" {
+                                @for t in choices.key_date_states { option value=(t) selected[*t == "upcoming"] { (t) } }
+                            }
+                        }
+                        div { label for="kd-due" { "Due date" } input #kd-due type="date" name="due_date" required; }
+                        div { label for="kd-description" { "Description" } input #kd-description type="text" name="description"; }
+                        div { button type="submit" { "Add key date" } }
+                    }
+                }
+            }
+            (scope_list(signed, "Related tasks", "No related task.", &scope.related_tasks, None))
+            @if may.relate {
+                details {
+                    summary { "Relate a task" }
+                    @if choices.tasks.is_empty() {
+                        p.muted { "No task of the allowed tables is left to relate." }
+                    } @else {
+                        form.filters method="post" action={(base) "/related-tasks"} aria-label="Relate a task" {
+                            (csrf(signed))
+                            div {
+                                label for="rt-task" { "Task" }
+                                select #rt-task name="task" {
+                                    @for t in &choices.tasks {
+                                        option value=(t.sys_id) { (t.number) " · " (t.short_description) " (" (t.class) ")" }
+                                    }
+                                }
+                            }
+                            div { button type="submit" { "Relate task" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A form field, trimmed; None when absent or blank.
+fn given(posted: &Posted, name: &str) -> Option<String> {
+    posted
+        .form
+        .get(name)
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// A form field that must be a sys_id when given (`api`: the API's name of
+/// the field, for the message).
+fn sys_id_of(posted: &Posted, name: &str, api: &str) -> Result<Option<String>, Error> {
+    match given(posted, name) {
+        Some(v) if crate::ids::is_sys_id(&v) => Ok(Some(v)),
+        Some(v) => Err(Error::invalid(api, format!("{v:?} is not a sys_id"))),
+        None => Ok(None),
+    }
+}
+
+/// Back to the release's page with `notice`, or the page with the refusal.
+async fn scope_answer(
+    state: &AppState,
+    signed: &Signed,
+    id: &str,
+    done: Result<(), Error>,
+    notice: &str,
+) -> PageResult {
+    match done {
+        Ok(()) => Ok(see_other(&format!(
+            "/console/releases/{id}?notice={notice}#scope"
+        ))),
+        Err(e) => release_page(state, signed, id, Outcome::Refused(e)).await,
+    }
+}
+
+/// `POST /console/releases/{id}/enhancements` with `name`, `product`,
+/// optional `version`, `priority`, `description`: `scope::create_enhancement`
+/// with this release, as `POST .../product_enhancement`, for product
+/// managers.
+pub async fn add_enhancement(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> PageResult {
+    let signed = &posted.signed;
+    require(signed, ProductManagers::ANY_OF)?;
+    let done = async {
+        let request = dpr_scope::NewEnhancement {
+            name: given(&posted, "name"),
+            description: given(&posted, "description"),
+            priority: given(&posted, "priority"),
+            product: sys_id_of(&posted, "product", "productSysId")?,
+            version: sys_id_of(&posted, "version", "versionSysId")?,
+            release: Some(id.clone()),
+            feature: None,
+        };
+        dpr_scope::create_enhancement(&state.db, request, &signed.caller.user_name).await?;
+        Ok(())
+    }
+    .await;
+    scope_answer(&state, signed, &id, done, "enhancement-added").await
+}
+
+/// `POST /console/releases/{id}/key-dates` with `name`, `type`, `state`,
+/// `due_date` (YYYY-MM-DD), optional `description`: `scope::create_key_date`,
+/// as `POST .../release/{id}/key_date`, for its roles.
+pub async fn add_key_date(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> PageResult {
+    let signed = &posted.signed;
+    require(signed, KeyDateWriters::ANY_OF)?;
+    let done = async {
+        let due_date = match given(&posted, "due_date") {
+            Some(v) => Some(crate::time::parse_date(&v).ok_or_else(|| {
+                Error::invalid("dueDate", format!("{v:?} is not a date (YYYY-MM-DD)"))
+            })?),
+            None => None,
+        };
+        let request = dpr_scope::NewKeyDate {
+            name: given(&posted, "name"),
+            kind: given(&posted, "type"),
+            state: given(&posted, "state"),
+            due_date,
+            due_date_field: "dueDate".to_owned(),
+            description: given(&posted, "description"),
+            assigned_to: None,
+        };
+        dpr_scope::create_key_date(&state.db, &id, request, &signed.caller.user_name).await?;
+        Ok(())
+    }
+    .await;
+    scope_answer(&state, signed, &id, done, "key-date-added").await
+}
+
+/// `POST /console/releases/{id}/related-tasks` with `task` (a task's
+/// sys_id): `scope::add_related_tasks`, as `POST .../related_task`, for its
+/// roles.
+pub async fn relate_task(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> PageResult {
+    let signed = &posted.signed;
+    require(signed, ReleaseManagers::ANY_OF)?;
+    let tasks = given(&posted, "task").map(|t| vec![t]);
+    let done = dpr_scope::add_related_tasks(&state.db, &id, tasks, &signed.caller.user_name)
+        .await
+        .map(|_| ());
+    scope_answer(&state, signed, &id, done, "task-related").await
+}
+
+/// `POST /console/releases/{id}/enhancements/{enhancement}/remove`: the
+/// enhancement's `release` emptied through the Table API's own write
+/// (`records::update_as` with the caller, the table's write roles checked
+/// first), for an enhancement of this release.
+pub async fn remove_enhancement(
+    State(state): State<AppState>,
+    Path((id, enhancement)): Path<(String, String)>,
+    posted: Posted,
+) -> PageResult {
+    let signed = &posted.signed;
+    let table = enhancements().or_page(signed)?;
+    can_write(&signed.caller, table).or_page(signed)?;
+    let done = async {
+        let row = records::get(&state.db, table, &enhancement).await?;
+        if row.as_ref().and_then(|r| r.text("release")).as_deref() != Some(id.as_str()) {
+            return Err(Error::not_found("This release has no such enhancement"));
+        }
+        let mut input = serde_json::Map::new();
+        input.insert("release".into(), serde_json::Value::String(String::new()));
+        records::update_as(
+            &state.db,
+            table,
+            &enhancement,
+            &input,
+            &signed.caller.user_name,
+            Some(&signed.caller),
+        )
+        .await?;
+        Ok(())
+    }
+    .await;
+    scope_answer(&state, signed, &id, done, "enhancement-removed").await
 }

@@ -66,6 +66,13 @@ pub fn router() -> Router<AppState> {
         .route("/releases/{id}/run-policies", post(dpr::run_policies))
         .route("/releases/{id}/complete-phase", post(dpr::complete_phase))
         .route("/releases/{id}/retarget", post(dpr::retarget))
+        .route("/releases/{id}/enhancements", post(dpr::add_enhancement))
+        .route(
+            "/releases/{id}/enhancements/{enhancement}/remove",
+            post(dpr::remove_enhancement),
+        )
+        .route("/releases/{id}/key-dates", post(dpr::add_key_date))
+        .route("/releases/{id}/related-tasks", post(dpr::relate_task))
         .route("/policies", get(policies::list))
         .route("/policies/{id}", get(policies::policy).post(policies::save))
         .route("/policies/{id}/dry-run", post(policies::dry_run))
@@ -77,6 +84,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/servicedesk/{id}/approval-levels/{level}/{decision}",
             post(servicedesk::decide),
+        )
+        .route("/servicedesk/{id}/attachments", post(servicedesk::upload))
+        .route(
+            "/servicedesk/{id}/attachments/{file}",
+            get(servicedesk::download),
         )
         .route("/update-sets", get(update_sets::list))
         .route(
@@ -107,6 +119,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users", get(users::list).post(users::create))
         .route("/admin/users/{id}", get(users::user).post(users::save))
         .route("/admin/users/{id}/password", post(users::password))
+        .route(
+            "/admin/users/{id}/deactivate",
+            get(users::confirm_deactivate).post(users::deactivate),
+        )
+        .route("/admin/users/{id}/activate", post(users::activate))
         .route("/admin/users/{id}/roles", post(users::grant_role))
         .route(
             "/admin/users/{id}/roles/{grant}/remove",
@@ -270,22 +287,56 @@ impl FromRequest<AppState> for Posted {
             .await
             .map_err(|e| error_page(Some(&signed), &e))?;
         let presented = form.get(CSRF_FIELD).map(String::as_str).unwrap_or("");
-        let session = sessions::Found {
-            user_id: signed.caller.user_id.clone(),
-            user_name: signed.caller.user_name.clone(),
-            csrf_token: signed.csrf.clone(),
-        };
-        if !session.csrf_matches(presented) {
-            return Err(error_page(
-                Some(&signed),
-                &Error::new(
-                    ErrorKind::Forbidden,
-                    "This form did not come from your console session (its security token is \
-                     missing or out of date). Reload the page and try again.",
-                ),
-            ));
-        }
+        check_csrf(&signed, presented).map_err(IntoResponse::into_response)?;
         Ok(Posted { signed, form })
+    }
+}
+
+/// Refuses (403, as a page) a form whose token is not the session's.
+fn check_csrf(signed: &Signed, presented: &str) -> Result<(), Refused> {
+    let session = sessions::Found {
+        user_id: signed.caller.user_id.clone(),
+        user_name: signed.caller.user_name.clone(),
+        csrf_token: signed.csrf.clone(),
+    };
+    if !session.csrf_matches(presented) {
+        return Err(error_page(
+            Some(signed),
+            &Error::new(
+                ErrorKind::Forbidden,
+                "This form did not come from your console session (its security token is \
+                 missing or out of date). Reload the page and try again.",
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// A file form (`multipart/form-data`) posted by a signed-in person: read
+/// by the Attachment API's own multipart reader under the attachment size
+/// limit (`attachment_max_bytes`), its CSRF token (a form field) checked
+/// before any handler runs, as for [`Posted`].
+pub struct Uploaded {
+    pub signed: Signed,
+    pub form: crate::http::multipart::Form,
+}
+
+impl FromRequest<AppState> for Uploaded {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let signed = Signed::from_request_parts(&mut parts, state).await?;
+        let request = Request::from_parts(parts, body);
+        let form = crate::http::multipart::read(request, state.settings.attachment_max_bytes)
+            .await
+            .map_err(|e| error_page(Some(&signed), &e))?;
+        let fields = form.parts().map_err(|e| error_page(Some(&signed), &e))?;
+        let presented = crate::http::multipart::field(&fields, CSRF_FIELD).unwrap_or("");
+        check_csrf(&signed, presented).map_err(IntoResponse::into_response)?;
+        drop(fields);
+        Ok(Uploaded { signed, form })
     }
 }
 

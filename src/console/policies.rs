@@ -1,8 +1,10 @@
 //! Policies: the list (with the template phases each gates) and a policy's
 //! page, a Rego editor whose Save shows the save-time check's errors at the
 //! lines they concern, and a dry run of the edited text against a release
-//! in progress (`policy_trial::try_policy`, as `POST
-//! /api/tollgate/policy/eval`) before saving.
+//! in progress or against a CDM snapshot (`policy_trial::try_policy`, as
+//! `POST /api/tollgate/policy/eval`, with the input a policy run of the
+//! release's current phase, or the snapshot's validation, gives it) before
+//! saving.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,12 +14,14 @@ use serde_json::{Map, Value as Json};
 use super::layout::{badge, csrf, shell, Section};
 use super::{page, require, see_other, OrPage, PageResult, Posted, Signed};
 use crate::app::AppState;
+use crate::domain::cdm::snapshots;
 use crate::domain::dpr::{overview, policy_run};
 use crate::domain::{policy_trial, records};
 use crate::error::Error;
 use crate::http::dpr::ReleaseReaders;
 use crate::http::extract::RoleSet;
 use crate::http::policy_trial::PolicyAuthors;
+use crate::http::table_api::can_read;
 use crate::policy::Verdict;
 
 /// `GET /console/policies`
@@ -87,7 +91,23 @@ pub async fn policy(
     } else {
         Outcome::None
     };
-    policy_page(&state, &signed, &id, None, None, outcome).await
+    policy_page(&state, &signed, &id, None, Chosen::default(), outcome).await
+}
+
+/// What the dry run was last tried against (selected again in the form).
+#[derive(Clone, Copy, Default)]
+struct Chosen<'a> {
+    release: Option<&'a str>,
+    snapshot: Option<&'a str>,
+}
+
+/// Those who may read CDM snapshots (the snapshot table's read roles, as
+/// the Table API checks them): only they are offered snapshots to try a
+/// policy against, and only they may.
+fn may_read_snapshots(signed: &Signed) -> Result<(), Error> {
+    let table = crate::registry::table("sn_cdm_snapshot")
+        .ok_or_else(|| Error::internal("the snapshot table is not registered"))?;
+    can_read(&signed.caller, table)
 }
 
 async fn policy_page(
@@ -95,7 +115,7 @@ async fn policy_page(
     signed: &Signed,
     id: &str,
     text: Option<&str>,
-    chosen: Option<&str>,
+    chosen: Chosen<'_>,
     outcome: Outcome,
 ) -> PageResult {
     let policy = overview::policy(&state.db, id)
@@ -112,6 +132,11 @@ async fn policy_page(
         overview::in_progress(&state.db, 200)
             .await
             .or_page(signed)?
+    } else {
+        Vec::new()
+    };
+    let snapshot_choices = if author && may_read_snapshots(signed).is_ok() {
+        snapshots::recent(&state.db, 200).await.or_page(signed)?
     } else {
         Vec::new()
     };
@@ -165,11 +190,22 @@ async fn policy_page(
                         label for="release" { "Dry run against the release" }
                         select #release name="release" {
                             @for r in &releases {
-                                option value=(r.sys_id) selected[chosen == Some(r.sys_id.as_str())] { (r.name) " (" (r.number) ")" }
+                                option value=(r.sys_id) selected[chosen.release == Some(r.sys_id.as_str())] { (r.name) " (" (r.number) ")" }
                             }
                         }
                     }
-                    div { button.secondary type="submit" formaction={"/console/policies/" (policy.sys_id) "/dry-run"} { "Dry run" } }
+                    div { button.secondary type="submit" name="against" value="release" formaction={"/console/policies/" (policy.sys_id) "/dry-run"} { "Dry run" } }
+                    @if !snapshot_choices.is_empty() {
+                        div {
+                            label for="snapshot" { "Dry run against the CDM snapshot" }
+                            select #snapshot name="snapshot" {
+                                @for (sid, label) in &snapshot_choices {
+                                    option value=(sid) selected[chosen.snapshot == Some(sid.as_str())] { (label) }
+                                }
+                            }
+                        }
+                        div { button.secondary type="submit" name="against" value="snapshot" formaction={"/console/policies/" (policy.sys_id) "/dry-run"} { "Dry run against snapshot" } }
+                    }
                     div { button type="submit" { "Save" } }
                 }
             }
@@ -242,7 +278,7 @@ pub async fn save(
                 signed,
                 &id,
                 Some(&rego),
-                None,
+                Chosen::default(),
                 Outcome::Refused(e, lines),
             )
             .await
@@ -250,9 +286,11 @@ pub async fn save(
     }
 }
 
-/// `POST /console/policies/{id}/dry-run` with `rego` and `release`: the
-/// edited text tried against the input a policy run of the release's
-/// current phase gives it; nothing is saved.
+/// `POST /console/policies/{id}/dry-run` with `rego` and `release`, or
+/// `against=snapshot` and `snapshot`: the edited text tried against the
+/// input a policy run of the release's current phase gives it, or the input
+/// the snapshot's validation gives its policies (`snapshots::trial_input`,
+/// for those who may read snapshots); nothing is saved.
 pub async fn dry_run(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -261,13 +299,22 @@ pub async fn dry_run(
     let signed = &posted.signed;
     require(signed, PolicyAuthors::ANY_OF)?;
     let rego = rego_of(&posted);
-    let release = posted.form.get("release").map(|r| r.trim()).unwrap_or("");
+    let field = |name: &str| posted.form.get(name).map(|r| r.trim()).unwrap_or("");
+    let (release, snapshot) = (field("release"), field("snapshot"));
+    let on_snapshot = field("against") == "snapshot";
     let tried = async {
-        let input = policy_run::trial_input(&state.db, release).await?;
-        let name = input["release"]["name"]
-            .as_str()
-            .unwrap_or(release)
-            .to_owned();
+        let (name, input) = if on_snapshot {
+            may_read_snapshots(signed)?;
+            let (label, input) = snapshots::trial_input(&state.db, snapshot).await?;
+            (format!("the snapshot {label}"), input)
+        } else {
+            let input = policy_run::trial_input(&state.db, release).await?;
+            let name = input["release"]["name"]
+                .as_str()
+                .unwrap_or(release)
+                .to_owned();
+            (name, input)
+        };
         Ok::<_, Error>((name, policy_trial::try_policy(&rego, &input).await?))
     }
     .await;
@@ -282,5 +329,9 @@ pub async fn dry_run(
             Outcome::NotTried(e, lines)
         }
     };
-    policy_page(&state, signed, &id, Some(&rego), Some(release), outcome).await
+    let chosen = Chosen {
+        release: Some(release),
+        snapshot: Some(snapshot),
+    };
+    policy_page(&state, signed, &id, Some(&rego), chosen, outcome).await
 }

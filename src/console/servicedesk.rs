@@ -2,20 +2,23 @@
 //! paging: the v3 list's own `list_info`, answered by the same domain
 //! function) and a release's page (stage, status, roles, approvals with
 //! approve / reject for the level's approvers, tasks, worklogs, notes,
-//! history).
+//! attachments with their download and an upload form for those who may
+//! edit the release, history).
 
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
 use maud::{html, Markup};
 use serde_json::{json, Value as Json};
 
 use super::layout::{badge, csrf, shell, Section};
-use super::{page, require, see_other, OrPage, PageResult, Posted, Signed};
+use super::{page, require, see_other, OrPage, PageResult, Posted, Refused, Signed, Uploaded};
 use crate::app::AppState;
+use crate::domain::attachments::{self, NewFile, SDP_RELEASE};
 use crate::domain::sdp::subrecords::{self, Kind};
-use crate::domain::sdp::{approvals, history, list as sdp_list, releases};
+use crate::domain::sdp::{approvals, history, list as sdp_list, permissions, releases};
 use crate::error::Error;
 use crate::http::extract::RoleSet;
 use crate::http::sdp::releases::Staff;
@@ -201,6 +204,7 @@ pub async fn release(
     let outcome = match query.get("notice").map(String::as_str) {
         Some("approved") => Some(Ok("You approved the level.")),
         Some("rejected") => Some(Ok("You rejected the level.")),
+        Some("attached") => Some(Ok("File attached.")),
         _ => None,
     };
     release_page(&state, &signed, &id, outcome).await
@@ -228,6 +232,16 @@ async fn release_page(
     let notes = subrecords::list(&state.db, id, Kind::Note)
         .await
         .or_page(signed)?;
+    let files = attachments::of_release(&state.db, numeric)
+        .await
+        .or_page(signed)?;
+    // The upload form is offered to those `attachments::attach` lets
+    // attach: who may edit the release in its current stage.
+    let may_attach = permissions::of(&state.db, numeric, &signed.caller)
+        .await
+        .or_page(signed)?
+        .require_edit()
+        .is_ok();
     let current_stage = text(&release, "stage");
     let title = text(&release, "title");
     let status = match &outcome {
@@ -312,6 +326,7 @@ async fn release_page(
                 ul { @for n in &notes { li { (text(n, "description")) " " span.muted { "(" (text(&n["created_time"], "display_value")) ")" } } } }
             }
         }
+        (attachments_section(signed, numeric, &files, may_attach, state.settings.attachment_max_bytes))
         section.card aria-labelledby="history" {
             h2 #history { "History" }
             @if events.is_empty() { p.muted { "Nothing recorded yet." } }
@@ -410,4 +425,120 @@ pub async fn decide(
         }
         Err(e) => release_page(&state, signed, &id, Some(Err(e))).await,
     }
+}
+
+/// The release's files (name, size, who attached it and when, each a
+/// download link) and, for those who may edit the release, the upload form.
+fn attachments_section(
+    signed: &Signed,
+    release: i64,
+    files: &[attachments::Attachment],
+    may_attach: bool,
+    max_bytes: usize,
+) -> Markup {
+    html! {
+        section.card aria-labelledby="attachments" {
+            h2 #attachments { "Attachments" }
+            @if files.is_empty() { p.muted { "No attachment." } }
+            @else {
+                table {
+                    thead { tr { th scope="col" { "File" } th scope="col" { "Size" } th scope="col" { "Attached by" } th scope="col" { "When" } } }
+                    tbody {
+                        @for f in files {
+                            tr {
+                                td { a href={"/console/servicedesk/" (release) "/attachments/" (f.sys_id)} download=(f.file_name) { (f.file_name) } }
+                                td { (attachments::display_size(f.size_bytes)) }
+                                td { (f.sys_created_by) }
+                                td { (super::when(&f.sys_created_on)) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if may_attach {
+                form.filters method="post" enctype="multipart/form-data" action={"/console/servicedesk/" (release) "/attachments"} aria-label="Attach a file" {
+                    (csrf(signed))
+                    div {
+                        label for="file" { "File (up to " (attachments::display_size(max_bytes as i64)) ")" }
+                        input #file type="file" name="file" required;
+                    }
+                    div { button type="submit" { "Attach file" } }
+                }
+            }
+        }
+    }
+}
+
+/// `POST /console/servicedesk/{id}/attachments` (multipart, a `file`
+/// part): `attachments::attach`, as the Attachment API's upload, which
+/// refuses those who may not edit the release in its current stage and a
+/// file over `attachment_max_bytes`.
+pub async fn upload(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    uploaded: Uploaded,
+) -> PageResult {
+    let signed = &uploaded.signed;
+    require(signed, Staff::ANY_OF)?;
+    let attached = async {
+        let parts = uploaded.form.parts()?;
+        let file = crate::http::multipart::file(&parts)
+            .filter(|f| f.file_name.as_deref().is_some_and(|n| !n.is_empty()))
+            .ok_or_else(|| Error::missing("file"))?;
+        attachments::attach(
+            &state.db,
+            &signed.caller,
+            NewFile {
+                table_name: SDP_RELEASE,
+                table_sys_id: &id,
+                file_name: file.file_name.as_deref().unwrap_or(""),
+                content_type: file.content_type.as_deref(),
+                bytes: file.data,
+            },
+            state.settings.attachment_max_bytes,
+        )
+        .await
+    }
+    .await;
+    match attached {
+        Ok(_) => {
+            let id: i64 = id.parse().unwrap_or(0);
+            Ok(see_other(&format!(
+                "/console/servicedesk/{id}?notice=attached#attachments"
+            )))
+        }
+        Err(e) => release_page(&state, signed, &id, Some(Err(e))).await,
+    }
+}
+
+/// `GET /console/servicedesk/{id}/attachments/{file}`: the file's bytes,
+/// through `attachments::content`, which checks the caller may read the
+/// release (a file the caller may not see, or of another release, is "not
+/// found").
+pub async fn download(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((id, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, Refused> {
+    require(&signed, Staff::ANY_OF)?;
+    let (attachment, bytes) = attachments::content(&state.db, &signed.caller, &file)
+        .await
+        .or_page(&signed)?;
+    if attachment.table_name != SDP_RELEASE || attachment.table_sys_id != id {
+        return Err(super::error_page(
+            Some(&signed),
+            &Error::not_found("This release has no such attachment"),
+        )
+        .into());
+    }
+    let base = crate::http::base_url(&headers, &state.settings);
+    let mut response = crate::http::attachment::file_response(&attachment, bytes, &base);
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(response)
 }

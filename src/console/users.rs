@@ -1,6 +1,7 @@
-//! Administration: users and their roles. A searchable, paged list; a user
-//! page to change name, e-mail, active and locked-out, grant and remove
-//! roles and set a new password; and a form that creates a user.
+//! Administration: users and their roles. A searchable, paged list (with
+//! "Deactivate", after a confirmation page, and "Activate" on each row); a
+//! user page to change name, e-mail, active and locked-out, grant and
+//! remove roles and set a new password; and a form that creates a user.
 //!
 //! Every write goes through the Table API's own path (`records::*_as` with
 //! the caller): the table's roles (`table_api::can_read` / `can_write`) and
@@ -22,7 +23,7 @@ use crate::app::AppState;
 use crate::domain::records;
 use crate::error::Error;
 use crate::http::table_api::{can_read, can_write};
-use crate::identity::users;
+use crate::identity::{rights, users};
 use crate::registry::{self, Table};
 use crate::storage::Row;
 
@@ -120,6 +121,9 @@ async fn list_page(
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     let body = html! {
         h1 { "Users" }
+        @if let Some(notice) = done_message(query.get("done").map(String::as_str)) {
+            div.alert.notice role="status" { (notice) }
+        }
         @if let Some(problem) = &problem {
             div.alert.error role="alert" { strong { "Refused: " } (problem) }
         }
@@ -132,6 +136,7 @@ async fn list_page(
             thead { tr {
                 th scope="col" { "User name" } th scope="col" { "Name" } th scope="col" { "E-mail" }
                 th scope="col" { "Active" } th scope="col" { "Locked out" } th scope="col" { "Roles" }
+                @if may_write { th scope="col" { span.muted { "Action" } } }
             } }
             tbody {
                 @for (u, roles) in found.iter().zip(&held) {
@@ -142,6 +147,7 @@ async fn list_page(
                         td { @if yes(u, "active") { (badge("ok", "Active")) } @else { (badge("bad", "Inactive")) } }
                         td { @if yes(u, "locked_out") { (badge("bad", "Locked out")) } @else { "No" } }
                         td { @if roles.is_empty() { span.muted { "none" } } @else { (roles.join(", ")) } }
+                        @if may_write { td { (activation(signed, u)) } }
                     }
                 }
             }
@@ -267,6 +273,8 @@ fn done_message(done: Option<&str>) -> Option<&'static str> {
         "granted" => Some("The role was granted."),
         "removed" => Some("The role was removed."),
         "password" => Some("The new password was set; the user's other sessions and tokens end."),
+        "deactivated" => Some("The user was deactivated: their sessions and tokens ended."),
+        "activated" => Some("The user was activated."),
         _ => None,
     }
 }
@@ -538,4 +546,110 @@ pub async fn remove_role(
     }
     .await;
     answer(&state, signed, &id, done, "removed").await
+}
+
+/// A list row's action: "Deactivate" (a link to the confirmation page)
+/// for an active user the caller may deactivate (never the caller:
+/// `rights::may_deactivate`), "Activate" for an inactive one.
+fn activation(signed: &Signed, user: &Row) -> Markup {
+    let id = user.string("sys_id");
+    let name = user.string("user_name");
+    html! {
+        @if yes(user, "active") {
+            @if rights::may_deactivate(&signed.caller, &id).is_ok() {
+                a.button.danger href={"/console/admin/users/" (id) "/deactivate"} aria-label={"Deactivate " (name)} { "Deactivate" }
+            } @else {
+                span.muted { "You" }
+            }
+        } @else {
+            form.inline method="post" action={"/console/admin/users/" (id) "/activate"} {
+                (csrf(signed))
+                button.secondary type="submit" aria-label={"Activate " (name)} { "Activate" }
+            }
+        }
+    }
+}
+
+/// `GET /console/admin/users/{id}/deactivate`: what deactivating does, and
+/// the button that does it.
+pub async fn confirm_deactivate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    signed: Signed,
+) -> PageResult {
+    let users_table = may_write_users(&signed)?;
+    let user = records::get(&state.db, users_table, &id)
+        .await
+        .or_page(&signed)?
+        .ok_or_else(|| records::record_not_found(users_table, &id))
+        .or_page(&signed)?;
+    rights::may_deactivate(&signed.caller, &id).or_page(&signed)?;
+    let user_name = user.string("user_name");
+    let shown = match user.string("name") {
+        n if n.is_empty() => user_name.clone(),
+        n => format!("{n} ({user_name})"),
+    };
+    let body = html! {
+        p { a href="/console/admin/users" { "All users" } }
+        h1 { "Deactivate " (user_name) "?" }
+        section.card aria-labelledby="what" {
+            h2 #what { "What deactivating does" }
+            ul {
+                li { (shown) " can no longer sign in to the console or call the API." }
+                li { "Their console sessions and OAuth tokens end now." }
+                li { "Their roles, records and history stay; activating them again restores their access." }
+            }
+            @if !yes(&user, "active") { p.muted { "This user is inactive already." } }
+            div.actions {
+                form.inline method="post" action={"/console/admin/users/" (id) "/deactivate"} {
+                    (csrf(&signed))
+                    button.danger type="submit" { "Deactivate " (user_name) }
+                }
+                a href="/console/admin/users" { "Cancel" }
+            }
+        }
+    };
+    Ok(page(
+        StatusCode::OK,
+        shell(
+            &format!("Deactivate {user_name}"),
+            Some(&signed),
+            Section::Users,
+            body,
+        ),
+    ))
+}
+
+/// Sets user `id`'s `active` through the Table API's write (which refuses
+/// deactivating oneself, `identity::rights`); back to the list, or the
+/// list with the refusal.
+async fn set_active(state: &AppState, signed: &Signed, id: &str, active: bool) -> PageResult {
+    let users_table = may_write_users(signed)?;
+    let mut input = Map::new();
+    input.insert("active".into(), json!(active));
+    match update_user(state, signed, users_table, id, &input).await {
+        Ok(()) => {
+            let done = if active { "activated" } else { "deactivated" };
+            Ok(see_other(&format!("/console/admin/users?done={done}")))
+        }
+        Err(e) => refused_on_list(state, signed, e).await,
+    }
+}
+
+/// `POST /console/admin/users/{id}/deactivate`
+pub async fn deactivate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> PageResult {
+    set_active(&state, &posted.signed, &id, false).await
+}
+
+/// `POST /console/admin/users/{id}/activate`
+pub async fn activate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> PageResult {
+    set_active(&state, &posted.signed, &id, true).await
 }

@@ -554,7 +554,7 @@ pub async fn release_json(ex: impl Executor, release_id: i64) -> Result<serde_js
 }
 
 /// `812 bytes`, `1.50 KB`, `2.00 MB`.
-fn display_size(bytes: i64) -> String {
+pub fn display_size(bytes: i64) -> String {
     const KB: f64 = 1024.0;
     let b = bytes as f64;
     if b < KB {

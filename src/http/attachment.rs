@@ -12,18 +12,12 @@ use serde_json::{json, Value as Json};
 
 use super::endpoint::Endpoint;
 use super::extract::{read_body, Authenticated, QueryParams};
+use super::multipart;
 use super::table_api::parse_count;
 use super::{base_url, PathParams};
 use crate::app::AppState;
 use crate::domain::attachments::{self, Attachment, NewFile};
 use crate::error::{Error, Result};
-
-/// Room for the multipart framing (boundaries, part headers, the form
-/// fields) on top of the file itself.
-const MULTIPART_OVERHEAD: usize = 64 * 1024;
-
-/// Most parts read from a multipart upload.
-const MAX_PARTS: usize = 16;
 
 /// The vendor's default page of attachment metadata.
 const DEFAULT_LIMIT: i64 = 1000;
@@ -199,34 +193,14 @@ pub async fn upload_multipart(
     request: Request,
 ) -> Result<Response> {
     let base = base_url(request.headers(), &state.settings);
-    let boundary = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(multipart_boundary)
-        .ok_or_else(|| {
-            Error::malformed("The request body must be multipart/form-data with a boundary")
-        })?;
     let max = state.settings.attachment_max_bytes;
-    let body = read_body(request, max.saturating_add(MULTIPART_OVERHEAD)).await?;
-    let parts = multipart_parts(&body, &boundary)?;
-    let field = |name: &str| {
-        parts
-            .iter()
-            .find(|p| p.name == name && p.file_name.is_none())
-            .and_then(|p| std::str::from_utf8(p.data).ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| Error::missing(name))
-    };
+    let form = multipart::read(request, max).await?;
+    let parts = form.parts()?;
+    let field = |name: &str| multipart::field(&parts, name).ok_or_else(|| Error::missing(name));
     let (table_name, table_sys_id) = (field("table_name")?, field("table_sys_id")?);
     // The file is the last part with a file name (the vendor reads the
     // final part).
-    let file = parts
-        .iter()
-        .rev()
-        .find(|p| p.file_name.is_some())
-        .ok_or_else(|| Error::missing("file"))?;
+    let file = multipart::file(&parts).ok_or_else(|| Error::missing("file"))?;
     let attachment = attachments::attach(
         &state.db,
         &caller,
@@ -252,6 +226,12 @@ pub async fn download(
     let (attachment, bytes) =
         attachments::content(&state.db, &caller, params.get("sys_id")?).await?;
     let base = base_url(&headers, &state.settings);
+    Ok(file_response(&attachment, bytes, &base))
+}
+
+/// A file's bytes as a download: its content type, never sniffed, as an
+/// attachment under its name, its metadata in `x-attachment-metadata`.
+pub fn file_response(attachment: &Attachment, bytes: Vec<u8>, base: &str) -> Response {
     let mut response = bytes.into_response();
     let h = response.headers_mut();
     let content_type = HeaderValue::from_str(&attachment.content_type)
@@ -272,10 +252,10 @@ pub async fn download(
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&ascii_json(&metadata(&attachment, &base))) {
+    if let Ok(v) = HeaderValue::from_str(&ascii_json(&metadata(attachment, base))) {
         h.insert("x-attachment-metadata", v);
     }
-    Ok(response)
+    response
 }
 
 pub async fn delete(
@@ -304,181 +284,9 @@ fn ascii_json(value: &Json) -> String {
     out
 }
 
-/// The boundary of a `multipart/form-data` content type.
-fn multipart_boundary(content_type: &str) -> Option<String> {
-    let mut params = content_type.split(';');
-    let media = params.next()?.trim();
-    if !media.eq_ignore_ascii_case("multipart/form-data") {
-        return None;
-    }
-    params.find_map(|p| {
-        let (name, value) = p.split_once('=')?;
-        if !name.trim().eq_ignore_ascii_case("boundary") {
-            return None;
-        }
-        let value = value.trim().trim_matches('"');
-        (!value.is_empty() && value.len() <= 70).then(|| value.to_owned())
-    })
-}
-
-/// One part of a multipart body.
-struct Part<'a> {
-    name: String,
-    file_name: Option<String>,
-    content_type: Option<String>,
-    data: &'a [u8],
-}
-
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if needle.is_empty() || from > haystack.len() {
-        return None;
-    }
-    haystack[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| i + from)
-}
-
-/// Splits a `multipart/form-data` body (RFC 7578) into its parts.
-fn multipart_parts<'a>(body: &'a [u8], boundary: &str) -> Result<Vec<Part<'a>>> {
-    let malformed = |why: &str| Error::malformed(format!("Malformed multipart body: {why}"));
-    let opening = format!("--{boundary}");
-    let delimiter = format!("\r\n--{boundary}");
-    let mut at =
-        find(body, opening.as_bytes(), 0).ok_or_else(|| malformed("no boundary"))? + opening.len();
-    let mut parts = Vec::new();
-    loop {
-        if body[at..].starts_with(b"--") {
-            return Ok(parts);
-        }
-        if !body[at..].starts_with(b"\r\n") {
-            return Err(malformed("a boundary is not followed by a line end"));
-        }
-        at += 2;
-        let head_end =
-            find(body, b"\r\n\r\n", at).ok_or_else(|| malformed("a part has no end of headers"))?;
-        let head = std::str::from_utf8(&body[at..head_end])
-            .map_err(|_| malformed("part headers are not UTF-8"))?;
-        let data_start = head_end + 4;
-        let data_end = find(body, delimiter.as_bytes(), data_start)
-            .ok_or_else(|| malformed("a part has no closing boundary"))?;
-        if parts.len() == MAX_PARTS {
-            return Err(malformed(&format!("more than {MAX_PARTS} parts")));
-        }
-        let mut part = Part {
-            name: String::new(),
-            file_name: None,
-            content_type: None,
-            data: &body[data_start..data_end],
-        };
-        for line in head.split("\r\n") {
-            let Some((name, value)) = line.split_once(':') else {
-                continue;
-            };
-            let name = name.trim();
-            if name.eq_ignore_ascii_case("content-disposition") {
-                for param in disposition_params(value) {
-                    match param.0.to_ascii_lowercase().as_str() {
-                        "name" => part.name = param.1,
-                        "filename" => part.file_name = Some(param.1),
-                        _ => {}
-                    }
-                }
-            } else if name.eq_ignore_ascii_case("content-type") {
-                part.content_type = Some(value.trim().to_owned());
-            }
-        }
-        parts.push(part);
-        at = data_end + delimiter.len();
-    }
-}
-
-/// The `name=value` parameters of a Content-Disposition value (values
-/// quoted or not; `\"` inside quotes).
-fn disposition_params(value: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut rest = value;
-    // Skip the disposition type (`form-data`).
-    match rest.find(';') {
-        Some(i) => rest = &rest[i + 1..],
-        None => return out,
-    }
-    loop {
-        rest = rest.trim_start();
-        let Some(eq) = rest.find('=') else {
-            return out;
-        };
-        let name = rest[..eq].trim().to_owned();
-        rest = &rest[eq + 1..];
-        let value;
-        if let Some(quoted) = rest.strip_prefix('"') {
-            let mut v = String::new();
-            let mut chars = quoted.char_indices();
-            let mut end = quoted.len();
-            while let Some((i, c)) = chars.next() {
-                match c {
-                    '\\' => {
-                        if let Some((_, next)) = chars.next() {
-                            v.push(next);
-                        }
-                    }
-                    '"' => {
-                        end = i + 1;
-                        break;
-                    }
-                    c => v.push(c),
-                }
-            }
-            value = v;
-            rest = &quoted[end.min(quoted.len())..];
-            rest = rest.find(';').map_or("", |i| &rest[i + 1..]);
-        } else {
-            let end = rest.find(';').unwrap_or(rest.len());
-            value = rest[..end].trim().to_owned();
-            rest = if end < rest.len() {
-                &rest[end + 1..]
-            } else {
-                ""
-            };
-        }
-        out.push((name, value));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_multipart_body_splits_into_its_fields_and_file() {
-        let body =
-            b"--XyZ\r\nContent-Disposition: form-data; name=\"table_name\"\r\n\r\nincident\r\n\
---XyZ\r\nContent-Disposition: form-data; name=\"uploadFile\"; filename=\"a \\\"b\\\".txt\"\r\n\
-Content-Type: text/plain\r\n\r\nline\r\n--not\r\n--XyZ--\r\n";
-        let parts = multipart_parts(body, "XyZ").expect("parts");
-        assert_eq!(parts.len(), 2);
-        assert_eq!(parts[0].name, "table_name");
-        assert_eq!(parts[0].data, b"incident");
-        assert_eq!(parts[1].file_name.as_deref(), Some("a \"b\".txt"));
-        assert_eq!(parts[1].content_type.as_deref(), Some("text/plain"));
-        assert_eq!(parts[1].data, b"line\r\n--not");
-    }
-
-    #[test]
-    fn a_truncated_multipart_body_is_refused() {
-        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nno end";
-        assert!(multipart_parts(body, "XyZ").is_err());
-        assert!(multipart_parts(b"nothing", "XyZ").is_err());
-    }
-
-    #[test]
-    fn the_boundary_is_read_from_the_content_type() {
-        assert_eq!(
-            multipart_boundary("multipart/form-data; boundary=\"abc\"").as_deref(),
-            Some("abc")
-        );
-        assert_eq!(multipart_boundary("application/json; boundary=abc"), None);
-    }
 
     #[test]
     fn header_json_escapes_everything_past_ascii() {

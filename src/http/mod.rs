@@ -13,6 +13,7 @@ pub mod endpoint;
 pub mod envelope;
 pub mod extract;
 pub mod me;
+pub mod multipart;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;

@@ -11,8 +11,11 @@
 //! - A preference belongs to its user: others (but `admin`) neither see nor
 //!   write it. A preference steers that user's work (its current update set
 //!   decides what the user's writes are captured into).
+//! - No one deactivates themselves (`active` set false on the caller's own
+//!   user), not even `admin`: the last administrator would lock everyone
+//!   out, and a deactivation ends the caller's own session mid-change.
 //!
-//! `admin` passes every rule. The table's own read and write roles are
+//! `admin` passes every other rule. The table's own read and write roles are
 //! checked first, by the caller of these functions.
 
 use serde_json::{Map, Value as Json};
@@ -75,6 +78,13 @@ pub async fn check_write(
     table: &Table,
     write: TableWrite<'_>,
 ) -> Result<()> {
+    if table.name == "sys_user" {
+        if let TableWrite::Update { sys_id, input } = &write {
+            if deactivates(table, input).await {
+                may_deactivate(caller, sys_id)?;
+            }
+        }
+    }
     if caller.is_admin() {
         return Ok(());
     }
@@ -116,6 +126,30 @@ pub async fn check_write(
             }
         },
     }
+}
+
+/// Whether a write to a user sets `active` false, read as the write reads
+/// it (`false`, `"false"`, `"0"`, ...); a value that does not read is left
+/// for the write's own validation to refuse.
+async fn deactivates(table: &Table, input: &Map<String, Json>) -> bool {
+    let (Some(raw), Some(column)) = (input.get("active"), table.column("active")) else {
+        return false;
+    };
+    matches!(records::coerce(column, raw).await, Ok(Value::Bool(false)))
+}
+
+/// Refuses deactivating user `user_id` when it is the caller: no one, not
+/// even an administrator, deactivates themselves. The console asks this to
+/// decide whether to offer "Deactivate".
+pub fn may_deactivate(caller: &Caller, user_id: &str) -> Result<()> {
+    if user_id == caller.user_id {
+        return Err(Error::new(
+            ErrorKind::Forbidden,
+            "active: you cannot deactivate yourself; another administrator must do it",
+        )
+        .with_field("active"));
+    }
+    Ok(())
 }
 
 /// A reference field's sys_id as the Table API takes it: a string or

@@ -1792,3 +1792,696 @@ async fn stored_rego(app: &TestApp, id: &str) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// The console gaps of issue 13: ServiceDesk attachments, DPR scope forms,
+/// a policy dry run against a CDM snapshot, deactivating and activating users.
+mod gaps {
+    use super::*;
+
+    const BOUNDARY: &str = "TollgateTestBoundary7MA4YWxk";
+
+    /// Posts a multipart file form as the browser would.
+    async fn upload(
+        browser: &mut Browser<'_>,
+        path: &str,
+        token: &str,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> TestResponse {
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/plain\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        let cookie: Vec<String> = browser
+            .cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        let req = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("host", "tollgate.test")
+            .header("cookie", cookie.join("; "))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        let res = browser.app.send(req).await;
+        browser.keep_cookies(&res);
+        res
+    }
+
+    async fn v3_release(app: &TestApp, creator: &crate::helpers::Auth) -> String {
+        let res = app
+            .raw(
+                "POST",
+                "/api/v3/releases",
+                creator,
+                Some(&v3_form(&documented_v3_add())),
+                "application/x-www-form-urlencoded",
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+        res.body["release"]["id"].as_str().unwrap().to_owned()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn servicedesk_attachments_are_listed_uploaded_and_downloaded_by_the_releases_rights() {
+        let app = TestApp::spawn_demo_with_settings(Settings {
+            attachment_max_bytes: 64,
+            ..test_settings()
+        })
+        .await;
+        let ada = app.user("ada", &["sdp.technician"]).await;
+        let id = v3_release(&app, &ada).await;
+        let page_path = format!("/console/servicedesk/{id}");
+        let upload_path = format!("{page_path}/attachments");
+
+        // Ada created the release: she may edit it, so she gets the form.
+        let (name, password) = basic(&ada);
+        let mut ada_b = Browser::new(&app);
+        ada_b.sign_in(&name, &password).await;
+        let page = ada_b.get(&page_path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        assert!(page.text.contains("No attachment."), "{}", page.text);
+        assert!(page.text.contains("enctype=\"multipart/form-data\""));
+        let token = hidden(&page.text, "csrf_token");
+        let res = upload(
+            &mut ada_b,
+            &upload_path,
+            &token,
+            "notes.txt",
+            b"ship it on friday",
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+        let page = ada_b.get(&location(&res)).await;
+        assert!(page.text.contains("File attached."), "{}", page.text);
+        assert!(page.text.contains("notes.txt"), "{}", page.text);
+        assert!(page.text.contains("17 bytes"), "{}", page.text);
+        assert!(page.text.contains("<td>ada</td>"), "{}", page.text);
+        let file = app
+            .db
+            .fetch_optional(
+                "SELECT sys_id FROM sys_attachment WHERE table_name = 'sdp_release' AND table_sys_id = $1",
+                &[tollgate::storage::Value::from(id.as_str())],
+            )
+            .await
+            .unwrap()
+            .unwrap()
+            .string("sys_id");
+        let download = format!("{page_path}/attachments/{file}");
+        assert!(page.text.contains(&download), "{}", page.text);
+        let res = ada_b.get(&download).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        assert_eq!(res.text, "ship it on friday");
+        assert!(res
+            .header("content-disposition")
+            .unwrap()
+            .contains("filename*=UTF-8''notes%2Etxt"));
+        assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
+
+        // The API's size limit holds: refused, nothing stored.
+        let files = app.count("sys_attachment").await;
+        let res = upload(&mut ada_b, &upload_path, &token, "big.txt", &[b'x'; 65]).await;
+        assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", res.text);
+        assert!(res.text.contains("64 bytes"), "{}", res.text);
+        // Without the session's token: refused, nothing stored.
+        let res = upload(&mut ada_b, &upload_path, "forged", "a.txt", b"a").await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+        assert_eq!(app.count("sys_attachment").await, files);
+
+        // Another technician views the release: the list and the download,
+        // but no form, and an upload posted directly is refused.
+        let (name, password) = basic(&app.user("otto", &["sdp.technician"]).await);
+        let mut otto = Browser::new(&app);
+        otto.sign_in(&name, &password).await;
+        let page = otto.get(&page_path).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text.contains("notes.txt"));
+        assert!(!page.text.contains("Attach file"), "no form for a viewer");
+        assert_eq!(otto.get(&download).await.text, "ship it on friday");
+        let token = hidden(&page.text, "csrf_token");
+        let res = upload(&mut otto, &upload_path, &token, "sneaky.txt", b"x").await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+        assert_eq!(app.count("sys_attachment").await, files);
+
+        // The file is found only under its own release.
+        assert_eq!(
+            otto.get(&format!("/console/servicedesk/1/attachments/{file}"))
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+
+        // Someone who may not read ServiceDesk releases cannot download.
+        let (name, password) = basic(&app.user("dora", &["sn_dpr_model.release_admin"]).await);
+        let mut dora = Browser::new(&app);
+        dora.sign_in(&name, &password).await;
+        let res = dora.get(&download).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+        assert!(!res.text.contains("ship it on friday"));
+    }
+
+    const MEDIA_RELEASE: &str = "9a4b608dff7cf2108289ffffffffffc3";
+    const MEDIA_PRODUCT: &str = "de8e9c0dfff8f2108289ffffffffff61";
+    const MEDIA_VERSION: &str = "da4b608dff7cf2108289ffffffffffc2";
+    const STORY: &str = "bc84b11dff5c32108289ffffffffff12";
+
+    async fn enhancement_release(app: &TestApp, name: &str) -> Option<String> {
+        let e = first_record(
+            app,
+            "sn_dpr_model_product_enhancement",
+            &format!("name={name}"),
+        )
+        .await;
+        e["sys_id"].as_str()?;
+        Some(
+            e["release"]["value"]
+                .as_str()
+                .or_else(|| e["release"].as_str())
+                .unwrap_or("")
+                .to_owned(),
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn release_scope_is_added_and_an_enhancement_taken_out_by_the_apis_roles() {
+        let app = TestApp::spawn_demo().await;
+        let mut admin = Browser::new(&app);
+        admin.sign_in("admin", crate::helpers::ADMIN_PASSWORD).await;
+        let media = format!("/console/releases/{MEDIA_RELEASE}");
+        let page = admin.get(&media).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        for form in ["Plan an enhancement", "Add a key date", "Relate a task"] {
+            assert!(page.text.contains(form), "{form}: {}", page.text);
+        }
+        assert!(
+            page.text.contains(MEDIA_PRODUCT),
+            "the release's product offered"
+        );
+        let token = hidden(&page.text, "csrf_token");
+
+        // An enhancement, through the API's rules (the version must be one
+        // the release carries).
+        let res = admin
+            .post(
+                &format!("{media}/enhancements"),
+                &[
+                    ("csrf_token", &token),
+                    ("name", "Picture-in-picture"),
+                    ("product", MEDIA_PRODUCT),
+                    ("version", MEDIA_VERSION),
+                    ("priority", "high"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+        let page = admin.get(&location(&res)).await;
+        assert!(page.text.contains("Enhancement planned into this release."));
+        assert!(page.text.contains("Picture-in-picture"));
+        assert_eq!(
+            enhancement_release(&app, "Picture-in-picture")
+                .await
+                .as_deref(),
+            Some(MEDIA_RELEASE)
+        );
+        // The API's refusal, in words: a product the release does not ship.
+        let enhancements = app.count("sn_dpr_model_product_enhancement").await;
+        let res = admin
+            .post(
+                &format!("/console/releases/{PORTAL}/enhancements"),
+                &[
+                    ("csrf_token", &token),
+                    ("name", "Wrong product"),
+                    ("product", MEDIA_PRODUCT),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+        assert!(
+            res.text
+                .contains("The release must be associated with the product"),
+            "{}",
+            res.text
+        );
+        assert_eq!(
+            app.count("sn_dpr_model_product_enhancement").await,
+            enhancements
+        );
+
+        // A key date on the timeline-oriented portal release, inside its
+        // window; one outside it is refused.
+        let portal = format!("/console/releases/{PORTAL}");
+        let key_dates = app.count("sn_dpr_model_release_key_date").await;
+        let res = admin
+            .post(
+                &format!("{portal}/key-dates"),
+                &[
+                    ("csrf_token", &token),
+                    ("name", "Go-live rehearsal"),
+                    ("type", "milestone"),
+                    ("state", "upcoming"),
+                    ("due_date", "2025-11-20"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+        assert_eq!(
+            app.count("sn_dpr_model_release_key_date").await,
+            key_dates + 1
+        );
+        let page = admin.get(&location(&res)).await;
+        assert!(page.text.contains("Go-live rehearsal"), "{}", page.text);
+        let res = admin
+            .post(
+                &format!("{portal}/key-dates"),
+                &[
+                    ("csrf_token", &token),
+                    ("name", "Too late"),
+                    ("type", "deadline"),
+                    ("state", "upcoming"),
+                    ("due_date", "2026-02-01"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+        assert_eq!(
+            app.count("sn_dpr_model_release_key_date").await,
+            key_dates + 1
+        );
+
+        // A related task, offered until it is related.
+        assert!(page.text.contains(STORY), "the story is offered");
+        let mappings = app.count("sn_dpr_model_release_related_task").await;
+        let res = admin
+            .post(
+                &format!("{portal}/related-tasks"),
+                &[("csrf_token", &token), ("task", STORY)],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+        assert_eq!(
+            app.count("sn_dpr_model_release_related_task").await,
+            mappings + 1
+        );
+        let page = admin.get(&location(&res)).await;
+        assert!(page.text.contains("Task related to this release."));
+        assert!(!page.text.contains(&format!("option value=\"{STORY}\"")));
+
+        // A release user reads the scope but gets no form, and every form
+        // posted directly is refused with nothing changed.
+        let (name, password) = basic(&app.user("reader", &["sn_dpr_model.release_user"]).await);
+        let mut reader = Browser::new(&app);
+        reader.sign_in(&name, &password).await;
+        let page = reader.get(&media).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text.contains("Picture-in-picture"));
+        for form in [
+            "Plan an enhancement",
+            "Add a key date",
+            "Relate a task",
+            "Take out",
+        ] {
+            assert!(!page.text.contains(form), "{form} offered to a reader");
+        }
+        let rtoken = hidden(&page.text, "csrf_token");
+        let enh = first_record(
+            &app,
+            "sn_dpr_model_product_enhancement",
+            "name=Picture-in-picture",
+        )
+        .await["sys_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let remove = format!("{media}/enhancements/{enh}/remove");
+        let counts = async {
+            (
+                app.count("sn_dpr_model_product_enhancement").await,
+                app.count("sn_dpr_model_release_key_date").await,
+                app.count("sn_dpr_model_release_related_task").await,
+            )
+        };
+        let before = counts.await;
+        for (path, fields) in [
+            (
+                format!("{media}/enhancements"),
+                vec![("name", "Sneaky"), ("product", MEDIA_PRODUCT)],
+            ),
+            (
+                format!("{portal}/key-dates"),
+                vec![
+                    ("name", "Sneaky"),
+                    ("type", "milestone"),
+                    ("state", "upcoming"),
+                    ("due_date", "2025-11-02"),
+                ],
+            ),
+            (
+                format!("{portal}/related-tasks"),
+                vec![("task", "36836028532023004247ddeeff7b12f1")],
+            ),
+            (remove.clone(), vec![]),
+        ] {
+            let mut fields = fields;
+            fields.push(("csrf_token", &rtoken));
+            let res = reader.post(&path, &fields).await;
+            assert_eq!(res.status, StatusCode::FORBIDDEN, "{path}: {}", res.text);
+        }
+        let after = async {
+            (
+                app.count("sn_dpr_model_product_enhancement").await,
+                app.count("sn_dpr_model_release_key_date").await,
+                app.count("sn_dpr_model_release_related_task").await,
+            )
+        };
+        assert_eq!(after.await, before, "nothing changed");
+        assert_eq!(
+            enhancement_release(&app, "Picture-in-picture")
+                .await
+                .as_deref(),
+            Some(MEDIA_RELEASE)
+        );
+
+        // A coordinator adds key dates but may not take an enhancement out
+        // (the enhancement table's write role is the product manager's).
+        let (name, password) = basic(
+            &app.user("cora", &["sn_dpr_model.release_coordinator"])
+                .await,
+        );
+        let mut cora = Browser::new(&app);
+        cora.sign_in(&name, &password).await;
+        let page = cora.get(&media).await;
+        assert!(page.text.contains("Add a key date"));
+        assert!(!page.text.contains("Take out"));
+        let ctoken = hidden(&page.text, "csrf_token");
+        let res = cora.post(&remove, &[("csrf_token", &ctoken)]).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+
+        // Without the session's token: refused.
+        let res = admin.post(&remove, &[("csrf_token", "forged")]).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+        assert_eq!(
+            enhancement_release(&app, "Picture-in-picture")
+                .await
+                .as_deref(),
+            Some(MEDIA_RELEASE)
+        );
+
+        // The product manager takes it out: the record stays, unplanned.
+        let page = admin.get(&media).await;
+        assert!(page.text.contains(&remove), "{}", page.text);
+        let res = admin.post(&remove, &[("csrf_token", &token)]).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+        let page = admin.get(&location(&res)).await;
+        assert!(page.text.contains("Enhancement taken out of this release."));
+        assert!(!page.text.contains("Picture-in-picture"));
+        assert_eq!(
+            enhancement_release(&app, "Picture-in-picture")
+                .await
+                .as_deref(),
+            Some("")
+        );
+        // It is no longer this release's: a second time is "not found".
+        let res = admin.post(&remove, &[("csrf_token", &token)]).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{}", res.text);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_policy_dry_runs_against_a_snapshot_with_its_validation_input() {
+        let app = TestApp::spawn_demo().await;
+        let snapshot = first_record(&app, "sn_cdm_snapshot", "ORDERBYDESCsys_created_on").await;
+        let snapshot_id = snapshot["sys_id"].as_str().unwrap().to_owned();
+        let snapshot_name = snapshot["name"].as_str().unwrap().to_owned();
+        let original = "package tollgate.policy\n\ndefault compliant := true\n";
+        let res = app
+            .post(
+                "/api/now/table/sn_pace_policy",
+                json!({"name": "Tried on a snapshot", "rego": original}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+        let id = res.body["result"]["sys_id"].as_str().unwrap().to_owned();
+        let path = format!("/console/policies/{id}");
+        let dry = format!("{path}/dry-run");
+        // What the policy sees is what validation gives it: application,
+        // deployable, snapshot name, configuration.
+        let rego = "package tollgate.policy\n\ndefault compliant := false\n\ncompliant if input.deployable.name != \"\"\n\nreason := sprintf(\"snapshot %s of %s\", [input.snapshot, input.application]) if true\n";
+
+        let mut admin = Browser::new(&app);
+        admin.sign_in("admin", crate::helpers::ADMIN_PASSWORD).await;
+        let page = admin.get(&path).await;
+        assert!(
+            page.text.contains("Dry run against the CDM snapshot"),
+            "{}",
+            page.text
+        );
+        assert!(page.text.contains(&snapshot_id));
+        let token = hidden(&page.text, "csrf_token");
+        let res = admin
+            .post(
+                &dry,
+                &[
+                    ("csrf_token", &token),
+                    ("rego", rego),
+                    ("against", "snapshot"),
+                    ("snapshot", &snapshot_id),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        assert!(
+            res.text.contains("Dry run against the snapshot"),
+            "{}",
+            res.text
+        );
+        assert!(res.text.contains("badge ok\">Compliant"), "{}", res.text);
+        let app_name = snapshot["cdm_application_id"]["display_value"]
+            .as_str()
+            .unwrap_or("");
+        assert!(
+            res.text.contains(&format!("snapshot {snapshot_name} of ")),
+            "{app_name}: {}",
+            res.text
+        );
+        assert_eq!(stored_rego(&app, &id).await, original, "nothing saved");
+        // The same input as validation's (one function builds both).
+        let row = {
+            let mut tx = app.db.begin_read().await.unwrap();
+            let row = tollgate::domain::cdm::snapshots::by_id(&mut tx, &snapshot_id)
+                .await
+                .unwrap()
+                .unwrap();
+            tx.rollback().await.unwrap();
+            row
+        };
+        let (_, input) = tollgate::domain::cdm::snapshots::trial_input(&app.db, &snapshot_id)
+            .await
+            .unwrap();
+        assert_eq!(input, tollgate::domain::cdm::snapshots::policy_input(&row));
+        // An unknown snapshot: not found, in words.
+        let res = admin
+            .post(
+                &dry,
+                &[
+                    ("csrf_token", &token),
+                    ("rego", rego),
+                    ("against", "snapshot"),
+                    ("snapshot", "00000000000000000000000000000000"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{}", res.text);
+        // Without the token: refused.
+        let res = admin
+            .post(
+                &dry,
+                &[
+                    ("rego", rego),
+                    ("against", "snapshot"),
+                    ("snapshot", &snapshot_id),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+
+        // A policy author who may not read CDM data is offered no snapshot
+        // and refused one posted directly.
+        let (name, password) = basic(&app.user("rita", &["sn_dpr_model.release_admin"]).await);
+        let mut rita = Browser::new(&app);
+        rita.sign_in(&name, &password).await;
+        let page = rita.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text.contains("Dry run against the release"));
+        assert!(!page.text.contains("Dry run against the CDM snapshot"));
+        let rtoken = hidden(&page.text, "csrf_token");
+        let res = rita
+            .post(
+                &dry,
+                &[
+                    ("csrf_token", &rtoken),
+                    ("rego", rego),
+                    ("against", "snapshot"),
+                    ("snapshot", &snapshot_id),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+        assert!(!res.text.contains(&format!("snapshot {snapshot_name}")));
+        // With a CDM role as well, the snapshot is offered.
+        let (name, password) = basic(
+            &app.user("vera", &["sn_dpr_model.release_admin", "sn_cdm.cdm.viewer"])
+                .await,
+        );
+        let mut vera = Browser::new(&app);
+        vera.sign_in(&name, &password).await;
+        assert!(vera
+            .get(&path)
+            .await
+            .text
+            .contains("Dry run against the CDM snapshot"));
+        // A reader may not dry-run at all.
+        let (name, password) = basic(
+            &app.user("rolf", &["sn_dpr_model.release_user", "sn_cdm.cdm.viewer"])
+                .await,
+        );
+        let mut rolf = Browser::new(&app);
+        rolf.sign_in(&name, &password).await;
+        let page = rolf.get(&path).await;
+        let token = hidden(&page.text, "csrf_token");
+        let res = rolf
+            .post(
+                &dry,
+                &[
+                    ("csrf_token", &token),
+                    ("rego", rego),
+                    ("against", "snapshot"),
+                    ("snapshot", &snapshot_id),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    }
+
+    async fn active(app: &TestApp, user_name: &str) -> String {
+        let u = first_record(app, "sys_user", &format!("user_name={user_name}")).await;
+        u["active"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| u["active"].to_string())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_admin_deactivates_and_activates_a_user_but_never_themselves() {
+        let app = TestApp::spawn_demo().await;
+        let (name, password) = basic(&app.user("walter", &["sn_dpr_model.release_user"]).await);
+        let walter_id = user_id(&app, "walter").await;
+        let admin_id = user_id(&app, "admin").await;
+        let mut admin = Browser::new(&app);
+        admin.sign_in("admin", crate::helpers::ADMIN_PASSWORD).await;
+        let list = admin.get("/console/admin/users?q=walter").await;
+        let confirm = format!("/console/admin/users/{walter_id}/deactivate");
+        assert!(list.text.contains(&confirm), "{}", list.text);
+        let list = admin.get("/console/admin/users?q=admin").await;
+        assert!(
+            !list
+                .text
+                .contains(&format!("/console/admin/users/{admin_id}/deactivate")),
+            "no Deactivate on one's own row"
+        );
+
+        // The confirmation page says what happens; the button does it.
+        let page = admin.get(&confirm).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        assert!(page.text.contains("What deactivating does"));
+        let token = hidden(&page.text, "csrf_token");
+        assert_eq!(active(&app, "walter").await, "true");
+        let res = admin.post(&confirm, &[("csrf_token", &token)]).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+        assert_eq!(active(&app, "walter").await, "false");
+        let list = admin.get(&location(&res)).await;
+        assert!(
+            list.text.contains("The user was deactivated"),
+            "{}",
+            list.text
+        );
+        let res = Browser::new(&app).sign_in(&name, &password).await;
+        assert_ne!(
+            location(&res),
+            "/console",
+            "an inactive user cannot sign in"
+        );
+        let list = admin.get("/console/admin/users?q=walter").await;
+        let activate = format!("/console/admin/users/{walter_id}/activate");
+        assert!(list.text.contains(&activate), "{}", list.text);
+        let res = admin.post(&activate, &[("csrf_token", &token)]).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+        assert_eq!(active(&app, "walter").await, "true");
+        let res = Browser::new(&app).sign_in(&name, &password).await;
+        assert_eq!(location(&res), "/console");
+
+        // Never oneself: not offered, refused posted directly, and refused by
+        // the Table API as well (the rule is the identity domain's).
+        let own = format!("/console/admin/users/{admin_id}/deactivate");
+        assert_eq!(admin.get(&own).await.status, StatusCode::FORBIDDEN);
+        let res = admin.post(&own, &[("csrf_token", &token)]).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+        assert!(
+            res.text.contains("you cannot deactivate yourself"),
+            "{}",
+            res.text
+        );
+        for value in [json!(false), json!("false"), json!("0")] {
+            let res = app
+                .request(
+                    "PATCH",
+                    &format!("/api/now/table/sys_user/{admin_id}"),
+                    &crate::helpers::Auth::admin(),
+                    Some(json!({"active": value})),
+                )
+                .await;
+            assert_eq!(res.status, StatusCode::FORBIDDEN, "{value}: {}", res.text);
+        }
+        assert_eq!(active(&app, "admin").await, "true");
+        // The rest of one's own profile still saves.
+        let res = app
+            .request(
+                "PATCH",
+                &format!("/api/now/table/sys_user/{admin_id}"),
+                &crate::helpers::Auth::admin(),
+                Some(json!({"active": true, "email": "admin@example.com"})),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+
+        // Without the token, or without the role to write users: refused,
+        // nothing changed.
+        let res = admin.post(&confirm, &[("csrf_token", "forged")]).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+        let (name, password) = basic(&app.user("rita", &["sn_dpr_model.release_admin"]).await);
+        let mut rita = Browser::new(&app);
+        rita.sign_in(&name, &password).await;
+        let list = rita.get("/console/admin/users?q=walter").await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert!(!list.text.contains(&confirm), "no Deactivate for a reader");
+        assert_eq!(rita.get(&confirm).await.status, StatusCode::FORBIDDEN);
+        let rtoken = hidden(&list.text, "csrf_token");
+        let res = rita.post(&confirm, &[("csrf_token", &rtoken)]).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+        assert_eq!(active(&app, "walter").await, "true");
+    }
+}

@@ -386,10 +386,142 @@ test('edit a policy: an error shown at its line, then a dry run against a releas
   await shot(page, 'policy-error');
   await page.getByLabel('Policy (Rego)').fill(rego.replace('contians', 'contains'));
   await page.getByLabel('Dry run against the release').selectOption({ label: 'Payments Q1 2027 (REL0001005)' });
-  await page.getByRole('button', { name: 'Dry run' }).click();
+  await page.getByRole('button', { name: 'Dry run', exact: true }).click();
   await page.getByText('Dry run against Payments Q1 2027').waitFor();
   await accessible(page, 'a dry run');
   await shot(page, 'policy-dry-run');
+  await signOut(page);
+  await page.close();
+});
+
+// --- Console gaps: ServiceDesk attachments, scope forms, a dry run on a
+// snapshot, deactivating a user.
+
+test('attach a file to a ServiceDesk release and download it; a viewer only downloads', async () => {
+  const added = await api('POST', '/api/v3/releases', { release: { title: 'Firewall rule review', description: 'Review the edge firewall rules', template: { name: 'General Template' }, priority: { name: 'medium' } } }, 'ada', 'ada-password', true);
+  const id = added.release.id;
+  const page = await browser.newPage();
+  await signIn(page, 'ada', 'ada-password');
+  await page.goto(BASE + `/console/servicedesk/${id}`);
+  await page.getByRole('heading', { name: 'Firewall rule review' }).waitFor();
+  await page.getByText('No attachment.').waitFor();
+  await page.getByLabel(/^File \(up to/).setInputFiles({ name: 'rule-review.txt', mimeType: 'text/plain', buffer: Buffer.from('allow 443 from the load balancers only\n') });
+  await page.getByRole('button', { name: 'Attach file' }).click();
+  await page.getByText('File attached.').waitFor();
+  const link = page.getByRole('link', { name: 'rule-review.txt' });
+  await link.waitFor();
+  await page.getByRole('region', { name: 'Attachments' }).getByRole('cell', { name: 'ada', exact: true }).waitFor();
+  const res = await page.request.get(BASE + (await link.getAttribute('href')));
+  assert.equal(res.status(), 200);
+  assert.equal(await res.text(), 'allow 443 from the load balancers only\n');
+  await accessible(page, 'a ServiceDesk release with an attachment');
+  await shot(page, 'servicedesk-attachments');
+  await signOut(page);
+
+  // Otto views the release: he downloads, but is offered no upload.
+  await signIn(page, 'otto', 'otto-password');
+  await page.goto(BASE + `/console/servicedesk/${id}`);
+  await page.getByRole('link', { name: 'rule-review.txt' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Attach file' }).count(), 0);
+  const again = await page.request.get(BASE + (await page.getByRole('link', { name: 'rule-review.txt' }).getAttribute('href')));
+  assert.equal(again.status(), 200);
+  await signOut(page);
+  await page.close();
+});
+
+test('plan scope into a release: an enhancement, a key date, a related task; take the enhancement out', async () => {
+  const page = await browser.newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(BASE + '/console/releases/eb7dd11d97b402107bc2341de053af34');
+  await page.getByRole('heading', { name: 'Customer Portal Q4 2025' }).waitFor();
+
+  await page.getByText('Plan an enhancement into this release').click();
+  const enhancement = page.getByRole('form', { name: 'Plan an enhancement' });
+  await enhancement.getByLabel('Name').fill('Saved payment methods');
+  await enhancement.getByLabel('Priority').selectOption('high');
+  await enhancement.getByRole('button', { name: 'Add enhancement' }).click();
+  await page.getByText('Enhancement planned into this release.').waitFor();
+
+  await page.getByText('Add a key date').click();
+  const keyDate = page.getByRole('form', { name: 'Add a key date' });
+  await keyDate.getByLabel('Name').fill('Go-live rehearsal');
+  await keyDate.getByLabel('Type').selectOption('milestone');
+  await keyDate.getByLabel('Due date').fill('2025-11-20');
+  await keyDate.getByRole('button', { name: 'Add key date' }).click();
+  await page.getByText('Key date added.').waitFor();
+  // Outside the release's window: the API's refusal, in words.
+  await page.getByText('Add a key date').click();
+  await keyDate.getByLabel('Name').fill('Too late');
+  await keyDate.getByLabel('Due date').fill('2026-03-01');
+  await keyDate.getByRole('button', { name: 'Add key date' }).click();
+  await page.getByText('Refused:').waitFor();
+
+  await page.getByText('Relate a task').click();
+  const relate = page.getByRole('form', { name: 'Relate a task' });
+  const story = await relate.getByLabel('Task').locator('option', { hasText: 'invoices as PDF' }).textContent();
+  await relate.getByLabel('Task').selectOption({ label: story });
+  await relate.getByRole('button', { name: 'Relate task' }).click();
+  await page.getByText('Task related to this release.').waitFor();
+  await page.getByText('Saved payment methods').waitFor();
+  await page.getByText('Go-live rehearsal').waitFor();
+  // The key-date form open, as a person adding another would see it.
+  await page.getByText('Add a key date').click();
+  await keyDate.getByLabel('Name').waitFor();
+  await accessible(page, 'a release with its scope forms');
+  await shot(page, 'release-scope');
+
+  await page.getByRole('button', { name: /Take out .* Saved payment methods/ }).click();
+  await page.getByText('Enhancement taken out of this release.').waitFor();
+  assert.equal(await page.getByText('Saved payment methods').count(), 0);
+  await signOut(page);
+  await page.close();
+});
+
+test('dry run a policy against a CDM snapshot', async () => {
+  const page = await browser.newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(BASE + '/console/policies');
+  await page.getByRole('link', { name: 'No DRAFT in the name' }).click();
+  const rego = [
+    'package tollgate.policy',
+    '',
+    'default compliant := false',
+    '',
+    'compliant if input.deployable.environment_type != "production"',
+    '',
+    'reason := sprintf("%s is a %s deployable", [input.deployable.name, input.deployable.environment_type])',
+    '',
+  ].join('\n');
+  await page.getByLabel('Policy (Rego)').fill(rego);
+  const snapshot = page.getByLabel('Dry run against the CDM snapshot');
+  const first = await snapshot.locator('option').first().textContent();
+  await snapshot.selectOption({ label: first });
+  await page.getByRole('button', { name: 'Dry run against snapshot' }).click();
+  await page.getByText(`Dry run against the snapshot ${first}`).waitFor();
+  await page.getByText(/is a .* deployable/).first().waitFor();
+  await accessible(page, 'a dry run against a snapshot');
+  await shot(page, 'policy-dry-run-snapshot');
+  await signOut(page);
+  await page.close();
+});
+
+test('an administrator deactivates a user after confirming, then activates them again', async () => {
+  await api('POST', '/api/now/table/sys_user', { user_name: 'ivan', name: 'Ivan Contractor', email: 'ivan@example.com', active: true });
+  const page = await browser.newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(BASE + '/console/admin/users?q=admin');
+  await page.getByRole('link', { name: 'admin', exact: true }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Deactivate admin' }).count(), 0, 'never oneself');
+  await page.goto(BASE + '/console/admin/users?q=ivan');
+  await page.getByRole('link', { name: 'Deactivate ivan' }).click();
+  await page.getByRole('heading', { name: 'Deactivate ivan?' }).waitFor();
+  await accessible(page, 'the deactivation confirmation');
+  await shot(page, 'user-deactivate');
+  await page.getByRole('button', { name: 'Deactivate ivan' }).click();
+  await page.getByText('The user was deactivated').waitFor();
+  await page.getByRole('button', { name: 'Activate ivan' }).click();
+  await page.getByText('The user was activated.').waitFor();
+  await page.getByRole('link', { name: 'Deactivate ivan' }).waitFor();
   await signOut(page);
   await page.close();
 });

@@ -382,6 +382,64 @@ pub struct Verdicts {
     verdicts: Vec<Json>,
 }
 
+/// The input document a snapshot's policies are evaluated against: its
+/// application, deployable, name and configuration (secure values
+/// masked). Validation and the console's dry run of a policy both use it.
+pub fn policy_input(snapshot: &Row) -> Json {
+    let config: Json =
+        serde_json::from_str(&snapshot.string("content")).unwrap_or(Json::Object(Map::new()));
+    json!({
+        "application": snapshot.string("app_name"),
+        "deployable": {
+            "name": snapshot.string("deployable_name"),
+            "environment_type": snapshot.string("environment_type"),
+        },
+        "snapshot": snapshot.string("name"),
+        "config": masked(&config),
+    })
+}
+
+/// The snapshot `id`'s label (`application / deployable / name`) and the
+/// input its validation would give a policy ([`policy_input`]), for trying
+/// a policy against it; an unknown id is "not found".
+pub async fn trial_input(db: &Db, id: &str) -> Result<(String, Json)> {
+    let mut read = db.begin_read().await?;
+    let snapshot = by_id(&mut read, id).await;
+    read.rollback().await?;
+    let snapshot = snapshot?
+        .ok_or_else(|| crate::error::Error::not_found("There is no snapshot with this id"))?;
+    Ok((label(&snapshot), policy_input(&snapshot)))
+}
+
+fn label(snapshot: &Row) -> String {
+    format!(
+        "{} / {} / {}",
+        snapshot.string("app_name"),
+        snapshot.string("deployable_name"),
+        snapshot.string("name")
+    )
+}
+
+/// The newest snapshots (at most `limit`): (sys_id, label), for choosing
+/// one to try a policy against.
+pub async fn recent(db: &Db, limit: i64) -> Result<Vec<(String, String)>> {
+    let mut read = db.begin_read().await?;
+    let rows = read
+        .fetch_all(
+            "SELECT s.sys_id, s.name, d.name AS deployable_name, a.name AS app_name \
+             FROM sn_cdm_snapshot s JOIN sn_cdm_deployable d ON d.sys_id = s.cdm_deployable_id \
+             JOIN sn_cdm_application a ON a.sys_id = s.cdm_application_id \
+             ORDER BY s.sys_created_on DESC, s.sys_id LIMIT $1",
+            &[Value::Int(limit)],
+        )
+        .await;
+    read.rollback().await?;
+    Ok(rows?
+        .iter()
+        .map(|r| (r.string("sys_id"), label(r)))
+        .collect())
+}
+
 /// Reads what validating `snapshot` needs (the active policies mapped to
 /// its deployable). A read transaction does: nothing is written.
 pub async fn prepare_validation(tx: &mut Tx, snapshot: &Row) -> Result<Validation> {
@@ -393,16 +451,7 @@ pub async fn prepare_validation(tx: &mut Tx, snapshot: &Row) -> Result<Validatio
         )
         .await?;
     let content = snapshot.string("content");
-    let config: Json = serde_json::from_str(&content).unwrap_or(Json::Object(Map::new()));
-    let input = json!({
-        "application": snapshot.string("app_name"),
-        "deployable": {
-            "name": snapshot.string("deployable_name"),
-            "environment_type": snapshot.string("environment_type"),
-        },
-        "snapshot": snapshot.string("name"),
-        "config": masked(&config),
-    });
+    let input = policy_input(snapshot);
     Ok(Validation {
         snapshot_id: snapshot.string("sys_id"),
         content,

@@ -263,6 +263,8 @@ pub async fn detail(db: &Db, sys_id: &str) -> Result<Option<ReleaseDetail>> {
 /// task, as the release page lists them.
 #[derive(Clone, Debug)]
 pub struct ScopeItem {
+    /// The enhancement's, key date's or task's sys_id.
+    pub sys_id: String,
     /// A number (enhancements, tasks) or a type (key dates).
     pub label: String,
     pub name: String,
@@ -285,21 +287,21 @@ pub async fn scope(db: &Db, release_id: &str) -> Result<Scope> {
     let mut read = db.begin_read().await?;
     let enhancements = read
         .fetch_all(
-            "SELECT number, name, state FROM sn_dpr_model_product_enhancement \
+            "SELECT sys_id, number, name, state FROM sn_dpr_model_product_enhancement \
              WHERE \"release\" = $1 ORDER BY number, sys_id LIMIT 500",
             &id,
         )
         .await?;
     let key_dates = read
         .fetch_all(
-            "SELECT type, name, state, due_date FROM sn_dpr_model_release_key_date \
+            "SELECT sys_id, type, name, state, due_date FROM sn_dpr_model_release_key_date \
              WHERE \"release\" = $1 ORDER BY due_date, sys_id LIMIT 500",
             &id,
         )
         .await?;
     let tasks = read
         .fetch_all(
-            "SELECT t.number, t.short_description, t.state, t.sys_class_name \
+            "SELECT t.sys_id, t.number, t.short_description, t.state, t.sys_class_name \
              FROM sn_dpr_model_release_related_task r JOIN task t ON t.sys_id = r.task \
              WHERE r.\"release\" = $1 ORDER BY t.number LIMIT 500",
             &id,
@@ -310,6 +312,7 @@ pub async fn scope(db: &Db, release_id: &str) -> Result<Scope> {
         enhancements: enhancements
             .iter()
             .map(|r| ScopeItem {
+                sys_id: r.string("sys_id"),
                 label: r.text("number").unwrap_or_default(),
                 name: r.string("name"),
                 state: r.text("state").unwrap_or_default(),
@@ -319,6 +322,7 @@ pub async fn scope(db: &Db, release_id: &str) -> Result<Scope> {
         key_dates: key_dates
             .iter()
             .map(|r| ScopeItem {
+                sys_id: r.string("sys_id"),
                 label: r.string("type"),
                 name: r.string("name"),
                 state: r.string("state"),
@@ -328,6 +332,7 @@ pub async fn scope(db: &Db, release_id: &str) -> Result<Scope> {
         related_tasks: tasks
             .iter()
             .map(|r| ScopeItem {
+                sys_id: r.string("sys_id"),
                 label: r.text("number").unwrap_or_default(),
                 name: r.text("short_description").unwrap_or_default(),
                 state: r.text("state").unwrap_or_default(),

@@ -506,6 +506,113 @@ async fn add_related_tasks_once(
     Ok(outcome)
 }
 
+// ---------------------------------------------------------------------------
+// What the console's scope forms offer
+// ---------------------------------------------------------------------------
+
+/// A task that may be related to a release.
+#[derive(Clone, Debug)]
+pub struct TaskChoice {
+    pub sys_id: String,
+    pub number: String,
+    pub short_description: String,
+    /// Its table (`sys_class_name`).
+    pub class: String,
+}
+
+/// The choices of a release's scope forms: the products and versions the
+/// release and its child releases carry (what [`create_enhancement`]
+/// accepts with this release), the documented priorities, key date types
+/// and states, and the tasks of the tables the related-task-types property
+/// allows that are not related to the release yet.
+#[derive(Clone, Debug, Default)]
+pub struct ScopeChoices {
+    /// (sys_id, name)
+    pub products: Vec<(String, String)>,
+    /// (sys_id, product name and version name)
+    pub versions: Vec<(String, String)>,
+    pub priorities: &'static [&'static str],
+    pub key_date_types: &'static [&'static str],
+    pub key_date_states: &'static [&'static str],
+    pub tasks: Vec<TaskChoice>,
+}
+
+/// The choices for release `release_id` (at most `task_limit` tasks, by
+/// number).
+pub async fn choices(db: &Db, release_id: &str, task_limit: i64) -> Result<ScopeChoices> {
+    let mut read = db.begin_read().await?;
+    let carried = read
+        .fetch_all(
+            "SELECT r.product, p.name AS product_name, r.version, v.name AS version_name \
+             FROM sn_dpr_model_release r JOIN cmdb_model p ON p.sys_id = r.product \
+             LEFT JOIN cmdb_model v ON v.sys_id = r.version \
+             WHERE r.sys_id = $1 OR r.primary_release = $1 ORDER BY p.name, v.name",
+            &[Value::from(release_id)],
+        )
+        .await?;
+    let property = read
+        .fetch_optional(
+            "SELECT value FROM sys_properties WHERE name = $1",
+            &[Value::from(RELATED_TASK_TYPES_PROPERTY)],
+        )
+        .await?
+        .and_then(|r| r.text("value"));
+    let allowed = related_task_types(property.as_deref());
+    let mut args = vec![Value::from(release_id)];
+    let mut names = Vec::new();
+    for class in &allowed {
+        args.push(Value::from(class.as_str()));
+        names.push(format!("${}", args.len()));
+    }
+    args.push(Value::Int(task_limit));
+    let tasks = read
+        .fetch_all(
+            &format!(
+                "SELECT sys_id, number, short_description, sys_class_name FROM task \
+                 WHERE sys_class_name IN ({}) AND sys_id NOT IN \
+                 (SELECT task FROM sn_dpr_model_release_related_task WHERE \"release\" = $1) \
+                 ORDER BY number, sys_id LIMIT ${}",
+                names.join(", "),
+                args.len()
+            ),
+            &args,
+        )
+        .await?;
+    read.commit().await?;
+    let mut choices = ScopeChoices {
+        priorities: PRIORITIES,
+        key_date_types: KEY_DATE_TYPES,
+        key_date_states: KEY_DATE_STATES,
+        ..Default::default()
+    };
+    for r in &carried {
+        let product = (r.string("product"), r.string("product_name"));
+        if !choices.products.contains(&product) {
+            choices.products.push(product);
+        }
+        if let Some(version) = r.text("version") {
+            let label = format!(
+                "{} {}",
+                r.string("product_name"),
+                r.text("version_name").unwrap_or_default()
+            );
+            if !choices.versions.iter().any(|(v, _)| *v == version) {
+                choices.versions.push((version, label));
+            }
+        }
+    }
+    choices.tasks = tasks
+        .iter()
+        .map(|r| TaskChoice {
+            sys_id: r.string("sys_id"),
+            number: r.text("number").unwrap_or_default(),
+            short_description: r.text("short_description").unwrap_or_default(),
+            class: r.string("sys_class_name"),
+        })
+        .collect();
+    Ok(choices)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

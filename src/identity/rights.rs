@@ -11,9 +11,10 @@
 //! - A preference belongs to its user: others (but `admin`) neither see nor
 //!   write it. A preference steers that user's work (its current update set
 //!   decides what the user's writes are captured into).
-//! - No one deactivates themselves (`active` set false on the caller's own
-//!   user), not even `admin`: the last administrator would lock everyone
-//!   out, and a deactivation ends the caller's own session mid-change.
+//! - No one deactivates or deletes themselves (`active` set false on, or a
+//!   delete of, the caller's own user), not even `admin`: the last
+//!   administrator would lock everyone out, and it ends the caller's own
+//!   session mid-change.
 //!
 //! `admin` passes every other rule. The table's own read and write roles are
 //! checked first, by the caller of these functions.
@@ -79,10 +80,18 @@ pub async fn check_write(
     write: TableWrite<'_>,
 ) -> Result<()> {
     if table.name == "sys_user" {
-        if let TableWrite::Update { sys_id, input } = &write {
-            if deactivates(table, input).await {
+        match &write {
+            TableWrite::Update { sys_id, input } if deactivates(table, input).await => {
                 may_deactivate(caller, sys_id)?;
             }
+            TableWrite::Delete { sys_id } if *sys_id == caller.user_id => {
+                return Err(Error::new(
+                    ErrorKind::Forbidden,
+                    "sys_id: you cannot delete your own user; another administrator must do it",
+                )
+                .with_field("sys_id"));
+            }
+            _ => {}
         }
     }
     if caller.is_admin() {

@@ -2467,6 +2467,22 @@ mod gaps {
             )
             .await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        // Nor does anyone delete their own user.
+        let res = app
+            .request(
+                "DELETE",
+                &format!("/api/now/table/sys_user/{admin_id}"),
+                &crate::helpers::Auth::admin(),
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+        assert!(
+            res.text.contains("cannot delete your own user"),
+            "{}",
+            res.text
+        );
+        assert_eq!(active(&app, "admin").await, "true", "still there");
 
         // Without the token, or without the role to write users: refused,
         // nothing changed.

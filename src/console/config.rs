@@ -248,7 +248,7 @@ pub async fn application(
                             td { (r.kind) @if r.secure { " " (badge("warn", "secure")) } }
                             td {
                                 @if let Some(target) = &r.includes { "includes " code { (target) } }
-                                @else if r.kind == "Cdi" || r.kind == "Variable" { (value_cell(r.value.as_deref())) }
+                                @else if r.leaf { (value_cell(r.value.as_deref())) }
                             }
                         }
                     }
@@ -300,6 +300,7 @@ pub async fn changeset(
     let body = html! {
         p { a href=(app_url(&app)) { "← " (app) } }
         h1 { (number) }
+        (app_nav(&app, "changeset"))
         @if committing {
             div.alert.notice role="status" { "The commit is queued or running: this page refreshes itself every 2 seconds until it ends." }
         } @else if let Some(req) = &v.commit {
@@ -502,9 +503,9 @@ pub async fn snapshots_page(
                                 @let validation = s.row.string("validation");
                                 @let published = s.row.bool("published");
                                 tr {
-                                    td { code { (name) } br; span.muted { (s.row.string("number")) } }
+                                    td.nowrap { code { (name) } br; span.muted { (s.row.string("number")) } }
                                     td { (when(&s.row.string("sys_created_on"))) }
-                                    td { (validation_badge(&validation)) (verdicts(s)) }
+                                    td { (validation_badge(&validation)) div { (verdicts(s)) } }
                                     td { @if published { (badge("ok", "published")) } @else { "no" } }
                                     td {
                                         @if may_act && !published {

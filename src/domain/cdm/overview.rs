@@ -87,8 +87,10 @@ pub struct TreeRow {
     pub name: String,
     /// The path below the application (`components/web/port`).
     pub path: String,
-    /// `Folder`, `Component`, `Cdi`, `Variable`, ...
+    /// `Folder`, `Component`, `CDI`, `Variable`, `Include`, ...
     pub kind: String,
+    /// A CDI or variable: a node with a value.
+    pub leaf: bool,
     pub system_folder: bool,
     pub secure: bool,
     /// The value as the API shows it: masked when secure.
@@ -171,6 +173,16 @@ pub async fn application(db: &Db, name: &str) -> Result<AppOverview> {
     })
 }
 
+/// A node type in words (`CDI`, `Include`, `Shared include`, ...).
+pub fn kind_label(t: &str) -> String {
+    match t {
+        node_type::CDI => "CDI".into(),
+        node_type::LINKED => "Include".into(),
+        node_type::LINKED_SHARED => "Shared include".into(),
+        other => node_type::label(other),
+    }
+}
+
 /// A value as the API shows it.
 fn shown(n: &Node) -> Option<String> {
     if n.secure {
@@ -212,7 +224,8 @@ fn walk(tree: &Tree, from: i64, app: &str, out: &mut Vec<TreeRow>) {
             depth,
             name: n.name.clone(),
             path: tree.path_of(n.main_id),
-            kind: node_type::label(&n.node_type),
+            kind: kind_label(&n.node_type),
+            leaf: n.node_type == node_type::CDI || n.node_type == node_type::VARIABLE,
             system_folder: n.system_folder,
             secure: n.secure,
             value: shown(n),
@@ -376,7 +389,7 @@ pub async fn changeset(db: &Db, app: &str, number: &str) -> Result<ChangesetView
             };
             ChangeRow {
                 path: a.path.clone(),
-                kind: node_type::label(&v.node_type),
+                kind: kind_label(&v.node_type),
                 state: state.to_owned(),
                 old_name: a.previous.as_ref().map(|p| p.name.clone()),
                 new_name: v.name.clone(),

@@ -1903,6 +1903,25 @@ mod configuration_data {
         assert!(changeset.text.contains("<del><code>8080</code></del>"));
         assert!(changeset.text.contains("<ins><code>8081</code></ins>"));
         assert!(changeset.text.contains("components/database/password"));
+        // Every demo application has its page, a shared library too.
+        for other in [
+            "testApp",
+            "DemoApp",
+            "App%20Service1",
+            "OracleG-Library-10",
+            "javalib",
+        ] {
+            let res = browser.get(&format!("/console/config/{other}")).await;
+            assert_eq!(res.status, StatusCode::OK, "{other}: {}", res.text);
+        }
+        let res = browser
+            .get("/console/config/testApp/changesets/Chset-146")
+            .await;
+        assert!(res.text.contains("cacheSettings"), "{}", res.text);
+        assert_eq!(
+            browser.get("/console/config/nothing").await.status,
+            StatusCode::NOT_FOUND
+        );
         // Another application's changeset is not found under this one.
         let other = browser
             .get("/console/config/testApp/changesets/Chset-1302")
@@ -2085,6 +2104,66 @@ mod configuration_data {
             .get(&format!("{base}/{production}/export?format=xml"))
             .await;
         assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_conflict_blocks_the_console_commit_and_is_shown_with_its_reason() {
+        let app = TestApp::spawn_demo().await;
+        // Someone else changes web/port and commits first.
+        let res = app
+            .request(
+                "POST",
+                "/api/sn_cdm/changesets/create?appName=storefront",
+                &crate::helpers::Auth::admin(),
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        let other = res.body["result"]["number"].as_str().unwrap().to_owned();
+        let res = app
+            .request(
+                "PUT",
+                &format!("/api/sn_cdm/editor/nodes?changesetNumber={other}&fullNamePath=storefront/components/web/port&newValue=9090"),
+                &crate::helpers::Auth::admin(),
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        let res = app
+            .request(
+                "PUT",
+                &format!("/api/sn_cdm/changesets/commit?changesetNumber={other}"),
+                &crate::helpers::Auth::admin(),
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        app.run_jobs().await.assert_all_succeeded();
+
+        let mut editor = signed_in(&app, "cdm.editor", &["sn_cdm.cdm_editor"]).await;
+        let token = editor.token_of(OPEN).await;
+        let res = editor
+            .post(&format!("{OPEN}/commit"), &[("csrf_token", &token)])
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+        app.run_jobs().await.assert_all_succeeded();
+        assert_eq!(changeset_state(&app, STOREFRONT_OPEN).await, "blocked");
+        let page = editor.get(OPEN).await;
+        assert!(
+            page.text.contains("The commit did not go through"),
+            "{}",
+            page.text
+        );
+        let conflicts = &page.text[page.text.find("id=\"conflicts\"").unwrap()..];
+        let conflicts = &conflicts[..conflicts.find("</section>").unwrap()];
+        assert!(
+            conflicts.contains("<code>components/web/port</code>: <strong>"),
+            "{conflicts}"
+        );
+        assert!(!conflicts.contains("None found"), "{conflicts}");
+        // A blocked changeset may be committed again (after a fix).
+        assert!(page.text.contains("/changesets/Chset-1302/commit"));
+        no_secret(&page.text);
     }
 
     /// The export API's YAML is valid YAML with the secure value masked

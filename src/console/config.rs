@@ -320,6 +320,18 @@ pub async fn changeset(
                 @if st == "committed" {
                     dt { "Committed" } dd { (when(&cs.string("committed_at"))) }
                 }
+                @if let Some(req) = &v.commit {
+                    @let req_state = req.string("state");
+                    dt { "Last commit request" }
+                    dd {
+                        @match req_state.as_str() {
+                            "completed" => (badge("ok", "completed")),
+                            "error" => (badge("bad", "failed")),
+                            _ => (badge("warn", "queued")),
+                        }
+                        " asked " (when(&req.string("sys_created_on"))) " by " (req.string("sys_created_by"))
+                    }
+                }
             }
         }
         section.card aria-labelledby="changes" {

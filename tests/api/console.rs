@@ -1960,11 +1960,17 @@ mod configuration_data {
             queued.text
         );
         assert!(!queued.text.contains("/changesets/Chset-1302/commit"));
+        assert!(queued
+            .text
+            .contains("<span class=\"badge warn\">queued</span> asked"));
 
         app.run_jobs().await.assert_all_succeeded();
         assert_eq!(changeset_state(&app, STOREFRONT_OPEN).await, "committed");
         let done = browser.get(OPEN).await;
         assert!(!done.text.contains("http-equiv=\"refresh\""));
+        assert!(done
+            .text
+            .contains("<span class=\"badge ok\">completed</span> asked"));
         assert!(
             done.text.contains("Validation results per deployable"),
             "{}",

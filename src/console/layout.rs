@@ -4,6 +4,7 @@
 use maud::{html, Markup, DOCTYPE};
 
 use super::{Signed, CSRF_FIELD};
+use crate::http::cdm::CdmReaders;
 use crate::http::cicd::CicdAutomation;
 use crate::http::dpr::ReleaseReaders;
 use crate::http::extract::RoleSet;
@@ -28,6 +29,7 @@ pub enum Section {
     Admin,
     Users,
     RemoteInstances,
+    Config,
 }
 
 /// The hidden CSRF field of a form.
@@ -87,6 +89,9 @@ fn shell_with(
                                 }
                                 @if signed.may(Staff::ANY_OF) {
                                     li { a href="/console/servicedesk" aria-current=[current(Section::ServiceDesk)] { "ServiceDesk releases" } }
+                                }
+                                @if signed.may(CdmReaders::ANY_OF) {
+                                    li { a href="/console/config" aria-current=[current(Section::Config)] { "Configuration data" } }
                                 }
                                 @if signed.may(CicdAutomation::ANY_OF) {
                                     li { a href="/console/update-sets" aria-current=[current(Section::UpdateSets)] { "Update sets" } }

@@ -16,6 +16,7 @@
 mod admin;
 mod assets;
 mod calendar;
+mod config;
 mod dpr;
 mod layout;
 mod policies;
@@ -138,6 +139,24 @@ pub fn router() -> Router<AppState> {
             get(remotes::edit).post(remotes::save),
         )
         .route("/admin/remote-instances/{id}/remove", post(remotes::remove))
+        // Configuration data (CDM).
+        .route("/config", get(config::list))
+        .route("/config/{app}", get(config::application))
+        .route("/config/{app}/changesets/{number}", get(config::changeset))
+        .route(
+            "/config/{app}/changesets/{number}/commit",
+            post(config::commit),
+        )
+        .route("/config/{app}/snapshots", get(config::snapshots_page))
+        .route(
+            "/config/{app}/snapshots/{id}/validate",
+            post(config::validate),
+        )
+        .route(
+            "/config/{app}/snapshots/{id}/publish",
+            post(config::publish),
+        )
+        .route("/config/{app}/snapshots/{id}/export", get(config::export))
         .route(assets::ASSET_ROUTE, get(assets::style))
         .fallback(not_found);
     Router::new()

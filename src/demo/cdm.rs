@@ -1,7 +1,8 @@
 //! Demo data of the CDM changeset document: applications `testApp`,
 //! `DemoApp` and `App Service1`, the shared libraries `javalib` and the one
 //! of `Chset-20`, and the changesets each example names, in the states in
-//! which the examples, sent as written, succeed.
+//! which the examples, sent as written, succeed; and `storefront`, a small
+//! application for the console's configuration-data pages.
 
 use crate::domain::cdm::applications::{create_application, create_deployable};
 use crate::domain::cdm::changesets;
@@ -25,6 +26,11 @@ const CHSET_783: &str = "7f5d6c0f53141110a1d3ddeeff7b1201";
 const DEP_1_DELETION: &str = "ed5d6c0f53141110a1d3ddeeff7b1233";
 pub const CHANGESET_TO_COMMIT: &str = "29e24001533030104bacddeeff7b120c";
 pub const DEMO_APP_CHANGESET: &str = "bf506e69537c3010a1d3ddeeff7b12c0";
+pub const STOREFRONT: &str = "5f0e3c2a9d1b4e7f8a6c1d2e3f4a5b01";
+pub const STOREFRONT_COMMITTED: &str = "5f0e3c2a9d1b4e7f8a6c1d2e3f4a5b02";
+pub const STOREFRONT_OPEN: &str = "5f0e3c2a9d1b4e7f8a6c1d2e3f4a5b03";
+const STOREFRONT_STAGING: &str = "5f0e3c2a9d1b4e7f8a6c1d2e3f4a5b04";
+const STOREFRONT_PRODUCTION: &str = "5f0e3c2a9d1b4e7f8a6c1d2e3f4a5b05";
 
 /// Identities below which the demo places its nodes; the counters start
 /// above them.
@@ -32,17 +38,22 @@ const FIRST_FREE_MAIN_ID: i64 = 10_000;
 const FIRST_FREE_CHANGESET: i64 = 2_000;
 
 pub async fn load(tx: &mut Tx) -> Result<usize> {
-    if crate::domain::records::exists(tx, "sn_cdm_application", TEST_APP).await? {
-        return Ok(0);
-    }
+    let mut added = 0;
     raise_counter(tx, "cdm_main_id", FIRST_FREE_MAIN_ID).await?;
     raise_counter(tx, "sn_cdm_changeset", FIRST_FREE_CHANGESET).await?;
-    test_app(tx).await?;
-    demo_app(tx).await?;
-    create_application(tx, "App Service1", "application", None, "admin").await?;
-    create_application(tx, "javalib", "shared_library", None, "admin").await?;
-    shared_library(tx).await?;
-    Ok(1)
+    if !crate::domain::records::exists(tx, "sn_cdm_application", TEST_APP).await? {
+        test_app(tx).await?;
+        demo_app(tx).await?;
+        create_application(tx, "App Service1", "application", None, "admin").await?;
+        create_application(tx, "javalib", "shared_library", None, "admin").await?;
+        shared_library(tx).await?;
+        added += 1;
+    }
+    if !crate::domain::records::exists(tx, "sn_cdm_application", STOREFRONT).await? {
+        storefront(tx).await?;
+        added += 1;
+    }
+    Ok(added)
 }
 
 async fn raise_counter(tx: &mut Tx, name: &str, at_least: i64) -> Result<()> {
@@ -512,5 +523,240 @@ async fn shared_library(tx: &mut Tx) -> Result<()> {
         &[Value::from(SHARED_LIBRARY)],
     )
     .await?;
+    Ok(())
+}
+
+/// storefront: a small application for the console's configuration-data
+/// pages. Application variables (one secure), components `web` and
+/// `database` (a secure password), a collection `eu` whose variables win
+/// over the application's, deployables `Staging` and `Production` that
+/// include them; `Chset-1301` committed it all (a validated, published
+/// snapshot of Staging; a validated, unpublished one of Production), and
+/// the open `Chset-1302` changes the web port and the database password
+/// without conflict.
+async fn storefront(tx: &mut Tx) -> Result<()> {
+    create_application(
+        tx,
+        "storefront",
+        "application",
+        Some((STOREFRONT, [600, 601, 602, 603, 604])),
+        "admin",
+    )
+    .await?;
+    let app = app_row(tx, STOREFRONT).await?;
+    changeset(
+        tx,
+        STOREFRONT_COMMITTED,
+        "Chset-1301",
+        STOREFRONT,
+        "committed",
+        "admin2026-11-02 09:00:00",
+        Some("Initial storefront configuration"),
+        Some("2026-11-02 09:05:00"),
+    )
+    .await?;
+    let staging = create_deployable(
+        tx,
+        &app,
+        "Staging",
+        "Test",
+        Some((STOREFRONT_STAGING, 630)),
+        "admin",
+    )
+    .await?;
+    let production = create_deployable(
+        tx,
+        &app,
+        "Production",
+        "Production",
+        Some((STOREFRONT_PRODUCTION, 640)),
+        "admin",
+    )
+    .await?;
+    let mut t = tree::committed(tx, STOREFRONT).await?;
+    // (main_id, parent, name, type, value, secure, include of)
+    type DemoNode<'a> = (
+        i64,
+        i64,
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        bool,
+        Option<i64>,
+    );
+    let nodes: [DemoNode; 17] = [
+        (
+            610,
+            602,
+            "apiHost",
+            node_type::VARIABLE,
+            Some("api.example.com"),
+            false,
+            None,
+        ),
+        (
+            611,
+            602,
+            "logLevel",
+            node_type::VARIABLE,
+            Some("info"),
+            false,
+            None,
+        ),
+        (612, 601, "web", node_type::COMPONENT, None, false, None),
+        (613, 612, "port", node_type::CDI, Some("8080"), false, None),
+        (
+            614,
+            612,
+            "apiUrl",
+            node_type::CDI,
+            Some("https://@@apiHost@@/v1"),
+            false,
+            None,
+        ),
+        (
+            615,
+            612,
+            "logLevel",
+            node_type::CDI,
+            Some("@@logLevel@@"),
+            false,
+            None,
+        ),
+        (
+            616,
+            601,
+            "database",
+            node_type::COMPONENT,
+            None,
+            false,
+            None,
+        ),
+        (
+            617,
+            616,
+            "user",
+            node_type::CDI,
+            Some("storefront"),
+            false,
+            None,
+        ),
+        (
+            618,
+            616,
+            "password",
+            node_type::CDI,
+            Some("demo-Storefront-pw-1"),
+            true,
+            None,
+        ),
+        (620, 603, "eu", node_type::COLLECTION, None, false, None),
+        (621, 620, "vars", node_type::FOLDER, None, false, None),
+        (
+            622,
+            621,
+            "apiHost",
+            node_type::VARIABLE,
+            Some("api.eu.example.com"),
+            false,
+            None,
+        ),
+        (631, 630, "web", node_type::LINKED, None, false, Some(612)),
+        (
+            632,
+            630,
+            "database",
+            node_type::LINKED,
+            None,
+            false,
+            Some(616),
+        ),
+        (641, 640, "eu", node_type::LINKED, None, false, Some(620)),
+        (642, 640, "web", node_type::LINKED, None, false, Some(612)),
+        (
+            643,
+            640,
+            "database",
+            node_type::LINKED,
+            None,
+            false,
+            Some(616),
+        ),
+    ];
+    for (main_id, parent, name, ty, value, secure, include) in nodes {
+        let parent = t.get(parent).cloned().expect("parent made first");
+        let mut n = Node::committed(STOREFRONT, Some(&parent), main_id, name, ty, "admin");
+        let (value, secure_value) = tree::store_value(tx, value, secure).await?;
+        n.value = value;
+        n.secure_value = secure_value;
+        n.secure = secure;
+        n.linked_to = include;
+        n.system_folder = name == "vars";
+        n.changeset_id = Some(STOREFRONT_COMMITTED.into());
+        tree::insert(tx, &n).await?;
+        t.attach(n);
+    }
+    // Production logs less: its own variable wins over the application's.
+    let vars = t
+        .child(640, "vars")
+        .cloned()
+        .expect("the deployable's vars folder");
+    let mut quiet = Node::committed(
+        STOREFRONT,
+        Some(&vars),
+        644,
+        "logLevel",
+        node_type::VARIABLE,
+        "admin",
+    );
+    quiet.value = Some("warn".into());
+    quiet.changeset_id = Some(STOREFRONT_COMMITTED.into());
+    tree::insert(tx, &quiet).await?;
+    t.attach(quiet);
+    for id in [&staging, &production] {
+        let d = tx
+            .fetch_optional(
+                "SELECT sys_id, name, cdm_app, main_id, snapshot_version_counter FROM sn_cdm_deployable WHERE sys_id = $1",
+                &[Value::from(id.as_str())],
+            )
+            .await?
+            .expect("made above");
+        let resolved = snapshots::resolve(&t, d.int("main_id").unwrap_or_default());
+        let snapshot =
+            snapshots::create(tx, &d, &resolved, STOREFRONT_COMMITTED, None, "admin").await?;
+        let row = snapshots::by_id(tx, &snapshot).await?.expect("just made");
+        snapshots::validate(tx, &row, "admin").await?;
+        if *id == staging {
+            let row = snapshots::by_id(tx, &snapshot).await?.expect("just made");
+            snapshots::publish(tx, &row, "admin").await?;
+        }
+    }
+    // The open changeset: two changes nobody else made, so no conflict.
+    changeset(
+        tx,
+        STOREFRONT_OPEN,
+        "Chset-1302",
+        STOREFRONT,
+        "open",
+        "admin2026-11-20 14:00:00",
+        Some("Move the web port; rotate the database password"),
+        None,
+    )
+    .await?;
+    let mut seen = tree::as_seen_by(tx, STOREFRONT, Some(STOREFRONT_OPEN)).await?;
+    for (main_id, value) in [(613, "8081"), (618, "demo-Storefront-pw-2")] {
+        tree::update(
+            tx,
+            &mut seen,
+            STOREFRONT_OPEN,
+            main_id,
+            tree::Change {
+                value: Some(Some(value)),
+                ..Default::default()
+            },
+            "admin",
+        )
+        .await?;
+    }
     Ok(())
 }

@@ -2501,3 +2501,415 @@ mod gaps {
         assert_eq!(active(&app, "walter").await, "true");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Configuration data (CDM)
+// ---------------------------------------------------------------------------
+
+mod configuration_data {
+    use axum::http::StatusCode;
+    use serde_json::Value;
+
+    use super::{basic, first_record, hidden, location, Browser};
+    use crate::helpers::TestApp;
+    use tollgate::demo::cdm::STOREFRONT_OPEN;
+
+    const OPEN: &str = "/console/config/storefront/changesets/Chset-1302";
+    const MASK: &str = "*******";
+
+    async fn signed_in<'a>(app: &'a TestApp, user: &str, roles: &[&str]) -> Browser<'a> {
+        let auth = app.user(user, roles).await;
+        let (name, password) = basic(&auth);
+        let mut browser = Browser::new(app);
+        let res = browser.sign_in(&name, &password).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+        browser
+    }
+
+    async fn changeset_state(app: &TestApp, id: &str) -> String {
+        first_record(app, "sn_cdm_changeset", &format!("sys_id={id}")).await["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    async fn snapshot(app: &TestApp, name: &str) -> Value {
+        first_record(
+            app,
+            "sn_cdm_snapshot",
+            &format!("name={name}^cdm_application_id.name=storefront"),
+        )
+        .await
+    }
+
+    fn no_secret(text: &str) {
+        assert!(
+            !text.contains("demo-Storefront-pw"),
+            "a secret in clear: {text}"
+        );
+        assert!(!text.contains("enc:v"), "a ciphertext shown: {text}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_pages_show_applications_the_tree_and_resolved_values_with_secure_values_masked() {
+        let app = TestApp::spawn_demo().await;
+        // Even the secrets role sees masked values in the console.
+        let mut browser = signed_in(&app, "cdm.secrets", &["sn_cdm.cdm_secrets"]).await;
+        let list = browser.get("/console/config").await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+        assert!(list.text.contains("href=\"/console/config\""), "nav link");
+        assert!(list.text.contains("href=\"/console/config/storefront\""));
+        assert!(
+            list.text.contains("Staging: <code>Staging-v1.dpl</code>"),
+            "{}",
+            list.text
+        );
+        assert!(list
+            .text
+            .contains("Production: <span class=\"muted\">none published"));
+        assert!(list
+            .text
+            .contains("href=\"/console/config/App%20Service1\""));
+
+        let page = browser.get("/console/config/storefront").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        no_secret(&page.text);
+        // Resolved per deployable: the collection's apiHost wins in
+        // Production, the deployable's own logLevel over the application's.
+        assert!(
+            page.text.contains("https://api.example.com/v1"),
+            "{}",
+            page.text
+        );
+        assert!(page.text.contains("https://api.eu.example.com/v1"));
+        let row = |name: &str| {
+            let start = page
+                .text
+                .find(&format!("<th scope=\"row\"><code>{name}</code></th>"))
+                .unwrap_or_else(|| panic!("no row {name}"));
+            page.text[start..start + page.text[start..].find("</tr>").unwrap()].to_owned()
+        };
+        // Deployables by name: Production, then Staging.
+        assert!(
+            page.text.find("<th scope=\"col\">Production").unwrap()
+                < page.text.find("<th scope=\"col\">Staging").unwrap()
+        );
+        let log = row("logLevel");
+        assert!(
+            log.contains("<td><code>warn</code></td><td><code>info</code></td>"),
+            "{log}"
+        );
+        let host = row("apiHost");
+        assert!(host.contains("api.example.com") && host.contains("api.eu.example.com"));
+        // The tree: the secure CDI masked, includes named.
+        assert!(page.text.contains(MASK));
+        assert!(page.text.contains("includes <code>collections/eu</code>"));
+        assert!(page.text.contains("Chset-1302"));
+
+        let changeset = browser.get(OPEN).await;
+        assert_eq!(changeset.status, StatusCode::OK, "{}", changeset.text);
+        no_secret(&changeset.text);
+        assert!(changeset.text.contains("<del><code>8080</code></del>"));
+        assert!(changeset.text.contains("<ins><code>8081</code></ins>"));
+        assert!(changeset.text.contains("components/database/password"));
+        // Every demo application has its page, a shared library too.
+        for other in [
+            "testApp",
+            "DemoApp",
+            "App%20Service1",
+            "OracleG-Library-10",
+            "javalib",
+        ] {
+            let res = browser.get(&format!("/console/config/{other}")).await;
+            assert_eq!(res.status, StatusCode::OK, "{other}: {}", res.text);
+        }
+        let res = browser
+            .get("/console/config/testApp/changesets/Chset-146")
+            .await;
+        assert!(res.text.contains("cacheSettings"), "{}", res.text);
+        assert_eq!(
+            browser.get("/console/config/nothing").await.status,
+            StatusCode::NOT_FOUND
+        );
+        // Another application's changeset is not found under this one.
+        let other = browser
+            .get("/console/config/testApp/changesets/Chset-1302")
+            .await;
+        assert_eq!(other.status, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_editor_commits_a_changeset_through_the_form_and_sees_validation_per_deployable() {
+        let app = TestApp::spawn_demo().await;
+        let mut browser = signed_in(&app, "cdm.editor", &["sn_cdm.cdm_editor"]).await;
+        let token = browser.token_of(OPEN).await;
+        let form = browser.get(OPEN).await;
+        assert!(
+            form.text.contains("/changesets/Chset-1302/commit"),
+            "commit form"
+        );
+
+        let res = browser
+            .post(
+                &format!("{OPEN}/commit"),
+                &[
+                    ("csrf_token", &token),
+                    ("auto_validate", "true"),
+                    ("publish_option", "publish_valid"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+        assert_eq!(location(&res), OPEN);
+        // Queued: the page follows the job and offers no second commit.
+        let queued = browser.get(OPEN).await;
+        assert!(
+            queued.text.contains("http-equiv=\"refresh\""),
+            "{}",
+            queued.text
+        );
+        assert!(!queued.text.contains("/changesets/Chset-1302/commit"));
+        assert!(queued
+            .text
+            .contains("<span class=\"badge warn\">queued</span> asked"));
+
+        app.run_jobs().await.assert_all_succeeded();
+        assert_eq!(changeset_state(&app, STOREFRONT_OPEN).await, "committed");
+        let done = browser.get(OPEN).await;
+        assert!(!done.text.contains("http-equiv=\"refresh\""));
+        assert!(done
+            .text
+            .contains("<span class=\"badge ok\">completed</span> asked"));
+        assert!(
+            done.text.contains("Validation results per deployable"),
+            "{}",
+            done.text
+        );
+        for name in ["Staging-v2.dpl", "Production-v2.dpl"] {
+            assert!(done.text.contains(name), "{name}: {}", done.text);
+            let s = snapshot(&app, name).await;
+            assert_eq!(s["validation"], "passed", "{s}");
+            assert_eq!(s["published"], "true", "{s}");
+        }
+        no_secret(&done.text);
+        let list = browser.get("/console/config").await;
+        assert!(list.text.contains("Staging: <code>Staging-v2.dpl</code>"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn viewers_and_others_are_refused_the_forms_and_a_bad_csrf_token_changes_nothing() {
+        let app = TestApp::spawn_demo().await;
+        let production = snapshot(&app, "Production-v1.dpl").await["sys_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let jobs = app.count("tollgate_job").await;
+        let requests = app.count("sn_cdm_request_queue").await;
+        let base = "/console/config/storefront/snapshots";
+
+        // No CDM role: no link, no page.
+        let mut other = signed_in(&app, "reader", &["sn_dpr_model.release_user"]).await;
+        let today = other.get("/console").await;
+        assert!(!today.text.contains("href=\"/console/config\""), "no link");
+        for path in ["/console/config", "/console/config/storefront", OPEN, base] {
+            assert_eq!(
+                other.get(path).await.status,
+                StatusCode::FORBIDDEN,
+                "{path}"
+            );
+        }
+
+        // A viewer reads, but sees no form and is refused each one posted.
+        let mut viewer = signed_in(&app, "cdm.viewer", &["sn_cdm.cdm.viewer"]).await;
+        let page = viewer.get(OPEN).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.text.contains("/changesets/Chset-1302/commit"));
+        let snapshots = viewer.get(base).await;
+        assert_eq!(snapshots.status, StatusCode::OK);
+        assert!(!snapshots.text.contains("/validate\""));
+        assert!(snapshots.text.contains("/export\""), "a viewer exports");
+        let token = hidden(&page.text, "csrf_token");
+        for path in [
+            format!("{OPEN}/commit"),
+            format!("{base}/{production}/validate"),
+            format!("{base}/{production}/publish"),
+        ] {
+            let res = viewer.post(&path, &[("csrf_token", &token)]).await;
+            assert_eq!(res.status, StatusCode::FORBIDDEN, "{path}: {}", res.text);
+        }
+
+        // An editor without the session's token: refused.
+        let mut editor = signed_in(&app, "cdm.editor", &["sn_cdm.cdm_editor"]).await;
+        for fields in [vec![], vec![("csrf_token", "0123456789abcdef")]] {
+            let res = editor.post(&format!("{OPEN}/commit"), &fields).await;
+            assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+            assert!(res.text.contains("security token"), "{}", res.text);
+            let res = editor
+                .post(&format!("{base}/{production}/publish"), &fields)
+                .await;
+            assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+        }
+
+        // Nothing changed.
+        assert_eq!(changeset_state(&app, STOREFRONT_OPEN).await, "open");
+        assert_eq!(app.count("tollgate_job").await, jobs, "no job queued");
+        assert_eq!(app.count("sn_cdm_request_queue").await, requests);
+        let s = snapshot(&app, "Production-v1.dpl").await;
+        assert_eq!(s["published"], "false", "{s}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_editor_validates_and_publishes_a_snapshot_and_exports_are_masked() {
+        let app = TestApp::spawn_demo().await;
+        let production = snapshot(&app, "Production-v1.dpl").await["sys_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let base = "/console/config/storefront/snapshots";
+        let mut editor = signed_in(&app, "cdm.editor", &["sn_cdm.cdm_editor"]).await;
+        let token = editor.token_of(base).await;
+        let page = editor.get(base).await;
+        assert!(page.text.contains(&format!("{base}/{production}/publish")));
+
+        let res = editor
+            .post(
+                &format!("{base}/{production}/validate"),
+                &[("csrf_token", &token)],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+        assert_eq!(location(&res), format!("{base}?notice=validated"));
+        let res = editor
+            .post(
+                &format!("{base}/{production}/publish"),
+                &[("csrf_token", &token)],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+        let s = snapshot(&app, "Production-v1.dpl").await;
+        assert_eq!(s["published"], "true", "{s}");
+        let after = editor.get(&location(&res)).await;
+        assert!(after.text.contains("The snapshot is published"));
+
+        // The export download: each format, the secure value masked.
+        for format in ["json", "yaml", "properties", "ini"] {
+            let res = editor
+                .get(&format!("{base}/{production}/export?format={format}"))
+                .await;
+            assert_eq!(res.status, StatusCode::OK, "{format}: {}", res.text);
+            assert!(
+                res.header("content-disposition")
+                    .unwrap()
+                    .contains(&format!("Production-v1.{format}")),
+                "{format}"
+            );
+            no_secret(&res.text);
+            assert!(res.text.contains(MASK), "{format}: {}", res.text);
+        }
+        let yaml = editor
+            .get(&format!("{base}/{production}/export?format=yaml"))
+            .await;
+        let parsed: Value = serde_norway::from_str(&yaml.text).expect("valid YAML");
+        assert_eq!(parsed["Production"]["database"]["password"], MASK);
+        assert_eq!(
+            parsed["Production"]["web"]["apiUrl"],
+            "https://api.eu.example.com/v1"
+        );
+        let bad = editor
+            .get(&format!("{base}/{production}/export?format=xml"))
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_conflict_blocks_the_console_commit_and_is_shown_with_its_reason() {
+        let app = TestApp::spawn_demo().await;
+        // Someone else changes web/port and commits first.
+        let res = app
+            .request(
+                "POST",
+                "/api/sn_cdm/changesets/create?appName=storefront",
+                &crate::helpers::Auth::admin(),
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        let other = res.body["result"]["number"].as_str().unwrap().to_owned();
+        let res = app
+            .request(
+                "PUT",
+                &format!("/api/sn_cdm/editor/nodes?changesetNumber={other}&fullNamePath=storefront/components/web/port&newValue=9090"),
+                &crate::helpers::Auth::admin(),
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        let res = app
+            .request(
+                "PUT",
+                &format!("/api/sn_cdm/changesets/commit?changesetNumber={other}"),
+                &crate::helpers::Auth::admin(),
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        app.run_jobs().await.assert_all_succeeded();
+
+        let mut editor = signed_in(&app, "cdm.editor", &["sn_cdm.cdm_editor"]).await;
+        let token = editor.token_of(OPEN).await;
+        let res = editor
+            .post(&format!("{OPEN}/commit"), &[("csrf_token", &token)])
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text);
+        app.run_jobs().await.assert_all_succeeded();
+        assert_eq!(changeset_state(&app, STOREFRONT_OPEN).await, "blocked");
+        let page = editor.get(OPEN).await;
+        assert!(
+            page.text.contains("The commit did not go through"),
+            "{}",
+            page.text
+        );
+        let conflicts = &page.text[page.text.find("id=\"conflicts\"").unwrap()..];
+        let conflicts = &conflicts[..conflicts.find("</section>").unwrap()];
+        assert!(
+            conflicts.contains("<code>components/web/port</code>: <strong>"),
+            "{conflicts}"
+        );
+        assert!(!conflicts.contains("None found"), "{conflicts}");
+        // A blocked changeset may be committed again (after a fix).
+        assert!(page.text.contains("/changesets/Chset-1302/commit"));
+        no_secret(&page.text);
+    }
+
+    /// The export API's YAML is valid YAML with the secure value masked
+    /// (quoted) for a reader, and in clear (escaped) for the secrets role.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_export_api_writes_valid_yaml_masked_or_in_clear() {
+        let app = TestApp::spawn_demo().await;
+        let viewer = app.user("cdm.viewer", &["sn_cdm.cdm.viewer"]).await;
+        let secrets = app.user("cdm.secrets", &["sn_cdm.cdm_secrets"]).await;
+        let res = app
+            .request(
+                "POST",
+                "/api/sn_cdm/applications/deployables/exports?appName=storefront&deployableName=Staging&exporterName=console-test&dataFormat=yaml",
+                &viewer,
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+        let id = res.body["result"]["export_id"].as_str().unwrap().to_owned();
+        app.run_jobs().await.assert_all_succeeded();
+        let path = format!("/api/sn_cdm/applications/deployables/exports/{id}/content");
+        for (auth, expected) in [(&viewer, MASK), (&secrets, "demo-Storefront-pw-1")] {
+            let res = app.request("GET", &path, auth, None).await;
+            assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+            let text = res.body["result"]["exporter_result"].as_str().unwrap();
+            let parsed: Value = serde_norway::from_str(text)
+                .unwrap_or_else(|e| panic!("invalid YAML ({e}): {text}"));
+            assert_eq!(
+                parsed["Staging"]["database"]["password"], expected,
+                "{text}"
+            );
+        }
+    }
+}

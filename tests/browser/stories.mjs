@@ -525,3 +525,50 @@ test('an administrator deactivates a user after confirming, then activates them 
   await signOut(page);
   await page.close();
 });
+
+test('configuration data: the tree, an open changeset committed, snapshots published and exported', async () => {
+  const page = await browser.newPage();
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Configuration data' }).click();
+  await page.getByRole('heading', { name: 'Configuration data' }).waitFor();
+  await accessible(page, 'the configuration-data applications');
+  await page.getByRole('link', { name: 'storefront' }).click();
+  await page.getByRole('heading', { name: 'storefront' }).waitFor();
+  await page.getByRole('heading', { name: 'Variables by deployable' }).waitFor();
+  // The secure password stays masked; Production resolves the EU host.
+  assert.equal(await page.getByText('demo-Storefront-pw').count(), 0);
+  await page.getByText('Resolved configuration of Production').click();
+  await page.getByText('https://api.eu.example.com/v1').first().waitFor();
+  await accessible(page, 'an application tree');
+  await shot(page, 'config-tree');
+
+  await page.getByRole('link', { name: 'Chset-1302' }).click();
+  await page.getByRole('heading', { name: 'Chset-1302' }).waitFor();
+  await page.getByText('8081').waitFor();
+  assert.equal(await page.getByText('demo-Storefront-pw').count(), 0);
+  await accessible(page, 'an open changeset');
+  await shot(page, 'config-changeset');
+  await page.getByRole('button', { name: 'Commit' }).click();
+  await reloadUntil(page, 'Committed. The snapshots it made');
+  await page.getByRole('heading', { name: 'Validation results per deployable' }).waitFor();
+  await accessible(page, 'a committed changeset');
+
+  await page.getByRole('navigation', { name: 'Application' }).getByRole('link', { name: 'Snapshots' }).click();
+  await page.getByRole('heading', { name: 'storefront: snapshots' }).waitFor();
+  await page.getByRole('button', { name: 'Publish Production-v2.dpl' }).click();
+  await page.getByText('The snapshot is published').waitFor();
+  await accessible(page, 'the snapshots');
+  await shot(page, 'config-snapshots');
+  // The export download: YAML, the secure value masked.
+  await page.getByLabel('Export format of Production-v2.dpl').selectOption('yaml');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download Production-v2.dpl' }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), 'Production-v2.yaml');
+  const yaml = readFileSync(await download.path(), 'utf8');
+  assert.match(yaml, /password: "\*{7}"/);
+  assert.doesNotMatch(yaml, /demo-Storefront-pw/);
+  await signOut(page);
+  await page.close();
+});

@@ -21,7 +21,7 @@ pub fn render(format: &str, root: &str, config: &Map<String, Json>) -> Result<Js
     match format {
         "json" => Ok(Json::Object(wrapped)),
         "yaml" => serde_norway::to_string(&Json::Object(wrapped))
-            .map(Json::String)
+            .map(|text| Json::String(quote_yaml_tokens(&text)))
             .map_err(|e| refusal(format!("Could not render yaml: {e}"))),
         "properties" => {
             let mut lines = Vec::new();
@@ -34,6 +34,34 @@ pub fn render(format: &str, root: &str, config: &Map<String, Json>) -> Result<Js
             FORMATS.join(", ")
         ))),
     }
+}
+
+/// Writes every secure value (a ciphertext token that is a whole plain
+/// scalar: `key: enc:v2:...` or `- enc:v2:...`) double-quoted, so that what
+/// replaces it when a reader fetches the export (`*******` masked, which
+/// unquoted would start a YAML alias, or the value in clear, escaped by
+/// [`replace_tokens`]) stays one valid string.
+fn quote_yaml_tokens(yaml: &str) -> String {
+    let mut out = String::with_capacity(yaml.len());
+    for (i, line) in yaml.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let tokens = crate::secrets::tokens(line);
+        match tokens.last() {
+            Some(&(start, end))
+                if end == line.len()
+                    && (line[..start].ends_with(": ") || line[..start].trim_start() == "- ") =>
+            {
+                out.push_str(&line[..start]);
+                out.push('"');
+                out.push_str(&line[start..end]);
+                out.push('"');
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
 }
 
 fn leaf(v: &Json) -> String {
@@ -162,11 +190,71 @@ fn replace_tokens(text: &str, reveal: &dyn Fn(&str) -> Option<String>) -> String
     let mut last = 0;
     for (start, end) in tokens {
         out.push_str(&text[last..start]);
-        out.push_str(&reveal(&text[start..end]).unwrap_or_else(|| MASK.to_owned()));
+        let shown = reveal(&text[start..end]).unwrap_or_else(|| MASK.to_owned());
+        // A token written double-quoted (YAML) takes its value escaped.
+        if text[..start].ends_with('"') && text[end..].starts_with('"') {
+            let quoted = Json::String(shown).to_string();
+            out.push_str(&quoted[1..quoted.len() - 1]);
+        } else {
+            out.push_str(&shown);
+        }
         last = end;
     }
     out.push_str(&text[last..]);
     out
+}
+
+/// An export as a file to download: its name, media type and text.
+pub struct Download {
+    pub file_name: String,
+    pub content_type: &'static str,
+    pub text: String,
+}
+
+/// A snapshot rendered in `format` as a file, secure values masked (the
+/// console's export download: what the export API's content answers a
+/// reader without the secrets role).
+pub async fn download(db: &Db, snapshot_id: &str, format: &str) -> Result<Download> {
+    if !FORMATS.contains(&format) {
+        return Err(refusal(format!(
+            "Invalid dataFormat '{format}': one of {}",
+            FORMATS.join(", ")
+        )));
+    }
+    let mut tx = db.begin_read().await?;
+    let snapshot = super::snapshots::require(&mut tx, snapshot_id, "export").await;
+    tx.rollback().await?;
+    let snapshot = snapshot?;
+    let config: Map<String, Json> =
+        serde_json::from_str(&snapshot.string("content")).unwrap_or_default();
+    let rendered = render(format, &snapshot.string("deployable_name"), &config)?;
+    let shown = content_for_reader(db, &rendered, false).await;
+    let text = match shown {
+        Json::String(s) => s,
+        other => serde_json::to_string_pretty(&other).unwrap_or_default(),
+    };
+    let stem: String = snapshot
+        .string("name")
+        .trim_end_matches(".dpl")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let content_type = match format {
+        "json" => "application/json",
+        "yaml" => "application/yaml",
+        _ => "text/plain; charset=utf-8",
+    };
+    Ok(Download {
+        file_name: format!("{stem}.{format}"),
+        content_type,
+        text,
+    })
 }
 
 #[cfg(test)]
@@ -191,6 +279,28 @@ mod tests {
         assert_eq!(
             ini,
             json!("[DEP1]\ntop=x\n\n[DEP1.COMP]\ncdi_1=cdi-1-value\nlist[0]=1\nlist[1]=2")
+        );
+    }
+
+    #[test]
+    fn a_masked_or_revealed_secure_value_is_valid_yaml() {
+        let config =
+            json!({"db": {"password": "enc:v2:QUJD", "user": "app"}, "keys": ["enc:v2:REVG"]});
+        let yaml = render("yaml", "DEP1", config.as_object().unwrap()).unwrap();
+        let masked = reveal_secrets(&yaml, &|_| None);
+        let parsed: Json = serde_norway::from_str(masked.as_str().unwrap()).expect("valid YAML");
+        assert_eq!(parsed["DEP1"]["db"]["password"], MASK);
+        assert_eq!(parsed["DEP1"]["keys"][0], MASK);
+        assert_eq!(parsed["DEP1"]["db"]["user"], "app");
+        let hard = "s3\"cr\\et: *x";
+        let clear = reveal_secrets(&yaml, &|_| Some(hard.into()));
+        let parsed: Json = serde_norway::from_str(clear.as_str().unwrap()).expect("valid YAML");
+        assert_eq!(parsed["DEP1"]["db"]["password"], hard);
+        // JSON and properties keep the value as it is.
+        let props = render("properties", "DEP1", config.as_object().unwrap()).unwrap();
+        assert_eq!(
+            reveal_secrets(&props, &|_| None),
+            json!("DEP1.db.password=*******\nDEP1.db.user=app\nDEP1.keys[0]=*******")
         );
     }
 

@@ -21,6 +21,7 @@ pub mod export;
 pub mod hooks;
 pub mod jobs;
 pub mod mappings;
+pub mod overview;
 pub mod parse;
 pub mod requests;
 pub mod shared;

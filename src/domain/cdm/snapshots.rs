@@ -21,6 +21,9 @@ pub struct Resolved {
     pub cdi_count: usize,
     /// Every node whose change can change this configuration.
     pub contributors: HashSet<i64>,
+    /// The variables the deployable sees (by name, as written, the
+    /// deployable's own over its collections' over the application's).
+    pub variables: HashMap<String, String>,
 }
 
 /// How deep variables may refer to variables.
@@ -68,6 +71,7 @@ pub fn resolve(tree: &Tree, deployable: i64) -> Resolved {
         config,
         cdi_count,
         contributors,
+        variables,
     }
 }
 
@@ -233,6 +237,24 @@ pub fn expand(text: &str, vars: &HashMap<String, String>) -> String {
     current
 }
 
+/// The value each variable resolves to for the deployable (`@@name@@`
+/// references expanded as in the configuration), by name; secure values
+/// masked.
+pub fn resolved_variables(resolved: &Resolved) -> std::collections::BTreeMap<String, String> {
+    resolved
+        .variables
+        .iter()
+        .map(|(name, value)| {
+            let shown = if crate::secrets::is_encrypted(value) {
+                MASK.to_owned()
+            } else {
+                expand(value, &resolved.variables)
+            };
+            (name.clone(), shown)
+        })
+        .collect()
+}
+
 /// The configuration with secure values masked (policies and readers
 /// without the secrets role see it so) or decrypted.
 pub fn masked(config: &Json) -> Json {
@@ -343,6 +365,36 @@ pub async fn by_name(tx: &mut Tx, app: &str, deployable: &str, name: &str) -> Re
     )
     .await
     .map_err(Into::into)
+}
+
+/// The snapshots of an application's deployables, by deployable name and
+/// newest first.
+pub async fn of_application(tx: &mut Tx, application: &str) -> Result<Vec<Row>> {
+    let mut rows = tx
+        .fetch_all(
+            &snapshot_select("s.cdm_application_id = $1"),
+            &[Value::from(application)],
+        )
+        .await?;
+    rows.sort_by_key(|r| {
+        (
+            r.string("deployable_name"),
+            std::cmp::Reverse(snapshot_version(r)),
+        )
+    });
+    Ok(rows)
+}
+
+/// The snapshots a changeset's commit made, by deployable name.
+pub async fn of_changeset(tx: &mut Tx, changeset: &str) -> Result<Vec<Row>> {
+    let mut rows = tx
+        .fetch_all(
+            &snapshot_select("s.changeset_id = $1"),
+            &[Value::from(changeset)],
+        )
+        .await?;
+    rows.sort_by_key(|r| (r.string("deployable_name"), snapshot_version(r)));
+    Ok(rows)
 }
 
 /// The latest published snapshot of a deployable, else none.

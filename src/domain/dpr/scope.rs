@@ -10,7 +10,7 @@ use super::phases::invalid_release;
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::roles;
 use crate::registry::table;
-use crate::storage::{Db, Row, Tx, Value};
+use crate::storage::{Db, Executor, Row, Tx, Value};
 use crate::time::parse_date_time;
 
 /// The system property that lists the tables whose records may be related
@@ -116,6 +116,19 @@ pub fn may_be_assigned(user_roles: &[String]) -> bool {
     user_roles
         .iter()
         .any(|r| r == roles::ADMIN || KEY_DATE_ASSIGNEE_ROLES.contains(&r.as_str()))
+}
+
+/// The tables a release's related tasks may come from, as the
+/// related-task-types property says now.
+async fn allowed_task_types(mut ex: impl Executor) -> Result<Vec<String>> {
+    let property = ex
+        .fetch_optional(
+            "SELECT value FROM sys_properties WHERE name = $1",
+            &[Value::from(RELATED_TASK_TYPES_PROPERTY)],
+        )
+        .await?
+        .and_then(|r| r.text("value"));
+    Ok(related_task_types(property.as_deref()))
 }
 
 /// The tables named by the related-task-types property; the default list
@@ -460,14 +473,7 @@ async fn add_related_tasks_once(
     }
     let mut seen = std::collections::HashSet::new();
     ids.retain(|id| seen.insert(id.clone()));
-    let property = tx
-        .fetch_optional(
-            "SELECT value FROM sys_properties WHERE name = $1",
-            &[Value::from(RELATED_TASK_TYPES_PROPERTY)],
-        )
-        .await?
-        .and_then(|r| r.text("value"));
-    let allowed = related_task_types(property.as_deref());
+    let allowed = allowed_task_types(&mut tx).await?;
     for id in &ids {
         let class = tx
             .fetch_optional(
@@ -550,14 +556,7 @@ pub async fn choices(db: &Db, release_id: &str, task_limit: i64) -> Result<Scope
             &[Value::from(release_id)],
         )
         .await?;
-    let property = read
-        .fetch_optional(
-            "SELECT value FROM sys_properties WHERE name = $1",
-            &[Value::from(RELATED_TASK_TYPES_PROPERTY)],
-        )
-        .await?
-        .and_then(|r| r.text("value"));
-    let allowed = related_task_types(property.as_deref());
+    let allowed = allowed_task_types(&mut read).await?;
     let mut args = vec![Value::from(release_id)];
     let mut names = Vec::new();
     for class in &allowed {

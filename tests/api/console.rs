@@ -2876,6 +2876,10 @@ mod configuration_data {
             "{conflicts}"
         );
         assert!(!conflicts.contains("None found"), "{conflicts}");
+        assert!(
+            conflicts.contains(&format!("was changed by {other} after")),
+            "the other changeset named by its number: {conflicts}"
+        );
         // A blocked changeset may be committed again (after a fix).
         assert!(page.text.contains("/changesets/Chset-1302/commit"));
         no_secret(&page.text);

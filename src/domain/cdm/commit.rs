@@ -3,7 +3,7 @@
 //! deployable (validated and published as the changeset asks). Commits,
 //! uploads and exports are requests in `sn_cdm_request_queue`, run as jobs.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value as Json};
 
@@ -120,8 +120,47 @@ pub struct Conflict {
     pub reason: String,
 }
 
-/// Compares a changeset's pending versions with the committed tree.
-pub fn detect(pending: &[Node], current: &Tree) -> Vec<Conflict> {
+/// The numbers of the changesets that committed a node a pending version
+/// read an older version of (the changesets a conflict's reason names).
+async fn numbers_of_changers(
+    tx: &mut Tx,
+    pending: &[Node],
+    current: &Tree,
+) -> Result<HashMap<String, String>> {
+    let mut numbers = HashMap::new();
+    for v in pending {
+        let Some(id) = current
+            .get(v.main_id)
+            .filter(|now| Some(&now.sys_id) != v.previous_version.as_ref())
+            .and_then(|now| now.changeset_id.clone())
+        else {
+            continue;
+        };
+        if numbers.contains_key(&id) {
+            continue;
+        }
+        let number = tx
+            .fetch_optional(
+                "SELECT number FROM sn_cdm_changeset WHERE sys_id = $1",
+                &[Value::from(&id)],
+            )
+            .await?
+            .and_then(|r| r.text("number"));
+        if let Some(number) = number {
+            numbers.insert(id, number);
+        }
+    }
+    Ok(numbers)
+}
+
+/// Compares a changeset's pending versions with the committed tree;
+/// `numbers` names changesets by their number (a sys_id missing from it is
+/// named as it is).
+pub fn detect(
+    pending: &[Node],
+    current: &Tree,
+    numbers: &HashMap<String, String>,
+) -> Vec<Conflict> {
     let pending_ids: HashSet<i64> = pending.iter().map(|n| n.main_id).collect();
     let deleted: HashSet<i64> = pending
         .iter()
@@ -171,7 +210,10 @@ pub fn detect(pending: &[Node], current: &Tree) -> Vec<Conflict> {
                     format!(
                         "'{}' was changed by {} after this changeset read it",
                         v.name,
-                        now.changeset_id.as_deref().unwrap_or("another changeset")
+                        now.changeset_id
+                            .as_deref()
+                            .map(|id| numbers.get(id).map(String::as_str).unwrap_or(id))
+                            .unwrap_or("another changeset")
                     ),
                 ),
                 Some(_) => {}
@@ -295,7 +337,8 @@ pub async fn commit(
         .collect();
     tree::add_libraries(tx, &mut current, &included).await?;
     let now_ms = now_millis();
-    let mut conflicts = detect(&pending, &current);
+    let numbers = numbers_of_changers(tx, &pending, &current).await?;
+    let mut conflicts = detect(&pending, &current, &numbers);
     if cs.string("app_type") == "shared_library" {
         conflicts.extend(included_elsewhere(tx, &app, &pending).await?);
     }
@@ -510,7 +553,7 @@ mod tests {
     }
 
     fn kinds(pending: &[Node], current: &Tree) -> Vec<(String, &'static str)> {
-        detect(pending, current)
+        detect(pending, current, &HashMap::new())
             .into_iter()
             .map(|c| (c.version, c.kind))
             .collect()
@@ -533,9 +576,10 @@ mod tests {
         // Another changeset committed a new version of the cdi since.
         let mut newer = n[2].clone();
         newer.sys_id = "newer".into();
-        newer.changeset_id = Some("Chset-3".into());
+        newer.changeset_id = Some("cs-sys-id-3".into());
         t.nodes.insert(3, newer);
-        let found = detect(std::slice::from_ref(&update), &t);
+        let numbers = HashMap::from([("cs-sys-id-3".to_owned(), "Chset-3".to_owned())]);
+        let found = detect(std::slice::from_ref(&update), &t, &numbers);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].kind, "updated_node");
         assert!(found[0].reason.contains("Chset-3"), "{}", found[0].reason);

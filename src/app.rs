@@ -54,6 +54,7 @@ impl AppState {
     /// Builds the state over an open, migrated database.
     pub fn new(db: Db, settings: Settings, jobs: JobRegistry) -> AppState {
         crate::identity::password::configure(settings.max_concurrent_password_hashes);
+        crate::domain::cdm::snapshots::configure_expansion(settings.cdm_expansion_max_bytes);
         let identity = Arc::new(Identity::new(
             db.clone(),
             Duration::from_secs(settings.access_token_ttl),

@@ -235,6 +235,10 @@ pub struct SettingsArgs {
     /// as unserviced.
     #[arg(long, env = "TOLLGATE_BATCH_MAX_REQUESTS")]
     pub batch_max_requests: Option<usize>,
+    /// Most bytes `@@variable@@` substitution may add to one deployable's
+    /// configuration; past it the remaining tokens stay as written.
+    #[arg(long, env = "TOLLGATE_CDM_EXPANSION_MAX_BYTES")]
+    pub cdm_expansion_max_bytes: Option<usize>,
     /// Seconds a console session lasts without a request. At least 60.
     #[arg(long, env = "TOLLGATE_CONSOLE_SESSION_IDLE")]
     pub console_session_idle: Option<u64>,
@@ -285,6 +289,7 @@ struct FileSettings {
     max_client_connections: Option<usize>,
     attachment_max_bytes: Option<usize>,
     batch_max_requests: Option<usize>,
+    cdm_expansion_max_bytes: Option<usize>,
     console_session_idle: Option<u64>,
     console_session_max: Option<u64>,
 }
@@ -346,6 +351,8 @@ pub struct Settings {
     pub max_client_connections: usize,
     pub attachment_max_bytes: usize,
     pub batch_max_requests: usize,
+    /// Bytes variable substitution may add to one deployable's configuration.
+    pub cdm_expansion_max_bytes: usize,
     /// Seconds a console session lasts without a request.
     pub console_session_idle: u64,
     /// Seconds a console session lasts at most.
@@ -393,6 +400,7 @@ impl Default for Settings {
             max_client_connections: 1000,
             attachment_max_bytes: 10 * 1024 * 1024,
             batch_max_requests: 1000,
+            cdm_expansion_max_bytes: crate::domain::cdm::snapshots::DEFAULT_EXPANSION_MAX_BYTES,
             console_session_idle: 30 * 60,
             console_session_max: 12 * 3600,
         }
@@ -604,6 +612,10 @@ impl Settings {
                 .or(file.batch_max_requests)
                 .unwrap_or(d.batch_max_requests)
                 .max(1),
+            cdm_expansion_max_bytes: args
+                .cdm_expansion_max_bytes
+                .or(file.cdm_expansion_max_bytes)
+                .unwrap_or(d.cdm_expansion_max_bytes),
             console_session_idle: args
                 .console_session_idle
                 .or(file.console_session_idle)
@@ -668,6 +680,7 @@ const KNOWN_ENV: &[&str] = &[
     "TOLLGATE_TLS_KEY",
     "TOLLGATE_ATTACHMENT_MAX_BYTES",
     "TOLLGATE_BATCH_MAX_REQUESTS",
+    "TOLLGATE_CDM_EXPANSION_MAX_BYTES",
     "TOLLGATE_CONSOLE_SESSION_IDLE",
     "TOLLGATE_CONSOLE_SESSION_MAX",
 ];

@@ -29,6 +29,52 @@ pub struct Resolved {
 /// How deep variables may refer to variables.
 const VARIABLE_DEPTH: usize = 10;
 
+/// The `cdm_expansion_max_bytes` default: 16 MiB.
+pub const DEFAULT_EXPANSION_MAX_BYTES: usize = 16 * 1024 * 1024;
+
+static EXPANSION_MAX_BYTES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+/// Sets the process-wide `cdm_expansion_max_bytes` (the first setting wins,
+/// as for other process-wide bounds).
+pub fn configure_expansion(max_bytes: usize) {
+    let _ = EXPANSION_MAX_BYTES.set(max_bytes);
+}
+
+/// What `@@variable@@` substitution may still add to one deployable's
+/// configuration. Without a bound a variable whose value names itself many
+/// times doubles on every pass: ten passes of a 10 KB value would ask for
+/// terabytes, and any reader of the application's page (or the commit job)
+/// would set it off. Past the budget, tokens stay as written, as an unknown
+/// name's do.
+pub struct Expansion {
+    left: usize,
+}
+
+impl Expansion {
+    pub fn new() -> Self {
+        Expansion {
+            left: *EXPANSION_MAX_BYTES.get_or_init(|| DEFAULT_EXPANSION_MAX_BYTES),
+        }
+    }
+
+    /// Takes `bytes` from the budget when they fit.
+    fn take(&mut self, bytes: usize) -> bool {
+        match self.left.checked_sub(bytes) {
+            Some(left) => {
+                self.left = left;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Default for Expansion {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Resolves the deployable node `deployable` of `tree`.
 pub fn resolve(tree: &Tree, deployable: i64) -> Resolved {
     let mut contributors = HashSet::new();
@@ -66,7 +112,8 @@ pub fn resolve(tree: &Tree, deployable: i64) -> Resolved {
     contributors.insert(deployable);
     let mut config = object_of(tree, deployable, &mut contributors, 0);
     let mut cdi_count = 0;
-    substitute(&mut config, &variables, &mut cdi_count);
+    let mut budget = Expansion::new();
+    substitute(&mut config, &variables, &mut cdi_count, &mut budget);
     Resolved {
         config,
         cdi_count,
@@ -179,32 +226,43 @@ fn merge(base: &mut Map<String, Json>, over: Map<String, Json>) {
     }
 }
 
-fn substitute(map: &mut Map<String, Json>, vars: &HashMap<String, String>, count: &mut usize) {
+fn substitute(
+    map: &mut Map<String, Json>,
+    vars: &HashMap<String, String>,
+    count: &mut usize,
+    budget: &mut Expansion,
+) {
     for v in map.values_mut() {
-        substitute_value(v, vars, count);
+        substitute_value(v, vars, count, budget);
     }
 }
 
-fn substitute_value(v: &mut Json, vars: &HashMap<String, String>, count: &mut usize) {
+fn substitute_value(
+    v: &mut Json,
+    vars: &HashMap<String, String>,
+    count: &mut usize,
+    budget: &mut Expansion,
+) {
     match v {
-        Json::Object(m) => substitute(m, vars, count),
+        Json::Object(m) => substitute(m, vars, count, budget),
         Json::Array(items) => {
             for item in items {
-                substitute_value(item, vars, count);
+                substitute_value(item, vars, count, budget);
             }
         }
         Json::String(s) => {
             *count += 1;
             if s.contains("@@") && !crate::secrets::is_encrypted(s) {
-                *s = expand(s, vars);
+                *s = expand(s, vars, budget);
             }
         }
         _ => *count += 1,
     }
 }
 
-/// Replaces `@@name@@` tokens; unknown names stay as written.
-pub fn expand(text: &str, vars: &HashMap<String, String>) -> String {
+/// Replaces `@@name@@` tokens; unknown names stay as written, and so do
+/// those past the `budget`.
+pub fn expand(text: &str, vars: &HashMap<String, String>, budget: &mut Expansion) -> String {
     let mut current = text.to_owned();
     for _ in 0..VARIABLE_DEPTH {
         let mut out = String::with_capacity(current.len());
@@ -217,7 +275,7 @@ pub fn expand(text: &str, vars: &HashMap<String, String>) -> String {
                     let name = &after[..end];
                     out.push_str(&rest[..start]);
                     match vars.get(name).filter(|v| !crate::secrets::is_encrypted(v)) {
-                        Some(value) if !name.is_empty() => {
+                        Some(value) if !name.is_empty() && budget.take(value.len()) => {
                             out.push_str(value);
                             changed = true;
                         }
@@ -241,6 +299,7 @@ pub fn expand(text: &str, vars: &HashMap<String, String>) -> String {
 /// references expanded as in the configuration), by name; secure values
 /// masked.
 pub fn resolved_variables(resolved: &Resolved) -> std::collections::BTreeMap<String, String> {
+    let mut budget = Expansion::new();
     resolved
         .variables
         .iter()
@@ -248,7 +307,7 @@ pub fn resolved_variables(resolved: &Resolved) -> std::collections::BTreeMap<Str
             let shown = if crate::secrets::is_encrypted(value) {
                 MASK.to_owned()
             } else {
-                expand(value, &resolved.variables)
+                expand(value, &resolved.variables, &mut budget)
             };
             (name.clone(), shown)
         })
@@ -774,4 +833,38 @@ pub async fn act(db: &Db, which: &Which<'_>, action: Action, actor: &str) -> Res
         .ok_or_else(|| request_error(action.name(), "Snapshot not found"))?;
     tx.commit().await?;
     Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn variables_expand_through_variables_and_unknown_names_stay() {
+        let v = vars(&[("host", "db.@@zone@@"), ("zone", "eu")]);
+        let mut budget = Expansion::new();
+        assert_eq!(
+            expand("jdbc://@@host@@/@@nope@@", &v, &mut budget),
+            "jdbc://db.eu/@@nope@@"
+        );
+    }
+
+    #[test]
+    fn a_variable_that_names_itself_many_times_stops_at_the_budget() {
+        // Unbounded, each of the ten passes would double it 2,000 times over.
+        let v = vars(&[("a", &"@@a@@".repeat(2_000))]);
+        let mut budget = Expansion { left: 1024 * 1024 };
+        let out = expand("x @@a@@", &v, &mut budget);
+        assert!(out.len() <= 1024 * 1024 + 7, "{} bytes", out.len());
+        assert!(out.contains("@@a@@"), "the tokens past the budget stay");
+        // The budget is spent: nothing more expands in this configuration.
+        assert_eq!(expand("@@a@@", &v, &mut budget), "@@a@@");
+    }
 }

@@ -258,6 +258,12 @@ pub async fn attach(
         ));
     }
     let parent = parent_of(file.table_name, file.table_sys_id)?;
+    // A release is kept under its id as the lists read it ("1", not "+1"
+    // or "01", which would attach a file no list shows).
+    let table_sys_id = match &parent {
+        Parent::Release(id) => id.to_string(),
+        Parent::Record(..) => file.table_sys_id.to_owned(),
+    };
     let chunks: Vec<&[u8]> = file.bytes.chunks(CHUNK_BYTES).collect();
     let now = crate::time::now_string();
     let attachment = Attachment {
@@ -268,7 +274,7 @@ pub async fn attach(
         sys_updated_by: caller.user_name.clone(),
         sys_mod_count: 0,
         table_name: file.table_name.to_owned(),
-        table_sys_id: file.table_sys_id.to_owned(),
+        table_sys_id,
         file_name: file.file_name.to_owned(),
         content_type,
         size_bytes: file.bytes.len() as i64,

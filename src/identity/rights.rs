@@ -11,8 +11,9 @@
 //! - A preference belongs to its user: others (but `admin`) neither see nor
 //!   write it. A preference steers that user's work (its current update set
 //!   decides what the user's writes are captured into).
-//! - No one deactivates or deletes themselves (`active` set false on, or a
-//!   delete of, the caller's own user), not even `admin`: the last
+//! - No one deactivates, locks out or deletes themselves (`active` set false
+//!   or `locked_out` set true on, or a delete of, the caller's own user),
+//!   not even `admin`: the last
 //!   administrator would lock everyone out, and it ends the caller's own
 //!   session mid-change.
 //!
@@ -84,6 +85,15 @@ pub async fn check_write(
             TableWrite::Update { sys_id, input } if deactivates(table, input).await => {
                 may_deactivate(caller, sys_id)?;
             }
+            TableWrite::Update { sys_id, input }
+                if *sys_id == caller.user_id && sets(table, input, "locked_out", true).await =>
+            {
+                return Err(Error::new(
+                    ErrorKind::Forbidden,
+                    "locked_out: you cannot lock yourself out; another administrator must do it",
+                )
+                .with_field("locked_out"));
+            }
             TableWrite::Delete { sys_id } if *sys_id == caller.user_id => {
                 return Err(Error::new(
                     ErrorKind::Forbidden,
@@ -141,10 +151,16 @@ pub async fn check_write(
 /// it (`false`, `"false"`, `"0"`, ...); a value that does not read is left
 /// for the write's own validation to refuse.
 async fn deactivates(table: &Table, input: &Map<String, Json>) -> bool {
-    let (Some(raw), Some(column)) = (input.get("active"), table.column("active")) else {
+    sets(table, input, "active", false).await
+}
+
+/// Whether a write sets the boolean `field` to `value`, read as the write
+/// reads it.
+async fn sets(table: &Table, input: &Map<String, Json>, field: &str, value: bool) -> bool {
+    let (Some(raw), Some(column)) = (input.get(field), table.column(field)) else {
         return false;
     };
-    matches!(records::coerce(column, raw).await, Ok(Value::Bool(false)))
+    matches!(records::coerce(column, raw).await, Ok(Value::Bool(b)) if b == value)
 }
 
 /// Refuses deactivating user `user_id` when it is the caller: no one, not

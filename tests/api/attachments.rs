@@ -419,6 +419,23 @@ async fn a_servicedesk_release_shows_its_files_and_cdm_applications_take_them() 
     assert_eq!(files[0]["id"], file_id.as_str());
     assert_eq!(files[0]["name"], "runbook.md");
     assert_eq!(files[0]["size"]["value"], 9);
+    // The release's id written another way ("001") is still that
+    // release, and its file is listed with the others.
+    let res = upload(
+        &app,
+        &Auth::admin(),
+        "sdp_release",
+        &format!("00{id}"),
+        "notes.md",
+        "text/markdown",
+        b"# Notes",
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    assert_eq!(res.body["result"]["table_sys_id"], id.to_string().as_str());
+    let release = app.get(&format!("/api/v3/releases/{id}")).await;
+    let files = &release.body["release"]["attachments"];
+    assert_eq!(files.as_array().unwrap().len(), 2, "{files}");
 
     // A technician sees the file; someone without a ServiceDesk role does not.
     let tech = app.user("tech", &["sdp.technician"]).await;

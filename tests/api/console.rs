@@ -2467,7 +2467,19 @@ mod gaps {
             )
             .await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.text);
-        // Nor does anyone delete their own user.
+        // Nor does anyone lock themselves out, or delete their own user.
+        for value in [json!(true), json!("true")] {
+            let res = app
+                .request(
+                    "PATCH",
+                    &format!("/api/now/table/sys_user/{admin_id}"),
+                    &crate::helpers::Auth::admin(),
+                    Some(json!({"locked_out": value})),
+                )
+                .await;
+            assert_eq!(res.status, StatusCode::FORBIDDEN, "{value}: {}", res.text);
+            assert!(res.text.contains("locked_out"), "{}", res.text);
+        }
         let res = app
             .request(
                 "DELETE",

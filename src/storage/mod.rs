@@ -439,10 +439,12 @@ impl Db {
             Pools::Sqlite(p) => Ok(Tx {
                 inner: TxInner::Sqlite(p.begin().await?),
                 db: self.clone(),
+                reads_only: false,
             }),
             Pools::Postgres(p) => Ok(Tx {
                 inner: TxInner::Postgres(p.begin().await?),
                 db: self.clone(),
+                reads_only: false,
             }),
         }
     }
@@ -455,10 +457,12 @@ impl Db {
             Pools::Sqlite(p) => Ok(Tx {
                 inner: TxInner::Sqlite(p.begin_read().await?),
                 db: self.clone(),
+                reads_only: true,
             }),
             Pools::Postgres(p) => Ok(Tx {
                 inner: TxInner::Postgres(p.begin().await?),
                 db: self.clone(),
+                reads_only: true,
             }),
         }
     }
@@ -488,6 +492,8 @@ impl Db {
 pub struct Tx {
     inner: TxInner,
     db: Db,
+    /// Started by `begin_read`: it writes nothing, so it locks no row.
+    reads_only: bool,
 }
 
 enum TxInner {
@@ -496,6 +502,13 @@ enum TxInner {
 }
 
 impl Tx {
+    /// Whether rows read to be written are locked (`FOR UPDATE`): on
+    /// PostgreSQL, in a write transaction. A read transaction (a page
+    /// showing a changeset) must not wait for, nor hold up, a writer.
+    pub fn locks_rows(&self) -> bool {
+        self.backend() == Backend::Postgres && !self.reads_only
+    }
+
     pub fn backend(&self) -> Backend {
         match self.inner {
             TxInner::Sqlite(_) => Backend::Sqlite,

@@ -2929,3 +2929,35 @@ mod configuration_data {
         }
     }
 }
+
+/// Reading a changeset locks nothing: while a write (an edit, a commit)
+/// holds the changeset's row, its console page and its activity still
+/// answer, instead of waiting for the writer (PostgreSQL's `FOR UPDATE`
+/// is taken in write transactions only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changeset_page_does_not_wait_for_a_writer_holding_the_changeset() {
+    use std::time::Duration;
+    use tollgate::domain::cdm::{changesets, overview};
+
+    let app = TestApp::spawn_demo().await;
+    let mut writer = app.db.begin().await.unwrap();
+    let held = changesets::by_number(&mut writer, "Chset-1302")
+        .await
+        .unwrap();
+    assert!(held.is_some(), "the demo's open storefront changeset");
+    let read = tokio::time::timeout(
+        Duration::from_secs(10),
+        overview::changeset(&app.db, "storefront", "Chset-1302"),
+    )
+    .await
+    .expect("the page waited for the writer's lock");
+    assert!(read.is_ok(), "the changeset read");
+    let activity = tokio::time::timeout(
+        Duration::from_secs(10),
+        changesets::activity(&app.db, "Chset-1302"),
+    )
+    .await
+    .expect("the activity waited for the writer's lock");
+    assert!(activity.is_ok());
+    writer.rollback().await.unwrap();
+}

@@ -37,15 +37,20 @@ fn select(condition: &str) -> String {
     )
 }
 
-/// Inside a transaction the changeset's row is locked until it ends, so
-/// edits, uploads and the commit of one changeset take turns (two edits of
-/// one node cannot both add a pending version).
+/// Inside a write transaction the changeset's row is locked until it ends,
+/// so edits, uploads and the commit of one changeset take turns (two edits
+/// of one node cannot both add a pending version). A read transaction
+/// (`begin_read`: the activity, a console page) takes no lock.
 fn select_locked(tx: &Tx, condition: &str) -> String {
-    format!(
-        "{}{}",
-        select(condition),
-        crate::storage::dialect::for_update_of(tx.backend(), "c")
-    )
+    if tx.locks_rows() {
+        format!(
+            "{}{}",
+            select(condition),
+            crate::storage::dialect::for_update_of(tx.backend(), "c")
+        )
+    } else {
+        select(condition)
+    }
 }
 
 pub async fn by_number(tx: &mut Tx, given: &str) -> Result<Option<Row>> {

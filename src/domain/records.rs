@@ -77,32 +77,22 @@ pub async fn list(db: &Db, table: &Table, req: &ListRequest) -> Result<ListPage>
         args.push(Value::Int(req.limit));
         args.push(Value::Int(req.offset));
         let mut rows = db.fetch_all(&sql, &args).await?;
-        if let Some(total) = take_total(&mut rows) {
-            return Ok(ListPage {
-                rows,
-                total: Some(total),
-            });
-        }
-        args.truncate(args.len() - 2);
+        // An empty page carries no total: it is counted, the page is read.
+        let total = match take_total(&mut rows) {
+            Some(total) => total,
+            None => {
+                args.truncate(args.len() - 2);
+                count(db, req, &from, &where_sql, &class_filter, &args).await?
+            }
+        };
+        return Ok(ListPage {
+            rows,
+            total: Some(total),
+        });
     }
-    let total = if req.count {
-        // A lone text search is counted by its index, without the rows.
-        let mut count_args = Vec::new();
-        let sql = req
-            .query
-            .count_from_index(db.backend(), &mut count_args)
-            .unwrap_or_else(|| {
-                count_args = args.clone();
-                format!("SELECT COUNT(*) AS n FROM {from} WHERE ({where_sql}){class_filter}")
-            });
-        Some(
-            db.fetch_optional(&sql, &count_args)
-                .await?
-                .and_then(|r| r.int("n"))
-                .unwrap_or(0),
-        )
-    } else {
-        None
+    let total = match req.count {
+        true => Some(count(db, req, &from, &where_sql, &class_filter, &args).await?),
+        false => None,
     };
     // A lone text search without an order is read in its index's order.
     let mut index_args = Vec::new();
@@ -129,6 +119,32 @@ pub async fn list(db: &Db, table: &Table, req: &ListRequest) -> Result<ListPage>
     args.push(Value::Int(req.offset));
     let rows = db.fetch_all(&sql, &args).await?;
     Ok(ListPage { rows, total })
+}
+
+/// The number of records a list request's query matches (`args` are the
+/// query's own).
+async fn count(
+    db: &Db,
+    req: &ListRequest,
+    from: &str,
+    where_sql: &str,
+    class_filter: &str,
+    args: &[Value],
+) -> Result<i64> {
+    // A lone text search is counted by its index, without the rows.
+    let mut count_args = Vec::new();
+    let sql = req
+        .query
+        .count_from_index(db.backend(), &mut count_args)
+        .unwrap_or_else(|| {
+            count_args = args.to_vec();
+            format!("SELECT COUNT(*) AS n FROM {from} WHERE ({where_sql}){class_filter}")
+        });
+    Ok(db
+        .fetch_optional(&sql, &count_args)
+        .await?
+        .and_then(|r| r.int("n"))
+        .unwrap_or(0))
 }
 
 /// PostgreSQL: a lone text search listed in its default order (sys_id) as

@@ -82,24 +82,16 @@ pub async fn check_write(
 ) -> Result<()> {
     if table.name == "sys_user" {
         match &write {
-            TableWrite::Update { sys_id, input } if deactivates(table, input).await => {
+            TableWrite::Update { sys_id, input } if sets(table, input, "active", false).await => {
                 may_deactivate(caller, sys_id)?;
             }
             TableWrite::Update { sys_id, input }
                 if *sys_id == caller.user_id && sets(table, input, "locked_out", true).await =>
             {
-                return Err(Error::new(
-                    ErrorKind::Forbidden,
-                    "locked_out: you cannot lock yourself out; another administrator must do it",
-                )
-                .with_field("locked_out"));
+                return Err(against_oneself("locked_out", "lock yourself out"));
             }
             TableWrite::Delete { sys_id } if *sys_id == caller.user_id => {
-                return Err(Error::new(
-                    ErrorKind::Forbidden,
-                    "sys_id: you cannot delete your own user; another administrator must do it",
-                )
-                .with_field("sys_id"));
+                return Err(against_oneself("sys_id", "delete your own user"));
             }
             _ => {}
         }
@@ -147,13 +139,6 @@ pub async fn check_write(
     }
 }
 
-/// Whether a write to a user sets `active` false, read as the write reads
-/// it (`false`, `"false"`, `"0"`, ...); a value that does not read is left
-/// for the write's own validation to refuse.
-async fn deactivates(table: &Table, input: &Map<String, Json>) -> bool {
-    sets(table, input, "active", false).await
-}
-
 /// Whether a write sets the boolean `field` to `value`, read as the write
 /// reads it.
 async fn sets(table: &Table, input: &Map<String, Json>, field: &str, value: bool) -> bool {
@@ -168,13 +153,18 @@ async fn sets(table: &Table, input: &Map<String, Json>, field: &str, value: bool
 /// decide whether to offer "Deactivate".
 pub fn may_deactivate(caller: &Caller, user_id: &str) -> Result<()> {
     if user_id == caller.user_id {
-        return Err(Error::new(
-            ErrorKind::Forbidden,
-            "active: you cannot deactivate yourself; another administrator must do it",
-        )
-        .with_field("active"));
+        return Err(against_oneself("active", "deactivate yourself"));
     }
     Ok(())
+}
+
+/// The refusal of a write that would end the caller's own access.
+fn against_oneself(field: &str, what: &str) -> Error {
+    Error::new(
+        ErrorKind::Forbidden,
+        format!("{field}: you cannot {what}; another administrator must do it"),
+    )
+    .with_field(field)
 }
 
 /// A reference field's sys_id as the Table API takes it: a string or

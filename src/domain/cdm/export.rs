@@ -13,6 +13,17 @@ use crate::storage::Db;
 
 pub const FORMATS: [&str; 4] = ["json", "yaml", "properties", "ini"];
 
+/// Refuses a `dataFormat` that is not one of [`FORMATS`], before any work.
+pub fn check_format(format: &str) -> Result<()> {
+    if FORMATS.contains(&format) {
+        return Ok(());
+    }
+    Err(refusal(format!(
+        "Invalid dataFormat '{format}': one of {}",
+        FORMATS.join(", ")
+    )))
+}
+
 /// Renders `config` under `root` in `format`: an object for JSON, text
 /// otherwise.
 pub fn render(format: &str, root: &str, config: &Map<String, Json>) -> Result<Json> {
@@ -215,12 +226,7 @@ pub struct Download {
 /// console's export download: what the export API's content answers a
 /// reader without the secrets role).
 pub async fn download(db: &Db, snapshot_id: &str, format: &str) -> Result<Download> {
-    if !FORMATS.contains(&format) {
-        return Err(refusal(format!(
-            "Invalid dataFormat '{format}': one of {}",
-            FORMATS.join(", ")
-        )));
-    }
+    check_format(format)?;
     let mut tx = db.begin_read().await?;
     let snapshot = super::snapshots::require(&mut tx, snapshot_id, "export").await;
     tx.rollback().await?;

@@ -6,7 +6,7 @@
 //! are [`changesets::activity`]'s, and secure values are shown as the API
 //! shows them ([`MASK`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value as Json;
 
@@ -28,7 +28,8 @@ pub struct AppSummary {
     pub published: Vec<(String, Option<String>)>,
 }
 
-/// The active applications and shared libraries, by name.
+/// The active applications and shared libraries, by name: four queries
+/// whatever the number of applications and deployables.
 pub async fn applications(db: &Db) -> Result<Vec<AppSummary>> {
     let mut tx = db.begin_read().await?;
     let apps = tx
@@ -37,25 +38,61 @@ pub async fn applications(db: &Db) -> Result<Vec<AppSummary>> {
             &[],
         )
         .await?;
-    let mut out = Vec::with_capacity(apps.len());
-    for app in &apps {
-        let id = app.string("sys_id");
-        let deployables = active_deployables(&mut tx, &id).await?;
-        let mut published = Vec::with_capacity(deployables.len());
-        for d in &deployables {
-            let latest = snapshots::latest_published(&mut tx, &d.sys_id).await?;
-            published.push((d.name.clone(), latest.map(|s| s.string("name"))));
-        }
-        out.push(AppSummary {
-            name: app.string("name"),
-            kind: app.string("type"),
-            deployables: deployables.len(),
-            open_changesets: open_changesets(&mut tx, &id).await?,
-            published,
-        });
+    let mut deployables: HashMap<String, Vec<Deployable>> = HashMap::new();
+    for d in tx
+        .fetch_records::<Deployable>(
+            &Deployable::select_where("state = 'active' ORDER BY name"),
+            &[],
+        )
+        .await?
+    {
+        deployables.entry(d.cdm_app.clone()).or_default().push(d);
     }
+    let open = open_changesets(&mut tx).await?;
+    let published = snapshots::latest_published_names(&mut tx).await?;
     tx.rollback().await?;
-    Ok(out)
+    Ok(apps
+        .iter()
+        .map(|app| {
+            let id = app.string("sys_id");
+            let mine = deployables.remove(&id).unwrap_or_default();
+            AppSummary {
+                name: app.string("name"),
+                kind: app.string("type"),
+                deployables: mine.len(),
+                open_changesets: open.get(&id).copied().unwrap_or(0),
+                published: mine
+                    .iter()
+                    .map(|d| (d.name.clone(), published.get(&d.sys_id).cloned()))
+                    .collect(),
+            }
+        })
+        .collect())
+}
+
+/// The number of uncommitted changesets of each application.
+async fn open_changesets(tx: &mut Tx) -> Result<HashMap<String, usize>> {
+    let placeholders: Vec<String> = (1..=UNCOMMITTED.len()).map(|i| format!("${i}")).collect();
+    let states: Vec<Value> = UNCOMMITTED.iter().map(|s| Value::from(*s)).collect();
+    let rows = tx
+        .fetch_all(
+            &format!(
+                "SELECT cdm_application, COUNT(*) AS n FROM sn_cdm_changeset \
+                 WHERE state IN ({}) GROUP BY cdm_application",
+                placeholders.join(", ")
+            ),
+            &states,
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.string("cdm_application"),
+                r.int("n").unwrap_or(0) as usize,
+            )
+        })
+        .collect())
 }
 
 async fn active_deployables(tx: &mut Tx, app: &str) -> Result<Vec<Deployable>> {
@@ -65,19 +102,6 @@ async fn active_deployables(tx: &mut Tx, app: &str) -> Result<Vec<Deployable>> {
             &[Value::from(app)],
         )
         .await?)
-}
-
-async fn open_changesets(tx: &mut Tx, app: &str) -> Result<usize> {
-    let rows = tx
-        .fetch_all(
-            "SELECT state FROM sn_cdm_changeset WHERE cdm_application = $1",
-            &[Value::from(app)],
-        )
-        .await?;
-    Ok(rows
-        .iter()
-        .filter(|r| UNCOMMITTED.contains(&r.string("state").as_str()))
-        .count())
 }
 
 /// One node of an application's tree, in reading order.

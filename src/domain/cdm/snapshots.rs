@@ -467,6 +467,28 @@ pub async fn latest_published(tx: &mut Tx, deployable: &str) -> Result<Option<Ro
     Ok(rows.into_iter().max_by_key(snapshot_version))
 }
 
+/// The name of each deployable's latest published snapshot, by the
+/// deployable's sys_id (as [`latest_published`] picks it, for all at once).
+pub async fn latest_published_names(tx: &mut Tx) -> Result<HashMap<String, String>> {
+    let rows = tx
+        .fetch_all(
+            "SELECT cdm_deployable_id, name FROM sn_cdm_snapshot WHERE published = $1",
+            &[Value::Bool(true)],
+        )
+        .await?;
+    let mut latest: HashMap<String, &Row> = HashMap::new();
+    for r in &rows {
+        let entry = latest.entry(r.string("cdm_deployable_id")).or_insert(r);
+        if snapshot_version(r) > snapshot_version(entry) {
+            *entry = r;
+        }
+    }
+    Ok(latest
+        .into_iter()
+        .map(|(deployable, r)| (deployable, r.string("name")))
+        .collect())
+}
+
 fn snapshot_version(r: &Row) -> i64 {
     let name = r.string("name");
     name.trim_end_matches(".dpl")

@@ -547,7 +547,9 @@ pub async fn list(
             .or_else(|| {
                 // PostgreSQL: the page and its total from one read of the
                 // matches.
-                page_args = args.clone();
+                if !wants_total {
+                    return None;
+                }
                 let limit = format!("${}", args.len() + 1);
                 let offset = format!("${}", args.len() + 2);
                 let select = format!("sdp_release.*, {}", super::releases::NOTES_COUNT);
@@ -561,9 +563,9 @@ pub async fn list(
                     limit: &limit,
                     offset: &offset,
                 };
-                wants_total
-                    .then(|| page_with_total(db.backend(), &page))
-                    .flatten()
+                let sql = page_with_total(db.backend(), &page)?;
+                page_args = args.clone();
+                Some(sql)
             }),
         _ => None,
     };

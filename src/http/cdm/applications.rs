@@ -271,12 +271,7 @@ pub async fn create_export(
     let deployable = query.required("deployableName")?;
     let exporter = query.required("exporterName")?;
     let format = query.opt("dataFormat").unwrap_or_else(|| "json".into());
-    if !export::FORMATS.contains(&format.as_str()) {
-        return Err(refusal(format!(
-            "Invalid dataFormat '{format}': one of {}",
-            export::FORMATS.join(", ")
-        )));
-    }
+    export::check_format(&format)?;
     let request = NewExport {
         application,
         deployable,

@@ -478,8 +478,7 @@ pub(crate) async fn rows(
         table,
         &crate::domain::records::ListRequest {
             query,
-            limit,
-            offset,
+            window: crate::domain::records::Window { limit, offset },
             count: true,
         },
     )

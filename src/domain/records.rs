@@ -15,6 +15,7 @@ use crate::identity::{self, Caller};
 use crate::ids::{is_sys_id, new_sys_id};
 use crate::registry::hooks::{hooks, watchers, RowWatch, RowWrite, Values};
 use crate::registry::{quote, table, Column, ColumnType, SqlKind, Table, SYSTEM_COLUMNS, TABLES};
+pub use crate::storage::dialect::Window;
 use crate::storage::dialect::{page_with_total, take_total, SearchPage};
 use crate::storage::{Backend, Db, Executor, Row, Tx, Value};
 use crate::time::{now_string, parse_date, parse_date_time, DATE_FORMAT, DATE_TIME_FORMAT};
@@ -47,8 +48,7 @@ pub async fn get(mut ex: impl Executor, table: &Table, sys_id: &str) -> Result<O
 
 pub struct ListRequest {
     pub query: EncodedQuery,
-    pub limit: i64,
-    pub offset: i64,
+    pub window: Window,
     pub count: bool,
 }
 
@@ -72,18 +72,13 @@ pub async fn list(db: &Db, table: &Table, req: &ListRequest) -> Result<ListPage>
         .join(", ");
     if let (true, Some(sql)) = (
         req.count,
-        search_page_with_total(db.backend(), table, req, &columns, &where_sql, args.len()),
+        search_page_with_total(db.backend(), table, req, &columns, &where_sql),
     ) {
-        args.push(Value::Int(req.limit));
-        args.push(Value::Int(req.offset));
         let mut rows = db.fetch_all(&sql, &args).await?;
         // An empty page carries no total: it is counted, the page is read.
         let total = match take_total(&mut rows) {
             Some(total) => total,
-            None => {
-                args.truncate(args.len() - 2);
-                count(db, req, &from, &where_sql, &class_filter, &args).await?
-            }
+            None => count(db, req, &from, &where_sql, &class_filter, &args).await?,
         };
         return Ok(ListPage {
             rows,
@@ -95,28 +90,19 @@ pub async fn list(db: &Db, table: &Table, req: &ListRequest) -> Result<ListPage>
         false => None,
     };
     // A lone text search without an order is read in its index's order.
+    let window = req.window;
     let mut index_args = Vec::new();
     let sql = match req.query.index_order(db.backend(), &mut index_args) {
         Some(rows) => {
             args = index_args;
-            format!(
-                "SELECT {columns} FROM {} ORDER BY {} LIMIT ${} OFFSET ${}",
-                rows.from,
-                rows.order,
-                args.len() + 1,
-                args.len() + 2
-            )
+            format!("SELECT {columns} FROM {} ORDER BY {} {window}", rows.from, rows.order)
         }
         None => format!(
-            "SELECT {columns}{} FROM {from} WHERE ({where_sql}){class_filter} ORDER BY {} LIMIT ${} OFFSET ${}",
+            "SELECT {columns}{} FROM {from} WHERE ({where_sql}){class_filter} ORDER BY {} {window}",
             req.query.selected_sql(),
             req.query.order_sql(),
-            args.len() + 1,
-            args.len() + 2
         ),
     };
-    args.push(Value::Int(req.limit));
-    args.push(Value::Int(req.offset));
     let rows = db.fetch_all(&sql, &args).await?;
     Ok(ListPage { rows, total })
 }
@@ -148,19 +134,16 @@ async fn count(
 }
 
 /// PostgreSQL: a lone text search listed in its default order (sys_id) as
-/// one statement giving the page and the total ([`page_with_total`]), its
-/// LIMIT and OFFSET the two arguments after the query's `bound`.
+/// one statement giving the page and the total ([`page_with_total`]).
 fn search_page_with_total(
     backend: Backend,
     table: &Table,
     req: &ListRequest,
     columns: &str,
     where_sql: &str,
-    bound: usize,
 ) -> Option<String> {
     req.query.lone_search_in_any_order()?;
     let condition = format!("({where_sql}){}", table.class_filter_of(BASE));
-    let (limit, offset) = (format!("${}", bound + 1), format!("${}", bound + 2));
     page_with_total(
         backend,
         &SearchPage {
@@ -170,8 +153,7 @@ fn search_page_with_total(
             key: "sys_id",
             condition: &condition,
             descending: false,
-            limit: &limit,
-            offset: &offset,
+            window: req.window,
         },
     )
 }

@@ -13,7 +13,7 @@ use super::{base_url, PathParams};
 use crate::app::AppState;
 use crate::domain::boolean;
 use crate::domain::encoded_query::{EncodedQuery, Field};
-use crate::domain::records::{self, ListRequest};
+use crate::domain::records::{self, ListRequest, Window};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::rights;
 use crate::identity::Caller;
@@ -474,8 +474,7 @@ pub async fn list(
         table,
         &ListRequest {
             query,
-            limit,
-            offset,
+            window: Window { limit, offset },
             count: !no_count,
         },
     )
@@ -635,8 +634,10 @@ async fn with_walked_fields(
         table,
         &ListRequest {
             query,
-            limit: 1,
-            offset: 0,
+            window: Window {
+                limit: 1,
+                offset: 0,
+            },
             count: false,
         },
     )

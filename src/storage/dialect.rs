@@ -242,6 +242,25 @@ pub fn text_contains_key(
     Some(format!("EXISTS (SELECT 1 {matching} AND rowid = {key})"))
 }
 
+/// The rows of a page: how many, after how many. Written into the SQL as
+/// literals, never bound: SQLite (3.38 and later) shows a bound LIMIT and
+/// OFFSET to a virtual table's planner, and a statement whose plan saw a
+/// bound value is prepared again every time it is bound, so a page read
+/// through a text index paid a fresh parse and plan on every request. Both
+/// numbers are integers the caller has checked, so nothing a caller sends
+/// reaches the SQL text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl std::fmt::Display for Window {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LIMIT {} OFFSET {}", self.limit, self.offset)
+    }
+}
+
 /// The column a [`page_with_total`] statement adds to every row.
 pub const TOTAL_COLUMN: &str = "tollgate__total";
 
@@ -257,9 +276,7 @@ pub struct SearchPage<'a> {
     /// The search's condition on `alias`.
     pub condition: &'a str,
     pub descending: bool,
-    /// The LIMIT and OFFSET placeholders.
-    pub limit: &'a str,
-    pub offset: &'a str,
+    pub window: Window,
 }
 
 /// PostgreSQL: a page of the rows matching a text search, ordered by a
@@ -281,14 +298,13 @@ pub fn page_with_total(backend: Backend, page: &SearchPage) -> Option<String> {
         key,
         condition,
         descending,
-        limit,
-        offset,
+        window,
     } = page;
     let direction = if *descending { "DESC" } else { "ASC" };
     Some(format!(
         "WITH m AS MATERIALIZED (SELECT {alias}.{key} AS k FROM {table} {alias} WHERE {condition}) \
          SELECT {select}, (SELECT COUNT(*) FROM m) AS {TOTAL_COLUMN} FROM {table} {alias} \
-         WHERE {alias}.{key} IN (SELECT k FROM m ORDER BY k {direction} LIMIT {limit} OFFSET {offset}) \
+         WHERE {alias}.{key} IN (SELECT k FROM m ORDER BY k {direction} {window}) \
          ORDER BY {alias}.{key} {direction}"
     ))
 }

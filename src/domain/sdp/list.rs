@@ -9,7 +9,7 @@ use super::releases::View;
 use crate::error::{Error, Result};
 use crate::storage::dialect::{
     page_with_total, take_total, text_candidates, text_contains_key, text_count,
-    text_rows_in_order, SearchPage, TextKey, TextSearch,
+    text_rows_in_order, SearchPage, TextKey, TextSearch, Window,
 };
 use crate::storage::{Backend, Db, Value};
 
@@ -259,6 +259,7 @@ impl IndexedSearch {
         &self,
         backend: Backend,
         descending: bool,
+        window: Window,
         args: &mut Vec<Value>,
     ) -> Option<String> {
         let rows = text_rows_in_order(
@@ -273,12 +274,10 @@ impl IndexedSearch {
         )?;
         Some(format!(
             "SELECT sdp_release.*, {} FROM {} WHERE sdp_release.deleted_time IS NULL \
-             ORDER BY {} LIMIT ${} OFFSET ${}",
+             ORDER BY {} {window}",
             super::releases::NOTES_COUNT,
             rows.from,
             rows.order,
-            args.len() + 1,
-            args.len() + 2
         ))
     }
 
@@ -540,18 +539,21 @@ pub async fn list(
         Some(v) => crate::domain::boolean::from_json(v)
             .ok_or_else(|| Error::wrong_type("get_total_count", "a boolean"))?,
     };
+    // One row more than shown tells whether there are more.
+    let window = Window {
+        limit: row_count + 1,
+        offset: start_index - 1,
+    };
     let mut page_args = Vec::new();
     let indexed_page = match (&indexed, by_id) {
         (Some(search), Some(descending)) => search
-            .page_sql(db.backend(), descending, &mut page_args)
+            .page_sql(db.backend(), descending, window, &mut page_args)
             .or_else(|| {
                 // PostgreSQL: the page and its total from one read of the
                 // matches.
                 if !wants_total {
                     return None;
                 }
-                let limit = format!("${}", args.len() + 1);
-                let offset = format!("${}", args.len() + 2);
                 let select = format!("sdp_release.*, {}", super::releases::NOTES_COUNT);
                 let page = SearchPage {
                     select: &select,
@@ -560,8 +562,7 @@ pub async fn list(
                     key: "id",
                     condition: &where_sql,
                     descending,
-                    limit: &limit,
-                    offset: &offset,
+                    window,
                 };
                 let sql = page_with_total(db.backend(), &page)?;
                 page_args = args.clone();
@@ -574,16 +575,12 @@ pub async fn list(
         None => {
             page_args = args.clone();
             format!(
-                "SELECT *, {} FROM sdp_release WHERE {where_sql} ORDER BY {} LIMIT ${} OFFSET ${}",
+                "SELECT *, {} FROM sdp_release WHERE {where_sql} ORDER BY {} {window}",
                 super::releases::NOTES_COUNT,
                 order.join(", "),
-                args.len() + 1,
-                args.len() + 2
             )
         }
     };
-    page_args.push(Value::Int(row_count + 1));
-    page_args.push(Value::Int(start_index - 1));
     let mut rows = db.fetch_all(&sql, &page_args).await?;
     let carried_total = take_total(&mut rows);
     let has_more = rows.len() as i64 > row_count;

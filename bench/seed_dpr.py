@@ -8,7 +8,7 @@
 
 Usage: seed_dpr.py PATH_TO_SQLITE_FILE
 """
-import sqlite3
+import tollgate_sqlite
 import sys
 import uuid
 
@@ -31,7 +31,7 @@ def insert(db, table, values, sys_id=None):
 
 
 def main(path):
-    db = sqlite3.connect(path)
+    db = tollgate_sqlite.connect(path)
     admin = db.execute("SELECT sys_id FROM sys_user WHERE user_name = 'admin'").fetchone()[0]
     policies = [insert(db, "sn_pace_policy", {"name": f"Bench policy {i}", "active": 1, "rego": REGO}) for i in range(10)]
 

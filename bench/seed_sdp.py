@@ -3,7 +3,7 @@
 releases (one in ten titled "... MSSQL ...", statuses spread over the
 Submission and Planning statuses). Usage: seed_sdp.py PATH_TO_SQLITE_FILE"""
 import random
-import sqlite3
+import tollgate_sqlite
 import sys
 
 WORDS = ["Exchange", "Oracle", "SAP", "Portal", "Network", "Firewall", "Payroll", "CRM", "Mobile", "Backup"]
@@ -11,7 +11,7 @@ WORDS = ["Exchange", "Oracle", "SAP", "Portal", "Network", "Firewall", "Payroll"
 
 def main(path, count=100_000):
     random.seed(7)
-    db = sqlite3.connect(path)
+    db = tollgate_sqlite.connect(path)
     rows = []
     for i in range(1, count + 1):
         word = "MSSQL" if i % 10 == 0 else random.choice(WORDS)

@@ -43,13 +43,14 @@ def users(rng, words, n):
 
 
 def seed_sqlite(path, rng, words, n):
-    import sqlite3
-    db = sqlite3.connect(path)
+    import tollgate_sqlite
+    db = tollgate_sqlite.connect(path)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=OFF")
     # A row at a time through the text-index triggers costs about 50 us; the
-    # triggers are set aside while the rows go in, the indexes filled in one
-    # statement each (as migration 16 fills them), and the triggers restored.
+    # triggers are set aside while the rows go in, the indexes (trigram and
+    # word pieces) filled in one statement each (as migrations 16 and 23 fill
+    # them), and the triggers restored.
     triggers = db.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
         "AND (name LIKE 'sdp\\_release\\_\\_text%' ESCAPE '\\' OR name LIKE 'sys\\_user\\_\\_text%' ESCAPE '\\')"
@@ -65,6 +66,9 @@ def seed_sqlite(path, rng, words, n):
     for column in ("title", "description"):
         db.execute(f"INSERT INTO sdp_release__text_{column} (rowid, {column}) "
                    f"SELECT id, {column} FROM sdp_release WHERE id > ? AND {column} <> ''", (first_release,))
+        db.execute(f"INSERT INTO sdp_release__words_{column} (rowid, pieces) "
+                   f"SELECT id, tollgate_word_pieces({column}) FROM sdp_release WHERE id > ? AND {column} <> ''",
+                   (first_release,))
     db.execute("UPDATE tollgate_counter SET value = ? WHERE name = 'sdp_release'", (1000 + n,))
     db.executemany(
         "INSERT INTO sys_user (sys_id, sys_created_on, sys_created_by, sys_updated_on, sys_updated_by, "
@@ -76,6 +80,9 @@ def seed_sqlite(path, rng, words, n):
     for column in ("user_name", "name", "email"):
         db.execute(f"INSERT INTO sys_user__text_{column} (rowid, {column}) "
                    f"SELECT k.n, t.{column} FROM sys_user__text_key k "
+                   f"JOIN sys_user t ON t.sys_id = k.sys_id WHERE k.n > ? AND t.{column} <> ''", (first_key,))
+        db.execute(f"INSERT INTO sys_user__words_{column} (rowid, pieces) "
+                   f"SELECT k.n, tollgate_word_pieces(t.{column}) FROM sys_user__text_key k "
                    f"JOIN sys_user t ON t.sys_id = k.sys_id WHERE k.n > ? AND t.{column} <> ''", (first_key,))
     for _, sql in triggers:
         db.execute(sql)

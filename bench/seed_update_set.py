@@ -1,11 +1,13 @@
 """Seeds a complete update set of N updates (new system properties) into a
 Tollgate SQLite database, as capture would have recorded them: each update
 carries the property's full payload. Usage: seed_update_set.py DB N SET_ID"""
-import json, sqlite3, sys, uuid
+import json, sys, uuid
+
+import tollgate_sqlite
 
 db, n, set_id = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 now = "2026-11-23 00:00:00"
-con = sqlite3.connect(db)
+con = tollgate_sqlite.connect(db)
 scope = con.execute("SELECT sys_id FROM sys_scope WHERE scope = 'sn_test'").fetchone()[0]
 con.execute(
     "INSERT INTO sys_update_set (sys_id, sys_created_on, sys_created_by, sys_updated_on, sys_updated_by, "

@@ -95,7 +95,10 @@ pub async fn list(db: &Db, table: &Table, req: &ListRequest) -> Result<ListPage>
     let sql = match req.query.index_order(db.backend(), &mut index_args) {
         Some(rows) => {
             args = index_args;
-            format!("SELECT {columns} FROM {} ORDER BY {} {window}", rows.from, rows.order)
+            format!(
+                "SELECT {columns} FROM {} ORDER BY {} {window}",
+                rows.from, rows.order
+            )
         }
         None => format!(
             "SELECT {columns}{} FROM {from} WHERE ({where_sql}){class_filter} ORDER BY {} {window}",

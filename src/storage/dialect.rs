@@ -146,9 +146,13 @@ pub fn text_candidates(
     })
 }
 
-/// `FROM {table}__text_{column} WHERE ... MATCH $n`: the index entries (their
-/// rowid is the row's key) of the rows whose column contains `needle`
-/// (SQLite, a needle of a trigram or more; `None` otherwise).
+/// `FROM {index} WHERE ... MATCH $n`: the index entries (their rowid is the
+/// row's key) of the rows whose column contains `needle` (SQLite, a needle
+/// of a trigram or more; `None` otherwise). A needle of four to seven ASCII
+/// letters is looked up in the column's word-piece index
+/// (`{table}__words_{column}`, see `storage::word_pieces`): one list of
+/// rows, where the trigram index (`{table}__text_{column}`), which serves
+/// every other needle, matches up the positions of two or more.
 fn phrase_match(
     backend: Backend,
     table: &str,
@@ -159,12 +163,18 @@ fn phrase_match(
     if backend == Backend::Postgres || needle.chars().count() < TRIGRAM {
         return None;
     }
-    // One FTS5 phrase in the column's own table: inside double quotes every
-    // character is literal except the quote itself, which is doubled.
-    let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
-    let p = bind(super::Value::Text(phrase));
-    let fts = format!("{table}__text_{column}");
-    Some(format!("FROM {fts} WHERE {fts} MATCH {p}"))
+    let (index, query) = match super::word_pieces::prefix_query(needle) {
+        Some(query) => (format!("{table}__words_{column}"), query),
+        // One FTS5 phrase in the column's own table: inside double quotes
+        // every character is literal except the quote itself, which is
+        // doubled.
+        None => (
+            format!("{table}__text_{column}"),
+            format!("\"{}\"", needle.replace('"', "\"\"")),
+        ),
+    };
+    let p = bind(super::Value::Text(query));
+    Some(format!("FROM {index} WHERE {index} MATCH {p}"))
 }
 
 /// A statement answering `n`, the number of rows of `table` whose `column`

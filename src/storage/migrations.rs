@@ -127,6 +127,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "text_index_upkeep",
         include_str!("../../migrations/0022_text_index_upkeep.sql"),
     ),
+    (
+        23,
+        "word_pieces",
+        include_str!("../../migrations/0023_word_pieces.sql"),
+    ),
 ];
 
 /// The migration that adds `checksum` to the bookkeeping table: from it on,

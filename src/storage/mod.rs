@@ -9,6 +9,7 @@ pub mod migrations;
 mod record;
 mod sqlite;
 mod value;
+pub mod word_pieces;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -123,6 +123,31 @@ pub fn file_path(url: &str) -> Option<&str> {
 /// reclaimable). Past it, reads use read calls.
 const MMAP_BYTES: i64 = 1 << 30;
 
+/// The word-piece index's SQL function (`storage::word_pieces`), which its
+/// triggers call on every write of an indexed column. Innocuous (it reads
+/// nothing but its argument), so the schema's triggers may use it.
+fn register_word_pieces(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::ValueRef;
+    conn.create_scalar_function(
+        super::word_pieces::FUNCTION,
+        1,
+        FunctionFlags::SQLITE_UTF8
+            | FunctionFlags::SQLITE_DETERMINISTIC
+            | FunctionFlags::SQLITE_INNOCUOUS,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                ValueRef::Null => None,
+                ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
+                    Some(super::word_pieces::pieces(&String::from_utf8_lossy(bytes)))
+                }
+                // Numbers have no letters.
+                ValueRef::Integer(_) | ValueRef::Real(_) => Some(String::new()),
+            })
+        },
+    )
+}
+
 impl SqlitePool {
     /// Opens `sqlite://PATH` (or `sqlite:PATH`), creating the file when missing.
     pub fn open(url: &str) -> Result<SqlitePool> {
@@ -156,6 +181,7 @@ impl SqlitePool {
         // searches over a million rows) cost a fraction of a read call each.
         conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
         conn.set_prepared_statement_cache_capacity(128);
+        register_word_pieces(&conn)?;
         Ok(conn)
     }
 

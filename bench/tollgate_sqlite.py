@@ -1,0 +1,30 @@
+"""Opening a Tollgate SQLite database from the benchmark seeders.
+
+The text-index triggers call tollgate_word_pieces, a function Tollgate
+registers on its own connections (src/storage/word_pieces.rs); a seeder
+writing the tables directly registers this copy, which must give the same
+pieces for the same text (the word-piece index forgets a row only when told
+the pieces it was given)."""
+import re
+import sqlite3
+
+MIN_NEEDLE = 4
+MAX_NEEDLE = 7
+_NOT_A_LETTER = re.compile(r"[^A-Za-z]+")
+
+
+def word_pieces(text):
+    if text is None:
+        return None
+    pieces = []
+    for word in _NOT_A_LETTER.split(str(text)):
+        word = word.lower()
+        for start in range(len(word) - MIN_NEEDLE + 1):
+            pieces.append(word[start:start + MAX_NEEDLE])
+    return " ".join(pieces)
+
+
+def connect(path):
+    db = sqlite3.connect(path)
+    db.create_function("tollgate_word_pieces", 1, word_pieces, deterministic=True)
+    return db

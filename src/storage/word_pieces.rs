@@ -1,0 +1,125 @@
+//! SQLite's second text index: word pieces, for counting a search's matches
+//! cheaply.
+//!
+//! The trigram index (`{table}__text_{column}`) finds any substring, but to
+//! count the rows containing `kalo` it reads the position lists of `kal` and
+//! `alo` for every row holding either and matches them up: about 4 ms at a
+//! million rows for a term of common syllables, and a list with its total
+//! pays that on every request. The word-piece index
+//! (`{table}__words_{column}`, migration 23) answers the common search, a
+//! piece of one word, from a single list of row numbers:
+//!
+//! - a value's *words* are its maximal runs of ASCII letters, lower-cased;
+//! - each word contributes, at every position with at least [`MIN_NEEDLE`]
+//!   letters left, the piece that starts there, cut to [`MAX_NEEDLE`]
+//!   letters (`kalomi` → `kalomi`, `alomi`, `lomi`);
+//! - the FTS5 table keeps the pieces without positions (`detail=none`) and
+//!   with prefix indexes of every length below [`MAX_NEEDLE`], so the rows
+//!   with a piece starting `kalo` are one list in the index.
+//!
+//! A needle of [`MIN_NEEDLE`] to [`MAX_NEEDLE`] ASCII letters occurs in a
+//! value exactly when one of the value's pieces starts with it: an
+//! occurrence of letters lies inside one run of letters, and the piece that
+//! starts where the occurrence does is at least as long as the needle. So
+//! the word-piece index decides such a search alone, as the trigram index
+//! does any other (digits, spaces, punctuation, other scripts, three letters
+//! or more than seven). Both fold ASCII case.
+//!
+//! The pieces are written by the SQL function [`FUNCTION`], registered on
+//! every SQLite connection, from the triggers that keep the index in step.
+//! Its output is linear in the value (at most [`MAX_NEEDLE`] + 1 bytes per
+//! letter), as the trigram index's is.
+
+/// The SQL function the triggers call: `tollgate_word_pieces(text)`.
+pub const FUNCTION: &str = "tollgate_word_pieces";
+
+/// The shortest needle the index serves: three letters are one trigram,
+/// which the trigram index counts from a single list already.
+pub const MIN_NEEDLE: usize = 4;
+
+/// The longest needle the index serves, and the length pieces are cut to.
+/// Prefix indexes exist for lengths [`MIN_NEEDLE`] to `MAX_NEEDLE - 1`; a
+/// needle of `MAX_NEEDLE` letters matches whole pieces.
+pub const MAX_NEEDLE: usize = 7;
+
+/// The pieces of `text`, separated by spaces (see the module's comment).
+pub fn pieces(text: &str) -> String {
+    let mut out = String::new();
+    for word in text
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= MIN_NEEDLE)
+    {
+        // ASCII letters only, so every byte is a character.
+        for start in 0..=word.len() - MIN_NEEDLE {
+            let end = (start + MAX_NEEDLE).min(word.len());
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.extend(word[start..end].chars().map(|c| c.to_ascii_lowercase()));
+        }
+    }
+    out
+}
+
+/// The FTS5 query for rows whose pieces start with `needle`, when the index
+/// serves it: [`MIN_NEEDLE`] to [`MAX_NEEDLE`] ASCII letters.
+pub fn prefix_query(needle: &str) -> Option<String> {
+    let serves = (MIN_NEEDLE..=MAX_NEEDLE).contains(&needle.len())
+        && needle.bytes().all(|b| b.is_ascii_alphabetic());
+    serves.then(|| format!("\"{}\"*", needle.to_ascii_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_start_at_every_letter_with_enough_left_and_stop_at_the_longest_needle() {
+        assert_eq!(pieces("Kalomi"), "kalomi alomi lomi");
+        assert_eq!(
+            pieces("Venorquilin"),
+            "venorqu enorqui norquil orquili rquilin quilin uilin ilin"
+        );
+        assert_eq!(
+            pieces("Kalo-Mira release 42"),
+            "kalo mira release elease lease ease"
+        );
+        assert_eq!(pieces("ab abc 1234 é"), "");
+        assert_eq!(pieces("Cafébar"), "", "a run of ASCII letters ends at é");
+    }
+
+    #[test]
+    fn a_served_needle_is_in_a_value_exactly_when_a_piece_starts_with_it() {
+        let values = [
+            "Kalomi Venor release 1042",
+            "kalo.mira123@example.com",
+            "Zebra crossing 3",
+            "ZEBRAZEBRAZEBRA",
+            "ordinary words, with punctuation; and MIXED case",
+        ];
+        let needles = [
+            "kalo", "alomi", "venor", "mira", "exam", "ebraz", "zebrazeb", "crossin", "word",
+            "ordinary", "mixed", "ithp", "nope",
+        ];
+        for value in values {
+            let pieces = pieces(value);
+            for needle in needles {
+                let Some(_) = prefix_query(needle) else {
+                    continue;
+                };
+                let found = pieces.split(' ').any(|p| p.starts_with(needle));
+                let contained = value.to_ascii_lowercase().contains(needle);
+                assert_eq!(found, contained, "{needle:?} in {value:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_needles_of_four_to_seven_ascii_letters_are_served() {
+        assert_eq!(prefix_query("KaLo").as_deref(), Some("\"kalo\"*"));
+        assert_eq!(prefix_query("crossin").as_deref(), Some("\"crossin\"*"));
+        for needle in ["kal", "crossing", "ka lo", "kalo1", "café", "ka\"lo", ""] {
+            assert_eq!(prefix_query(needle), None, "{needle:?}");
+        }
+    }
+}

@@ -54,6 +54,25 @@ echo "== POST /api/sn_dpr/digital_product_release/release_calendar (Basic auth),
 taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/post.lua" \
     "$BASE/api/sn_dpr/digital_product_release/release_calendar"
 
+# A write into a searched table: every user inserted goes into the text
+# indexes of user_name, name and email (trigrams and, on SQLite, word pieces).
+cat > "$WORK/post_user.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Basic $(printf 'admin:%s' "$PASSWORD" | base64)"
+local n = 0
+local run = math.random(1000000000)
+request = function()
+    n = n + 1
+    return wrk.format(nil, nil, nil, string.format(
+        '{"user_name": "bench.%d.%d", "name": "Bench Person %d", "email": "bench.%d.%d@example.com"}',
+        run, n, n, run, n))
+end
+LUA
+echo "== POST /api/now/table/sys_user (Basic auth), ${DURATION}s, ${CONNECTIONS} connections"
+taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/post_user.lua" \
+    "$BASE/api/now/table/sys_user"
+
 echo "== answers were successful:"
 curl -s -o /dev/null -w "GET %{http_code}\n" -H "$AUTH" "$BASE/api/now/table/sn_dpr_model_release_calendar/$CALENDAR"
 curl -s -H "$AUTH" "$BASE/metrics" | grep -E 'tollgate_http_requests_total.*(release_calendar|table/\{table\}/\{sys_id\})' || true

@@ -69,12 +69,12 @@ def build_index(job):
     db.execute("ATTACH DATABASE ? AS main_db", (path,))
     create = db.execute("SELECT sql FROM main_db.sqlite_master WHERE name = ?", (index,)).fetchone()[0]
     db.execute(create)
-    # Fewer, larger segments while loading: the pending terms are flushed
-    # every 64 MB instead of every 1 MB.
-    db.execute(f"INSERT INTO {index} ({index}, rank) VALUES ('hashsize', 67108864)")
+    # FTS5's own flush size: larger (fewer segments to merge while loading)
+    # ends the load with big segments on the lowest level, which the merges
+    # after the next few writes rewrite whole, stalling a write for a second
+    # or more (measured: 64 MB, 3.9 s; 8 MB, 1.1 s; the default, 0.2 s).
     columns = [r[1] for r in db.execute(f"PRAGMA table_info({index})")]
     db.execute(f"INSERT INTO {index} (rowid, {columns[0]}) {select}")
-    db.execute(f"DELETE FROM {index}_config WHERE k = 'hashsize'")
     db.commit()
     db.close()
     return part

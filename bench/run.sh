@@ -13,7 +13,7 @@ RUNS="${3:-3}"
 PORT="${TOLLGATE_BENCH_PORT:-18099}"
 PASSWORD="bench-password"
 WORK="$(mktemp -d)"
-trap 'kill "${SERVER_PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill "${SERVER_PID:-0}" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
 source bench/common.sh

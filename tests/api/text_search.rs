@@ -235,6 +235,19 @@ async fn v3_title_searches_follow_edits() {
     );
 }
 
+/// The statement that created the SQLite object `name` ("" when there is none).
+async fn sqlite_schema(app: &TestApp, name: &str) -> String {
+    app.db
+        .fetch_optional(
+            "SELECT sql FROM sqlite_master WHERE name = $1",
+            &[SqlValue::Text(name.to_owned())],
+        )
+        .await
+        .unwrap()
+        .map(|r| r.string("sql"))
+        .unwrap_or_default()
+}
+
 /// Every column the registry marks `text_indexed` has its index: on SQLite
 /// an FTS5 trigram table of its own (and, for a table keyed by sys_id, the
 /// table's key table); on PostgreSQL a pg_trgm index on `LOWER(column)`.
@@ -248,31 +261,15 @@ async fn every_text_indexed_column_has_its_index() {
             let storage = table.storage();
             match app.db.backend() {
                 Backend::Sqlite => {
-                    let sql = app
-                        .db
-                        .fetch_optional(
-                            "SELECT sql FROM sqlite_master WHERE name = $1",
-                            &[SqlValue::Text(format!("{storage}__text_{}", column.name))],
-                        )
-                        .await
-                        .unwrap()
-                        .map(|r| r.string("sql"))
-                        .unwrap_or_default();
+                    let sql =
+                        sqlite_schema(&app, &format!("{storage}__text_{}", column.name)).await;
                     assert!(
                         sql.contains("trigram") && sql.contains(column.name),
                         "{storage}.{} has no FTS5 trigram column: {sql:?}",
                         column.name
                     );
-                    let words = app
-                        .db
-                        .fetch_optional(
-                            "SELECT sql FROM sqlite_master WHERE name = $1",
-                            &[SqlValue::Text(format!("{storage}__words_{}", column.name))],
-                        )
-                        .await
-                        .unwrap()
-                        .map(|r| r.string("sql"))
-                        .unwrap_or_default();
+                    let words =
+                        sqlite_schema(&app, &format!("{storage}__words_{}", column.name)).await;
                     assert!(
                         words.contains("detail=none") && words.contains("prefix='4 5 6'"),
                         "{storage}.{} has no word-piece index: {words:?}",

@@ -82,10 +82,33 @@ async fn write_descriptive(
 pub fn time_json(ms: Option<i64>) -> Json {
     match ms.and_then(|ms| Utc.timestamp_millis_opt(ms).single()) {
         Some(t) => {
-            json!({"display_value": t.format("%b %d, %Y %I:%M %p").to_string(), "value": t.timestamp_millis().to_string()})
+            json!({"display_value": display_time(&t), "value": t.timestamp_millis().to_string()})
         }
         None => Json::Null,
     }
+}
+
+/// A time as the v3 documents show it, `Jun 22, 2020 10:05 AM`
+/// (`%b %d, %Y %I:%M %p`), written directly: chrono parses the format
+/// string on every call, and a list shows a dozen times per release.
+fn display_time(t: &chrono::DateTime<Utc>) -> String {
+    use chrono::{Datelike, Timelike};
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    if !(0..=9999).contains(&t.year()) {
+        return t.format("%b %d, %Y %I:%M %p").to_string();
+    }
+    let (pm, hour) = t.hour12();
+    format!(
+        "{} {:02}, {:04} {:02}:{:02} {}",
+        MONTHS[t.month0() as usize],
+        t.day(),
+        t.year(),
+        hour,
+        t.minute(),
+        if pm { "PM" } else { "AM" }
+    )
 }
 
 pub(crate) fn release_not_found(id: &str) -> Error {
@@ -412,7 +435,7 @@ pub async fn status_comments(db: &Db, id: &str) -> Result<Vec<Json>> {
         .iter()
         .map(|c| {
             let mut stage = view.reference("stage", c.int("stage_id"));
-            if let Some(r) = view.refs.get(&("stage".to_owned(), c.int("stage_id").unwrap_or(0))) {
+            if let Some(r) = view.get("stage", c.int("stage_id").unwrap_or(0)) {
                 stage["stage_index"] = json!(r.sort_index.unwrap_or(0));
             }
             json!({
@@ -664,10 +687,18 @@ pub(crate) const NOTES_COUNT: &str = "(SELECT COUNT(*) FROM sdp_release_child n 
 
 /// Everything needed to show releases: reference data and users.
 pub struct View {
-    refs: std::sync::Arc<HashMap<(String, i64), Reference>>,
+    refs: References,
 }
 
-type References = std::sync::Arc<HashMap<(String, i64), Reference>>;
+/// A piece of reference data and the JSON it is shown as, made once per load
+/// rather than for every field of every release listed.
+struct Known {
+    reference: Reference,
+    json: Json,
+}
+
+/// Reference data by kind, then id: looked up by `&str` without allocating.
+type References = std::sync::Arc<HashMap<String, HashMap<i64, Known>>>;
 
 /// Reference data changes rarely and is read on every answer: kept per
 /// process while the data epoch is unchanged.
@@ -687,7 +718,15 @@ impl View {
         {
             return Ok(View { refs: refs.clone() });
         }
-        let refs: References = std::sync::Arc::new(reference::all(db).await?);
+        let mut by_kind: HashMap<String, HashMap<i64, Known>> = HashMap::new();
+        for ((kind, id), reference) in reference::all(db).await? {
+            let json = reference.to_json();
+            by_kind
+                .entry(kind)
+                .or_default()
+                .insert(id, Known { reference, json });
+        }
+        let refs: References = std::sync::Arc::new(by_kind);
         let mut cache = REFERENCES_CACHE.lock().unwrap_or_else(|e| e.into_inner());
         cache.retain(|(i, _, _)| *i != instance);
         if cache.len() >= 64 {
@@ -697,9 +736,18 @@ impl View {
         Ok(View { refs })
     }
 
+    fn known(&self, kind: &str, id: i64) -> Option<&Known> {
+        self.refs.get(kind)?.get(&id)
+    }
+
+    /// The reference data of `kind` with `id`, if there is such.
+    fn get(&self, kind: &str, id: i64) -> Option<&Reference> {
+        self.known(kind, id).map(|k| &k.reference)
+    }
+
     pub fn reference(&self, kind: &str, id: Option<i64>) -> Json {
-        id.and_then(|id| self.refs.get(&(kind.to_owned(), id)))
-            .map(Reference::to_json)
+        id.and_then(|id| self.known(kind, id))
+            .map(|k| k.json.clone())
             .unwrap_or(Json::Null)
     }
 
@@ -798,8 +846,7 @@ pub async fn get(db: &Db, id: &str) -> Result<Json> {
     let mut role_json = Vec::new();
     for internal in ["release_requester", "release_engineer", "release_manager"] {
         let holder = roles.iter().find(|r| {
-            view.refs
-                .get(&("role".to_owned(), r.int("role_id").unwrap_or(0)))
+            view.get("role", r.int("role_id").unwrap_or(0))
                 .and_then(|x| x.internal_name.as_deref())
                 == Some(internal)
         });
@@ -856,7 +903,7 @@ pub async fn get(db: &Db, id: &str) -> Result<Json> {
         .string("assets")
         .split(',')
         .filter_map(|s| s.parse::<i64>().ok())
-        .filter_map(|a| view.refs.get(&("asset".to_owned(), a)))
+        .filter_map(|a| view.get("asset", a))
         .map(asset_json)
         .collect();
     out.insert("assets".into(), Json::Array(assets));
@@ -1230,6 +1277,22 @@ mod tests {
             json!({"display_value": "Jun 22, 2020 10:06 AM", "value": "1592820360370"})
         );
         assert_eq!(time_json(None), Json::Null);
+    }
+
+    #[test]
+    fn display_times_are_what_the_format_string_gives() {
+        // Midnight and noon (12 AM / 12 PM), every month, years of fewer than
+        // four digits and beyond 9999 (through chrono itself).
+        let mut ms: i64 = -62_135_596_800_000 + 3_600_000 * 7;
+        while ms < 253_402_300_800_000 + 86_400_000 * 400 {
+            let t = Utc.timestamp_millis_opt(ms).single().unwrap();
+            assert_eq!(
+                display_time(&t),
+                t.format("%b %d, %Y %I:%M %p").to_string(),
+                "{ms}"
+            );
+            ms += 3_600_000 * 24 * 37 + 61_000 * 29 + 3_600_000 * 5;
+        }
     }
 
     #[test]

@@ -111,7 +111,7 @@ pub async fn list(
     }
     let mut input = serde_json::Map::new();
     input.insert("list_info".into(), list_info);
-    let (info, items) = sdp_list::list(
+    let listing = sdp_list::list(
         &state.db,
         &input,
         &signed.caller,
@@ -119,6 +119,7 @@ pub async fn list(
     )
     .await
     .or_page(&signed)?;
+    let (info, items) = (&listing.list_info, listing.items());
     let has_more = info["has_more_rows"].as_bool().unwrap_or(false);
     let total = info["total_count"].as_i64();
     let body = html! {

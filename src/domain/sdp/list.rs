@@ -381,13 +381,13 @@ fn int(info: &Map<String, Json>, name: &str) -> Result<Option<i64>> {
     }
 }
 
-/// Lists releases; returns the answer's `list_info` and `releases`.
+/// Lists releases: the answer's `list_info` and its releases.
 pub async fn list(
     db: &Db,
     input: &Map<String, Json>,
     caller: &crate::identity::Caller,
     max_terms: usize,
-) -> Result<(Json, Vec<Json>)> {
+) -> Result<Listing> {
     let empty = Map::new();
     let info = match input.get("list_info") {
         None | Some(Json::Null) => &empty,
@@ -598,46 +598,8 @@ pub async fn list(
                 .collect()
         })
         .unwrap_or_default();
-    let releases: Vec<Json> = rows
-        .iter()
-        .map(|r| {
-            let mut item = view.summary(r);
-            for field in &extra {
-                if item.contains_key(field.as_str()) {
-                    continue;
-                }
-                match field.as_str() {
-                    "description" => {
-                        item.insert("description".into(), json!(r.text("description")));
-                    }
-                    "short_description" => {
-                        item.insert(
-                            "short_description".into(),
-                            json!(r.text("description").unwrap_or_else(|| r.string("title"))),
-                        );
-                    }
-                    "services" => {
-                        let services: Vec<Json> = r
-                            .string("services")
-                            .split(',')
-                            .filter_map(|s| s.parse::<i64>().ok())
-                            .map(|s| view.reference("service", Some(s)))
-                            .collect();
-                        item.insert("services".into(), Json::Array(services));
-                    }
-                    _ => {}
-                }
-            }
-            if !extra.is_empty() {
-                item.retain(|key, _| {
-                    LISTED_WITH_ANY_FIELDS.contains(&key.as_str()) || extra.iter().any(|f| f == key)
-                });
-            }
-            Json::Object(item)
-        })
-        .collect();
     let mut list_info =
-        json!({"has_more_rows": has_more, "start_index": start_index, "row_count": releases.len()});
+        json!({"has_more_rows": has_more, "start_index": start_index, "row_count": rows.len()});
     for (k, v) in sort_echo {
         list_info[k] = v;
     }
@@ -683,5 +645,84 @@ pub async fn list(
         list_info["get_total_count"] = json!("true");
         list_info["total_count"] = json!(total);
     }
-    Ok((list_info, releases))
+    Ok(Listing {
+        list_info,
+        rows,
+        view,
+        extra,
+    })
+}
+
+/// A page of releases: `list_info` and the releases, shown through the
+/// reference data loaded with them.
+pub struct Listing {
+    pub list_info: Json,
+    rows: Vec<crate::storage::Row>,
+    view: View,
+    /// `fields_required`: fields beyond the list view's own.
+    extra: Vec<String>,
+}
+
+impl Listing {
+    /// The releases as JSON objects.
+    pub fn items(&self) -> Vec<Json> {
+        self.rows.iter().map(|r| self.item(r)).collect()
+    }
+
+    fn item(&self, r: &crate::storage::Row) -> Json {
+        let (view, extra) = (&self.view, &self.extra);
+        let mut item = view.summary(r);
+        for field in extra {
+            if item.contains_key(field.as_str()) {
+                continue;
+            }
+            match field.as_str() {
+                "description" => {
+                    item.insert("description".into(), json!(r.text("description")));
+                }
+                "short_description" => {
+                    item.insert(
+                        "short_description".into(),
+                        json!(r.text("description").unwrap_or_else(|| r.string("title"))),
+                    );
+                }
+                "services" => {
+                    let services: Vec<Json> = r
+                        .string("services")
+                        .split(',')
+                        .filter_map(|s| s.parse::<i64>().ok())
+                        .map(|s| view.reference("service", Some(s)))
+                        .collect();
+                    item.insert("services".into(), Json::Array(services));
+                }
+                _ => {}
+            }
+        }
+        if !extra.is_empty() {
+            item.retain(|key, _| {
+                LISTED_WITH_ANY_FIELDS.contains(&key.as_str()) || extra.iter().any(|f| f == key)
+            });
+        }
+        Json::Object(item)
+    }
+
+    /// The releases as an answer writes them: the list view straight from
+    /// the rows, or, with `fields_required`, the objects [`Listing::items`]
+    /// builds.
+    pub fn releases(&self) -> impl serde::Serialize + '_ {
+        ReleasesOf(self)
+    }
+}
+
+struct ReleasesOf<'a>(&'a Listing);
+
+impl serde::Serialize for ReleasesOf<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let listing = self.0;
+        if listing.extra.is_empty() {
+            s.collect_seq(listing.rows.iter().map(|r| listing.view.summary_of(r)))
+        } else {
+            s.collect_seq(listing.rows.iter().map(|r| listing.item(r)))
+        }
+    }
 }

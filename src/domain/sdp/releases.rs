@@ -80,11 +80,25 @@ async fn write_descriptive(
 
 /// `{"display_value": "Jun 22, 2020 03:36 PM", "value": "1592820360370"}` (UTC).
 pub fn time_json(ms: Option<i64>) -> Json {
-    match ms.and_then(|ms| Utc.timestamp_millis_opt(ms).single()) {
-        Some(t) => {
-            json!({"display_value": display_time(&t), "value": t.timestamp_millis().to_string()})
+    serde_json::to_value(TimeShown(ms)).unwrap_or(Json::Null)
+}
+
+/// A time as a release shows it: `{"display_value", "value"}` (epoch
+/// milliseconds as a string), or null; written directly by lists.
+struct TimeShown(Option<i64>);
+
+impl serde::Serialize for TimeShown {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self.0.and_then(|ms| Utc.timestamp_millis_opt(ms).single()) {
+            Some(t) => {
+                let mut map = s.serialize_map(Some(2))?;
+                map.serialize_entry("display_value", &display_time(&t))?;
+                map.serialize_entry("value", &t.timestamp_millis().to_string())?;
+                map.end()
+            }
+            None => s.serialize_none(),
         }
-        None => Json::Null,
     }
 }
 
@@ -753,30 +767,121 @@ impl View {
 
     /// The list view of a release (the fields the v3 list shows).
     pub fn summary(&self, r: &Row) -> Map<String, Json> {
-        let mut out = Map::new();
-        out.insert("id".into(), json!(r.int("id").unwrap_or(0).to_string()));
-        out.insert("title".into(), json!(r.string("title")));
-        for (key, kind, column) in REFERENCES {
-            out.insert((*key).into(), self.reference(kind, r.int(column)));
+        summary_fields()
+            .iter()
+            .map(|(key, shown)| ((*key).to_owned(), self.shown_json(*shown, r)))
+            .collect()
+    }
+
+    fn shown_json(&self, shown: Shown, r: &Row) -> Json {
+        match shown {
+            Shown::Id => json!(r.int("id").unwrap_or(0).to_string()),
+            Shown::Title => json!(r.string("title")),
+            Shown::Reference { kind, column } => self.reference(kind, r.int(column)),
+            Shown::Time(column) => time_json(r.int(column)),
+            Shown::Emergency => json!(r.bool("emergency")),
+            Shown::NotesPresent => json!(notes_present(r)),
         }
-        out.insert("stage".into(), self.reference("stage", r.int("stage_id")));
-        out.insert(
-            "status".into(),
-            self.reference("status", r.int("status_id")),
+    }
+
+    /// The list view of `row`, written straight from the row: the same JSON
+    /// as [`View::summary`], without building it first.
+    pub fn summary_of<'a>(&'a self, row: &'a Row) -> SummaryOf<'a> {
+        SummaryOf { view: self, row }
+    }
+}
+
+/// Whether a release has notes: read with the release as `notes_count`
+/// (see [`NOTES_COUNT`]).
+fn notes_present(r: &Row) -> bool {
+    r.int("notes_count").unwrap_or(0) > 0
+}
+
+/// What one field of a release's list view shows.
+#[derive(Clone, Copy)]
+enum Shown {
+    Id,
+    Title,
+    Reference {
+        kind: &'static str,
+        column: &'static str,
+    },
+    Time(&'static str),
+    Emergency,
+    NotesPresent,
+}
+
+/// The list view's fields, in key order (the order a JSON object of them is
+/// written in, built or written directly).
+fn summary_fields() -> &'static [(&'static str, Shown)] {
+    static FIELDS: std::sync::OnceLock<Vec<(&'static str, Shown)>> = std::sync::OnceLock::new();
+    FIELDS.get_or_init(|| {
+        let mut fields = vec![
+            ("id", Shown::Id),
+            ("title", Shown::Title),
+            (
+                "stage",
+                Shown::Reference {
+                    kind: "stage",
+                    column: "stage_id",
+                },
+            ),
+            (
+                "status",
+                Shown::Reference {
+                    kind: "status",
+                    column: "status_id",
+                },
+            ),
+            ("created_time", Shown::Time("created_time")),
+            ("completed_time", Shown::Time("completed_time")),
+            ("deleted_time", Shown::Time("deleted_time")),
+            ("emergency", Shown::Emergency),
+            ("notes_present", Shown::NotesPresent),
+        ];
+        fields.extend(
+            REFERENCES
+                .iter()
+                .map(|(key, kind, column)| (*key, Shown::Reference { kind, column })),
         );
-        for (key, column) in TIMES {
-            out.insert((*key).into(), time_json(r.int(column)));
+        fields.extend(
+            TIMES
+                .iter()
+                .map(|(key, column)| (*key, Shown::Time(column))),
+        );
+        fields.sort_by_key(|(key, _)| *key);
+        fields
+    })
+}
+
+/// A release's list view as written to an answer ([`View::summary_of`]).
+pub struct SummaryOf<'a> {
+    view: &'a View,
+    row: &'a Row,
+}
+
+impl serde::Serialize for SummaryOf<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (view, r) = (self.view, self.row);
+        let fields = summary_fields();
+        let mut map = s.serialize_map(Some(fields.len()))?;
+        for (key, shown) in fields {
+            match *shown {
+                Shown::Id => map.serialize_entry(key, &r.int("id").unwrap_or(0).to_string())?,
+                Shown::Title => map.serialize_entry(key, &r.string("title"))?,
+                Shown::Reference { kind, column } => map.serialize_entry(
+                    key,
+                    &r.int(column)
+                        .and_then(|id| view.known(kind, id))
+                        .map(|k| &k.json),
+                )?,
+                Shown::Time(column) => map.serialize_entry(key, &TimeShown(r.int(column)))?,
+                Shown::Emergency => map.serialize_entry(key, &r.bool("emergency"))?,
+                Shown::NotesPresent => map.serialize_entry(key, &notes_present(r))?,
+            }
         }
-        out.insert("created_time".into(), time_json(r.int("created_time")));
-        out.insert("completed_time".into(), time_json(r.int("completed_time")));
-        out.insert("deleted_time".into(), time_json(r.int("deleted_time")));
-        out.insert("emergency".into(), json!(r.bool("emergency")));
-        // Read with the release as `notes_count` (see NOTES_COUNT).
-        out.insert(
-            "notes_present".into(),
-            json!(r.int("notes_count").unwrap_or(0) > 0),
-        );
-        out
+        map.end()
     }
 }
 

@@ -120,13 +120,19 @@ async fn list_body(
     input: &Map<String, Json>,
     caller: &crate::identity::Caller,
 ) -> Result<axum::body::Bytes> {
-    let (list_info, items) =
-        list::list(&state.db, input, caller, state.settings.max_query_terms).await?;
-    let body = serde_json::json!({
-        "list_info": list_info,
-        "releases": items,
-        "response_status": [{"status_code": 2000, "status": "success"}],
-    });
+    let listing = list::list(&state.db, input, caller, state.settings.max_query_terms).await?;
+    // Written in key order, as a JSON object of the three would be.
+    #[derive(serde::Serialize)]
+    struct Answer<'a, R> {
+        list_info: &'a Json,
+        releases: R,
+        response_status: Json,
+    }
+    let body = Answer {
+        list_info: &listing.list_info,
+        releases: listing.releases(),
+        response_status: serde_json::json!([{"status_code": 2000, "status": "success"}]),
+    };
     serde_json::to_vec(&body)
         .map(Into::into)
         .map_err(Error::internal)

@@ -102,8 +102,10 @@ impl serde::Serialize for TimeShown {
     }
 }
 
-/// A time as the v3 documents show it, `Jun 22, 2020 10:05 AM`
-/// (`%b %d, %Y %I:%M %p`), written directly: chrono parses the format
+/// How the v3 documents show a time: `Jun 22, 2020 10:05 AM`.
+const DISPLAY_FORMAT: &str = "%b %d, %Y %I:%M %p";
+
+/// A time in [`DISPLAY_FORMAT`], written directly: chrono parses the format
 /// string on every call, and a list shows a dozen times per release.
 fn display_time(t: &chrono::DateTime<Utc>) -> String {
     use chrono::{Datelike, Timelike};
@@ -111,7 +113,7 @@ fn display_time(t: &chrono::DateTime<Utc>) -> String {
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     if !(0..=9999).contains(&t.year()) {
-        return t.format("%b %d, %Y %I:%M %p").to_string();
+        return t.format(DISPLAY_FORMAT).to_string();
     }
     let (pm, hour) = t.hour12();
     format!(
@@ -765,27 +767,18 @@ impl View {
             .unwrap_or(Json::Null)
     }
 
-    /// The list view of a release (the fields the v3 list shows).
+    /// The list view of a release (the fields the v3 list shows), as an
+    /// object: what [`View::summary_of`] writes.
     pub fn summary(&self, r: &Row) -> Map<String, Json> {
-        summary_fields()
-            .iter()
-            .map(|(key, shown)| ((*key).to_owned(), self.shown_json(*shown, r)))
-            .collect()
-    }
-
-    fn shown_json(&self, shown: Shown, r: &Row) -> Json {
-        match shown {
-            Shown::Id => json!(r.int("id").unwrap_or(0).to_string()),
-            Shown::Title => json!(r.string("title")),
-            Shown::Reference { kind, column } => self.reference(kind, r.int(column)),
-            Shown::Time(column) => time_json(r.int(column)),
-            Shown::Emergency => json!(r.bool("emergency")),
-            Shown::NotesPresent => json!(notes_present(r)),
+        match serde_json::to_value(self.summary_of(r)) {
+            Ok(Json::Object(fields)) => fields,
+            // A map of string keys is always an object.
+            _ => Map::new(),
         }
     }
 
-    /// The list view of `row`, written straight from the row: the same JSON
-    /// as [`View::summary`], without building it first.
+    /// The list view of `row`, written straight from the row (a list
+    /// answer needs no object of it first).
     pub fn summary_of<'a>(&'a self, row: &'a Row) -> SummaryOf<'a> {
         SummaryOf { view: self, row }
     }
@@ -811,8 +804,8 @@ enum Shown {
     NotesPresent,
 }
 
-/// The list view's fields, in key order (the order a JSON object of them is
-/// written in, built or written directly).
+/// The list view's fields, in key order (the order serde_json's objects keep
+/// their keys in, so an answer is the same written directly or built).
 fn summary_fields() -> &'static [(&'static str, Shown)] {
     static FIELDS: std::sync::OnceLock<Vec<(&'static str, Shown)>> = std::sync::OnceLock::new();
     FIELDS.get_or_init(|| {
@@ -1393,7 +1386,7 @@ mod tests {
             let t = Utc.timestamp_millis_opt(ms).single().unwrap();
             assert_eq!(
                 display_time(&t),
-                t.format("%b %d, %Y %I:%M %p").to_string(),
+                t.format(DISPLAY_FORMAT).to_string(),
                 "{ms}"
             );
             ms += 3_600_000 * 24 * 37 + 61_000 * 29 + 3_600_000 * 5;

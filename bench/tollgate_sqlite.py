@@ -9,7 +9,7 @@ import re
 import sqlite3
 
 MIN_NEEDLE = 4
-MAX_NEEDLE = 7
+MAX_NEEDLE = 6
 _NOT_A_LETTER = re.compile(r"[^A-Za-z]+")
 
 

@@ -132,6 +132,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "word_pieces",
         include_str!("../../migrations/0023_word_pieces.sql"),
     ),
+    (
+        24,
+        "shorter_word_pieces",
+        include_str!("../../migrations/0024_shorter_word_pieces.sql"),
+    ),
 ];
 
 /// The migration that adds `checksum` to the bookkeeping table: from it on,

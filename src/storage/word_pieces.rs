@@ -15,7 +15,9 @@
 //!   letters (`kalomi` → `kalomi`, `alomi`, `lomi`);
 //! - the FTS5 table keeps the pieces without positions (`detail=none`) and
 //!   with prefix indexes of every length below [`MAX_NEEDLE`], so the rows
-//!   with a piece starting `kalo` are one list in the index.
+//!   with a piece starting `kalo` are one list in the index (and those with a
+//!   piece starting with a needle of [`MAX_NEEDLE`] letters, the rows with
+//!   that very piece: one list too).
 //!
 //! A needle of [`MIN_NEEDLE`] to [`MAX_NEEDLE`] ASCII letters occurs in a
 //! value exactly when one of the value's pieces starts with it: an
@@ -23,7 +25,7 @@
 //! starts where the occurrence does is at least as long as the needle. So
 //! the word-piece index decides such a search alone, as the trigram index
 //! does any other (digits, spaces, punctuation, other scripts, three letters
-//! or more than seven). Both fold ASCII case.
+//! or more than six). Both fold ASCII case.
 //!
 //! The pieces are written by the SQL function [`FUNCTION`], registered on
 //! every SQLite connection, from the triggers that keep the index in step.
@@ -39,8 +41,12 @@ pub const MIN_NEEDLE: usize = 4;
 
 /// The longest needle the index serves, and the length pieces are cut to.
 /// Prefix indexes exist for lengths [`MIN_NEEDLE`] to `MAX_NEEDLE - 1`; a
-/// needle of `MAX_NEEDLE` letters matches whole pieces.
-pub const MAX_NEEDLE: usize = 7;
+/// needle of `MAX_NEEDLE` letters matches whole pieces. Every prefix index
+/// costs about as much to write as the pieces themselves: six (migration 24)
+/// builds the index in two thirds of the time seven took, and a needle of
+/// seven letters has five trigrams, enough for the trigram index to find
+/// few rows.
+pub const MAX_NEEDLE: usize = 6;
 
 /// The pieces of `text`, separated by spaces (see the module's comment).
 pub fn pieces(text: &str) -> String {
@@ -62,11 +68,15 @@ pub fn pieces(text: &str) -> String {
 }
 
 /// The FTS5 query for rows whose pieces start with `needle`, when the index
-/// serves it: [`MIN_NEEDLE`] to [`MAX_NEEDLE`] ASCII letters.
+/// serves it: [`MIN_NEEDLE`] to [`MAX_NEEDLE`] ASCII letters. A needle of
+/// [`MAX_NEEDLE`] letters is a whole piece, asked as a term: FTS5 answers a
+/// prefix without a prefix index of its length by merging every term it
+/// covers before giving the first row.
 pub fn prefix_query(needle: &str) -> Option<String> {
     let serves = (MIN_NEEDLE..=MAX_NEEDLE).contains(&needle.len())
         && needle.bytes().all(|b| b.is_ascii_alphabetic());
-    serves.then(|| format!("\"{}\"*", needle.to_ascii_lowercase()))
+    let prefix = if needle.len() < MAX_NEEDLE { "*" } else { "" };
+    serves.then(|| format!("\"{}\"{prefix}", needle.to_ascii_lowercase()))
 }
 
 #[cfg(test)]
@@ -78,11 +88,11 @@ mod tests {
         assert_eq!(pieces("Kalomi"), "kalomi alomi lomi");
         assert_eq!(
             pieces("Venorquilin"),
-            "venorqu enorqui norquil orquili rquilin quilin uilin ilin"
+            "venorq enorqu norqui orquil rquili quilin uilin ilin"
         );
         assert_eq!(
             pieces("Kalo-Mira release 42"),
-            "kalo mira release elease lease ease"
+            "kalo mira releas elease lease ease"
         );
         assert_eq!(pieces("ab abc 1234 é"), "");
         assert_eq!(pieces("Cafébar"), "", "a run of ASCII letters ends at é");
@@ -98,16 +108,22 @@ mod tests {
             "ordinary words, with punctuation; and MIXED case",
         ];
         let needles = [
-            "kalo", "alomi", "venor", "mira", "exam", "ebraz", "zebrazeb", "crossin", "word",
-            "ordinary", "mixed", "ithp", "nope",
+            "kalo", "alomi", "venor", "mira", "exam", "ebraz", "zebraz", "zebrazeb", "crossi",
+            "crossin", "word", "ordinary", "mixed", "ithp", "nope", "kalomi", "lomive",
         ];
         for value in values {
             let pieces = pieces(value);
             for needle in needles {
-                let Some(_) = prefix_query(needle) else {
+                let Some(query) = prefix_query(needle) else {
                     continue;
                 };
-                let found = pieces.split(' ').any(|p| p.starts_with(needle));
+                // What the FTS5 query asks: a piece starting with the needle,
+                // or (without the star) that very piece.
+                let found = if query.ends_with('*') {
+                    pieces.split(' ').any(|p| p.starts_with(needle))
+                } else {
+                    pieces.split(' ').any(|p| p == needle)
+                };
                 let contained = value.to_ascii_lowercase().contains(needle);
                 assert_eq!(found, contained, "{needle:?} in {value:?}");
             }
@@ -115,10 +131,11 @@ mod tests {
     }
 
     #[test]
-    fn only_needles_of_four_to_seven_ascii_letters_are_served() {
+    fn only_needles_of_four_to_six_ascii_letters_are_served() {
         assert_eq!(prefix_query("KaLo").as_deref(), Some("\"kalo\"*"));
-        assert_eq!(prefix_query("crossin").as_deref(), Some("\"crossin\"*"));
-        for needle in ["kal", "crossing", "ka lo", "kalo1", "café", "ka\"lo", ""] {
+        assert_eq!(prefix_query("cross").as_deref(), Some("\"cross\"*"));
+        assert_eq!(prefix_query("crossi").as_deref(), Some("\"crossi\""));
+        for needle in ["kal", "crossin", "ka lo", "kalo1", "café", "ka\"lo", ""] {
             assert_eq!(prefix_query(needle), None, "{needle:?}");
         }
     }

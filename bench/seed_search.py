@@ -91,7 +91,9 @@ def seed_sqlite(path, rng, words, n):
     # triggers are set aside while the rows go in, and the indexes (trigram
     # and word pieces, migrations 16 and 23) are built afterwards, two at a
     # time on two cores, each in a file of its own whose tables replace the
-    # index's (an FTS5 index is nothing but its shadow tables).
+    # index's (an FTS5 index is nothing but its shadow tables). The releases'
+    # indexes are built while the users go in, and each index is copied in
+    # as soon as it is built, so both cores stay busy.
     triggers = db.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
         "AND (name LIKE 'sdp\\_release\\_\\_text%' ESCAPE '\\' OR name LIKE 'sys\\_user\\_\\_text%' ESCAPE '\\')"
@@ -99,38 +101,49 @@ def seed_sqlite(path, rng, words, n):
     assert len(triggers) == 9, triggers
     for name, _ in triggers:
         db.execute(f"DROP TRIGGER {name}")
-    db.executemany(
-        "INSERT INTO sdp_release (id, title, description, template_id, stage_id, status_id, priority_id, "
-        "scheduled_start, scheduled_end, created_time, created_by, emergency) "
-        "VALUES (?, ?, ?, 1, ?, ?, 4, ?, ?, ?, 'bench', 0)", releases(rng, words, n))
-    db.execute("UPDATE tollgate_counter SET value = ? WHERE name = 'sdp_release'", (1000 + n,))
-    db.executemany(
-        "INSERT INTO sys_user (sys_id, sys_created_on, sys_created_by, sys_updated_on, sys_updated_by, "
-        "sys_mod_count, user_name, name, email, active, locked_out) "
-        f"VALUES (?, '{NOW}', 'bench', '{NOW}', 'bench', 0, ?, ?, ?, TRUE, FALSE)", users(rng, words, n))
-    db.execute("INSERT INTO sys_user__text_key (sys_id) SELECT sys_id FROM sys_user "
-               "WHERE sys_id NOT IN (SELECT sys_id FROM sys_user__text_key)")
-    db.commit()
-    # The biggest first, so the two workers finish together.
+    # The biggest first within each table, so the two workers finish together.
     jobs = sorted(((path, index, select) for index, select in SQLITE_INDEXES),
                   key=lambda j: (j[1].endswith(("_description", "_user_name", "_email")), j[1]))
     with multiprocessing.Pool(min(2, os.cpu_count() or 1)) as pool:
-        parts = pool.map(build_index, jobs, chunksize=1)
-    for (_, index, _), part in zip(jobs, parts):
-        db.execute("ATTACH DATABASE ? AS part", (part,))
-        shadows = [r[0] for r in db.execute(
-            "SELECT name FROM part.sqlite_master WHERE type = 'table' AND name LIKE ? ESCAPE '\\'",
-            (index.replace("_", "\\_") + "\\_%",))]
-        for shadow in shadows:
-            db.execute(f"DELETE FROM main.{shadow}")
-            db.execute(f"INSERT INTO main.{shadow} SELECT * FROM part.{shadow}")
+        db.executemany(
+            "INSERT INTO sdp_release (id, title, description, template_id, stage_id, status_id, priority_id, "
+            "scheduled_start, scheduled_end, created_time, created_by, emergency) "
+            "VALUES (?, ?, ?, 1, ?, ?, 4, ?, ?, ?, 'bench', 0)", releases(rng, words, n))
+        db.execute("UPDATE tollgate_counter SET value = ? WHERE name = 'sdp_release'", (1000 + n,))
         db.commit()
-        db.execute("DETACH DATABASE part")
-        os.remove(part)
+        built = [(index, pool.apply_async(build_index, (job,)))
+                 for job in jobs if (index := job[1]).startswith("sdp_release")]
+        db.executemany(
+            "INSERT INTO sys_user (sys_id, sys_created_on, sys_created_by, sys_updated_on, sys_updated_by, "
+            "sys_mod_count, user_name, name, email, active, locked_out) "
+            f"VALUES (?, '{NOW}', 'bench', '{NOW}', 'bench', 0, ?, ?, ?, TRUE, FALSE)", users(rng, words, n))
+        db.execute("INSERT INTO sys_user__text_key (sys_id) SELECT sys_id FROM sys_user "
+                   "WHERE sys_id NOT IN (SELECT sys_id FROM sys_user__text_key)")
+        db.commit()
+        built += [(index, pool.apply_async(build_index, (job,)))
+                  for job in jobs if (index := job[1]).startswith("sys_user")]
+        for index, result in built:
+            copy_index(db, index, result.get())
     for _, sql in triggers:
         db.execute(sql)
     db.commit()
     db.close()
+
+
+def copy_index(db, index, part):
+    """Replaces the shadow tables of the FTS5 table `index` with those built
+    in the file `part`, and removes the file."""
+    import os
+    db.execute("ATTACH DATABASE ? AS part", (part,))
+    shadows = [r[0] for r in db.execute(
+        "SELECT name FROM part.sqlite_master WHERE type = 'table' AND name LIKE ? ESCAPE '\\'",
+        (index.replace("_", "\\_") + "\\_%",))]
+    for shadow in shadows:
+        db.execute(f"DELETE FROM main.{shadow}")
+        db.execute(f"INSERT INTO main.{shadow} SELECT * FROM part.{shadow}")
+    db.commit()
+    db.execute("DETACH DATABASE part")
+    os.remove(part)
 
 
 def copy_rows(url, table, columns, rows):

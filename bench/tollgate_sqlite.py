@@ -5,6 +5,7 @@ registers on its own connections (src/storage/word_pieces.rs); a seeder
 writing the tables directly registers this copy, which must give the same
 pieces for the same text (the word-piece index forgets a row only when told
 the pieces it was given)."""
+import functools
 import re
 import sqlite3
 
@@ -13,15 +14,18 @@ MAX_NEEDLE = 6
 _NOT_A_LETTER = re.compile(r"[^A-Za-z]+")
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _word_pieces(word):
+    """The pieces of one run of letters (the seeders' values repeat a
+    vocabulary of words, so each word's are worked out once)."""
+    word = word.lower()
+    return " ".join(word[start:start + MAX_NEEDLE] for start in range(len(word) - MIN_NEEDLE + 1))
+
+
 def word_pieces(text):
     if text is None:
         return None
-    pieces = []
-    for word in _NOT_A_LETTER.split(str(text)):
-        word = word.lower()
-        for start in range(len(word) - MIN_NEEDLE + 1):
-            pieces.append(word[start:start + MAX_NEEDLE])
-    return " ".join(pieces)
+    return " ".join(p for p in map(_word_pieces, _NOT_A_LETTER.split(str(text))) if p)
 
 
 def connect(path):

@@ -75,51 +75,59 @@ pub async fn list(db: &Db, table: &Table, req: &ListRequest) -> Result<ListPage>
         search_page_with_total(db.backend(), table, req, &columns, &where_sql),
     ) {
         let mut rows = db.fetch_all(&sql, &args).await?;
-        // An empty page carries no total: it is counted, the page is read.
+        // An empty page carries no total: it is counted, unless it is the
+        // first page.
         let total = match take_total(&mut rows) {
             Some(total) => total,
-            None => count(db, req, &from, &where_sql, &class_filter, &args).await?,
+            None => count(db, req, &rows, &from, &where_sql, &class_filter, &args).await?,
         };
         return Ok(ListPage {
             rows,
             total: Some(total),
         });
     }
-    let total = match req.count {
-        true => Some(count(db, req, &from, &where_sql, &class_filter, &args).await?),
-        false => None,
-    };
     // A lone text search without an order is read in its index's order.
     let window = req.window;
     let mut index_args = Vec::new();
-    let sql = match req.query.index_order(db.backend(), &mut index_args) {
-        Some(rows) => {
-            args = index_args;
+    let (sql, page_args) = match req.query.index_order(db.backend(), &mut index_args) {
+        Some(rows) => (
             format!(
                 "SELECT {columns} FROM {} ORDER BY {} {window}",
                 rows.from, rows.order
-            )
-        }
-        None => format!(
-            "SELECT {columns}{} FROM {from} WHERE ({where_sql}){class_filter} ORDER BY {} {window}",
-            req.query.selected_sql(),
-            req.query.order_sql(),
+            ),
+            &index_args,
+        ),
+        None => (
+            format!(
+                "SELECT {columns}{} FROM {from} WHERE ({where_sql}){class_filter} ORDER BY {} {window}",
+                req.query.selected_sql(),
+                req.query.order_sql(),
+            ),
+            &args,
         ),
     };
-    let rows = db.fetch_all(&sql, &args).await?;
+    let rows = db.fetch_all(&sql, page_args).await?;
+    let total = match req.count {
+        true => Some(count(db, req, &rows, &from, &where_sql, &class_filter, &args).await?),
+        false => None,
+    };
     Ok(ListPage { rows, total })
 }
 
 /// The number of records a list request's query matches (`args` are the
-/// query's own).
+/// query's own), told by `page`, the request's page, when it can.
 async fn count(
     db: &Db,
     req: &ListRequest,
+    page: &[Row],
     from: &str,
     where_sql: &str,
     class_filter: &str,
     args: &[Value],
 ) -> Result<i64> {
+    if let Some(total) = req.window.total_of_short_page(page.len()) {
+        return Ok(total);
+    }
     // A lone text search is counted by its index, without the rows.
     let mut count_args = Vec::new();
     let sql = req

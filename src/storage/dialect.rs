@@ -265,6 +265,18 @@ pub struct Window {
     pub offset: i64,
 }
 
+impl Window {
+    /// The total a page tells by itself: read from the first row, a page
+    /// that came back with fewer rows than asked holds every match, so
+    /// nothing needs counting (a search that matches little, the commonest
+    /// such page, would otherwise pay a second read of its matches). `None`
+    /// when the matches must be counted.
+    pub fn total_of_short_page(&self, rows: usize) -> Option<i64> {
+        let rows = i64::try_from(rows).ok()?;
+        (self.offset == 0 && rows < self.limit).then_some(rows)
+    }
+}
+
 impl std::fmt::Display for Window {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "LIMIT {} OFFSET {}", self.limit, self.offset)

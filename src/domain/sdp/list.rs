@@ -582,7 +582,7 @@ pub async fn list(
         }
     };
     let mut rows = db.fetch_all(&sql, &page_args).await?;
-    let carried_total = take_total(&mut rows);
+    let carried_total = take_total(&mut rows).or_else(|| window.total_of_short_page(rows.len()));
     let has_more = rows.len() as i64 > row_count;
     rows.truncate(row_count as usize);
     let view = View::load(db).await?;

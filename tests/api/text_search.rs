@@ -475,9 +475,14 @@ async fn migration_24_indexes_the_rows_again_with_shorter_pieces() {
         return;
     }
     let mut ids = Vec::new();
-    for (i, name) in ["Kalomivenor Sa", "Venorquilin Kalo", "Dexphotor 3", "Belcorsa"]
-        .iter()
-        .enumerate()
+    for (i, name) in [
+        "Kalomivenor Sa",
+        "Venorquilin Kalo",
+        "Dexphotor 3",
+        "Belcorsa",
+    ]
+    .iter()
+    .enumerate()
     {
         ids.push(create_user(&app, &format!("upgrade{i}"), name).await);
     }

@@ -45,6 +45,7 @@ fn main() {
     }
     return_large_blocks_to_the_system();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(worker_threads())
         .enable_all()
         .build()
     {
@@ -58,6 +59,18 @@ fn main() {
     // A job abandoned at shutdown may still run on a blocking thread (see
     // `jobs::worker`); its effects can no longer land, so do not wait for it.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+}
+
+/// The runtime's worker threads: one per core, and never fewer than two.
+/// Database statements run inline on the worker that asks (see
+/// `storage::sqlite`), and now and then one takes long: an SQLite commit that
+/// merges the text indexes' segments or checkpoints the log, a few hundred
+/// milliseconds at a million rows. With a single worker (a server limited to
+/// one core) every request in flight waited for it; a second worker takes
+/// the other requests over while the first is held, and the operating system
+/// shares the core between them.
+fn worker_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |cores| cores.get().max(2))
 }
 
 async fn async_main() {

@@ -102,25 +102,6 @@ fn constraint_violation(kind: ConstraintKind, message: &str) -> StorageError {
     }
 }
 
-/// Runs work that may hold the thread for long without holding up the
-/// runtime's other tasks: a commit, where SQLite writes the WAL, FTS5 merges
-/// the text indexes' segments (now and then a few hundred milliseconds at a
-/// million rows) and a checkpoint may copy pages back and sync the file.
-/// Statements otherwise run inline (see the module's comment); with the
-/// server on one core, a commit run inline stopped every request in flight
-/// for as long as it took. On the multi-thread runtime the worker hands its
-/// other tasks to another thread first; elsewhere (tests' current-thread
-/// runtime, a blocking thread) the work simply runs.
-fn may_block<T>(work: impl FnOnce() -> T) -> T {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Ok(runtime) if runtime.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(work)
-        }
-        _ => work(),
-    }
-}
-
 /// Whether a statement only reads (so it needs no writer lock).
 fn is_read(sql: &str) -> bool {
     let head = sql.trim_start();
@@ -229,28 +210,23 @@ impl SqlitePool {
     }
 
     pub async fn fetch_all(&self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
-        if is_read(sql) {
-            let conn = self.acquire()?;
-            let result = query(&conn, sql, args);
-            self.release(conn);
-            return result;
-        }
-        let _guard = self.write_lock().await;
+        let _guard = if is_read(sql) {
+            None
+        } else {
+            Some(self.write_lock().await)
+        };
         let conn = self.acquire()?;
-        // A write on its own commits as it ends (see `may_block`).
-        let result = may_block(|| query(&conn, sql, args));
+        let result = query(&conn, sql, args);
         self.release(conn);
         result
     }
 
     pub async fn execute(&self, sql: &str, args: &[Value]) -> Result<u64> {
-        if is_read(sql) {
-            let conn = self.acquire()?;
-            let result = execute(&conn, sql, args);
-            self.release(conn);
-            return result;
-        }
-        let _guard = self.write_lock().await;
+        let _guard = if is_read(sql) {
+            None
+        } else {
+            Some(self.write_lock().await)
+        };
         self.execute_now(sql, args)
     }
 
@@ -260,11 +236,11 @@ impl SqlitePool {
         self.execute_now(sql, &args())
     }
 
-    /// Runs a write on a pooled connection (committed as it ends, see
-    /// `may_block`); the caller holds the writer lock.
+    /// Runs a statement on a pooled connection; the caller holds whatever
+    /// lock it needs.
     fn execute_now(&self, sql: &str, args: &[Value]) -> Result<u64> {
         let conn = self.acquire()?;
-        let result = may_block(|| execute(&conn, sql, args));
+        let result = execute(&conn, sql, args);
         self.release(conn);
         result
     }
@@ -354,7 +330,7 @@ impl SqliteTx {
     }
 
     pub fn commit(mut self) -> Result<()> {
-        may_block(|| self.finish("COMMIT"))
+        self.finish("COMMIT")
     }
 
     pub fn rollback(mut self) -> Result<()> {

@@ -62,7 +62,24 @@ pub fn placeholder_count(sql: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::placeholder_count;
+    use super::{placeholder_count, Window};
+
+    #[test]
+    fn only_a_first_page_that_came_back_short_tells_its_total() {
+        let first = Window {
+            limit: 11,
+            offset: 0,
+        };
+        assert_eq!(first.total_of_short_page(0), Some(0));
+        assert_eq!(first.total_of_short_page(10), Some(10));
+        // A full page may have more after it; a later page, more before it.
+        assert_eq!(first.total_of_short_page(11), None);
+        let later = Window {
+            limit: 11,
+            offset: 20,
+        };
+        assert_eq!(later.total_of_short_page(3), None);
+    }
 
     #[test]
     fn placeholders_are_counted_outside_literals_by_their_highest_number() {

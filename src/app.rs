@@ -188,6 +188,20 @@ pub async fn serve(
             }
         })
     });
+    // PostgreSQL: the search counts' deltas folded into the counts now and
+    // then, so counting a piece reads few of them.
+    let piece_fold = (state.db.backend() == crate::storage::Backend::Postgres).then(|| {
+        let db = state.db.clone();
+        let every = Duration::from_secs(state.settings.piece_fold.max(1));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(err) = crate::storage::word_pieces::fold_counts(&db).await {
+                    tracing::warn!(error = %err, "could not fold the search counts");
+                }
+            }
+        })
+    });
     let tls = match &state.settings.tls {
         Some(files) => Some(crate::server::tls_acceptor(files)?),
         None => None,
@@ -222,7 +236,7 @@ pub async fn serve(
     )
     .await;
     epoch_task.abort();
-    if let Some(task) = timeline {
+    for task in [timeline, piece_fold].into_iter().flatten() {
         task.abort();
     }
     workers.shutdown(Duration::from_secs(10)).await;

@@ -135,6 +135,10 @@ pub struct SettingsArgs {
     /// Seconds between passes that move timeline releases on their dates.
     #[arg(long, env = "TOLLGATE_TIMELINE_TICK")]
     pub timeline_tick: Option<u64>,
+    /// Seconds between folds of the search counts' deltas into the counts
+    /// (PostgreSQL).
+    #[arg(long, env = "TOLLGATE_PIECE_FOLD")]
+    pub piece_fold: Option<u64>,
     /// Key (64 hex digits) that encrypts stored secrets such as remote
     /// instance passwords.
     #[arg(long, env = "TOLLGATE_SECRET_KEY", hide_env_values = true)]
@@ -261,6 +265,7 @@ struct FileSettings {
     max_connections: Option<u32>,
     request_timeout: Option<u64>,
     timeline_tick: Option<u64>,
+    piece_fold: Option<u64>,
     secret_key: Option<String>,
     xml_max_depth: Option<usize>,
     public_metrics: Option<bool>,
@@ -322,6 +327,8 @@ pub struct Settings {
     pub max_connections: u32,
     pub request_timeout: u64,
     pub timeline_tick: u64,
+    /// Seconds between folds of the search counts' deltas (PostgreSQL).
+    pub piece_fold: u64,
     pub secret_key: Option<String>,
     pub xml_max_depth: usize,
     pub public_metrics: bool,
@@ -373,6 +380,7 @@ impl Default for Settings {
             max_connections: 8,
             request_timeout: 30,
             timeline_tick: 60,
+            piece_fold: 5,
             secret_key: None,
             xml_max_depth: 32,
             public_metrics: false,
@@ -485,6 +493,7 @@ impl Settings {
                 .timeline_tick
                 .or(file.timeline_tick)
                 .unwrap_or(d.timeline_tick),
+            piece_fold: args.piece_fold.or(file.piece_fold).unwrap_or(d.piece_fold),
             secret_key: args.secret_key.clone().or(file.secret_key),
             xml_max_depth: args
                 .xml_max_depth
@@ -651,6 +660,7 @@ const KNOWN_ENV: &[&str] = &[
     "TOLLGATE_REQUEST_TIMEOUT",
     "TOLLGATE_SECRET_KEY",
     "TOLLGATE_TIMELINE_TICK",
+    "TOLLGATE_PIECE_FOLD",
     "TOLLGATE_XML_MAX_DEPTH",
     "TOLLGATE_PUBLIC_METRICS",
     "TOLLGATE_PUBLIC_OPENAPI",

@@ -62,7 +62,7 @@ pub fn placeholder_count(sql: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{placeholder_count, Window};
+    use super::{placeholder_count, SearchRead, Window};
 
     #[test]
     fn only_a_first_page_that_came_back_short_tells_its_total() {
@@ -79,6 +79,50 @@ mod tests {
             offset: 20,
         };
         assert_eq!(later.total_of_short_page(3), None);
+    }
+
+    #[test]
+    fn a_page_walks_the_key_for_a_common_term_and_gathers_a_rare_ones_matches() {
+        let first = Window {
+            limit: 11,
+            offset: 0,
+        };
+        // 1 % of a million rows: the walk tests about 1,100 rows.
+        assert_eq!(
+            SearchRead::choose(10_000, 1_000_000, first),
+            SearchRead::WalkTheKey
+        );
+        // 0.01 %: the walk would test 110,000 rows to gather 100 matches.
+        assert_eq!(
+            SearchRead::choose(100, 1_000_000, first),
+            SearchRead::GatherTheMatches
+        );
+        // Deeper pages walk further before they are full.
+        let deep = Window {
+            limit: 11,
+            offset: 5_000,
+        };
+        assert_eq!(
+            SearchRead::choose(10_000, 1_000_000, deep),
+            SearchRead::GatherTheMatches
+        );
+        assert_eq!(
+            SearchRead::choose(0, 1_000_000, first),
+            SearchRead::PastTheEnd
+        );
+        assert_eq!(
+            SearchRead::choose(
+                5_000,
+                1_000_000,
+                Window {
+                    limit: 11,
+                    offset: 5_000
+                }
+            ),
+            SearchRead::PastTheEnd
+        );
+        // Statistics not gathered yet (no size): the matches are the table.
+        assert_eq!(SearchRead::choose(3, 0, first), SearchRead::WalkTheKey);
     }
 
     #[test]
@@ -195,11 +239,13 @@ fn phrase_match(
 }
 
 /// A statement answering `n`, the number of rows of `table` whose `column`
-/// contains `needle`, from the index alone: the index holds one entry per
-/// row with a non-empty value and its phrase match is the whole test, so no
-/// row is read. `None` where the index cannot answer alone: on PostgreSQL
-/// (the trigram index is lossy; the rows decide) and for a needle shorter
-/// than a trigram.
+/// contains `needle`, without reading the rows. SQLite: the index holds one
+/// entry per row with a non-empty value and its phrase match is the whole
+/// test. PostgreSQL: a needle of four to six ASCII letters is a word piece
+/// whose rows are counted beside them (migration 25,
+/// `{table}__pieces_{column}` plus the deltas not folded in yet); the trigram
+/// index is lossy, so any other needle is counted from the rows (`None`), as
+/// is a needle shorter than a trigram on SQLite.
 pub fn text_count(
     backend: Backend,
     table: &str,
@@ -207,6 +253,16 @@ pub fn text_count(
     needle: &str,
     bind: &mut dyn FnMut(super::Value) -> String,
 ) -> Option<String> {
+    if backend == Backend::Postgres {
+        let piece = super::word_pieces::counted_piece(needle)?;
+        let counts = format!("{table}__pieces_{column}");
+        let p = bind(super::Value::Text(piece));
+        return Some(format!(
+            "SELECT CAST(COALESCE((SELECT n FROM {counts} WHERE piece = {p}), 0) \
+             + COALESCE((SELECT SUM(d) FROM tollgate_piece_deltas \
+             WHERE counts = '{counts}' AND piece = {p}), 0) AS BIGINT) AS n"
+        ));
+    }
     let matching = phrase_match(backend, table, column, needle, bind)?;
     Some(format!("SELECT COUNT(*) AS n {matching}"))
 }
@@ -253,10 +309,10 @@ pub fn text_rows_in_order(
     })
 }
 
-/// A test that the row whose index key is `key` (an SQL expression) has
-/// `needle` in its `column`: the index seeks that one entry, so this is the
-/// cheap test for a few rows found otherwise. `None` where [`text_count`] is
-/// `None`.
+/// A test that one row has `needle` in its `column`, for a few rows found
+/// otherwise: on SQLite through the index, which seeks the entry of the row
+/// whose index key is `key` (an SQL expression); on PostgreSQL by reading the
+/// value ([`text_scan`]). `None` where [`text_count`] is `None`.
 pub fn text_contains_key(
     backend: Backend,
     table: &str,
@@ -265,8 +321,35 @@ pub fn text_contains_key(
     key: &str,
     bind: &mut dyn FnMut(super::Value) -> String,
 ) -> Option<String> {
+    if backend == Backend::Postgres {
+        super::word_pieces::counted_piece(needle)?;
+        return Some(text_scan(column, needle, bind));
+    }
     let matching = phrase_match(backend, table, column, needle, bind)?;
     Some(format!("EXISTS (SELECT 1 {matching} AND rowid = {key})"))
+}
+
+/// PostgreSQL: `column` contains `needle`, ignoring case, tested on the value
+/// and in a form no trigram index serves, so a statement with it walks the
+/// index of its `ORDER BY` (the planner takes one row in three to match,
+/// as for any test of a function's result).
+pub fn text_scan(
+    column: &str,
+    needle: &str,
+    bind: &mut dyn FnMut(super::Value) -> String,
+) -> String {
+    let p = bind(super::Value::Text(needle.to_lowercase()));
+    format!("strpos(LOWER({column}), {p}) > 0")
+}
+
+/// ` INDEXED BY {index}` on SQLite, whose planner would otherwise prefer a
+/// text index's candidates; nothing on PostgreSQL, whose planner weighs a
+/// partial index by its own statistics.
+pub fn indexed_by(backend: Backend, index: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!(" INDEXED BY {index}"),
+        Backend::Postgres => String::new(),
+    }
 }
 
 /// The rows of a page: how many, after how many. Written into the SQL as
@@ -327,9 +410,13 @@ pub struct SearchPage<'a> {
 /// page is full (the whole table for a term that matches little). `None` on
 /// SQLite, whose index answers the count alone ([`text_count`]).
 pub fn page_with_total(backend: Backend, page: &SearchPage) -> Option<String> {
-    if backend != Backend::Postgres {
-        return None;
-    }
+    (backend == Backend::Postgres).then(|| page_of_matches(page, true))
+}
+
+/// The rows of `page`, from the keys of all its matches gathered first
+/// (`MATERIALIZED`: the planner may not turn it into a walk of the key's
+/// index), with their number in [`TOTAL_COLUMN`] when `with_total`.
+fn page_of_matches(page: &SearchPage, with_total: bool) -> String {
     let SearchPage {
         select,
         table,
@@ -340,12 +427,113 @@ pub fn page_with_total(backend: Backend, page: &SearchPage) -> Option<String> {
         window,
     } = page;
     let direction = if *descending { "DESC" } else { "ASC" };
-    Some(format!(
+    let total = if with_total {
+        format!(", (SELECT COUNT(*) FROM m) AS {TOTAL_COLUMN}")
+    } else {
+        String::new()
+    };
+    format!(
         "WITH m AS MATERIALIZED (SELECT {alias}.{key} AS k FROM {table} {alias} WHERE {condition}) \
-         SELECT {select}, (SELECT COUNT(*) FROM m) AS {TOTAL_COLUMN} FROM {table} {alias} \
+         SELECT {select}{total} FROM {table} {alias} \
          WHERE {alias}.{key} IN (SELECT k FROM m ORDER BY k {direction} {window}) \
          ORDER BY {alias}.{key} {direction}"
-    ))
+    )
+}
+
+/// PostgreSQL: the statement answering `n` (`count`, a [`text_count`]) with
+/// `size`, the table's number of rows as the statistics have it.
+pub fn count_with_size(count: &str, table: &str) -> String {
+    format!(
+        "SELECT ({count}) AS n, (SELECT CAST(GREATEST(reltuples, 0) AS BIGINT) FROM pg_class \
+         WHERE oid = '{table}'::regclass) AS size"
+    )
+}
+
+/// How much cheaper one row of a walk down the key's index is than one
+/// match gathered through the trigram index (a bitmap page, a heap row
+/// fetched and rechecked), measured on the search benchmark's data: the
+/// walk reads the heap in order and tests a short value.
+const WALK_ADVANTAGE: i128 = 4;
+
+/// PostgreSQL: how to read the page of a text search whose `total` of
+/// matches is known (from [`text_count`]) in a table of `table_rows` rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SearchRead {
+    /// The page starts past the last match: nothing to read.
+    PastTheEnd,
+    /// Walk the key's index testing each row ([`text_scan`]) until the page is full: about
+    /// `(offset + limit) × table_rows / total` rows for matches spread
+    /// through the table. A common term walks a few rows.
+    WalkTheKey,
+    /// Gather every match through the trigram index (its `LIKE`):
+    /// `total` rows. A rare term reads its few matches.
+    GatherTheMatches,
+}
+
+impl SearchRead {
+    /// The way that visits fewer rows.
+    pub fn choose(total: i64, table_rows: i64, window: Window) -> SearchRead {
+        if total <= window.offset {
+            return SearchRead::PastTheEnd;
+        }
+        let read = i128::from(window.offset) + i128::from(window.limit);
+        let table_rows = i128::from(table_rows.max(total));
+        let total = i128::from(total);
+        if total * total * WALK_ADVANTAGE >= read * table_rows {
+            SearchRead::WalkTheKey
+        } else {
+            SearchRead::GatherTheMatches
+        }
+    }
+}
+
+impl SearchRead {
+    /// The statement reading `page` this way, for rows whose `column`
+    /// contains `needle` and that meet `page.condition` besides (an SQL
+    /// condition on `page.alias`). `None` for [`SearchRead::PastTheEnd`].
+    pub fn statement(
+        self,
+        page: &SearchPage,
+        column: &str,
+        needle: &str,
+        bind: &mut dyn FnMut(super::Value) -> String,
+    ) -> Option<String> {
+        let column = format!("{}.{column}", page.alias);
+        match self {
+            SearchRead::PastTheEnd => None,
+            SearchRead::WalkTheKey => {
+                let test = text_scan(&column, needle, bind);
+                let SearchPage {
+                    select,
+                    table,
+                    alias,
+                    key,
+                    condition,
+                    descending,
+                    window,
+                } = page;
+                let direction = if *descending { "DESC" } else { "ASC" };
+                Some(format!(
+                    "SELECT {select} FROM {table} {alias} WHERE {test} AND {condition} \
+                     ORDER BY {alias}.{key} {direction} {window}"
+                ))
+            }
+            SearchRead::GatherTheMatches => {
+                let pattern = bind(super::Value::Text(format!("%{}%", needle.to_lowercase())));
+                let condition = format!(
+                    "LOWER({column}) LIKE {pattern} ESCAPE '\\' AND {}",
+                    page.condition
+                );
+                Some(page_of_matches(
+                    &SearchPage {
+                        condition: &condition,
+                        ..*page
+                    },
+                    false,
+                ))
+            }
+        }
+    }
 }
 
 /// The total a [`page_with_total`] page carries, taken out of its rows

@@ -137,6 +137,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "shorter_word_pieces",
         include_str!("../../migrations/0024_shorter_word_pieces.sql"),
     ),
+    (
+        25,
+        "piece_counts",
+        include_str!("../../migrations/0025_piece_counts.sql"),
+    ),
 ];
 
 /// The migration that adds `checksum` to the bookkeeping table: from it on,

@@ -73,10 +73,35 @@ pub fn pieces(text: &str) -> String {
 /// prefix without a prefix index of its length by merging every term it
 /// covers before giving the first row.
 pub fn prefix_query(needle: &str) -> Option<String> {
+    let piece = counted_piece(needle)?;
+    let prefix = if needle.len() < MAX_NEEDLE { "*" } else { "" };
+    Some(format!("\"{piece}\"{prefix}"))
+}
+
+/// The piece a needle is, lower-cased, when pieces serve it: [`MIN_NEEDLE`]
+/// to [`MAX_NEEDLE`] ASCII letters. On PostgreSQL the rows holding each
+/// piece (every run of those lengths inside a word, not only those starting
+/// where the pieces above do) are counted beside them (migration 25,
+/// `tollgate_word_pieces` in SQL), so such a needle's total is one row.
+pub fn counted_piece(needle: &str) -> Option<String> {
     let serves = (MIN_NEEDLE..=MAX_NEEDLE).contains(&needle.len())
         && needle.bytes().all(|b| b.is_ascii_alphabetic());
-    let prefix = if needle.len() < MAX_NEEDLE { "*" } else { "" };
-    serves.then(|| format!("\"{}\"{prefix}", needle.to_ascii_lowercase()))
+    serves.then(|| needle.to_ascii_lowercase())
+}
+
+/// PostgreSQL: moves the piece counts' deltas into the counts (migration
+/// 25, `tollgate_fold_piece_counts`); answers how many delta rows it
+/// folded. A count is right before and after; folding keeps the deltas, which
+/// every count of a piece reads, few. One replica folds at a time (the
+/// others answer 0 at once). Nothing to fold on SQLite.
+pub async fn fold_counts(db: &super::Db) -> super::Result<i64> {
+    if db.backend() != super::Backend::Postgres {
+        return Ok(0);
+    }
+    let row = db
+        .fetch_optional("SELECT tollgate_fold_piece_counts() AS n", &[])
+        .await?;
+    Ok(row.and_then(|r| r.int("n")).unwrap_or(0))
 }
 
 #[cfg(test)]

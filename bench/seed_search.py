@@ -11,6 +11,7 @@ Usage: seed_search.py sqlite:///PATH N
 Prints the vocabulary's file name (one word a line) for the load generator."""
 import io
 import random
+from collections import Counter
 import subprocess
 import sys
 import time
@@ -161,6 +162,43 @@ def psql(url, *commands, capture=False):
     return subprocess.run(args, check=True, capture_output=capture, text=True).stdout
 
 
+def word_pieces(word, cache={}):
+    """The distinct runs of four to six letters of one lower-cased word: what
+    migration 25's tollgate_word_pieces gives for it."""
+    got = cache.get(word)
+    if got is None:
+        got = cache[word] = frozenset(
+            word[i:i + k] for k in (4, 5, 6) for i in range(len(word) - k + 1))
+    return got
+
+
+def piece_counts(pairs, fixed):
+    """Migration 25's counts for values made of two drawn words (`pairs`, one
+    (first, second) a row; second may be None) and words every value has
+    (`fixed`): for each piece, the number of rows holding it, by inclusion and
+    exclusion instead of a union per row. A piece of the fixed words is in
+    every row; any other is in a row through its first word or its second,
+    less the rows where both hold it."""
+    rows = 0
+    firsts, seconds, both = Counter(), Counter(), Counter(pairs)
+    for (a, b), m in both.items():
+        rows += m
+        firsts[a] += m
+        if b is not None:
+            seconds[b] += m
+    everywhere = frozenset().union(*(word_pieces(w) for w in fixed))
+    counts = Counter({p: rows for p in everywhere})
+    for drawn in (firsts, seconds):
+        for w, m in drawn.items():
+            for p in word_pieces(w) - everywhere:
+                counts[p] += m
+    for (a, b), m in both.items():
+        if b is not None:
+            for p in (word_pieces(a) & word_pieces(b)) - everywhere:
+                counts[p] -= m
+    return counts
+
+
 def seed_postgres(url, rng, words, n):
     # As a bulk load should: the trigram indexes are dropped while the rows go
     # in and built again from their own definitions (fastupdate off included),
@@ -170,16 +208,37 @@ def seed_postgres(url, rng, words, n):
         "AND indexname LIKE '%\\_trgm'", capture=True).splitlines() if line]
     assert len(indexes) == 5, indexes
     psql(url, *("DROP INDEX " + d.split()[2] for d in indexes))
-    rel = ((i, t, d, 1, st, su, 4, s, e, c, "bench", "false")
-           for (i, t, d, st, su, s, e, c) in releases(rng, words, n))
+    # The piece counts (migration 25) are worked out here and added to the
+    # demo's, as its statement triggers would, one row per piece.
+    triggers = [f"{t}__pieces_insert" for t in ("sdp_release", "sys_user")]
+    psql(url, *(f"ALTER TABLE {t.split('__')[0]} DISABLE TRIGGER {t}" for t in triggers))
+    rel = [(i, t, d, 1, st, su, 4, s, e, c, "bench", "false")
+           for (i, t, d, st, su, s, e, c) in releases(rng, words, n)]
     copy_rows(url, "sdp_release", ["id", "title", "description", "template_id", "stage_id", "status_id",
                                    "priority_id", "scheduled_start", "scheduled_end", "created_time",
                                    "created_by", "emergency"], rel)
-    usr = ((s, NOW, "bench", NOW, "bench", 0, u, name, mail, "true", "false")
-           for (s, u, name, mail) in users(rng, words, n))
+    usr = [(s, NOW, "bench", NOW, "bench", 0, u, name, mail, "true", "false")
+           for (s, u, name, mail) in users(rng, words, n)]
     copy_rows(url, "sys_user", ["sys_id", "sys_created_on", "sys_created_by", "sys_updated_on",
                                 "sys_updated_by", "sys_mod_count", "user_name", "name", "email", "active",
                                 "locked_out"], usr)
+    psql(url, *(f"ALTER TABLE {t.split('__')[0]} ENABLE TRIGGER {t}" for t in triggers))
+    titles = [tuple(r[1].lower().split()[:2]) for r in rel]
+    descriptions = [(r[2].split()[0].lower(), None) for r in rel]
+    names = [tuple(r[7].lower().split()) for r in usr]
+    del rel, usr
+    for counts, pairs, fixed in [
+        ("sdp_release__pieces_title", titles, ["release"]),
+        ("sdp_release__pieces_description", descriptions, ["upgrade"]),
+        ("sys_user__pieces_user_name", names, []),
+        ("sys_user__pieces_name", names, []),
+        ("sys_user__pieces_email", names, ["example"]),
+    ]:
+        counted = piece_counts(pairs, fixed)
+        psql(url, "CREATE TABLE bench_counts (piece TEXT, n BIGINT)")
+        copy_rows(url, "bench_counts", ["piece", "n"], counted.items())
+        psql(url, f"INSERT INTO {counts} AS c SELECT piece, n FROM bench_counts "
+                  "ON CONFLICT (piece) DO UPDATE SET n = c.n + excluded.n", "DROP TABLE bench_counts")
     psql(url, "SET maintenance_work_mem = '256MB'", *indexes)
     psql(url, f"UPDATE tollgate_counter SET value = {1000 + n} WHERE name = 'sdp_release'", "ANALYZE")
 

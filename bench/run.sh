@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks a release build with wrk: the server pinned to CPU 0, the load
-# generator to CPU 1, on a fresh SQLite database with the demo data.
+# generator to CPU 1, on a fresh SQLite database with the demo data (with
+# BENCH_TARGET_PG=postgres://USER@HOST/DB, that database, recreated).
 #   bench/run.sh [seconds] [connections] [runs]
 # Each GET run is reported; take the median (the machine is a shared VM and
 # single runs vary by +-20%).
@@ -20,6 +21,11 @@ source bench/common.sh
 bench_build
 
 export TOLLGATE_DATABASE_URL="sqlite://$WORK/bench.db"
+if [ -n "${BENCH_TARGET_PG:-}" ]; then
+    # PostgreSQL instead (the database recreated); its processes are not pinned.
+    export TOLLGATE_DATABASE_URL="$BENCH_TARGET_PG"
+    recreate_pg "$BENCH_TARGET_PG"
+fi
 export TOLLGATE_ADMIN_PASSWORD="$PASSWORD"
 export TOLLGATE_LOG=warn
 "$TOLLGATE_BIN" demo >/dev/null

@@ -872,3 +872,47 @@ async fn lone_searches_answered_by_the_index_are_what_a_scan_finds() {
         );
     }
 }
+
+/// Writers that share pieces, and folds running among them, leave every
+/// count right: on PostgreSQL the writers only append deltas (none waits
+/// for another on a common piece) and one fold at a time moves them.
+#[tokio::test]
+async fn concurrent_writers_and_folds_keep_the_counts() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let app = std::sync::Arc::clone(&app);
+        tasks.push(tokio::spawn(async move {
+            if i % 4 == 3 {
+                tollgate::storage::word_pieces::fold_counts(&app.db)
+                    .await
+                    .unwrap();
+                return;
+            }
+            let id = create_user(&app, &format!("crowd{i}"), &format!("Kalomi Crowd {i}")).await;
+            if i % 3 == 0 {
+                let res = app
+                    .request(
+                        "PATCH",
+                        &format!("/api/now/table/sys_user/{id}"),
+                        &Auth::admin(),
+                        Some(json!({"name": "Venora Crowd"})),
+                    )
+                    .await;
+                assert!(res.status.is_success(), "{}", res.text);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("writer");
+    }
+    for needle in ["kalomi", "crowd", "venora", "rowd"] {
+        assert_total_is_a_scans(&app, needle).await;
+    }
+    tollgate::storage::word_pieces::fold_counts(&app.db)
+        .await
+        .unwrap();
+    for needle in ["kalomi", "crowd", "venora", "rowd"] {
+        assert_total_is_a_scans(&app, needle).await;
+    }
+}

@@ -349,6 +349,54 @@ impl IndexedSearch {
     }
 }
 
+/// What a page of the list is read by, when the piece counts have not read
+/// it already.
+struct PageQuery<'a> {
+    /// The lone indexed search, when the page is in id order (descending
+    /// or not).
+    indexed: Option<(&'a IndexedSearch, bool)>,
+    wants_total: bool,
+    where_sql: &'a str,
+    order: &'a [String],
+    args: &'a [Value],
+    window: Window,
+}
+
+impl PageQuery<'_> {
+    /// The statement and its arguments: SQLite reads a lone search in its
+    /// index's order; PostgreSQL reads it with its total in one statement
+    /// when the total is asked for; anything else is a plain query.
+    fn statement(&self, backend: Backend) -> (String, Vec<Value>) {
+        let window = self.window;
+        if let Some((search, descending)) = self.indexed {
+            let mut page_args = Vec::new();
+            if let Some(sql) = search.page_sql(backend, descending, window, &mut page_args) {
+                return (sql, page_args);
+            }
+            let select = format!("sdp_release.*, {}", super::releases::NOTES_COUNT);
+            let page = SearchPage {
+                select: &select,
+                table: "sdp_release",
+                alias: "sdp_release",
+                key: "id",
+                condition: self.where_sql,
+                descending,
+                window,
+            };
+            if let Some(sql) = page_with_total(backend, &page).filter(|_| self.wants_total) {
+                return (sql, self.args.to_vec());
+            }
+        }
+        let sql = format!(
+            "SELECT *, {} FROM sdp_release WHERE {} ORDER BY {} {window}",
+            super::releases::NOTES_COUNT,
+            self.where_sql,
+            self.order.join(", "),
+        );
+        (sql, self.args.to_vec())
+    }
+}
+
 /// How many conditions a `search_criteria` holds, nested ones included.
 fn count_criteria(value: &Json) -> usize {
     match value {
@@ -586,7 +634,6 @@ pub async fn list(
         limit: row_count + 1,
         offset: start_index - 1,
     };
-    let mut page_args = Vec::new();
     // PostgreSQL: a needle the piece counts serve is counted first, and
     // the count chooses how the page is read.
     let counted = match (&indexed, by_id, db.backend()) {
@@ -595,46 +642,20 @@ pub async fn list(
         }
         _ => None,
     };
-    let indexed_page = match (&indexed, by_id) {
-        _ if counted.is_some() => None,
-        (Some(search), Some(descending)) => search
-            .page_sql(db.backend(), descending, window, &mut page_args)
-            .or_else(|| {
-                // PostgreSQL: the page and its total from one read of the
-                // matches.
-                if !wants_total {
-                    return None;
-                }
-                let select = format!("sdp_release.*, {}", super::releases::NOTES_COUNT);
-                let page = SearchPage {
-                    select: &select,
-                    table: "sdp_release",
-                    alias: "sdp_release",
-                    key: "id",
-                    condition: &where_sql,
-                    descending,
-                    window,
-                };
-                let sql = page_with_total(db.backend(), &page)?;
-                page_args = args.clone();
-                Some(sql)
-            }),
-        _ => None,
-    };
-    let sql = match indexed_page {
-        Some(sql) => sql,
-        None => {
-            page_args = args.clone();
-            format!(
-                "SELECT *, {} FROM sdp_release WHERE {where_sql} ORDER BY {} {window}",
-                super::releases::NOTES_COUNT,
-                order.join(", "),
-            )
-        }
-    };
     let (mut rows, counted_total) = match counted {
         Some((total, rows)) => (rows, Some(total)),
-        None => (db.fetch_all(&sql, &page_args).await?, None),
+        None => {
+            let page = PageQuery {
+                indexed: indexed.as_ref().zip(by_id),
+                wants_total,
+                where_sql: &where_sql,
+                order: &order,
+                args: &args,
+                window,
+            };
+            let (sql, page_args) = page.statement(db.backend());
+            (db.fetch_all(&sql, &page_args).await?, None)
+        }
     };
     let carried_total = counted_total
         .or_else(|| take_total(&mut rows))

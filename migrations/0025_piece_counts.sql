@@ -13,58 +13,26 @@
 -- Writes do not update the counts: a statement trigger adds what the
 -- statement changed to `tollgate_piece_deltas` (insert only, so writers never
 -- wait for each other on a common piece), and `tollgate_fold_piece_counts()`,
--- which Tollgate calls now and then (`TOLLGATE_PIECE_FOLD_SECS`), moves the
+-- which Tollgate calls now and then (`TOLLGATE_PIECE_FOLD`), moves the
 -- deltas into the counts. A count is the counts' row plus the deltas' sum for
 -- that piece, so it is right whether or not the fold has run.
 -- SQLite needs none of this: its word-piece index counts from one list.
 
 --! postgres
-CREATE FUNCTION tollgate_word_pieces(value text) RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT COALESCE(array_agg(DISTINCT substr(w, i, k)), '{}')
-    FROM regexp_split_to_table(lower(value), '[^a-z]+') AS w,
-         generate_series(1, length(w) - 3) AS i,
-         generate_series(4, 6) AS k
-    WHERE i + k - 1 <= length(w)
+-- PL/pgSQL rather than SQL: an SQL function called from a trigger is
+-- planned again for every statement; PL/pgSQL keeps its plan per session.
+CREATE FUNCTION tollgate_word_pieces(value text) RETURNS text[] LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN (SELECT COALESCE(array_agg(DISTINCT substr(w, i, k)), '{}')
+        FROM regexp_split_to_table(lower(value), '[^a-z]+') AS w,
+             generate_series(1, length(w) - 3) AS i,
+             generate_series(4, 6) AS k
+        WHERE i + k - 1 <= length(w));
+END
 $$;
 
 CREATE TABLE tollgate_piece_deltas (counts TEXT NOT NULL, piece TEXT NOT NULL, d BIGINT NOT NULL);
 CREATE INDEX tollgate_piece_deltas_piece ON tollgate_piece_deltas (counts, piece) INCLUDE (d);
-
--- The trigger: TG_ARGV[0] is the table's key column, the rest its
--- text-indexed columns. An UPDATE counts only the rows whose column changed.
-CREATE FUNCTION tollgate_piece_deltas() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    key text := TG_ARGV[0];
-    col text;
-    came text;
-    gone text;
-BEGIN
-    -- Statement triggers fire for statements that change no row too.
-    IF TG_OP = 'DELETE' THEN
-        PERFORM 1 FROM old_rows LIMIT 1;
-    ELSE
-        PERFORM 1 FROM new_rows LIMIT 1;
-    END IF;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    END IF;
-    FOREACH col IN ARRAY TG_ARGV[1:] LOOP
-        IF TG_OP = 'INSERT' THEN
-            came := format('SELECT unnest(tollgate_word_pieces(%I)) AS piece, 1 AS d FROM new_rows', col);
-            gone := 'SELECT NULL::text, 0 WHERE false';
-        ELSIF TG_OP = 'DELETE' THEN
-            came := 'SELECT NULL::text, 0 WHERE false';
-            gone := format('SELECT unnest(tollgate_word_pieces(%I)), -1 FROM old_rows', col);
-        ELSE
-            came := format('SELECT unnest(tollgate_word_pieces(n.%1$I)) AS piece, 1 AS d FROM new_rows n JOIN old_rows o USING (%2$I) WHERE n.%1$I IS DISTINCT FROM o.%1$I', col, key);
-            gone := format('SELECT unnest(tollgate_word_pieces(o.%1$I)), -1 FROM new_rows n JOIN old_rows o USING (%2$I) WHERE n.%1$I IS DISTINCT FROM o.%1$I', col, key);
-        END IF;
-        EXECUTE format('INSERT INTO tollgate_piece_deltas (counts, piece, d) SELECT %L, piece, SUM(d) FROM (%s UNION ALL %s) x (piece, d) GROUP BY piece HAVING SUM(d) <> 0',
-            TG_TABLE_NAME || '__pieces_' || col, came, gone);
-    END LOOP;
-    RETURN NULL;
-END
-$$;
 
 -- Moves the deltas into the counts; answers how many delta rows it folded.
 -- One caller at a time (the others return 0 at once): only the folder
@@ -114,18 +82,155 @@ INSERT INTO cmdb_model__pieces_name SELECT p, COUNT(*) FROM cmdb_model, unnest(t
 INSERT INTO sn_dpr_model_release__pieces_number SELECT p, COUNT(*) FROM sn_dpr_model_release, unnest(tollgate_word_pieces(number)) p GROUP BY p;
 INSERT INTO sn_dpr_model_release__pieces_name SELECT p, COUNT(*) FROM sn_dpr_model_release, unnest(tollgate_word_pieces(name)) p GROUP BY p;
 
-CREATE TRIGGER sdp_release__pieces_insert AFTER INSERT ON sdp_release REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_piece_deltas('id', 'title', 'description');
-CREATE TRIGGER sdp_release__pieces_update AFTER UPDATE ON sdp_release REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_piece_deltas('id', 'title', 'description');
-CREATE TRIGGER sdp_release__pieces_delete AFTER DELETE ON sdp_release REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_piece_deltas('id', 'title', 'description');
-CREATE TRIGGER sys_user__pieces_insert AFTER INSERT ON sys_user REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_piece_deltas('sys_id', 'user_name', 'name', 'email');
-CREATE TRIGGER sys_user__pieces_update AFTER UPDATE ON sys_user REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_piece_deltas('sys_id', 'user_name', 'name', 'email');
-CREATE TRIGGER sys_user__pieces_delete AFTER DELETE ON sys_user REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_piece_deltas('sys_id', 'user_name', 'name', 'email');
-CREATE TRIGGER task__pieces_insert AFTER INSERT ON task REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_piece_deltas('sys_id', 'number', 'short_description');
-CREATE TRIGGER task__pieces_update AFTER UPDATE ON task REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_piece_deltas('sys_id', 'number', 'short_description');
-CREATE TRIGGER task__pieces_delete AFTER DELETE ON task REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_piece_deltas('sys_id', 'number', 'short_description');
-CREATE TRIGGER cmdb_model__pieces_insert AFTER INSERT ON cmdb_model REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_piece_deltas('sys_id', 'name');
-CREATE TRIGGER cmdb_model__pieces_update AFTER UPDATE ON cmdb_model REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_piece_deltas('sys_id', 'name');
-CREATE TRIGGER cmdb_model__pieces_delete AFTER DELETE ON cmdb_model REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_piece_deltas('sys_id', 'name');
-CREATE TRIGGER sn_dpr_model_release__pieces_insert AFTER INSERT ON sn_dpr_model_release REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_piece_deltas('sys_id', 'number', 'name');
-CREATE TRIGGER sn_dpr_model_release__pieces_update AFTER UPDATE ON sn_dpr_model_release REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_piece_deltas('sys_id', 'number', 'name');
-CREATE TRIGGER sn_dpr_model_release__pieces_delete AFTER DELETE ON sn_dpr_model_release REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_piece_deltas('sys_id', 'number', 'name');
+-- The triggers, one function a table (static statements, whose plans each
+-- session keeps): what a statement inserted, deleted, or changed in a
+-- searched column (an UPDATE counts only the rows whose column changed).
+CREATE FUNCTION sdp_release__piece_deltas() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO tollgate_piece_deltas (counts, piece, d)
+        SELECT counts, piece, COUNT(*) FROM (
+            SELECT 'sdp_release__pieces_title' AS counts, unnest(tollgate_word_pieces(title)) AS piece FROM new_rows
+            UNION ALL SELECT 'sdp_release__pieces_description', unnest(tollgate_word_pieces(description)) FROM new_rows
+        ) x GROUP BY counts, piece;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO tollgate_piece_deltas (counts, piece, d)
+        SELECT counts, piece, -COUNT(*) FROM (
+            SELECT 'sdp_release__pieces_title' AS counts, unnest(tollgate_word_pieces(title)) AS piece FROM old_rows
+            UNION ALL SELECT 'sdp_release__pieces_description', unnest(tollgate_word_pieces(description)) FROM old_rows
+        ) x GROUP BY counts, piece;
+    ELSE
+        INSERT INTO tollgate_piece_deltas (counts, piece, d)
+        SELECT counts, piece, SUM(d) FROM (
+            SELECT 'sdp_release__pieces_title' AS counts, unnest(tollgate_word_pieces(n.title)) AS piece, 1 AS d FROM new_rows n JOIN old_rows o USING (id) WHERE n.title IS DISTINCT FROM o.title
+            UNION ALL SELECT 'sdp_release__pieces_title', unnest(tollgate_word_pieces(o.title)), -1 FROM new_rows n JOIN old_rows o USING (id) WHERE n.title IS DISTINCT FROM o.title
+            UNION ALL SELECT 'sdp_release__pieces_description', unnest(tollgate_word_pieces(n.description)), 1 FROM new_rows n JOIN old_rows o USING (id) WHERE n.description IS DISTINCT FROM o.description
+            UNION ALL SELECT 'sdp_release__pieces_description', unnest(tollgate_word_pieces(o.description)), -1 FROM new_rows n JOIN old_rows o USING (id) WHERE n.description IS DISTINCT FROM o.description
+        ) x GROUP BY counts, piece HAVING SUM(d) <> 0;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER sdp_release__pieces_insert AFTER INSERT ON sdp_release REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sdp_release__piece_deltas();
+CREATE TRIGGER sdp_release__pieces_update AFTER UPDATE ON sdp_release REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sdp_release__piece_deltas();
+CREATE TRIGGER sdp_release__pieces_delete AFTER DELETE ON sdp_release REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sdp_release__piece_deltas();
+
+CREATE FUNCTION sys_user__piece_deltas() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO tollgate_piece_deltas (counts, piece, d)
+        SELECT counts, piece, COUNT(*) FROM (
+            SELECT 'sys_user__pieces_user_name' AS counts, unnest(tollgate_word_pieces(user_name)) AS piece FROM new_rows
+            UNION ALL SELECT 'sys_user__pieces_name', unnest(tollgate_word_pieces(name)) FROM new_rows
+            UNION ALL SELECT 'sys_user__pieces_email', unnest(tollgate_word_pieces(email)) FROM new_rows
+        ) x GROUP BY counts, piece;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO tollgate_piece_deltas (counts, piece, d)
+        SELECT counts, piece, -COUNT(*) FROM (
+            SELECT 'sys_user__pieces_user_name' AS counts, unnest(tollgate_word_pieces(user_name)) AS piece FROM old_rows
+            UNION ALL SELECT 'sys_user__pieces_name', unnest(tollgate_word_pieces(name)) FROM old_rows
+            UNION ALL SELECT 'sys_user__pieces_email', unnest(tollgate_word_pieces(email)) FROM old_rows
+        ) x GROUP BY counts, piece;
+    ELSE
+        INSERT INTO tollgate_piece_deltas (counts, piece, d)
+        SELECT counts, piece, SUM(d) FROM (
+            SELECT 'sys_user__pieces_user_name' AS counts, unnest(tollgate_word_pieces(n.user_name)) AS piece, 1 AS d FROM new_rows n JOIN old_rows o USING (sys_id) WHERE n.user_name IS DISTINCT FROM o.user_name
+            UNION ALL SELECT 'sys_user__pieces_user_name', unnest(tollgate_word_pieces(o.user_name)), -1 FROM new_rows n JOIN old_rows o USING (sys_id) WHERE n.user_name IS DISTINCT FROM o.user_name
+            UNION ALL SELECT 'sys_user__pieces_name', unnest(tollgate_word_pieces(n.name)), 1 FROM new_rows n JOIN old_rows o USING (sys_id) WHERE n.name IS DISTINCT FROM o.name
+            UNION ALL SELECT 'sys_user__pieces_name', unnest(tollgate_word_pieces(o.name)), -1 FROM new_rows n JOIN old_rows o USING (sys_id) WHERE n.name IS DISTINCT FROM o.name
+            UNION ALL SELECT 'sys_user__pieces_email', unnest(tollgate_word_pieces(n.email)), 1 FROM new_rows n JOIN old_rows o USING (sys_id) WHERE n.email IS DISTINCT FROM o.email
+            UNION ALL SELECT 'sys_user__pieces_email', unnest(tollgate_word_pieces(o.email)), -1 FROM new_rows n JOIN old_rows o USING (sys_id) WHERE n.email IS DISTINCT FROM o.email
+        ) x GROUP BY counts, piece HAVING SUM(d) <> 0;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER sys_user__pieces_insert AFTER INSERT ON sys_user REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sys_user__piece_deltas();
+CREATE TRIGGER sys_user__pieces_update AFTER UPDATE ON sys_user REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sys_user__piece_deltas();
+CREATE TRIGGER sys_user__pieces_delete AFTER DELETE ON sys_user REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sys_user__piece_deltas();
+
+CREATE FUNCTION task__piece_deltas() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO tollgate_piece_deltas (counts, piece, d)
+        SELECT counts, piece, COUNT(*) FROM (
+            SELECT 'task__pieces_number' AS counts, unnest(tollgate_word_pieces(number)) AS piece FROM new_rows
+            UNION ALL SELECT 'task__pieces_short_description', unnest(tollgate_word_pieces(short_description)) FROM new_rows
+        ) x GROUP BY counts, piece;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO tollgate_piece_deltas (counts, piece, d)
+        SELECT counts, piece, -COUNT(*) FROM (
+            SELECT 'task__pieces_number' AS counts, unnest(tollgate_word_pieces(number)) AS piece FROM old_rows
+            UNION ALL SELECT 'task__pieces_short_description', unnest(tollgate_word_pieces(short_description)) FROM old_rows
+        ) x GROUP BY counts, piece;
+    ELSE
+        INSERT INTO tollgate_piece_deltas (counts, piece, d)
+        SELECT counts, piece, SUM(d) FROM (
+            SELECT 'task__pieces_number' AS counts, unnest(tollgate_word_pieces(n.number)) AS piece, 1 AS d FROM new_rows n JOIN old_rows o USING (sys_id) WHERE n.number IS DISTINCT FROM o.number
+            UNION ALL SELECT 'task__pieces_number', unnest(tollgate_word_pieces(o.number)), -1 FROM new_rows n JOIN old_rows o USING (sys_id) WHERE n.number IS DISTINCT FROM o.number
+            UNION ALL SELECT 'task__pieces_short_description', unnest(tollgate_word_pieces(n.short_description)), 1 FROM new_rows n JOIN old_rows o USING (sys_id) WHERE n.short_description IS DISTINCT FROM o.short_description
+            UNION ALL SELECT 'task__pieces_short_description', unnest(tollgate_word_pieces(o.short_description)), -1 FROM new_rows n JOIN old_rows o USING (sys_id) WHERE n.short_description IS DISTINCT FROM o.short_description
+        ) x GROUP BY counts, piece HAVING SUM(d) <> 0;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER task__pieces_insert AFTER INSERT ON task REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION task__piece_deltas();
+CREATE TRIGGER task__pieces_update AFTER UPDATE ON task REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION task__piece_deltas();
+CREATE TRIGGER task__pieces_delete AFTER DELETE ON task REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION task__piece_deltas();
+
+CREATE FUNCTION cmdb_model__piece_deltas() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO tollgate_piece_deltas (counts, piece, d)
+        SELECT counts, piece, COUNT(*) FROM (
+            SELECT 'cmdb_model__pieces_name' AS counts, unnest(tollgate_word_pieces(name)) AS piece FROM new_rows
+        ) x GROUP BY counts, piece;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO tollgate_piece_deltas (counts, piece, d)
+        SELECT counts, piece, -COUNT(*) FROM (
+            SELECT 'cmdb_model__pieces_name' AS counts, unnest(tollgate_word_pieces(name)) AS piece FROM old_rows
+        ) x GROUP BY counts, piece;
+    ELSE
+        INSERT INTO tollgate_piece_deltas (counts, piece, d)
+        SELECT counts, piece, SUM(d) FROM (
+            SELECT 'cmdb_model__pieces_name' AS counts, unnest(tollgate_word_pieces(n.name)) AS piece, 1 AS d FROM new_rows n JOIN old_rows o USING (sys_id) WHERE n.name IS DISTINCT FROM o.name
+            UNION ALL SELECT 'cmdb_model__pieces_name', unnest(tollgate_word_pieces(o.name)), -1 FROM new_rows n JOIN old_rows o USING (sys_id) WHERE n.name IS DISTINCT FROM o.name
+        ) x GROUP BY counts, piece HAVING SUM(d) <> 0;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER cmdb_model__pieces_insert AFTER INSERT ON cmdb_model REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cmdb_model__piece_deltas();
+CREATE TRIGGER cmdb_model__pieces_update AFTER UPDATE ON cmdb_model REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cmdb_model__piece_deltas();
+CREATE TRIGGER cmdb_model__pieces_delete AFTER DELETE ON cmdb_model REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION cmdb_model__piece_deltas();
+
+CREATE FUNCTION sn_dpr_model_release__piece_deltas() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO tollgate_piece_deltas (counts, piece, d)
+        SELECT counts, piece, COUNT(*) FROM (
+            SELECT 'sn_dpr_model_release__pieces_number' AS counts, unnest(tollgate_word_pieces(number)) AS piece FROM new_rows
+            UNION ALL SELECT 'sn_dpr_model_release__pieces_name', unnest(tollgate_word_pieces(name)) FROM new_rows
+        ) x GROUP BY counts, piece;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO tollgate_piece_deltas (counts, piece, d)
+        SELECT counts, piece, -COUNT(*) FROM (
+            SELECT 'sn_dpr_model_release__pieces_number' AS counts, unnest(tollgate_word_pieces(number)) AS piece FROM old_rows
+            UNION ALL SELECT 'sn_dpr_model_release__pieces_name', unnest(tollgate_word_pieces(name)) FROM old_rows
+        ) x GROUP BY counts, piece;
+    ELSE
+        INSERT INTO tollgate_piece_deltas (counts, piece, d)
+        SELECT counts, piece, SUM(d) FROM (
+            SELECT 'sn_dpr_model_release__pieces_number' AS counts, unnest(tollgate_word_pieces(n.number)) AS piece, 1 AS d FROM new_rows n JOIN old_rows o USING (sys_id) WHERE n.number IS DISTINCT FROM o.number
+            UNION ALL SELECT 'sn_dpr_model_release__pieces_number', unnest(tollgate_word_pieces(o.number)), -1 FROM new_rows n JOIN old_rows o USING (sys_id) WHERE n.number IS DISTINCT FROM o.number
+            UNION ALL SELECT 'sn_dpr_model_release__pieces_name', unnest(tollgate_word_pieces(n.name)), 1 FROM new_rows n JOIN old_rows o USING (sys_id) WHERE n.name IS DISTINCT FROM o.name
+            UNION ALL SELECT 'sn_dpr_model_release__pieces_name', unnest(tollgate_word_pieces(o.name)), -1 FROM new_rows n JOIN old_rows o USING (sys_id) WHERE n.name IS DISTINCT FROM o.name
+        ) x GROUP BY counts, piece HAVING SUM(d) <> 0;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER sn_dpr_model_release__pieces_insert AFTER INSERT ON sn_dpr_model_release REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sn_dpr_model_release__piece_deltas();
+CREATE TRIGGER sn_dpr_model_release__pieces_update AFTER UPDATE ON sn_dpr_model_release REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sn_dpr_model_release__piece_deltas();
+CREATE TRIGGER sn_dpr_model_release__pieces_delete AFTER DELETE ON sn_dpr_model_release REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sn_dpr_model_release__piece_deltas();

@@ -321,6 +321,21 @@ async fn every_text_indexed_column_has_its_index() {
                         .map(|r| r.string("t"))
                         .unwrap_or_default();
                     assert_eq!(exists, counts, "{storage}.{} is not counted", column.name);
+                    let function = app
+                        .db
+                        .fetch_optional(
+                            "SELECT pg_get_functiondef(to_regproc($1)) AS def",
+                            &[SqlValue::Text(format!("{storage}__piece_deltas"))],
+                        )
+                        .await
+                        .unwrap()
+                        .map(|r| r.string("def"))
+                        .unwrap_or_default();
+                    assert!(
+                        function.contains(&format!("'{counts}'")),
+                        "{storage}.{}: its trigger function does not count it: {function:?}",
+                        column.name
+                    );
                     for event in ["insert", "update", "delete"] {
                         let trigger = app
                             .db
@@ -337,9 +352,8 @@ async fn every_text_indexed_column_has_its_index() {
                             .map(|r| r.string("def"))
                             .unwrap_or_default();
                         assert!(
-                            trigger.contains(&format!("'{}'", column.name)),
-                            "{storage}.{}: no {event} trigger counts it: {trigger:?}",
-                            column.name
+                            trigger.contains(&format!("{storage}__piece_deltas()")),
+                            "{storage}: no {event} trigger counts pieces: {trigger:?}",
                         );
                     }
                 }

@@ -380,7 +380,7 @@ impl Default for Settings {
             max_connections: 8,
             request_timeout: 30,
             timeline_tick: 60,
-            piece_fold: 5,
+            piece_fold: 1,
             secret_key: None,
             xml_max_depth: 32,
             public_metrics: false,

@@ -542,15 +542,31 @@ impl SearchRead {
 /// The total a [`page_with_total`] page carries, taken out of its rows
 /// (`None` for an empty page, which carries none: the caller counts).
 pub fn take_total(rows: &mut [super::Row]) -> Option<i64> {
-    let mut total = None;
+    take_int_column(rows, TOTAL_COLUMN)
+}
+
+/// The column a page adds to every row to carry the data epoch it was read
+/// at ([`super::DATA_EPOCH`]).
+pub const EPOCH_COLUMN: &str = "tollgate__epoch";
+
+/// The data epoch a page read with [`EPOCH_COLUMN`] carries, taken out of
+/// its rows (`None` for an empty page).
+pub fn take_epoch(rows: &mut [super::Row]) -> Option<i64> {
+    take_int_column(rows, EPOCH_COLUMN)
+}
+
+/// The value of `column`, which every row of a page repeats, taken out of
+/// the rows.
+fn take_int_column(rows: &mut [super::Row], column: &str) -> Option<i64> {
+    let mut value = None;
     for row in rows.iter_mut() {
-        if let Some(i) = row.columns.iter().position(|(n, _)| n == TOTAL_COLUMN) {
+        if let Some(i) = row.columns.iter().position(|(n, _)| n == column) {
             let (_, v) = row.columns.remove(i);
-            total = total.or(match v {
+            value = value.or(match v {
                 super::Value::Int(n) => Some(n),
                 _ => None,
             });
         }
     }
-    total
+    value
 }

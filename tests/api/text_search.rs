@@ -173,7 +173,11 @@ async fn v3_titles(app: &TestApp, auth: &Auth, condition: &str, needle: &str) ->
 /// Runs `sql` in a transaction of its own, so its commit moves the data
 /// epoch as every domain write does (answers cached before are not served).
 async fn write(app: &TestApp, sql: &str, args: &[SqlValue]) {
-    let mut tx = app.db.begin().await.unwrap();
+    write_to(&app.db, sql, args).await;
+}
+
+async fn write_to(db: &tollgate::storage::Db, sql: &str, args: &[SqlValue]) {
+    let mut tx = db.begin().await.unwrap();
     tx.execute(sql, args).await.unwrap();
     tx.commit().await.unwrap();
 }
@@ -929,4 +933,63 @@ async fn concurrent_writers_and_folds_keep_the_counts() {
     for needle in ["kalomi", "crowd", "venora", "rowd"] {
         assert_total_is_a_scans(&app, needle).await;
     }
+}
+
+/// A running server folds the search counts' deltas by itself every
+/// `piece_fold` seconds (PostgreSQL; SQLite has nothing to fold).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_server_folds_the_search_counts() {
+    let (db, cleanup) = fresh_db().await;
+    if db.backend() != Backend::Postgres {
+        return;
+    }
+    write_to(
+        &db,
+        "INSERT INTO cmdb_model (sys_id, sys_created_on, sys_created_by, sys_updated_on, \
+         sys_updated_by, sys_class_name, name) VALUES ($1, 'now', 'test', 'now', 'test', \
+         'cmdb_model', 'Kalomira Router')",
+        &[SqlValue::from("f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0")],
+    )
+    .await;
+    let pending = |db: tollgate::storage::Db| async move {
+        db.fetch_optional("SELECT COUNT(*) AS n FROM tollgate_piece_deltas", &[])
+            .await
+            .unwrap()
+            .and_then(|r| r.int("n"))
+            .unwrap()
+    };
+    assert!(pending(db.clone()).await > 0, "the insert left its deltas");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut server = RunningServer::start_on(
+        db.clone(),
+        cleanup,
+        listener,
+        tollgate::config::Settings {
+            piece_fold: 1,
+            ..test_settings()
+        },
+    );
+    let mut left = 1;
+    for _ in 0..100 {
+        left = pending(db.clone()).await;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 0, "the server folded the deltas");
+    let kept = db
+        .fetch_optional(
+            "SELECT n FROM cmdb_model__pieces_name WHERE piece = 'kalomi'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .and_then(|r| r.int("n"));
+    assert_eq!(kept, Some(1));
+    server.signal_shutdown();
+    server
+        .stopped_within(std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
 }

@@ -8,10 +8,11 @@ use serde_json::{json, Map, Value as Json};
 use super::releases::View;
 use crate::error::{Error, Result};
 use crate::storage::dialect::{
-    count_with_size, indexed_by, page_with_total, take_total, text_candidates, text_contains_key,
-    text_count, text_rows_in_order, SearchPage, SearchRead, TextKey, TextSearch, Window,
+    count_with_size, indexed_by, page_with_total, take_epoch, take_total, text_candidates,
+    text_contains_key, text_count, text_rows_in_order, SearchPage, SearchRead, TextKey, TextSearch,
+    Window, EPOCH_COLUMN,
 };
-use crate::storage::{Backend, Db, Row, Value};
+use crate::storage::{Backend, Db, Row, Value, DATA_EPOCH};
 
 const MAX_ROWS: i64 = 100;
 
@@ -309,7 +310,10 @@ impl IndexedSearch {
 
     /// PostgreSQL: the total, from the piece counts ([`Self::count_sql`]),
     /// and the page, read the way that total makes cheaper
-    /// ([`SearchRead`]). `None` where the counts do not serve the needle.
+    /// ([`SearchRead`]), its rows carrying the data epoch they were read at
+    /// ([`EPOCH_COLUMN`]: the reference data's cache is checked without a
+    /// statement of its own). `None` where the counts do not serve the
+    /// needle.
     async fn counted_page(
         &self,
         db: &Db,
@@ -325,7 +329,10 @@ impl IndexedSearch {
             .await?;
         let total = counted.as_ref().and_then(|r| r.int("n")).unwrap_or(0);
         let size = counted.as_ref().and_then(|r| r.int("size")).unwrap_or(0);
-        let select = format!("sdp_release.*, {}", super::releases::NOTES_COUNT);
+        let select = format!(
+            "sdp_release.*, {}, {DATA_EPOCH} AS {EPOCH_COLUMN}",
+            super::releases::NOTES_COUNT
+        );
         let page = SearchPage {
             select: &select,
             table: "sdp_release",
@@ -661,8 +668,11 @@ pub async fn list(
         .or_else(|| take_total(&mut rows))
         .or_else(|| window.total_of_short_page(rows.len()));
     let has_more = rows.len() as i64 > row_count;
+    let view = match take_epoch(&mut rows) {
+        Some(epoch) => View::load_at(db, epoch).await?,
+        None => View::load(db).await?,
+    };
     rows.truncate(row_count as usize);
-    let view = View::load(db).await?;
     // `fields_required` names the fields the items carry (beyond the list
     // view's own too), besides those every item carries.
     let extra: Vec<String> = info

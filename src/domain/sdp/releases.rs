@@ -724,7 +724,11 @@ static REFERENCES_CACHE: std::sync::Mutex<Vec<(u64, i64, References)>> =
 
 impl View {
     pub async fn load(db: &Db) -> Result<View> {
-        let epoch = db.data_epoch().await?;
+        View::load_at(db, db.data_epoch().await?).await
+    }
+
+    /// [`View::load`] knowing the data epoch, read with the rows shown.
+    pub async fn load_at(db: &Db, epoch: i64) -> Result<View> {
         let instance = db.instance();
         if let Some((_, _, refs)) = REFERENCES_CACHE
             .lock()

@@ -16,9 +16,8 @@ use crate::ids::{is_sys_id, new_sys_id};
 use crate::registry::hooks::{hooks, watchers, RowWatch, RowWrite, Values};
 use crate::registry::{quote, table, Column, ColumnType, SqlKind, Table, SYSTEM_COLUMNS, TABLES};
 pub use crate::storage::dialect::Window;
-use crate::storage::dialect::{
-    count_with_size, page_with_total, take_total, SearchPage, SearchRead,
-};
+use crate::storage::dialect::{page_with_total, take_total, SearchPage, SearchRead};
+use crate::storage::word_pieces::count_with_table_size;
 use crate::storage::{Backend, Db, Executor, Row, Tx, Value};
 use crate::time::{now_string, parse_date, parse_date_time, DATE_FORMAT, DATE_TIME_FORMAT};
 
@@ -169,11 +168,7 @@ async fn counted_search_page(
     let Some(count) = req.query.count_from_index(db.backend(), &mut count_args) else {
         return Ok(None);
     };
-    let counted = db
-        .fetch_optional(&count_with_size(&count, table.storage()), &count_args)
-        .await?;
-    let total = counted.as_ref().and_then(|r| r.int("n")).unwrap_or(0);
-    let size = counted.as_ref().and_then(|r| r.int("size")).unwrap_or(0);
+    let (total, size) = count_with_table_size(db, &count, &count_args, table.storage()).await?;
     let condition = format!("TRUE{}", table.class_filter_of(BASE));
     let page = SearchPage {
         select: columns,

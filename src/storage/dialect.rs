@@ -440,15 +440,6 @@ fn page_of_matches(page: &SearchPage, with_total: bool) -> String {
     )
 }
 
-/// PostgreSQL: the statement answering `n` (`count`, a [`text_count`]) with
-/// `size`, the table's number of rows as the statistics have it.
-pub fn count_with_size(count: &str, table: &str) -> String {
-    format!(
-        "SELECT ({count}) AS n, (SELECT CAST(GREATEST(reltuples, 0) AS BIGINT) FROM pg_class \
-         WHERE oid = '{table}'::regclass) AS size"
-    )
-}
-
 /// How much cheaper one row of a walk down the key's index is than one
 /// match gathered through the trigram index. Measured on the search
 /// benchmark's million releases (PostgreSQL 15): a walk tests a row in about

@@ -104,6 +104,25 @@ pub async fn fold_counts(db: &super::Db) -> super::Result<i64> {
     Ok(row.and_then(|r| r.int("n")).unwrap_or(0))
 }
 
+/// PostgreSQL: runs `count` (a `dialect::text_count` statement, its
+/// arguments `args`) and answers the matches it counts with the number of
+/// rows of `table` as the statistics have it, which together choose how a
+/// page is read (`dialect::SearchRead`).
+pub async fn count_with_table_size(
+    db: &super::Db,
+    count: &str,
+    args: &[super::Value],
+    table: &str,
+) -> super::Result<(i64, i64)> {
+    let sql = format!(
+        "SELECT ({count}) AS n, (SELECT CAST(GREATEST(reltuples, 0) AS BIGINT) FROM pg_class \
+         WHERE oid = '{table}'::regclass) AS size"
+    );
+    let row = db.fetch_optional(&sql, args).await?;
+    let int = |name| row.as_ref().and_then(|r| r.int(name)).unwrap_or(0);
+    Ok((int("n"), int("size")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

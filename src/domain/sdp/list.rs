@@ -8,10 +8,11 @@ use serde_json::{json, Map, Value as Json};
 use super::releases::View;
 use crate::error::{Error, Result};
 use crate::storage::dialect::{
-    count_with_size, indexed_by, page_with_total, take_epoch, take_total, text_candidates,
-    text_contains_key, text_count, text_rows_in_order, SearchPage, SearchRead, TextKey, TextSearch,
-    Window, EPOCH_COLUMN,
+    indexed_by, page_with_total, take_epoch, take_total, text_candidates, text_contains_key,
+    text_count, text_rows_in_order, SearchPage, SearchRead, TextKey, TextSearch, Window,
+    EPOCH_COLUMN,
 };
+use crate::storage::word_pieces::count_with_table_size;
 use crate::storage::{Backend, Db, Row, Value, DATA_EPOCH};
 
 const MAX_ROWS: i64 = 100;
@@ -324,11 +325,7 @@ impl IndexedSearch {
         let Some(count) = self.count_sql(db.backend(), &mut count_args) else {
             return Ok(None);
         };
-        let counted = db
-            .fetch_optional(&count_with_size(&count, "sdp_release"), &count_args)
-            .await?;
-        let total = counted.as_ref().and_then(|r| r.int("n")).unwrap_or(0);
-        let size = counted.as_ref().and_then(|r| r.int("size")).unwrap_or(0);
+        let (total, size) = count_with_table_size(db, &count, &count_args, "sdp_release").await?;
         let select = format!(
             "sdp_release.*, {}, {DATA_EPOCH} AS {EPOCH_COLUMN}",
             super::releases::NOTES_COUNT

@@ -1,5 +1,6 @@
-//! SQLite's second text index: word pieces, for counting a search's matches
-//! cheaply.
+//! Word pieces, for counting a search's matches cheaply: SQLite's second
+//! text index, and on PostgreSQL the counts kept per piece (migration 25,
+//! [`counted_piece`], [`fold_counts`]).
 //!
 //! The trigram index (`{table}__text_{column}`) finds any substring, but to
 //! count the rows containing `kalo` it reads the position lists of `kal` and

@@ -536,12 +536,13 @@ pub fn take_total(rows: &mut [super::Row]) -> Option<i64> {
     take_int_column(rows, TOTAL_COLUMN)
 }
 
-/// The column a page adds to every row to carry the data epoch it was read
-/// at ([`super::DATA_EPOCH`]).
+/// The column a page adds to every row to carry an epoch read in the same
+/// statement (the v3 list's reference data epoch), so checking a cache by
+/// it costs no statement of its own.
 pub const EPOCH_COLUMN: &str = "tollgate__epoch";
 
-/// The data epoch a page read with [`EPOCH_COLUMN`] carries, taken out of
-/// its rows (`None` for an empty page).
+/// The epoch a page read with [`EPOCH_COLUMN`] carries, taken out of its
+/// rows (`None` for an empty page).
 pub fn take_epoch(rows: &mut [super::Row]) -> Option<i64> {
     take_int_column(rows, EPOCH_COLUMN)
 }

@@ -142,6 +142,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "piece_counts",
         include_str!("../../migrations/0025_piece_counts.sql"),
     ),
+    (
+        26,
+        "reference_epoch",
+        include_str!("../../migrations/0026_reference_epoch.sql"),
+    ),
 ];
 
 /// The migration that adds `checksum` to the bookkeeping table: from it on,

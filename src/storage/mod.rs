@@ -486,10 +486,8 @@ impl Db {
     }
 }
 
-/// The data epoch (see [`Db::data_epoch`]) as an SQL expression, for a
-/// statement that reads it with other things (one round trip instead of two,
-/// and in the same snapshot).
-pub const DATA_EPOCH: &str = "(SELECT value FROM tollgate_state WHERE name = 'data_epoch')";
+/// The data epoch (see [`Db::data_epoch`]) as an SQL expression.
+const DATA_EPOCH: &str = "(SELECT value FROM tollgate_state WHERE name = 'data_epoch')";
 
 /// Moves the data epoch (see [`Db::data_epoch`]) one step.
 const MOVE_DATA_EPOCH: &str =

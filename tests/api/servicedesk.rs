@@ -1931,3 +1931,64 @@ async fn the_list_cache_keys_on_a_hash_of_list_info_and_holds_at_most_its_byte_b
     assert_eq!(first.status, StatusCode::OK, "{}", first.text);
     assert_eq!(first.body, again.body);
 }
+
+/// The releases show reference data (statuses, priorities...) from a cache
+/// kept while the reference data's own epoch holds (migration 26): writes
+/// elsewhere keep it, and any write to the reference data, even one another
+/// replica makes in SQL, shows at once, in lists (the searched one too) and
+/// in a single release.
+#[tokio::test]
+async fn reference_data_edits_show_at_once_in_releases() {
+    let sdp = Sdp::with_demo_releases().await;
+    let list = json!({"list_info": {"row_count": 5, "get_total_count": true,
+        "search_criteria": {"field": "title", "condition": "contains", "value": "rele"}}});
+    let first = sdp.list(list.clone()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let release = &first.body["releases"][0];
+    let id = release["id"].as_str().unwrap().to_owned();
+    let status_id: i64 = release["status"]["id"].as_str().unwrap().parse().unwrap();
+    // A write elsewhere moves the data epoch, not the reference data's.
+    let res = sdp
+        .app
+        .post(
+            "/api/now/table/sys_user",
+            json!({"user_name": "elsewhere", "name": "Someone Else"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    let epoch = |app: &TestApp| {
+        let db = app.db.clone();
+        async move {
+            db.fetch_optional(
+                "SELECT value FROM tollgate_state WHERE name = 'reference_epoch'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .and_then(|r| r.int("value"))
+            .unwrap()
+        }
+    };
+    let before = epoch(&sdp.app).await;
+    let mut tx = sdp.app.db.begin().await.unwrap();
+    tx.execute(
+        "UPDATE sdp_reference SET name = 'Renamed status' WHERE kind = 'status' AND id = $1",
+        &[tollgate::storage::Value::Int(status_id)],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(epoch(&sdp.app).await, before + 1);
+    let again = sdp.list(list).await;
+    assert_eq!(again.body["releases"][0]["id"], json!(id));
+    assert_eq!(
+        again.body["releases"][0]["status"]["name"], "Renamed status",
+        "{}",
+        again.text
+    );
+    let one = sdp
+        .app
+        .request("GET", &format!("/api/v3/releases/{id}"), &sdp.auth, None)
+        .await;
+    assert_eq!(one.body["release"]["status"]["name"], "Renamed status");
+}

@@ -13,7 +13,7 @@ use crate::storage::dialect::{
     EPOCH_COLUMN,
 };
 use crate::storage::word_pieces::count_with_table_size;
-use crate::storage::{Backend, Db, Row, Value, DATA_EPOCH};
+use crate::storage::{Backend, Db, Row, Value};
 
 const MAX_ROWS: i64 = 100;
 
@@ -311,9 +311,9 @@ impl IndexedSearch {
 
     /// PostgreSQL: the total, from the piece counts ([`Self::count_sql`]),
     /// and the page, read the way that total makes cheaper
-    /// ([`SearchRead`]), its rows carrying the data epoch they were read at
-    /// ([`EPOCH_COLUMN`]: the reference data's cache is checked without a
-    /// statement of its own). `None` where the counts do not serve the
+    /// ([`SearchRead`]), its rows carrying the reference data's epoch
+    /// ([`EPOCH_COLUMN`]: its cache is checked without a statement of its
+    /// own). `None` where the counts do not serve the
     /// needle.
     async fn counted_page(
         &self,
@@ -327,8 +327,9 @@ impl IndexedSearch {
         };
         let (total, size) = count_with_table_size(db, &count, &count_args, "sdp_release").await?;
         let select = format!(
-            "sdp_release.*, {}, {DATA_EPOCH} AS {EPOCH_COLUMN}",
-            super::releases::NOTES_COUNT
+            "sdp_release.*, {}, {} AS {EPOCH_COLUMN}",
+            super::releases::NOTES_COUNT,
+            super::releases::REFERENCE_EPOCH,
         );
         let page = SearchPage {
             select: &select,

@@ -718,16 +718,28 @@ type References = std::sync::Arc<HashMap<String, HashMap<i64, Known>>>;
 
 /// Reference data changes rarely and is read on every answer: kept per
 /// process while the data epoch is unchanged.
-/// By database instance: (data epoch, references).
+/// The reference data's epoch (migration 26) as an SQL expression: moved by
+/// every write to `sdp_reference` and by nothing else, so the cached
+/// reference data outlives the writes that do not touch it.
+pub const REFERENCE_EPOCH: &str =
+    "(SELECT value FROM tollgate_state WHERE name = 'reference_epoch')";
+
+/// By database instance: (reference epoch, references).
 static REFERENCES_CACHE: std::sync::Mutex<Vec<(u64, i64, References)>> =
     std::sync::Mutex::new(Vec::new());
 
 impl View {
     pub async fn load(db: &Db) -> Result<View> {
-        View::load_at(db, db.data_epoch().await?).await
+        let epoch = db
+            .fetch_optional(&format!("SELECT {REFERENCE_EPOCH} AS value"), &[])
+            .await?
+            .and_then(|r| r.int("value"))
+            .unwrap_or(0);
+        View::load_at(db, epoch).await
     }
 
-    /// [`View::load`] knowing the data epoch, read with the rows shown.
+    /// [`View::load`] knowing the reference data's epoch
+    /// ([`REFERENCE_EPOCH`]), read with the rows shown.
     pub async fn load_at(db: &Db, epoch: i64) -> Result<View> {
         let instance = db.instance();
         if let Some((_, _, refs)) = REFERENCES_CACHE

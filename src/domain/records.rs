@@ -170,15 +170,7 @@ async fn counted_search_page(
     };
     let (total, size) = count_with_table_size(db, &count, &count_args, table.storage()).await?;
     let condition = format!("TRUE{}", table.class_filter_of(BASE));
-    let page = SearchPage {
-        select: columns,
-        table: table.storage(),
-        alias: BASE,
-        key: "sys_id",
-        condition: &condition,
-        descending: false,
-        window: req.window,
-    };
+    let page = search_page(table, columns, &condition, req.window);
     let mut args = Vec::new();
     let rows = match SearchRead::choose(total, size, req.window).statement(
         &page,
@@ -211,16 +203,27 @@ fn search_page_with_total(
     let condition = format!("({where_sql}){}", table.class_filter_of(BASE));
     page_with_total(
         backend,
-        &SearchPage {
-            select: columns,
-            table: table.storage(),
-            alias: BASE,
-            key: "sys_id",
-            condition: &condition,
-            descending: false,
-            window: req.window,
-        },
+        &search_page(table, columns, &condition, req.window),
     )
+}
+
+/// A page of a search of `table` in its default order (sys_id), its rows
+/// as [`BASE`] selected by `columns`.
+fn search_page<'a>(
+    table: &'a Table,
+    columns: &'a str,
+    condition: &'a str,
+    window: Window,
+) -> SearchPage<'a> {
+    SearchPage {
+        select: columns,
+        table: table.storage(),
+        alias: BASE,
+        key: "sys_id",
+        condition,
+        descending: false,
+        window,
+    }
 }
 
 /// Inserts a record from client JSON; returns it as stored.

@@ -455,9 +455,9 @@ const WALK_ADVANTAGE: i128 = 16;
 pub enum SearchRead {
     /// The page starts past the last match: nothing to read.
     PastTheEnd,
-    /// Walk the key's index testing each row ([`text_scan`]) until the page is full: about
-    /// `(offset + limit) × table_rows / total` rows for matches spread
-    /// through the table. A common term walks a few rows.
+    /// Walk the key's index testing each row ([`text_scan`]) until the page
+    /// is full: about `(offset + limit) × table_rows / total` rows for
+    /// matches spread through the table. A common term walks a few rows.
     WalkTheKey,
     /// Gather every match through the trigram index (its `LIKE`):
     /// `total` rows. A rare term reads its few matches.
@@ -479,9 +479,7 @@ impl SearchRead {
             SearchRead::GatherTheMatches
         }
     }
-}
 
-impl SearchRead {
     /// The statement reading `page` this way, for rows whose `column`
     /// contains `needle` and that meet `page.condition` besides (an SQL
     /// condition on `page.alias`). `None` for [`SearchRead::PastTheEnd`].

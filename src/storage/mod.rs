@@ -472,7 +472,10 @@ impl Db {
     /// A cached answer computed at epoch N is current while the epoch is N.
     pub async fn data_epoch(&self) -> Result<i64> {
         Ok(self
-            .fetch_optional(&format!("SELECT {DATA_EPOCH} AS value"), &[])
+            .fetch_optional(
+                "SELECT value FROM tollgate_state WHERE name = 'data_epoch'",
+                &[],
+            )
             .await?
             .and_then(|r| r.int("value"))
             .unwrap_or(0))
@@ -485,9 +488,6 @@ impl Db {
         }
     }
 }
-
-/// The data epoch (see [`Db::data_epoch`]) as an SQL expression.
-const DATA_EPOCH: &str = "(SELECT value FROM tollgate_state WHERE name = 'data_epoch')";
 
 /// Moves the data epoch (see [`Db::data_epoch`]) one step.
 const MOVE_DATA_EPOCH: &str =

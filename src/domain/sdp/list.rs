@@ -313,8 +313,7 @@ impl IndexedSearch {
     /// and the page, read the way that total makes cheaper
     /// ([`SearchRead`]), its rows carrying the reference data's epoch
     /// ([`EPOCH_COLUMN`]: its cache is checked without a statement of its
-    /// own). `None` where the counts do not serve the
-    /// needle.
+    /// own). `None` where the counts do not serve the needle.
     async fn counted_page(
         &self,
         db: &Db,

@@ -716,14 +716,14 @@ struct Known {
 /// Reference data by kind, then id: looked up by `&str` without allocating.
 type References = std::sync::Arc<HashMap<String, HashMap<i64, Known>>>;
 
-/// Reference data changes rarely and is read on every answer: kept per
-/// process while the data epoch is unchanged.
 /// The reference data's epoch (migration 26) as an SQL expression: moved by
 /// every write to `sdp_reference` and by nothing else, so the cached
 /// reference data outlives the writes that do not touch it.
 pub const REFERENCE_EPOCH: &str =
     "(SELECT value FROM tollgate_state WHERE name = 'reference_epoch')";
 
+/// Reference data changes rarely and is read on every answer: kept per
+/// process while its epoch ([`REFERENCE_EPOCH`]) is unchanged.
 /// By database instance: (reference epoch, references).
 static REFERENCES_CACHE: std::sync::Mutex<Vec<(u64, i64, References)>> =
     std::sync::Mutex::new(Vec::new());
